@@ -1,0 +1,104 @@
+/**
+ * The syscall seam (CONVENTIONS 9): everything berth needs that Node cannot do. pod/, runtime/ and
+ * image/ receive a `NativeBinding` by injection; berthd passes the real addon (native/addon.ts),
+ * unit tests pass the recording fake (native/fake.ts) and assert on the calls.
+ *
+ * Every method rejects with a `NativeError` carrying `code` (e.g. 'EPERM') and `errno`.
+ */
+
+/** Mount flags understood by `mount` (a subset of MS_*). */
+export type MountFlag =
+  | 'rdonly'
+  | 'nosuid'
+  | 'nodev'
+  | 'noexec'
+  | 'bind'
+  | 'rec'
+  | 'remount'
+  | 'private'
+  | 'rprivate'
+  | 'slave'
+  | 'rslave'
+  | 'shared'
+  | 'rshared'
+  | 'relatime';
+
+/** umount2 flags. */
+export type UnmountFlag = 'detach' | 'force' | 'nofollow';
+
+/** Namespaces the pause process can be started in. */
+export type NamespaceKind = 'net' | 'ipc' | 'uts' | 'pid';
+
+/** How to start a pod's pause process. */
+export interface PauseSpec {
+  /** Absolute path of the pause executable (built from native/pause.c). */
+  readonly executable: string;
+  /** New namespaces to create for it (the rest are shared with the host). */
+  readonly namespaces: readonly NamespaceKind[];
+  /** Hostname set inside the new UTS namespace (ignored without 'uts'). */
+  readonly hostname: string;
+  /** uid/gid pause runs as after setup (65535 by default); it keeps no capabilities. */
+  readonly uid: number;
+  readonly gid: number;
+  /** `cgroup.procs` files pause is written into before it drops privileges. */
+  readonly cgroupProcs: readonly string[];
+  /**
+   * Sysctls written under /proc/sys inside the new namespaces before privileges are dropped,
+   * e.g. { 'net.ipv4.ip_unprivileged_port_start': '0' }. Names are already validated by pod/.
+   */
+  readonly sysctls: Readonly<Record<string, string>>;
+  /** A file pause's stdout/stderr go to (it writes nothing in normal operation). */
+  readonly logFile?: string;
+}
+
+/** The started pause process. */
+export interface PauseProcess {
+  readonly pid: number;
+}
+
+/** Handle on a process whose exit is being watched; `close` stops watching. */
+export interface ExitWatch {
+  close(): void;
+}
+
+export interface NativeBinding {
+  /** mount(2). `data` is the filesystem-specific option string (e.g. overlay's lowerdir=…). */
+  mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void>;
+  /** umount2(2). */
+  unmount(target: string, flags?: readonly UnmountFlag[]): Promise<void>;
+  /** mknod(2) for character and block devices and fifos; `mode` includes the file type bits. */
+  mknod(path: string, mode: number, major: number, minor: number): Promise<void>;
+  /** lsetxattr(2): never follows a symlink at `path`. */
+  lsetxattr(path: string, name: string, value: Buffer): Promise<void>;
+  /** lgetxattr(2): undefined when the attribute is absent (ENODATA). */
+  lgetxattr(path: string, name: string): Promise<Buffer | undefined>;
+  /** llistxattr(2). */
+  llistxattr(path: string): Promise<string[]>;
+  /**
+   * Starts pause in new namespaces (clone), detached from berthd (it is not berthd's child, so it
+   * outlives berthd and is reaped by init), and resolves once it has exec'd.
+   */
+  startPause(spec: PauseSpec): Promise<PauseProcess>;
+  /**
+   * Calls `onExit` once when process `pid` exits (pidfd_open + a poll on the event loop; no thread
+   * is held). Rejects with ESRCH when the process is already gone.
+   */
+  watchExit(pid: number, onExit: () => void): ExitWatch;
+  /**
+   * Opens a TCP connection to `port` on `host` inside the network namespace at `netnsPath`
+   * (a dedicated thread does setns; the libuv pool is never used) and returns the connected fd.
+   */
+  connectInNetns(netnsPath: string, host: string, port: number): Promise<number>;
+}
+
+/** The error every NativeBinding method rejects with. */
+export class NativeError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly errno: number,
+  ) {
+    super(message);
+    this.name = 'NativeError';
+  }
+}
