@@ -1,0 +1,186 @@
+/**
+ * The inputs of the pure spec builder (CONVENTIONS 8). They are CRI-shaped but plain (numbers,
+ * string unions), so runtime/ does not depend on the generated proto code: cri/ converts.
+ * Everything that needs I/O (the resolved user, host devices, a Localhost seccomp profile's
+ * content, the target container's pid, host capabilities) is resolved before and passed in.
+ */
+
+/** CRI MountPropagation. */
+export type MountPropagation = 'private' | 'host-to-container' | 'bidirectional';
+
+/** CRI NamespaceMode. */
+export type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET';
+
+export interface ContainerMountInput {
+  containerPath: string;
+  hostPath: string;
+  readonly: boolean;
+  propagation: MountPropagation;
+  /** Make the bind recursively read-only (needs readonly; kernel ≥ 5.12 and runc support). */
+  recursiveReadOnly?: boolean;
+}
+
+export interface ContainerDeviceInput {
+  containerPath: string;
+  hostPath: string;
+  /** cgroup access string: any of r, w, m. */
+  permissions: string;
+}
+
+export interface SeccompInput {
+  type: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  /** For Localhost: the profile path on the host (its content is passed separately). */
+  localhostRef?: string;
+}
+
+export interface ContainerSecurityInput {
+  privileged?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  pidMode?: NamespaceMode;
+  /** For pidMode TARGET: the target container id (its pid is resolved outside). */
+  targetId?: string;
+  runAsUser?: number;
+  runAsUsername?: string;
+  runAsGroup?: number;
+  supplementalGroups?: number[];
+  supplementalGroupsPolicy?: 'Merge' | 'Strict';
+  readonlyRootfs?: boolean;
+  noNewPrivs?: boolean;
+  /** undefined = the runtime's defaults; an array (even empty) replaces them. */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  seccomp?: SeccompInput;
+  apparmorProfile?: string;
+}
+
+export interface HugepageLimitInput {
+  pageSize: string;
+  limit: number;
+}
+
+export interface LinuxResourcesInput {
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpuShares?: number;
+  memoryLimitInBytes?: number;
+  memorySwapLimitInBytes?: number;
+  oomScoreAdj?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  hugepageLimits?: HugepageLimitInput[];
+  unified?: Record<string, string>;
+}
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+/** CRI ContainerConfig, plain. */
+export interface ContainerConfigInput {
+  name: string;
+  attempt: number;
+  image: string;
+  command: string[];
+  args: string[];
+  workingDir: string;
+  envs: KeyValue[];
+  mounts: ContainerMountInput[];
+  devices: ContainerDeviceInput[];
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  logPath: string;
+  stdin: boolean;
+  stdinOnce: boolean;
+  tty: boolean;
+  resources?: LinuxResourcesInput;
+  security: ContainerSecurityInput;
+}
+
+/** The pod data the spec needs (a subset of pod/'s SandboxInfo). */
+export interface SandboxSpecInput {
+  id: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  hostname: string;
+  /** Pinned namespace paths; an absent entry means the host's namespace. */
+  namespacePaths: { net?: string; ipc?: string; uts?: string; pid?: string };
+  cgroupParent: string;
+  hostnamePath: string;
+  hostsPath: string;
+  resolvConfPath: string;
+  shmPath?: string;
+}
+
+/** The OCI image config's `config` object (only what the spec uses is typed). */
+export interface OciImageConfig {
+  User?: string;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  StopSignal?: string;
+  Labels?: Record<string, string>;
+  ExposedPorts?: Record<string, unknown>;
+  Volumes?: Record<string, unknown>;
+}
+
+/** The user the process runs as, resolved from the rootfs (runtime/user.ts). */
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  /** Home directory from /etc/passwd, used for HOME when the env has none. */
+  home?: string;
+}
+
+/** A device node resolved on the host (stat), for config devices and privileged containers. */
+export interface ResolvedDevice {
+  containerPath: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+  /** cgroup access string. */
+  permissions: string;
+}
+
+/** Facts about the host and configured defaults. */
+export interface RuntimeSpecDefaults {
+  cgroupVersion: 1 | 2;
+  cgroupDriver: 'cgroupfs' | 'systemd';
+  /** Lowest oom_score_adj the host lets us set (berthd's own value); lower requests are clamped. */
+  oomScoreAdjFloor: number;
+  seccompAvailable: boolean;
+  /** The runtime and kernel support the "rro" mount option. */
+  recursiveReadOnlySupported: boolean;
+  /** memory.memsw.* exists (cgroup v1) / memory.swap.max (v2). */
+  swapAccounting: boolean;
+  /** Capabilities the host kernel knows (for privileged containers). */
+  allCapabilities: string[];
+  defaultCapabilities: string[];
+  rlimits: Array<{ type: string; hard: number; soft: number }>;
+  /** Default PATH when neither the image nor the config sets one. */
+  defaultPath: string;
+}
+
+/** Everything the builder needs for one container. */
+export interface SpecBuildInput {
+  containerId: string;
+  config: ContainerConfigInput;
+  sandbox: SandboxSpecInput;
+  image: { id: string; ref: string; config: OciImageConfig };
+  user: ResolvedUser;
+  /** Devices from config.devices, resolved on the host (same order). */
+  devices: ResolvedDevice[];
+  /** All host devices, used only when privileged. */
+  hostDevices: ResolvedDevice[];
+  /** The parsed Localhost seccomp profile, when the config asks for one. */
+  localhostSeccompProfile?: unknown;
+  /** The pid of the TARGET container, when pidMode is TARGET. */
+  targetPid?: number;
+  defaults: RuntimeSpecDefaults;
+}

@@ -1,0 +1,39 @@
+/** Namespaces: join the pod's pinned net/ipc/uts (and pid when shared); new mount (and pid). Pure. */
+import { InvalidArgumentError } from '../../common/errors';
+import type { NamespaceMode, SandboxSpecInput } from './inputs';
+import type { OciNamespace } from './oci-types';
+
+/** The namespace list for a container of `sandbox`. */
+export function containerNamespaces(opts: {
+  sandbox: SandboxSpecInput;
+  pidMode: NamespaceMode;
+  targetPid?: number;
+  cgroupVersion: 1 | 2;
+}): OciNamespace[] {
+  const { namespacePaths } = opts.sandbox;
+  const ns: OciNamespace[] = [{ type: 'mount' }];
+  // An absent pinned path means the pod uses the host's namespace: no entry = inherit the host's.
+  if (namespacePaths.net) ns.push({ type: 'network', path: namespacePaths.net });
+  if (namespacePaths.ipc) ns.push({ type: 'ipc', path: namespacePaths.ipc });
+  if (namespacePaths.uts) ns.push({ type: 'uts', path: namespacePaths.uts });
+  switch (opts.pidMode) {
+    case 'CONTAINER':
+      ns.push({ type: 'pid' });
+      break;
+    case 'POD':
+      // The pod shares one PID namespace (pinned by pause); without a pinned one it is the host's.
+      if (namespacePaths.pid) ns.push({ type: 'pid', path: namespacePaths.pid });
+      break;
+    case 'NODE':
+      break;
+    case 'TARGET':
+      if (opts.targetPid === undefined || opts.targetPid <= 0) {
+        throw new InvalidArgumentError('pid namespace TARGET needs a running target container');
+      }
+      ns.push({ type: 'pid', path: `/proc/${opts.targetPid}/ns/pid` });
+      break;
+  }
+  // On cgroup v2 a private cgroup namespace hides the host's hierarchy (containerd does the same).
+  if (opts.cgroupVersion === 2) ns.push({ type: 'cgroup' });
+  return ns;
+}
