@@ -41,7 +41,8 @@ const rows: Row[] = [
   { name: 'oom_score_adj below the floor is clamped', patch: (i) => ((i.config.resources = { oomScoreAdj: -998 }), (i.defaults.oomScoreAdjFloor = 0)), expect: (s) => expect(s.process.oomScoreAdj).to.equal(0) },
   { name: 'oom_score_adj unset stays unset', patch: () => {}, expect: (s) => expect(s.process).to.not.have.property('oomScoreAdj') },
   // user
-  { name: 'user uid/gid/groups', patch: (i) => (i.user = { uid: 1000, gid: 1000, additionalGids: [1000, 10, 20] }), expect: (s) => expect(s.process.user).to.deep.equal({ uid: 1000, gid: 1000, additionalGids: [10, 20] }) },
+  { name: 'root: additionalGids is just the primary gid', patch: () => {}, expect: (s) => expect(s.process.user).to.deep.equal({ uid: 0, gid: 0, additionalGids: [0] }) },
+  { name: 'user uid/gid/groups', patch: (i) => (i.user = { uid: 1000, gid: 1000, additionalGids: [1000, 10, 20] }), expect: (s) => expect(s.process.user).to.deep.equal({ uid: 1000, gid: 1000, additionalGids: [1000, 10, 20] }) },
   // capabilities
   { name: 'default capabilities', patch: () => {}, expect: (s) => expect([...s.process.capabilities!.bounding].sort()).to.deep.equal([...DEFAULT_CAPABILITIES].sort()) },
   { name: 'add NET_ADMIN (short spelling)', patch: (i) => (i.config.security.capabilities = { add: ['NET_ADMIN'] }), expect: (s) => expect(s.process.capabilities!.effective).to.include('CAP_NET_ADMIN') },

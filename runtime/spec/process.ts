@@ -72,8 +72,10 @@ export function rlimits(defaults: RuntimeSpecDefaults): OciRlimit[] {
   return defaults.rlimits.map((r) => ({ type: r.type, hard: r.hard, soft: r.soft }));
 }
 
-/** The `process.user` object. */
-export function processUser(user: ResolvedUser): { uid: number; gid: number; additionalGids?: number[] } {
-  const extra = user.additionalGids.filter((g) => g !== user.gid);
-  return extra.length > 0 ? { uid: user.uid, gid: user.gid, additionalGids: [...new Set(extra)] } : { uid: user.uid, gid: user.gid };
+/**
+ * The `process.user` object. additionalGids starts with the primary gid (as containerd does), so
+ * setgroups(2) leaves no stale supplementary groups of the runtime behind.
+ */
+export function processUser(user: ResolvedUser): { uid: number; gid: number; additionalGids: number[] } {
+  return { uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] };
 }

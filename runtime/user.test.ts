@@ -1,0 +1,125 @@
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { InvalidArgumentError, NotFoundError } from '../common/errors';
+import { parseGroup, parsePasswd, readFileInRoot, resolveInRoot, resolveUser, resolveUserFrom, type UserRequest } from './user';
+
+const PASSWD = ['root:x:0:0:root:/root:/bin/sh', 'www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin', 'alice:x:1000:1000::/home/alice:/bin/sh', 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin', 'broken line', ''].join('\n');
+const GROUP = ['root:x:0:', 'wheel:x:10:alice,root', 'www-data:x:33:', 'alice:x:1000:', 'audio:x:29:alice', 'staff:x:50:', 'garbage'].join('\n');
+
+describe('runtime/user resolveUserFrom', () => {
+  const passwd = parsePasswd(PASSWD);
+  const groups = parseGroup(GROUP);
+  const rows: Array<{ name: string; req: UserRequest; want: { uid: number; gid: number; additionalGids: number[] } }> = [
+    { name: 'no USER → root with root groups', req: {}, want: { uid: 0, gid: 0, additionalGids: [10] } },
+    { name: 'USER name', req: { imageUser: 'www-data' }, want: { uid: 33, gid: 33, additionalGids: [] } },
+    { name: 'USER uid', req: { imageUser: '1000' }, want: { uid: 1000, gid: 1000, additionalGids: [10, 29] } },
+    { name: 'USER uid:gid', req: { imageUser: '1000:50' }, want: { uid: 1000, gid: 50, additionalGids: [10, 29] } },
+    { name: 'USER name:group', req: { imageUser: 'alice:staff' }, want: { uid: 1000, gid: 50, additionalGids: [10, 29] } },
+    { name: 'USER unknown uid → gid 0', req: { imageUser: '4242' }, want: { uid: 4242, gid: 0, additionalGids: [] } },
+    { name: 'run_as_user wins over the image USER', req: { imageUser: 'www-data', runAsUser: 1000 }, want: { uid: 1000, gid: 1000, additionalGids: [10, 29] } },
+    { name: 'run_as_username', req: { runAsUsername: 'www-data' }, want: { uid: 33, gid: 33, additionalGids: [] } },
+    { name: 'run_as_group overrides the gid', req: { runAsUser: 1000, runAsGroup: 5 }, want: { uid: 1000, gid: 5, additionalGids: [10, 29] } },
+    { name: 'supplemental groups merge', req: { runAsUser: 1000, supplementalGroups: [77, 10] }, want: { uid: 1000, gid: 1000, additionalGids: [10, 29, 77] } },
+    { name: 'supplemental groups Strict ignores /etc/group', req: { runAsUser: 1000, supplementalGroups: [77], supplementalGroupsPolicy: 'Strict' }, want: { uid: 1000, gid: 1000, additionalGids: [77] } },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      const got = resolveUserFrom(row.req, passwd, groups);
+      expect({ uid: got.uid, gid: got.gid, additionalGids: got.additionalGids }).to.deep.equal(row.want);
+    });
+  }
+  it('refuses unknown names with NotFoundError naming them', () => {
+    expect(() => resolveUserFrom({ imageUser: 'mallory' }, passwd, groups)).to.throw(NotFoundError, /mallory/);
+    expect(() => resolveUserFrom({ imageUser: 'alice:nogroup' }, passwd, groups)).to.throw(NotFoundError, /nogroup/);
+    expect(() => resolveUserFrom({ runAsUsername: 'bob' }, passwd, groups)).to.throw(NotFoundError, /bob/);
+  });
+  it('carries the home directory', () => {
+    expect(resolveUserFrom({ imageUser: 'alice' }, passwd, groups).home).to.equal('/home/alice');
+  });
+});
+
+describe('runtime/user rootfs reading', () => {
+  let root: string;
+  let outside: string;
+  beforeEach(() => {
+    root = mkdtempSync(path.join(tmpdir(), 'berth-user-root-'));
+    outside = mkdtempSync(path.join(tmpdir(), 'berth-user-out-'));
+    mkdirSync(path.join(root, 'etc'));
+  });
+  afterEach(() => {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it('reads the rootfs files', async () => {
+    writeFileSync(path.join(root, 'etc/passwd'), PASSWD);
+    writeFileSync(path.join(root, 'etc/group'), GROUP);
+    const u = await resolveUser(root, { imageUser: 'www-data' });
+    expect(u).to.include({ uid: 33, gid: 33 });
+  });
+
+  it('does not follow an absolute symlink out to a host file', async () => {
+    // A malicious image links its passwd to an absolute host path holding a uid-0 "eve".
+    writeFileSync(path.join(outside, 'passwd'), 'eve:x:0:0::/:/bin/sh\n');
+    symlinkSync(path.join(outside, 'passwd'), path.join(root, 'etc/passwd'));
+    expect(await readFileInRoot(root, '/etc/passwd')).to.equal(undefined);
+    let caught: unknown;
+    try {
+      await resolveUser(root, { imageUser: 'eve' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.be.instanceOf(NotFoundError);
+  });
+
+  it('refuses a symlink loop (/etc/passwd -> /etc/passwd) instead of reading the host file', async () => {
+    symlinkSync('/etc/passwd', path.join(root, 'etc/passwd'));
+    let caught: unknown;
+    try {
+      await readFileInRoot(root, '/etc/passwd');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.be.instanceOf(InvalidArgumentError);
+    expect((caught as Error).message).to.contain('too many symlinks');
+  });
+
+  it('treats an absolute symlink target as relative to the root', async () => {
+    mkdirSync(path.join(root, 'data'));
+    writeFileSync(path.join(root, 'data/passwd'), 'eve:x:4000:4000::/home/eve:/bin/sh\n');
+    writeFileSync(path.join(outside, 'passwd'), 'eve:x:1:1::/:/bin/sh\n');
+    symlinkSync('/data/passwd', path.join(root, 'etc/passwd'));
+    expect((await resolveUser(root, { imageUser: 'eve' })).uid).to.equal(4000);
+  });
+
+  it('stops `..` at the root', async () => {
+    writeFileSync(path.join(outside, 'passwd'), 'eve:x:1:1::/:/bin/sh\n');
+    // ../../../../<outside>/passwd would escape if `..` could climb out of the root.
+    const rel = path.relative(path.join(root, 'etc'), path.join(outside, 'passwd'));
+    symlinkSync(rel, path.join(root, 'etc/passwd'));
+    const resolved = await resolveInRoot(root, '/etc/passwd');
+    expect(resolved.startsWith(root + path.sep)).to.equal(true);
+    expect(await readFileInRoot(root, '/etc/passwd')).to.equal(undefined);
+  });
+
+  it('resolves a symlinked directory inside the root', async () => {
+    mkdirSync(path.join(root, 'real'));
+    writeFileSync(path.join(root, 'real/group'), 'g:x:9:\n');
+    rmSync(path.join(root, 'etc'), { recursive: true });
+    symlinkSync('real', path.join(root, 'etc'));
+    expect(await readFileInRoot(root, '/etc/group')).to.equal('g:x:9:\n');
+  });
+
+  it('a missing passwd: numeric users still work, names do not', async () => {
+    expect((await resolveUser(root, { runAsUser: 1000 })).uid).to.equal(1000);
+    let caught: unknown;
+    try {
+      await resolveUser(root, { runAsUsername: 'alice' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.be.instanceOf(NotFoundError);
+  });
+});
