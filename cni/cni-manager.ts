@@ -44,6 +44,8 @@ export interface CniManagerOptions {
   watchPollMs?: number;
   /** How often STATUS is asked of 1.1.0 networks (default 10 s). */
   statusIntervalMs?: number;
+  /** Install the default network's egress MASQUERADE rule (default true; unit tests turn it off). */
+  defaultNetworkMasquerade?: boolean;
   /** Replaces process execution (unit tests). */
   runner?: PluginRunner;
 }
@@ -143,7 +145,9 @@ export class CniManager {
         log.warn('pod already has a CNI attachment; deleting it before ADD', { state: stale.state });
         await this.deleteAttachment(stale, log);
       }
-      if (network.source === EMBEDDED_DEFAULT_SOURCE) await this.ensureDefaultNetworkMasquerade(log);
+      if (network.source === EMBEDDED_DEFAULT_SOURCE && this.opts.defaultNetworkMasquerade !== false) {
+        await this.ensureDefaultNetworkMasquerade(log);
+      }
       const runtimeConfig = buildCapabilityArgs(pod);
       const config =
         network.source === EMBEDDED_DEFAULT_SOURCE ? trimDefaultNetworkForPod(network.config, runtimeConfig) : network.config;

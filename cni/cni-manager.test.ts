@@ -1,0 +1,255 @@
+import { expect } from 'chai';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { errorKindOf } from '../common/errors';
+import { silentLogger } from '../common/logger';
+import { CniManager, CniManagerOptions } from './cni-manager';
+import { FakePluginDir } from './testing/fake-plugins';
+import { PodNetworkRequest } from './types';
+
+describe('cni/CniManager (fake plugins)', () => {
+  let plugins: FakePluginDir;
+  let root: string;
+  let netns: string;
+  const managers: CniManager[] = [];
+
+  const chain = {
+    cniVersion: '1.0.0',
+    name: 'testnet',
+    plugins: [
+      { type: 'alpha', mode: 'x' },
+      { type: 'beta', capabilities: { portMappings: true } },
+      { type: 'gamma', capabilities: { bandwidth: true, dns: true } },
+    ],
+  };
+
+  beforeEach(async () => {
+    plugins = await FakePluginDir.create(['alpha', 'beta', 'gamma', 'loopback', 'bridge', 'host-local']);
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cni-mgr-'));
+    await fs.mkdir(path.join(root, 'net.d'));
+    netns = path.join(root, 'netns-file'); // fakes never enter it; it only has to exist
+    await fs.writeFile(netns, '');
+  });
+  afterEach(async () => {
+    for (const m of managers.splice(0)) m.close();
+    await plugins.cleanup();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  async function manager(extra: Partial<CniManagerOptions> = {}): Promise<CniManager> {
+    const m = await CniManager.create({
+      configDir: path.join(root, 'net.d'),
+      pluginDirs: [path.join(root, 'nowhere'), plugins.dir],
+      cacheDir: path.join(root, 'cache'),
+      defaultNetwork: { name: 'berthdef', bridge: 'bdef0', subnet: '10.250.0.0/24', ipamDataDir: path.join(root, 'ipam') },
+      logger: silentLogger,
+      loopback: false,
+      defaultNetworkMasquerade: false,
+      watchDebounceMs: 20,
+      watchPollMs: 50,
+      ...extra,
+    });
+    managers.push(m);
+    return m;
+  }
+  const writeConf = (name: string, value: unknown) => fs.writeFile(path.join(root, 'net.d', name), JSON.stringify(value));
+  const pod = (over: Partial<PodNetworkRequest> = {}): PodNetworkRequest => ({
+    id: 'pod0001',
+    name: 'web',
+    namespace: 'prod',
+    uid: 'uid-1',
+    netnsPath: netns,
+    portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }],
+    ...over,
+  });
+  const cacheFile = (id: string) => path.join(root, 'cache', `${id}.json`);
+  const exists = (p: string) => fs.stat(p).then(() => true, () => false);
+
+  it('runs ADD in order with spec env, declared capabilities only, and prevResult chaining', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    const result = await m.setUpPod(pod({ dns: { servers: ['10.96.0.10'], searches: [], options: [] } }));
+    expect(result.ips).to.deep.equal(['10.99.2.2']); // gamma answered last
+    expect(result.interfaceName).to.equal('eth0');
+    expect(result.raw).to.deep.include({ addedBy: 'gamma' });
+
+    const calls = await plugins.calls();
+    expect(calls.map((c) => `${c.type} ${c.command}`)).to.deep.equal(['alpha ADD', 'beta ADD', 'gamma ADD']);
+    for (const c of calls) {
+      expect(c.env).to.deep.include({
+        CNI_COMMAND: 'ADD',
+        CNI_CONTAINERID: 'pod0001',
+        CNI_NETNS: netns,
+        CNI_IFNAME: 'eth0',
+        CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=prod;K8S_POD_NAME=web;K8S_POD_INFRA_CONTAINER_ID=pod0001;K8S_POD_UID=uid-1',
+        CNI_PATH: `${path.join(root, 'nowhere')}:${plugins.dir}`,
+      });
+      expect(c.stdin).to.include({ name: 'testnet', cniVersion: '1.0.0' });
+    }
+    const [alpha, beta, gamma] = calls;
+    expect(alpha!.stdin).to.not.have.property('runtimeConfig');
+    expect(alpha!.stdin).to.not.have.property('prevResult');
+    expect(alpha!.stdin).to.include({ mode: 'x' });
+    expect(beta!.stdin.runtimeConfig).to.deep.equal({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
+    expect(beta!.stdin.prevResult).to.deep.include({ addedBy: 'alpha' });
+    expect(gamma!.stdin.runtimeConfig).to.deep.equal({ dns: { servers: ['10.96.0.10'], searches: [], options: [] } });
+    expect(gamma!.stdin.prevResult).to.deep.include({ addedBy: 'beta' });
+  });
+
+  it('caches the attachment and runs DEL in reverse with the cached result and runtimeConfig', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    await m.setUpPod(pod());
+    const cached = JSON.parse(await fs.readFile(cacheFile('pod0001'), 'utf8'));
+    expect(cached).to.deep.include({ state: 'added', netnsPath: netns, ifName: 'eth0' });
+    expect(cached.config.name).to.equal('testnet');
+    expect(cached.result).to.deep.include({ addedBy: 'gamma' });
+    await plugins.clearCalls();
+
+    await m.tearDownPod(pod());
+    const calls = await plugins.calls();
+    expect(calls.map((c) => `${c.type} ${c.command}`)).to.deep.equal(['gamma DEL', 'beta DEL', 'alpha DEL']);
+    for (const c of calls) {
+      expect(c.stdin.prevResult).to.deep.include({ addedBy: 'gamma' });
+      expect(c.env.CNI_NETNS).to.equal(netns);
+    }
+    expect(calls[1]!.stdin.runtimeConfig).to.deep.equal({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
+    expect(await exists(cacheFile('pod0001'))).to.equal(false);
+  });
+
+  it('tears down with the cached config after a restart even when the config dir changed', async () => {
+    await writeConf('10-test.conflist', chain);
+    const first = await manager();
+    await first.setUpPod(pod());
+    first.close();
+    await fs.rm(path.join(root, 'net.d', '10-test.conflist'));
+    await writeConf('20-other.conflist', { cniVersion: '1.0.0', name: 'other', plugins: [{ type: 'bridge' }] });
+    await plugins.clearCalls();
+
+    const second = await manager();
+    expect(second.status().networkName).to.equal('other');
+    await second.tearDownPod(pod());
+    expect((await plugins.calls()).map((c) => `${c.type} ${c.command} ${c.stdin.name}`)).to.deep.equal([
+      'gamma DEL testnet',
+      'beta DEL testnet',
+      'alpha DEL testnet',
+    ]);
+  });
+
+  it('is idempotent: DEL without a cache does nothing and succeeds', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    await m.setUpPod(pod());
+    await m.tearDownPod(pod());
+    await plugins.clearCalls();
+    await m.tearDownPod(pod());
+    await m.tearDownPod(pod({ id: 'neverseen' }));
+    expect(await plugins.calls()).to.deep.equal([]);
+  });
+
+  it('runs DEL with an empty CNI_NETNS when the namespace is gone', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    await m.setUpPod(pod());
+    await fs.rm(netns);
+    await plugins.clearCalls();
+    await m.tearDownPod(pod());
+    const calls = await plugins.calls();
+    expect(calls).to.have.length(3);
+    for (const c of calls) expect(c.env.CNI_NETNS ?? '').to.equal('');
+    expect(await exists(cacheFile('pod0001'))).to.equal(false);
+  });
+
+  it('treats DEL error code 3 (container unknown) as done, other DEL errors fail but every plugin still runs', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    await m.setUpPod(pod());
+    await plugins.respond('gamma', 'DEL', { stdout: '{"code":3,"msg":"no such container"}', exitCode: 1 });
+    await plugins.respond('beta', 'DEL', { stdout: '{"code":5,"msg":"iptables locked"}', exitCode: 1 });
+    await plugins.clearCalls();
+    const err = await m.tearDownPod(pod()).then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).to.equal('tear down network of pod pod0001');
+    expect(String((err?.cause as Error).cause)).to.match(/beta DEL: code 5: iptables locked/);
+    expect(errorKindOf(err)).to.equal('Internal');
+    expect((await plugins.calls()).map((c) => c.type)).to.deep.equal(['gamma', 'beta', 'alpha']);
+    expect(await exists(cacheFile('pod0001'))).to.equal(true); // kept so a retry can finish the job
+  });
+
+  it('rolls back a failed ADD with DEL of the whole chain and forgets the pod', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    await plugins.respond('beta', 'ADD', { stdout: '{"cniVersion":"1.0.0","code":11,"msg":"ports busy","details":"8080"}', exitCode: 1 });
+    const err = await m.setUpPod(pod()).then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).to.equal('set up network of pod pod0001');
+    expect(errorKindOf(err)).to.equal('Unavailable');
+    const calls = await plugins.calls();
+    expect(calls.map((c) => `${c.type} ${c.command}`)).to.deep.equal(['alpha ADD', 'beta ADD', 'gamma DEL', 'beta DEL', 'alpha DEL']);
+    expect(calls[2]!.stdin.prevResult).to.deep.include({ addedBy: 'alpha' });
+    expect(await exists(cacheFile('pod0001'))).to.equal(false);
+  });
+
+  it('kills a plugin that exceeds the timeout and reports DeadlineExceeded', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager({ pluginTimeoutMs: 300 });
+    await plugins.respond('alpha', 'ADD', { sleepSeconds: 5 });
+    const started = Date.now();
+    const err = await m.setUpPod(pod()).then(() => undefined, (e: unknown) => e as Error);
+    expect(Date.now() - started).to.be.lessThan(3000);
+    expect(errorKindOf(err)).to.equal('DeadlineExceeded');
+    expect(String((err?.cause as Error).cause)).to.match(/timed out after 300 ms/);
+  });
+
+  it('runs CHECK in order with the cached result, and refuses pods without an attachment', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    await m.setUpPod(pod());
+    await plugins.clearCalls();
+    await m.checkPod(pod());
+    const calls = await plugins.calls();
+    expect(calls.map((c) => `${c.type} ${c.command}`)).to.deep.equal(['alpha CHECK', 'beta CHECK', 'gamma CHECK']);
+    for (const c of calls) expect(c.stdin.prevResult).to.deep.include({ addedBy: 'gamma' });
+    const err = await m.checkPod(pod({ id: 'other' })).then(() => undefined, (e: unknown) => e);
+    expect(errorKindOf(err)).to.equal('NotFound');
+  });
+
+  it('skips CHECK for 0.3.x lists and passes no prevResult to their DEL', async () => {
+    await writeConf('10-old.conflist', { ...chain, cniVersion: '0.3.1' });
+    const m = await manager();
+    await m.setUpPod(pod());
+    await plugins.clearCalls();
+    await m.checkPod(pod());
+    await m.tearDownPod(pod());
+    const calls = await plugins.calls();
+    expect(calls.map((c) => c.command)).to.deep.equal(['DEL', 'DEL', 'DEL']);
+    for (const c of calls) expect(c.stdin).to.not.have.property('prevResult');
+  });
+
+  it('brings lo up with the loopback plugin next to the chain', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager({ loopback: true });
+    const result = await m.setUpPod(pod());
+    const lo = (await plugins.calls()).filter((c) => c.type === 'loopback');
+    expect(lo).to.have.length(1);
+    expect(lo[0]!.env).to.include({ CNI_COMMAND: 'ADD', CNI_IFNAME: 'lo', CNI_NETNS: netns });
+    expect(result.timingsMs).to.have.property('loopback');
+  });
+
+  it('uses the embedded default trimmed to what the pod needs', async () => {
+    const m = await manager();
+    expect(m.status()).to.deep.equal({ ready: true, networkName: 'berthdef' });
+    expect(m.currentNetwork()?.config.plugins.map((p) => p.type)).to.deep.equal(['bridge']);
+    await m.setUpPod(pod({ portMappings: [] }));
+    const calls = await plugins.calls();
+    expect(calls.map((c) => `${c.type} ${c.command}`)).to.deep.equal(['bridge ADD']);
+    expect(calls[0]!.stdin).to.deep.include({ name: 'berthdef', bridge: 'bdef0', isGateway: true });
+  });
+
+  it('refuses unsafe pod ids and bad ports', async () => {
+    const m = await manager();
+    for (const bad of [pod({ id: '../etc' }), pod({ netnsPath: '' }), pod({ portMappings: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] })]) {
+      const err = await m.setUpPod(bad).then(() => undefined, (e: unknown) => e);
+      expect(errorKindOf(err)).to.equal('InvalidArgument');
+    }
+  });
+});
