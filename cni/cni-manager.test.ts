@@ -252,4 +252,60 @@ describe('cni/CniManager (fake plugins)', () => {
       expect(errorKindOf(err)).to.equal('InvalidArgument');
     }
   });
+
+  it('cleans up after a crash mid-ADD: an "adding" record still gets DEL, without prevResult', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    await fs.mkdir(path.join(root, 'cache'), { recursive: true });
+    const record = {
+      version: 1,
+      podId: 'crashed1',
+      state: 'adding',
+      source: 'x',
+      config: chain,
+      ifName: 'eth0',
+      netnsPath: netns,
+      cniArgs: 'IgnoreUnknown=1',
+      runtimeConfig: {},
+    };
+    await fs.writeFile(cacheFile('crashed1'), JSON.stringify(record));
+    expect(await m.attachedPodIds()).to.deep.equal(['crashed1']);
+    await m.tearDownPod(pod({ id: 'crashed1' }));
+    const calls = await plugins.calls();
+    expect(calls.map((c) => `${c.type} ${c.command}`)).to.deep.equal(['gamma DEL', 'beta DEL', 'alpha DEL']);
+    for (const c of calls) expect(c.stdin).to.not.have.property('prevResult');
+    expect(await m.attachedPodIds()).to.deep.equal([]);
+  });
+
+  it('deletes a stale attachment before adding the same pod again', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    await m.setUpPod(pod());
+    await plugins.clearCalls();
+    await m.setUpPod(pod());
+    expect((await plugins.calls()).map((c) => `${c.type} ${c.command}`)).to.deep.equal([
+      'gamma DEL',
+      'beta DEL',
+      'alpha DEL',
+      'alpha ADD',
+      'beta ADD',
+      'gamma ADD',
+    ]);
+  });
+
+  it('reports every plugin call to the observer with its outcome', async () => {
+    await writeConf('10-test.conflist', chain);
+    const seen: string[] = [];
+    const m = await manager({ pluginObserver: { observe: (plugin, command, seconds, ok) => seen.push(`${plugin} ${command} ${ok} ${seconds > 0}`) } });
+    await plugins.respond('gamma', 'ADD', { exitCode: 1 });
+    await m.setUpPod(pod()).catch(() => undefined);
+    expect(seen).to.deep.equal([
+      'alpha ADD true true',
+      'beta ADD true true',
+      'gamma ADD false true',
+      'gamma DEL true true',
+      'beta DEL true true',
+      'alpha DEL true true',
+    ]);
+  });
 });

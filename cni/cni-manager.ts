@@ -26,6 +26,11 @@ import { CniPodRef, NetworkStatus, PodNetworkRequest, PodNetworkResult, Selected
 /** The interface name inside every pod. */
 export const POD_INTERFACE_NAME = 'eth0';
 
+/** Receives the duration of every plugin call; `ok` is false when the call failed. */
+export interface CniPluginObserver {
+  observe(plugin: string, command: string, seconds: number, ok: boolean): void;
+}
+
 /** How CniManager is configured (the first five are the agreed contract; the rest optional). */
 export interface CniManagerOptions {
   configDir: string;
@@ -46,6 +51,8 @@ export interface CniManagerOptions {
   statusIntervalMs?: number;
   /** Install the default network's egress MASQUERADE rule (default true; unit tests turn it off). */
   defaultNetworkMasquerade?: boolean;
+  /** Told about every plugin call (the daemon feeds a Prometheus histogram from it). */
+  pluginObserver?: CniPluginObserver;
   /** Replaces process execution (unit tests). */
   runner?: PluginRunner;
 }
@@ -221,6 +228,14 @@ export class CniManager {
     });
   }
 
+  /**
+   * Ids of pods that have a cached attachment. Recovery after a restart (or a node reboot, which
+   * empties /run but not the IPAM dir) calls tearDownPod for those no longer wanted.
+   */
+  async attachedPodIds(): Promise<string[]> {
+    return this.cache.list();
+  }
+
   /** Stops the watcher and timers. */
   close(): void {
     this.watcher?.close();
@@ -268,16 +283,18 @@ export class CniManager {
   }
 
   private settings(timingsMs?: Record<string, number>): ChainSettings {
+    const observer = this.opts.pluginObserver;
     return {
       runner: this.runner,
       pluginDirs: this.opts.pluginDirs,
       timeoutMs: this.timeoutMs,
-      onPluginDone: timingsMs
-        ? (plugin, command, ms) => {
-            const key = `${command} ${plugin}`;
-            timingsMs[key] = round((timingsMs[key] ?? 0) + ms);
-          }
-        : undefined,
+      onPluginDone: (plugin, command, ms, ok) => {
+        if (timingsMs) {
+          const key = `${command} ${plugin}`;
+          timingsMs[key] = round((timingsMs[key] ?? 0) + ms);
+        }
+        observer?.observe(plugin, command, ms / 1000, ok);
+      },
     };
   }
 

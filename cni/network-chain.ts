@@ -27,7 +27,7 @@ export interface ChainSettings {
   pluginDirs: string[];
   timeoutMs: number;
   /** Called after each plugin call with its duration (for logs and metrics). */
-  onPluginDone?: (plugin: string, command: CniCommand, ms: number) => void;
+  onPluginDone?: (plugin: string, command: CniCommand, ms: number, ok: boolean) => void;
 }
 
 /** ADD failed after some plugins succeeded; `partialResult` is the last result seen. */
@@ -144,10 +144,13 @@ function invocationBase(ctx: AttachmentContext, s: ChainSettings) {
 
 async function timed<T>(s: ChainSettings, plugin: string, command: CniCommand, fn: () => Promise<T>): Promise<T> {
   const start = process.hrtime.bigint();
+  let ok = false;
   try {
-    return await fn();
+    const out = await fn();
+    ok = true;
+    return out;
   } finally {
-    s.onPluginDone?.(plugin, command, Number(process.hrtime.bigint() - start) / 1e6);
+    s.onPluginDone?.(plugin, command, Number(process.hrtime.bigint() - start) / 1e6, ok);
   }
 }
 
