@@ -1,0 +1,126 @@
+/**
+ * Launches conmon (2.1.x, API version 1) for one container. conmon forks itself away from berthd
+ * (so containers outlive berthd), runs `<runtime> create`, then reports the container pid — or the
+ * create error — as one JSON line `{"data": <pid or -1>, "message": "…"}` on the sync pipe (fd 3).
+ * fd 4 is the start pipe: closing it lets conmon proceed. conmon writes the CRI log
+ * (k8s-file driver), `<exitDir>/<id>` with the exit code, `<persistDir>/oom` on an OOM kill, and
+ * listens on `<bundle>/ctl` for control messages ("2 0 0\n" reopens the log).
+ */
+import { spawn } from 'node:child_process';
+import { RuntimeError } from '../common/errors';
+import { runcMessage } from './runc-errors';
+
+export interface ConmonLaunch {
+  conmonPath: string;
+  runtimePath: string;
+  runtimeRoot: string;
+  containerId: string;
+  bundleDir: string;
+  /** Where the container's init pid is written. */
+  containerPidFile: string;
+  conmonPidFile: string;
+  exitDir: string;
+  persistDir: string;
+  logPath: string;
+  socketDir: string;
+  stdin: boolean;
+  stdinOnce: boolean;
+  tty: boolean;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Max bytes of the log file before conmon truncates (-1 = unlimited). */
+  logSizeMax?: number;
+}
+
+/** The argv for conmon (exported for tests). */
+export function conmonArgs(o: ConmonLaunch): string[] {
+  const args = [
+    '--api-version', '1',
+    '-c', o.containerId,
+    '-u', o.containerId,
+    '-n', o.containerId,
+    '-r', o.runtimePath,
+    '--runtime-arg', `--root=${o.runtimeRoot}`,
+    '-b', o.bundleDir,
+    '-p', o.containerPidFile,
+    '-P', o.conmonPidFile,
+    '--persist-dir', o.persistDir,
+    '--exit-dir', o.exitDir,
+    '-l', `k8s-file:${o.logPath}`,
+    '--socket-dir-path', o.socketDir,
+    '--log-level', o.logLevel ?? 'info',
+    // conmon logs its own diagnostics to syslog; on a host without syslog they are dropped.
+    '--syslog',
+  ];
+  if (o.logSizeMax !== undefined && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
+  if (o.tty) args.push('-t');
+  if (o.stdin) args.push('-i');
+  if (o.stdin && !o.stdinOnce) args.push('--leave-stdin-open');
+  return args;
+}
+
+export interface ConmonStarted {
+  /** pid of the container's init process (runc created it; `runc start` runs it). */
+  pid: number;
+}
+
+/** Anything that can launch a container monitor; the manager depends on this, tests fake it. */
+export interface ContainerMonitorLauncher {
+  launch(opts: ConmonLaunch): Promise<ConmonStarted>;
+}
+
+/** Launches the real conmon binary. */
+export class ConmonLauncher implements ContainerMonitorLauncher {
+  constructor(private readonly timeoutMs = 60_000) {}
+
+  launch(opts: ConmonLaunch): Promise<ConmonStarted> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(opts.conmonPath, conmonArgs(opts), {
+        cwd: opts.bundleDir,
+        // stdio 3 and 4 are the sync and start pipes (Node gives the child a socketpair end).
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
+        detached: true,
+      });
+      child.unref();
+      let settled = false;
+      let syncText = '';
+      let stderrText = '';
+      const finish = (err: Error | undefined, value?: ConmonStarted) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
+        child.stderr?.destroy();
+        if (err) reject(err);
+        else resolve(value!);
+      };
+      const timer = setTimeout(() => finish(new RuntimeError(`create container ${opts.containerId}: conmon gave no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer.unref();
+      child.on('error', (e) => finish(new RuntimeError(`start conmon for ${opts.containerId}`, { cause: e })));
+      child.stderr!.on('data', (d: Buffer) => (stderrText += d.toString()));
+      const sync = child.stdio[3] as NodeJS.ReadableStream;
+      sync.on('data', (d: Buffer) => {
+        syncText += d.toString();
+        const nl = syncText.indexOf('\n');
+        if (nl < 0) return;
+        const parsed = parseSyncMessage(syncText.slice(0, nl));
+        if (parsed.pid > 0) finish(undefined, { pid: parsed.pid });
+        else finish(new RuntimeError(`create container ${opts.containerId}: ${runcMessage(parsed.message ?? '') || 'runtime create failed'}`));
+      });
+      sync.on('end', () => finish(new RuntimeError(`create container ${opts.containerId}: conmon exited without reporting (${stderrText.trim() || 'no output'})`)));
+      sync.on('error', () => undefined);
+      // Nothing to wait for: let conmon run `runtime create` now.
+      (child.stdio[4] as NodeJS.WritableStream).end();
+    });
+  }
+}
+
+/** Parses conmon's sync-pipe JSON line. */
+export function parseSyncMessage(line: string): { pid: number; message?: string } {
+  try {
+    const rec = JSON.parse(line) as { data?: number; pid?: number; message?: string };
+    return { pid: rec.data ?? rec.pid ?? -1, message: rec.message };
+  } catch {
+    return { pid: -1, message: line };
+  }
+}

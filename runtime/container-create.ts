@@ -1,0 +1,173 @@
+/**
+ * CreateContainer's steps, each registered on a CleanupStack (CONVENTIONS 5): validate, resolve
+ * the image, make the container dir, mount the overlay rootfs, resolve the user inside it, build
+ * the spec (pure), write the bundle and the record. Launching conmon + `runc create` is the
+ * manager's next step (see container-manager.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
+import { CleanupStack } from '../common/cleanup-stack';
+import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
+import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
+import { containerLogPath } from './log-path';
+import { buildContainerSpec } from './spec/build-spec';
+import type { ContainerConfigInput, ResolvedDevice, RuntimeSpecDefaults } from './spec/inputs';
+import type { OciSpec } from './spec/oci-types';
+import { resolveUser } from './user';
+
+export interface CreateDeps {
+  images: ImageLookup;
+  native: RuntimeNative;
+  defaults: RuntimeSpecDefaults;
+  resolveDevice(d: ContainerConfigInput['devices'][number]): Promise<ResolvedDevice>;
+  hostDevices(): Promise<ResolvedDevice[]>;
+  /** Reads and parses a Localhost seccomp profile (NotFound when missing). */
+  loadSeccompProfile(ref: string): Promise<unknown>;
+  /** pid of a running container of the same pod, for pid namespace TARGET. */
+  targetPid(targetId: string): number | undefined;
+  nowNs(): number;
+}
+
+/** A fresh 64-hex-digit container id. */
+export function newContainerId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** kubelet/cri-o style unique name: k8s_<container>_<pod>_<namespace>_<uid>_<attempt>. */
+export function containerReservedName(config: Pick<ContainerConfigInput, 'name' | 'attempt'>, sandbox: Pick<SandboxView, 'name' | 'namespace' | 'uid'>): string {
+  return ['k8s', config.name, sandbox.name, sandbox.namespace, sandbox.uid, String(config.attempt)].join('_');
+}
+
+/** Checks the request before any work; errors name the field. */
+export function validateCreate(config: ContainerConfigInput, sandbox: SandboxView | undefined, podId: string): SandboxView {
+  if (!podId) throw new InvalidArgumentError('pod_sandbox_id is empty');
+  if (!sandbox) throw new NotFoundError(`pod sandbox ${podId} not found`);
+  if (sandbox.state !== 'ready') throw new FailedPreconditionError(`pod sandbox ${podId} is not ready`);
+  if (!config.name) throw new InvalidArgumentError('config.metadata.name is empty');
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(config.name)) throw new InvalidArgumentError(`config.metadata.name ${JSON.stringify(config.name)} has characters a container name cannot have`);
+  if (!config.image) throw new InvalidArgumentError('config.image.image is empty');
+  return sandbox;
+}
+
+/** The image ref reported in status: the first repo digest, else the id. */
+function imageRef(image: ResolvedImage): string {
+  return image.repoDigests[0] ?? image.id;
+}
+
+/** Builds everything on disk for a new container and returns its record (state created, no pid yet). */
+export async function prepareContainer(
+  deps: CreateDeps,
+  stack: CleanupStack,
+  args: { id: string; reservedName: string; sandbox: SandboxView; config: ContainerConfigInput; containerDir: string },
+): Promise<{ record: ContainerRecord; spec: OciSpec }> {
+  const { id, sandbox, config, containerDir } = args;
+  const logPath = containerLogPath(sandbox.logDirectory, config.logPath);
+  const image = await deps.images.resolveImage(config.image);
+  if (!image) throw new NotFoundError(`image ${config.image} not found`);
+  if (image.lowerDirs.length === 0) throw new FailedPreconditionError(`image ${config.image} has no unpacked layers`);
+
+  const bundle = path.join(containerDir, 'bundle');
+  const rootfs = path.join(bundle, 'rootfs');
+  const upper = path.join(containerDir, 'upper');
+  const work = path.join(containerDir, 'work');
+  await fs.mkdir(containerDir, { recursive: true, mode: 0o700 });
+  stack.push('remove container dir', () => fs.rm(containerDir, { recursive: true, force: true }));
+  await Promise.all([fs.mkdir(rootfs, { recursive: true }), fs.mkdir(upper), fs.mkdir(work)]);
+
+  await deps.native.mount('overlay', rootfs, 'overlay', [], `lowerdir=${image.lowerDirs.join(':')},upperdir=${upper},workdir=${work}`);
+  stack.push('unmount rootfs', () => deps.native.unmount(rootfs, ['detach']));
+
+  const sec = config.security;
+  const user = await resolveUser(rootfs, {
+    runAsUser: sec.runAsUser,
+    runAsUsername: sec.runAsUsername,
+    runAsGroup: sec.runAsGroup,
+    supplementalGroups: sec.supplementalGroups,
+    supplementalGroupsPolicy: sec.supplementalGroupsPolicy,
+    imageUser: image.config.User,
+  });
+  const devices = await Promise.all(config.devices.map((d) => deps.resolveDevice(d)));
+  const hostDevices = sec.privileged ? await deps.hostDevices() : [];
+  const localhostSeccompProfile = sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? await deps.loadSeccompProfile(sec.seccomp.localhostRef) : undefined;
+  const targetPid = sec.pidMode === 'TARGET' ? deps.targetPid(sec.targetId ?? '') : undefined;
+
+  const spec = buildContainerSpec({
+    containerId: id,
+    config,
+    sandbox: {
+      id: sandbox.id,
+      name: sandbox.name,
+      namespace: sandbox.namespace,
+      uid: sandbox.uid,
+      hostname: sandbox.config?.hostname ?? '',
+      namespacePaths: sandbox.namespacePaths,
+      cgroupParent: sandbox.cgroupParent,
+      hostnamePath: sandbox.hostnamePath,
+      hostsPath: sandbox.hostsPath,
+      resolvConfPath: sandbox.resolvConfPath,
+      shmPath: sandbox.shmPath,
+    },
+    image: { id: image.id, ref: image.repoTags[0] ?? config.image, config: image.config },
+    user,
+    devices,
+    hostDevices,
+    localhostSeccompProfile,
+    targetPid,
+    defaults: deps.defaults,
+  });
+  await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
+  if (logPath) await fs.mkdir(path.dirname(logPath), { recursive: true });
+
+  const record: ContainerRecord = {
+    version: CONTAINER_RECORD_VERSION,
+    id,
+    podSandboxId: sandbox.id,
+    name: config.name,
+    attempt: config.attempt,
+    reservedName: args.reservedName,
+    image: { requested: config.image, id: image.id, ref: imageRef(image) },
+    runtimeHandler: sandbox.runtimeHandler,
+    state: 'created',
+    createdAtNs: deps.nowNs(),
+    startedAtNs: 0,
+    finishedAtNs: 0,
+    exitCode: 0,
+    reason: '',
+    message: '',
+    pid: 0,
+    logPath,
+    labels: { ...config.labels },
+    annotations: { ...config.annotations },
+    mounts: config.mounts.map((m) => ({ ...m })),
+    resources: config.resources ? structuredClone(config.resources) : undefined,
+    user: { uid: user.uid, gid: user.gid, supplementalGroups: [...user.additionalGids], ...(sec.runAsUsername ? { username: sec.runAsUsername } : {}) },
+    stopSignal: image.config.StopSignal ?? '',
+    tty: config.tty,
+    stdin: config.stdin,
+    stdinOnce: config.stdinOnce,
+    paths: { dir: containerDir, bundle, rootfs },
+    rootfsMounted: true,
+    cgroupsPath: spec.linux.cgroupsPath ?? '',
+  };
+  return { record, spec };
+}
+
+/** Reads a Localhost seccomp profile from disk (absolute path required). */
+export async function readSeccompProfile(ref: string): Promise<unknown> {
+  const file = ref.startsWith('localhost/') ? ref.slice('localhost/'.length) : ref;
+  if (!path.isAbsolute(file)) throw new InvalidArgumentError(`seccomp localhost_ref ${JSON.stringify(ref)} is not an absolute path`);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new NotFoundError(`seccomp profile ${file} not found`);
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new InvalidArgumentError(`seccomp profile ${file} is not valid JSON`, { cause: err });
+  }
+}

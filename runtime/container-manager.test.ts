@@ -1,0 +1,236 @@
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errorKindOf } from '../common/errors';
+import { silentLogger } from '../common/logger';
+import type { ContainerEvent } from './container-events';
+import { ContainerManager } from './container-manager';
+import { specInput } from './spec/spec-fixtures';
+import type { ContainerConfigInput } from './spec/inputs';
+import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('runtime/ContainerManager (fakes)', () => {
+  let dir: string;
+  let sandboxes: FakeSandboxes;
+  let images: FakeImages;
+  let native: FakeNative;
+  let runtime: FakeRuntime;
+  let monitor: FakeMonitor;
+  let manager: ContainerManager;
+  let events: ContainerEvent[];
+
+  const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => ({ ...specInput().config, command: ['/bin/sh'], ...patch });
+
+  async function open(): Promise<ContainerManager> {
+    const m = await ContainerManager.open({
+      containersDir: path.join(dir, 'containers'),
+      runDir: path.join(dir, 'run'),
+      sandboxes,
+      images,
+      native,
+      runtimes: { runc: runtime },
+      defaultRuntime: 'runc',
+      monitor,
+      conmonPath: '/fake/conmon',
+      specDefaults: specInput().defaults,
+      logger: silentLogger,
+    });
+    m.onEvent((e) => events.push(e));
+    return m;
+  }
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'berth-cm-'));
+    sandboxes = new FakeSandboxes();
+    sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
+    images = new FakeImages();
+    images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:dig'], config: { Cmd: ['sh'], StopSignal: 'SIGQUIT' }, lowerDirs: ['/l/2', '/l/1'] });
+    native = new FakeNative();
+    runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
+    monitor = new FakeMonitor();
+    events = [];
+    manager = await open();
+  });
+  afterEach(() => {
+    manager.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates: overlay mount of the image layers, bundle config.json, record, created event', async () => {
+    const id = await manager.createContainer('pod1', config());
+    expect(id).to.match(/^[0-9a-f]{64}$/);
+    const mount = native.calls.find((c) => c.method === 'mount')!;
+    expect(mount.args[2]).to.equal('overlay');
+    expect(mount.args[4]).to.match(/^lowerdir=\/l\/2:\/l\/1,upperdir=.*\/upper,workdir=.*\/work$/);
+    const spec = JSON.parse(readFileSync(path.join(dir, 'containers', id, 'bundle', 'config.json'), 'utf8'));
+    expect(spec.process.args).to.deep.equal(['/bin/sh']);
+    const { status } = await manager.containerStatus(id, false);
+    expect(status).to.include({ state: 'created', podSandboxId: 'pod1', name: 'app', logPath: path.join(dir, 'logs', 'app/0.log') });
+    expect(status.image).to.deep.equal({ requested: 'busybox:latest', id: 'sha256:img', ref: 'busybox@sha256:dig' });
+    expect(events.map((e) => e.type)).to.deep.equal(['created']);
+  });
+
+  it('a retry with the same name returns the same container', async () => {
+    const [a, b] = await Promise.all([manager.createContainer('pod1', config()), manager.createContainer('pod1', config())]);
+    expect(a).to.equal(b);
+    expect(await manager.createContainer('pod1', config())).to.equal(a);
+    expect(manager.listContainers()).to.have.length(1);
+    expect(await manager.createContainer('pod1', config({ attempt: 1 }))).to.not.equal(a);
+  });
+
+  it('refuses a missing image with NotFound naming it, and leaves nothing behind', async () => {
+    const err = await rejection(manager.createContainer('pod1', config({ image: 'nginx:1' })));
+    expect(errorKindOf(err)).to.equal('NotFound');
+    expect(err.message + String((err.cause as Error)?.message)).to.contain('nginx:1');
+    expect(manager.listContainers()).to.have.length(0);
+    // the name is free again
+    images.images.set('nginx:1', images.images.get('busybox:latest')!);
+    expect(await manager.createContainer('pod1', config({ image: 'nginx:1' }))).to.match(/^[0-9a-f]{64}$/);
+  });
+
+  it('undoes the container dir when the overlay mount fails', async () => {
+    native.failMount = new Error('EINVAL');
+    await rejection(manager.createContainer('pod1', config()));
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(path.join(dir, 'containers'))).to.deep.equal([]);
+  });
+
+  it('unmounts the rootfs when a later step fails (bad capability)', async () => {
+    const err = await rejection(manager.createContainer('pod1', config({ security: { capabilities: { add: ['FLY'] } } })));
+    expect(errorKindOf(err)).to.equal('InvalidArgument');
+    expect(native.calls.map((c) => c.method)).to.deep.equal(['mount', 'unmount']);
+  });
+
+  it('validates the pod, the log path and the name', async () => {
+    expect(await rejection(manager.createContainer('nope', config()))).to.be.instanceOf(NotFoundError);
+    sandboxes.add({ id: 'pod2', state: 'notready' }, path.join(dir, 'logs'));
+    expect(await rejection(manager.createContainer('pod2', config()))).to.be.instanceOf(FailedPreconditionError);
+    expect(errorKindOf(await rejection(manager.createContainer('pod1', config({ logPath: '../../etc/x.log' }))))).to.equal('InvalidArgument');
+    expect(errorKindOf(await rejection(manager.createContainer('pod1', config({ logPath: '/abs.log' }))))).to.equal('InvalidArgument');
+    expect(await rejection(manager.createContainer('pod1', config({ name: '' })))).to.be.instanceOf(InvalidArgumentError);
+  });
+
+  it('starts, then records the exit code and reason from the exit file', async () => {
+    const id = await manager.createContainer('pod1', config());
+    await manager.startContainer(id);
+    expect((await manager.containerStatus(id, false)).status.state).to.equal('running');
+    expect(monitor.launches[0]).to.include({ containerId: id, runtimePath: '/fake/runc', logPath: path.join(dir, 'logs', 'app/0.log') });
+    writeFileSync(path.join(dir, 'run', 'exits', id), '3');
+    await manager.stopContainer(id, 1); // waits for the recorded exit
+    const { status } = await manager.containerStatus(id, false);
+    expect(status).to.include({ state: 'exited', exitCode: 3, reason: 'Error' });
+    expect(status.finishedAtNs).to.be.greaterThan(status.startedAtNs);
+    expect(events.map((e) => e.type)).to.deep.equal(['created', 'started', 'stopped']);
+  });
+
+  it('reports OOMKilled when conmon left its oom marker', async () => {
+    const id = await manager.createContainer('pod1', config());
+    await manager.startContainer(id);
+    writeFileSync(path.join(dir, 'containers', id, 'oom'), '');
+    await runtime.kill(id, 'KILL');
+    await manager.stopContainer(id, 0);
+    expect((await manager.containerStatus(id, false)).status).to.include({ state: 'exited', exitCode: 137, reason: 'OOMKilled' });
+  });
+
+  it('stops with the image stop signal, and SIGKILLs a process that ignores it after the timeout', async () => {
+    const id = await manager.createContainer('pod1', config());
+    await manager.startContainer(id);
+    runtime.ignore.add('QUIT');
+    const t0 = Date.now();
+    await manager.stopContainer(id, 1);
+    expect(Date.now() - t0).to.be.within(900, 3000);
+    expect(runtime.calls.filter((c) => c.method === 'kill').map((c) => c.args[1])).to.deep.equal(['QUIT', 'KILL']);
+    expect((await manager.containerStatus(id, false)).status).to.include({ state: 'exited', exitCode: 137 });
+    await manager.stopContainer(id, 1); // idempotent
+    await manager.stopContainer('0000000000unknown', 1);
+  });
+
+  it('removes a running container: kill, runtime delete, unmount, files gone; again is fine', async () => {
+    const id = await manager.createContainer('pod1', config());
+    await manager.startContainer(id);
+    await manager.removeContainer(id);
+    expect(runtime.calls.map((c) => c.method)).to.include.members(['kill', 'delete']);
+    expect(native.calls.map((c) => c.method)).to.deep.equal(['mount', 'unmount']);
+    expect(existsSync(path.join(dir, 'containers', id))).to.equal(false);
+    expect(manager.listContainers()).to.deep.equal([]);
+    await manager.removeContainer(id);
+    expect(events.map((e) => e.type)).to.deep.equal(['created', 'started', 'stopped', 'deleted']);
+    expect(errorKindOf(await rejection(manager.containerStatus(id, false)))).to.equal('NotFound');
+  });
+
+  it('lists with filters from memory', async () => {
+    const a = await manager.createContainer('pod1', config({ labels: { app: 'a' } }));
+    const b = await manager.createContainer('pod1', config({ name: 'b', labels: { app: 'b' } }));
+    await manager.startContainer(b);
+    expect(manager.listContainers({ state: 'running' }).map((c) => c.id)).to.deep.equal([b]);
+    expect(manager.listContainers({ labelSelector: { app: 'a' } }).map((c) => c.id)).to.deep.equal([a]);
+    expect(manager.listContainers({ id: a.slice(0, 8) }).map((c) => c.id)).to.deep.equal([a]);
+    expect(manager.listContainers({ podSandboxId: 'other' })).to.deep.equal([]);
+  });
+
+  it('reloads records after a restart and settles exits that happened meanwhile', async () => {
+    const id = await manager.createContainer('pod1', config());
+    await manager.startContainer(id);
+    manager.close();
+    writeFileSync(path.join(dir, 'run', 'exits', id), '0');
+    manager = await open();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await manager.containerStatus(id, false)).status).to.include({ state: 'exited', exitCode: 0, reason: 'Completed' });
+  });
+
+  it('reports a runtime create failure at Start and records it', async () => {
+    monitor.fail = new Error('runc create failed: exec: "nope": executable file not found');
+    const id = await manager.createContainer('pod1', config());
+    const err = await rejection(manager.startContainer(id));
+    expect(err.message).to.contain('start container');
+    const { status } = await manager.containerStatus(id, false);
+    expect(status.reason).to.equal('CreateContainerError');
+    expect(status.message).to.contain('executable file not found');
+  });
+
+  it('updates resources live and shows them in status; exec uses the container process with the new argv', async () => {
+    const id = await manager.createContainer('pod1', config());
+    await manager.startContainer(id);
+    await manager.updateContainerResources(id, { cpuShares: 256, memoryLimitInBytes: 1 << 26 });
+    const upd = runtime.calls.find((c) => c.method === 'update')!;
+    expect(upd.args[1]).to.deep.include({ cpu: { shares: 256 } });
+    expect((await manager.containerStatus(id, false)).status.resources).to.deep.include({ cpuShares: 256, memoryLimitInBytes: 1 << 26 });
+    const r = await manager.execSync(id, ['echo', 'hi'], 2);
+    expect(r.stdout.toString()).to.equal('out');
+    const exec = runtime.calls.find((c) => c.method === 'exec')!;
+    expect((exec.args[1] as { args: string[] }).args).to.deep.equal(['echo', 'hi']);
+    expect(exec.args[2]).to.deep.equal({ timeoutMs: 2000, maxOutputBytes: 16 * 1024 * 1024 });
+  });
+
+  it('verbose status carries the pid and the spec', async () => {
+    const id = await manager.createContainer('pod1', config());
+    await manager.startContainer(id);
+    const { info } = await manager.containerStatus(id, true);
+    const parsed = JSON.parse(info.info);
+    expect(parsed.pid).to.equal(4242);
+    expect(parsed.runtimeSpec.process.args).to.deep.equal(['/bin/sh']);
+  });
+
+  it('stopAllInPod and removeAllInPod act on that pod only', async () => {
+    sandboxes.add({ id: 'pod2' }, path.join(dir, 'logs2'));
+    const a = await manager.createContainer('pod1', config());
+    const b = await manager.createContainer('pod2', config());
+    await manager.startContainer(a);
+    await manager.startContainer(b);
+    await manager.stopAllInPod('pod1');
+    expect(manager.listContainers({ podSandboxId: 'pod1' })[0].state).to.equal('exited');
+    expect(manager.listContainers({ podSandboxId: 'pod2' })[0].state).to.equal('running');
+    await manager.removeAllInPod('pod1');
+    expect(manager.listContainers().map((c) => c.id)).to.deep.equal([b]);
+  });
+});

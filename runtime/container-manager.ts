@@ -1,0 +1,451 @@
+/**
+ * Containers: create/start/stop/remove/status/list, exec, resource updates, log reopen, and the
+ * pod hooks (stopAllInPod/removeAllInPod). Records live in ContainerStore; exits arrive from
+ * conmon's exit files through ExitWatcher.
+ *
+ * Create prepares everything (overlay rootfs, spec, bundle, record) and then launches conmon +
+ * `runc create` in the background; Start waits for that launch, then runs `runc start`. This keeps
+ * CreateContainer cheap the way containerd's is (it creates the task only at Start) while still
+ * overlapping the runtime's create with kubelet's gap between the two calls. A failed launch is
+ * recorded on the container and reported by Start.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { CleanupStack } from '../common/cleanup-stack';
+import { BerthError, FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError, errnoCode, errorKindOf } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { ContainerMonitorLauncher } from './conmon';
+import { containerReservedName, newContainerId, prepareContainer, readSeccompProfile, validateCreate, type CreateDeps } from './container-create';
+import { ContainerEventHub, type ContainerEventListener, type ContainerEventType } from './container-events';
+import type { ContainerRecord } from './container-record';
+import { ContainerStore } from './container-store';
+import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
+import { ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
+import { listHostDevices, resolveDevice } from './host-facts';
+import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
+import type { OciRuntimeDriver } from './oci-runtime';
+import type { ContainerConfigInput, LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
+import { applyResources, execInContainer, readSpec, reopenLog, type ExecSyncResult } from './container-ops';
+
+/** How long to wait for a SIGKILLed container to be reported gone. */
+const KILL_WAIT_MS = 10_000;
+
+export interface ContainerManagerOptions {
+  /** Persistent dir for records and bundles: `<root>/containers`. */
+  containersDir: string;
+  /** Volatile dir: exits/ and conmon sockets. */
+  runDir: string;
+  sandboxes: SandboxLookup;
+  images: ImageLookup;
+  native: RuntimeNative;
+  /** OCI runtime per handler name; '' maps to `defaultRuntime`. */
+  runtimes: Record<string, OciRuntimeDriver>;
+  defaultRuntime: string;
+  monitor: ContainerMonitorLauncher;
+  conmonPath: string;
+  specDefaults: RuntimeSpecDefaults;
+  logger: Logger;
+  /** Max bytes per container log before conmon truncates; unset = unlimited. */
+  logSizeMax?: number;
+  /** Overrides for tests. */
+  createDeps?: Partial<CreateDeps>;
+}
+
+export class ContainerManager {
+  private readonly store: ContainerStore;
+  private readonly events = new ContainerEventHub();
+  private readonly exitDir: string;
+  private readonly socketDir: string;
+  private readonly exitWatcher: ExitWatcher;
+  /** Background conmon launches by container id. */
+  private readonly launches = new Map<string, Promise<void>>();
+  /** Creates in flight by reserved name (kubelet retries join them). */
+  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly exitWaiters = new Map<string, Set<() => void>>();
+  private readonly createDeps: CreateDeps;
+
+  private constructor(private readonly opts: ContainerManagerOptions) {
+    this.store = new ContainerStore(opts.containersDir, opts.logger);
+    this.exitDir = path.join(opts.runDir, 'exits');
+    this.socketDir = path.join(opts.runDir, 'sockets');
+    this.exitWatcher = new ExitWatcher(this.exitDir, (e) => void this.onExit(e), opts.logger);
+    this.createDeps = {
+      images: opts.images,
+      native: opts.native,
+      defaults: opts.specDefaults,
+      resolveDevice,
+      hostDevices: () => listHostDevices(),
+      loadSeccompProfile: readSeccompProfile,
+      targetPid: (id) => {
+        const rec = this.store.get(id);
+        return rec && rec.state === 'running' ? rec.pid : undefined;
+      },
+      nowNs,
+      ...opts.createDeps,
+    };
+  }
+
+  /** Loads the records, reconciles them with exit files, and starts watching exits. */
+  static async open(opts: ContainerManagerOptions): Promise<ContainerManager> {
+    const m = new ContainerManager(opts);
+    await fs.mkdir(m.socketDir, { recursive: true });
+    await m.store.load();
+    await m.exitWatcher.start(); // its initial scan settles containers that exited while berthd was down
+    return m;
+  }
+
+  /** Stops watching (containers keep running). */
+  close(): void {
+    this.exitWatcher.close();
+  }
+
+  /** Subscribes to container events. */
+  onEvent(listener: ContainerEventListener): () => void {
+    return this.events.subscribe(listener);
+  }
+
+  private runtimeFor(handler: string): OciRuntimeDriver {
+    const name = handler || this.opts.defaultRuntime;
+    const rt = this.opts.runtimes[name];
+    if (!rt) throw new InvalidArgumentError(`runtime handler ${JSON.stringify(handler)} is not configured`);
+    return rt;
+  }
+
+  private emit(type: ContainerEventType, rec: ContainerRecord): void {
+    this.events.emit({ type, containerId: rec.id, podSandboxId: rec.podSandboxId, createdAtNs: nowNs() });
+  }
+
+  private require(idOrPrefix: string): ContainerRecord {
+    if (!idOrPrefix) throw new InvalidArgumentError('container_id is empty');
+    const id = this.store.resolveId(idOrPrefix);
+    const rec = id ? this.store.get(id) : undefined;
+    if (!rec) throw new NotFoundError(`container ${idOrPrefix} not found`);
+    return rec;
+  }
+
+  /** CreateContainer: returns the new container's id (the same id for a retry of the same name). */
+  async createContainer(podSandboxId: string, config: ContainerConfigInput): Promise<string> {
+    const sandbox = validateCreate(config, this.opts.sandboxes.getSandbox(podSandboxId), podSandboxId);
+    const runtime = this.runtimeFor(sandbox.runtimeHandler);
+    const reservedName = containerReservedName(config, sandbox);
+    const pending = this.inflight.get(reservedName);
+    if (pending) return pending;
+    const existing = this.store.idForName(reservedName);
+    if (existing !== undefined) return existing;
+
+    const id = newContainerId();
+    this.store.reserveName(reservedName, id);
+    const log = this.opts.logger.child({ container: id, pod: sandbox.id });
+    const work = CleanupStack.run(async (stack) => {
+      stack.push('release name', () => this.store.releaseName(reservedName, id));
+      const { record } = await prepareContainer(this.createDeps, stack, { id, reservedName, sandbox, config, containerDir: this.store.containerDir(id) });
+      await this.store.put(record);
+      return record;
+    })
+      .then((record) => {
+        this.emit('created', record);
+        const launching = this.launch(record, runtime, log);
+        launching.catch(() => undefined); // observed by Start/Stop; never an unhandled rejection
+        this.launches.set(id, launching);
+        log.info('container created', { name: reservedName });
+        return id;
+      })
+      .catch((err: unknown) => {
+        throw wrap(err, `create container ${config.name} in pod ${podSandboxId}`);
+      })
+      .finally(() => this.inflight.delete(reservedName));
+    this.inflight.set(reservedName, work);
+    return work;
+  }
+
+  /** Runs conmon (which runs `runc create`) and records the pid or the failure. */
+  private async launch(record: ContainerRecord, runtime: OciRuntimeDriver, log: Logger): Promise<void> {
+    try {
+      const started = await this.opts.monitor.launch({
+        conmonPath: this.opts.conmonPath,
+        runtimePath: runtime.binary,
+        runtimeRoot: runtime.root,
+        containerId: record.id,
+        bundleDir: record.paths.bundle,
+        containerPidFile: path.join(record.paths.dir, 'pidfile'),
+        conmonPidFile: path.join(record.paths.dir, 'conmon.pid'),
+        exitDir: this.exitDir,
+        persistDir: record.paths.dir,
+        logPath: record.logPath || path.join(record.paths.dir, 'container.log'),
+        socketDir: this.socketDir,
+        stdin: record.stdin,
+        stdinOnce: record.stdinOnce,
+        tty: record.tty,
+        logSizeMax: this.opts.logSizeMax,
+      });
+      await this.store.update(record.id, (r) => {
+        r.pid = started.pid;
+      });
+    } catch (err) {
+      log.warn('runtime create failed', { err: describeError(err) });
+      await this.store.update(record.id, (r) => {
+        r.reason = 'CreateContainerError';
+        r.message = describeError(err);
+      });
+      throw err;
+    }
+  }
+
+  /** Waits for the background launch; relaunches when berthd restarted before it finished. */
+  private async ensureLaunched(rec: ContainerRecord): Promise<void> {
+    const pending = this.launches.get(rec.id);
+    if (pending) {
+      try {
+        await pending;
+        return;
+      } finally {
+        this.launches.delete(rec.id);
+      }
+    }
+    if (rec.pid > 0) return;
+    const p = this.launch(rec, this.runtimeFor(rec.runtimeHandler), this.opts.logger.child({ container: rec.id }));
+    await p;
+  }
+
+  /** StartContainer. */
+  async startContainer(idOrPrefix: string): Promise<void> {
+    const rec0 = this.require(idOrPrefix);
+    await this.store.locks.run(rec0.id, async () => {
+      const rec = this.require(rec0.id);
+      if (rec.state !== 'created') throw new FailedPreconditionError(`container ${rec.id} is ${rec.state}, not created`);
+      try {
+        await this.ensureLaunched(rec);
+        await this.runtimeFor(rec.runtimeHandler).start(rec.id);
+      } catch (err) {
+        throw wrap(err, `start container ${rec.id}`);
+      }
+      const started = await this.store.update(rec.id, (r) => {
+        // An exit may already have been recorded for a very short-lived process.
+        if (r.state === 'created') r.state = 'running';
+        r.startedAtNs = nowNs();
+      });
+      if (started) this.emit('started', started);
+    });
+  }
+
+  /** StopContainer: stop signal, then SIGKILL after `timeoutSeconds`; succeeds when already stopped or gone. */
+  async stopContainer(idOrPrefix: string, timeoutSeconds: number): Promise<void> {
+    const id = this.store.resolveId(idOrPrefix);
+    if (!id) return;
+    await this.store.locks.run(id, () => this.stopLocked(id, timeoutSeconds));
+  }
+
+  private async stopLocked(id: string, timeoutSeconds: number): Promise<void> {
+    const rec = this.store.get(id);
+    if (!rec || rec.state === 'exited') return;
+    const launch = this.launches.get(id);
+    if (launch) await launch.catch(() => undefined);
+    const current = this.store.get(id)!;
+    const alreadyExited = await readExitFile(this.exitDir, id);
+    if (alreadyExited) {
+      await this.onExit(alreadyExited);
+      return;
+    }
+    if (current.pid <= 0) {
+      // runc create never succeeded: nothing runs; settle the record as exited.
+      await this.markExited({ id, exitCode: 255, finishedAtNs: nowNs() }, 'Error');
+      return;
+    }
+    const runtime = this.runtimeFor(current.runtimeHandler);
+    if (timeoutSeconds > 0 && current.state === 'running') {
+      await this.signal(runtime, id, stopSignalName(current.stopSignal));
+      if (await this.waitForExit(id, timeoutSeconds * 1000)) return;
+      this.opts.logger.info('container ignored its stop signal; killing', { container: id, timeoutSeconds });
+    }
+    await this.signal(runtime, id, 'KILL');
+    if (!(await this.waitForExit(id, KILL_WAIT_MS))) throw new RuntimeError(`stop container ${id}: still running ${KILL_WAIT_MS} ms after SIGKILL`);
+  }
+
+  /** runc kill, tolerating a process that is already gone. */
+  private async signal(runtime: OciRuntimeDriver, id: string, sig: string): Promise<void> {
+    try {
+      await runtime.kill(id, sig);
+    } catch (err) {
+      const kind = (err as { kind?: string }).kind;
+      if (kind === 'NotFound' || kind === 'FailedPrecondition') return; // exited meanwhile
+      throw wrap(err, `signal container ${id} with SIG${sig}`);
+    }
+  }
+
+  /** Resolves true once the container's exit is recorded, false after `ms`. */
+  private async waitForExit(id: string, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const rec = this.store.get(id);
+      if (!rec || rec.state === 'exited') return true;
+      const exit = await readExitFile(this.exitDir, id);
+      if (exit) {
+        await this.onExit(exit);
+        return true;
+      }
+      await new Promise<void>((resolve) => {
+        const waiters = this.exitWaiters.get(id) ?? new Set();
+        this.exitWaiters.set(id, waiters);
+        const done = () => {
+          clearTimeout(t);
+          waiters.delete(done);
+          resolve();
+        };
+        // Poll as a fallback: fs.watch can coalesce or miss events.
+        const t = setTimeout(done, Math.min(100, Math.max(1, deadline - Date.now())));
+        waiters.add(done);
+      });
+    }
+    const rec = this.store.get(id);
+    return !rec || rec.state === 'exited';
+  }
+
+  /** Handles an exit file: records the exit code, the reason (OOM from conmon's marker) and the time. */
+  private async onExit(exit: ContainerExit): Promise<void> {
+    const rec = this.store.get(exit.id);
+    if (!rec || rec.state === 'exited') return;
+    if (rec.pid <= 0 && this.launches.has(exit.id)) return; // conmon reports before we recorded the pid; the wait loop re-reads
+    const oom = await fs
+      .access(path.join(rec.paths.dir, 'oom'))
+      .then(() => true)
+      .catch(() => false);
+    await this.markExited(exit, exitReason(exit.exitCode, oom));
+  }
+
+  private async markExited(exit: ContainerExit, reason: string): Promise<void> {
+    let changed = false;
+    const updated = await this.store.update(exit.id, (r) => {
+      if (r.state === 'exited') return;
+      changed = true;
+      r.state = 'exited';
+      r.exitCode = exit.exitCode;
+      r.finishedAtNs = exit.finishedAtNs;
+      r.reason = reason;
+    });
+    const waiters = this.exitWaiters.get(exit.id);
+    if (waiters) for (const w of [...waiters]) w();
+    if (updated && changed) this.emit('stopped', updated);
+  }
+
+  /** RemoveContainer: kills a running container, deletes it from the runtime, unmounts, deletes its files. Idempotent. */
+  async removeContainer(idOrPrefix: string): Promise<void> {
+    const id = this.store.resolveId(idOrPrefix);
+    if (!id) return;
+    await this.store.locks.run(id, async () => {
+      const rec = this.store.get(id);
+      if (!rec) return;
+      try {
+        if (rec.state !== 'exited') await this.stopLocked(id, 0);
+        await this.runtimeFor(rec.runtimeHandler).delete(id, true);
+        if (rec.rootfsMounted) await this.unmountRootfs(rec);
+        // Forget the record first so a late exit report cannot recreate the directory.
+        await this.store.delete(id);
+        await fs.rm(rec.paths.dir, { recursive: true, force: true });
+        await fs.rm(path.join(this.exitDir, id), { force: true });
+      } catch (err) {
+        throw wrap(err, `remove container ${id}`);
+      }
+      this.launches.delete(id);
+      this.emit('deleted', rec);
+    });
+  }
+
+  private async unmountRootfs(rec: ContainerRecord): Promise<void> {
+    try {
+      await this.opts.native.unmount(rec.paths.rootfs);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EINVAL' || code === 'ENOENT') return; // not mounted (any more)
+      throw new RuntimeError(`unmount rootfs of container ${rec.id}`, { cause: err });
+    }
+  }
+
+  /** ContainerStatus (from memory); `verbose` adds the pid and the OCI spec. */
+  async containerStatus(idOrPrefix: string, verbose: boolean): Promise<{ status: ContainerStatusView; info: Record<string, string> }> {
+    const rec = this.require(idOrPrefix);
+    const info: Record<string, string> = {};
+    if (verbose) {
+      const spec = await readSpec(rec).catch(() => undefined);
+      info.info = JSON.stringify({ pid: rec.pid, sandboxID: rec.podSandboxId, runtimeHandler: rec.runtimeHandler, bundle: rec.paths.bundle, runtimeSpec: spec });
+    }
+    return { status: statusView(rec), info };
+  }
+
+  /** ListContainers (from memory). */
+  listContainers(filter?: ContainerFilter): ContainerStatusView[] {
+    return this.store
+      .list()
+      .filter((r) => matchesFilter(r, filter))
+      .map(statusView);
+  }
+
+  /** ExecSync: runs `cmd` in the container; DeadlineExceeded after `timeoutSeconds` (0 = none). */
+  async execSync(idOrPrefix: string, cmd: string[], timeoutSeconds: number): Promise<ExecSyncResult> {
+    const rec = this.require(idOrPrefix);
+    return execInContainer(rec, this.runtimeFor(rec.runtimeHandler), cmd, timeoutSeconds);
+  }
+
+  /** UpdateContainerResources: applies to the live cgroup (runc update) and records them. */
+  async updateContainerResources(idOrPrefix: string, resources: LinuxResourcesInput): Promise<void> {
+    const rec0 = this.require(idOrPrefix);
+    await this.store.locks.run(rec0.id, async () => {
+      const rec = this.require(rec0.id);
+      await applyResources(rec, this.runtimeFor(rec.runtimeHandler), resources, this.opts.specDefaults);
+      await this.store.update(rec.id, (r) => {
+        r.resources = { ...r.resources, ...structuredClone(resources) };
+      });
+    });
+  }
+
+  /** ReopenContainerLog: asks conmon to reopen the log file. */
+  async reopenContainerLog(idOrPrefix: string): Promise<void> {
+    await reopenLog(this.require(idOrPrefix));
+  }
+
+  /** Stops every container of a pod (PodContainersHook.stopAll). */
+  async stopAllInPod(podId: string, timeoutSeconds = 0): Promise<void> {
+    const ids = this.store.list().filter((r) => r.podSandboxId === podId).map((r) => r.id);
+    await Promise.all(ids.map((id) => this.stopContainer(id, timeoutSeconds)));
+  }
+
+  /** Removes every container of a pod (PodContainersHook.removeAll). */
+  async removeAllInPod(podId: string): Promise<void> {
+    const ids = this.store.list().filter((r) => r.podSandboxId === podId).map((r) => r.id);
+    await Promise.all(ids.map((id) => this.removeContainer(id)));
+  }
+
+  /** The record (a copy) for stats and streaming; undefined when unknown. */
+  getContainer(idOrPrefix: string): ContainerStatusView | undefined {
+    const id = this.store.resolveId(idOrPrefix);
+    const rec = id ? this.store.get(id) : undefined;
+    return rec ? statusView(rec) : undefined;
+  }
+
+  /** Internal record access for stats (cgroup path, rootfs upper dir). */
+  containerPaths(idOrPrefix: string): { cgroupsPath: string; dir: string; state: string } | undefined {
+    const id = this.store.resolveId(idOrPrefix);
+    const rec = id ? this.store.get(id) : undefined;
+    return rec ? { cgroupsPath: rec.cgroupsPath, dir: rec.paths.dir, state: rec.state } : undefined;
+  }
+}
+
+/** ns since the epoch (double precision: sub-microsecond digits are not exact). */
+export function nowNs(): number {
+  return Date.now() * 1e6;
+}
+
+/** "SIGTERM", "TERM", "15" → a name runc accepts. */
+export function stopSignalName(s: string): string {
+  const t = (s || 'SIGTERM').trim().toUpperCase();
+  if (/^[0-9]+$/.test(t)) return t;
+  return t.startsWith('SIG') ? t.slice(3) : t;
+}
+
+/**
+ * Adds a verb-first context to `err`. When a typed error is on the cause chain the wrapper is an
+ * untyped BerthError (so errorKindOf still finds the original kind); otherwise it is a RuntimeError.
+ */
+function wrap(err: unknown, what: string): Error {
+  if (err instanceof Error && err.message.startsWith(what)) return err;
+  return errorKindOf(err) !== undefined ? new BerthError(what, { cause: err }) : new RuntimeError(what, { cause: err });
+}

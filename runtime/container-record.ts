@@ -1,0 +1,47 @@
+/** The persisted record of one container (versioned JSON, see container-store.ts). */
+import type { ContainerMountInput, LinuxResourcesInput } from './spec/inputs';
+
+/** CRI ContainerState, lower-case. */
+export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
+
+export const CONTAINER_RECORD_VERSION = 1;
+
+export interface ContainerRecord {
+  version: typeof CONTAINER_RECORD_VERSION;
+  id: string;
+  podSandboxId: string;
+  /** metadata.name / attempt. */
+  name: string;
+  attempt: number;
+  /** k8s_<container>_<pod>_<namespace>_<uid>_<attempt>: unique, reserved before any work. */
+  reservedName: string;
+  image: { requested: string; id: string; ref: string };
+  runtimeHandler: string;
+  state: ContainerState;
+  createdAtNs: number;
+  startedAtNs: number;
+  finishedAtNs: number;
+  exitCode: number;
+  /** Completed, Error, OOMKilled, or a create/start failure reason. */
+  reason: string;
+  message: string;
+  /** Container init pid while created/running. */
+  pid: number;
+  /** Absolute log path ('' when the pod gave no log directory). */
+  logPath: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  mounts: ContainerMountInput[];
+  resources?: LinuxResourcesInput;
+  user: { uid: number; gid: number; supplementalGroups: number[]; username?: string };
+  stopSignal: string;
+  tty: boolean;
+  stdin: boolean;
+  stdinOnce: boolean;
+  /** Paths of the container's on-disk parts. */
+  paths: { dir: string; bundle: string; rootfs: string };
+  /** The rootfs overlay is mounted (so remove must unmount). */
+  rootfsMounted: boolean;
+  /** The cgroup path the spec gave runc (for stats). */
+  cgroupsPath: string;
+}

@@ -1,0 +1,135 @@
+/**
+ * The container store (CONVENTIONS 7): one versioned JSON file per container at
+ * `<root>/containers/<id>/state.json`, written atomically; an in-memory index serves List/Status;
+ * memory changes only after the write succeeded; per-container locks; names are reserved before
+ * any work so a kubelet retry finds the container in flight instead of building a second one.
+ *
+ * State machine (CRI ContainerState):
+ *
+ *     (reserve name) ──create ok──▶ CREATED ──start──▶ RUNNING ──exit file──▶ EXITED
+ *           │                          │                                       ▲
+ *           └─create failed: released   └────────exit file (never started)─────┘
+ *
+ *     any state ──remove──▶ (record and directory deleted, name released)
+ *     UNKNOWN: recovery found a record whose runtime state cannot be read.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { writeJsonAtomic } from '../common/atomic-file';
+import { AlreadyExistsError, errnoCode } from '../common/errors';
+import { KeyedMutex } from '../common/keyed-mutex';
+import type { Logger } from '../common/logger';
+import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
+
+const STATE_FILE = 'state.json';
+
+export class ContainerStore {
+  private readonly records = new Map<string, ContainerRecord>();
+  /** reserved name → container id (also for containers still being created). */
+  private readonly names = new Map<string, string>();
+  /** Operation locks (start/stop/remove/update of one container run one at a time). */
+  readonly locks = new KeyedMutex();
+  /** Record write locks, held only for one read-modify-write. */
+  private readonly writes = new KeyedMutex();
+
+  constructor(
+    /** `<root>/containers` */
+    readonly dir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The container's directory. */
+  containerDir(id: string): string {
+    return path.join(this.dir, id);
+  }
+
+  /** Loads every record from disk (at daemon start); unreadable ones are logged and skipped. */
+  async load(): Promise<ContainerRecord[]> {
+    await fs.mkdir(this.dir, { recursive: true });
+    const loaded: ContainerRecord[] = [];
+    for (const id of await fs.readdir(this.dir)) {
+      const file = path.join(this.dir, id, STATE_FILE);
+      try {
+        const rec = JSON.parse(await fs.readFile(file, 'utf8')) as ContainerRecord;
+        if (rec.version !== CONTAINER_RECORD_VERSION) {
+          this.logger.warn('skip container record of unknown version', { container: id, version: rec.version });
+          continue;
+        }
+        this.records.set(rec.id, rec);
+        this.names.set(rec.reservedName, rec.id);
+        loaded.push(rec);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') continue; // a create that died before its first write
+        this.logger.warn('skip unreadable container record', { container: id, err: String(err) });
+      }
+    }
+    return loaded;
+  }
+
+  /** Reserves `name` for `id`; AlreadyExistsError naming the holder when taken by another id. */
+  reserveName(name: string, id: string): void {
+    const holder = this.names.get(name);
+    if (holder !== undefined && holder !== id) {
+      throw new AlreadyExistsError(`container name ${name} is reserved for container ${holder}`);
+    }
+    this.names.set(name, id);
+  }
+
+  /** The id holding `name`, if any. */
+  idForName(name: string): string | undefined {
+    return this.names.get(name);
+  }
+
+  releaseName(name: string, id: string): void {
+    if (this.names.get(name) === id) this.names.delete(name);
+  }
+
+  get(id: string): ContainerRecord | undefined {
+    return this.records.get(id);
+  }
+
+  list(): ContainerRecord[] {
+    return [...this.records.values()];
+  }
+
+  /** Writes the record to disk, then updates memory. */
+  async put(rec: ContainerRecord): Promise<void> {
+    await fs.mkdir(this.containerDir(rec.id), { recursive: true });
+    await writeJsonAtomic(path.join(this.containerDir(rec.id), STATE_FILE), rec, 0o600);
+    this.records.set(rec.id, rec);
+    this.names.set(rec.reservedName, rec.id);
+  }
+
+  /**
+   * Applies `change` to a copy of the record, persists it, and returns the new record. Updates of
+   * one container are serialised (an exit report and a Start may race), and none lands after delete.
+   */
+  async update(id: string, change: (rec: ContainerRecord) => void): Promise<ContainerRecord | undefined> {
+    return this.writes.run(id, async () => {
+      const current = this.records.get(id);
+      if (!current) return undefined;
+      const next = structuredClone(current);
+      change(next);
+      await this.put(next);
+      return next;
+    });
+  }
+
+  /** Deletes the record file and forgets the container (the directory is the caller's). */
+  async delete(id: string): Promise<void> {
+    await this.writes.run(id, async () => {
+      const rec = this.records.get(id);
+      await fs.rm(path.join(this.containerDir(id), STATE_FILE), { force: true });
+      this.records.delete(id);
+      if (rec) this.releaseName(rec.reservedName, id);
+    });
+  }
+
+  /** Finds a container by full id or unique id prefix. */
+  resolveId(idOrPrefix: string): string | undefined {
+    if (this.records.has(idOrPrefix)) return idOrPrefix;
+    if (idOrPrefix.length < 4) return undefined;
+    const matches = [...this.records.keys()].filter((k) => k.startsWith(idOrPrefix));
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+}

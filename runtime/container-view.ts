@@ -1,0 +1,77 @@
+/** Read-only views of container records for Status and List (served from memory, CONVENTIONS 11). */
+import type { ContainerRecord, ContainerState } from './container-record';
+import type { ContainerMountInput, LinuxResourcesInput } from './spec/inputs';
+
+/** What ContainerStatus reports. */
+export interface ContainerStatusView {
+  id: string;
+  podSandboxId: string;
+  name: string;
+  attempt: number;
+  state: ContainerState;
+  createdAtNs: number;
+  startedAtNs: number;
+  finishedAtNs: number;
+  exitCode: number;
+  image: { requested: string; id: string; ref: string };
+  reason: string;
+  message: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  mounts: ContainerMountInput[];
+  logPath: string;
+  resources?: LinuxResourcesInput;
+  user: { uid: number; gid: number; supplementalGroups: number[]; username?: string };
+  pid: number;
+}
+
+/** ListContainers filter (all fields optional; labels must all match). */
+export interface ContainerFilter {
+  id?: string;
+  state?: ContainerState;
+  podSandboxId?: string;
+  labelSelector?: Record<string, string>;
+}
+
+/** The status view of a record (a copy: callers may not mutate the store). */
+export function statusView(rec: ContainerRecord): ContainerStatusView {
+  return structuredClone({
+    id: rec.id,
+    podSandboxId: rec.podSandboxId,
+    name: rec.name,
+    attempt: rec.attempt,
+    state: rec.state,
+    createdAtNs: rec.createdAtNs,
+    startedAtNs: rec.startedAtNs,
+    finishedAtNs: rec.finishedAtNs,
+    exitCode: rec.exitCode,
+    image: rec.image,
+    reason: rec.reason,
+    message: rec.message,
+    labels: rec.labels,
+    annotations: rec.annotations,
+    mounts: rec.mounts,
+    logPath: rec.logPath,
+    resources: rec.resources,
+    user: rec.user,
+    pid: rec.pid,
+  });
+}
+
+/** True when `rec` passes `filter` (id matches as a prefix, as crictl expects). */
+export function matchesFilter(rec: ContainerRecord, filter: ContainerFilter | undefined): boolean {
+  if (!filter) return true;
+  if (filter.id && !rec.id.startsWith(filter.id)) return false;
+  if (filter.state && rec.state !== filter.state) return false;
+  if (filter.podSandboxId && !rec.podSandboxId.startsWith(filter.podSandboxId)) return false;
+  for (const [k, v] of Object.entries(filter.labelSelector ?? {})) {
+    if (rec.labels[k] !== v) return false;
+  }
+  return true;
+}
+
+/** The reason CRI reports for an exit: OOMKilled, Completed or Error. */
+export function exitReason(exitCode: number, oomKilled: boolean): string {
+  if (oomKilled) return 'OOMKilled';
+  return exitCode === 0 ? 'Completed' : 'Error';
+}

@@ -1,0 +1,113 @@
+/**
+ * Detects the host facts the spec builder needs (cgroup version, the oom_score_adj floor, swap
+ * accounting, seccomp, recursive read-only mounts) and stats device nodes. All the I/O the pure
+ * builder must not do lives here.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
+import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from './spec/capabilities';
+import type { ContainerDeviceInput, ResolvedDevice, RuntimeSpecDefaults } from './spec/inputs';
+
+const CGROUP2_SUPER_MAGIC_ROOT = '/sys/fs/cgroup/cgroup.controllers';
+
+/** Detects host facts once at daemon start. */
+export async function detectHostFacts(opts: { cgroupDriver: 'cgroupfs' | 'systemd'; runcVersion?: string }): Promise<RuntimeSpecDefaults> {
+  const cgroupVersion: 1 | 2 = (await exists(CGROUP2_SUPER_MAGIC_ROOT)) ? 2 : 1;
+  const floor = Number((await fs.readFile('/proc/self/oom_score_adj', 'utf8').catch(() => '0')).trim()) || 0;
+  const swapAccounting =
+    cgroupVersion === 2 ? await exists('/sys/fs/cgroup/memory.swap.max').then((e) => e || exists('/sys/fs/cgroup/system.slice/memory.swap.max')) : await exists('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
+  const status = await fs.readFile('/proc/self/status', 'utf8').catch(() => '');
+  const seccompAvailable = /^Seccomp:/m.test(status);
+  const lastCap = Number((await fs.readFile('/proc/sys/kernel/cap_last_cap', 'utf8').catch(() => '40')).trim());
+  return {
+    cgroupVersion,
+    cgroupDriver: opts.cgroupDriver,
+    oomScoreAdjFloor: floor,
+    seccompAvailable,
+    recursiveReadOnlySupported: kernelAtLeast(os.release(), 5, 12) && runcSupportsRro(opts.runcVersion),
+    swapAccounting,
+    allCapabilities: ALL_LINUX_CAPABILITIES.slice(0, Math.min(ALL_LINUX_CAPABILITIES.length, lastCap + 1)),
+    defaultCapabilities: [...DEFAULT_CAPABILITIES],
+    rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1048576, soft: 1048576 }],
+    defaultPath: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  };
+}
+
+/** True when `release` (uname -r) is at least major.minor. */
+export function kernelAtLeast(release: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
+
+/** runc understands "rro" since 1.1; crun since 1.4. Unknown versions: assume yes. */
+function runcSupportsRro(version: string | undefined): boolean {
+  if (!version) return true;
+  const m = /(\d+)\.(\d+)/.exec(version);
+  if (!m) return true;
+  return Number(m[1]) > 1 || Number(m[2]) >= 1;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stats one device node for config.devices; NotFound / InvalidArgument name the path. */
+export async function resolveDevice(d: ContainerDeviceInput): Promise<ResolvedDevice> {
+  let st;
+  try {
+    st = await fs.stat(d.hostPath);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new NotFoundError(`device ${d.hostPath} does not exist on the host`);
+    throw err;
+  }
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new InvalidArgumentError(`device ${d.hostPath} is not a device node`);
+  return {
+    containerPath: d.containerPath || d.hostPath,
+    type: st.isCharacterDevice() ? 'c' : 'b',
+    major: Number((BigInt(st.rdev) >> 8n) & 0xfffn),
+    minor: Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n)),
+    fileMode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    permissions: d.permissions || 'rwm',
+  };
+}
+
+/** Every device node under /dev (not /dev/pts, /dev/shm, /dev/mqueue), for privileged containers. */
+export async function listHostDevices(root = '/dev'): Promise<ResolvedDevice[]> {
+  const out: ResolvedDevice[] = [];
+  const skip = new Set(['pts', 'shm', 'mqueue', 'fd']);
+  async function walk(dir: string): Promise<void> {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (dir === root && skip.has(e.name)) continue;
+        await walk(p);
+      } else if (e.isCharacterDevice() || e.isBlockDevice()) {
+        if (p === '/dev/console' || p === '/dev/ptmx') continue; // runc sets these up itself
+        try {
+          out.push(await resolveDevice({ hostPath: p, containerPath: p, permissions: 'rwm' }));
+        } catch {
+          // vanished or unreadable: skip
+        }
+      }
+    }
+  }
+  await walk(root);
+  return out;
+}

@@ -1,0 +1,49 @@
+/**
+ * The narrow interfaces runtime/ consumes (CONVENTIONS 2). pod/ (PodManager.getSandbox),
+ * image/ (ImageService.resolveImage) and native/ implement them; tests pass fakes.
+ */
+import type { NativeBinding } from '../native/binding';
+import type { OciImageConfig } from './spec/inputs';
+
+/** What runtime/ needs of a pod (a subset of pod/'s SandboxInfo, contract 4). */
+export interface SandboxView {
+  id: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  attempt: number;
+  state: 'ready' | 'notready';
+  runtimeHandler: string;
+  namespacePaths: { net?: string; ipc?: string; uts?: string; pid?: string };
+  cgroupParent: string;
+  hostnamePath: string;
+  hostsPath: string;
+  resolvConfPath: string;
+  shmPath?: string;
+  logDirectory: string;
+  /** The CRI PodSandboxConfig as received; only the hostname is read here. */
+  config?: { hostname?: string | null };
+}
+
+/** Finds pods by id (implemented by pod/'s PodManager). */
+export interface SandboxLookup {
+  getSandbox(id: string): SandboxView | undefined;
+}
+
+/** An image ready to run (contract 5). */
+export interface ResolvedImage {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  config: OciImageConfig;
+  /** overlay lowerdirs, topmost layer first. */
+  lowerDirs: string[];
+}
+
+/** Finds images by reference or id (implemented by image/'s ImageService). */
+export interface ImageLookup {
+  resolveImage(ref: string): Promise<ResolvedImage | undefined>;
+}
+
+/** The syscalls runtime/ uses. */
+export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount'>;
