@@ -1,0 +1,312 @@
+/**
+ * Streams a layer tarball (plain, gzip or zstd) into an empty directory in overlayfs format:
+ * `.wh.NAME` → a 0/0 character device NAME, `.wh..wh..opq` → `trusted.overlay.opaque=y` on the
+ * directory (both through native/). Modes, owners, mtimes, xattrs (PAX SCHILY.xattr.*), hardlinks,
+ * symlinks, devices and fifos are preserved.
+ *
+ * Safety: nothing may be created, followed or linked outside the target directory. Every name is
+ * checked (no absolute paths, no `..`), every parent component is walked with lstat and must be a
+ * real directory (a symlink planted earlier in the layer is never written through), hardlink
+ * targets must resolve inside the layer, whiteout names must be plain names. A bad entry fails
+ * the whole layer; the caller unpacks into a temp dir and deletes it on failure.
+ */
+import { createHash } from 'node:crypto';
+import { constants as fsc, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { pipeline, Readable, Transform, TransformCallback } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { createGunzip } from 'node:zlib';
+import * as tar from 'tar-stream';
+import { FailedPreconditionError, RuntimeError } from '../common/errors';
+import type { NativeBinding } from '../native/binding';
+import type { LayerCompression } from './manifest';
+import { paxXattrs } from './tar-pax';
+
+type TarHeader = tar.Header;
+
+/** The part of the native binding unpacking needs. */
+export type UnpackNative = Pick<NativeBinding, 'mknod' | 'lsetxattr'>;
+
+export interface UnpackOptions {
+  readonly native: UnpackNative;
+  /** chown entries to their tar owners (needs root); default: when running as root. */
+  readonly preserveOwners?: boolean;
+  /** Path of the zstd CLI (Debian's `zstd`), used for tar+zstd layers. */
+  readonly zstdPath?: string;
+}
+
+export interface UnpackResult {
+  /** sha256 of the uncompressed tar: the layer's DiffID. */
+  readonly diffId: string;
+  /** Bytes of uncompressed tar read. */
+  readonly size: number;
+}
+
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE_MARKER = '.wh..wh..opq';
+export const OPAQUE_XATTR = 'trusted.overlay.opaque';
+
+/** Thrown for a layer entry that would escape the layer directory or is otherwise malformed. */
+export class UnsafeLayerError extends FailedPreconditionError {}
+
+/**
+ * Splits a tar entry name into safe components; refuses absolute names and `..` components.
+ * Returns [] for the root itself (`./`).
+ */
+export function safeComponents(name: string): string[] {
+  if (name.includes('\0')) throw new UnsafeLayerError(`unpack layer: entry name ${JSON.stringify(name)} contains NUL`);
+  if (name.startsWith('/')) throw new UnsafeLayerError(`unpack layer: absolute entry name ${JSON.stringify(name)}`);
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new UnsafeLayerError(`unpack layer: entry name ${JSON.stringify(name)} contains ".."`);
+  return parts;
+}
+
+/** Decompresses according to `compression`. */
+function decompressor(compression: LayerCompression, zstdPath: string): { stream: Transform | NodeJS.ReadWriteStream; kill?: () => void } {
+  if (compression === 'gzip') return { stream: createGunzip({ chunkSize: 256 * 1024 }) };
+  if (compression === 'none') return { stream: new Transform({ transform: (c, _e, cb) => cb(null, c) }) };
+  const child = spawn(zstdPath, ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()).length > 4096 && (stderr = stderr.slice(-4096)));
+  const out = new Transform({ transform: (c, _e, cb) => cb(null, c) });
+  // Stitch stdin/stdout into one duplex-like pair: writes go to zstd, its output comes out.
+  const input = new Transform({
+    transform(chunk, _e, cb) {
+      if (!child.stdin.write(chunk)) child.stdin.once('drain', () => cb());
+      else cb();
+    },
+    flush(cb) {
+      child.stdin.end();
+      child.stdout.on('end', () => cb());
+    },
+  });
+  child.stdout.on('data', (d: Buffer) => input.push(d));
+  child.on('error', (err) => input.destroy(new RuntimeError(`run ${zstdPath} to decompress a zstd layer`, { cause: err })));
+  child.on('exit', (code) => {
+    if (code !== 0 && code !== null) input.destroy(new FailedPreconditionError(`decompress zstd layer: zstd exited ${code}: ${stderr.trim()}`));
+  });
+  child.stdin.on('error', () => undefined); // reported through 'exit'
+  void out;
+  return { stream: input, kill: () => child.kill('SIGKILL') };
+}
+
+/** Hashes what flows through (the DiffID) and counts bytes. */
+class DiffIdStream extends Transform {
+  readonly hash = createHash('sha256');
+  size = 0;
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+/** Unpacks the (compressed) layer `source` into the existing empty directory `root`. */
+export async function unpackLayer(source: Readable, compression: LayerCompression, root: string, opts: UnpackOptions): Promise<UnpackResult> {
+  const unpacker = new LayerUnpacker(root, opts);
+  const { stream: decomp, kill } = decompressor(compression, opts.zstdPath ?? 'zstd');
+  const diff = new DiffIdStream();
+  const extract = tar.extract();
+  const tarStream = pipeline(source, decomp as Transform, diff, () => undefined) as Transform;
+  const entriesDone = (async () => {
+    for await (const entry of extract) {
+      await unpacker.apply(entry.header, entry);
+      entry.resume();
+    }
+  })();
+  // Feed the tar parser by hand: tar-stream's streams are streamx, not node streams.
+  const pumpDone = (async () => {
+    for await (const chunk of tarStream) {
+      if (extract.destroyed) return;
+      if (!extract.write(chunk as Buffer)) {
+        await new Promise<void>((resolve) => {
+          extract.once('drain', resolve);
+          extract.once('close', resolve);
+        });
+      }
+    }
+    (extract as unknown as { end(): void }).end();
+  })();
+  pumpDone.catch((err: unknown) => extract.destroy(err as Error));
+  try {
+    await entriesDone;
+    await pumpDone;
+  } catch (err) {
+    kill?.();
+    tarStream.destroy();
+    source.destroy();
+    extract.destroy();
+    await pumpDone.catch(() => undefined);
+    throw err instanceof FailedPreconditionError || err instanceof RuntimeError
+      ? err
+      : new FailedPreconditionError(`unpack layer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  await unpacker.finish();
+  return { diffId: `sha256:${diff.hash.digest('hex')}`, size: diff.size };
+}
+
+/** Applies tar entries one at a time inside `root`. */
+class LayerUnpacker {
+  /** Directories inside root known to be real directories (relative paths). */
+  private readonly knownDirs = new Set<string>(['']);
+  /** Directory times to set last (writing into a dir changes its mtime). */
+  private readonly dirTimes: Array<{ abs: string; mtime: Date }> = [];
+  private readonly preserveOwners: boolean;
+
+  constructor(
+    private readonly root: string,
+    private readonly opts: UnpackOptions,
+  ) {
+    this.preserveOwners = opts.preserveOwners ?? process.getuid?.() === 0;
+  }
+
+  async apply(h: TarHeader, body: AsyncIterable<unknown>): Promise<void> {
+    const parts = safeComponents(h.name);
+    if (parts.length === 0) return; // the layer root itself: keep our own dir
+    const base = parts[parts.length - 1]!;
+    const parentRel = parts.slice(0, -1).join('/');
+    const parentAbs = await this.ensureParent(parts.slice(0, -1), h.name);
+
+    if (base === OPAQUE_MARKER) {
+      await this.opts.native.lsetxattr(parentAbs, OPAQUE_XATTR, Buffer.from('y'));
+      return;
+    }
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      const hidden = base.slice(WHITEOUT_PREFIX.length);
+      if (hidden === '' || hidden === '.' || hidden === '..' || hidden.includes('/')) {
+        throw new UnsafeLayerError(`unpack layer: bad whiteout ${JSON.stringify(h.name)}`);
+      }
+      const abs = path.join(parentAbs, hidden);
+      await this.removeExisting(abs, joinRel(parentRel, hidden));
+      await this.opts.native.mknod(abs, fsc.S_IFCHR | 0o000, 0, 0);
+      return;
+    }
+
+    const rel = joinRel(parentRel, base);
+    const abs = path.join(parentAbs, base);
+    const mode = (h.mode ?? 0o644) & 0o7777;
+    switch (h.type) {
+      case 'directory': {
+        const st = await lstatOrUndefined(abs);
+        if (st && !st.isDirectory()) await this.removeExisting(abs, rel);
+        if (!st || !st.isDirectory()) await fs.mkdir(abs, { mode: 0o700 });
+        this.knownDirs.add(rel);
+        await this.setMetadata(abs, h, mode, false);
+        this.dirTimes.push({ abs, mtime: h.mtime ?? new Date(0) });
+        return;
+      }
+      case 'file':
+      case 'contiguous-file':
+      case undefined:
+      case null: {
+        await this.removeExisting(abs, rel);
+        const fh = await fs.open(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+        try {
+          for await (const chunk of body) await fh.write(chunk as Buffer);
+        } finally {
+          await fh.close();
+        }
+        await this.setMetadata(abs, h, mode, false);
+        return;
+      }
+      case 'symlink': {
+        await this.removeExisting(abs, rel);
+        // The target is stored as is; it is never followed while unpacking.
+        await fs.symlink(h.linkname ?? '', abs);
+        await this.setMetadata(abs, h, mode, true);
+        return;
+      }
+      case 'link': {
+        const targetParts = safeComponents(h.linkname ?? '');
+        if (targetParts.length === 0) throw new UnsafeLayerError(`unpack layer: hardlink ${JSON.stringify(h.name)} to the layer root`);
+        const targetParent = await this.ensureParent(targetParts.slice(0, -1), h.linkname ?? '', false);
+        const targetAbs = path.join(targetParent, targetParts[targetParts.length - 1]!);
+        const tst = await lstatOrUndefined(targetAbs);
+        if (!tst) throw new UnsafeLayerError(`unpack layer: hardlink ${JSON.stringify(h.name)} to missing ${JSON.stringify(h.linkname)}`);
+        if (tst.isDirectory()) throw new UnsafeLayerError(`unpack layer: hardlink ${JSON.stringify(h.name)} to a directory`);
+        if (targetAbs === abs) return;
+        await this.removeExisting(abs, rel);
+        await fs.link(targetAbs, abs); // link(2) does not follow a symlink target on Linux
+        return;
+      }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo': {
+        await this.removeExisting(abs, rel);
+        const kind = h.type === 'fifo' ? fsc.S_IFIFO : h.type === 'block-device' ? fsc.S_IFBLK : fsc.S_IFCHR;
+        await this.opts.native.mknod(abs, kind | mode, h.devmajor ?? 0, h.devminor ?? 0);
+        await this.setMetadata(abs, h, mode, false);
+        return;
+      }
+      default:
+        throw new UnsafeLayerError(`unpack layer: unsupported entry type ${String(h.type)} for ${JSON.stringify(h.name)}`);
+    }
+  }
+
+  /** Sets directory mtimes last. */
+  async finish(): Promise<void> {
+    for (const { abs, mtime } of this.dirTimes.reverse()) await fs.lutimes(abs, mtime, mtime);
+  }
+
+  /**
+   * Walks `parts` from the root with lstat: every component must be a real directory (created
+   * 0755 when missing). A symlink or other file in the way fails the layer.
+   */
+  private async ensureParent(parts: string[], name: string, create = true): Promise<string> {
+    let rel = '';
+    for (const p of parts) {
+      rel = joinRel(rel, p);
+      if (this.knownDirs.has(rel)) continue;
+      const abs = path.join(this.root, rel);
+      const st = await lstatOrUndefined(abs);
+      if (!st) {
+        if (!create) throw new UnsafeLayerError(`unpack layer: ${JSON.stringify(name)} refers to missing directory ${JSON.stringify(rel)}`);
+        await fs.mkdir(abs, { mode: 0o755 });
+      } else if (st.isSymbolicLink()) {
+        throw new UnsafeLayerError(`unpack layer: ${JSON.stringify(name)} would be written through symlink ${JSON.stringify(rel)}`);
+      } else if (!st.isDirectory()) {
+        throw new UnsafeLayerError(`unpack layer: ${JSON.stringify(name)} has non-directory parent ${JSON.stringify(rel)}`);
+      }
+      this.knownDirs.add(rel);
+    }
+    return path.join(this.root, rel);
+  }
+
+  /** Removes whatever is at `abs` (never following a symlink) so an entry can replace it. */
+  private async removeExisting(abs: string, rel: string): Promise<void> {
+    const st = await lstatOrUndefined(abs);
+    if (!st) return;
+    if (st.isDirectory()) {
+      await fs.rm(abs, { recursive: true, force: true });
+      for (const d of [...this.knownDirs]) if (d === rel || d.startsWith(rel + '/')) this.knownDirs.delete(d);
+    } else {
+      await fs.unlink(abs);
+    }
+  }
+
+  private async setMetadata(abs: string, h: TarHeader, mode: number, isSymlink: boolean): Promise<void> {
+    if (this.preserveOwners) await fs.lchown(abs, h.uid ?? 0, h.gid ?? 0);
+    // chmod after chown: chown clears setuid/setgid bits. Symlinks have no mode of their own.
+    if (!isSymlink) await fs.chmod(abs, mode);
+    for (const x of paxXattrs(h.pax as Record<string, string> | undefined)) {
+      // Only namespaces an unprivileged layer may carry; trusted.* would let a layer fake overlay state.
+      if (!x.name.startsWith('user.') && !x.name.startsWith('security.')) continue;
+      await this.opts.native.lsetxattr(abs, x.name, x.value);
+    }
+    const mtime = h.mtime ?? new Date(0);
+    await fs.lutimes(abs, mtime, mtime);
+  }
+}
+
+function joinRel(a: string, b: string): string {
+  return a === '' ? b : `${a}/${b}`;
+}
+
+async function lstatOrUndefined(p: string): Promise<import('node:fs').Stats | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
