@@ -1,0 +1,97 @@
+/**
+ * The narrow interfaces pod/ consumes (CONVENTIONS 2). The real providers: CniManager (cni/,
+ * contract 3) implements PodNetwork; the NativeBinding (native/) satisfies PodNativeOps; the
+ * daemon plugs ContainerManager into PodContainersHook and a prom-client histogram into
+ * PodStartObserver.
+ */
+import { readFileSync } from 'node:fs';
+import type { NativeBinding } from '../native/binding';
+import type { PodStartStep } from './types';
+
+/** A pod as the network layer identifies it (CniPodRef in cni/). */
+export interface PodNetworkRef {
+  id: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  netnsPath: string;
+}
+
+/** One hostPort mapping handed to the portmap capability. */
+export interface PodPortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  hostIP?: string;
+}
+
+/** What setUpPod receives. */
+export type PodNetworkSetup = PodNetworkRef & {
+  portMappings: PodPortMapping[];
+  bandwidth?: { ingressBps?: number; egressBps?: number };
+  dns?: { servers: string[]; searches: string[]; options: string[] };
+};
+
+/** Pod networking (CNI ADD/DEL/CHECK). */
+export interface PodNetwork {
+  setUpPod(pod: PodNetworkSetup): Promise<{ ips: string[]; interfaceName: string; raw: unknown }>;
+  /** Idempotent; tolerates a missing netns. */
+  tearDownPod(pod: PodNetworkRef): Promise<void>;
+  checkPod(pod: PodNetworkRef): Promise<void>;
+}
+
+/** The native operations pod/ uses. */
+export type PodNativeOps = Pick<NativeBinding, 'mount' | 'unmount' | 'startPause' | 'watchExit'>;
+
+/** Stops/removes the containers of a pod; the daemon sets the container layer's implementation. */
+export interface PodContainersHook {
+  stopAll(podId: string): Promise<void>;
+  removeAll(podId: string): Promise<void>;
+}
+
+/** Receives the duration of each RunPodSandbox step (a histogram in the daemon). */
+export interface PodStartObserver {
+  observeStep(step: PodStartStep, seconds: number): void;
+}
+
+/** Signals and inspects processes by pid (/proc and kill(2); a fake in unit tests so no real pid is hit). */
+export interface ProcessControl {
+  /** kill(2); throws with code ESRCH when the process is gone. */
+  kill(pid: number, signal: NodeJS.Signals): void;
+  /** False when the process is gone or a zombie. */
+  isAlive(pid: number): boolean;
+  /** /proc/<pid>/stat starttime (field 22), to tell a process from a later one reusing its pid. */
+  startTime(pid: number): string | undefined;
+}
+
+/** The containers hook used until the daemon sets one. */
+export const noContainersHook: PodContainersHook = {
+  async stopAll() {},
+  async removeAll() {},
+};
+
+/** Signals and inspects real processes. */
+export const realProcessControl: ProcessControl = {
+  kill(pid, signal) {
+    process.kill(pid, signal);
+  },
+  isAlive(pid) {
+    const stat = readStat(pid);
+    return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+  },
+  startTime(pid) {
+    return readStat(pid)?.startTime;
+  },
+};
+
+function readStat(pid: number): { state: string; startTime: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may contain spaces and parentheses: fields start after the last ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0], startTime: rest[19] };
+}

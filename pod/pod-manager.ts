@@ -1,0 +1,252 @@
+/**
+ * PodManager: the PodSandbox lifecycle (contract 4). RunPodSandbox reserves the pod's name, then
+ * runs the steps of start-sandbox.ts under the pod's lock with a cleanup stack; Stop and Remove
+ * are idempotent; Status and List are served from memory (CONVENTIONS 11).
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { CleanupStack } from '../common/cleanup-stack';
+import { describeError, NotFoundError } from '../common/errors';
+import { KeyedMutex } from '../common/keyed-mutex';
+import { Logger } from '../common/logger';
+import {
+  noContainersHook,
+  PodContainersHook,
+  PodNativeOps,
+  PodNetwork,
+  PodStartObserver,
+  ProcessControl,
+  realProcessControl,
+} from './dependencies';
+import { filterSandboxes, infoOf } from './list-filter';
+import { NameReservations } from './name-reservations';
+import { unpinNamespaces } from './namespace-pins';
+import { PauseWatcher } from './pause-watcher';
+import { CgroupHierarchy, detectCgroupHierarchies, PodCgroups } from './pod-cgroups';
+import { SandboxRecord, SandboxStore } from './sandbox-store';
+import { DEFAULT_SHM_SIZE_BYTES, unmountShm } from './shm';
+import { startSandbox, StartSandboxDeps, volatileDirOf } from './start-sandbox';
+import { PodSandboxConfigInput, SandboxFilter, SandboxInfo, SandboxStatusView } from './types';
+import { validatePodConfig } from './validate-config';
+
+/** How PodManager is configured; the daemon fills it from BerthConfig. */
+export interface PodManagerOptions {
+  /** Persistent root (pods under `<root>/pods/<id>/`). */
+  root: string;
+  /** Volatile root (pod files, shm, namespace pins). */
+  runRoot: string;
+  native: PodNativeOps;
+  network: PodNetwork;
+  /** Path of the pause executable (native/addon.ts pauseExecutablePath()). */
+  pauseExecutable: string;
+  /** Configured runtime handler names (RuntimeClass handlers). */
+  runtimeHandlers: readonly string[];
+  /** The handler `runtime_handler: ""` means (default 'runc'). */
+  defaultRuntimeHandler?: string;
+  logger: Logger;
+  observer?: PodStartObserver;
+  containers?: PodContainersHook;
+  processes?: ProcessControl;
+  /** Cgroup hierarchies (default: detected from /proc/self/mountinfo). */
+  cgroupHierarchies?: CgroupHierarchy[];
+  /** Parent cgroup when the config has none (default '/berth'). */
+  defaultCgroupParent?: string;
+  pauseUid?: number;
+  pauseGid?: number;
+  shmSizeBytes?: number;
+  hostResolvConf?: string;
+  hostHosts?: string;
+  /** How long Stop waits for a killed pause to exit (default 5 s). */
+  killTimeoutMs?: number;
+}
+
+/** The pod layer's public API. */
+export class PodManager {
+  private readonly locks = new KeyedMutex();
+  private readonly names = new NameReservations();
+  private readonly store: SandboxStore;
+  private readonly pauses: PauseWatcher;
+  private readonly steps: StartSandboxDeps;
+  private readonly handlers: readonly string[];
+  private readonly defaultHandler: string;
+  private containers: PodContainersHook;
+
+  private constructor(
+    private readonly opts: PodManagerOptions,
+    cgroups: PodCgroups,
+  ) {
+    const processes = opts.processes ?? realProcessControl;
+    this.store = new SandboxStore(path.join(opts.root, 'pods'));
+    this.containers = opts.containers ?? noContainersHook;
+    this.handlers = opts.runtimeHandlers;
+    this.defaultHandler = opts.defaultRuntimeHandler ?? 'runc';
+    this.pauses = new PauseWatcher(opts.native, processes, (id, pid) => void this.onPauseExit(id, pid), opts.killTimeoutMs ?? 5000);
+    this.steps = {
+      native: opts.native,
+      network: opts.network,
+      processes,
+      store: this.store,
+      cgroups,
+      runRoot: opts.runRoot,
+      pauseExecutable: opts.pauseExecutable,
+      pauseUid: opts.pauseUid ?? 65535,
+      pauseGid: opts.pauseGid ?? 65535,
+      shmSizeBytes: opts.shmSizeBytes ?? DEFAULT_SHM_SIZE_BYTES,
+      hostResolvConf: opts.hostResolvConf ?? '/etc/resolv.conf',
+      hostHosts: opts.hostHosts ?? '/etc/hosts',
+      defaultCgroupParent: opts.defaultCgroupParent ?? '/berth',
+      observer: opts.observer,
+      watchPause: (id, pid) => this.pauses.watch(id, pid),
+      killPause: (id, pid) => this.pauses.kill(id, pid),
+    };
+  }
+
+  /** Prepares the dirs and detects cgroup hierarchies. */
+  static async create(opts: PodManagerOptions): Promise<PodManager> {
+    await fs.mkdir(path.join(opts.root, 'pods'), { recursive: true, mode: 0o700 });
+    await fs.mkdir(path.join(opts.runRoot, 'pods'), { recursive: true, mode: 0o711 });
+    const hierarchies = opts.cgroupHierarchies ?? (await detectCgroupHierarchies());
+    return new PodManager(opts, new PodCgroups(hierarchies));
+  }
+
+  /** Plugs in the container layer (ContainerManager.stopAllInPod/removeAllInPod). */
+  setContainersHook(hook: PodContainersHook): void {
+    this.containers = hook;
+  }
+
+  /** The configured runtime handler names. */
+  runtimeHandlers(): readonly string[] {
+    return this.handlers;
+  }
+
+  /**
+   * RunPodSandbox: validates, reserves `k8s_<name>_<namespace>_<uid>_<attempt>` and builds the
+   * sandbox; a retry with the same metadata returns the same id (waiting if still in flight).
+   * The caller's deadline is deliberately not honoured mid-way: finishing lets the retry find it.
+   */
+  async runPodSandbox(config: PodSandboxConfigInput, runtimeHandler: string | null | undefined): Promise<string> {
+    const cfg = validatePodConfig(config, runtimeHandler, { handlers: this.handlers, defaultHandler: this.defaultHandler });
+    const newId = randomBytes(32).toString('hex');
+    const log = this.opts.logger.child({ pod: newId });
+    const { id } = await this.names.reserveOrJoin(cfg.reservedName, newId, () =>
+      this.locks.run(newId, () => CleanupStack.run((stack) => startSandbox(this.steps, newId, cfg, config, stack, log)).then(() => undefined)),
+    );
+    return id;
+  }
+
+  /**
+   * StopPodSandbox: stops the pod's containers, kills pause, CNI DEL, unmounts shm; NOTREADY.
+   * Idempotent. An unknown id succeeds too: api.proto says Stop "must not return an error if all
+   * relevant resources have already been reclaimed", and cri-o answers success (containerd says
+   * NotFound, which kubelet then has to special-case).
+   */
+  async stopPodSandbox(idOrPrefix: string): Promise<void> {
+    const id = this.store.resolve(idOrPrefix);
+    if (!id) return;
+    await this.locks.run(id, () => this.stopLocked(id));
+  }
+
+  /** RemovePodSandbox: removes containers, stops, unpins, deletes cgroup, dirs, state; frees the name. Idempotent. */
+  async removePodSandbox(idOrPrefix: string): Promise<void> {
+    const id = this.store.resolve(idOrPrefix);
+    if (!id) return;
+    await this.locks.run(id, async () => {
+      const record = this.store.get(id);
+      if (!record) return;
+      await this.stopLocked(id);
+      await this.containers.removeAll(id);
+      const current = this.store.get(id) ?? record;
+      await unpinNamespaces(this.opts.native, current.info.namespacePaths);
+      await this.steps.cgroups.remove(current.runtime.cgroupDirs);
+      await fs.rm(volatileDirOf(this.opts.runRoot, id), { recursive: true, force: true });
+      this.pauses.forget(id);
+      await this.store.delete(id);
+      this.names.release(current.reservedName, id);
+      this.opts.logger.info('pod sandbox removed', { pod: id });
+    });
+  }
+
+  /** PodSandboxStatus: NotFoundError for an unknown id. */
+  podSandboxStatus(idOrPrefix: string): SandboxStatusView {
+    const record = this.visible(idOrPrefix);
+    if (!record) throw new NotFoundError(`pod sandbox ${idOrPrefix} not found`);
+    return {
+      ...infoOf(record),
+      ips: [...record.runtime.ips],
+      verbose: {
+        pausePid: record.runtime.pausePid,
+        netnsPath: record.info.namespacePaths.net,
+        cniResult: record.runtime.cniResult,
+        stepTimingsMs: { ...record.runtime.stepTimingsMs },
+        runtimeHandler: record.info.runtimeHandler,
+        cgroupPaths: [...record.runtime.cgroupDirs],
+        ...(record.runtime.pauseExitedAt ? { pauseExitedAt: record.runtime.pauseExitedAt } : {}),
+      },
+    };
+  }
+
+  /** ListPodSandbox, from memory. */
+  listPodSandboxes(filter?: SandboxFilter): SandboxInfo[] {
+    return filterSandboxes(this.store.all(), filter).map(infoOf);
+  }
+
+  /** For the container layer: the sandbox with exactly this id (undefined while creating or when gone). */
+  getSandbox(id: string): SandboxInfo | undefined {
+    const record = this.store.get(id);
+    return record && record.phase !== 'creating' ? infoOf(record) : undefined;
+  }
+
+  /** Stops watching pause processes (daemon shutdown; pods keep running). */
+  close(): void {
+    this.pauses.close();
+  }
+
+  private visible(idOrPrefix: string): SandboxRecord | undefined {
+    const id = this.store.resolve(idOrPrefix);
+    const record = id ? this.store.get(id) : undefined;
+    return record && record.phase !== 'creating' ? record : undefined;
+  }
+
+  /** The body of Stop; the caller holds the pod's lock. Each step is skipped once done. */
+  private async stopLocked(id: string): Promise<void> {
+    const record = this.store.get(id);
+    if (!record || record.phase === 'creating') return;
+    const log = this.opts.logger.child({ pod: id });
+    await this.containers.stopAll(id);
+    const rt = record.runtime;
+    if (rt.pausePid !== undefined && !rt.pauseExitedAt) await this.pauses.kill(id, rt.pausePid, rt.pauseStartTime);
+    const netnsPath = record.info.namespacePaths.net;
+    if (rt.networkAttached && netnsPath) {
+      const { name, namespace, uid } = record.info;
+      await this.opts.network.tearDownPod({ id, name, namespace, uid, netnsPath });
+    }
+    if (rt.shmMounted && record.info.shmPath) await unmountShm(this.opts.native, record.info.shmPath);
+    if (record.phase === 'ready' || rt.networkAttached || rt.shmMounted || !rt.pauseExitedAt) {
+      await this.store.update(id, (d) => {
+        d.phase = 'notready';
+        d.runtime.networkAttached = false;
+        d.runtime.shmMounted = false;
+        d.runtime.pauseExitedAt ??= new Date().toISOString();
+      });
+      log.info('pod sandbox stopped');
+    }
+  }
+
+  /** pause died (or was killed): the pod is NOTREADY from now on. */
+  private async onPauseExit(id: string, pid: number): Promise<void> {
+    try {
+      await this.locks.run(id, async () => {
+        const record = this.store.get(id);
+        if (!record || record.runtime.pausePid !== pid || record.runtime.pauseExitedAt) return;
+        await this.store.update(id, (d) => {
+          d.phase = d.phase === 'creating' ? 'creating' : 'notready';
+          d.runtime.pauseExitedAt = new Date().toISOString();
+        });
+        this.opts.logger.warn('pod sandbox pause exited; pod is NOTREADY', { pod: id, pid });
+      });
+    } catch (err) {
+      this.opts.logger.error('record pause exit', { pod: id, error: describeError(err) });
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The pod's /dev/shm: a tmpfs at `<run-root>/pods/<id>/shm` that every container of the pod
+ * bind-mounts (so they share POSIX shared memory, as in Docker/cri-o). Not used with ipc NODE.
+ */
+import { promises as fs } from 'node:fs';
+import { errnoCode, RuntimeError } from '../common/errors';
+import { PodNativeOps } from './dependencies';
+
+/** Kubernetes' and Docker's default /dev/shm size. */
+export const DEFAULT_SHM_SIZE_BYTES = 64 * 1024 * 1024;
+
+/** Mounts the shm tmpfs at `dir` (created here). */
+export async function mountShm(native: PodNativeOps, dir: string, sizeBytes: number): Promise<void> {
+  await fs.mkdir(dir, { mode: 0o755 });
+  try {
+    await native.mount('shm', dir, 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=1777,size=${sizeBytes}`);
+  } catch (err) {
+    await fs.rmdir(dir).catch(() => undefined);
+    throw new RuntimeError(`mount pod shm at ${dir}`, { cause: err });
+  }
+}
+
+/** Unmounts the shm tmpfs; fine when it is not mounted or gone. */
+export async function unmountShm(native: PodNativeOps, dir: string): Promise<void> {
+  try {
+    await native.unmount(dir, ['detach']);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code !== 'EINVAL' && code !== 'ENOENT') throw new RuntimeError(`unmount pod shm at ${dir}`, { cause: err });
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The steps of RunPodSandbox, in order, each timed and each registering its undo on the cleanup
+ * stack the caller unwinds if a later step fails (ARCHITECTURE "Request flow"):
+ *   files  - state dir with a `creating` record, volatile dir, hostname/hosts/resolv.conf
+ *   shm    - /dev/shm tmpfs (unless ipc NODE)
+ *   cgroup - the pod cgroup in every hierarchy
+ *   pause  - native pause in the new namespaces, exit watch
+ *   pin    - bind mounts of /proc/<pause>/ns/* under <run-root>/ns
+ *   cni    - CNI ADD in the pinned netns (skipped for network NODE), hosts gets the pod IPs
+ *   state  - the `ready` record
+ */
+import { promises as fs } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import * as path from 'node:path';
+import { CleanupStack } from '../common/cleanup-stack';
+import { RuntimeError } from '../common/errors';
+import { Logger } from '../common/logger';
+import type { NamespaceKind } from '../native/binding';
+import { PodNativeOps, PodNetwork, PodStartObserver, ProcessControl } from './dependencies';
+import { unpinNamespace, pinNamespaces } from './namespace-pins';
+import { PodCgroups, podCgroupName } from './pod-cgroups';
+import { updateHostsWithIps, writePodFiles } from './pod-files';
+import { SANDBOX_RECORD_VERSION, SandboxRecord, SandboxStore } from './sandbox-store';
+import { mountShm, unmountShm } from './shm';
+import { PodSandboxConfigInput, PodStartStep } from './types';
+import { ValidatedPodConfig } from './validate-config';
+
+/** What the steps need; PodManager builds it once. */
+export interface StartSandboxDeps {
+  native: PodNativeOps;
+  network: PodNetwork;
+  processes: ProcessControl;
+  store: SandboxStore;
+  cgroups: PodCgroups;
+  runRoot: string;
+  pauseExecutable: string;
+  pauseUid: number;
+  pauseGid: number;
+  shmSizeBytes: number;
+  hostResolvConf: string;
+  hostHosts: string;
+  defaultCgroupParent: string;
+  observer?: PodStartObserver;
+  /** Starts watching pause; the returned function kills it and waits until it is gone. */
+  watchPause(podId: string, pid: number): void;
+  killPause(podId: string, pid: number): Promise<void>;
+}
+
+/** The volatile dir of a pod (files, shm). */
+export function volatileDirOf(runRoot: string, podId: string): string {
+  return path.join(runRoot, 'pods', podId);
+}
+
+/** Runs every step for pod `id`; the returned record is stored as `ready`. */
+export async function startSandbox(
+  deps: StartSandboxDeps,
+  id: string,
+  cfg: ValidatedPodConfig,
+  rawConfig: PodSandboxConfigInput,
+  stack: CleanupStack,
+  log: Logger,
+): Promise<SandboxRecord> {
+  const timings: Partial<Record<PodStartStep, number>> = {};
+  const timed = async <T>(step: PodStartStep, fn: () => Promise<T>): Promise<T> => {
+    const started = process.hrtime.bigint();
+    try {
+      return await fn();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      timings[step] = Math.round(seconds * 1e6) / 1e3;
+      deps.observer?.observeStep(step, seconds);
+    }
+  };
+
+  const hostNetwork = cfg.modes.network === 'node';
+  const hostname = cfg.hostname || (hostNetwork ? osHostname() : id.slice(0, 12));
+  const volatileDir = volatileDirOf(deps.runRoot, id);
+  const cgroupParent = cfg.cgroupParent || deps.defaultCgroupParent;
+  const nowMs = Date.now();
+  const record: SandboxRecord = {
+    version: SANDBOX_RECORD_VERSION,
+    phase: 'creating',
+    reservedName: cfg.reservedName,
+    info: {
+      id,
+      name: cfg.name,
+      namespace: cfg.namespace,
+      uid: cfg.uid,
+      attempt: cfg.attempt,
+      createdAt: nowMs * 1e6,
+      runtimeHandler: cfg.runtimeHandler,
+      namespacePaths: {},
+      namespaceModes: cfg.modes,
+      cgroupParent,
+      hostnamePath: '',
+      hostsPath: '',
+      resolvConfPath: '',
+      hostname,
+      logDirectory: cfg.logDirectory,
+      labels: cfg.labels,
+      annotations: cfg.annotations,
+      config: rawConfig,
+    },
+    runtime: { cgroupDirs: [], ips: [], networkAttached: false, shmMounted: false, stepTimingsMs: timings },
+  };
+
+  await timed('files', async () => {
+    stack.push('delete pod state', () => deps.store.delete(id));
+    await deps.store.put(record);
+    stack.push('delete pod volatile dir', () => fs.rm(volatileDir, { recursive: true, force: true }));
+    await fs.mkdir(volatileDir, { recursive: true, mode: 0o711 });
+    const files = await writePodFiles(volatileDir, {
+      hostname,
+      dns: cfg.dns,
+      hostNetwork,
+      hostResolvConf: deps.hostResolvConf,
+      hostHosts: deps.hostHosts,
+    });
+    Object.assign(record.info, files);
+  });
+
+  if (cfg.modes.ipc === 'pod') {
+    await timed('shm', async () => {
+      const shmPath = path.join(volatileDir, 'shm');
+      await mountShm(deps.native, shmPath, deps.shmSizeBytes);
+      stack.push('unmount pod shm', () => unmountShm(deps.native, shmPath));
+      record.info.shmPath = shmPath;
+      record.runtime.shmMounted = true;
+    });
+  }
+
+  const cgroup = await timed('cgroup', async () => {
+    const created = await deps.cgroups.create(cgroupParent, podCgroupName(id));
+    stack.push('remove pod cgroup', () => deps.cgroups.remove(created.dirs));
+    record.runtime.cgroupDirs = created.dirs;
+    return created;
+  });
+
+  const namespaces: NamespaceKind[] = [];
+  if (!hostNetwork) namespaces.push('net', 'uts');
+  if (cfg.modes.ipc === 'pod') namespaces.push('ipc');
+  if (cfg.modes.pid === 'pod') namespaces.push('pid');
+
+  const pid = await timed('pause', async () => {
+    let started: { pid: number };
+    try {
+      started = await deps.native.startPause({
+        executable: deps.pauseExecutable,
+        namespaces,
+        hostname,
+        uid: deps.pauseUid,
+        gid: deps.pauseGid,
+        cgroupProcs: cgroup.procs,
+        sysctls: cfg.sysctls,
+        logFile: path.join(volatileDir, 'pause.log'),
+      });
+    } catch (err) {
+      throw new RuntimeError(`start pause for pod ${id}`, { cause: err });
+    }
+    stack.push('kill pause', () => deps.killPause(id, started.pid));
+    record.runtime.pausePid = started.pid;
+    record.runtime.pauseStartTime = deps.processes.startTime(started.pid);
+    deps.watchPause(id, started.pid);
+    return started.pid;
+  });
+
+  await timed('pin', async () => {
+    record.info.namespacePaths = await pinNamespaces(deps.native, deps.runRoot, id, pid, namespaces, (kind, file) =>
+      stack.push(`unpin ${kind} namespace`, () => unpinNamespace(deps.native, file)),
+    );
+  });
+
+  const netnsPath = record.info.namespacePaths.net;
+  if (netnsPath) {
+    await timed('cni', async () => {
+      const ref = { id, name: cfg.name, namespace: cfg.namespace, uid: cfg.uid, netnsPath };
+      // Registered before ADD: a failed or interrupted ADD may have left half an attachment.
+      stack.push('tear down pod network', () => deps.network.tearDownPod(ref));
+      const result = await deps.network.setUpPod({
+        ...ref,
+        portMappings: cfg.portMappings,
+        ...(cfg.bandwidth ? { bandwidth: cfg.bandwidth } : {}),
+        ...(cfg.dns ? { dns: cfg.dns } : {}),
+      });
+      record.runtime.networkAttached = true;
+      record.runtime.ips = result.ips;
+      record.runtime.cniResult = result.raw;
+      if (result.ips.length > 0) await updateHostsWithIps(record.info.hostsPath, hostname, result.ips.slice(0, 1));
+    });
+  }
+
+  await timed('state', async () => {
+    record.phase = 'ready';
+    await deps.store.put(record);
+  });
+  log.info('pod sandbox started', { pod: id, name: cfg.reservedName, pid, ips: record.runtime.ips, stepTimingsMs: timings });
+  return record;
+}
