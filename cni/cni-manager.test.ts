@@ -25,7 +25,7 @@ describe('cni/CniManager (fake plugins)', () => {
   };
 
   beforeEach(async () => {
-    plugins = await FakePluginDir.create(['alpha', 'beta', 'gamma', 'loopback', 'bridge', 'host-local']);
+    plugins = await FakePluginDir.create(['alpha', 'beta', 'gamma', 'loopback', 'bridge', 'host-local', 'portmap']);
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cni-mgr-'));
     await fs.mkdir(path.join(root, 'net.d'));
     netns = path.join(root, 'netns-file'); // fakes never enter it; it only has to exist
@@ -238,16 +238,25 @@ describe('cni/CniManager (fake plugins)', () => {
   it('uses the embedded default trimmed to what the pod needs', async () => {
     const m = await manager();
     expect(m.status()).to.deep.equal({ ready: true, networkName: 'berthdef' });
-    expect(m.currentNetwork()?.config.plugins.map((p) => p.type)).to.deep.equal(['bridge']);
-    await m.setUpPod(pod({ portMappings: [] }));
+    expect(m.currentNetwork()?.config.plugins.map((p) => p.type)).to.deep.equal(['bridge', 'portmap']);
+    await m.setUpPod(pod({ portMappings: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] }));
     const calls = await plugins.calls();
     expect(calls.map((c) => `${c.type} ${c.command}`)).to.deep.equal(['bridge ADD']);
     expect(calls[0]!.stdin).to.deep.include({ name: 'berthdef', bridge: 'bdef0', isGateway: true });
+
+    await m.setUpPod(pod({ id: 'withport' }));
+    await m.tearDownPod(pod({ id: 'withport' }));
+    expect((await plugins.calls()).slice(1).map((c) => `${c.type} ${c.command}`)).to.deep.equal([
+      'bridge ADD',
+      'portmap ADD',
+      'portmap DEL',
+      'bridge DEL',
+    ]);
   });
 
   it('refuses unsafe pod ids and bad ports', async () => {
     const m = await manager();
-    for (const bad of [pod({ id: '../etc' }), pod({ netnsPath: '' }), pod({ portMappings: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] })]) {
+    for (const bad of [pod({ id: '../etc' }), pod({ netnsPath: '' }), pod({ portMappings: [{ hostPort: 70000, containerPort: 80, protocol: 'tcp' }] }), pod({ portMappings: [{ hostPort: 80, containerPort: 0, protocol: 'tcp' }] })]) {
       const err = await m.setUpPod(bad).then(() => undefined, (e: unknown) => e);
       expect(errorKindOf(err)).to.equal('InvalidArgument');
     }

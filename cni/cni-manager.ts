@@ -326,6 +326,7 @@ function validatePodRef(pod: PodNetworkRequest): void {
   assertSafePodId(pod.id);
   if (!pod.netnsPath) throw new InvalidArgumentError(`set up network of pod ${pod.id}: netnsPath is empty`);
   for (const [i, m] of pod.portMappings.entries()) {
+    if (m.hostPort === 0) continue; // not a mapping, just a declared container port
     if (!validPort(m.hostPort) || !validPort(m.containerPort)) {
       throw new InvalidArgumentError(`set up network of pod ${pod.id}: portMappings[${i}] has an invalid port`);
     }

@@ -32,6 +32,18 @@ describe('cni/runtime-args', () => {
     });
   });
 
+  it('leaves out declared container ports without a hostPort', () => {
+    const args = buildCapabilityArgs({
+      ...pod,
+      portMappings: [
+        { hostPort: 0, containerPort: 80, protocol: 'tcp' },
+        { hostPort: 9090, containerPort: 90, protocol: 'tcp' },
+      ],
+    });
+    expect(args).to.deep.equal({ portMappings: [{ hostPort: 9090, containerPort: 90, protocol: 'tcp' }] });
+    expect(buildCapabilityArgs({ ...pod, portMappings: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] })).to.deep.equal({});
+  });
+
   it('supplies nothing for empty inputs', () => {
     expect(buildCapabilityArgs({ ...pod, portMappings: [], bandwidth: {}, dns: { servers: [], searches: [], options: [] } })).to.deep.equal({});
   });

@@ -22,8 +22,11 @@ export function buildCniArgs(pod: { id: string; name: string; namespace: string;
 /** Every capability argument the request supplies, keyed by capability name. */
 export function buildCapabilityArgs(req: PodNetworkRequest): Record<string, unknown> {
   const args: Record<string, unknown> = {};
-  if (req.portMappings.length > 0) {
-    args.portMappings = req.portMappings.map((m) => {
+  // kubelet sends every declared containerPort; only those with a hostPort are mappings (as in
+  // cri-o and containerd, which skip hostPort <= 0).
+  const mapped = req.portMappings.filter((m) => m.hostPort > 0);
+  if (mapped.length > 0) {
+    args.portMappings = mapped.map((m) => {
       const entry: Record<string, unknown> = { hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol };
       if (m.hostIP) entry.hostIP = m.hostIP;
       return entry;
