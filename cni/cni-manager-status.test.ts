@@ -65,6 +65,12 @@ describe('cni/CniManager status and config watching (fake plugins)', () => {
     await fs.writeFile(path.join(dir, '50-one.conflist'), list('one'));
     await eventually(() => m.status().networkName === 'one');
     expect(m.status()).to.deep.equal({ ready: true, networkName: 'one' });
+    expect(m.verboseInfo()).to.deep.equal({
+      cniNetwork: 'one',
+      cniConfigSource: path.join(dir, '50-one.conflist'),
+      cniVersion: '1.0.0',
+      cniPlugins: 'alpha,beta',
+    });
 
     await fs.writeFile(path.join(dir, '10-two.conflist'), list('two'));
     await eventually(() => m.status().networkName === 'two');

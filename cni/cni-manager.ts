@@ -132,6 +132,18 @@ export class CniManager {
     return { ready: true, networkName: network.config.name };
   }
 
+  /** Key/values for CRI Status verbose info: which network, from where, which plugins. */
+  verboseInfo(): Record<string, string> {
+    const network = this.outcome.network;
+    if (!network) return { cniNetwork: '', cniProblem: this.outcome.problem ?? '' };
+    return {
+      cniNetwork: network.config.name,
+      cniConfigSource: network.source,
+      cniVersion: network.config.cniVersion,
+      cniPlugins: network.config.plugins.map((p) => p.type).join(','),
+    };
+  }
+
   /** The network new pods would join (source file or 'embedded-default'); undefined when none. */
   currentNetwork(): SelectedNetwork | undefined {
     return this.outcome.network;
