@@ -20,6 +20,10 @@ export async function detectHostFacts(opts: { cgroupDriver: 'cgroupfs' | 'system
     cgroupVersion === 2 ? await exists('/sys/fs/cgroup/memory.swap.max').then((e) => e || exists('/sys/fs/cgroup/system.slice/memory.swap.max')) : await exists('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
   const status = await fs.readFile('/proc/self/status', 'utf8').catch(() => '');
   const seccompAvailable = /^Seccomp:/m.test(status);
+  // Raising the hard limit above berthd's own needs CAP_SYS_RESOURCE in the init user namespace
+  // and fails on some hosts: never ask for more than berthd has.
+  const limits = await fs.readFile('/proc/self/limits', 'utf8').catch(() => '');
+  const nofile = Math.min(1048576, parseHardLimit(limits, 'Max open files') ?? 1048576);
   const lastCap = Number((await fs.readFile('/proc/sys/kernel/cap_last_cap', 'utf8').catch(() => '40')).trim());
   return {
     cgroupVersion,
@@ -30,9 +34,18 @@ export async function detectHostFacts(opts: { cgroupDriver: 'cgroupfs' | 'system
     swapAccounting,
     allCapabilities: ALL_LINUX_CAPABILITIES.slice(0, Math.min(ALL_LINUX_CAPABILITIES.length, lastCap + 1)),
     defaultCapabilities: [...DEFAULT_CAPABILITIES],
-    rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1048576, soft: 1048576 }],
+    rlimits: [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }],
     defaultPath: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
   };
+}
+
+/** The hard value of a /proc/<pid>/limits row; undefined when unlimited or absent. */
+export function parseHardLimit(limits: string, row: string): number | undefined {
+  const line = limits.split('\n').find((l) => l.startsWith(row));
+  if (!line) return undefined;
+  const fields = line.slice(row.length).trim().split(/\s+/);
+  const hard = Number(fields[1]);
+  return Number.isFinite(hard) && hard > 0 ? hard : undefined;
 }
 
 /** True when `release` (uname -r) is at least major.minor. */

@@ -1,0 +1,290 @@
+/**
+ * Containers end to end as root: real runc under real conmon, an overlay rootfs over a busybox
+ * lower layer, a pod made of a fresh netns. Each test checks the effect inside the OS.
+ */
+import { expect } from 'chai';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { errorKindOf } from '../../common/errors';
+import { silentLogger } from '../../common/logger';
+import { ConmonLauncher } from '../../runtime/conmon';
+import { ContainerManager } from '../../runtime/container-manager';
+import { detectHostFacts } from '../../runtime/host-facts';
+import type { SandboxView } from '../../runtime/interfaces';
+import { RuncDriver } from '../../runtime/oci-runtime';
+import type { ContainerConfigInput } from '../../runtime/spec/inputs';
+import { MountCommandShim, StaticImages, StaticSandboxes, buildBusyboxRootfs, makePod, removeCgroupParent, sh, uniqueSuffix } from './runtime-support';
+
+const RUNC = '/usr/sbin/runc';
+const CONMON = '/usr/bin/conmon';
+
+describe('e2e runtime: containers under runc + conmon', function () {
+  this.timeout(60_000);
+  const suffix = uniqueSuffix();
+  let base: string;
+  let manager: ContainerManager;
+  let native: MountCommandShim;
+  let runc: RuncDriver;
+  let pod: SandboxView;
+  const netnses: string[] = [];
+  let seq = 0;
+
+  before(async () => {
+    base = await fs.mkdtemp(path.join(tmpdir(), 'berth-rt-e2e-'));
+    const lower = path.join(base, 'layers', 'busybox');
+    await buildBusyboxRootfs(lower);
+    const sandboxes = new StaticSandboxes();
+    const made = await makePod(base, suffix, 'p1');
+    netnses.push(made.netns);
+    pod = made.pod;
+    sandboxes.pods.set(pod.id, pod);
+    const images = new StaticImages({
+      'busybox:e2e': { id: 'sha256:busybox', repoTags: ['busybox:e2e'], repoDigests: [], config: { Cmd: ['sh'], Env: ['PATH=/bin', 'FROM_IMAGE=yes'] }, lowerDirs: [lower] },
+      'busybox:www': { id: 'sha256:www', repoTags: ['busybox:www'], repoDigests: [], config: { Cmd: ['sh'], User: 'www-data', WorkingDir: '/var/www' }, lowerDirs: [lower] },
+    });
+    native = new MountCommandShim();
+    runc = new RuncDriver(RUNC, path.join(base, 'run', 'runc'));
+    manager = await ContainerManager.open({
+      containersDir: path.join(base, 'containers'),
+      runDir: path.join(base, 'run'),
+      sandboxes,
+      images,
+      native,
+      runtimes: { runc },
+      defaultRuntime: 'runc',
+      monitor: new ConmonLauncher(),
+      conmonPath: CONMON,
+      specDefaults: await detectHostFacts({ cgroupDriver: 'cgroupfs' }),
+      logger: silentLogger,
+    });
+  });
+
+  after(async () => {
+    // Remove whatever a failed test left: containers, runc state, mounts, netns, cgroups, files.
+    if (manager) {
+      for (const c of manager.listContainers()) await manager.removeContainer(c.id).catch(() => undefined);
+      manager.close();
+    }
+    const left = await sh(RUNC, ['--root', path.join(base, 'run', 'runc'), 'list', '-q']).catch(() => '');
+    for (const id of left.split('\n').filter(Boolean)) await sh(RUNC, ['--root', path.join(base, 'run', 'runc'), 'delete', '-f', id]).catch(() => undefined);
+    for (const m of native ? [...native.mounted] : []) await native.unmount(m, ['detach']).catch(() => undefined);
+    for (const ns of netnses) await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+    await removeCgroupParent(`/berth-rt-e2e-${suffix}`);
+    if (base) await fs.rm(base, { recursive: true, force: true });
+  });
+
+  function config(patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput {
+    const name = `c${++seq}`;
+    return {
+      name,
+      attempt: 0,
+      image: 'busybox:e2e',
+      command: [],
+      args: [],
+      workingDir: '',
+      envs: [],
+      mounts: [],
+      devices: [],
+      labels: {},
+      annotations: {},
+      logPath: `${name}/0.log`,
+      stdin: false,
+      stdinOnce: false,
+      tty: false,
+      security: {},
+      ...patch,
+    };
+  }
+
+  async function waitExited(id: string, ms = 15_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if ((await manager.containerStatus(id, false)).status.state === 'exited') return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`container ${id} did not exit within ${ms} ms`);
+  }
+
+  /** Runs `script` to completion; returns status and the log text; removes the container. */
+  async function runScript(script: string, patch: Partial<ContainerConfigInput> = {}) {
+    const id = await manager.createContainer(pod.id, config({ command: ['sh', '-c', script], ...patch }));
+    try {
+      await manager.startContainer(id);
+      await waitExited(id);
+      const { status } = await manager.containerStatus(id, false);
+      const log = await fs.readFile(status.logPath, 'utf8');
+      return { status, log, lines: logLines(log) };
+    } finally {
+      await manager.removeContainer(id);
+    }
+  }
+
+  it('writes output to the log in CRI format and reports exit 0 as Completed', async () => {
+    const r = await runScript('echo hello; echo oops >&2');
+    expect(r.log).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d) stdout F hello\n/);
+    expect(r.lines).to.deep.include({ stream: 'stderr', tag: 'F', text: 'oops' });
+    expect(r.status).to.include({ exitCode: 0, reason: 'Completed', state: 'exited' });
+    expect(r.status.startedAtNs).to.be.greaterThan(0);
+    expect(r.status.finishedAtNs).to.be.at.least(r.status.startedAtNs - 1e9);
+  });
+
+  it('reports exit 3 as Error', async () => {
+    const r = await runScript('exit 3');
+    expect(r.status).to.include({ exitCode: 3, reason: 'Error' });
+  });
+
+  it('applies env (image then config) and the working dir', async () => {
+    const r = await runScript('echo "$FROM_IMAGE $FOO $(pwd) $HOSTNAME $(cat /etc/hostname)"', { envs: [{ key: 'FOO', value: 'bar' }], workingDir: '/tmp' });
+    expect(r.lines.map((l) => l.text)).to.include('yes bar /tmp p1 p1');
+  });
+
+  it('runs as run_as_user 1000, and as the image USER www-data (33)', async () => {
+    const r1 = await runScript('id -u; id -g', { security: { runAsUser: 1000 } });
+    expect(r1.lines.map((l) => l.text)).to.deep.equal(['1000', '1000']);
+    const r2 = await runScript('id -u; pwd', { image: 'busybox:www' });
+    expect(r2.lines.map((l) => l.text)).to.deep.equal(['33', '/var/www']);
+  });
+
+  it('grants exactly the requested capabilities (CapEff in /proc/self/status)', async () => {
+    const def = await runScript('grep CapEff /proc/self/status');
+    // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE = bits 0,1,3,4,5,6,7,8,10
+    expect(def.lines[0].text).to.match(/CapEff:\s+00000000000005fb/);
+    const raw = await runScript('grep CapEff /proc/self/status', { security: { capabilities: { drop: ['ALL'], add: ['NET_RAW'] } } });
+    expect(raw.lines[0].text).to.match(/CapEff:\s+0000000000002000/);
+  });
+
+  it('a readonly rootfs refuses writes; masked /proc/timer_list reads nothing (the host file is not empty)', async () => {
+    const r = await runScript('touch /newfile && echo wrote || echo refused; wc -c < /proc/timer_list; ls /sys/firmware | wc -l', { security: { readonlyRootfs: true } });
+    expect(r.lines.map((l) => l.text)).to.include('refused');
+    // /proc/timer_list is bound to /dev/null (0 bytes), /sys/firmware to an empty read-only tmpfs
+    const numbers = r.lines.filter((l) => l.stream === 'stdout' && /^\s*\d+$/.test(l.text)).map((l) => Number(l.text));
+    expect(numbers, JSON.stringify(r.lines)).to.deep.equal([0, 0]);
+    expect((await fs.readFile('/proc/timer_list', 'utf8')).length).to.be.greaterThan(0);
+  });
+
+  it('ExecSync returns output and the real exit code; a timeout kills the command and says so', async () => {
+    const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
+    try {
+      await manager.startContainer(id);
+      const ok = await manager.execSync(id, ['sh', '-c', 'echo out; echo err >&2; exit 7'], 5);
+      expect(ok.stdout.toString()).to.equal('out\n');
+      expect(ok.stderr.toString()).to.equal('err\n');
+      expect(ok.exitCode).to.equal(7);
+      const t0 = Date.now();
+      let caught: unknown;
+      try {
+        await manager.execSync(id, ['sleep', '30'], 1);
+      } catch (err) {
+        caught = err;
+      }
+      expect(errorKindOf(caught)).to.equal('DeadlineExceeded');
+      expect(Date.now() - t0).to.be.below(5000);
+      // the timed-out sleep is gone from the container
+      const ps = await manager.execSync(id, ['ps', '-o', 'args'], 5);
+      expect(ps.stdout.toString()).to.not.contain('sleep 30');
+    } finally {
+      await manager.removeContainer(id);
+    }
+  });
+
+  it('SIGKILLs a process that ignores SIGTERM after the stop timeout', async () => {
+    const id = await manager.createContainer(pod.id, config({ command: ['sh', '-c', "trap '' TERM; while true; do sleep 0.1; done"] }));
+    try {
+      await manager.startContainer(id);
+      const t0 = Date.now();
+      await manager.stopContainer(id, 2);
+      const elapsed = Date.now() - t0;
+      expect(elapsed).to.be.within(1900, 8000);
+      const { status } = await manager.containerStatus(id, false);
+      expect(status).to.include({ state: 'exited', exitCode: 137 });
+      await manager.stopContainer(id, 2); // idempotent
+    } finally {
+      await manager.removeContainer(id);
+    }
+  });
+
+  it('puts the memory limit in the cgroup and updates it live', async () => {
+    const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'], resources: { memoryLimitInBytes: 64 * 1024 * 1024, cpuShares: 512 } }));
+    try {
+      await manager.startContainer(id);
+      const cg = `/sys/fs/cgroup/memory${pod.cgroupParent}/berth-${id}`;
+      expect((await fs.readFile(`${cg}/memory.limit_in_bytes`, 'utf8')).trim()).to.equal(String(64 * 1024 * 1024));
+      expect((await fs.readFile(`/sys/fs/cgroup/cpu${pod.cgroupParent}/berth-${id}/cpu.shares`, 'utf8')).trim()).to.equal('512');
+      await manager.updateContainerResources(id, { memoryLimitInBytes: 96 * 1024 * 1024 });
+      expect((await fs.readFile(`${cg}/memory.limit_in_bytes`, 'utf8')).trim()).to.equal(String(96 * 1024 * 1024));
+      expect((await manager.containerStatus(id, false)).status.resources?.memoryLimitInBytes).to.equal(96 * 1024 * 1024);
+    } finally {
+      await manager.removeContainer(id);
+    }
+  });
+
+  it('reports OOMKilled when the container exceeds its memory limit', async () => {
+    // A shell variable that grows past 32 MiB.
+    const r = await runScript('x=a; while true; do x="$x$x"; done', { resources: { memoryLimitInBytes: 32 * 1024 * 1024 } });
+    expect(r.status).to.include({ reason: 'OOMKilled', exitCode: 137 });
+  });
+
+  it('reopens the log: new lines land in the new file after rotation', async () => {
+    const id = await manager.createContainer(pod.id, config({ command: ['sh', '-c', 'i=0; while true; do echo line$i; i=$((i+1)); sleep 0.05; done'] }));
+    try {
+      await manager.startContainer(id);
+      const { status } = await manager.containerStatus(id, false);
+      await new Promise((r) => setTimeout(r, 300));
+      await fs.rename(status.logPath, `${status.logPath}.1`);
+      await manager.reopenContainerLog(id);
+      await new Promise((r) => setTimeout(r, 300));
+      const fresh = logLines(await fs.readFile(status.logPath, 'utf8'));
+      const old = logLines(await fs.readFile(`${status.logPath}.1`, 'utf8'));
+      expect(old.length).to.be.greaterThan(0);
+      expect(fresh.length).to.be.greaterThan(0);
+      const lastOld = Number(old[old.length - 1].text.slice(4));
+      expect(Number(fresh[0].text.slice(4))).to.be.greaterThan(lastOld);
+    } finally {
+      await manager.removeContainer(id);
+    }
+  });
+
+  it('two containers of one pod share the network namespace (localhost)', async () => {
+    await fs.mkdir(path.join(base, 'www'), { recursive: true });
+    await fs.writeFile(path.join(base, 'www', 'index.html'), 'shared-net\n');
+    const server = await manager.createContainer(pod.id, config({ command: ['httpd', '-f', '-p', '127.0.0.1:8080', '-h', '/www'], mounts: [{ containerPath: '/www', hostPath: path.join(base, 'www'), readonly: true, propagation: 'private' }] }));
+    const client = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
+    try {
+      await manager.startContainer(server);
+      await manager.startContainer(client);
+      let body = '';
+      for (let i = 0; i < 50 && !body; i++) {
+        const r = await manager.execSync(client, ['wget', '-q', '-O', '-', 'http://127.0.0.1:8080/index.html'], 5);
+        if (r.exitCode === 0) body = r.stdout.toString();
+        else await new Promise((res) => setTimeout(res, 50));
+      }
+      expect(body).to.equal('shared-net\n');
+    } finally {
+      await manager.removeContainer(server);
+      await manager.removeContainer(client);
+    }
+  });
+
+  it('remove leaves no runc state, no mount and no files behind', async () => {
+    const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
+    await manager.startContainer(id);
+    const dir = path.join(base, 'containers', id);
+    await manager.removeContainer(id);
+    expect(await runc.state(id)).to.equal(undefined);
+    expect(await sh('cat', ['/proc/self/mountinfo'])).to.not.contain(id);
+    expect(await fs.access(dir).then(() => true, () => false)).to.equal(false);
+    await manager.removeContainer(id); // idempotent
+  });
+});
+
+/** Parses CRI log lines: `<time> <stream> <P|F> <text>`. */
+function logLines(text: string): Array<{ stream: string; tag: string; text: string }> {
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [, stream, tag, ...rest] = l.split(' ');
+      return { stream, tag, text: rest.join(' ') };
+    });
+}

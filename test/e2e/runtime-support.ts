@@ -1,0 +1,121 @@
+/**
+ * Helpers for the container e2e tests: a busybox rootfs built from the static busybox, a mount
+ * shim (mount(8)/umount(8)) standing in for the native addon when it is not built, a pod made of
+ * a fresh netns plus pod files, and a ContainerManager wired to real runc and conmon.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { NativeError, type MountFlag, type UnmountFlag } from '../../native/binding';
+import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxLookup, SandboxView } from '../../runtime/interfaces';
+
+/** Runs a command; resolves with stdout, rejects with stderr in the message. */
+export function sh(cmd: string, args: string[], timeoutMs = 20_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`));
+      else resolve(String(stdout));
+    });
+  });
+}
+
+/** A short random suffix for names other tests on this host do not use. */
+export function uniqueSuffix(): string {
+  return randomBytes(3).toString('hex');
+}
+
+/** Builds a busybox rootfs at `dir`: /bin/<applet> symlinks, /etc/passwd and /etc/group. */
+export async function buildBusyboxRootfs(dir: string): Promise<void> {
+  const busybox = '/bin/busybox';
+  for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'var/www', 'home/user']) await fs.mkdir(path.join(dir, d), { recursive: true });
+  await fs.copyFile(busybox, path.join(dir, 'bin/busybox'));
+  await fs.chmod(path.join(dir, 'bin/busybox'), 0o755);
+  const applets = (await sh(busybox, ['--list'])).split('\n').filter((a) => a && a !== 'busybox');
+  await Promise.all(applets.map((a) => fs.symlink('busybox', path.join(dir, 'bin', a))));
+  await fs.writeFile(
+    path.join(dir, 'etc/passwd'),
+    ['root:x:0:0:root:/root:/bin/sh', 'www-data:x:33:33:www-data:/var/www:/bin/sh', 'user:x:1000:1000:user:/home/user:/bin/sh', 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false', ''].join('\n'),
+  );
+  await fs.writeFile(path.join(dir, 'etc/group'), ['root:x:0:', 'www-data:x:33:', 'user:x:1000:', 'audio:x:29:user', 'nogroup:x:65534:', ''].join('\n'));
+  await fs.chmod(path.join(dir, 'tmp'), 0o1777);
+}
+
+/** mount(2) through mount(8), for hosts where the native addon is not built yet. */
+export class MountCommandShim implements RuntimeNative {
+  readonly mounted = new Set<string>();
+
+  async mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void> {
+    const args = ['-t', fstype];
+    const opts = [...flags.filter((f) => f === 'rdonly').map(() => 'ro'), ...(data ? [data] : [])];
+    if (opts.length > 0) args.push('-o', opts.join(','));
+    await sh('mount', [...args, source, target]);
+    this.mounted.add(target);
+  }
+
+  async unmount(target: string, flags?: readonly UnmountFlag[]): Promise<void> {
+    try {
+      await sh('umount', [...(flags?.includes('detach') ? ['-l'] : []), target]);
+      this.mounted.delete(target);
+    } catch (err) {
+      if (/not mounted|no mount point/.test(String(err))) throw new NativeError(`umount ${target}: not mounted`, 'EINVAL', 22);
+      if (/No such file/.test(String(err))) throw new NativeError(`umount ${target}: no such file`, 'ENOENT', 2);
+      throw err;
+    }
+  }
+}
+
+export class StaticImages implements ImageLookup {
+  constructor(private readonly images: Record<string, ResolvedImage>) {}
+  async resolveImage(ref: string): Promise<ResolvedImage | undefined> {
+    return this.images[ref];
+  }
+}
+
+export class StaticSandboxes implements SandboxLookup {
+  readonly pods = new Map<string, SandboxView>();
+  getSandbox(id: string): SandboxView | undefined {
+    return this.pods.get(id);
+  }
+}
+
+/** A test pod: a named netns with lo up, pod files and a log directory. */
+export async function makePod(base: string, suffix: string, id: string): Promise<{ pod: SandboxView; netns: string }> {
+  const netns = `berthrt-${suffix}-${id}`;
+  await sh('ip', ['netns', 'add', netns]);
+  await sh('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+  const podDir = path.join(base, 'pods', id);
+  await fs.mkdir(podDir, { recursive: true });
+  await fs.writeFile(path.join(podDir, 'hostname'), `${id}\n`);
+  await fs.writeFile(path.join(podDir, 'hosts'), `127.0.0.1 localhost\n`);
+  await fs.writeFile(path.join(podDir, 'resolv.conf'), `nameserver 127.0.0.1\n`);
+  const pod: SandboxView = {
+    id,
+    name: `pod-${id}`,
+    namespace: 'e2e',
+    uid: `uid-${suffix}-${id}`,
+    attempt: 0,
+    state: 'ready',
+    runtimeHandler: '',
+    namespacePaths: { net: `/run/netns/${netns}` },
+    cgroupParent: `/berth-rt-e2e-${suffix}`,
+    hostnamePath: path.join(podDir, 'hostname'),
+    hostsPath: path.join(podDir, 'hosts'),
+    resolvConfPath: path.join(podDir, 'resolv.conf'),
+    logDirectory: path.join(base, 'logs', id),
+    config: { hostname: id },
+  };
+  return { pod, netns };
+}
+
+/** Removes the test's cgroup parent directories in every v1 controller (and v2), ignoring absent ones. */
+export async function removeCgroupParent(parent: string): Promise<void> {
+  const roots = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd', 'unified', 'hugetlb', 'net_cls', 'net_prio', 'perf_event', 'rdma', 'misc'];
+  for (const r of roots) {
+    const dir = path.join('/sys/fs/cgroup', r, parent);
+    // children first (a failed test may leave container cgroups)
+    const children = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const c of children) if (c.isDirectory()) await fs.rmdir(path.join(dir, c.name)).catch(() => undefined);
+    await fs.rmdir(dir).catch(() => undefined);
+  }
+}
