@@ -161,14 +161,36 @@ describe('cni/CniManager (fake plugins)', () => {
     expect(await exists(cacheFile('pod0001'))).to.equal(false);
   });
 
-  it('treats DEL error code 3 (container unknown) as done, other DEL errors fail but every plugin still runs', async () => {
+  it('retries DEL without CNI_NETNS when the pinned path no longer holds a namespace', async () => {
     await writeConf('10-test.conflist', chain);
     const m = await manager();
     await m.setUpPod(pod());
+    // The fake netns is a plain file, like an unmounted pin; beta refuses it like real plugins do.
+    await plugins.respond('beta', 'DEL', { stdout: '{"code":999,"msg":"not a network namespace"}', exitCode: 1, onlyWithNetns: true });
+    await plugins.clearCalls();
+    await m.tearDownPod(pod());
+    const calls = (await plugins.calls()).map((c) => `${c.type} ${c.command} ${c.env.CNI_NETNS ? 'netns' : 'none'}`);
+    expect(calls).to.deep.equal([
+      'gamma DEL netns',
+      'beta DEL netns',
+      'alpha DEL netns',
+      'gamma DEL none',
+      'beta DEL none',
+      'alpha DEL none',
+    ]);
+    expect(await exists(cacheFile('pod0001'))).to.equal(false);
+  });
+
+  it('treats DEL error code 3 (container unknown) as done, other DEL errors fail but every plugin still runs', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    // A path that really is a network namespace: then a DEL failure is final, no retry without it.
+    const realNs = pod({ netnsPath: '/proc/self/ns/net' });
+    await m.setUpPod(realNs);
     await plugins.respond('gamma', 'DEL', { stdout: '{"code":3,"msg":"no such container"}', exitCode: 1 });
     await plugins.respond('beta', 'DEL', { stdout: '{"code":5,"msg":"iptables locked"}', exitCode: 1 });
     await plugins.clearCalls();
-    const err = await m.tearDownPod(pod()).then(() => undefined, (e: unknown) => e as Error);
+    const err = await m.tearDownPod(realNs).then(() => undefined, (e: unknown) => e as Error);
     expect(err?.message).to.equal('tear down network of pod pod0001');
     expect(String((err?.cause as Error).cause)).to.match(/beta DEL: code 5: iptables locked/);
     expect(errorKindOf(err)).to.equal('Internal');

@@ -15,6 +15,7 @@ import { EMBEDDED_DEFAULT_SOURCE, LoadOutcome, loadNetwork, logLoadOutcome } fro
 import { ConfigDirWatcher } from './config-watcher';
 import { DefaultNetworkOptions, trimDefaultNetworkForPod } from './default-network';
 import { bringUpLoopback } from './loopback';
+import { probeNetns } from './netns-probe';
 import { ensureMasquerade } from './masquerade';
 import { AttachmentContext, addChain, ChainAddError, ChainSettings, checkChain, delChain, statusChain } from './network-chain';
 import { ExecPluginRunner, findPluginBinary, PluginRunner } from './plugin-exec';
@@ -256,12 +257,9 @@ export class CniManager {
 
   /** DEL for a cached attachment, then forget it. The netns may be gone: DEL runs without one. */
   private async deleteAttachment(record: CachedAttachment, log: Logger): Promise<void> {
-    // CNI SPEC.md (DEL): CNI_NETNS may be empty; plugins then release what is outside the netns.
-    const netns = record.netnsPath && existsSync(record.netnsPath) ? record.netnsPath : '';
-    if (!netns) log.info('pod network namespace is gone; running CNI DEL without it', { netns: record.netnsPath });
     const timingsMs: Record<string, number> = {};
     try {
-      await delChain(record.config, contextOf(record, netns), record.result, this.settings(timingsMs));
+      await this.runDel(record, record.result, log, timingsMs);
     } catch (err) {
       throw wrap(`tear down network of pod ${record.podId}`, err);
     }
@@ -269,11 +267,28 @@ export class CniManager {
     log.debug('pod network torn down', { network: record.config.name, timingsMs });
   }
 
+  /**
+   * DEL through the cached list. CNI SPEC.md allows an empty CNI_NETNS for DEL; we use it when the
+   * path is gone, and retry with it when DEL failed on a path that no longer holds a namespace
+   * (an unmounted pin leaves a plain file, which plugins refuse as "not a network namespace").
+   */
+  private async runDel(record: CachedAttachment, result: CachedAttachment['result'], log: Logger, timingsMs?: Record<string, number>): Promise<void> {
+    const existed = existsSync(record.netnsPath);
+    if (!existed) log.info('pod network namespace is gone; running CNI DEL without it', { netns: record.netnsPath });
+    try {
+      await delChain(record.config, contextOf(record, existed ? record.netnsPath : ''), result, this.settings(timingsMs));
+    } catch (err) {
+      if (!existed || (await probeNetns(record.netnsPath)) === 'namespace') throw err;
+      log.info('pod netns path holds no namespace any more; retrying CNI DEL without it', { netns: record.netnsPath });
+      await delChain(record.config, contextOf(record, ''), result, this.settings(timingsMs));
+    }
+  }
+
   /** After a failed ADD: DEL what may have been added; the cache stays if that fails too. */
   private async rollBackAdd(record: CachedAttachment, partial: CachedAttachment['result'], addErr: unknown, log: Logger): Promise<Error> {
     const failure = wrap(`set up network of pod ${record.podId}`, addErr);
     try {
-      await delChain(record.config, contextOf(record, record.netnsPath), partial, this.settings());
+      await this.runDel(record, partial, log);
       await this.cache.remove(record.podId);
     } catch (delErr) {
       log.error('roll back failed CNI ADD; the attachment stays cached for a later tearDownPod', { error: delErr as Error });

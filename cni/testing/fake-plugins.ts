@@ -20,6 +20,8 @@ export interface FakeResponse {
   stdout?: string;
   exitCode?: number;
   sleepSeconds?: number;
+  /** Apply this answer only to calls with a non-empty CNI_NETNS (others behave by default). */
+  onlyWithNetns?: boolean;
 }
 
 /**
@@ -34,6 +36,7 @@ n=$(cat "$LOG/counter" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$LOG/count
 env | grep '^CNI_' > "$LOG/$n.${type}.$CNI_COMMAND.env"
 cat > "$LOG/$n.${type}.$CNI_COMMAND.stdin"
 key="${type}.$CNI_COMMAND"
+if [ -f "$ANS/$key.netns-only" ] && [ -z "$CNI_NETNS" ]; then key="$key.no-netns"; fi
 if [ -f "$ANS/$key.sleep" ]; then sleep "$(cat "$ANS/$key.sleep")"; fi
 if [ -f "$ANS/$key.out" ]; then cat "$ANS/$key.out"; fi
 if [ -f "$ANS/$key.exit" ]; then exit "$(cat "$ANS/$key.exit")"; fi
@@ -74,6 +77,7 @@ export class FakePluginDir {
     if (r.stdout !== undefined) await fs.writeFile(`${base}.out`, r.stdout);
     if (r.exitCode !== undefined) await fs.writeFile(`${base}.exit`, String(r.exitCode));
     if (r.sleepSeconds !== undefined) await fs.writeFile(`${base}.sleep`, String(r.sleepSeconds));
+    if (r.onlyWithNetns) await fs.writeFile(`${base}.netns-only`, '');
   }
 
   /** Every call so far, in call order. */

@@ -134,6 +134,23 @@ describe('e2e: CNI default network with real plugins', function () {
     await manager.tearDownPod(p);
   });
 
+  it('tears down a pod whose pinned netns path is now a plain file (unmounted pin)', async () => {
+    const ns = await newNetns();
+    const hostPort = 20000 + Math.floor(Math.random() * 20000);
+    const p = pod('e2epod5', ns, { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] });
+    const result = await manager.setUpPod(p);
+    await run('ip', ['netns', 'del', ns]);
+    await fs.writeFile(p.netnsPath, ''); // what an unmount without unlink leaves behind
+    try {
+      await manager.tearDownPod(p);
+    } finally {
+      await fs.rm(p.netnsPath, { force: true });
+    }
+    expect(await exists(ipamFile(result.ips[0]!))).to.equal(false);
+    expect(await iptablesLinesWith(`id: \\"${p.id}\\"`)).to.deep.equal([]);
+    expect(await manager.attachedPodIds()).to.not.include(p.id);
+  });
+
   it('rolls back an ADD that fails midway without leaking the IP', async () => {
     const ns = await newNetns();
     // hostPort 0 would be refused by berth itself; an invalid protocol makes portmap fail after bridge succeeded.
