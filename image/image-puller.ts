@@ -1,0 +1,151 @@
+/**
+ * Pulling one image: resolve the name to candidate endpoints (search registries for short names,
+ * mirrors before the registry), negotiate the manifest (index → platform manifest), fetch and
+ * verify the config, then hand layers to the storage, which streams each blob from the registry
+ * through digest verification into the unpacker. The image keeps the name it was asked for.
+ */
+import { FailedPreconditionError, NotFoundError, errorKindOf } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { sha256Digest } from './content-store';
+import { ImageStorage } from './image-storage';
+import type { ImageRecord } from './image-store';
+import { MAX_MANIFEST_BYTES, Platform, parseManifest, selectPlatformManifest, ImageManifest } from './manifest';
+import { ImageReference, digestedName, formatReference, taggedName, withDomain } from './reference';
+import { RegistriesConfig, pullEndpoints, searchRegistries, PullEndpoint } from './registries-config';
+import type { RegistryCredentials } from './registry-auth';
+import { RegistryClient, readLimited } from './registry-client';
+
+export interface PullOptions {
+  readonly credentials?: RegistryCredentials;
+  readonly signal?: AbortSignal;
+  /** Called with every compressed byte count received (for metrics). */
+  readonly onBytes?: (n: number) => void;
+}
+
+export interface ImagePullerOptions {
+  readonly storage: ImageStorage;
+  readonly registries: () => RegistriesConfig;
+  readonly logger: Logger;
+  readonly certsDir?: string;
+  readonly platform?: Platform;
+}
+
+/** The names an image pulled as `ref` gets: its tag and its digest reference. */
+function namesFor(ref: ImageReference, manifestDigest: string): { repoTags: string[]; repoDigests: string[] } {
+  const tag = taggedName(ref);
+  return { repoTags: tag ? [tag] : [], repoDigests: [digestedName(ref, manifestDigest)] };
+}
+
+export class ImagePuller {
+  constructor(private readonly opts: ImagePullerOptions) {}
+
+  /** Pulls `ref` (already normalised) and returns the stored record. */
+  async pull(ref: ImageReference, options: PullOptions = {}): Promise<ImageRecord> {
+    const candidates = ref.shortName ? searchRegistries(this.opts.registries()).map((d) => withDomain(ref, d)) : [ref];
+    const errors: unknown[] = [];
+    for (const candidate of candidates) {
+      let endpoints: PullEndpoint[];
+      try {
+        endpoints = pullEndpoints(this.opts.registries(), candidate);
+      } catch (err) {
+        errors.push(err);
+        continue;
+      }
+      for (const endpoint of endpoints) {
+        if (options.signal?.aborted) throw options.signal.reason ?? new FailedPreconditionError('pull cancelled');
+        const log = this.opts.logger.child({ image: formatReference(candidate), endpoint: `${endpoint.host}/${endpoint.repository}` });
+        const client = new RegistryClient({
+          host: endpoint.host,
+          insecure: endpoint.insecure,
+          credentials: options.credentials,
+          logger: log,
+          certsDir: this.opts.certsDir,
+          signal: options.signal,
+        });
+        let resolved: { manifest: ImageManifest; manifestBytes: Buffer; topDigest: string; configBytes: Buffer };
+        try {
+          resolved = await this.resolveManifest(client, endpoint.repository, candidate);
+        } catch (err) {
+          // Mirrors are best effort; after the last endpoint the error is reported.
+          log.debug('endpoint failed', { error: String(err) });
+          errors.push(err);
+          continue;
+        }
+        const { repoTags, repoDigests } = namesFor(candidate, resolved.topDigest);
+        const size = resolved.configBytes.length + resolved.manifest.layers.reduce((n, l) => n + l.size, 0);
+        // Once a manifest is found the image is committed to this endpoint: layer errors are final.
+        return this.opts.storage.writeImage({
+          configBytes: resolved.configBytes,
+          manifestBytes: resolved.manifestBytes,
+          layers: resolved.manifest.layers.map((l) => ({
+            mediaType: l.mediaType,
+            digest: l.digest,
+            size: l.size,
+            open: async () => (await client.openBlob(endpoint.repository, l.digest)).body,
+          })),
+          repoTags,
+          repoDigests,
+          size,
+          onBytes: options.onBytes,
+        });
+      }
+    }
+    throw pickError(errors, formatReference(ref));
+  }
+
+  /** Fetches the manifest (following an index to the platform's manifest) and the config. */
+  private async resolveManifest(
+    client: RegistryClient,
+    repository: string,
+    ref: ImageReference,
+  ): Promise<{ manifest: ImageManifest; manifestBytes: Buffer; topDigest: string; configBytes: Buffer }> {
+    const wanted = ref.digest ?? ref.tag!;
+    const top = await client.getManifest(repository, wanted);
+    const topDigest = sha256Digest(top.body);
+    if (ref.digest !== undefined && ref.digest !== topDigest) {
+      throw new FailedPreconditionError(`pull ${formatReference(ref)}: registry returned a manifest with digest ${topDigest}`);
+    }
+    let parsed = parseManifest(top.body, top.contentType);
+    let manifestBytes = top.body;
+    if (parsed.kind === 'index') {
+      const chosen = selectPlatformManifest(parsed, this.opts.platform);
+      const sub = await client.getManifest(repository, chosen.digest);
+      if (sha256Digest(sub.body) !== chosen.digest) {
+        throw new FailedPreconditionError(`pull ${formatReference(ref)}: platform manifest does not match digest ${chosen.digest}`);
+      }
+      parsed = parseManifest(sub.body, sub.contentType);
+      manifestBytes = sub.body;
+      if (parsed.kind !== 'manifest') throw new FailedPreconditionError(`pull ${formatReference(ref)}: nested index is not supported`);
+    }
+    const manifest = parsed;
+    if (manifest.config.size > MAX_MANIFEST_BYTES) {
+      throw new FailedPreconditionError(`pull ${formatReference(ref)}: config of ${manifest.config.size} bytes is over the limit`);
+    }
+    const res = await client.openBlob(repository, manifest.config.digest);
+    const configBytes = await readLimited(res.body, MAX_MANIFEST_BYTES, `config ${manifest.config.digest}`);
+    if (configBytes.length !== manifest.config.size || sha256Digest(configBytes) !== manifest.config.digest) {
+      throw new FailedPreconditionError(`pull ${formatReference(ref)}: config blob does not match ${manifest.config.digest}`);
+    }
+    return { manifest, manifestBytes, topDigest, configBytes };
+  }
+}
+
+/** The most useful of several endpoint errors: anything but NotFound wins, then the last one. */
+function pickError(errors: unknown[], name: string): Error {
+  if (errors.length === 0) return new NotFoundError(`pull ${name}: no registry to pull from`);
+  const meaningful = [...errors].reverse().find((e) => errorKindOf(e) !== 'NotFound') ?? errors[errors.length - 1];
+  const kind = errorKindOf(meaningful);
+  const message = `pull image ${name}`;
+  if (kind === 'NotFound') return new NotFoundError(message, { cause: meaningful });
+  if (meaningful instanceof Error && errorKindOf(meaningful) !== undefined) {
+    // Keep the typed error's kind by wrapping in the same class.
+    const Ctor = meaningful.constructor as new (m: string, o: { cause: unknown }) => Error;
+    try {
+      return new Ctor(message, { cause: meaningful });
+    } catch {
+      return meaningful;
+    }
+  }
+  return new FailedPreconditionError(message, { cause: meaningful });
+}
+

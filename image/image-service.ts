@@ -1,0 +1,267 @@
+/**
+ * The ImageService domain: pull, status, list, remove, filesystem info, and `resolveImage` for
+ * the container layer. Lookups (status/list) are served from memory.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { InvalidArgumentError, RuntimeError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { imageUser } from './image-config';
+import { ImagePuller } from './image-puller';
+import { ImageStorage } from './image-storage';
+import type { ImageRecord, OciImageConfig } from './image-store';
+import type { UnpackNative } from './layer-unpack';
+import type { Platform } from './manifest';
+import { ImageMetrics, noImageMetrics } from './metrics';
+import { parseReference, taggedName, digestedName, withDomain, ImageReference } from './reference';
+import { RegistriesConfig, searchRegistries } from './registries-config';
+import type { RegistryCredentials } from './registry-auth';
+
+const execFileP = promisify(execFile);
+
+export interface ImageServiceOptions {
+  /** Directory of the image store, e.g. `/var/lib/berth/images`. */
+  readonly dir: string;
+  readonly registries: RegistriesConfig;
+  readonly native: UnpackNative;
+  readonly logger: Logger;
+  readonly metrics?: ImageMetrics;
+  /** Per-host CA dirs (default `/etc/containers/certs.d`). */
+  readonly certsDir?: string;
+  readonly zstdPath?: string;
+  readonly layerConcurrency?: number;
+  readonly platform?: Platform;
+}
+
+/** What CRI's Image message carries. */
+export interface ImageInfo {
+  readonly id: string;
+  readonly repoTags: string[];
+  readonly repoDigests: string[];
+  readonly size: number;
+  readonly uid?: number;
+  readonly username?: string;
+  readonly pinned: boolean;
+}
+
+/** An image as the container layer needs it. */
+export interface ResolvedImage {
+  readonly id: string;
+  readonly repoTags: string[];
+  readonly repoDigests: string[];
+  readonly config: OciImageConfig;
+  /** Overlay lowerdir paths, topmost layer first, short enough for mount options. */
+  readonly lowerDirs: string[];
+}
+
+/** ImageFsInfo's answer for the image store's filesystem. */
+export interface ImageFsUsage {
+  readonly timestampNs: bigint;
+  readonly mountpoint: string;
+  readonly usedBytes: number;
+  readonly inodesUsed: number;
+}
+
+const USAGE_CACHE_MS = 5_000;
+const ID_RE = /^(?:sha256:)?([a-f0-9]{64})$/;
+
+export class ImageService {
+  private registries: RegistriesConfig;
+  private readonly puller: ImagePuller;
+  private readonly metrics: ImageMetrics;
+  private usage: { at: number; value: Promise<{ bytes: number; inodes: number }> } | undefined;
+
+  private constructor(
+    private readonly opts: ImageServiceOptions,
+    readonly storage: ImageStorage,
+  ) {
+    this.registries = opts.registries;
+    this.metrics = opts.metrics ?? noImageMetrics;
+    this.puller = new ImagePuller({
+      storage,
+      registries: () => this.registries,
+      logger: opts.logger,
+      certsDir: opts.certsDir,
+      platform: opts.platform,
+    });
+  }
+
+  /** Opens (and recovers) the image store. */
+  static async create(opts: ImageServiceOptions): Promise<ImageService> {
+    const storage = new ImageStorage({
+      dir: opts.dir,
+      native: opts.native,
+      logger: opts.logger,
+      zstdPath: opts.zstdPath,
+      layerConcurrency: opts.layerConcurrency,
+    });
+    await storage.init();
+    return new ImageService(opts, storage);
+  }
+
+  /** Replaces the registries config (e.g. on SIGHUP). */
+  setRegistriesConfig(config: RegistriesConfig): void {
+    this.registries = config;
+  }
+
+  /** Pulls `image` and returns the stored image; the id is the config digest. */
+  async pullImage(image: string, options: { credentials?: RegistryCredentials; signal?: AbortSignal } = {}): Promise<ImageInfo> {
+    const ref = parseReference(image, 'image.image');
+    const started = process.hrtime.bigint();
+    const log = this.opts.logger.child({ image });
+    try {
+      const rec = await this.puller.pull(ref, { ...options, onBytes: (n) => this.metrics.bytesPulled(n) });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.pullFinished('success', seconds);
+      log.info('pulled image', { id: rec.id, seconds: Math.round(seconds * 1000) / 1000 });
+      return this.infoOf(rec);
+    } catch (err) {
+      this.metrics.pullFinished('failure', Number(process.hrtime.bigint() - started) / 1e9);
+      log.warn('pull failed', { error: err instanceof Error ? err : String(err) });
+      throw err;
+    }
+  }
+
+  /** The image `image` (id, tag, digest reference) names, or undefined. */
+  imageStatus(image: string): ImageInfo | undefined {
+    const rec = this.lookup(image);
+    return rec ? this.infoOf(rec) : undefined;
+  }
+
+  /** The config JSON of an image (for verbose ImageStatus). */
+  async imageConfigJson(id: string): Promise<string | undefined> {
+    try {
+      return (await this.storage.content.readBuffer(id, 4 * 1024 * 1024)).toString('utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every image, or just the one `filter` names. */
+  listImages(filter?: string): ImageInfo[] {
+    if (filter) {
+      const rec = this.lookup(filter);
+      return rec ? [this.infoOf(rec)] : [];
+    }
+    return this.storage.images.list().map((r) => this.infoOf(r));
+  }
+
+  /**
+   * Removes `image`: by id or digest the whole image; by tag only that tag when the image has
+   * others (as cri-o does), else the whole image. Unknown images are fine (idempotent).
+   */
+  async removeImage(image: string): Promise<void> {
+    const rec = this.lookup(image);
+    if (!rec) return;
+    if (!ID_RE.test(image) && !image.includes('@') && rec.repoTags.length > 1) {
+      const tag = this.tagOf(image);
+      if (tag && rec.repoTags.includes(tag)) {
+        await this.storage.images.put({ ...rec, repoTags: rec.repoTags.filter((t) => t !== tag) });
+        return;
+      }
+    }
+    await this.storage.removeImage(rec.id);
+    this.opts.logger.info('removed image', { id: rec.id, tags: rec.repoTags });
+  }
+
+  /** Usage of the filesystem holding the image store. */
+  async imageFsInfo(): Promise<ImageFsUsage> {
+    // kubelet asks every few seconds; du over a large store is not free, so reuse a fresh answer.
+    const now = Date.now();
+    if (!this.usage || now - this.usage.at > USAGE_CACHE_MS) {
+      this.usage = { at: now, value: diskUsage(this.opts.dir) };
+      this.usage.value.catch(() => (this.usage = undefined));
+    }
+    const { bytes, inodes } = await this.usage.value;
+    return {
+      timestampNs: BigInt(Date.now()) * 1_000_000n,
+      mountpoint: this.opts.dir,
+      usedBytes: bytes,
+      inodesUsed: inodes,
+    };
+  }
+
+  /** The image `ref` names, with what a container needs to run it (undefined when absent). */
+  async resolveImage(ref: string): Promise<ResolvedImage | undefined> {
+    const rec = this.lookup(ref);
+    if (!rec) return undefined;
+    return {
+      id: rec.id,
+      repoTags: [...rec.repoTags],
+      repoDigests: [...rec.repoDigests],
+      config: this.storage.imageConfigOf(rec.id),
+      lowerDirs: this.storage.lowerDirs(rec),
+    };
+  }
+
+  /** Marks an image pinned (or not). */
+  async setPinned(image: string, pinned: boolean): Promise<void> {
+    const rec = this.lookup(image);
+    if (rec) await this.storage.setPinned(rec.id, pinned);
+  }
+
+  private infoOf(rec: ImageRecord): ImageInfo {
+    const user = imageUser(this.storage.imageConfigOf(rec.id));
+    return {
+      id: rec.id,
+      repoTags: [...rec.repoTags],
+      repoDigests: [...rec.repoDigests],
+      size: rec.size,
+      uid: user.uid,
+      username: user.username,
+      pinned: rec.pinned,
+    };
+  }
+
+  private tagOf(image: string): string | undefined {
+    try {
+      const ref = parseReference(image, 'image');
+      return taggedName(ref);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Finds the record `image` names: full id, tag or digest reference, or a unique id prefix. */
+  private lookup(image: string): ImageRecord | undefined {
+    const images = this.storage.images;
+    const id = ID_RE.exec(image);
+    if (id) {
+      const rec = images.get(`sha256:${id[1]}`);
+      if (rec) return rec;
+    }
+    let ref: ImageReference | undefined;
+    try {
+      ref = parseReference(image, 'image.image');
+    } catch (err) {
+      if (/^(?:sha256:)?[a-f0-9]{6,64}$/.test(image)) return this.uniquePrefix(image);
+      throw err;
+    }
+    const candidates = ref.shortName ? searchRegistries(this.registries).map((d) => withDomain(ref!, d)) : [ref];
+    for (const c of candidates) {
+      const rec = c.digest ? images.findByRepoDigest(digestedName(c, c.digest)) : images.findByTag(taggedName(c)!);
+      if (rec) return rec;
+    }
+    if (/^[a-f0-9]{6,63}$/.test(image)) return this.uniquePrefix(image);
+    return undefined;
+  }
+
+  private uniquePrefix(prefix: string): ImageRecord | undefined {
+    const found = this.storage.images.findByIdPrefix(prefix);
+    if (found.length > 1) throw new InvalidArgumentError(`image: id prefix ${prefix} is ambiguous`);
+    return found[0];
+  }
+}
+
+/** Bytes and inodes used under `dir` (du; the image store is usually on the root fs). */
+async function diskUsage(dir: string): Promise<{ bytes: number; inodes: number }> {
+  try {
+    const [b, i] = await Promise.all([
+      execFileP('du', ['-s', '-x', '-B1', dir]),
+      execFileP('du', ['-s', '-x', '--inodes', dir]),
+    ]);
+    return { bytes: parseInt(b.stdout, 10), inodes: parseInt(i.stdout, 10) };
+  } catch (err) {
+    throw new RuntimeError(`measure disk usage of ${dir}`, { cause: err });
+  }
+}

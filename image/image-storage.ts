@@ -1,0 +1,223 @@
+/**
+ * The image store on disk: blobs (manifests, configs), unpacked layers shared by chain ID, and
+ * image records, with reference counting so removing an image frees what no other image uses.
+ * Writing an image: layers first (each into a temp dir, renamed when complete and verified),
+ * then the record; nothing half-written is ever visible.
+ */
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { promises as fs } from 'node:fs';
+import { InvalidArgumentError } from '../common/errors';
+import { KeyedMutex } from '../common/keyed-mutex';
+import type { Logger } from '../common/logger';
+import { ContentStore, VerifyingStream, sha256Digest } from './content-store';
+import { ImageRecord, ImageStore, OciImageConfig } from './image-store';
+import { LayerStore, chainIds } from './layer-store';
+import { UnpackNative, unpackLayer } from './layer-unpack';
+import { layerCompression, MAX_MANIFEST_BYTES } from './manifest';
+import { parseImageConfig, ParsedImageConfig } from './image-config';
+
+/** A layer to write: how to open its (compressed) blob, and what to verify it against. */
+export interface LayerSource {
+  readonly mediaType: string;
+  /** Compressed digest and size to verify while streaming (skipped when absent). */
+  readonly digest?: string;
+  readonly size?: number;
+  open(): Promise<Readable>;
+}
+
+export interface WriteImageInput {
+  readonly configBytes: Buffer;
+  /** The platform image manifest (its digest is recorded; an index digest goes in repoDigests). */
+  readonly manifestBytes: Buffer;
+  readonly layers: readonly LayerSource[];
+  readonly repoTags: readonly string[];
+  readonly repoDigests: readonly string[];
+  readonly size: number;
+  readonly onBytes?: (n: number) => void;
+}
+
+export interface ImageStorageOptions {
+  /** `<root>/images`. */
+  readonly dir: string;
+  readonly native: UnpackNative;
+  readonly logger: Logger;
+  readonly zstdPath?: string;
+  /** Layers unpacked at once per image (3–6 is sensible). */
+  readonly layerConcurrency?: number;
+}
+
+/** Runs `fn` over `items` with at most `limit` running at once; fails fast. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i]!, i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.min(limit, items.length) }, worker);
+  const settled = await Promise.allSettled(workers);
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return results;
+}
+
+export class ImageStorage {
+  readonly content: ContentStore;
+  readonly layers: LayerStore;
+  readonly images: ImageStore;
+  /** Parsed configs by image id, so resolveImage never touches the disk. */
+  private readonly configs = new Map<string, ParsedImageConfig>();
+  /** Serialises record changes and garbage collection. */
+  private readonly lock = new KeyedMutex();
+  /** Chain IDs in use by writes in progress: never collected. */
+  private readonly leases = new Map<string, number>();
+
+  constructor(private readonly opts: ImageStorageOptions) {
+    this.content = new ContentStore(path.join(opts.dir, 'blobs'));
+    this.layers = new LayerStore(opts.dir);
+    this.images = new ImageStore(opts.dir);
+  }
+
+  /** Loads everything from disk and drops records whose layers or config are gone. */
+  async init(): Promise<void> {
+    await fs.mkdir(this.opts.dir, { recursive: true });
+    await this.content.init();
+    await this.layers.init();
+    await this.images.init();
+    for (const rec of this.images.list()) {
+      try {
+        const missing = rec.chainIds.find((c) => !this.layers.get(c));
+        if (missing) throw new Error(`layer ${missing} is missing`);
+        this.configs.set(rec.id, parseImageConfig(await this.content.readBuffer(rec.id, MAX_MANIFEST_BYTES)));
+      } catch (err) {
+        this.opts.logger.warn('dropping incomplete image record', { image: rec.id, error: String(err) });
+        await this.images.delete(rec.id);
+      }
+    }
+    await this.collectGarbage();
+  }
+
+  /** The parsed config of an image. */
+  configOf(id: string): ParsedImageConfig | undefined {
+    return this.configs.get(id);
+  }
+
+  /** The image config object (`config` in the config JSON). */
+  imageConfigOf(id: string): OciImageConfig {
+    return this.configs.get(id)?.config ?? {};
+  }
+
+  /** Overlay lowerdirs for an image, topmost layer first. */
+  lowerDirs(rec: ImageRecord): string[] {
+    return rec.chainIds
+      .map((c) => {
+        const meta = this.layers.get(c);
+        if (!meta) throw new InvalidArgumentError(`image ${rec.id}: layer ${c} is missing`);
+        return this.layers.linkPath(meta);
+      })
+      .reverse();
+  }
+
+  /** Writes layers, blobs and the record of an image; returns the record. */
+  async writeImage(input: WriteImageInput): Promise<ImageRecord> {
+    const configDigest = sha256Digest(input.configBytes);
+    const parsed = parseImageConfig(input.configBytes);
+    if (parsed.diffIds.length !== input.layers.length) {
+      throw new InvalidArgumentError(`write image ${configDigest}: manifest has ${input.layers.length} layers, config has ${parsed.diffIds.length} diff_ids`);
+    }
+    const chains = chainIds(parsed.diffIds);
+    for (const c of chains) this.leases.set(c, (this.leases.get(c) ?? 0) + 1);
+    try {
+      await mapLimit(input.layers, this.opts.layerConcurrency ?? 4, async (layer, i) => {
+        const compression = layerCompression(layer.mediaType);
+        await this.layers.ensure(chains[i]!, parsed.diffIds[i]!, chains[i - 1], async (dir) => {
+          const blob = await layer.open();
+          const verified =
+            layer.digest !== undefined ? blob.pipe(new VerifyingStream(layer.digest, layer.size, input.onBytes)) : blob;
+          if (layer.digest !== undefined) blob.on('error', (err) => verified.destroy(err));
+          return unpackLayer(verified, compression, dir, { native: this.opts.native, zstdPath: this.opts.zstdPath });
+        });
+      });
+      await this.content.putBuffer(configDigest, input.configBytes);
+      await this.content.putBuffer(sha256Digest(input.manifestBytes), input.manifestBytes);
+      return await this.lock.run('records', async () => {
+        // A tag names one image: move it off any other image.
+        for (const other of this.images.list()) {
+          if (other.id === configDigest) continue;
+          const kept = other.repoTags.filter((t) => !input.repoTags.includes(t));
+          if (kept.length !== other.repoTags.length) await this.images.put({ ...other, repoTags: kept });
+        }
+        const prev = this.images.get(configDigest);
+        const rec: ImageRecord = {
+          version: 1,
+          id: configDigest,
+          repoTags: union(prev?.repoTags, input.repoTags),
+          repoDigests: union(prev?.repoDigests, input.repoDigests),
+          manifestDigest: sha256Digest(input.manifestBytes),
+          size: input.size,
+          chainIds: chains,
+          pinned: prev?.pinned ?? false,
+          createdAt: prev?.createdAt ?? Date.now(),
+        };
+        await this.images.put(rec);
+        this.configs.set(rec.id, parsed);
+        return rec;
+      });
+    } finally {
+      for (const c of chains) {
+        const n = (this.leases.get(c) ?? 1) - 1;
+        if (n <= 0) this.leases.delete(c);
+        else this.leases.set(c, n);
+      }
+    }
+  }
+
+  /** Removes an image record and frees layers and blobs no other image uses. */
+  async removeImage(id: string): Promise<void> {
+    await this.lock.run('records', async () => {
+      await this.images.delete(id);
+      this.configs.delete(id);
+      await this.collectGarbageLocked();
+    });
+  }
+
+  /** Sets or clears the pinned flag (pinned images are exempt from kubelet's GC). */
+  async setPinned(id: string, pinned: boolean): Promise<void> {
+    await this.lock.run('records', async () => {
+      const rec = this.images.get(id);
+      if (rec && rec.pinned !== pinned) await this.images.put({ ...rec, pinned });
+    });
+  }
+
+  /** Deletes layers and blobs no image record (or write in progress) refers to. */
+  async collectGarbage(): Promise<void> {
+    await this.lock.run('records', () => this.collectGarbageLocked());
+  }
+
+  private async collectGarbageLocked(): Promise<void> {
+    const usedChains = new Set<string>(this.leases.keys());
+    const usedBlobs = new Set<string>();
+    for (const rec of this.images.list()) {
+      rec.chainIds.forEach((c) => usedChains.add(c));
+      usedBlobs.add(rec.id);
+      usedBlobs.add(rec.manifestDigest);
+      for (const d of rec.repoDigests) usedBlobs.add(d.slice(d.indexOf('@') + 1));
+    }
+    for (const c of this.layers.chainIdsStored()) if (!usedChains.has(c)) await this.layers.remove(c);
+    if (this.leases.size > 0) return; // blobs of a write in progress are not in any record yet
+    for (const b of await this.content.list()) if (!usedBlobs.has(b)) await this.content.delete(b);
+  }
+}
+
+function union(a: readonly string[] | undefined, b: readonly string[]): string[] {
+  return [...new Set([...(a ?? []), ...b])];
+}

@@ -1,0 +1,102 @@
+/**
+ * Image records, one JSON file per image under `<dir>/records/<config hex>.json`, written
+ * atomically and loaded at start; an in-memory index by id, tag and digest serves the hot
+ * ListImages/ImageStatus path (CONVENTIONS 11).
+ *
+ * A record is written only after every layer it names is in the layer store, so a record that
+ * exists always describes a complete image (a failed pull leaves no record).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { readJsonIfExists, writeJsonAtomic } from '../common/atomic-file';
+
+/** The image config's `config` object (OCI image-spec config.md, Docker's container config). */
+export interface OciImageConfig {
+  User?: string;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  StopSignal?: string;
+  Labels?: Record<string, string> | null;
+  ExposedPorts?: Record<string, object> | null;
+  Volumes?: Record<string, object> | null;
+  ArgsEscaped?: boolean;
+}
+
+export interface ImageRecord {
+  readonly version: 1;
+  /** The config digest. */
+  readonly id: string;
+  readonly repoTags: string[];
+  readonly repoDigests: string[];
+  /** The manifest digest this image was pulled as. */
+  readonly manifestDigest: string;
+  /** Bytes: config plus compressed layers, as the registry reported them. */
+  readonly size: number;
+  /** Layer chain IDs, bottom layer first. */
+  readonly chainIds: string[];
+  readonly pinned: boolean;
+  /** When the record was written, ms since the epoch. */
+  readonly createdAt: number;
+}
+
+export class ImageStore {
+  private readonly byId = new Map<string, ImageRecord>();
+
+  constructor(readonly dir: string) {}
+
+  /** Creates the directory and loads every record. */
+  async init(): Promise<void> {
+    await fs.mkdir(path.join(this.dir, 'records'), { recursive: true });
+    for (const f of await fs.readdir(path.join(this.dir, 'records'))) {
+      if (!f.endsWith('.json')) continue;
+      const rec = await readJsonIfExists<ImageRecord>(path.join(this.dir, 'records', f)).catch(() => undefined);
+      if (rec && rec.version === 1) this.byId.set(rec.id, rec);
+    }
+  }
+
+  /** Every image record. */
+  list(): ImageRecord[] {
+    return [...this.byId.values()];
+  }
+
+  /** The record with this id (config digest), if any. */
+  get(id: string): ImageRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The image a tag (`repo:tag`) currently names. */
+  findByTag(tag: string): ImageRecord | undefined {
+    for (const r of this.byId.values()) if (r.repoTags.includes(tag)) return r;
+    return undefined;
+  }
+
+  /** The image a digest reference (`repo@sha256:…`) names. */
+  findByRepoDigest(name: string): ImageRecord | undefined {
+    for (const r of this.byId.values()) if (r.repoDigests.includes(name)) return r;
+    return undefined;
+  }
+
+  /** Images whose id starts with `prefix` (hex, with or without `sha256:`). */
+  findByIdPrefix(prefix: string): ImageRecord[] {
+    const p = prefix.startsWith('sha256:') ? prefix : `sha256:${prefix}`;
+    return this.list().filter((r) => r.id.startsWith(p));
+  }
+
+  /** Writes a record (durably first, then in memory). */
+  async put(rec: ImageRecord): Promise<void> {
+    await writeJsonAtomic(this.recordPath(rec.id), rec);
+    this.byId.set(rec.id, rec);
+  }
+
+  /** Deletes a record (missing is fine). */
+  async delete(id: string): Promise<void> {
+    await fs.rm(this.recordPath(id), { force: true });
+    this.byId.delete(id);
+  }
+
+  private recordPath(id: string): string {
+    return path.join(this.dir, 'records', `${id.slice(id.indexOf(':') + 1)}.json`);
+  }
+}
