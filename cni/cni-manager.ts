@@ -66,8 +66,8 @@ export class CniManager {
   private watcher: ConfigDirWatcher | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private loopbackAvailable = false;
-  /** The subnet whose masquerade rule is known to be installed (embedded default only). */
-  private masqueradedSubnet: string | undefined;
+  /** The (pending or done) install of the default network's masquerade rule. */
+  private masquerade: Promise<void> | undefined;
   private readonly locks = new KeyedMutex();
   private readonly cache: ResultCache;
   private readonly runner: PluginRunner;
@@ -297,16 +297,18 @@ export class CniManager {
     return failure;
   }
 
-  /** Egress NAT for the default network; a failure is logged (pods still reach the node and each other). */
+  /**
+   * Egress NAT for the default network, installed once per process (concurrent first pods share
+   * one attempt, so the rule is not appended twice). A failure is logged and retried by the next
+   * pod: pods still reach the node and each other without it.
+   */
   private async ensureDefaultNetworkMasquerade(log: Logger): Promise<void> {
     const { name, subnet } = this.opts.defaultNetwork;
-    if (this.masqueradedSubnet === subnet) return;
-    try {
-      await ensureMasquerade(name, subnet);
-      this.masqueradedSubnet = subnet;
-    } catch (err) {
+    this.masquerade ??= ensureMasquerade(name, subnet).catch((err: unknown) => {
+      this.masquerade = undefined;
       log.error('pods of the default network have no egress NAT', { error: err as Error });
-    }
+    });
+    await this.masquerade;
   }
 
   private settings(timingsMs?: Record<string, number>): ChainSettings {

@@ -56,6 +56,21 @@ describe('e2e: CNI network from the config dir with real plugins', function () {
     if (tmp) await fs.rm(tmp, { recursive: true, force: true });
   });
 
+  it('installs the default network masquerade rule once for concurrent first pods', async () => {
+    const pods: PodNetworkRequest[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ns = `${def.netnsPrefix}-${i}`;
+      await run('ip', ['netns', 'add', ns]);
+      netnsNames.push(ns);
+      pods.push({ id: `defpod${i}`, name: `d${i}`, namespace: 'e2e', uid: `d${i}`, netnsPath: `/run/netns/${ns}`, portMappings: [] });
+    }
+    const results = await Promise.all(pods.map((p) => manager.setUpPod(p)));
+    expect(new Set(results.map((r) => r.ips[0])).size).to.equal(3);
+    expect(await iptablesLinesWith(`berth network ${def.network} masquerade`)).to.have.length(1);
+    await Promise.all(pods.map((p) => manager.tearDownPod(p)));
+    expect(await manager.attachedPodIds()).to.deep.equal([]);
+  });
+
   it('switches to a conflist dropped into the dir, serves concurrent pods, and switches back when it is removed', async () => {
     expect(manager.status().networkName).to.equal(def.network);
     const conflist = {
@@ -76,10 +91,12 @@ describe('e2e: CNI network from the config dir with real plugins', function () {
     await eventually(() => manager.status().networkName === op.network);
 
     const pods: PodNetworkRequest[] = [];
+    const podNetns: string[] = [];
     for (let i = 0; i < 4; i++) {
       const ns = `${op.netnsPrefix}-${i}`;
       await run('ip', ['netns', 'add', ns]);
       netnsNames.push(ns);
+      podNetns.push(ns);
       pods.push({ id: `confpod${i}`, name: `p${i}`, namespace: 'e2e', uid: `u${i}`, netnsPath: `/run/netns/${ns}`, portMappings: [] });
     }
     const results = await Promise.all(pods.map((p) => manager.setUpPod(p)));
@@ -87,10 +104,10 @@ describe('e2e: CNI network from the config dir with real plugins', function () {
     expect(new Set(ips).size).to.equal(4);
     for (const ip of ips) expect(ip.startsWith(op.prefix3)).to.equal(true, `${ip} not in ${op.subnet}`);
 
-    servers.push(await startServerInNetns(netnsNames[2]!, 9000));
+    servers.push(await startServerInNetns(podNetns[2]!, 9000));
     expect(await fetchTcp(ips[2]!, 9000)).to.equal('hello\n');
     // Pod-to-pod over the bridge.
-    const fromPod0 = await run('ip', ['netns', 'exec', netnsNames[0]!, process.execPath, '-e',
+    const fromPod0 = await run('ip', ['netns', 'exec', podNetns[0]!, process.execPath, '-e',
       `require('net').connect(9000,'${ips[2]}').on('data',d=>process.stdout.write(d))`]);
     expect(fromPod0).to.equal('hello\n');
     // The bridge plugin's per-pod masquerade chain exists while the pod runs.
