@@ -143,7 +143,7 @@ export async function prepareContainer(
     mounts: config.mounts.map((m) => ({ ...m })),
     resources: config.resources ? structuredClone(config.resources) : undefined,
     user: { uid: user.uid, gid: user.gid, supplementalGroups: [...user.additionalGids], ...(sec.runAsUsername ? { username: sec.runAsUsername } : {}) },
-    stopSignal: image.config.StopSignal ?? '',
+    stopSignal: config.stopSignal || image.config.StopSignal || '',
     tty: config.tty,
     stdin: config.stdin,
     stdinOnce: config.stdinOnce,

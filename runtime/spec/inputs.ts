@@ -95,6 +95,8 @@ export interface ContainerConfigInput {
   tty: boolean;
   resources?: LinuxResourcesInput;
   security: ContainerSecurityInput;
+  /** Stop signal name (e.g. "SIGQUIT") overriding the image's StopSignal. */
+  stopSignal?: string;
 }
 
 /** The pod data the spec needs (a subset of pod/'s SandboxInfo). */

@@ -1,0 +1,51 @@
+/**
+ * The container RPCs as one CriHandlers map for the daemon to merge. `ContainerService` is the
+ * narrow interface these handlers need; runtime/ContainerManager implements it.
+ */
+import type { ContainerFilter, ContainerStatusView } from '../../runtime/container-view';
+import type { ContainerConfigInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
+import type { CriHandlers } from '../handlers';
+import { containerStatus } from './container-status';
+import { createContainer } from './create-container';
+import { execSync } from './exec-sync';
+import { listContainers } from './list-containers';
+import { removeContainer } from './remove-container';
+import { reopenContainerLog } from './reopen-container-log';
+import { startContainer } from './start-container';
+import { stopContainer } from './stop-container';
+import { updateContainerResources } from './update-container-resources';
+
+/** What the container handlers call (implemented by runtime/ContainerManager). */
+export interface ContainerService {
+  createContainer(podSandboxId: string, config: ContainerConfigInput): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  removeContainer(id: string): Promise<void>;
+  /** NotFoundError for an unknown id. */
+  containerStatus(id: string, verbose: boolean): Promise<{ status: ContainerStatusView; info: Record<string, string> }>;
+  listContainers(filter?: ContainerFilter): ContainerStatusView[];
+  /** DeadlineExceededError when the command outlives `timeoutSeconds`. */
+  execSync(id: string, cmd: string[], timeoutSeconds: number): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }>;
+  updateContainerResources(id: string, resources: LinuxResourcesInput): Promise<void>;
+  reopenContainerLog(id: string): Promise<void>;
+}
+
+/** Dependencies of the container handlers. */
+export interface ContainerHandlerDeps {
+  containers: ContainerService;
+}
+
+/** The container RPC handlers. */
+export function containerHandlers(deps: ContainerHandlerDeps): CriHandlers {
+  return {
+    CreateContainer: createContainer(deps),
+    StartContainer: startContainer(deps),
+    StopContainer: stopContainer(deps),
+    RemoveContainer: removeContainer(deps),
+    ContainerStatus: containerStatus(deps),
+    ListContainers: listContainers(deps),
+    ExecSync: execSync(deps),
+    UpdateContainerResources: updateContainerResources(deps),
+    ReopenContainerLog: reopenContainerLog(deps),
+  };
+}

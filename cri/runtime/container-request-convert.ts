@@ -1,0 +1,152 @@
+/**
+ * Converts CRI container requests (protobufjs objects) into runtime/'s plain inputs: enums become
+ * string unions, int64 values numbers, unset messages undefined.
+ */
+import { InvalidArgumentError } from '../../common/errors';
+import type { ContainerConfigInput, ContainerSecurityInput, LinuxResourcesInput, MountPropagation, NamespaceMode, SeccompInput } from '../../runtime/spec/inputs';
+import { runtime } from '../api/generated/cri';
+
+/** An int64 as protobufjs gives it: a number, or a Long when not generated with --force-number. */
+type Int64 = number | { toNumber(): number } | null | undefined;
+
+/** An int64 field as a number (0 when unset). */
+export function int64(v: Int64): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'number' ? v : v.toNumber();
+}
+
+const PROPAGATION: Record<number, MountPropagation> = {
+  [runtime.v1.MountPropagation.PROPAGATION_PRIVATE]: 'private',
+  [runtime.v1.MountPropagation.PROPAGATION_HOST_TO_CONTAINER]: 'host-to-container',
+  [runtime.v1.MountPropagation.PROPAGATION_BIDIRECTIONAL]: 'bidirectional',
+};
+
+const NAMESPACE_MODE: Record<number, NamespaceMode> = {
+  [runtime.v1.NamespaceMode.POD]: 'POD',
+  [runtime.v1.NamespaceMode.CONTAINER]: 'CONTAINER',
+  [runtime.v1.NamespaceMode.NODE]: 'NODE',
+  [runtime.v1.NamespaceMode.TARGET]: 'TARGET',
+};
+
+/** CRI propagation enum → runtime's name. */
+export function propagationFromWire(p: number | null | undefined): MountPropagation {
+  const v = PROPAGATION[p ?? 0];
+  if (!v) throw new InvalidArgumentError(`mount propagation ${p} is unknown`);
+  return v;
+}
+
+/** runtime's propagation name → CRI enum. */
+export function propagationToWire(p: MountPropagation): runtime.v1.MountPropagation {
+  switch (p) {
+    case 'private':
+      return runtime.v1.MountPropagation.PROPAGATION_PRIVATE;
+    case 'host-to-container':
+      return runtime.v1.MountPropagation.PROPAGATION_HOST_TO_CONTAINER;
+    case 'bidirectional':
+      return runtime.v1.MountPropagation.PROPAGATION_BIDIRECTIONAL;
+  }
+}
+
+/** LinuxContainerResources → runtime's resources (undefined when unset). */
+export function resourcesFromWire(r: runtime.v1.ILinuxContainerResources | null | undefined): LinuxResourcesInput | undefined {
+  if (!r) return undefined;
+  const out: LinuxResourcesInput = {};
+  const set = <K extends keyof LinuxResourcesInput>(k: K, v: LinuxResourcesInput[K] | 0 | '') => {
+    if (v !== 0 && v !== '' && v !== undefined) out[k] = v as LinuxResourcesInput[K];
+  };
+  set('cpuPeriod', int64(r.cpuPeriod as Int64));
+  set('cpuQuota', int64(r.cpuQuota as Int64));
+  set('cpuShares', int64(r.cpuShares as Int64));
+  set('memoryLimitInBytes', int64(r.memoryLimitInBytes as Int64));
+  set('memorySwapLimitInBytes', int64(r.memorySwapLimitInBytes as Int64));
+  set('oomScoreAdj', int64(r.oomScoreAdj as Int64));
+  set('cpusetCpus', r.cpusetCpus ?? '');
+  set('cpusetMems', r.cpusetMems ?? '');
+  if (r.hugepageLimits && r.hugepageLimits.length > 0) out.hugepageLimits = r.hugepageLimits.map((h) => ({ pageSize: h.pageSize ?? '', limit: int64(h.limit as Int64) }));
+  if (r.unified && Object.keys(r.unified).length > 0) out.unified = { ...r.unified };
+  return out;
+}
+
+/** The seccomp choice: the `seccomp` message, else the deprecated path string, else Unconfined. */
+function seccompFromWire(sc: runtime.v1.ILinuxContainerSecurityContext): SeccompInput | undefined {
+  if (sc.seccomp) {
+    switch (sc.seccomp.profileType ?? 0) {
+      case runtime.v1.SecurityProfile.ProfileType.RuntimeDefault:
+        return { type: 'RuntimeDefault' };
+      case runtime.v1.SecurityProfile.ProfileType.Unconfined:
+        return { type: 'Unconfined' };
+      case runtime.v1.SecurityProfile.ProfileType.Localhost:
+        return { type: 'Localhost', localhostRef: sc.seccomp.localhostRef ?? '' };
+      default:
+        throw new InvalidArgumentError(`seccomp profile type ${sc.seccomp.profileType} is unknown`);
+    }
+  }
+  const p = sc.seccompProfilePath ?? '';
+  if (p === '' || p === 'unconfined') return undefined;
+  if (p === 'runtime/default' || p === 'docker/default') return { type: 'RuntimeDefault' };
+  if (p.startsWith('localhost/')) return { type: 'Localhost', localhostRef: p.slice('localhost/'.length) };
+  throw new InvalidArgumentError(`seccomp_profile_path ${JSON.stringify(p)} is not runtime/default, unconfined or localhost/<path>`);
+}
+
+function securityFromWire(sc: runtime.v1.ILinuxContainerSecurityContext | null | undefined): ContainerSecurityInput {
+  if (!sc) return {};
+  const ns = sc.namespaceOptions;
+  const out: ContainerSecurityInput = {
+    privileged: sc.privileged === true,
+    capabilities: { add: sc.capabilities?.addCapabilities ?? [], drop: sc.capabilities?.dropCapabilities ?? [] },
+    pidMode: ns ? NAMESPACE_MODE[ns.pid ?? 0] : 'CONTAINER',
+    targetId: ns?.targetId || undefined,
+    runAsUser: sc.runAsUser ? int64(sc.runAsUser.value as Int64) : undefined,
+    runAsGroup: sc.runAsGroup ? int64(sc.runAsGroup.value as Int64) : undefined,
+    runAsUsername: sc.runAsUsername || undefined,
+    supplementalGroups: (sc.supplementalGroups ?? []).map((g) => int64(g as Int64)),
+    supplementalGroupsPolicy: sc.supplementalGroupsPolicy === runtime.v1.SupplementalGroupsPolicy.Strict ? 'Strict' : 'Merge',
+    readonlyRootfs: sc.readonlyRootfs === true,
+    noNewPrivs: sc.noNewPrivs === true,
+    // Protobuf cannot tell an empty list from an absent one: empty means "runtime defaults".
+    maskedPaths: sc.maskedPaths && sc.maskedPaths.length > 0 ? [...sc.maskedPaths] : undefined,
+    readonlyPaths: sc.readonlyPaths && sc.readonlyPaths.length > 0 ? [...sc.readonlyPaths] : undefined,
+    seccomp: seccompFromWire(sc),
+  };
+  if (out.runAsGroup !== undefined && out.runAsUser === undefined && !out.runAsUsername) {
+    throw new InvalidArgumentError('run_as_group needs run_as_user or run_as_username');
+  }
+  return out;
+}
+
+/** CreateContainerRequest.config → runtime's ContainerConfigInput; errors name the field. */
+export function containerConfigFromWire(c: runtime.v1.IContainerConfig | null | undefined): ContainerConfigInput {
+  if (!c) throw new InvalidArgumentError('config is required');
+  if (!c.metadata?.name) throw new InvalidArgumentError('config.metadata.name is required');
+  if (!c.image?.image) throw new InvalidArgumentError('config.image.image is required');
+  const stopSignal = c.stopSignal ? runtime.v1.Signal[c.stopSignal] : undefined;
+  return {
+    name: c.metadata.name,
+    attempt: c.metadata.attempt ?? 0,
+    image: c.image.image,
+    command: [...(c.command ?? [])],
+    args: [...(c.args ?? [])],
+    workingDir: c.workingDir ?? '',
+    envs: (c.envs ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' })),
+    mounts: (c.mounts ?? []).map((m) => {
+      if (m.image?.image) throw new InvalidArgumentError(`mount ${m.containerPath}: image volumes are not supported`);
+      return {
+        containerPath: m.containerPath ?? '',
+        hostPath: m.hostPath ?? '',
+        readonly: m.readonly === true,
+        propagation: propagationFromWire(m.propagation),
+        recursiveReadOnly: m.recursiveReadOnly === true,
+      };
+    }),
+    devices: (c.devices ?? []).map((d) => ({ containerPath: d.containerPath ?? '', hostPath: d.hostPath ?? '', permissions: d.permissions ?? '' })),
+    labels: { ...(c.labels ?? {}) },
+    annotations: { ...(c.annotations ?? {}) },
+    logPath: c.logPath ?? '',
+    stdin: c.stdin === true,
+    stdinOnce: c.stdinOnce === true,
+    tty: c.tty === true,
+    resources: resourcesFromWire(c.linux?.resources),
+    security: securityFromWire(c.linux?.securityContext),
+    ...(stopSignal ? { stopSignal } : {}),
+  };
+}

@@ -1,0 +1,90 @@
+/** Converts runtime/'s container views into CRI response messages. */
+import type { ContainerState } from '../../runtime/container-record';
+import type { ContainerStatusView } from '../../runtime/container-view';
+import type { LinuxResourcesInput } from '../../runtime/spec/inputs';
+import { runtime } from '../api/generated/cri';
+import { propagationToWire } from './container-request-convert';
+
+/** runtime's state → CRI ContainerState. */
+export function stateToWire(s: ContainerState): runtime.v1.ContainerState {
+  switch (s) {
+    case 'created':
+      return runtime.v1.ContainerState.CONTAINER_CREATED;
+    case 'running':
+      return runtime.v1.ContainerState.CONTAINER_RUNNING;
+    case 'exited':
+      return runtime.v1.ContainerState.CONTAINER_EXITED;
+    default:
+      return runtime.v1.ContainerState.CONTAINER_UNKNOWN;
+  }
+}
+
+/** CRI ContainerState → runtime's state. */
+export function stateFromWire(s: runtime.v1.ContainerState | null | undefined): ContainerState {
+  switch (s) {
+    case runtime.v1.ContainerState.CONTAINER_CREATED:
+      return 'created';
+    case runtime.v1.ContainerState.CONTAINER_RUNNING:
+      return 'running';
+    case runtime.v1.ContainerState.CONTAINER_EXITED:
+      return 'exited';
+    default:
+      return 'unknown';
+  }
+}
+
+function resourcesToWire(r: LinuxResourcesInput | undefined): runtime.v1.ILinuxContainerResources | undefined {
+  if (!r) return undefined;
+  return {
+    cpuPeriod: r.cpuPeriod ?? 0,
+    cpuQuota: r.cpuQuota ?? 0,
+    cpuShares: r.cpuShares ?? 0,
+    memoryLimitInBytes: r.memoryLimitInBytes ?? 0,
+    memorySwapLimitInBytes: r.memorySwapLimitInBytes ?? 0,
+    oomScoreAdj: r.oomScoreAdj ?? 0,
+    cpusetCpus: r.cpusetCpus ?? '',
+    cpusetMems: r.cpusetMems ?? '',
+    hugepageLimits: (r.hugepageLimits ?? []).map((h) => ({ pageSize: h.pageSize, limit: h.limit })),
+    unified: { ...(r.unified ?? {}) },
+  };
+}
+
+/** ContainerStatus message. */
+export function statusToWire(v: ContainerStatusView): runtime.v1.IContainerStatus {
+  return {
+    id: v.id,
+    metadata: { name: v.name, attempt: v.attempt },
+    state: stateToWire(v.state),
+    createdAt: v.createdAtNs,
+    startedAt: v.startedAtNs,
+    finishedAt: v.finishedAtNs,
+    exitCode: v.exitCode,
+    image: { image: v.image.requested },
+    imageRef: v.image.ref,
+    imageId: v.image.id,
+    reason: v.reason,
+    message: v.message,
+    labels: v.labels,
+    annotations: v.annotations,
+    mounts: v.mounts.map((m) => ({ containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly, propagation: propagationToWire(m.propagation), recursiveReadOnly: m.recursiveReadOnly === true })),
+    logPath: v.logPath,
+    resources: v.resources ? { linux: resourcesToWire(v.resources) } : undefined,
+    user: { linux: { uid: v.user.uid, gid: v.user.gid, supplementalGroups: v.user.supplementalGroups } },
+  };
+}
+
+/** The short Container message of ListContainers. */
+export function containerToWire(v: ContainerStatusView): runtime.v1.IContainer {
+  return {
+    id: v.id,
+    podSandboxId: v.podSandboxId,
+    metadata: { name: v.name, attempt: v.attempt },
+    image: { image: v.image.requested },
+    imageRef: v.image.ref,
+    imageId: v.image.id,
+    state: stateToWire(v.state),
+    createdAt: v.createdAtNs,
+    labels: v.labels,
+    annotations: v.annotations,
+  };
+}
