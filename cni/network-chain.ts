@@ -64,9 +64,10 @@ export async function addChain(list: NetworkConfigList, ctx: AttachmentContext, 
 }
 
 /**
- * Runs DEL through the list in reverse. Every plugin gets its DEL even when an earlier one fails
- * (so IPAM is released even if, say, portmap cannot), and the first failure is thrown after.
- * Code 3 ("container unknown") means there is nothing to clean and counts as success.
+ * Runs DEL through the list in reverse, stopping at the first failure as SPEC.md ("Network
+ * configuration list error handling") requires; the caller keeps its cache and a retry reruns
+ * the whole list (DEL must be idempotent). Code 3 ("container unknown") means that plugin has
+ * nothing to clean, so it counts as success.
  */
 export async function delChain(
   list: NetworkConfigList,
@@ -75,7 +76,6 @@ export async function delChain(
   s: ChainSettings,
 ): Promise<void> {
   const prevResult = atLeast(list.cniVersion, '0.4.0') ? result : undefined;
-  const failures: unknown[] = [];
   for (const plugin of [...list.plugins].reverse()) {
     const config = buildPluginConfig(list, plugin, ctx.capabilityArgs, prevResult);
     try {
@@ -84,12 +84,8 @@ export async function delChain(
       );
     } catch (err) {
       if (err instanceof CniPluginError && err.cniCode === CniErrorCode.ContainerUnknown) continue;
-      failures.push(err);
+      throw new CniChainError(`delete network ${list.name} (plugin ${plugin.type})`, { cause: err });
     }
-  }
-  if (failures.length === 1) throw new CniChainError(`delete network ${list.name}`, { cause: failures[0] });
-  if (failures.length > 1) {
-    throw new CniChainError(`delete network ${list.name}`, { cause: new AggregateError(failures, `${failures.length} plugins failed DEL`) });
   }
 }
 
