@@ -129,7 +129,8 @@ describe('runtime/ContainerManager (fakes)', () => {
     await manager.stopContainer(id, 1); // waits for the recorded exit
     const { status } = await manager.containerStatus(id, false);
     expect(status).to.include({ state: 'exited', exitCode: 3, reason: 'Error' });
-    expect(status.finishedAtNs).to.be.greaterThan(status.startedAtNs);
+    expect(status.finishedAtNs).to.be.at.least(status.startedAtNs);
+    expect(status.startedAtNs).to.be.greaterThan(status.createdAtNs - 1);
     expect(events.map((e) => e.type)).to.deep.equal(['created', 'started', 'stopped']);
   });
 

@@ -319,7 +319,8 @@ export class ContainerManager {
       changed = true;
       r.state = 'exited';
       r.exitCode = exit.exitCode;
-      r.finishedAtNs = exit.finishedAtNs;
+      // File times use the kernel's coarse clock and can trail our start stamp by a tick.
+      r.finishedAtNs = Math.max(exit.finishedAtNs, r.startedAtNs);
       r.reason = reason;
     });
     const waiters = this.exitWaiters.get(exit.id);
