@@ -120,8 +120,13 @@ export async function unpackLayer(source: Readable, compression: LayerCompressio
       if (extract.destroyed) return;
       if (!extract.write(chunk as Buffer)) {
         await new Promise<void>((resolve) => {
-          extract.once('drain', resolve);
-          extract.once('close', resolve);
+          const done = (): void => {
+            extract.off('drain', done);
+            extract.off('close', done);
+            resolve();
+          };
+          extract.on('drain', done);
+          extract.on('close', done);
         });
       }
     }
