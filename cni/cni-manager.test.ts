@@ -211,6 +211,22 @@ describe('cni/CniManager (fake plugins)', () => {
     expect(await exists(cacheFile('pod0001'))).to.equal(false);
   });
 
+  it('fails with FailedPrecondition when a plugin binary vanished, keeping the cache for a later DEL', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager();
+    await fs.rm(path.join(plugins.dir, 'beta'));
+    const realNs = pod({ netnsPath: '/proc/self/ns/net' }); // a real netns: no retry without it
+    const err = await m.setUpPod(realNs).then(() => undefined, (e: unknown) => e as Error);
+    expect(errorKindOf(err)).to.equal('FailedPrecondition');
+    expect(err?.message).to.match(/rollback failed: .*no executable "beta"/);
+    expect((await plugins.calls()).map((c) => `${c.type} ${c.command}`)).to.deep.equal(['alpha ADD', 'gamma DEL']);
+    expect(await m.attachedPodIds()).to.deep.equal(['pod0001']);
+
+    await plugins.add('beta');
+    await m.tearDownPod(realNs);
+    expect(await m.attachedPodIds()).to.deep.equal([]);
+  });
+
   it('kills a plugin that exceeds the timeout and reports DeadlineExceeded', async () => {
     await writeConf('10-test.conflist', chain);
     const m = await manager({ pluginTimeoutMs: 300 });

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { FailedPreconditionError, RuntimeError } from '../common/errors';
+import { RuntimeError } from '../common/errors';
 import { CniPluginError, parsePluginFailure } from './plugin-error';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'VERSION';
@@ -57,7 +57,6 @@ export class ExecPluginRunner implements PluginRunner {
       throw new CniPluginError(
         `run CNI plugin ${inv.pluginType} ${inv.command}: no executable "${inv.pluginType}" in ${inv.pluginDirs.join(', ')}`,
         { plugin: inv.pluginType, command: inv.command, kind: 'FailedPrecondition' },
-        { cause: new FailedPreconditionError(`plugin ${inv.pluginType} not found`) },
       );
     }
     const env: NodeJS.ProcessEnv = { ...process.env, CNI_COMMAND: inv.command, CNI_PATH: inv.pluginDirs.join(':') };
