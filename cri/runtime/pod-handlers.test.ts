@@ -1,0 +1,108 @@
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { InvalidArgumentError, NotFoundError } from '../../common/errors';
+import { silentLogger } from '../../common/logger';
+import { PodManager } from '../../pod/pod-manager';
+import { FakePodNative, FakePodNetwork, FakeProcesses } from '../../pod/pod-test-fakes';
+import { runtime } from '../api/generated/cri';
+import type { CallContext } from '../handlers';
+import { podSandboxHandlers } from './pod-handlers';
+
+const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
+
+describe('cri/runtime pod handlers', () => {
+  let dir: string;
+  let manager: PodManager;
+  let handlers: ReturnType<typeof podSandboxHandlers>;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'berth-podrpc-'));
+    mkdirSync(path.join(dir, 'cg'));
+    writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
+    const native = new FakePodNative();
+    manager = await PodManager.create({
+      root: path.join(dir, 'root'),
+      runRoot: path.join(dir, 'run'),
+      native,
+      network: new FakePodNetwork(),
+      processes: new FakeProcesses(native),
+      pauseExecutable: '/pause',
+      runtimeHandlers: ['runc'],
+      logger: silentLogger,
+      cgroupHierarchies: [{ mountPoint: path.join(dir, 'cg'), version: 2, controllers: [] }],
+      hostResolvConf: path.join(dir, 'resolv.conf'),
+      hostHosts: path.join(dir, 'resolv.conf'),
+    });
+    handlers = podSandboxHandlers({ pods: manager });
+  });
+  afterEach(() => {
+    manager.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const config = (name: string): runtime.v1.IPodSandboxConfig => ({
+    metadata: { name, namespace: 'ns', uid: `u-${name}`, attempt: 1 },
+    labels: { app: name },
+    annotations: { note: 'x' },
+    linux: { securityContext: { namespaceOptions: { pid: runtime.v1.NamespaceMode.POD } } },
+  });
+
+  it('runs, reports status (with verbose info), lists with filters, stops and removes', async () => {
+    const { podSandboxId } = await handlers.RunPodSandbox!({ config: config('web'), runtimeHandler: '' }, call);
+    const id = podSandboxId!;
+    const res = await handlers.PodSandboxStatus!({ podSandboxId: id, verbose: true }, call);
+    const status = res.status!;
+    expect(status).to.deep.include({ id, state: runtime.v1.PodSandboxState.SANDBOX_READY, runtimeHandler: 'runc' });
+    expect(status.metadata).to.deep.equal({ name: 'web', uid: 'u-web', namespace: 'ns', attempt: 1 });
+    expect(status.network).to.deep.equal({ ip: '10.99.0.2', additionalIps: [] });
+    expect(status.linux!.namespaces!.options).to.deep.equal({
+      network: runtime.v1.NamespaceMode.POD,
+      ipc: runtime.v1.NamespaceMode.POD,
+      pid: runtime.v1.NamespaceMode.POD,
+    });
+    expect(status.labels).to.deep.equal({ app: 'web' });
+    expect(status.createdAt).to.be.greaterThan(1.6e18);
+    const info = JSON.parse(res.info!.info);
+    expect(info.pid).to.be.a('number');
+    expect(info.netnsPath).to.match(new RegExp(`/ns/net/${id}$`));
+    expect(Object.keys(info.stepTimingsMs)).to.include.members(['files', 'pause', 'pin', 'cni', 'state']);
+    expect((await handlers.PodSandboxStatus!({ podSandboxId: id }, call)).info).to.equal(undefined);
+
+    // The response must encode: wire types are what grpc-js sends.
+    runtime.v1.PodSandboxStatusResponse.encode(res).finish();
+
+    const other = (await handlers.RunPodSandbox!({ config: config('db') }, call)).podSandboxId!;
+    await handlers.StopPodSandbox!({ podSandboxId: other }, call);
+    const list = async (filter?: runtime.v1.IPodSandboxFilter) => (await handlers.ListPodSandbox!({ filter }, call)).items!.map((p) => p.id);
+    expect((await list()).sort()).to.deep.equal([id, other].sort());
+    expect(await list({ state: { state: runtime.v1.PodSandboxState.SANDBOX_READY } })).to.deep.equal([id]);
+    expect(await list({ state: { state: runtime.v1.PodSandboxState.SANDBOX_NOTREADY } })).to.deep.equal([other]);
+    expect(await list({ id: other.slice(0, 6) })).to.deep.equal([other]);
+    expect(await list({ labelSelector: { app: 'db' } })).to.deep.equal([other]);
+    const items = (await handlers.ListPodSandbox!({}, call)).items!;
+    runtime.v1.ListPodSandboxResponse.encode({ items }).finish();
+
+    await handlers.RemovePodSandbox!({ podSandboxId: id }, call);
+    await handlers.RemovePodSandbox!({ podSandboxId: id }, call);
+    await handlers.StopPodSandbox!({ podSandboxId: id }, call);
+    let caught: unknown;
+    await handlers.PodSandboxStatus!({ podSandboxId: id }, call).catch((e) => (caught = e));
+    expect(caught).to.be.instanceOf(NotFoundError);
+  });
+
+  it('refuses requests without the required fields', async () => {
+    for (const attempt of [
+      () => handlers.RunPodSandbox!({}, call),
+      () => handlers.StopPodSandbox!({ podSandboxId: '' }, call),
+      () => handlers.RemovePodSandbox!({}, call),
+      () => handlers.PodSandboxStatus!({}, call),
+    ]) {
+      let caught: unknown;
+      await attempt().catch((e) => (caught = e));
+      expect(caught).to.be.instanceOf(InvalidArgumentError);
+      expect((caught as Error).message).to.match(/^(config|pod_sandbox_id): is required/);
+    }
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * The PodSandbox RPCs (RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus,
+ * ListPodSandbox) as one CriHandlers map for the daemon to merge. `PodSandboxService` is the narrow
+ * interface these handlers need; pod/PodManager implements it.
+ */
+import type { CriHandlers } from '../handlers';
+import type { PodSandboxConfigInput, SandboxFilter, SandboxInfo, SandboxStatusView } from '../../pod/types';
+import { listPodSandbox } from './list-pod-sandbox';
+import { podSandboxStatus } from './pod-sandbox-status';
+import { removePodSandbox } from './remove-pod-sandbox';
+import { runPodSandbox } from './run-pod-sandbox';
+import { stopPodSandbox } from './stop-pod-sandbox';
+
+/** What the pod handlers call (implemented by PodManager). */
+export interface PodSandboxService {
+  runPodSandbox(config: PodSandboxConfigInput, runtimeHandler: string | null | undefined): Promise<string>;
+  stopPodSandbox(idOrPrefix: string): Promise<void>;
+  removePodSandbox(idOrPrefix: string): Promise<void>;
+  /** Throws NotFoundError for an unknown id. */
+  podSandboxStatus(idOrPrefix: string): SandboxStatusView;
+  listPodSandboxes(filter?: SandboxFilter): SandboxInfo[];
+}
+
+/** Dependencies of the pod handlers. */
+export interface PodHandlerDeps {
+  pods: PodSandboxService;
+}
+
+/** The pod RPC handlers. */
+export function podSandboxHandlers(deps: PodHandlerDeps): CriHandlers {
+  return {
+    RunPodSandbox: runPodSandbox(deps),
+    StopPodSandbox: stopPodSandbox(deps),
+    RemovePodSandbox: removePodSandbox(deps),
+    PodSandboxStatus: podSandboxStatus(deps),
+    ListPodSandbox: listPodSandbox(deps),
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * PodSandboxStatus, served from memory. With `verbose`, `info["info"]` is a JSON document with the
+ * pause pid, netns path, CNI result and the milliseconds each RunPodSandbox step took.
+ */
+import { InvalidArgumentError } from '../../common/errors';
+import type { PodNamespaceModes, SandboxInfo, SandboxStatusView } from '../../pod/types';
+import { runtime } from '../api/generated/cri';
+import type { CallContext } from '../handlers';
+import type { PodHandlerDeps } from './pod-handlers';
+
+/** Handler for PodSandboxStatus. */
+export function podSandboxStatus(deps: PodHandlerDeps) {
+  return async (request: runtime.v1.IPodSandboxStatusRequest, _call: CallContext): Promise<runtime.v1.IPodSandboxStatusResponse> => {
+    if (!request.podSandboxId) throw new InvalidArgumentError('pod_sandbox_id: is required');
+    const view = deps.pods.podSandboxStatus(request.podSandboxId);
+    const response: runtime.v1.IPodSandboxStatusResponse = { status: statusOf(view) };
+    if (request.verbose) response.info = { info: JSON.stringify(verboseInfoOf(view)) };
+    return response;
+  };
+}
+
+/** The CRI PodSandboxStatus message of a sandbox. */
+export function statusOf(view: SandboxStatusView): runtime.v1.IPodSandboxStatus {
+  const [primary = '', ...additional] = view.ips;
+  return {
+    id: view.id,
+    metadata: metadataOf(view),
+    state: stateOf(view),
+    createdAt: view.createdAt,
+    network: { ip: primary, additionalIps: additional.map((ip) => ({ ip })) },
+    linux: { namespaces: { options: namespaceOptionsOf(view.namespaceModes) } },
+    labels: { ...view.labels },
+    annotations: { ...view.annotations },
+    runtimeHandler: view.runtimeHandler,
+  };
+}
+
+/** The verbose info document. */
+export function verboseInfoOf(view: SandboxStatusView): Record<string, unknown> {
+  return {
+    pid: view.verbose.pausePid,
+    netnsPath: view.verbose.netnsPath,
+    namespacePaths: view.namespacePaths,
+    cgroupParent: view.cgroupParent,
+    cgroupPaths: view.verbose.cgroupPaths,
+    runtimeHandler: view.verbose.runtimeHandler,
+    stepTimingsMs: view.verbose.stepTimingsMs,
+    cniResult: view.verbose.cniResult,
+    ...(view.verbose.pauseExitedAt ? { pauseExitedAt: view.verbose.pauseExitedAt } : {}),
+  };
+}
+
+/** CRI metadata of a sandbox. */
+export function metadataOf(info: SandboxInfo): runtime.v1.IPodSandboxMetadata {
+  return { name: info.name, uid: info.uid, namespace: info.namespace, attempt: info.attempt };
+}
+
+/** CRI state of a sandbox. */
+export function stateOf(info: SandboxInfo): runtime.v1.PodSandboxState {
+  return info.state === 'ready' ? runtime.v1.PodSandboxState.SANDBOX_READY : runtime.v1.PodSandboxState.SANDBOX_NOTREADY;
+}
+
+function namespaceOptionsOf(modes: PodNamespaceModes): runtime.v1.INamespaceOption {
+  const mode = (m: 'pod' | 'container' | 'node') =>
+    m === 'pod' ? runtime.v1.NamespaceMode.POD : m === 'node' ? runtime.v1.NamespaceMode.NODE : runtime.v1.NamespaceMode.CONTAINER;
+  return { network: mode(modes.network), ipc: mode(modes.ipc), pid: mode(modes.pid) };
+}
