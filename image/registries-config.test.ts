@@ -1,0 +1,98 @@
+import { expect } from 'chai';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FailedPreconditionError, InvalidArgumentError } from '../common/errors';
+import { parseReference } from './reference';
+import { loadRegistriesConfig, parseRegistriesConfig, pullEndpoints, searchRegistries } from './registries-config';
+
+describe('image/registries-config', () => {
+  const conf = parseRegistriesConfig(`
+    unqualified-search-registries = ["quay.io", "docker.io"]
+
+    [[registry]]
+    prefix = "registry.k8s.io"
+    location = "registry.k8s.io"
+    [[registry.mirror]]
+    location = "localhost:5000"
+    insecure = true
+    [[registry.mirror]]
+    location = "mirror.example.com/k8s"
+    [[registry.mirror]]
+    location = "digests.example.com"
+    pull-from-mirror = "digest-only"
+
+    [[registry]]
+    prefix = "example.com/team"
+    location = "internal.example.com:8443/team-mirror"
+    insecure = true
+
+    [[registry]]
+    location = "evil.example.org"
+    blocked = true
+
+    [[registry]]
+    prefix = "*.corp.example"
+    insecure = true
+
+    [[registry]]
+    prefix = "docker.io"
+    [[registry.mirror]]
+    location = "hub-cache.local"
+  `);
+
+  it('reads search registries', () => {
+    expect(searchRegistries(conf)).to.deep.equal(['quay.io', 'docker.io']);
+    expect(searchRegistries(parseRegistriesConfig(''))).to.deep.equal(['docker.io']);
+  });
+
+  it('tries mirrors in order before the registry and keeps insecure per endpoint', () => {
+    const eps = pullEndpoints(conf, parseReference('registry.k8s.io/pause:3.9'));
+    expect(eps).to.deep.equal([
+      { host: 'localhost:5000', repository: 'pause', insecure: true, mirror: true },
+      { host: 'mirror.example.com', repository: 'k8s/pause', insecure: false, mirror: true },
+      { host: 'registry.k8s.io', repository: 'pause', insecure: false, mirror: false },
+    ]);
+    const byDigest = pullEndpoints(conf, parseReference('registry.k8s.io/pause@sha256:' + 'a'.repeat(64)));
+    expect(byDigest.map((e) => e.host)).to.deep.equal(['localhost:5000', 'mirror.example.com', 'digests.example.com', 'registry.k8s.io']);
+  });
+
+  it('rewrites a prefix to its location (longest prefix wins)', () => {
+    expect(pullEndpoints(conf, parseReference('example.com/team/app:1'))).to.deep.equal([
+      { host: 'internal.example.com:8443', repository: 'team-mirror/app', insecure: true, mirror: false },
+    ]);
+    expect(pullEndpoints(conf, parseReference('example.com/other/app'))).to.deep.equal([
+      { host: 'example.com', repository: 'other/app', insecure: false, mirror: false },
+    ]);
+  });
+
+  it('matches wildcard prefixes and refuses blocked registries', () => {
+    expect(pullEndpoints(conf, parseReference('reg.corp.example/x'))[0]).to.deep.include({ host: 'reg.corp.example', insecure: true });
+    expect(() => pullEndpoints(conf, parseReference('evil.example.org/x'))).to.throw(FailedPreconditionError, /blocked/);
+  });
+
+  it('maps docker.io to registry-1.docker.io and keeps library/ on mirrors', () => {
+    expect(pullEndpoints(conf, parseReference('busybox'))).to.deep.equal([
+      { host: 'hub-cache.local', repository: 'library/busybox', insecure: false, mirror: true },
+      { host: 'registry-1.docker.io', repository: 'library/busybox', insecure: false, mirror: false },
+    ]);
+  });
+
+  it('rejects malformed files with the key named', () => {
+    expect(() => parseRegistriesConfig('[[registry]]\ninsecure = "yes"\nlocation="a"')).to.throw(InvalidArgumentError, /registry\[0\]\.insecure/);
+    expect(() => parseRegistriesConfig('[[registry]]\ninsecure = true')).to.throw(InvalidArgumentError, /prefix or a location/);
+    expect(() => parseRegistriesConfig('[registries.search]\nregistries = ["a"]')).to.throw(InvalidArgumentError, /v1 format/);
+    expect(() => parseRegistriesConfig('not = = toml')).to.throw(InvalidArgumentError, /parse/);
+  });
+
+  it('treats a missing file as empty', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-regconf-'));
+    try {
+      expect((await loadRegistriesConfig(path.join(dir, 'none.conf'))).registries).to.deep.equal([]);
+      await fs.writeFile(path.join(dir, 'r.conf'), 'unqualified-search-registries = ["a.io"]');
+      expect((await loadRegistriesConfig(path.join(dir, 'r.conf'))).unqualifiedSearchRegistries).to.deep.equal(['a.io']);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
