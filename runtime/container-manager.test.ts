@@ -189,6 +189,20 @@ describe('runtime/ContainerManager (fakes)', () => {
     expect((await manager.containerStatus(id, false)).status).to.include({ state: 'exited', exitCode: 0, reason: 'Completed' });
   });
 
+  it('recovery: a running container the runtime no longer knows is recorded as exited 255 with the reason; a live one keeps running', async () => {
+    const gone = await manager.createContainer('pod1', config());
+    const alive = await manager.createContainer('pod1', config({ name: 'alive' }));
+    await manager.startContainer(gone);
+    await manager.startContainer(alive);
+    manager.close();
+    runtime.states.set(alive, { id: alive, pid: 777, status: 'running', bundle: '', created: '' });
+    manager = await open();
+    const lost = (await manager.containerStatus(gone, false)).status;
+    expect(lost).to.include({ state: 'exited', exitCode: 255, reason: 'Error' });
+    expect(lost.message).to.contain('no longer knows');
+    expect((await manager.containerStatus(alive, false)).status).to.include({ state: 'running', pid: 777 });
+  });
+
   it('reports a runtime create failure at Start and records it', async () => {
     monitor.fail = new Error('runc create failed: exec: "nope": executable file not found');
     const id = await manager.createContainer('pod1', config());

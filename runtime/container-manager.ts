@@ -18,6 +18,7 @@ import type { ContainerMonitorLauncher } from './conmon';
 import { containerReservedName, newContainerId, prepareContainer, readSeccompProfile, validateCreate, type CreateDeps } from './container-create';
 import { ContainerEventHub, type ContainerEventListener, type ContainerEventType } from './container-events';
 import type { ContainerRecord } from './container-record';
+import { reconcileContainers } from './container-recovery';
 import { ContainerStore } from './container-store';
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
 import { ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
@@ -68,7 +69,7 @@ export class ContainerManager {
     this.store = new ContainerStore(opts.containersDir, opts.logger);
     this.exitDir = path.join(opts.runDir, 'exits');
     this.socketDir = path.join(opts.runDir, 'sockets');
-    this.exitWatcher = new ExitWatcher(this.exitDir, (e) => void this.onExit(e), opts.logger);
+    this.exitWatcher = new ExitWatcher(this.exitDir, (e) => this.onExit(e), opts.logger);
     this.createDeps = {
       images: opts.images,
       native: opts.native,
@@ -91,6 +92,7 @@ export class ContainerManager {
     await fs.mkdir(m.socketDir, { recursive: true });
     await m.store.load();
     await m.exitWatcher.start(); // its initial scan settles containers that exited while berthd was down
+    await reconcileContainers({ store: m.store, runtimeFor: (h) => m.runtimeFor(h), logger: opts.logger, nowNs });
     return m;
   }
 

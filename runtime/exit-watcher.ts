@@ -36,7 +36,7 @@ export class ExitWatcher {
 
   constructor(
     private readonly exitDir: string,
-    private readonly onExit: (exit: ContainerExit) => void,
+    private readonly onExit: (exit: ContainerExit) => Promise<void> | void,
     private readonly logger: Logger,
   ) {}
 
@@ -61,7 +61,7 @@ export class ExitWatcher {
     if (id.startsWith('.')) return;
     try {
       const exit = await readExitFile(this.exitDir, id);
-      if (exit) this.onExit(exit);
+      if (exit) await this.onExit(exit);
     } catch (err) {
       this.logger.warn('read exit file failed', { container: id, err: String(err) });
     }

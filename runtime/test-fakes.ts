@@ -77,9 +77,11 @@ export class FakeRuntime implements OciRuntimeDriver {
   async delete(id: string, force: boolean): Promise<void> {
     this.calls.push({ method: 'delete', args: [id, force] });
   }
+  /** What `state` answers, by id (absent = unknown to the runtime). */
+  readonly states = new Map<string, RuncState>();
   async state(id: string): Promise<RuncState | undefined> {
     this.calls.push({ method: 'state', args: [id] });
-    return undefined;
+    return this.states.get(id);
   }
   async update(id: string, resources: OciResources): Promise<void> {
     this.calls.push({ method: 'update', args: [id, resources] });

@@ -4,74 +4,34 @@
  */
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { errorKindOf } from '../../common/errors';
-import { silentLogger } from '../../common/logger';
-import { ConmonLauncher } from '../../runtime/conmon';
-import { ContainerManager } from '../../runtime/container-manager';
-import { detectHostFacts } from '../../runtime/host-facts';
+import type { ContainerManager } from '../../runtime/container-manager';
 import type { SandboxView } from '../../runtime/interfaces';
 import { RuncDriver } from '../../runtime/oci-runtime';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
-import { MountCommandShim, StaticImages, StaticSandboxes, buildBusyboxRootfs, makePod, removeCgroupParent, sh, uniqueSuffix } from './runtime-support';
+import { createRuntimeEnv, destroyRuntimeEnv, sh, type RuntimeEnv } from './runtime-support';
 
 const RUNC = '/usr/sbin/runc';
-const CONMON = '/usr/bin/conmon';
 
 describe('e2e runtime: containers under runc + conmon', function () {
   this.timeout(60_000);
-  const suffix = uniqueSuffix();
-  let base: string;
+  let env: RuntimeEnv;
   let manager: ContainerManager;
-  let native: MountCommandShim;
   let runc: RuncDriver;
   let pod: SandboxView;
-  const netnses: string[] = [];
+  let base: string;
   let seq = 0;
 
   before(async () => {
-    base = await fs.mkdtemp(path.join(tmpdir(), 'berth-rt-e2e-'));
-    const lower = path.join(base, 'layers', 'busybox');
-    await buildBusyboxRootfs(lower);
-    const sandboxes = new StaticSandboxes();
-    const made = await makePod(base, suffix, 'p1');
-    netnses.push(made.netns);
-    pod = made.pod;
-    sandboxes.pods.set(pod.id, pod);
-    const images = new StaticImages({
-      'busybox:e2e': { id: 'sha256:busybox', repoTags: ['busybox:e2e'], repoDigests: [], config: { Cmd: ['sh'], Env: ['PATH=/bin', 'FROM_IMAGE=yes'] }, lowerDirs: [lower] },
-      'busybox:www': { id: 'sha256:www', repoTags: ['busybox:www'], repoDigests: [], config: { Cmd: ['sh'], User: 'www-data', WorkingDir: '/var/www' }, lowerDirs: [lower] },
-    });
-    native = new MountCommandShim();
-    runc = new RuncDriver(RUNC, path.join(base, 'run', 'runc'));
-    manager = await ContainerManager.open({
-      containersDir: path.join(base, 'containers'),
-      runDir: path.join(base, 'run'),
-      sandboxes,
-      images,
-      native,
-      runtimes: { runc },
-      defaultRuntime: 'runc',
-      monitor: new ConmonLauncher(),
-      conmonPath: CONMON,
-      specDefaults: await detectHostFacts({ cgroupDriver: 'cgroupfs' }),
-      logger: silentLogger,
-    });
+    env = await createRuntimeEnv();
+    ({ manager, pod, base } = env);
+    runc = new RuncDriver(RUNC, env.runcRoot);
   });
 
   after(async () => {
-    // Remove whatever a failed test left: containers, runc state, mounts, netns, cgroups, files.
-    if (manager) {
-      for (const c of manager.listContainers()) await manager.removeContainer(c.id).catch(() => undefined);
-      manager.close();
-    }
-    const left = await sh(RUNC, ['--root', path.join(base, 'run', 'runc'), 'list', '-q']).catch(() => '');
-    for (const id of left.split('\n').filter(Boolean)) await sh(RUNC, ['--root', path.join(base, 'run', 'runc'), 'delete', '-f', id]).catch(() => undefined);
-    for (const m of native ? [...native.mounted] : []) await native.unmount(m, ['detach']).catch(() => undefined);
-    for (const ns of netnses) await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
-    await removeCgroupParent(`/berth-rt-e2e-${suffix}`);
-    if (base) await fs.rm(base, { recursive: true, force: true });
+    // Removes whatever a failed test left: containers, runc state, mounts, netns, cgroups, files.
+    if (env) await destroyRuntimeEnv(env);
   });
 
   function config(patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput {

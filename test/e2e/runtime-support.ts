@@ -119,3 +119,75 @@ export async function removeCgroupParent(parent: string): Promise<void> {
     await fs.rmdir(dir).catch(() => undefined);
   }
 }
+
+/** A ContainerManager on real runc + conmon with one busybox image and one netns pod. */
+export interface RuntimeEnv {
+  base: string;
+  suffix: string;
+  manager: import('../../runtime/container-manager').ContainerManager;
+  native: MountCommandShim;
+  runcRoot: string;
+  pod: SandboxView;
+  netnses: string[];
+  lowerDir: string;
+}
+
+/** Builds a RuntimeEnv in a fresh temp dir (root needed). */
+export async function createRuntimeEnv(opts: { logger?: import('../../common/logger').Logger } = {}): Promise<RuntimeEnv> {
+  const { tmpdir } = await import('node:os');
+  const { ContainerManager } = await import('../../runtime/container-manager');
+  const { ConmonLauncher } = await import('../../runtime/conmon');
+  const { RuncDriver } = await import('../../runtime/oci-runtime');
+  const { detectHostFacts } = await import('../../runtime/host-facts');
+  const { silentLogger } = await import('../../common/logger');
+  const suffix = uniqueSuffix();
+  const base = await fs.mkdtemp(path.join(tmpdir(), 'berth-rt-'));
+  const env: Partial<RuntimeEnv> = { base, suffix, netnses: [], native: new MountCommandShim(), runcRoot: path.join(base, 'run', 'runc') };
+  try {
+    const lowerDir = path.join(base, 'layers', 'busybox');
+    await buildBusyboxRootfs(lowerDir);
+    env.lowerDir = lowerDir;
+    const made = await makePod(base, suffix, 'p1');
+    env.netnses!.push(made.netns);
+    env.pod = made.pod;
+    const sandboxes = new StaticSandboxes();
+    sandboxes.pods.set(made.pod.id, made.pod);
+    const images = new StaticImages({
+      'busybox:e2e': { id: 'sha256:busybox', repoTags: ['busybox:e2e'], repoDigests: [], config: { Cmd: ['sh'], Env: ['PATH=/bin', 'FROM_IMAGE=yes'] }, lowerDirs: [lowerDir] },
+      'busybox:www': { id: 'sha256:www', repoTags: ['busybox:www'], repoDigests: [], config: { Cmd: ['sh'], User: 'www-data', WorkingDir: '/var/www' }, lowerDirs: [lowerDir] },
+    });
+    env.manager = await ContainerManager.open({
+      containersDir: path.join(base, 'containers'),
+      runDir: path.join(base, 'run'),
+      sandboxes,
+      images,
+      native: env.native!,
+      runtimes: { runc: new RuncDriver('/usr/sbin/runc', env.runcRoot!) },
+      defaultRuntime: 'runc',
+      monitor: new ConmonLauncher(),
+      conmonPath: '/usr/bin/conmon',
+      specDefaults: await detectHostFacts({ cgroupDriver: 'cgroupfs' }),
+      logger: opts.logger ?? silentLogger,
+    });
+    return env as RuntimeEnv;
+  } catch (err) {
+    await destroyRuntimeEnv(env);
+    throw err;
+  }
+}
+
+/** Removes everything a RuntimeEnv made: containers, runc state, mounts, netns, cgroups, files. */
+export async function destroyRuntimeEnv(env: Partial<RuntimeEnv>): Promise<void> {
+  if (env.manager) {
+    for (const c of env.manager.listContainers()) await env.manager.removeContainer(c.id).catch(() => undefined);
+    env.manager.close();
+  }
+  if (env.runcRoot) {
+    const left = await sh('/usr/sbin/runc', ['--root', env.runcRoot, 'list', '-q']).catch(() => '');
+    for (const id of left.split('\n').filter(Boolean)) await sh('/usr/sbin/runc', ['--root', env.runcRoot, 'delete', '-f', id]).catch(() => undefined);
+  }
+  for (const m of env.native ? [...env.native.mounted] : []) await env.native!.unmount(m, ['detach']).catch(() => undefined);
+  for (const ns of env.netnses ?? []) await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+  if (env.suffix) await removeCgroupParent(`/berth-rt-e2e-${env.suffix}`);
+  if (env.base) await fs.rm(env.base, { recursive: true, force: true });
+}
