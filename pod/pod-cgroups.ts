@@ -60,6 +60,11 @@ export function podCgroupName(podId: string): string {
 export class PodCgroups {
   constructor(private readonly hierarchies: readonly CgroupHierarchy[]) {}
 
+  /** Where each hierarchy is mounted. */
+  mountPoints(): string[] {
+    return this.hierarchies.map((h) => h.mountPoint);
+  }
+
   /** Creates `<parent>/<leaf>` in every hierarchy (parents as needed). */
   async create(parent: string, leaf: string): Promise<PodCgroup> {
     const relative = path.posix.join(parent, leaf);

@@ -23,6 +23,7 @@ import { filterSandboxes, infoOf } from './list-filter';
 import { NameReservations } from './name-reservations';
 import { unpinNamespaces } from './namespace-pins';
 import { PauseWatcher } from './pause-watcher';
+import { recoverSandboxes, RecoveryReport } from './recover-sandboxes';
 import { CgroupHierarchy, detectCgroupHierarchies, PodCgroups } from './pod-cgroups';
 import { SandboxRecord, SandboxStore } from './sandbox-store';
 import { DEFAULT_SHM_SIZE_BYTES, unmountShm } from './shm';
@@ -108,6 +109,44 @@ export class PodManager {
     await fs.mkdir(path.join(opts.runRoot, 'pods'), { recursive: true, mode: 0o711 });
     const hierarchies = opts.cgroupHierarchies ?? (await detectCgroupHierarchies());
     return new PodManager(opts, new PodCgroups(hierarchies));
+  }
+
+  /**
+   * Reloads pods from disk after a berthd restart (recover-sandboxes.ts): names are claimed again,
+   * live pause processes watched again, dead ones make their pod NOTREADY, interrupted creations
+   * are undone. Call once, before serving.
+   */
+  async recover(): Promise<RecoveryReport> {
+    return recoverSandboxes(
+      {
+        store: this.store,
+        native: this.opts.native,
+        network: this.opts.network,
+        processes: this.steps.processes,
+        cgroups: this.steps.cgroups,
+        cgroupMountPoints: this.steps.cgroups.mountPoints(),
+        runRoot: this.opts.runRoot,
+        logger: this.opts.logger,
+      },
+      async (record, pauseAlive) => {
+        const id = record.info.id;
+        this.names.claim(record.reservedName, id);
+        let alive = pauseAlive;
+        if (alive) {
+          try {
+            this.pauses.watch(id, record.runtime.pausePid!);
+          } catch {
+            alive = false; // died between the check and the watch
+          }
+        }
+        if (!alive && !record.runtime.pauseExitedAt) {
+          await this.store.update(id, (d) => {
+            d.phase = 'notready';
+            d.runtime.pauseExitedAt = new Date().toISOString();
+          });
+        }
+      },
+    );
   }
 
   /** Plugs in the container layer (ContainerManager.stopAllInPod/removeAllInPod). */

@@ -3,6 +3,7 @@
  * fake pause processes, a ProcessControl that "kills" those, and a network that tracks attachments.
  * Failures are injected per operation.
  */
+import { appendFileSync } from 'node:fs';
 import { NativeError, type ExitWatch, type MountFlag, type PauseSpec } from '../native/binding';
 import { PodNativeOps, PodNetwork, PodNetworkRef, PodNetworkSetup, ProcessControl } from './dependencies';
 
@@ -18,6 +19,8 @@ export class FakePodNative implements PodNativeOps {
   failures: Array<{ method: 'mount' | 'unmount' | 'startPause' | 'watchExit'; when?: (arg: string) => boolean; code: string }> = [];
   /** Makes pause die right after it started (watchExit then sees ESRCH). */
   pauseDiesAtOnce = false;
+  /** Append pause's pid to its cgroup.procs files (they are plain files in a temp dir). */
+  writeCgroupProcs = false;
 
   async mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void> {
     this.calls.push(`mount ${fstype} ${target}`);
@@ -36,6 +39,7 @@ export class FakePodNative implements PodNativeOps {
     this.maybeFail('startPause', spec.hostname);
     const pid = this.nextPid++;
     this.started.push(spec);
+    if (this.writeCgroupProcs) for (const file of spec.cgroupProcs) appendFileSync(file, `${pid}\n`);
     if (!this.pauseDiesAtOnce) this.alive.add(pid);
     return { pid };
   }
@@ -91,10 +95,13 @@ export class FakePodNetwork implements PodNetwork {
   failSetUp: Error | undefined;
   /** Make ADD fail after it attached (as a plugin failing mid-chain does). */
   attachBeforeFailing = false;
+  /** Make ADD never finish (berthd "crashes" mid-RunPodSandbox). */
+  hang = false;
   private next = 2;
 
   async setUpPod(pod: PodNetworkSetup): Promise<{ ips: string[]; interfaceName: string; raw: unknown }> {
     this.setUps.push(pod);
+    if (this.hang) return new Promise(() => undefined);
     if (this.failSetUp) {
       if (this.attachBeforeFailing) this.attached.set(pod.id, pod);
       throw this.failSetUp;

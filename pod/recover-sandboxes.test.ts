@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { silentLogger } from '../common/logger';
+import { PodManager, PodManagerOptions } from './pod-manager';
+import { FakePodNative, FakePodNetwork, FakeProcesses } from './pod-test-fakes';
+import { PodSandboxConfigInput } from './types';
+
+function config(name: string): PodSandboxConfigInput {
+  return { metadata: { name, namespace: 'ns', uid: `u-${name}`, attempt: 0 } };
+}
+
+async function until(probe: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !probe(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(probe()).to.equal(true);
+}
+
+describe('pod/recover-sandboxes', () => {
+  let dir: string;
+  let native: FakePodNative;
+  let network: FakePodNetwork;
+  let options: PodManagerOptions;
+  const managers: PodManager[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'berth-podrecover-'));
+    mkdirSync(path.join(dir, 'cg'));
+    writeFileSync(path.join(dir, 'resolv.conf'), '');
+    native = new FakePodNative();
+    native.writeCgroupProcs = true;
+    network = new FakePodNetwork();
+    options = {
+      root: path.join(dir, 'root'),
+      runRoot: path.join(dir, 'run'),
+      native,
+      network,
+      processes: new FakeProcesses(native),
+      pauseExecutable: '/pause',
+      runtimeHandlers: ['runc'],
+      logger: silentLogger,
+      cgroupHierarchies: [{ mountPoint: path.join(dir, 'cg'), version: 2, controllers: [] }],
+      hostResolvConf: path.join(dir, 'resolv.conf'),
+      hostHosts: path.join(dir, 'resolv.conf'),
+    };
+  });
+  afterEach(() => {
+    managers.splice(0).forEach((m) => m.close());
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('adopts live pods, marks pods whose pause died NOTREADY, and undoes an interrupted creation', async () => {
+    const before = await PodManager.create(options);
+    managers.push(before);
+    const live = await before.runPodSandbox(config('live'), '');
+    const dead = await before.runPodSandbox(config('dead'), '');
+    network.hang = true;
+    void before.runPodSandbox(config('crashed'), '');
+    await until(() => network.setUps.length === 3);
+    const crashedId = network.setUps[2].id;
+    const crashedPid = 4_000_000 + 2;
+    before.close(); // "berthd exits": watches end, pods keep running
+    native.exit(before.podSandboxStatus(dead).verbose.pausePid!); // dies while berthd is down
+    network.hang = false;
+
+    const after = await PodManager.create(options);
+    managers.push(after);
+    const report = await after.recover();
+    expect(report).to.deep.equal({ running: [live], notReady: [dead], discarded: [crashedId] });
+
+    expect(after.getSandbox(live)?.state).to.equal('ready');
+    expect(after.getSandbox(dead)?.state).to.equal('notready');
+    expect(JSON.parse(readFileSync(path.join(dir, 'root/pods', dead, 'state.json'), 'utf8')).phase).to.equal('notready');
+    // The interrupted pod: pause killed, network torn down, mounts and pins gone, state deleted.
+    expect(native.alive.has(crashedPid)).to.equal(false);
+    expect(network.tearDowns).to.include(crashedId);
+    expect([...native.mounts.keys()].filter((m) => m.includes(crashedId))).to.deep.equal([]);
+    expect(existsSync(path.join(dir, 'root/pods', crashedId))).to.equal(false);
+    expect(existsSync(path.join(dir, 'run/pods', crashedId))).to.equal(false);
+    expect(after.listPodSandboxes().map((p) => p.id).sort()).to.deep.equal([live, dead].sort());
+
+    // Names are claimed again: a kubelet retry gets the same pod.
+    expect(await after.runPodSandbox(config('live'), '')).to.equal(live);
+    // The adopted pause is watched again.
+    native.exit(after.podSandboxStatus(live).verbose.pausePid!);
+    await until(() => after.getSandbox(live)?.state === 'notready');
+    // The kernel empties cgroup.procs when processes die; the fake's plain files need deleting.
+    for (const id of [live, dead]) rmSync(path.join(dir, 'cg/berth', `berth-pod-${id.slice(0, 12)}`, 'cgroup.procs'));
+    await after.removePodSandbox(live);
+    await after.removePodSandbox(dead);
+    expect(after.listPodSandboxes()).to.deep.equal([]);
+  });
+});
