@@ -56,11 +56,12 @@ async function harness(): Promise<Harness> {
   return { dir, root, runRoot, cgroupRoot, native, network, processes, steps, hook, manager };
 }
 
+let logRoot = '';
 function podConfig(name = 'web', attempt = 0, extra: Partial<PodSandboxConfigInput> = {}): PodSandboxConfigInput {
   return {
     metadata: { name, namespace: 'default', uid: `uid-${name}`, attempt },
     hostname: name,
-    logDirectory: `/var/log/pods/default_${name}`,
+    logDirectory: path.join(logRoot, `default_${name}`),
     labels: { app: name, tier: 'front' },
     annotations: { 'kubernetes.io/ingress-bandwidth': '10M' },
     portMappings: [{ containerPort: 80, hostPort: 8080, protocol: 0 }],
@@ -83,14 +84,16 @@ function leftovers(h: Harness) {
     volatileDirs: listOrEmpty(path.join(h.runRoot, 'pods')).length,
     pins: pins.length,
     cgroupLeaves: cgroupLeaves.length,
+    logDirs: existsSync(path.join(h.dir, 'log')) ? 1 : 0,
   };
 }
-const NOTHING = { mounts: 0, pauses: 0, attached: 0, stateDirs: 0, volatileDirs: 0, pins: 0, cgroupLeaves: 0 };
+const NOTHING = { mounts: 0, pauses: 0, attached: 0, stateDirs: 0, volatileDirs: 0, pins: 0, cgroupLeaves: 0, logDirs: 0 };
 
 describe('pod/pod-manager', () => {
   let h: Harness;
   beforeEach(async () => {
     h = await harness();
+    logRoot = path.join(h.dir, 'log/pods');
   });
   afterEach(() => {
     h.manager.close();
@@ -102,6 +105,7 @@ describe('pod/pod-manager', () => {
     expect(id).to.match(/^[0-9a-f]{64}$/);
     const info = h.manager.getSandbox(id)!;
     expect(info.state).to.equal('ready');
+    expect(existsSync(info.logDirectory)).to.equal(true);
     expect(readFileSync(info.hostnamePath, 'utf8')).to.equal('web\n');
     expect(readFileSync(info.resolvConfPath, 'utf8')).to.equal('search default.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
     expect(readFileSync(info.hostsPath, 'utf8')).to.match(/\n10\.99\.0\.2\tweb\n$/);
@@ -248,7 +252,7 @@ describe('pod/pod-manager', () => {
     const id = await h.manager.runPodSandbox(podConfig(), '');
     await h.manager.removePodSandbox(id);
     expect(h.hook).to.deep.equal([`stop ${id}`, `remove ${id}`]);
-    expect(leftovers(h)).to.deep.equal(NOTHING);
+    expect(leftovers(h)).to.deep.equal({ ...NOTHING, logDirs: 1 }); // the log dir is kubelet's to delete
     expect(h.manager.getSandbox(id)).to.equal(undefined);
     expect(() => h.manager.podSandboxStatus(id)).to.throw(NotFoundError);
     await h.manager.removePodSandbox(id);
@@ -269,7 +273,7 @@ describe('pod/pod-manager', () => {
     expect(h.processes.signals).to.have.length(0); // nothing left to kill
     expect(h.network.attached.size).to.equal(0);
     await h.manager.removePodSandbox(id);
-    expect(leftovers(h)).to.deep.equal(NOTHING);
+    expect(leftovers(h)).to.deep.equal({ ...NOTHING, logDirs: 1 });
   });
 
   it('lists with id prefix, state and label selector filters', async () => {

@@ -117,6 +117,11 @@ export async function startSandbox(
       hostHosts: deps.hostHosts,
     });
     Object.assign(record.info, files);
+    if (cfg.logDirectory) {
+      // kubelet creates it; crictl users rely on the runtime doing so (as cri-o does).
+      const firstCreated = await fs.mkdir(cfg.logDirectory, { recursive: true, mode: 0o755 });
+      if (firstCreated) stack.push('remove pod log dir', () => fs.rm(firstCreated, { recursive: true, force: true }));
+    }
   });
 
   if (cfg.modes.ipc === 'pod') {
