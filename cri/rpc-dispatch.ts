@@ -1,0 +1,219 @@
+/**
+ * Turns a CriHandlers map into grpc-js service definitions and implementations for both CRI
+ * services. Messages cross grpc-js as raw Buffers; decoding and encoding happen here so that a
+ * malformed request becomes INVALID_ARGUMENT and a response the codec cannot encode becomes
+ * INTERNAL, both observed and logged like any other failure (grpc-js would hide them otherwise).
+ */
+import {
+  status as GrpcStatus,
+  type MethodDefinition,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { errorKindOf, InvalidArgumentError, RuntimeError, UnimplementedError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { grpcCodeName, toGrpcError } from './errors';
+import {
+  CRI_METHOD_NAMES,
+  CRI_METHODS,
+  type CallContext,
+  type CriHandlers,
+  type CriMethodName,
+  type CriServiceName,
+  type MessageCodec,
+  type StreamCallContext,
+} from './handlers';
+
+/** Receives one observation per finished RPC (for metrics). */
+export interface RpcObserver {
+  observe(service: CriServiceName, method: string, code: string, seconds: number): void;
+}
+
+/** The proto package of the CRI services. */
+export const CRI_PACKAGE = 'runtime.v1';
+
+type AnyHandler = (request: unknown, call: CallContext | StreamCallContext<unknown>) => Promise<unknown>;
+
+const identity = (b: Buffer): Buffer => b;
+
+/** Service definition + implementation per service, ready for Server.addService. */
+export function buildCriServices(
+  handlers: CriHandlers,
+  logger: Logger,
+  observer?: RpcObserver,
+): Array<{ definition: ServiceDefinition; implementation: UntypedServiceImplementation }> {
+  const services = new Map<CriServiceName, { definition: Record<string, MethodDefinition<Buffer, Buffer>>; implementation: UntypedServiceImplementation }>();
+  for (const method of CRI_METHOD_NAMES) {
+    const spec = CRI_METHODS[method];
+    let entry = services.get(spec.service);
+    if (!entry) {
+      entry = { definition: {}, implementation: {} };
+      services.set(spec.service, entry);
+    }
+    entry.definition[method] = {
+      path: `/${CRI_PACKAGE}.${spec.service}/${method}`,
+      requestStream: false,
+      responseStream: spec.serverStreaming,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+      originalName: method,
+    };
+    const handler = handlers[method] as AnyHandler | undefined;
+    const rpc = new RpcRunner(method, spec.service, spec.request as MessageCodec<unknown>, spec.response as MessageCodec<unknown>, handler, logger, observer);
+    entry.implementation[method] = spec.serverStreaming
+      ? (call: ServerWritableStream<Buffer, Buffer>) => void rpc.serveStream(call)
+      : (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => void rpc.serveUnary(call, callback);
+  }
+  return [...services.values()].map(({ definition, implementation }) => ({ definition: definition as ServiceDefinition, implementation }));
+}
+
+/** Serves one RPC: decode, context, handler, encode, status, log, observe. */
+class RpcRunner {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly method: CriMethodName,
+    private readonly service: CriServiceName,
+    private readonly requestCodec: MessageCodec<unknown>,
+    private readonly responseCodec: MessageCodec<unknown>,
+    private readonly handler: AnyHandler | undefined,
+    logger: Logger,
+    private readonly observer: RpcObserver | undefined,
+  ) {
+    this.log = logger.child({ rpc: method });
+  }
+
+  async serveUnary(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
+    const started = process.hrtime.bigint();
+    const ctx = this.context(call);
+    try {
+      const request = this.decode(call.request);
+      const response = await this.requireHandler()(request, ctx.call);
+      const bytes = this.encode(response);
+      callback(null, bytes);
+      this.finish(started, GrpcStatus.OK);
+    } catch (err) {
+      const status = toGrpcError(err);
+      callback(status);
+      this.finish(started, status.code, err);
+    } finally {
+      ctx.dispose();
+    }
+  }
+
+  async serveStream(call: ServerWritableStream<Buffer, Buffer>): Promise<void> {
+    const started = process.hrtime.bigint();
+    const ctx = this.context(call);
+    const write = (message: unknown): Promise<void> => {
+      if (ctx.call.signal.aborted) return Promise.reject(ctx.call.signal.reason);
+      const bytes = this.encode(message);
+      if (call.write(bytes)) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        // Either the client reads again or it goes away; both end the wait.
+        const done = () => {
+          call.off('drain', done);
+          ctx.call.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        call.once('drain', done);
+        ctx.call.signal.addEventListener('abort', done, { once: true });
+      });
+    };
+    try {
+      const request = this.decode(call.request);
+      await this.requireHandler()(request, { ...ctx.call, write });
+      call.end();
+      this.finish(started, ctx.call.signal.aborted ? GrpcStatus.CANCELLED : GrpcStatus.OK);
+    } catch (err) {
+      const status = toGrpcError(err);
+      if (!ctx.call.signal.aborted) call.emit('error', status);
+      this.finish(started, ctx.call.signal.aborted ? GrpcStatus.CANCELLED : status.code, err);
+    } finally {
+      ctx.dispose();
+    }
+  }
+
+  private requireHandler(): AnyHandler {
+    if (this.handler) return this.handler;
+    return () => {
+      throw new UnimplementedError(`${this.service}.${this.method} is not implemented by berth yet`);
+    };
+  }
+
+  private decode(bytes: Buffer): unknown {
+    try {
+      return this.requestCodec.decode(bytes);
+    } catch (cause) {
+      throw new InvalidArgumentError(`decode ${this.method} request`, { cause });
+    }
+  }
+
+  private encode(message: unknown): Buffer {
+    try {
+      const bytes = this.responseCodec.encode(message ?? {}).finish();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch (cause) {
+      throw new RuntimeError(`encode ${this.method} response`, { cause });
+    }
+  }
+
+  /** Builds the handler context: an AbortSignal tied to cancellation and the deadline. */
+  private context(call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>) {
+    const controller = new AbortController();
+    const onCancel = () => controller.abort(abortError(`${this.method} cancelled by the client`));
+    call.on('cancelled', onCancel);
+    const deadline = call.getDeadline();
+    const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
+    let timer: NodeJS.Timeout | undefined;
+    if (deadlineMs !== undefined) {
+      const onDeadline = () => controller.abort(abortError(`${this.method} deadline exceeded`));
+      const left = deadlineMs - Date.now();
+      if (left <= 0) onDeadline();
+      else timer = setTimeout(onDeadline, left);
+    }
+    const ctxCall: CallContext = { signal: controller.signal, logger: this.log, method: this.method, deadlineMs };
+    return {
+      call: ctxCall,
+      dispose: () => {
+        if (timer) clearTimeout(timer);
+        call.off('cancelled', onCancel);
+      },
+    };
+  }
+
+  /** Logs and observes the outcome exactly once per call. */
+  private finish(started: bigint, code: GrpcStatus, err?: unknown): void {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const codeName = grpcCodeName(code);
+    if (err === undefined) {
+      this.log.debug('rpc done', { code: codeName, ms: round(seconds * 1000) });
+    } else {
+      const fields = { code: codeName, kind: errorKindOf(err) ?? 'untyped', ms: round(seconds * 1000), err };
+      if (code === GrpcStatus.NOT_FOUND || code === GrpcStatus.CANCELLED || code === GrpcStatus.UNIMPLEMENTED) {
+        this.log.debug('rpc failed', fields);
+      } else if (code === GrpcStatus.UNKNOWN || code === GrpcStatus.INTERNAL || code === GrpcStatus.DATA_LOSS) {
+        this.log.error('rpc failed', fields);
+      } else {
+        this.log.warn('rpc failed', fields);
+      }
+    }
+    try {
+      this.observer?.observe(this.service, this.method, codeName, seconds);
+    } catch (observeErr) {
+      this.log.warn('rpc observer failed', { err: observeErr });
+    }
+  }
+}
+
+function abortError(message: string): Error {
+  return Object.assign(new Error(message), { name: 'AbortError' });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
