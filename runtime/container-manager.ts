@@ -19,6 +19,7 @@ import { containerReservedName, newContainerId, prepareContainer, readSeccompPro
 import { ContainerEventHub, type ContainerEventListener, type ContainerEventType } from './container-events';
 import type { ContainerRecord } from './container-record';
 import { reconcileContainers } from './container-recovery';
+import { ContainerStatsReader, type ContainerStatsView } from './container-stats';
 import { ContainerStore } from './container-store';
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
 import { ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
@@ -64,12 +65,14 @@ export class ContainerManager {
   private readonly inflight = new Map<string, Promise<string>>();
   private readonly exitWaiters = new Map<string, Set<() => void>>();
   private readonly createDeps: CreateDeps;
+  private readonly statsReader: ContainerStatsReader;
 
   private constructor(private readonly opts: ContainerManagerOptions) {
     this.store = new ContainerStore(opts.containersDir, opts.logger);
     this.exitDir = path.join(opts.runDir, 'exits');
     this.socketDir = path.join(opts.runDir, 'sockets');
     this.exitWatcher = new ExitWatcher(this.exitDir, (e) => this.onExit(e), opts.logger);
+    this.statsReader = new ContainerStatsReader(this, opts.specDefaults.cgroupVersion, nowNs);
     this.createDeps = {
       images: opts.images,
       native: opts.native,
@@ -403,6 +406,16 @@ export class ContainerManager {
   /** ReopenContainerLog: asks conmon to reopen the log file. */
   async reopenContainerLog(idOrPrefix: string): Promise<void> {
     await reopenLog(this.require(idOrPrefix));
+  }
+
+  /** ContainerStats: cgroup CPU/memory usage and writable-layer usage. */
+  containerStats(idOrPrefix: string): Promise<ContainerStatsView> {
+    return this.statsReader.stats(this.require(idOrPrefix).id);
+  }
+
+  /** ListContainerStats: stats of the created/running containers passing `filter`. */
+  listContainerStats(filter?: ContainerFilter): Promise<ContainerStatsView[]> {
+    return this.statsReader.list(filter);
   }
 
   /** Stops every container of a pod (PodContainersHook.stopAll). */

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { DeadlineExceededError, InvalidArgumentError } from '../../common/errors';
 import type { ContainerManager } from '../../runtime/container-manager';
+import type { ContainerEventListener } from '../../runtime/container-events';
+import type { ContainerStatsView } from '../../runtime/container-stats';
 import type { ContainerFilter, ContainerStatusView } from '../../runtime/container-view';
 import type { ContainerConfigInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
 import { silentLogger } from '../../common/logger';
@@ -72,7 +74,31 @@ class FakeContainers implements ContainerService {
   async reopenContainerLog(id: string) {
     this.calls.push({ method: 'reopen', args: [id] });
   }
+  async containerStats(id: string): Promise<ContainerStatsView> {
+    this.calls.push({ method: 'stats', args: [id] });
+    return statsView;
+  }
+  async listContainerStats(filter?: ContainerFilter): Promise<ContainerStatsView[]> {
+    this.calls.push({ method: 'listStats', args: [filter] });
+    return [statsView];
+  }
+  listeners = new Set<ContainerEventListener>();
+  onEvent(listener: ContainerEventListener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 }
+
+const statsView: ContainerStatsView = {
+  id: 'abc123',
+  podSandboxId: 'pod1',
+  name: 'app',
+  attempt: 0,
+  labels: {},
+  annotations: {},
+  usage: { timestampNs: 5, cpuUsageNs: 1000, cpuUsageNanoCores: 20, memoryUsageBytes: 300, memoryWorkingSetBytes: 200, memoryRssBytes: 100, pageFaults: 7, majorPageFaults: 1 },
+  writableLayer: { timestampNs: 5, usedBytes: 4096, inodesUsed: 3, mountpoint: '/x/upper' },
+};
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -92,7 +118,7 @@ describe('cri/runtime container handlers', () => {
   });
 
   it('registers every container RPC', () => {
-    expect(Object.keys(h).sort()).to.deep.equal(['ContainerStatus', 'CreateContainer', 'ExecSync', 'ListContainers', 'RemoveContainer', 'ReopenContainerLog', 'StartContainer', 'StopContainer', 'UpdateContainerResources']);
+    expect(Object.keys(h).sort()).to.deep.equal(['ContainerStats', 'ContainerStatus', 'CreateContainer', 'ExecSync', 'GetContainerEvents', 'ListContainerStats', 'ListContainers', 'RemoveContainer', 'ReopenContainerLog', 'StartContainer', 'StopContainer', 'UpdateContainerResources']);
   });
 
   it('CreateContainer converts the wire config (enums, int64 wrappers, seccomp, namespaces)', async () => {
@@ -197,5 +223,37 @@ describe('cri/runtime container handlers', () => {
     for (const m of ['StopContainer', 'StartContainer', 'RemoveContainer', 'ReopenContainerLog', 'ContainerStatus'] as const) {
       expect(await rejection(h[m]!({ containerId: '' }, call))).to.be.instanceOf(InvalidArgumentError);
     }
+  });
+
+  it('ContainerStats / ListContainerStats map usage to UInt64Value wrappers', async () => {
+    const one = await h.ContainerStats!({ containerId: 'abc' }, call);
+    expect(one.stats!.cpu).to.deep.equal({ timestamp: 5, usageCoreNanoSeconds: { value: 1000 }, usageNanoCores: { value: 20 } });
+    expect(one.stats!.memory!.workingSetBytes).to.deep.equal({ value: 200 });
+    expect(one.stats!.writableLayer).to.deep.equal({ timestamp: 5, fsId: { mountpoint: '/x/upper' }, usedBytes: { value: 4096 }, inodesUsed: { value: 3 } });
+    const list = await h.ListContainerStats!({ filter: { podSandboxId: 'pod1' } }, call);
+    expect(list.stats).to.have.length(1);
+    expect(fake.calls.at(-1)!.args[0]).to.deep.include({ id: undefined, podSandboxId: 'pod1' });
+    runtime.v1.ListContainerStatsResponse.encode(runtime.v1.ListContainerStatsResponse.fromObject(list)).finish();
+  });
+
+  it('GetContainerEvents streams events in order with the pod\'s container statuses until the client leaves', async () => {
+    const abort = new AbortController();
+    const written: runtime.v1.IContainerEventResponse[] = [];
+    const streamCall = { signal: abort.signal, logger: silentLogger, write: async (m: runtime.v1.IContainerEventResponse) => void written.push(m) };
+    const h2 = containerHandlers({ containers: fake, podStatus: (id) => ({ id }) });
+    const done = h2.GetContainerEvents!({}, streamCall);
+    await new Promise((r) => setImmediate(r));
+    expect(fake.listeners.size).to.equal(1);
+    for (const l of fake.listeners) {
+      l({ type: 'started', containerId: 'abc123', podSandboxId: 'pod1', createdAtNs: 9 });
+      l({ type: 'deleted', containerId: 'abc123', podSandboxId: 'pod1', createdAtNs: 10 });
+    }
+    await new Promise((r) => setImmediate(r));
+    abort.abort();
+    await done;
+    expect(fake.listeners.size).to.equal(0);
+    expect(written.map((m) => m.containerEventType)).to.deep.equal([runtime.v1.ContainerEventType.CONTAINER_STARTED_EVENT, runtime.v1.ContainerEventType.CONTAINER_DELETED_EVENT]);
+    expect(written[0]).to.deep.include({ containerId: 'abc123', createdAt: 9, podSandboxStatus: { id: 'pod1' } });
+    expect(written[0].containersStatuses![0].id).to.equal('abc123');
   });
 });

@@ -2,10 +2,16 @@
  * The container RPCs as one CriHandlers map for the daemon to merge. `ContainerService` is the
  * narrow interface these handlers need; runtime/ContainerManager implements it.
  */
+import type { ContainerEventListener } from '../../runtime/container-events';
+import type { ContainerStatsView } from '../../runtime/container-stats';
 import type { ContainerFilter, ContainerStatusView } from '../../runtime/container-view';
+import type { runtime } from '../api/generated/cri';
 import type { ContainerConfigInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
 import type { CriHandlers } from '../handlers';
+import { containerStats } from './container-stats';
 import { containerStatus } from './container-status';
+import { getContainerEvents } from './get-container-events';
+import { listContainerStats } from './list-container-stats';
 import { createContainer } from './create-container';
 import { execSync } from './exec-sync';
 import { listContainers } from './list-containers';
@@ -28,11 +34,17 @@ export interface ContainerService {
   execSync(id: string, cmd: string[], timeoutSeconds: number): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }>;
   updateContainerResources(id: string, resources: LinuxResourcesInput): Promise<void>;
   reopenContainerLog(id: string): Promise<void>;
+  containerStats(id: string): Promise<ContainerStatsView>;
+  listContainerStats(filter?: ContainerFilter): Promise<ContainerStatsView[]>;
+  /** Subscribes to lifecycle events; returns the unsubscribe function. */
+  onEvent(listener: ContainerEventListener): () => void;
 }
 
 /** Dependencies of the container handlers. */
 export interface ContainerHandlerDeps {
   containers: ContainerService;
+  /** The pod's status for GetContainerEvents (from the pod layer); omitted when absent. */
+  podStatus?(podSandboxId: string): runtime.v1.IPodSandboxStatus | undefined;
 }
 
 /** The container RPC handlers. */
@@ -47,5 +59,8 @@ export function containerHandlers(deps: ContainerHandlerDeps): CriHandlers {
     ExecSync: execSync(deps),
     UpdateContainerResources: updateContainerResources(deps),
     ReopenContainerLog: reopenContainerLog(deps),
+    ContainerStats: containerStats(deps),
+    ListContainerStats: listContainerStats(deps),
+    GetContainerEvents: getContainerEvents(deps),
   };
 }

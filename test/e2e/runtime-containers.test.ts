@@ -226,6 +226,27 @@ describe('e2e runtime: containers under runc + conmon', function () {
     }
   });
 
+  it('reports non-zero CPU, memory and writable-layer stats, and lifecycle events', async () => {
+    const events: string[] = [];
+    const unsubscribe = manager.onEvent((e) => events.push(e.type));
+    const id = await manager.createContainer(pod.id, config({ command: ['sh', '-c', 'head -c 2000000 /dev/urandom > /tmp/blob; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 60'] }));
+    try {
+      await manager.startContainer(id);
+      await new Promise((r) => setTimeout(r, 1500));
+      const s = await manager.containerStats(id);
+      expect(s.usage!.cpuUsageNs).to.be.greaterThan(0);
+      expect(s.usage!.memoryWorkingSetBytes).to.be.greaterThan(0);
+      expect(s.writableLayer.usedBytes).to.be.at.least(2_000_000);
+      expect(s.writableLayer.inodesUsed).to.be.at.least(2);
+      const again = await manager.listContainerStats({ podSandboxId: pod.id });
+      expect(again.find((x) => x.id === id)!.usage!.cpuUsageNanoCores).to.be.a('number');
+    } finally {
+      await manager.removeContainer(id);
+      unsubscribe();
+    }
+    expect(events).to.deep.equal(['created', 'started', 'stopped', 'deleted']);
+  });
+
   it('remove leaves no runc state, no mount and no files behind', async () => {
     const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
     await manager.startContainer(id);

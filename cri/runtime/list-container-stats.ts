@@ -1,0 +1,16 @@
+/** ListContainerStats: stats of the created/running containers matching the filter. */
+import type { runtime } from '../api/generated/cri';
+import type { CallContext } from '../handlers';
+import type { ContainerHandlerDeps } from './container-handlers';
+import { statsToWire } from './container-stats-convert';
+
+/** Handler for ListContainerStats. */
+export function listContainerStats(deps: ContainerHandlerDeps) {
+  return async (request: runtime.v1.IListContainerStatsRequest, _call: CallContext): Promise<runtime.v1.IListContainerStatsResponse> => {
+    const f = request.filter;
+    const stats = await deps.containers.listContainerStats(
+      f ? { id: f.id || undefined, podSandboxId: f.podSandboxId || undefined, labelSelector: f.labelSelector ?? undefined } : undefined,
+    );
+    return { stats: stats.map(statsToWire) };
+  };
+}
