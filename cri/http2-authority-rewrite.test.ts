@@ -1,0 +1,210 @@
+import { expect } from 'chai';
+import { HeaderBlockRewriter, isValidAuthority, replacementFor } from './header-block-rewrite';
+import { encodeInteger, HpackError, huffmanEncode } from './hpack';
+import { AuthorityRewriter, encodeHeaderFrames, Http2FramingError } from './http2-authority-rewrite';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const SOCK = '/run/berth/berth.sock';
+
+/** A string literal, raw or Huffman. */
+function str(value: string, huffman = false): Buffer {
+  const bytes = huffman ? huffmanEncode(Buffer.from(value, 'latin1')) : Buffer.from(value, 'latin1');
+  return Buffer.concat([encodeInteger(bytes.length, 7, huffman ? 0x80 : 0), bytes]);
+}
+/** Literal with incremental indexing, name by index. */
+const litIdx = (nameIndex: number, value: string, huffman = false) => Buffer.concat([encodeInteger(nameIndex, 6, 0x40), str(value, huffman)]);
+/** Literal with incremental indexing, new name. */
+const litNew = (name: string, value: string, huffman = false) => Buffer.concat([Buffer.from([0x40]), str(name, huffman), str(value, huffman)]);
+/** Literal without indexing, name by index. */
+const litNoIdx = (nameIndex: number, value: string) => Buffer.concat([encodeInteger(nameIndex, 4, 0x00), str(value)]);
+/** Literal never indexed, name by index. */
+const litNever = (nameIndex: number, value: string) => Buffer.concat([encodeInteger(nameIndex, 4, 0x10), str(value)]);
+/** Indexed header field. */
+const indexed = (index: number) => encodeInteger(index, 7, 0x80);
+
+/** The request headers of a gRPC call (POST, http, path) around a given authority field. */
+function grpcBlock(authority: Buffer): Buffer {
+  return Buffer.concat([indexed(3), indexed(6), litIdx(4, '/runtime.v1.RuntimeService/Version'), authority, litNew('content-type', 'application/grpc'), litNew('te', 'trailers')]);
+}
+
+function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(streamId, 5);
+  return Buffer.concat([h, payload]);
+}
+const SETTINGS = frame(0x4, 0, 0, Buffer.alloc(0));
+
+/** Splits forwarded bytes (after the preface) into frames. */
+function parseFrames(bytes: Buffer): Array<{ type: number; flags: number; streamId: number; payload: Buffer }> {
+  const frames = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    const length = bytes.readUIntBE(pos, 3);
+    frames.push({ type: bytes[pos + 3], flags: bytes[pos + 4], streamId: bytes.readUInt32BE(pos + 5), payload: bytes.subarray(pos + 9, pos + 9 + length) });
+    pos += 9 + length;
+  }
+  expect(pos).to.equal(bytes.length);
+  return frames;
+}
+
+describe('cri/http2-authority-rewrite', () => {
+  describe('authority validity', () => {
+    it('accepts host names, ports and IP literals, rejects paths', () => {
+      expect(isValidAuthority('localhost')).to.equal(true);
+      expect(isValidAuthority('127.0.0.1:10250')).to.equal(true);
+      expect(isValidAuthority('[::1]:80')).to.equal(true);
+      expect(isValidAuthority(SOCK)).to.equal(false);
+      expect(isValidAuthority('unix:///run/x.sock')).to.equal(false);
+    });
+    it('never makes the table entry larger than the original', () => {
+      expect(replacementFor(21)).to.equal('localhost');
+      expect(replacementFor(3)).to.equal('loc');
+    });
+  });
+
+  describe('HeaderBlockRewriter', () => {
+    const cases: Array<[string, Buffer, Buffer]> = [
+      ['incremental, static name, raw value', litIdx(1, SOCK), litIdx(1, 'localhost')],
+      ['incremental, static name, Huffman value', litIdx(1, SOCK, true), litIdx(1, 'localhost')],
+      ['incremental, literal name', litNew(':authority', SOCK), litIdx(1, 'localhost')],
+      ['incremental, Huffman literal name and value', litNew(':authority', SOCK, true), litIdx(1, 'localhost')],
+      ['without indexing', litNoIdx(1, SOCK), litNoIdx(1, 'localhost')],
+      ['never indexed', litNever(1, SOCK), litNever(1, 'localhost')],
+    ];
+    for (const [name, authority, expected] of cases) {
+      it(`rewrites a socket-path :authority (${name})`, () => {
+        const r = new HeaderBlockRewriter();
+        const out = r.rewrite(grpcBlock(authority));
+        expect(out.rewritten).to.equal(1);
+        expect(out.block.equals(grpcBlock(expected))).to.equal(true);
+      });
+    }
+
+    it('leaves a valid authority byte for byte', () => {
+      const block = grpcBlock(litIdx(1, 'localhost', true));
+      const out = new HeaderBlockRewriter().rewrite(block);
+      expect(out.rewritten).to.equal(0);
+      expect(out.block).to.equal(block);
+    });
+
+    it('keeps later indexed references valid and rewrites literals naming a dynamic :authority entry', () => {
+      const r = new HeaderBlockRewriter();
+      r.rewrite(grpcBlock(litIdx(1, SOCK)));
+      // Table now (newest first): te(62), content-type(63), :authority(64), :path(65).
+      const second = Buffer.concat([indexed(3), indexed(65), indexed(64), indexed(63), indexed(62)]);
+      const out2 = r.rewrite(second);
+      expect(out2.rewritten).to.equal(0);
+      expect(out2.block).to.equal(second);
+      // A literal whose name comes from the dynamic :authority entry (index 64) is rewritten too,
+      // with the name re-pointed at the static table.
+      const third = Buffer.concat([indexed(3), litNoIdx(64, '/other.sock')]);
+      const out3 = r.rewrite(third);
+      expect(out3.rewritten).to.equal(1);
+      expect(out3.block.equals(Buffer.concat([indexed(3), litNoIdx(1, 'localhost')]))).to.equal(true);
+    });
+
+    it('follows dynamic table size updates', () => {
+      const r = new HeaderBlockRewriter();
+      r.rewrite(litIdx(1, SOCK));
+      // Size update to 0 flushes the table; index 62 is then invalid.
+      expect(() => r.rewrite(Buffer.concat([encodeInteger(0, 5, 0x20), litNoIdx(62, 'x')]))).to.throw(HpackError);
+    });
+
+    it('rejects a block that ends inside a representation', () => {
+      const block = litIdx(1, SOCK);
+      expect(() => new HeaderBlockRewriter().rewrite(block.subarray(0, block.length - 3))).to.throw(HpackError);
+    });
+  });
+
+  describe('AuthorityRewriter (frames)', () => {
+    it('rewrites the authority in a HEADERS frame and passes preface, SETTINGS and DATA through', () => {
+      const w = new AuthorityRewriter();
+      const data = frame(0x0, 0x1, 1, Buffer.from('00000000020a00', 'hex'));
+      const input = Buffer.concat([PREFACE, SETTINGS, frame(0x1, 0x4, 1, grpcBlock(litIdx(1, SOCK, true))), data]);
+      const out = w.push(input);
+      expect(out.subarray(0, PREFACE.length).equals(PREFACE)).to.equal(true);
+      const frames = parseFrames(out.subarray(PREFACE.length));
+      expect(frames.map((f) => f.type)).to.deep.equal([0x4, 0x1, 0x0]);
+      expect(frames[1].flags).to.equal(0x4);
+      expect(frames[1].payload.equals(grpcBlock(litIdx(1, 'localhost')))).to.equal(true);
+      expect(frames[2].payload.equals(data.subarray(9))).to.equal(true);
+      expect(w.rewrittenCount).to.equal(1);
+    });
+
+    it('handles input split at every byte boundary', () => {
+      const input = Buffer.concat([PREFACE, SETTINGS, frame(0x1, 0x5, 3, grpcBlock(litIdx(1, SOCK)))]);
+      const w = new AuthorityRewriter();
+      const chunks = [];
+      for (const b of input) chunks.push(w.push(Buffer.from([b])));
+      const frames = parseFrames(Buffer.concat(chunks).subarray(PREFACE.length));
+      expect(frames[1]).to.include({ type: 0x1, flags: 0x5, streamId: 3 });
+      expect(frames[1].payload.equals(grpcBlock(litIdx(1, 'localhost')))).to.equal(true);
+    });
+
+    it('strips padding, keeps priority fields and END_STREAM', () => {
+      const block = grpcBlock(litIdx(1, SOCK));
+      const priority = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x0f]);
+      const payload = Buffer.concat([Buffer.from([4]), priority, block, Buffer.alloc(4)]);
+      const out = new AuthorityRewriter().push(Buffer.concat([PREFACE, frame(0x1, 0x4 | 0x8 | 0x20 | 0x1, 5, payload)]));
+      const [f] = parseFrames(out.subarray(PREFACE.length));
+      expect(f.flags).to.equal(0x4 | 0x20 | 0x1);
+      expect(f.payload.subarray(0, 5).equals(priority)).to.equal(true);
+      expect(f.payload.subarray(5).equals(grpcBlock(litIdx(1, 'localhost')))).to.equal(true);
+    });
+
+    it('joins CONTINUATION frames, with the authority split across them', () => {
+      const block = grpcBlock(litIdx(1, SOCK));
+      const cut = block.indexOf(Buffer.from('berth.sock'));
+      const input = Buffer.concat([
+        PREFACE,
+        frame(0x1, 0x1, 7, block.subarray(0, cut)),
+        frame(0x9, 0x0, 7, block.subarray(cut, cut + 3)),
+        frame(0x9, 0x4, 7, block.subarray(cut + 3)),
+      ]);
+      const frames = parseFrames(new AuthorityRewriter().push(input).subarray(PREFACE.length));
+      expect(frames).to.have.length(1);
+      expect(frames[0]).to.include({ type: 0x1, flags: 0x5, streamId: 7 });
+      expect(frames[0].payload.equals(grpcBlock(litIdx(1, 'localhost')))).to.equal(true);
+    });
+
+    it('forwards an untouched single HEADERS frame unchanged, padding included', () => {
+      const payload = Buffer.concat([Buffer.from([2]), grpcBlock(litIdx(1, 'localhost')), Buffer.alloc(2)]);
+      const input = Buffer.concat([PREFACE, frame(0x1, 0x4 | 0x8, 1, payload)]);
+      expect(new AuthorityRewriter().push(input).equals(input)).to.equal(true);
+    });
+
+    it('streams large DATA frames through without waiting for the whole frame', () => {
+      const w = new AuthorityRewriter();
+      w.push(PREFACE);
+      const big = frame(0x0, 0, 1, Buffer.alloc(50000, 7));
+      const first = w.push(big.subarray(0, 1000));
+      expect(first.length).to.equal(1000);
+      const rest = w.push(big.subarray(1000));
+      expect(Buffer.concat([first, rest]).equals(big)).to.equal(true);
+    });
+
+    it('re-frames a grown block into 16 KiB frames', () => {
+      const block = Buffer.alloc(40000, 0x82);
+      const frames = parseFrames(encodeHeaderFrames(9, 1, undefined, block));
+      expect(frames.map((f) => [f.type, f.flags, f.payload.length])).to.deep.equal([
+        [0x1, 0x1, 16384],
+        [0x9, 0x0, 16384],
+        [0x9, 0x4, 40000 - 32768],
+      ]);
+    });
+
+    it('rejects a frame of another stream inside an open header block', () => {
+      const w = new AuthorityRewriter();
+      const input = Buffer.concat([PREFACE, frame(0x1, 0x0, 1, litIdx(1, SOCK)), frame(0x0, 0x0, 1, Buffer.alloc(1))]);
+      expect(() => w.push(input)).to.throw(Http2FramingError);
+    });
+
+    it('passes non-HTTP/2 bytes through for the server to reject', () => {
+      const input = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(new AuthorityRewriter().push(input).equals(input)).to.equal(true);
+    });
+  });
+});

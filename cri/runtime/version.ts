@@ -1,0 +1,21 @@
+/** Version: who we are and which CRI API we speak. */
+import type { runtime } from '../api/generated/cri';
+import type { CallContext } from '../handlers';
+import type { RuntimeInfoDeps } from './info-handlers';
+
+/** Name reported as runtime_name. */
+export const RUNTIME_NAME = 'berth';
+/** The CRI API version berth implements. */
+export const RUNTIME_API_VERSION = 'v1';
+/** The `version` field (the kubelet-facing API version string; cri-o and containerd send 0.1.0). */
+export const KUBELET_API_VERSION = '0.1.0';
+
+/** Handler for Version. */
+export function version(deps: Pick<RuntimeInfoDeps, 'runtimeVersion'>) {
+  return async (_request: runtime.v1.IVersionRequest, _call: CallContext): Promise<runtime.v1.IVersionResponse> => ({
+    version: KUBELET_API_VERSION,
+    runtimeName: RUNTIME_NAME,
+    runtimeVersion: deps.runtimeVersion,
+    runtimeApiVersion: RUNTIME_API_VERSION,
+  });
+}
