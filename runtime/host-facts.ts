@@ -32,11 +32,23 @@ export async function detectHostFacts(opts: { cgroupDriver: 'cgroupfs' | 'system
     seccompAvailable,
     recursiveReadOnlySupported: kernelAtLeast(os.release(), 5, 12) && runcSupportsRro(opts.runcVersion),
     swapAccounting,
-    allCapabilities: ALL_LINUX_CAPABILITIES.slice(0, Math.min(ALL_LINUX_CAPABILITIES.length, lastCap + 1)),
+    allCapabilities: boundingCapabilities(status, lastCap),
     defaultCapabilities: [...DEFAULT_CAPABILITIES],
     rlimits: [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }],
     defaultPath: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
   };
+}
+
+/**
+ * The capabilities berthd itself may grant: its bounding set (CapBnd of /proc/self/status) within
+ * what the kernel knows. runc fails with EPERM when asked for a capability outside that set.
+ */
+export function boundingCapabilities(status: string, lastCap: number): string[] {
+  const known = ALL_LINUX_CAPABILITIES.slice(0, Math.min(ALL_LINUX_CAPABILITIES.length, lastCap + 1));
+  const m = /^CapBnd:\s*([0-9a-f]+)/m.exec(status);
+  if (!m) return known;
+  const mask = BigInt(`0x${m[1]}`);
+  return known.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
 /** The hard value of a /proc/<pid>/limits row; undefined when unlimited or absent. */

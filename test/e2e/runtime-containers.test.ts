@@ -247,6 +247,26 @@ describe('e2e runtime: containers under runc + conmon', function () {
     expect(events).to.deep.equal(['created', 'started', 'stopped', 'deleted']);
   });
 
+  it('RuntimeDefault seccomp filters the container: ordinary work runs, new namespaces and mount are refused', async () => {
+    const r = await runScript('grep Seccomp: /proc/self/status; echo ok > /tmp/f && cat /tmp/f; unshare -n true && echo unshared || echo unshare-refused', { security: { seccomp: { type: 'RuntimeDefault' } } });
+    const texts = r.lines.map((l) => l.text);
+    expect(texts).to.include('Seccomp:\t2');
+    expect(texts).to.include('ok');
+    expect(texts).to.include('unshare-refused');
+    expect(r.status.exitCode).to.equal(0);
+  });
+
+  it('privileged: every capability, host devices, writable /sys', async () => {
+    const r = await runScript('grep CapEff /proc/self/status; ls /dev/loop-control >/dev/null 2>&1 && echo has-loop-control || echo no-loop-control; grep " /sys " /proc/self/mounts | grep -q "rw," && echo sys-rw', { security: { privileged: true } });
+    const texts = r.lines.map((l) => l.text);
+    const capEff = /CapEff:\s+([0-9a-f]+)/.exec(texts.join('\n'))![1];
+    const hostCapEff = /CapEff:\s+([0-9a-f]+)/.exec(await fs.readFile('/proc/self/status', 'utf8'))![1];
+    expect(capEff).to.equal(hostCapEff);
+    const hostHasLoop = await fs.access('/dev/loop-control').then(() => true, () => false);
+    expect(texts).to.include(hostHasLoop ? 'has-loop-control' : 'no-loop-control');
+    expect(texts).to.include('sys-rw');
+  });
+
   it('remove leaves no runc state, no mount and no files behind', async () => {
     const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
     await manager.startContainer(id);
