@@ -9,6 +9,9 @@ import { FakePodNative, FakePodNetwork, FakeProcesses } from '../../pod/pod-test
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import { podSandboxHandlers } from './pod-handlers';
+import { createCriServer, CriServer } from '../server';
+import { createCriClient, CriClient, isServiceError } from '../../test/support/cri-client';
+import { status as grpcStatus } from '@grpc/grpc-js';
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 
@@ -90,6 +93,43 @@ describe('cri/runtime pod handlers', () => {
     let caught: unknown;
     await handlers.PodSandboxStatus!({ podSandboxId: id }, call).catch((e) => (caught = e));
     expect(caught).to.be.instanceOf(NotFoundError);
+  });
+
+  it('serves the pod RPCs over the CRI socket with the right status codes', async () => {
+    const server: CriServer = createCriServer({ handlers, logger: silentLogger });
+    const socket = path.join(dir, 'cri.sock');
+    await server.listen(socket);
+    const client: CriClient = createCriClient(socket);
+    try {
+      const { podSandboxId } = await client.runPodSandbox({ config: config('wire') });
+      const again = await client.runPodSandbox({ config: config('wire') });
+      expect(again.podSandboxId).to.equal(podSandboxId);
+      const res = await client.podSandboxStatus({ podSandboxId: podSandboxId!, verbose: true });
+      expect(res.status!.state).to.equal(runtime.v1.PodSandboxState.SANDBOX_READY);
+      expect(res.status!.metadata!.name).to.equal('wire');
+      expect(JSON.parse(res.info!.info).stepTimingsMs).to.have.property('pause');
+      const codeOf = async (p: Promise<unknown>) => {
+        try {
+          await p;
+        } catch (err) {
+          if (isServiceError(err)) return { code: err.code, details: err.details };
+        }
+        return undefined;
+      };
+      const bad = { ...config('bad'), linux: { sysctls: { 'kernel.panic': '1' } } };
+      expect(await codeOf(client.runPodSandbox({ config: bad }))).to.deep.include({ code: grpcStatus.INVALID_ARGUMENT });
+      expect((await codeOf(client.runPodSandbox({ config: config('h'), runtimeHandler: 'kata' })))?.details).to.match(/runtime_handler/);
+      expect(await codeOf(client.podSandboxStatus({ podSandboxId: 'f'.repeat(64) }))).to.deep.include({ code: grpcStatus.NOT_FOUND });
+      await client.stopPodSandbox({ podSandboxId: 'f'.repeat(64) });
+      await client.stopPodSandbox({ podSandboxId: podSandboxId! });
+      const listed = await client.listPodSandbox({ filter: { state: { state: runtime.v1.PodSandboxState.SANDBOX_NOTREADY } } });
+      expect(listed.items!.map((p) => p.id)).to.deep.equal([podSandboxId]);
+      await client.removePodSandbox({ podSandboxId: podSandboxId! });
+      expect((await client.listPodSandbox({})).items).to.deep.equal([]);
+    } finally {
+      client.close();
+      await server.shutdown(100);
+    }
   });
 
   it('refuses requests without the required fields', async () => {
