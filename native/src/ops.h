@@ -1,0 +1,14 @@
+// Each source file registers its functions on the addon's exports.
+#pragma once
+
+#include <napi.h>
+
+namespace berth {
+
+void InitFsOps(Napi::Env env, Napi::Object exports);       // mount, umount2, mknod
+void InitXattrOps(Napi::Env env, Napi::Object exports);    // lsetxattr, lgetxattr, llistxattr
+void InitStartPause(Napi::Env env, Napi::Object exports);  // startPause
+void InitWatchExit(Napi::Env env, Napi::Object exports);   // watchExit
+void InitConnectInNetns(Napi::Env env, Napi::Object exports);  // connectInNetns
+
+}  // namespace berth

@@ -1,0 +1,295 @@
+#include "pause-launcher.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace berth {
+namespace {
+
+enum Step : int {
+  kStepClone = 1,
+  kStepSetsid,
+  kStepChdir,
+  kStepHostname,
+  kStepSysctl,
+  kStepCgroup,
+  kStepStdin,
+  kStepLog,
+  kStepDup,
+  kStepCloseFds,
+  kStepCapBoundingSet,
+  kStepAmbient,
+  kStepSetgroups,
+  kStepSetgid,
+  kStepSetuid,
+  kStepCapset,
+  kStepNoNewPrivs,
+  kStepExec,
+};
+
+enum MessageKind : int { kMessagePid = 1, kMessageError = 2 };
+
+struct Message {
+  int kind;
+  int step;
+  int index;
+  int value;  // pid or errno
+};
+
+/** Read-only view of the plan as C pointers, shared with the children (CLONE_VM). */
+struct ChildContext {
+  const char* executable;
+  char* const* argv;
+  char* const* envp;
+  int namespace_flags;
+  const char* hostname;  // nullptr: keep
+  size_t hostname_length;
+  const char* const* sysctl_paths;
+  const char* const* sysctl_values;
+  size_t sysctl_count;
+  const char* const* cgroup_procs;
+  size_t cgroup_count;
+  const char* log_file;
+  uid_t uid;
+  gid_t gid;
+  int last_cap;
+  int pipe_fd;
+  char* pause_stack_top;
+};
+
+constexpr size_t kStackSize = 256 * 1024;
+
+void WriteMessage(int fd, const Message& message) {
+  const char* bytes = reinterpret_cast<const char*>(&message);
+  size_t done = 0;
+  while (done < sizeof message) {
+    ssize_t n = ::write(fd, bytes + done, sizeof message - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+[[noreturn]] void FailChild(const ChildContext* ctx, int step, int index, int err) {
+  WriteMessage(ctx->pipe_fd, Message{kMessageError, step, index, err});
+  _exit(127);
+}
+
+/** Writes `value` to `path` in one write(2); returns 0 or an errno. */
+int WriteFile(const char* path, const char* value, size_t length) {
+  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ssize_t n;
+  do n = ::write(fd, value, length); while (n < 0 && errno == EINTR);
+  int err = n < 0 ? errno : (static_cast<size_t>(n) != length ? EIO : 0);
+  ::close(fd);
+  return err;
+}
+
+/** The pause child: PID 1 of its pid namespace when one was requested. Async-signal-safe only. */
+int PauseMain(void* arg) {
+  const ChildContext* ctx = static_cast<const ChildContext*>(arg);
+  // Handlers were inherited from Node (copied, not shared): reset them before unblocking signals.
+  struct sigaction default_action;
+  std::memset(&default_action, 0, sizeof default_action);
+  default_action.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) ::sigaction(sig, &default_action, nullptr);
+
+  if (::setsid() < 0) FailChild(ctx, kStepSetsid, 0, errno);
+  if (::chdir("/") != 0) FailChild(ctx, kStepChdir, 0, errno);
+  if (ctx->hostname != nullptr && ::sethostname(ctx->hostname, ctx->hostname_length) != 0) {
+    FailChild(ctx, kStepHostname, 0, errno);
+  }
+  // /proc/sys/net/* and /proc/sys/kernel/{shm,msg,sem}* resolve against the writer's namespaces.
+  for (size_t i = 0; i < ctx->sysctl_count; i++) {
+    int err = WriteFile(ctx->sysctl_paths[i], ctx->sysctl_values[i], std::strlen(ctx->sysctl_values[i]));
+    if (err != 0) FailChild(ctx, kStepSysctl, static_cast<int>(i), err);
+  }
+  // "0" moves the writing process itself (cgroup v1 and v2).
+  for (size_t i = 0; i < ctx->cgroup_count; i++) {
+    int err = WriteFile(ctx->cgroup_procs[i], "0", 1);
+    if (err != 0) FailChild(ctx, kStepCgroup, static_cast<int>(i), err);
+  }
+
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0) FailChild(ctx, kStepStdin, 0, errno);
+  int out_fd = ::open(ctx->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (out_fd < 0) FailChild(ctx, kStepLog, 0, errno);
+  if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) FailChild(ctx, kStepDup, 0, errno);
+  // Everything else Node had open (sockets, the event loop's fds) must not reach pause.
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < 65536; fd++) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+
+  for (int cap = 0; cap <= ctx->last_cap; cap++) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) FailChild(ctx, kStepCapBoundingSet, cap, errno);
+  }
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    FailChild(ctx, kStepAmbient, 0, errno);
+  }
+  // Raw syscalls: glibc's set*id would try to sync threads this child does not have.
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0) FailChild(ctx, kStepSetgroups, 0, errno);
+  if (::syscall(SYS_setresgid, ctx->gid, ctx->gid, ctx->gid) != 0) FailChild(ctx, kStepSetgid, 0, errno);
+  if (::syscall(SYS_setresuid, ctx->uid, ctx->uid, ctx->uid) != 0) FailChild(ctx, kStepSetuid, 0, errno);
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+  std::memset(data, 0, sizeof data);
+  if (::syscall(SYS_capset, &header, data) != 0) FailChild(ctx, kStepCapset, 0, errno);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) FailChild(ctx, kStepNoNewPrivs, 0, errno);
+
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(ctx->executable, ctx->argv, ctx->envp);
+  FailChild(ctx, kStepExec, 0, errno);
+}
+
+/** The intermediate: clones pause (suspended until pause execs or dies), reports its pid, exits. */
+int IntermediateMain(void* arg) {
+  const ChildContext* ctx = static_cast<const ChildContext*>(arg);
+  int flags = ctx->namespace_flags | CLONE_VM | CLONE_VFORK | SIGCHLD;
+  pid_t pid = ::clone(PauseMain, ctx->pause_stack_top, flags, arg);
+  if (pid < 0) {
+    WriteMessage(ctx->pipe_fd, Message{kMessageError, kStepClone, 0, errno});
+  } else {
+    WriteMessage(ctx->pipe_fd, Message{kMessagePid, 0, 0, pid});
+  }
+  _exit(0);
+}
+
+int ReadLastCap() {
+  int fd = ::open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 63;
+  char buffer[16] = {0};
+  ssize_t n = ::read(fd, buffer, sizeof buffer - 1);
+  ::close(fd);
+  int value = n > 0 ? std::atoi(buffer) : 0;
+  return value > 0 ? value : 63;
+}
+
+std::string DescribeStep(const PausePlan& plan, int step, int index) {
+  switch (step) {
+    case kStepClone: return "clone pause process";
+    case kStepSetsid: return "setsid";
+    case kStepChdir: return "chdir /";
+    case kStepHostname: return "set hostname " + plan.hostname;
+    case kStepSysctl: return "write sysctl " + plan.sysctl_names.at(static_cast<size_t>(index));
+    case kStepCgroup: return "join cgroup " + plan.cgroup_procs.at(static_cast<size_t>(index));
+    case kStepStdin: return "open /dev/null";
+    case kStepLog: return "open log file " + (plan.log_file.empty() ? std::string("/dev/null") : plan.log_file);
+    case kStepDup: return "redirect stdio";
+    case kStepCloseFds: return "close inherited file descriptors";
+    case kStepCapBoundingSet: return "drop capability " + std::to_string(index) + " from the bounding set";
+    case kStepAmbient: return "clear ambient capabilities";
+    case kStepSetgroups: return "setgroups";
+    case kStepSetgid: return "setgid " + std::to_string(plan.gid);
+    case kStepSetuid: return "setuid " + std::to_string(plan.uid);
+    case kStepCapset: return "clear capabilities";
+    case kStepNoNewPrivs: return "set no_new_privs";
+    case kStepExec: return "exec " + plan.executable;
+    default: return "step " + std::to_string(step);
+  }
+}
+
+}  // namespace
+
+LaunchOutcome LaunchPause(const PausePlan& plan) {
+  LaunchOutcome outcome;
+  std::vector<const char*> sysctl_paths, sysctl_values, cgroups;
+  for (const auto& s : plan.sysctl_paths) sysctl_paths.push_back(s.c_str());
+  for (const auto& s : plan.sysctl_values) sysctl_values.push_back(s.c_str());
+  for (const auto& s : plan.cgroup_procs) cgroups.push_back(s.c_str());
+  char* argv[] = {const_cast<char*>(plan.executable.c_str()), nullptr};
+  char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  char* envp[] = {path_env, nullptr};
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    outcome.error = errno;
+    outcome.failed_step = "create status pipe";
+    return outcome;
+  }
+  void* stacks = ::mmap(nullptr, 2 * kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stacks == MAP_FAILED) {
+    outcome.error = errno;
+    outcome.failed_step = "allocate clone stacks";
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    return outcome;
+  }
+  char* stack_base = static_cast<char*>(stacks);
+  ChildContext ctx{};
+  ctx.executable = plan.executable.c_str();
+  ctx.argv = argv;
+  ctx.envp = envp;
+  ctx.namespace_flags = plan.namespace_flags;
+  ctx.hostname = plan.set_hostname ? plan.hostname.c_str() : nullptr;
+  ctx.hostname_length = plan.hostname.size();
+  ctx.sysctl_paths = sysctl_paths.data();
+  ctx.sysctl_values = sysctl_values.data();
+  ctx.sysctl_count = sysctl_paths.size();
+  ctx.cgroup_procs = cgroups.data();
+  ctx.cgroup_count = cgroups.size();
+  ctx.log_file = plan.log_file.empty() ? "/dev/null" : plan.log_file.c_str();
+  ctx.uid = plan.uid;
+  ctx.gid = plan.gid;
+  ctx.last_cap = ReadLastCap();
+  ctx.pipe_fd = pipe_fds[1];
+  ctx.pause_stack_top = stack_base + 2 * kStackSize;  // stacks grow down
+
+  // No Node signal handler may run on the children's (shared) memory: block all until exec.
+  sigset_t all, previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
+  pid_t intermediate = ::clone(IntermediateMain, stack_base + kStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+  int clone_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  ::close(pipe_fds[1]);
+
+  if (intermediate < 0) {
+    outcome.error = clone_errno;
+    outcome.failed_step = "clone intermediate process";
+  } else {
+    int status;
+    while (::waitpid(intermediate, &status, __WALL) < 0 && errno == EINTR) {
+    }
+    Message message;
+    bool got_pid = false;
+    for (;;) {
+      ssize_t n = ::read(pipe_fds[0], &message, sizeof message);
+      if (n < 0 && errno == EINTR) continue;
+      if (n != static_cast<ssize_t>(sizeof message)) break;
+      if (message.kind == kMessagePid) {
+        outcome.pid = message.value;
+        got_pid = true;
+      } else if (message.kind == kMessageError && outcome.error == 0) {
+        outcome.error = message.value;
+        outcome.failed_step = DescribeStep(plan, message.step, message.index);
+      }
+    }
+    if (!got_pid && outcome.error == 0) {
+      outcome.error = EIO;
+      outcome.failed_step = "receive pause pid from intermediate process";
+    }
+  }
+  ::close(pipe_fds[0]);
+  ::munmap(stacks, 2 * kStackSize);
+  return outcome;
+}
+
+}  // namespace berth

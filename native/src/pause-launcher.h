@@ -1,0 +1,39 @@
+// Launching the pause process: a blocking call for a worker thread. It clone()s an intermediate
+// child which clone()s pause into new namespaces and exits, so pause is re-parented to init and
+// never becomes berthd's child. Between clone and execve only async-signal-safe calls are made;
+// a failed step travels back over a CLOEXEC pipe as (step, index, errno).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace berth {
+
+/** Everything the pause child needs, prepared before clone (no allocation after it). */
+struct PausePlan {
+  std::string executable;
+  int namespace_flags = 0;  // CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
+  bool set_hostname = false;
+  std::string hostname;
+  std::vector<std::string> sysctl_names;   // for messages
+  std::vector<std::string> sysctl_paths;   // /proc/sys/...
+  std::vector<std::string> sysctl_values;
+  std::vector<std::string> cgroup_procs;
+  uid_t uid = 65535;
+  gid_t gid = 65535;
+  std::string log_file;  // empty: /dev/null
+};
+
+/** Outcome: the host pid of pause, or the failed step ("write sysctl x") and its errno. */
+struct LaunchOutcome {
+  pid_t pid = -1;
+  int error = 0;
+  std::string failed_step;
+};
+
+/** Starts pause as described by `plan`; returns once it has exec'd or failed. */
+LaunchOutcome LaunchPause(const PausePlan& plan);
+
+}  // namespace berth
