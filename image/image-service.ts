@@ -8,6 +8,7 @@ import { InvalidArgumentError, RuntimeError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { imageUser } from './image-config';
 import { ImagePuller } from './image-puller';
+import { importImageArchive } from './import-archive';
 import { ImageStorage } from './image-storage';
 import type { ImageRecord, OciImageConfig } from './image-store';
 import type { UnpackNative } from './layer-unpack';
@@ -192,6 +193,12 @@ export class ImageService {
       config: this.storage.imageConfigOf(rec.id),
       lowerDirs: this.storage.lowerDirs(rec),
     };
+  }
+
+  /** Loads an OCI layout (dir or tar) or docker-archive tar into the store (`berthd images import`). */
+  async importArchive(file: string, name?: string): Promise<ImageInfo[]> {
+    const recs = await importImageArchive(this.storage, file, { name, logger: this.opts.logger });
+    return recs.map((r) => this.infoOf(r));
   }
 
   /** Marks an image pinned (or not). */

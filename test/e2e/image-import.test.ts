@@ -1,0 +1,92 @@
+/**
+ * E2E: air-gapped import of archives produced by skopeo from a local registry (oci-archive,
+ * docker-archive, OCI layout dir), then the image resolves and its files are in the layer dirs.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { errorKindOf } from '../../common/errors';
+import { silentLogger } from '../../common/logger';
+import { ImageService } from '../../image/image-service';
+import { EMPTY_REGISTRIES_CONFIG } from '../../image/registries-config';
+import { loadUnpackNative } from '../../image/testing/cli-native';
+import { startRegistry, TestRegistry } from './support/registry';
+import { layeredImage, pushImage, LAYERED_EXPECTATIONS } from './support/test-images';
+
+describe('e2e: image import', function () {
+  this.timeout(60_000);
+  let registry: TestRegistry;
+  let tmp: string;
+  const { native } = loadUnpackNative();
+
+  before(async () => {
+    registry = await startRegistry();
+    await pushImage(registry.host, 'test/layered', 'v1', await layeredImage());
+  });
+  after(async () => {
+    await registry?.stop();
+  });
+  beforeEach(async () => {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-import-e2e-'));
+  });
+  afterEach(async () => {
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  async function skopeo(dest: string): Promise<void> {
+    execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/test/layered:v1`, dest]);
+  }
+
+  async function checkImported(svc: ImageService, name: string): Promise<void> {
+    const image = await layeredImage();
+    const resolved = await svc.resolveImage(name);
+    expect(resolved?.id).to.equal(image.configDigest);
+    expect(resolved!.lowerDirs).to.have.length(3);
+    expect(await fs.readFile(path.join(resolved!.lowerDirs[0]!, 'data/keep/new'), 'utf8')).to.equal(LAYERED_EXPECTATIONS['data/keep/new']);
+    expect((await fs.lstat(path.join(resolved!.lowerDirs[0]!, 'data/a'))).isCharacterDevice()).to.equal(true);
+  }
+
+  it('imports an oci-archive with its name', async () => {
+    const svc = await ImageService.create({ dir: path.join(tmp, 'images'), registries: EMPTY_REGISTRIES_CONFIG, native, logger: silentLogger });
+    const file = path.join(tmp, 'img.oci.tar');
+    await skopeo(`oci-archive:${file}:example.com/team/layered:v1`);
+    const infos = await svc.importArchive(file);
+    expect(infos).to.have.length(1);
+    expect(infos[0]!.repoTags).to.deep.equal(['example.com/team/layered:v1']);
+    await checkImported(svc, 'example.com/team/layered:v1');
+    expect(await fs.readdir(path.join(tmp, 'images', 'tmp'))).to.deep.equal([]);
+  });
+
+  it('imports a docker-archive tarball with its RepoTags', async () => {
+    const svc = await ImageService.create({ dir: path.join(tmp, 'images'), registries: EMPTY_REGISTRIES_CONFIG, native, logger: silentLogger });
+    const file = path.join(tmp, 'img.docker.tar');
+    await skopeo(`docker-archive:${file}:registry.k8s.io/pause:3.9`);
+    const infos = await svc.importArchive(file);
+    expect(infos[0]!.repoTags).to.deep.equal(['registry.k8s.io/pause:3.9']);
+    await checkImported(svc, 'registry.k8s.io/pause:3.9');
+  });
+
+  it('imports an OCI layout directory tagged only with a tag, using the given name', async () => {
+    const svc = await ImageService.create({ dir: path.join(tmp, 'images'), registries: EMPTY_REGISTRIES_CONFIG, native, logger: silentLogger });
+    const dir = path.join(tmp, 'layout');
+    await skopeo(`oci:${dir}:v2`);
+    const infos = await svc.importArchive(dir, 'quay.io/me/layered');
+    expect(infos[0]!.repoTags).to.deep.equal(['quay.io/me/layered:v2']);
+    await checkImported(svc, 'quay.io/me/layered:v2');
+  });
+
+  it('refuses a file that is neither format', async () => {
+    const svc = await ImageService.create({ dir: path.join(tmp, 'images'), registries: EMPTY_REGISTRIES_CONFIG, native, logger: silentLogger });
+    const file = path.join(tmp, 'junk.tar');
+    execFileSync('tar', ['-cf', file, '-C', os.tmpdir(), '--files-from', '/dev/null']);
+    let caught: unknown;
+    try {
+      await svc.importArchive(file);
+    } catch (err) {
+      caught = err;
+    }
+    expect(errorKindOf(caught)).to.equal('InvalidArgument');
+  });
+});
