@@ -60,7 +60,12 @@ export class ContainerManager {
   private readonly socketDir: string;
   private readonly exitWatcher: ExitWatcher;
   /** Background conmon launches by container id. */
-  private readonly launches = new Map<string, Promise<void>>();
+  private readonly launches = new Map<string, Promise<number>>();
+  /**
+   * Pids from finished launches not yet written to the record: Start persists them together with
+   * the running state (one fsync less on the Start path); recovery re-reads them from runc.
+   */
+  private readonly launchedPids = new Map<string, number>();
   /** Creates in flight by reserved name (kubelet retries join them). */
   private readonly inflight = new Map<string, Promise<string>>();
   private readonly exitWaiters = new Map<string, Set<() => void>>();
@@ -164,7 +169,7 @@ export class ContainerManager {
   }
 
   /** Runs conmon (which runs `runc create`) and records the pid or the failure. */
-  private async launch(record: ContainerRecord, runtime: OciRuntimeDriver, log: Logger): Promise<void> {
+  private async launch(record: ContainerRecord, runtime: OciRuntimeDriver, log: Logger): Promise<number> {
     try {
       const started = await this.opts.monitor.launch({
         conmonPath: this.opts.conmonPath,
@@ -183,9 +188,8 @@ export class ContainerManager {
         tty: record.tty,
         logSizeMax: this.opts.logSizeMax,
       });
-      await this.store.update(record.id, (r) => {
-        r.pid = started.pid;
-      });
+      this.launchedPids.set(record.id, started.pid);
+      return started.pid;
     } catch (err) {
       log.warn('runtime create failed', { err: describeError(err) });
       await this.store.update(record.id, (r) => {
@@ -196,20 +200,24 @@ export class ContainerManager {
     }
   }
 
-  /** Waits for the background launch; relaunches when berthd restarted before it finished. */
-  private async ensureLaunched(rec: ContainerRecord): Promise<void> {
+  /** The container's init pid: recorded, or known from a finished launch; 0 when none. */
+  private pidOf(rec: ContainerRecord): number {
+    return rec.pid > 0 ? rec.pid : (this.launchedPids.get(rec.id) ?? 0);
+  }
+
+  /** Waits for the background launch (relaunching when berthd restarted before it finished); returns the pid. */
+  private async ensureLaunched(rec: ContainerRecord): Promise<number> {
     const pending = this.launches.get(rec.id);
     if (pending) {
       try {
-        await pending;
-        return;
+        return await pending;
       } finally {
         this.launches.delete(rec.id);
       }
     }
-    if (rec.pid > 0) return;
-    const p = this.launch(rec, this.runtimeFor(rec.runtimeHandler), this.opts.logger.child({ container: rec.id }));
-    await p;
+    const known = this.pidOf(rec);
+    if (known > 0) return known;
+    return this.launch(rec, this.runtimeFor(rec.runtimeHandler), this.opts.logger.child({ container: rec.id }));
   }
 
   /** StartContainer. */
@@ -218,13 +226,15 @@ export class ContainerManager {
     await this.store.locks.run(rec0.id, async () => {
       const rec = this.require(rec0.id);
       if (rec.state !== 'created') throw new FailedPreconditionError(`container ${rec.id} is ${rec.state}, not created`);
+      let pid: number;
       try {
-        await this.ensureLaunched(rec);
+        pid = await this.ensureLaunched(rec);
         await this.runtimeFor(rec.runtimeHandler).start(rec.id);
       } catch (err) {
         throw wrap(err, `start container ${rec.id}`);
       }
       const started = await this.store.update(rec.id, (r) => {
+        r.pid = pid;
         // An exit may already have been recorded for a very short-lived process.
         if (r.state === 'created') r.state = 'running';
         r.startedAtNs = nowNs();
@@ -251,7 +261,7 @@ export class ContainerManager {
       await this.onExit(alreadyExited);
       return;
     }
-    if (current.pid <= 0) {
+    if (this.pidOf(current) <= 0) {
       // runc create never succeeded: nothing runs; settle the record as exited.
       await this.markExited({ id, exitCode: 255, finishedAtNs: nowNs() }, 'Error');
       return;
@@ -309,7 +319,7 @@ export class ContainerManager {
   private async onExit(exit: ContainerExit): Promise<void> {
     const rec = this.store.get(exit.id);
     if (!rec || rec.state === 'exited') return;
-    if (rec.pid <= 0 && this.launches.has(exit.id)) return; // conmon reports before we recorded the pid; the wait loop re-reads
+    if (this.pidOf(rec) <= 0 && this.launches.has(exit.id)) return; // conmon reports before we recorded the pid; the wait loop re-reads
     const oom = await fs
       .access(path.join(rec.paths.dir, 'oom'))
       .then(() => true)
@@ -352,6 +362,7 @@ export class ContainerManager {
         throw wrap(err, `remove container ${id}`);
       }
       this.launches.delete(id);
+      this.launchedPids.delete(id);
       this.emit('deleted', rec);
     });
   }
@@ -372,7 +383,7 @@ export class ContainerManager {
     const info: Record<string, string> = {};
     if (verbose) {
       const spec = await readSpec(rec).catch(() => undefined);
-      info.info = JSON.stringify({ pid: rec.pid, sandboxID: rec.podSandboxId, runtimeHandler: rec.runtimeHandler, bundle: rec.paths.bundle, runtimeSpec: spec });
+      info.info = JSON.stringify({ pid: this.pidOf(rec), sandboxID: rec.podSandboxId, runtimeHandler: rec.runtimeHandler, bundle: rec.paths.bundle, runtimeSpec: spec });
     }
     return { status: statusView(rec), info };
   }
@@ -396,7 +407,9 @@ export class ContainerManager {
     const rec0 = this.require(idOrPrefix);
     await this.store.locks.run(rec0.id, async () => {
       const rec = this.require(rec0.id);
-      await applyResources(rec, this.runtimeFor(rec.runtimeHandler), resources, this.opts.specDefaults);
+      // A created container exists in runc once its launch finishes: update it there too.
+      const pid = rec.state === 'created' ? await this.ensureLaunched(rec).catch(() => 0) : this.pidOf(rec);
+      await applyResources({ ...rec, pid }, this.runtimeFor(rec.runtimeHandler), resources, this.opts.specDefaults);
       await this.store.update(rec.id, (r) => {
         r.resources = { ...r.resources, ...structuredClone(resources) };
       });
