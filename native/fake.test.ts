@@ -1,0 +1,132 @@
+import { expect } from 'chai';
+
+import { NativeError } from './binding';
+import { RecordingNativeBinding } from './fake';
+
+const SPEC = {
+  executable: '/usr/lib/berth/pause',
+  namespaces: ['net', 'ipc', 'uts'] as const,
+  hostname: 'pod',
+  uid: 65535,
+  gid: 65535,
+  cgroupProcs: [],
+  sysctls: {},
+};
+
+async function rejection(promise: Promise<unknown>): Promise<NativeError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(NativeError);
+    return error as NativeError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('native/fake RecordingNativeBinding', () => {
+  it('records calls with their arguments in order', async () => {
+    const native = new RecordingNativeBinding();
+    await native.mount('tmpfs', '/a', 'tmpfs', ['nosuid'], 'size=1m');
+    await native.unmount('/a', ['detach']);
+    expect(native.calls.map((c) => c.method)).to.deep.equal(['mount', 'unmount']);
+    expect(native.calls[0].args).to.deep.equal(['tmpfs', '/a', 'tmpfs', ['nosuid'], 'size=1m']);
+    expect(native.callsOf('unmount')[0].args).to.deep.equal(['/a', ['detach']]);
+  });
+
+  it('tracks active mounts, stacked mounts unmount newest first, and unmounting nothing is EINVAL', async () => {
+    const native = new RecordingNativeBinding();
+    await native.mount('tmpfs', '/a', 'tmpfs', []);
+    await native.mount('/src', '/a', 'none', ['bind']);
+    await native.mount('shm', '/b', 'tmpfs', []);
+    await native.unmount('/a');
+    expect(native.activeMounts().map((m) => [m.source, m.target])).to.deep.equal([
+      ['tmpfs', '/a'],
+      ['shm', '/b'],
+    ]);
+    await native.unmount('/a');
+    await native.unmount('/b');
+    expect(native.activeMounts()).to.deep.equal([]);
+    const error = await rejection(native.unmount('/b'));
+    expect(error.code).to.equal('EINVAL');
+    expect(error.errno).to.equal(22);
+  });
+
+  it('treats propagation changes and remounts as changes to an existing mount, not new mounts', async () => {
+    const native = new RecordingNativeBinding();
+    expect((await rejection(native.mount('none', '/x', '', ['rprivate']))).code).to.equal('EINVAL');
+    await native.mount('/src', '/x', 'none', ['bind']);
+    await native.mount('none', '/x', '', ['rprivate']);
+    await native.mount('none', '/x', '', ['remount', 'bind', 'rdonly']);
+    expect(native.activeMounts()).to.have.length(1);
+    expect(native.activeMounts()[0].flags).to.deep.equal(['bind', 'rdonly']);
+  });
+
+  it('keeps xattrs per path; an absent name reads as undefined', async () => {
+    const native = new RecordingNativeBinding();
+    await native.lsetxattr('/d', 'trusted.overlay.opaque', Buffer.from('y'));
+    expect((await native.lgetxattr('/d', 'trusted.overlay.opaque'))?.toString()).to.equal('y');
+    expect(await native.lgetxattr('/d', 'user.other')).to.equal(undefined);
+    expect(await native.lgetxattr('/elsewhere', 'trusted.overlay.opaque')).to.equal(undefined);
+    expect(await native.llistxattr('/d')).to.deep.equal(['trusted.overlay.opaque']);
+    expect(await native.llistxattr('/none')).to.deep.equal([]);
+  });
+
+  it('records device nodes and refuses a second node at the same path with EEXIST', async () => {
+    const native = new RecordingNativeBinding();
+    await native.mknod('/wh', 0o20000, 0, 0);
+    expect(native.nodes.get('/wh')).to.deep.equal({ mode: 0o20000, major: 0, minor: 0 });
+    expect((await rejection(native.mknod('/wh', 0o20000, 0, 0))).code).to.equal('EEXIST');
+  });
+
+  it('gives pause processes distinct pids and fires exit watchers once', async () => {
+    const native = new RecordingNativeBinding({ firstPid: 500 });
+    const first = await native.startPause(SPEC);
+    const second = await native.startPause({ ...SPEC, hostname: 'other' });
+    expect(first.pid).to.equal(500);
+    expect(second.pid).to.equal(501);
+    let fired = 0;
+    let closedFired = 0;
+    native.watchExit(first.pid, () => fired++);
+    native.watchExit(first.pid, () => closedFired++).close();
+    expect(native.liveProcesses().map((p) => p.spec.hostname)).to.deep.equal(['pod', 'other']);
+    expect(native.exitProcess(first.pid)).to.equal(true);
+    expect(native.exitProcess(first.pid)).to.equal(false);
+    expect(fired).to.equal(1);
+    expect(closedFired).to.equal(0);
+    expect(native.isAlive(first.pid)).to.equal(false);
+    expect(native.isAlive(second.pid)).to.equal(true);
+  });
+
+  it('throws ESRCH synchronously when watching a process that is not running', () => {
+    const native = new RecordingNativeBinding();
+    expect(() => native.watchExit(12345, () => undefined))
+      .to.throw(NativeError)
+      .with.property('code', 'ESRCH');
+  });
+
+  it('injects failures for a number of calls, by code or error object', async () => {
+    const native = new RecordingNativeBinding();
+    native.fail('mount', 'EPERM', 1);
+    const error = await rejection(native.mount('tmpfs', '/a', 'tmpfs', []));
+    expect(error.code).to.equal('EPERM');
+    expect(error.errno).to.equal(1);
+    await native.mount('tmpfs', '/a', 'tmpfs', []);
+    expect(native.activeMounts()).to.have.length(1);
+    expect(native.calls).to.have.length(2);
+
+    const custom = new NativeError('start pause: setuid 65535: EPERM', 'EPERM', 1);
+    native.fail('startPause', custom);
+    expect(await rejection(native.startPause(SPEC))).to.equal(custom);
+    expect(await rejection(native.startPause(SPEC))).to.equal(custom);
+    expect(native.liveProcesses()).to.deep.equal([]);
+    native.clearFailures();
+    expect((await native.startPause(SPEC)).pid).to.be.a('number');
+  });
+
+  it('refuses connections by default and uses connectHandler when set', async () => {
+    const native = new RecordingNativeBinding();
+    expect((await rejection(native.connectInNetns('/run/ns/net', '127.0.0.1', 80))).code).to.equal('ECONNREFUSED');
+    native.connectHandler = (_netns, _host, port) => port + 1000;
+    expect(await native.connectInNetns('/run/ns/net', '127.0.0.1', 80)).to.equal(1080);
+  });
+});

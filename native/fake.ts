@@ -1,0 +1,234 @@
+/**
+ * A recording NativeBinding for unit tests of pod/, runtime/ and image/: every call is recorded
+ * in `calls`; mounts, device nodes and xattrs live in memory (so a test can assert nothing
+ * leaked); pause processes are fake pids whose exit a test triggers with `exitProcess`; any
+ * method can be made to fail with `fail`. It behaves like the real addon where it matters:
+ * unmounting something not mounted is EINVAL, lgetxattr of an absent name is undefined,
+ * watchExit of a gone pid throws ESRCH synchronously, connectInNetns refuses by default.
+ */
+import {
+  NativeError,
+  type ExitWatch,
+  type MountFlag,
+  type NativeBinding,
+  type PauseProcess,
+  type PauseSpec,
+  type UnmountFlag,
+} from './binding';
+
+/** Names of the NativeBinding methods. */
+export type NativeMethod = keyof NativeBinding;
+
+/** One recorded call. */
+export interface RecordedCall {
+  method: NativeMethod;
+  args: unknown[];
+}
+
+/** A mount the fake considers active. */
+export interface FakeMount {
+  source: string;
+  target: string;
+  fstype: string;
+  flags: readonly MountFlag[];
+  data?: string;
+}
+
+/** A fake pause process. */
+export interface FakeProcess {
+  pid: number;
+  spec: PauseSpec;
+}
+
+/** A device node made by mknod. */
+export interface FakeNode {
+  mode: number;
+  major: number;
+  minor: number;
+}
+
+const ERRNO: Readonly<Record<string, number>> = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  EIO: 5,
+  EACCES: 13,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENOTDIR: 20,
+  EINVAL: 22,
+  ENOSPC: 28,
+  ENODATA: 61,
+  ENOTSUP: 95,
+  ECONNREFUSED: 111,
+  ETIMEDOUT: 110,
+};
+
+/** A NativeError for `code` ('EPERM', …) with the matching errno. */
+export function fakeNativeError(code: string, message: string): NativeError {
+  return new NativeError(`${message}: ${code}`, code, ERRNO[code] ?? 0);
+}
+
+const PROPAGATION_FLAGS: readonly MountFlag[] = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared'];
+
+interface InjectedFailure {
+  error: Error;
+  remaining: number;
+}
+
+/** Recording, in-memory NativeBinding (see the file comment). */
+export class RecordingNativeBinding implements NativeBinding {
+  /** Every call in order, including failed ones. */
+  readonly calls: RecordedCall[] = [];
+  /** Device nodes by path. */
+  readonly nodes = new Map<string, FakeNode>();
+  /** Extended attributes by path, then name. */
+  readonly xattrs = new Map<string, Map<string, Buffer>>();
+  /** Answers connectInNetns; the default refuses like a closed port. */
+  connectHandler: (netnsPath: string, host: string, port: number) => Promise<number> | number = (netnsPath, host, port) => {
+    throw fakeNativeError('ECONNREFUSED', `connectInNetns: connect to ${host} port ${port} in ${netnsPath}`);
+  };
+
+  private readonly mounts: FakeMount[] = [];
+  private readonly processes = new Map<number, FakeProcess>();
+  private readonly watchers = new Map<number, Set<() => void>>();
+  private readonly failures = new Map<NativeMethod, InjectedFailure[]>();
+  private nextPid: number;
+
+  constructor(options: { firstPid?: number } = {}) {
+    this.nextPid = options.firstPid ?? 100_000;
+  }
+
+  /**
+   * Makes the next `times` calls of `method` fail (forever when omitted) with `error`, or with a
+   * NativeError of that code when `error` is a string such as 'EPERM'.
+   */
+  fail(method: NativeMethod, error: Error | string, times = Number.POSITIVE_INFINITY): void {
+    const list = this.failures.get(method) ?? [];
+    const value = typeof error === 'string' ? fakeNativeError(error, `${method} (injected)`) : error;
+    list.push({ error: value, remaining: times });
+    this.failures.set(method, list);
+  }
+
+  /** Removes every injected failure. */
+  clearFailures(): void {
+    this.failures.clear();
+  }
+
+  /** The calls of one method, in order. */
+  callsOf(method: NativeMethod): RecordedCall[] {
+    return this.calls.filter((entry) => entry.method === method);
+  }
+
+  /** Mounts still active, oldest first. */
+  activeMounts(): readonly FakeMount[] {
+    return [...this.mounts];
+  }
+
+  /** Fake pause processes still running. */
+  liveProcesses(): readonly FakeProcess[] {
+    return [...this.processes.values()];
+  }
+
+  /** Whether fake process `pid` is running. */
+  isAlive(pid: number): boolean {
+    return this.processes.has(pid);
+  }
+
+  /** Makes fake process `pid` exit: its watchers fire once, synchronously. False if not running. */
+  exitProcess(pid: number): boolean {
+    if (!this.processes.delete(pid)) return false;
+    const callbacks = [...(this.watchers.get(pid) ?? [])];
+    this.watchers.delete(pid);
+    for (const callback of callbacks) callback();
+    return true;
+  }
+
+  async mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void> {
+    this.record('mount', [source, target, fstype, [...flags], data]);
+    const onlyPropagation = flags.length > 0 && flags.every((flag) => PROPAGATION_FLAGS.includes(flag));
+    if (onlyPropagation) {
+      if (!this.topMountAt(target)) throw fakeNativeError('EINVAL', `mount ${source} on ${target}`);
+      return;
+    }
+    if (flags.includes('remount')) {
+      const existing = this.topMountAt(target);
+      if (!existing) throw fakeNativeError('EINVAL', `mount ${source} on ${target}`);
+      existing.flags = flags.filter((flag) => flag !== 'remount');
+      if (data !== undefined) existing.data = data;
+      return;
+    }
+    this.mounts.push({ source, target, fstype, flags: [...flags], data });
+  }
+
+  async unmount(target: string, flags: readonly UnmountFlag[] = []): Promise<void> {
+    this.record('unmount', [target, [...flags]]);
+    const index = this.mounts.map((m) => m.target).lastIndexOf(target);
+    if (index < 0) throw fakeNativeError('EINVAL', `umount2 ${target}`);
+    this.mounts.splice(index, 1);
+  }
+
+  async mknod(path: string, mode: number, major: number, minor: number): Promise<void> {
+    this.record('mknod', [path, mode, major, minor]);
+    if (this.nodes.has(path)) throw fakeNativeError('EEXIST', `mknod ${path}`);
+    this.nodes.set(path, { mode, major, minor });
+  }
+
+  async lsetxattr(path: string, name: string, value: Buffer): Promise<void> {
+    this.record('lsetxattr', [path, name, Buffer.from(value)]);
+    const attributes = this.xattrs.get(path) ?? new Map<string, Buffer>();
+    attributes.set(name, Buffer.from(value));
+    this.xattrs.set(path, attributes);
+  }
+
+  async lgetxattr(path: string, name: string): Promise<Buffer | undefined> {
+    this.record('lgetxattr', [path, name]);
+    const value = this.xattrs.get(path)?.get(name);
+    return value === undefined ? undefined : Buffer.from(value);
+  }
+
+  async llistxattr(path: string): Promise<string[]> {
+    this.record('llistxattr', [path]);
+    return [...(this.xattrs.get(path)?.keys() ?? [])];
+  }
+
+  async startPause(spec: PauseSpec): Promise<PauseProcess> {
+    this.record('startPause', [spec]);
+    const pid = this.nextPid++;
+    this.processes.set(pid, { pid, spec });
+    return { pid };
+  }
+
+  watchExit(pid: number, onExit: () => void): ExitWatch {
+    this.record('watchExit', [pid, onExit]);
+    if (!this.processes.has(pid)) throw fakeNativeError('ESRCH', `watchExit: pidfd_open ${pid}`);
+    const set = this.watchers.get(pid) ?? new Set<() => void>();
+    // Wrap so the same callback registered twice fires twice, as with two real watches.
+    const entry = (): void => onExit();
+    set.add(entry);
+    this.watchers.set(pid, set);
+    return { close: () => void this.watchers.get(pid)?.delete(entry) };
+  }
+
+  async connectInNetns(netnsPath: string, host: string, port: number): Promise<number> {
+    this.record('connectInNetns', [netnsPath, host, port]);
+    return this.connectHandler(netnsPath, host, port);
+  }
+
+  /** Records a call and throws an injected failure (async methods reject with it). */
+  private record(method: NativeMethod, args: unknown[]): void {
+    this.calls.push({ method, args });
+    const list = this.failures.get(method);
+    const failure = list?.[0];
+    if (!list || !failure) return;
+    failure.remaining -= 1;
+    if (failure.remaining <= 0) list.shift();
+    throw failure.error;
+  }
+
+  private topMountAt(target: string): FakeMount | undefined {
+    for (let i = this.mounts.length - 1; i >= 0; i--) if (this.mounts[i].target === target) return this.mounts[i];
+    return undefined;
+  }
+}
