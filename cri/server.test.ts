@@ -1,0 +1,279 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  ResourceExhaustedError,
+  RuntimeError,
+  UnavailableError,
+} from '../common/errors';
+import { createLogger, type Logger } from '../common/logger';
+import { createCriClient, isServiceError, type CriClient } from '../test/support/cri-client';
+import { runtime } from './api/generated/cri';
+import { CRI_METHOD_NAMES, CRI_METHODS, mergeHandlers, type CriHandlers } from './handlers';
+import { createCriServer, type CriServer } from './server';
+import { runtimeInfoHandlers, type RuntimeStatusSource } from './runtime/info-handlers';
+
+/** Collects log lines as objects. */
+function collectingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  return { lines, logger: createLogger({ level: 'debug', sink: (l) => lines.push(JSON.parse(l)) }) };
+}
+
+async function expectGrpcError(p: Promise<unknown>, code: GrpcStatus, details?: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!isServiceError(err)) throw err;
+    expect(GrpcStatus[err.code], err.details).to.equal(GrpcStatus[code]);
+    if (details) expect(err.details).to.match(details);
+    return;
+  }
+  expect.fail(`expected gRPC ${GrpcStatus[code]}`);
+}
+
+describe('cri/server (in-process, unix socket)', function () {
+  this.timeout(20000);
+  let dir: string;
+  let socketPath: string;
+  let server: CriServer | undefined;
+  let client: CriClient | undefined;
+  let observed: Array<[string, string, string, number]>;
+  let networkState: { ready: boolean; reason?: string; message?: string };
+  let log: ReturnType<typeof collectingLogger>;
+
+  const statusSource: RuntimeStatusSource = {
+    networkReady: () => networkState,
+    runtimeHandlers: () => [{ name: 'runc' }, { name: 'crun', features: { recursiveReadOnlyMounts: true } }],
+    verboseInfo: () => ({ config: '{"root":"/var/lib/berth"}', note: 'plain text' }),
+  };
+
+  async function start(extra: CriHandlers = {}): Promise<CriClient> {
+    log = collectingLogger();
+    const handlers = mergeHandlers(runtimeInfoHandlers({ runtimeVersion: '0.1.0-test', status: statusSource, cgroupDriver: 'cgroupfs' }), extra);
+    server = createCriServer({ handlers, logger: log.logger, observer: { observe: (...a) => observed.push(a) } });
+    await server.listen(socketPath);
+    client = createCriClient(socketPath);
+    return client;
+  }
+
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cri-'));
+    socketPath = path.join(dir, 'run', 'berth.sock');
+    observed = [];
+    networkState = { ready: true };
+  });
+
+  afterEach(async () => {
+    client?.close();
+    client = undefined;
+    await server?.shutdown(500);
+    server = undefined;
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers Version', async () => {
+    const c = await start();
+    const res = await c.version({ version: 'v1' });
+    expect(res).to.include({ version: '0.1.0', runtimeName: 'berth', runtimeVersion: '0.1.0-test', runtimeApiVersion: 'v1' });
+  });
+
+  it('answers Status with both conditions, handlers with features, and verbose info as JSON', async () => {
+    const c = await start();
+    const res = (await c.status({ verbose: true })) as runtime.v1.StatusResponse;
+    expect(res.status?.conditions?.map((x) => [x.type, x.status])).to.deep.equal([
+      ['RuntimeReady', true],
+      ['NetworkReady', true],
+    ]);
+    expect(res.runtimeHandlers.map((h) => [h.name, h.features?.recursiveReadOnlyMounts])).to.deep.equal([
+      ['runc', false],
+      ['crun', true],
+    ]);
+    expect(JSON.parse(res.info.config)).to.deep.equal({ root: '/var/lib/berth' });
+    expect(JSON.parse(res.info.note)).to.equal('plain text');
+    const quiet = await c.status({});
+    expect(quiet.info).to.deep.equal({});
+  });
+
+  it('reports NetworkReady=false with reason and message', async () => {
+    networkState = { ready: false, reason: 'NoCNIConfig', message: 'no network config in /etc/cni/net.d' };
+    const c = await start();
+    const res = await c.status({});
+    const net = res.status?.conditions?.find((x) => x.type === 'NetworkReady');
+    expect(net).to.include({ status: false, reason: 'NoCNIConfig', message: 'no network config in /etc/cni/net.d' });
+  });
+
+  it('answers RuntimeConfig with the cgroup driver', async () => {
+    const c = await start();
+    const res = await c.runtimeConfig({});
+    expect(res.linux?.cgroupDriver).to.equal(runtime.v1.CgroupDriver.CGROUPFS);
+  });
+
+  it('answers every RPC of both services; unregistered ones are UNIMPLEMENTED naming the RPC', async () => {
+    const c = await start();
+    expect(CRI_METHOD_NAMES).to.have.length(41);
+    const registered = new Set(['Version', 'Status', 'RuntimeConfig']);
+    for (const method of CRI_METHOD_NAMES) {
+      if (registered.has(method)) continue;
+      const service = CRI_METHODS[method].service;
+      const name = (method.charAt(0).toLowerCase() + method.slice(1)) as keyof CriClient;
+      const call = (c[name] as (r?: unknown) => unknown)({});
+      const done = CRI_METHODS[method].serverStreaming
+        ? (async () => {
+            for await (const _ of call as AsyncIterable<unknown>) expect.fail(`${method} streamed a message`);
+          })()
+        : (call as Promise<unknown>);
+      await expectGrpcError(done, GrpcStatus.UNIMPLEMENTED, new RegExp(`^${service}\\.${method} is not implemented by berth yet$`));
+    }
+    expect(observed.filter((o) => o[2] === 'UNIMPLEMENTED')).to.have.length(38);
+  });
+
+  it('maps typed errors to gRPC codes and keeps the wrapped message chain', async () => {
+    const cases: Array<[Error, GrpcStatus]> = [
+      [new NotFoundError('pod sandbox "abc" not found'), GrpcStatus.NOT_FOUND],
+      [new AlreadyExistsError('name k8s_x is reserved'), GrpcStatus.ALREADY_EXISTS],
+      [new InvalidArgumentError('config.metadata: is required'), GrpcStatus.INVALID_ARGUMENT],
+      [new FailedPreconditionError('container is running'), GrpcStatus.FAILED_PRECONDITION],
+      [new ResourceExhaustedError('too many pods'), GrpcStatus.RESOURCE_EXHAUSTED],
+      [new UnavailableError('registry unreachable'), GrpcStatus.UNAVAILABLE],
+      [new RuntimeError('start container c1', { cause: new NotFoundError('no such image') }), GrpcStatus.INTERNAL],
+      [new RuntimeError('remove pod p1', { cause: new Error('EBUSY') }), GrpcStatus.INTERNAL],
+      [new Error('something untyped'), GrpcStatus.UNKNOWN],
+    ];
+    let next = 0;
+    const c = await start({
+      RemovePodSandbox: async () => {
+        throw cases[next][0];
+      },
+    });
+    for (; next < cases.length; next++) {
+      const [err, code] = cases[next];
+      await expectGrpcError(c.removePodSandbox({ podSandboxId: 'x' }), code);
+      await c.removePodSandbox({ podSandboxId: 'x' }).catch((e: unknown) => {
+        if (!isServiceError(e)) throw e;
+        expect(e.details.startsWith(err.message)).to.equal(true);
+      });
+    }
+    // The cause chain is in the details.
+    next = 7;
+    await expectGrpcError(c.removePodSandbox({ podSandboxId: 'x' }), GrpcStatus.INTERNAL, /^remove pod p1: EBUSY$/);
+    const untyped = log.lines.find((l) => l.kind === 'untyped');
+    expect(untyped, 'untyped error logged with kind').to.include({ level: 'error', rpc: 'RemovePodSandbox', code: 'UNKNOWN' });
+    const typed = log.lines.find((l) => l.code === 'ALREADY_EXISTS');
+    expect(typed).to.include({ kind: 'AlreadyExists', level: 'warn' });
+  });
+
+  it('calls the observer once per call with the service, method, code name and duration', async () => {
+    const c = await start({ StopPodSandbox: async () => ({}) });
+    await c.version({});
+    await c.stopPodSandbox({ podSandboxId: 'p' });
+    await c.pullImage({}).catch(() => undefined);
+    expect(observed.map((o) => o.slice(0, 3))).to.deep.equal([
+      ['RuntimeService', 'Version', 'OK'],
+      ['RuntimeService', 'StopPodSandbox', 'OK'],
+      ['ImageService', 'PullImage', 'UNIMPLEMENTED'],
+    ]);
+    for (const o of observed) expect(o[3]).to.be.a('number').within(0, 5);
+    expect(log.lines.some((l) => l.msg === 'rpc done' && l.rpc === 'Version' && l.level === 'debug')).to.equal(true);
+  });
+
+  it('passes decoded requests (defaults filled) and encodes int64 fields as numbers', async () => {
+    let seen: runtime.v1.IStopContainerRequest | undefined;
+    const c = await start({
+      StopContainer: async (req) => {
+        seen = req;
+        return {};
+      },
+      ListPodSandbox: async () => ({ items: [{ id: 'p1', createdAt: 1732520000123456000, state: runtime.v1.PodSandboxState.SANDBOX_NOTREADY }] }),
+    });
+    await c.stopContainer({ containerId: 'c1', timeout: 30 });
+    expect(seen).to.include({ containerId: 'c1', timeout: 30 });
+    const list = await c.listPodSandbox({});
+    expect(list.items?.[0]).to.include({ id: 'p1', createdAt: 1732520000123456000, state: runtime.v1.PodSandboxState.SANDBOX_NOTREADY });
+  });
+
+  it('turns an unencodable response into INTERNAL', async () => {
+    const c = await start({ RemoveContainer: async () => ({ bogus: 1 }) as runtime.v1.IRemoveContainerResponse });
+    // Extra fields are ignored by the encoder, so this one is fine…
+    await c.removeContainer({ containerId: 'x' });
+    const c2 = await restartWith({ ListImages: async () => ({ images: [null as unknown as runtime.v1.IImage] }) });
+    await expectGrpcError(c2.listImages({}), GrpcStatus.INTERNAL, /encode ListImages response/);
+  });
+
+  async function restartWith(handlers: CriHandlers): Promise<CriClient> {
+    client?.close();
+    await server?.shutdown(200);
+    return start(handlers);
+  }
+
+  it('streams GetContainerEvents and aborts the handler signal when the client cancels', async () => {
+    let aborted: Promise<void> | undefined;
+    const c = await start({
+      GetContainerEvents: async (_req, call) => {
+        aborted = new Promise((resolve) => call.signal.addEventListener('abort', () => resolve()));
+        for (let i = 0; i < 3; i++) {
+          await call.write({ containerId: `c${i}`, containerEventType: runtime.v1.ContainerEventType.CONTAINER_STARTED_EVENT, createdAt: 1000 + i });
+        }
+        await aborted;
+      },
+    });
+    const stream = c.getContainerEvents({});
+    const got: string[] = [];
+    stream.on('error', () => undefined); // the cancel surfaces as a CANCELLED error on the client
+    await new Promise<void>((resolve) => {
+      stream.on('data', (ev: runtime.v1.IContainerEventResponse) => {
+        got.push(ev.containerId ?? '');
+        if (got.length === 3) {
+          stream.cancel();
+          resolve();
+        }
+      });
+    });
+    expect(got).to.deep.equal(['c0', 'c1', 'c2']);
+    await aborted;
+    await waitFor(() => observed.some((o) => o[1] === 'GetContainerEvents'));
+    expect(observed.find((o) => o[1] === 'GetContainerEvents')?.[2]).to.equal('CANCELLED');
+  });
+
+  it('ends a server stream with the handler error status', async () => {
+    const c = await start({
+      StreamImages: async (_req, call) => {
+        await call.write({ images: [{ id: 'sha256:1' }] });
+        throw new NotFoundError('image store closed');
+      },
+    });
+    const got: string[] = [];
+    const consume = (async () => {
+      for await (const msg of c.streamImages({})) got.push(...(msg.images ?? []).map((i: runtime.v1.IImage) => i.id ?? ''));
+    })();
+    await expectGrpcError(consume, GrpcStatus.NOT_FOUND, /image store closed/);
+    expect(got).to.deep.equal(['sha256:1']);
+  });
+
+  it('aborts the handler signal when the deadline passes', async () => {
+    let reason: unknown;
+    const c = await start({
+      PullImage: async (_req, call) => {
+        await new Promise<void>((resolve) => call.signal.addEventListener('abort', () => resolve()));
+        reason = call.signal.reason;
+        throw call.signal.reason;
+      },
+    });
+    await expectGrpcError(c.pullImage({ image: { image: 'busybox' } }, { timeoutMs: 200 }), GrpcStatus.DEADLINE_EXCEEDED);
+    await waitFor(() => reason !== undefined);
+    expect(String((reason as Error).message)).to.match(/PullImage (deadline exceeded|cancelled by the client)/);
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
