@@ -13,7 +13,7 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError } from '../common/errors';
-import { readJsonIfExists, writeJsonAtomic } from '../common/atomic-file';
+import { readJsonIfExists } from '../common/atomic-file';
 import { SingleFlight } from './singleflight';
 
 export interface LayerMeta {
@@ -28,7 +28,9 @@ export interface LayerMeta {
 }
 
 const LINK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-const LINK_LENGTH = 10;
+// Short enough that 120 layers under the default root fit the one-page lowerdir limit:
+// "/var/lib/berth/images/l/XXXXXX:" is 31 bytes; 36^6 names make collisions rare (and retried).
+const LINK_LENGTH = 6;
 
 /** Chain IDs (OCI image-spec config.md) for a list of DiffIDs, bottom layer first. */
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -55,6 +57,11 @@ export class LayerStore {
     await fs.mkdir(path.join(this.dir, 'layers'), { recursive: true });
     await fs.mkdir(path.join(this.dir, 'l'), { recursive: true });
     await fs.rm(path.join(this.dir, 'tmp'), { recursive: true, force: true });
+    // Links whose layer never finished (crash between link and rename) point nowhere.
+    for (const link of await fs.readdir(path.join(this.dir, 'l'))) {
+      const target = path.join(this.dir, 'l', link);
+      if (!(await fs.stat(target).then(() => true, () => false))) await fs.rm(target, { force: true });
+    }
     await fs.mkdir(path.join(this.dir, 'tmp'), { recursive: true });
     for (const hex of await fs.readdir(path.join(this.dir, 'layers'))) {
       const meta = await readJsonIfExists<LayerMeta>(path.join(this.dir, 'layers', hex, 'meta.json')).catch(() => undefined);
@@ -109,8 +116,10 @@ export class LayerStore {
         link = await this.createLink(hexOf(chainId));
         const meta: LayerMeta = { version: 1, chainId, diffId, parent, link, size: got.size };
         const final = path.join(this.dir, 'layers', hexOf(chainId));
+        // No fsync per layer (it dominated many-layer pulls): a torn meta.json after a crash makes
+        // init drop the layer, and then the image record that needs it (records are fsynced).
+        await fs.writeFile(path.join(tmp, 'meta.json'), JSON.stringify(meta));
         await fs.rename(tmp, final);
-        await writeJsonAtomic(path.join(final, 'meta.json'), meta);
         this.layers.set(chainId, meta);
         return meta;
       } catch (err) {

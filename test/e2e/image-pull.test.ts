@@ -131,6 +131,36 @@ describe('e2e: image pull', function () {
     }
   });
 
+  it('mounts an image with 120 layers under a store path as long as the default root', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const layers = Array.from({ length: 120 }, (_, i) => [{ name: `layer-${i}`, content: `${i}\n` }]);
+    await pushImage(registry.host, 'test/many', 'v1', await buildImage({ layers }));
+    // Same length as /var/lib/berth/images, the default store.
+    const storeDir = await fs.mkdtemp('/tmp/berth-lwr-');
+    expect(storeDir.length).to.equal('/var/lib/berth/images'.length);
+    const mnt = path.join(tmp, 'mnt');
+    try {
+      const svc = await newService(EMPTY_REGISTRIES_CONFIG, storeDir);
+      await svc.pullImage(`${registry.host}/test/many:v1`);
+      const resolved = (await svc.resolveImage(`${registry.host}/test/many:v1`))!;
+      expect(resolved.lowerDirs).to.have.length(120);
+      const upper = path.join(tmp, 'upper');
+      const work = path.join(tmp, 'work');
+      await Promise.all([fs.mkdir(mnt), fs.mkdir(upper), fs.mkdir(work)]);
+      const data = `lowerdir=${resolved.lowerDirs.join(':')},upperdir=${upper},workdir=${work}`;
+      expect(data.length).to.be.lessThan(4096);
+      execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', data, mnt]);
+      try {
+        expect(await fs.readFile(path.join(mnt, 'layer-0'), 'utf8')).to.equal('0\n');
+        expect(await fs.readFile(path.join(mnt, 'layer-119'), 'utf8')).to.equal('119\n');
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
+    } finally {
+      await fs.rm(storeDir, { recursive: true, force: true });
+    }
+  });
+
   it('reports the USER of a non-root image', async () => {
     await pushImage(registry.host, 'test/nonroot', 'v1', await nonRootImage());
     const svc = await newService();
