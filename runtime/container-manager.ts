@@ -12,7 +12,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
-import { BerthError, FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError, errnoCode, errorKindOf } from '../common/errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError, errnoCode } from '../common/errors';
+import { nowNs, stopSignalName, wrapError } from './runtime-helpers';
 import type { Logger } from '../common/logger';
 import type { ContainerMonitorLauncher } from './conmon';
 import { containerReservedName, newContainerId, prepareContainer, readSeccompProfile, validateCreate, type CreateDeps } from './container-create';
@@ -22,7 +23,7 @@ import { reconcileContainers } from './container-recovery';
 import { ContainerStatsReader, type ContainerStatsView } from './container-stats';
 import { ContainerStore } from './container-store';
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
-import { ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
+import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
 import { listHostDevices, resolveDevice } from './host-facts';
 import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
@@ -68,7 +69,7 @@ export class ContainerManager {
   private readonly launchedPids = new Map<string, number>();
   /** Creates in flight by reserved name (kubelet retries join them). */
   private readonly inflight = new Map<string, Promise<string>>();
-  private readonly exitWaiters = new Map<string, Set<() => void>>();
+  private readonly exitWaiters = new ExitWaiters();
   private readonly createDeps: CreateDeps;
   private readonly statsReader: ContainerStatsReader;
 
@@ -161,7 +162,7 @@ export class ContainerManager {
         return id;
       })
       .catch((err: unknown) => {
-        throw wrap(err, `create container ${config.name} in pod ${podSandboxId}`);
+        throw wrapError(err, `create container ${config.name} in pod ${podSandboxId}`);
       })
       .finally(() => this.inflight.delete(reservedName));
     this.inflight.set(reservedName, work);
@@ -231,7 +232,7 @@ export class ContainerManager {
         pid = await this.ensureLaunched(rec);
         await this.runtimeFor(rec.runtimeHandler).start(rec.id);
       } catch (err) {
-        throw wrap(err, `start container ${rec.id}`);
+        throw wrapError(err, `start container ${rec.id}`);
       }
       const started = await this.store.update(rec.id, (r) => {
         r.pid = pid;
@@ -283,36 +284,20 @@ export class ContainerManager {
     } catch (err) {
       const kind = (err as { kind?: string }).kind;
       if (kind === 'NotFound' || kind === 'FailedPrecondition') return; // exited meanwhile
-      throw wrap(err, `signal container ${id} with SIG${sig}`);
+      throw wrapError(err, `signal container ${id} with SIG${sig}`);
     }
   }
 
   /** Resolves true once the container's exit is recorded, false after `ms`. */
   private async waitForExit(id: string, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
+    const exited = () => {
       const rec = this.store.get(id);
-      if (!rec || rec.state === 'exited') return true;
+      return !rec || rec.state === 'exited';
+    };
+    return this.exitWaiters.waitFor(id, ms, exited, async () => {
       const exit = await readExitFile(this.exitDir, id);
-      if (exit) {
-        await this.onExit(exit);
-        return true;
-      }
-      await new Promise<void>((resolve) => {
-        const waiters = this.exitWaiters.get(id) ?? new Set();
-        this.exitWaiters.set(id, waiters);
-        const done = () => {
-          clearTimeout(t);
-          waiters.delete(done);
-          resolve();
-        };
-        // Poll as a fallback: fs.watch can coalesce or miss events.
-        const t = setTimeout(done, Math.min(100, Math.max(1, deadline - Date.now())));
-        waiters.add(done);
-      });
-    }
-    const rec = this.store.get(id);
-    return !rec || rec.state === 'exited';
+      if (exit) await this.onExit(exit);
+    });
   }
 
   /** Handles an exit file: records the exit code, the reason (OOM from conmon's marker) and the time. */
@@ -338,8 +323,7 @@ export class ContainerManager {
       r.finishedAtNs = Math.max(exit.finishedAtNs, r.startedAtNs);
       r.reason = reason;
     });
-    const waiters = this.exitWaiters.get(exit.id);
-    if (waiters) for (const w of [...waiters]) w();
+    this.exitWaiters.notify(exit.id);
     if (updated && changed) this.emit('stopped', updated);
   }
 
@@ -359,7 +343,7 @@ export class ContainerManager {
         await fs.rm(rec.paths.dir, { recursive: true, force: true });
         await fs.rm(path.join(this.exitDir, id), { force: true });
       } catch (err) {
-        throw wrap(err, `remove container ${id}`);
+        throw wrapError(err, `remove container ${id}`);
       }
       this.launches.delete(id);
       this.launchedPids.delete(id);
@@ -456,25 +440,4 @@ export class ContainerManager {
     const rec = id ? this.store.get(id) : undefined;
     return rec ? { cgroupsPath: rec.cgroupsPath, dir: rec.paths.dir, state: rec.state } : undefined;
   }
-}
-
-/** ns since the epoch (double precision: sub-microsecond digits are not exact). */
-export function nowNs(): number {
-  return Date.now() * 1e6;
-}
-
-/** "SIGTERM", "TERM", "15" → a name runc accepts. */
-export function stopSignalName(s: string): string {
-  const t = (s || 'SIGTERM').trim().toUpperCase();
-  if (/^[0-9]+$/.test(t)) return t;
-  return t.startsWith('SIG') ? t.slice(3) : t;
-}
-
-/**
- * Adds a verb-first context to `err`. When a typed error is on the cause chain the wrapper is an
- * untyped BerthError (so errorKindOf still finds the original kind); otherwise it is a RuntimeError.
- */
-function wrap(err: unknown, what: string): Error {
-  if (err instanceof Error && err.message.startsWith(what)) return err;
-  return errorKindOf(err) !== undefined ? new BerthError(what, { cause: err }) : new RuntimeError(what, { cause: err });
 }

@@ -1,7 +1,8 @@
 /** Operations on a live container that need no record changes: exec, resource update, log reopen. */
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { BerthError, FailedPreconditionError, InvalidArgumentError, RuntimeError, errorKindOf } from '../common/errors';
+import { FailedPreconditionError, InvalidArgumentError } from '../common/errors';
+import { wrapError } from './runtime-helpers';
 import type { ContainerRecord } from './container-record';
 import type { OciRuntimeDriver } from './oci-runtime';
 import type { LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
@@ -32,8 +33,7 @@ export async function execInContainer(rec: ContainerRecord, runtime: OciRuntimeD
   try {
     return await runtime.exec(rec.id, proc, { timeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : undefined, maxOutputBytes: EXEC_OUTPUT_LIMIT });
   } catch (err) {
-    const what = `exec in container ${rec.id}`;
-    throw errorKindOf(err) !== undefined ? new BerthError(what, { cause: err }) : new RuntimeError(what, { cause: err });
+    throw wrapError(err, `exec in container ${rec.id}`);
   }
 }
 
@@ -45,8 +45,7 @@ export async function applyResources(rec: ContainerRecord, runtime: OciRuntimeDr
   try {
     await runtime.update(rec.id, oci);
   } catch (err) {
-    const what = `update resources of container ${rec.id}`;
-    throw errorKindOf(err) !== undefined ? new BerthError(what, { cause: err }) : new RuntimeError(what, { cause: err });
+    throw wrapError(err, `update resources of container ${rec.id}`);
   }
 }
 

@@ -72,3 +72,39 @@ export class ExitWatcher {
     this.watcher = undefined;
   }
 }
+
+/** Waiters for container exits: `notify` wakes them; they also re-check on a short poll. */
+export class ExitWaiters {
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  /** Wakes everything waiting on `id`. */
+  notify(id: string): void {
+    for (const w of [...(this.waiters.get(id) ?? [])]) w();
+  }
+
+  /**
+   * Resolves true once `done()` holds, false after `ms`. `recheck` runs before each wait (e.g. to
+   * read the exit file) because fs.watch can coalesce or miss events.
+   */
+  async waitFor(id: string, ms: number, done: () => boolean, recheck: () => Promise<void>): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (done()) return true;
+      await recheck();
+      if (done()) return true;
+      await new Promise<void>((resolve) => {
+        const set = this.waiters.get(id) ?? new Set();
+        this.waiters.set(id, set);
+        const wake = () => {
+          clearTimeout(timer);
+          set.delete(wake);
+          if (set.size === 0) this.waiters.delete(id);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.min(100, Math.max(1, deadline - Date.now())));
+        set.add(wake);
+      });
+    }
+    return done();
+  }
+}
