@@ -3,7 +3,6 @@
  * promise settles when its pause exits, so Stop waits for the real exit (the cgroup empties and
  * the pid is free) instead of sleeping.
  */
-import { withTimeout } from '../common/cleanup-stack';
 import { errnoCode, RuntimeError } from '../common/errors';
 import type { ExitWatch } from '../native/binding';
 import { PodNativeOps, ProcessControl } from './dependencies';
@@ -56,8 +55,8 @@ export class PauseWatcher {
     if (entry && entry.pid === pid) {
       if (!entry.exited) {
         this.signal(pid);
-        await withTimeout(entry.exit, this.killTimeoutMs, `wait for pause ${pid} of pod ${podId} to exit`).catch((err) => {
-          throw new RuntimeError(`kill pause of pod ${podId}`, { cause: err });
+        await waitOrTimeout(entry.exit, this.killTimeoutMs).catch((err) => {
+          throw new RuntimeError(`kill pause ${pid} of pod ${podId}`, { cause: err });
         });
       }
       this.forget(podId);
@@ -92,4 +91,16 @@ export class PauseWatcher {
       if (errnoCode(err) !== 'ESRCH') throw new RuntimeError(`kill pause ${pid}`, { cause: err });
     }
   }
+}
+
+/**
+ * Waits for `p` at most `ms`. The timer is deliberately ref'd: the exit watch (pidfd) does not
+ * keep the event loop alive, and a Stop waiting for pause must not let the process exit under it.
+ */
+function waitOrTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -104,42 +104,45 @@ export async function startSandbox(
     runtime: { cgroupDirs: [], ips: [], networkAttached: false, shmMounted: false, stepTimingsMs: timings },
   };
 
-  await timed('files', async () => {
-    stack.push('delete pod state', () => deps.store.delete(id));
-    await deps.store.put(record);
-    stack.push('delete pod volatile dir', () => fs.rm(volatileDir, { recursive: true, force: true }));
-    await fs.mkdir(volatileDir, { recursive: true, mode: 0o711 });
-    const files = await writePodFiles(volatileDir, {
-      hostname,
-      dns: cfg.dns,
-      hostNetwork,
-      hostResolvConf: deps.hostResolvConf,
-      hostHosts: deps.hostHosts,
-    });
-    Object.assign(record.info, files);
+  // files, shm and cgroup are independent: they run concurrently (allSettled, so every undo is on
+  // the stack before a failure unwinds it). The undo of the two dirs is pushed first so it runs
+  // last, after shm is unmounted. The `creating` record is durable before pause exists, which is
+  // what recovery needs to find an orphaned pause.
+  stack.push('delete pod state', () => deps.store.delete(id));
+  stack.push('delete pod volatile dir', () => fs.rm(volatileDir, { recursive: true, force: true }));
+  await fs.mkdir(volatileDir, { recursive: true, mode: 0o711 });
+  const files = timed('files', async () => {
+    const [, paths] = await Promise.all([
+      deps.store.put(record),
+      writePodFiles(volatileDir, { hostname, dns: cfg.dns, hostNetwork, hostResolvConf: deps.hostResolvConf, hostHosts: deps.hostHosts }),
+    ]);
+    Object.assign(record.info, paths);
     if (cfg.logDirectory) {
       // kubelet creates it; crictl users rely on the runtime doing so (as cri-o does).
       const firstCreated = await fs.mkdir(cfg.logDirectory, { recursive: true, mode: 0o755 });
       if (firstCreated) stack.push('remove pod log dir', () => fs.rm(firstCreated, { recursive: true, force: true }));
     }
   });
-
-  if (cfg.modes.ipc === 'pod') {
-    await timed('shm', async () => {
-      const shmPath = path.join(volatileDir, 'shm');
-      await mountShm(deps.native, shmPath, deps.shmSizeBytes);
-      stack.push('unmount pod shm', () => unmountShm(deps.native, shmPath));
-      record.info.shmPath = shmPath;
-      record.runtime.shmMounted = true;
-    });
-  }
-
-  const cgroup = await timed('cgroup', async () => {
+  const shm =
+    cfg.modes.ipc === 'pod'
+      ? timed('shm', async () => {
+          const shmPath = path.join(volatileDir, 'shm');
+          await mountShm(deps.native, shmPath, deps.shmSizeBytes);
+          stack.push('unmount pod shm', () => unmountShm(deps.native, shmPath));
+          record.info.shmPath = shmPath;
+          record.runtime.shmMounted = true;
+        })
+      : Promise.resolve();
+  const cgroupStep = timed('cgroup', async () => {
     const created = await deps.cgroups.create(cgroupParent, podCgroupName(id));
     stack.push('remove pod cgroup', () => deps.cgroups.remove(created.dirs));
     record.runtime.cgroupDirs = created.dirs;
     return created;
   });
+  const settled = await Promise.allSettled([files, shm, cgroupStep]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const cgroup = await cgroupStep;
 
   const namespaces: NamespaceKind[] = [];
   if (!hostNetwork) namespaces.push('net', 'uts');
