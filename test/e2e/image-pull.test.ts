@@ -232,6 +232,22 @@ describe('e2e: image pull', function () {
     expect(await fs.readdir(path.join(tmp, 'images', 'layers'))).to.deep.equal([]);
   });
 
+  it('reports pulls, failures and bytes to the metrics sink', async () => {
+    const outcomes: string[] = [];
+    let bytes = 0;
+    const svc = await ImageService.create({
+      dir: path.join(tmp, 'images'),
+      registries: EMPTY_REGISTRIES_CONFIG,
+      native,
+      logger: silentLogger,
+      metrics: { pullFinished: (o, s) => outcomes.push(`${o}:${s > 0}`), bytesPulled: (n) => (bytes += n) },
+    });
+    await svc.pullImage(`${registry.host}/library/busybox:latest`);
+    await svc.pullImage(`${registry.host}/library/nothing:here`).catch(() => undefined);
+    expect(outcomes).to.deep.equal(['success:true', 'failure:true']);
+    expect(bytes).to.equal((await busyboxImage()).layers[0]!.size);
+  });
+
   it('answers NotFound for a missing image and Unavailable for a dead registry', async () => {
     const svc = await newService();
     let caught: unknown;
