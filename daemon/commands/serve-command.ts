@@ -1,0 +1,54 @@
+/** `berthd` (no command): load config, start serving CRI, run until SIGTERM/SIGINT. */
+import { performance } from 'node:perf_hooks';
+import { describeError } from '../../common/errors';
+import { createLogger } from '../../common/logger';
+import { installSignalHandlers } from '../signals';
+import { berthVersion } from '../version';
+import { startDaemon } from '../wiring';
+import { EXIT_FAILURE, EXIT_USAGE, type BerthdCommand } from './command';
+import { loadConfigOrReport } from './load-config';
+
+export const serveCommand: BerthdCommand = {
+  words: [],
+  summary: 'Serve CRI on the configured socket (the default command).',
+  async run(ctx) {
+    const loaded = loadConfigOrReport(ctx);
+    if (!loaded) return EXIT_USAGE;
+    const { config } = loaded;
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+    const version = berthVersion();
+    let daemon;
+    try {
+      daemon = await startDaemon(config, logger, version);
+    } catch (err) {
+      logger.error('berthd failed to start', { err, error: describeError(err) });
+      return EXIT_FAILURE;
+    }
+    logger.info('berthd ready', {
+      version,
+      socket: daemon.socketPath,
+      root: config.root,
+      runRoot: config.runRoot,
+      metrics: daemon.metricsAddress ?? 'disabled',
+      configFiles: loaded.files,
+      readyMs: Math.round(performance.now()),
+      pid: process.pid,
+    });
+    const running = daemon;
+    return new Promise<number>((resolve) => {
+      const remove = installSignalHandlers(logger, async (signal) => {
+        const graceMs = config.shutdownGraceSeconds * 1000;
+        try {
+          await running.stop(graceMs);
+          logger.info('berthd stopped', { signal });
+          resolve(0);
+        } catch (err) {
+          logger.error('shutdown failed', { err, error: describeError(err) });
+          resolve(EXIT_FAILURE);
+        } finally {
+          remove();
+        }
+      });
+    });
+  },
+};

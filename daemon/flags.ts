@@ -1,0 +1,61 @@
+/**
+ * Command-line parsing: `berthd [command...] [--flag value | --flag=value]...`. Flags may appear
+ * before or after the command words. Config flags come from the option table; the few others
+ * (`--config`, `--config-dir`, `--help`) are declared here.
+ */
+import { InvalidArgumentError } from '../common/errors';
+import { OPTIONS } from './config-schema';
+
+/** Flags that are not config options. */
+export const GENERAL_FLAGS = [
+  { flag: 'config', value: '<file>', doc: 'Main config file (default /etc/berth/berth.toml; a missing default file is fine).' },
+  { flag: 'config-dir', value: '<dir>', doc: 'Drop-in directory read after the main file, *.toml in lexical order (default /etc/berth/berth.d).' },
+  { flag: 'help', value: '', doc: 'Show usage and exit.' },
+] as const;
+
+/** The parsed command line. */
+export interface ParsedArgs {
+  /** Positional words, e.g. ['config'] or [] for serve. */
+  command: string[];
+  /** Config-option flags by flag name, in command-line order (last wins). */
+  optionFlags: Array<{ flag: string; value: string }>;
+  configPath?: string;
+  configDir?: string;
+  help: boolean;
+}
+
+const OPTION_FLAGS = new Set(OPTIONS.filter((o) => o.flag).map((o) => o.flag as string));
+
+/** Parses argv (without node and script); throws InvalidArgumentError naming the flag. */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const out: ParsedArgs = { command: [], optionFlags: [], help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-h' || arg === '--help') {
+      out.help = true;
+      continue;
+    }
+    if (arg === '--') {
+      out.command.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--')) {
+      if (arg.startsWith('-') && arg !== '-') throw new InvalidArgumentError(`parse flags: unknown flag ${arg}`);
+      out.command.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    let value: string;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else {
+      if (i + 1 >= argv.length) throw new InvalidArgumentError(`parse flags: --${name} needs a value`);
+      value = argv[++i];
+    }
+    if (name === 'config') out.configPath = value;
+    else if (name === 'config-dir') out.configDir = value;
+    else if (OPTION_FLAGS.has(name)) out.optionFlags.push({ flag: name, value });
+    else throw new InvalidArgumentError(`parse flags: unknown flag --${name} (see berthd --help)`);
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+/**
+ * berthd's Prometheus registry. The CRI server reports every finished RPC through the
+ * `RpcObserver` this class implements; domain layers can later receive narrow metric interfaces
+ * created from `registry` (one Registry per daemon so two daemons in one test process never mix).
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What the CRI server calls after each RPC (structurally cri/server.ts's RpcObserver). */
+export interface RpcObservation {
+  observe(service: 'RuntimeService' | 'ImageService', method: string, code: string, seconds: number): void;
+}
+
+/** Metric name prefix shared with cri-o's naming (`container_runtime_crio_operations_total`). */
+export const OPERATIONS_PREFIX = 'container_runtime_berth_operations';
+
+/** Latency buckets in seconds: sub-millisecond list calls up to minute-long image pulls. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/** The daemon's metrics. */
+export class DaemonMetrics implements RpcObservation {
+  readonly registry = new Registry();
+  private readonly operations: Counter<'operation' | 'code'>;
+  private readonly operationErrors: Counter<'operation' | 'code'>;
+  private readonly latency: Histogram<'operation'>;
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    this.operations = new Counter({
+      name: `${OPERATIONS_PREFIX}_total`,
+      help: 'CRI RPCs served, by RPC name and gRPC status code.',
+      labelNames: ['operation', 'code'],
+      registers: [this.registry],
+    });
+    this.operationErrors = new Counter({
+      name: `${OPERATIONS_PREFIX}_errors_total`,
+      help: 'CRI RPCs that ended with a status other than OK, by RPC name and gRPC status code.',
+      labelNames: ['operation', 'code'],
+      registers: [this.registry],
+    });
+    this.latency = new Histogram({
+      name: `${OPERATIONS_PREFIX}_latency_seconds`,
+      help: 'Time to serve CRI RPCs in seconds, by RPC name.',
+      labelNames: ['operation'],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
+  }
+
+  /** Records one finished RPC. */
+  observe(_service: 'RuntimeService' | 'ImageService', method: string, code: string, seconds: number): void {
+    this.operations.inc({ operation: method, code });
+    if (code !== 'OK') this.operationErrors.inc({ operation: method, code });
+    this.latency.observe({ operation: method }, seconds);
+  }
+
+  /** The exposition text of every metric. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

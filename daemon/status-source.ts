@@ -1,0 +1,61 @@
+/**
+ * The daemon's answer to CRI Status: network readiness comes from whatever network provider is
+ * plugged in (the CNI manager once wired: it has a compatible `status()`), runtime handlers from
+ * the config.
+ */
+import type { BerthConfig } from './config-schema';
+
+/** The narrow view of the CNI layer Status needs (CniManager.status() fits it). */
+export interface NetworkStatusProvider {
+  status(): { ready: boolean; reason?: string; message?: string; networkName?: string };
+}
+
+/** Network status reported until a CNI provider is plugged in. */
+export const NETWORK_NOT_WIRED = {
+  ready: false,
+  reason: 'NetworkPluginNotReady',
+  message: 'berth: the CNI network layer is not initialised',
+} as const;
+
+/** Implements cri/runtime/info-handlers' RuntimeStatusSource structurally. */
+export class DaemonStatusSource {
+  private network: NetworkStatusProvider | undefined;
+
+  constructor(
+    private readonly config: Pick<BerthConfig, 'runtimes' | 'defaultRuntime' | 'root' | 'runRoot' | 'cgroupDriver'>,
+    private readonly version: string,
+  ) {}
+
+  /** Plugs in the network provider (the CNI manager). */
+  setNetworkProvider(provider: NetworkStatusProvider | undefined): void {
+    this.network = provider;
+  }
+
+  /** NetworkReady condition. */
+  networkReady(): { ready: boolean; reason?: string; message?: string } {
+    if (!this.network) return { ...NETWORK_NOT_WIRED };
+    const s = this.network.status();
+    return s.ready ? { ready: true } : { ready: false, reason: s.reason || 'NetworkPluginNotReady', message: s.message };
+  }
+
+  /** The default handler first (also listed as "" as kubelet looks it up), then the others. */
+  runtimeHandlers(): Array<{ name: string }> {
+    const names = Object.keys(this.config.runtimes);
+    const ordered = [this.config.defaultRuntime, ...names.filter((n) => n !== this.config.defaultRuntime)];
+    return [{ name: '' }, ...ordered.map((name) => ({ name }))];
+  }
+
+  /** Values for verbose Status (JSON text). */
+  verboseInfo(): Record<string, string> {
+    return {
+      version: JSON.stringify(this.version),
+      config: JSON.stringify({
+        root: this.config.root,
+        runRoot: this.config.runRoot,
+        cgroupDriver: this.config.cgroupDriver,
+        defaultRuntime: this.config.defaultRuntime,
+        runtimes: this.config.runtimes,
+      }),
+    };
+  }
+}

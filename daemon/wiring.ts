@@ -1,0 +1,88 @@
+/**
+ * Builds a running berthd from a config: directories, metrics, the CRI server with every
+ * handler map merged, listening on the socket. The layers receive plain option objects; none of
+ * them imports daemon/.
+ *
+ * INTEGRATION POINTS (marked below): image, pod and container handler maps, the CNI manager as
+ * the network status provider, and the PodContainersHook between pods and containers.
+ */
+import * as fs from 'node:fs/promises';
+import { CleanupStack } from '../common/cleanup-stack';
+import { RuntimeError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { CriHandlers } from '../cri/handlers';
+import { runtimeInfoHandlers } from '../cri/runtime/info-handlers';
+import { createCriServer, type CriServer } from '../cri/server';
+import type { BerthConfig } from './config-schema';
+import { parseHostPort } from './config-validate';
+import { DaemonMetrics } from './metrics';
+import { startMetricsServer, type MetricsServer } from './metrics-server';
+import { DaemonStatusSource } from './status-source';
+
+/** A serving daemon. */
+export interface RunningDaemon {
+  readonly socketPath: string;
+  /** Bound metrics address, or undefined when metrics are disabled. */
+  readonly metricsAddress: string | undefined;
+  readonly metrics: DaemonMetrics;
+  readonly status: DaemonStatusSource;
+  /** Stops accepting, lets in-flight RPCs finish for up to `graceMs`, removes the socket. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Merges handler maps; a method registered twice is a wiring bug. */
+export function mergeHandlers(...maps: CriHandlers[]): CriHandlers {
+  const out: Record<string, unknown> = {};
+  for (const map of maps) {
+    for (const [method, handler] of Object.entries(map)) {
+      if (handler === undefined) continue;
+      if (method in out) throw new RuntimeError(`merge CRI handlers: ${method} is registered twice`);
+      out[method] = handler;
+    }
+  }
+  return out as CriHandlers;
+}
+
+/** Starts berthd's services for `config`; undoes what it did when a step fails. */
+export async function startDaemon(config: BerthConfig, logger: Logger, version: string): Promise<RunningDaemon> {
+  return CleanupStack.run(async (stack) => {
+    await fs.mkdir(config.root, { recursive: true, mode: 0o711 });
+    await fs.mkdir(config.runRoot, { recursive: true, mode: 0o711 });
+
+    const metrics = new DaemonMetrics();
+    const status = new DaemonStatusSource(config, version);
+    // INTEGRATION POINT (CNI): status.setNetworkProvider(await CniManager.create({...})).
+
+    const handlers = mergeHandlers(
+      runtimeInfoHandlers({ runtimeVersion: version, status, cgroupDriver: config.cgroupDriver }),
+      // INTEGRATION POINT: imageServiceHandlers(imageService), podSandboxHandlers(podManager),
+      // containerHandlers(containerManager) go here once their layers are constructed above.
+    );
+
+    let metricsServer: MetricsServer | undefined;
+    if (config.metricsListen !== '') {
+      const hostPort = parseHostPort(config.metricsListen);
+      if (!hostPort) throw new RuntimeError(`start metrics: bad address ${config.metricsListen}`);
+      metricsServer = await startMetricsServer(hostPort.host, hostPort.port, metrics, logger.child({ component: 'metrics' }));
+      const started = metricsServer;
+      stack.push('metrics server', () => started.close());
+    }
+
+    const server: CriServer = createCriServer({ handlers, logger, observer: metrics });
+    try {
+      await server.listen(config.listen);
+    } catch (err) {
+      throw new RuntimeError(`serve CRI on ${config.listen}`, { cause: err });
+    }
+    return {
+      socketPath: config.listen,
+      metricsAddress: metricsServer?.address,
+      metrics,
+      status,
+      async stop(graceMs: number): Promise<void> {
+        await server.shutdown(graceMs);
+        await metricsServer?.close();
+      },
+    };
+  });
+}
