@@ -1,0 +1,24 @@
+import { expect } from 'chai';
+import { defaultConfig } from './config-schema';
+import { DaemonStatusSource } from './status-source';
+
+describe('daemon/status-source', () => {
+  it('reports NetworkPluginNotReady until a network provider is plugged in, then follows it', () => {
+    const source = new DaemonStatusSource(defaultConfig(), '0.1.0');
+    expect(source.networkReady()).to.include({ ready: false, reason: 'NetworkPluginNotReady' });
+    let ready = false;
+    source.setNetworkProvider({ status: () => (ready ? { ready: true, networkName: 'berth' } : { ready: false, message: 'no conflist' }) });
+    expect(source.networkReady()).to.deep.equal({ ready: false, reason: 'NetworkPluginNotReady', message: 'no conflist' });
+    ready = true;
+    expect(source.networkReady()).to.deep.equal({ ready: true });
+  });
+
+  it('lists the default handler first, also under the empty name', () => {
+    const config = { ...defaultConfig(), defaultRuntime: 'crun' };
+    const source = new DaemonStatusSource(config, '0.1.0');
+    expect(source.runtimeHandlers().map((h) => h.name)).to.deep.equal(['', 'crun', 'runc']);
+    const info = source.verboseInfo();
+    expect(JSON.parse(info.version)).to.equal('0.1.0');
+    expect(JSON.parse(info.config).defaultRuntime).to.equal('crun');
+  });
+});
