@@ -1,0 +1,166 @@
+/**
+ * Bench section: RunPodSandbox / PodSandboxStatus / StopPodSandbox / RemovePodSandbox latency
+ * (median and p90) over N sequential pods, either through the CRI socket (a CRI client) or directly
+ * on a PodManager. test/bench/main.ts (the daemon engineer's) calls benchPodLifecycle; running this
+ * file alone benches a PodManager with the real addon and CNI plugins (root needed).
+ */
+import type { PodManager } from '../../pod/pod-manager';
+import type { PodSandboxConfigInput } from '../../pod/types';
+
+/** The four calls being measured, whatever carries them. */
+export interface PodLifecycleTarget {
+  /** 'cri-socket' or 'pod-manager': reported with the numbers. */
+  readonly via: string;
+  run(config: PodSandboxConfigInput): Promise<string>;
+  /** Returns the RunPodSandbox step timings when the status exposes them. */
+  status(id: string): Promise<Record<string, number> | undefined>;
+  stop(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+}
+
+/** The subset of the CRI test client (test/support/cri-client.ts) this bench uses. */
+export interface PodCriClient {
+  runPodSandbox(req: { config: PodSandboxConfigInput; runtimeHandler?: string }): Promise<{ podSandboxId?: string | null }>;
+  podSandboxStatus(req: { podSandboxId: string; verbose?: boolean }): Promise<{ info?: { [k: string]: string } | null }>;
+  stopPodSandbox(req: { podSandboxId: string }): Promise<unknown>;
+  removePodSandbox(req: { podSandboxId: string }): Promise<unknown>;
+}
+
+/** Latency figures of one RPC, in milliseconds. */
+export interface LatencyFigures {
+  medianMs: number;
+  p90Ms: number;
+}
+
+/** What the section reports. */
+export interface PodLifecycleBenchResult {
+  section: 'pod-lifecycle';
+  via: string;
+  pods: number;
+  rpcs: Record<'RunPodSandbox' | 'PodSandboxStatus' | 'StopPodSandbox' | 'RemovePodSandbox', LatencyFigures>;
+  /** Median of each RunPodSandbox step (from the verbose status), when available. */
+  runStepMediansMs: Record<string, number>;
+  targetsMs: { RunPodSandbox: number; StopPodSandbox: number; RemovePodSandbox: number };
+}
+
+/** Targets from the issue (2-core VM). */
+export const POD_LIFECYCLE_TARGETS_MS = { RunPodSandbox: 150, StopPodSandbox: 150, RemovePodSandbox: 40 };
+
+/** Runs `pods` sequential run → status → stop → remove cycles and summarises the latencies. */
+export async function benchPodLifecycle(target: PodLifecycleTarget, opts: { pods?: number; namePrefix?: string } = {}): Promise<PodLifecycleBenchResult> {
+  const pods = opts.pods ?? 40;
+  const prefix = opts.namePrefix ?? `bench-${process.pid}-${Date.now().toString(36)}`;
+  const samples = { RunPodSandbox: [] as number[], PodSandboxStatus: [] as number[], StopPodSandbox: [] as number[], RemovePodSandbox: [] as number[] };
+  const steps: Record<string, number[]> = {};
+  for (let i = 0; i < pods; i++) {
+    const name = `${prefix}-${i}`;
+    const config: PodSandboxConfigInput = {
+      metadata: { name, namespace: 'bench', uid: `uid-${name}`, attempt: 0 },
+      hostname: `bench-${i}`,
+      labels: { bench: 'pod-lifecycle' },
+      portMappings: [{ containerPort: 80, hostPort: 0 }],
+    };
+    let t = performance.now();
+    const id = await target.run(config);
+    samples.RunPodSandbox.push(performance.now() - t);
+    try {
+      t = performance.now();
+      const timings = await target.status(id);
+      samples.PodSandboxStatus.push(performance.now() - t);
+      for (const [step, ms] of Object.entries(timings ?? {})) (steps[step] ??= []).push(ms);
+      t = performance.now();
+      await target.stop(id);
+      samples.StopPodSandbox.push(performance.now() - t);
+    } finally {
+      t = performance.now();
+      await target.remove(id);
+      samples.RemovePodSandbox.push(performance.now() - t);
+    }
+  }
+  const figures = (xs: number[]): LatencyFigures => ({ medianMs: round(percentile(xs, 0.5)), p90Ms: round(percentile(xs, 0.9)) });
+  return {
+    section: 'pod-lifecycle',
+    via: target.via,
+    pods,
+    rpcs: {
+      RunPodSandbox: figures(samples.RunPodSandbox),
+      PodSandboxStatus: figures(samples.PodSandboxStatus),
+      StopPodSandbox: figures(samples.StopPodSandbox),
+      RemovePodSandbox: figures(samples.RemovePodSandbox),
+    },
+    runStepMediansMs: Object.fromEntries(Object.entries(steps).map(([s, xs]) => [s, round(percentile(xs, 0.5))])),
+    targetsMs: POD_LIFECYCLE_TARGETS_MS,
+  };
+}
+
+/** Benches a PodManager directly. */
+export function podManagerTarget(pods: PodManager): PodLifecycleTarget {
+  return {
+    via: 'pod-manager',
+    run: (config) => pods.runPodSandbox(config, ''),
+    status: async (id) => pods.podSandboxStatus(id).verbose.stepTimingsMs as Record<string, number>,
+    stop: (id) => pods.stopPodSandbox(id),
+    remove: (id) => pods.removePodSandbox(id),
+  };
+}
+
+/** Benches through the CRI socket with the test client. */
+export function criClientTarget(client: PodCriClient): PodLifecycleTarget {
+  return {
+    via: 'cri-socket',
+    run: async (config) => {
+      const res = await client.runPodSandbox({ config, runtimeHandler: '' });
+      if (!res.podSandboxId) throw new Error('RunPodSandbox returned no pod_sandbox_id');
+      return res.podSandboxId;
+    },
+    status: async (id) => {
+      const res = await client.podSandboxStatus({ podSandboxId: id, verbose: true });
+      const info = res.info?.info;
+      return info ? (JSON.parse(info) as { stepTimingsMs?: Record<string, number> }).stepTimingsMs : undefined;
+    },
+    stop: async (id) => void (await client.stopPodSandbox({ podSandboxId: id })),
+    remove: async (id) => void (await client.removePodSandbox({ podSandboxId: id })),
+  };
+}
+
+/** Formats the result as the lines the bench prints. */
+export function formatPodLifecycle(result: PodLifecycleBenchResult): string {
+  const lines = [`pod lifecycle over ${result.pods} sequential pods (via ${result.via}):`];
+  for (const [rpc, f] of Object.entries(result.rpcs)) {
+    const target = (result.targetsMs as Record<string, number>)[rpc];
+    lines.push(`  ${rpc.padEnd(17)} median ${f.medianMs.toFixed(1).padStart(6)} ms  p90 ${f.p90Ms.toFixed(1).padStart(6)} ms${target ? `  (target ≤ ${target} ms)` : ''}`);
+  }
+  const steps = Object.entries(result.runStepMediansMs).map(([s, ms]) => `${s} ${ms.toFixed(1)}`);
+  if (steps.length > 0) lines.push(`  RunPodSandbox step medians (ms): ${steps.join(', ')}`);
+  return lines.join('\n');
+}
+
+function percentile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+/** Standalone: a PodManager with the real addon and CNI on a throwaway network. */
+async function main(): Promise<void> {
+  const { createPodEnv, destroyPodEnv } = await import('../e2e/pod-support');
+  const env = await createPodEnv();
+  try {
+    const result = await benchPodLifecycle(podManagerTarget(env.pods), { pods: Number(process.env.BENCH_PODS ?? 40) });
+    console.log(formatPodLifecycle(result));
+    if (process.env.BENCH_JSON) console.log(JSON.stringify(result));
+  } finally {
+    await destroyPodEnv(env);
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
