@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { RuntimeError } from '../common/errors';
-import { runcMessage } from './runc-errors';
+import { runcError } from './runc-errors';
 
 export interface ConmonLaunch {
   conmonPath: string;
@@ -105,7 +105,8 @@ export class ConmonLauncher implements ContainerMonitorLauncher {
         if (nl < 0) return;
         const parsed = parseSyncMessage(syncText.slice(0, nl));
         if (parsed.pid > 0) finish(undefined, { pid: parsed.pid });
-        else finish(new RuntimeError(`create container ${opts.containerId}: ${runcMessage(parsed.message ?? '') || 'runtime create failed'}`));
+        // The runtime's own error text: classified like every other runc failure (runc-errors.ts).
+        else finish(runcError('create', opts.containerId, parsed.message || 'runtime create failed', null));
       });
       sync.on('end', () => finish(new RuntimeError(`create container ${opts.containerId}: conmon exited without reporting (${stderrText.trim() || 'no output'})`)));
       sync.on('error', () => undefined);

@@ -27,12 +27,12 @@ export function runcError(verb: string, id: string, output: string, exitCode: nu
   const msg = runcMessage(output);
   const what = `runc ${verb} ${id}: ${msg}`;
   // The process could not be exec'd: a config problem (checked first: its text says "not found").
-  if (/executable file not found|no such file or directory.*exec|permission denied.*exec|exec format error/i.test(msg)) {
+  if (/executable file not found|exec: "[^"]*": .*(no such file or directory|permission denied|is a directory)|exec format error/i.test(msg)) {
     return new InvalidArgumentError(what);
   }
   if (/container( \S+)? does not exist|container not found/i.test(msg)) return new NotFoundError(what);
   if (/container not running|cannot exec in a stopped|is not running|process already finished|container .* is paused|cannot start a container|not in created state/i.test(msg)) {
     return new FailedPreconditionError(what);
   }
-  return new RuntimeError(`${what} (exit ${exitCode ?? 'signal'})`);
+  return new RuntimeError(exitCode === null ? what : `${what} (exit ${exitCode})`);
 }

@@ -18,6 +18,7 @@ describe('runtime/runc-errors', () => {
     ['time="x" level=error msg="exec failed: cannot exec in a stopped container"', 'exec failed: cannot exec in a stopped container', 'FailedPrecondition'],
     ['time="x" level=error msg="container not running"', 'container not running', 'FailedPrecondition'],
     ['time="x" level=error msg="runc run failed: unable to start container process: exec: \\"nope\\": executable file not found in $PATH"', 'runc run failed: unable to start container process: exec: "nope": executable file not found in $PATH', 'InvalidArgument'],
+    ['time="x" level=error msg="runc create failed: unable to start container process: exec: \\"/no/such\\": stat /no/such: no such file or directory"', 'runc create failed: unable to start container process: exec: "/no/such": stat /no/such: no such file or directory', 'InvalidArgument'],
     ['{"level":"error","msg":"unable to apply caps: operation not permitted","time":"x"}', 'unable to apply caps: operation not permitted', 'Internal'],
     ['plain failure text\n', 'plain failure text', 'Internal'],
   ];

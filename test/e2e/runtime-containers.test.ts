@@ -267,6 +267,37 @@ describe('e2e runtime: containers under runc + conmon', function () {
     expect(texts).to.include('sys-rw');
   });
 
+  it('a missing executable fails Start with InvalidArgument naming it', async () => {
+    const id = await manager.createContainer(pod.id, config({ command: ['/no/such/binary'] }));
+    try {
+      let caught: unknown;
+      try {
+        await manager.startContainer(id);
+      } catch (err) {
+        caught = err;
+      }
+      expect(errorKindOf(caught)).to.equal('InvalidArgument');
+      expect((await manager.containerStatus(id, false)).status.message).to.contain('/no/such/binary');
+    } finally {
+      await manager.removeContainer(id);
+    }
+  });
+
+  it('containers outlive a berthd restart: still running, exec works, exit is seen by the new manager', async () => {
+    const id = await manager.createContainer(pod.id, config({ command: ['sh', '-c', "trap 'exit 5' TERM; sleep 3600 & wait"] }));
+    try {
+      await manager.startContainer(id);
+      await env.restart();
+      manager = env.manager;
+      expect((await manager.containerStatus(id, false)).status.state).to.equal('running');
+      expect((await manager.execSync(id, ['echo', 'still-here'], 5)).stdout.toString()).to.equal('still-here\n');
+      await manager.stopContainer(id, 5);
+      expect((await manager.containerStatus(id, false)).status).to.include({ state: 'exited', exitCode: 5, reason: 'Error' });
+    } finally {
+      await manager.removeContainer(id);
+    }
+  });
+
   it('remove leaves no runc state, no mount and no files behind', async () => {
     const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
     await manager.startContainer(id);

@@ -130,19 +130,18 @@ export interface RuntimeEnv {
   pod: SandboxView;
   netnses: string[];
   lowerDir: string;
+  /** Closes the manager and opens a new one on the same directories (a berthd restart). */
+  restart(): Promise<void>;
 }
 
 /** Builds a RuntimeEnv in a fresh temp dir (root needed). */
 export async function createRuntimeEnv(opts: { logger?: import('../../common/logger').Logger } = {}): Promise<RuntimeEnv> {
   const { tmpdir } = await import('node:os');
-  const { ContainerManager } = await import('../../runtime/container-manager');
-  const { ConmonLauncher } = await import('../../runtime/conmon');
-  const { RuncDriver } = await import('../../runtime/oci-runtime');
-  const { detectHostFacts } = await import('../../runtime/host-facts');
+  const { openContainerManager } = await import('../../runtime/open-container-manager');
   const { silentLogger } = await import('../../common/logger');
   const suffix = uniqueSuffix();
   const base = await fs.mkdtemp(path.join(tmpdir(), 'berth-rt-'));
-  const env: Partial<RuntimeEnv> = { base, suffix, netnses: [], native: new MountCommandShim(), runcRoot: path.join(base, 'run', 'runc') };
+  const env: Partial<RuntimeEnv> = { base, suffix, netnses: [], native: new MountCommandShim(), runcRoot: path.join(base, 'run', 'runtimes', 'runc') };
   try {
     const lowerDir = path.join(base, 'layers', 'busybox');
     await buildBusyboxRootfs(lowerDir);
@@ -156,19 +155,24 @@ export async function createRuntimeEnv(opts: { logger?: import('../../common/log
       'busybox:e2e': { id: 'sha256:busybox', repoTags: ['busybox:e2e'], repoDigests: [], config: { Cmd: ['sh'], Env: ['PATH=/bin', 'FROM_IMAGE=yes'] }, lowerDirs: [lowerDir] },
       'busybox:www': { id: 'sha256:www', repoTags: ['busybox:www'], repoDigests: [], config: { Cmd: ['sh'], User: 'www-data', WorkingDir: '/var/www' }, lowerDirs: [lowerDir] },
     });
-    env.manager = await ContainerManager.open({
-      containersDir: path.join(base, 'containers'),
-      runDir: path.join(base, 'run'),
-      sandboxes,
-      images,
-      native: env.native!,
-      runtimes: { runc: new RuncDriver('/usr/sbin/runc', env.runcRoot!) },
-      defaultRuntime: 'runc',
-      monitor: new ConmonLauncher(),
-      conmonPath: '/usr/bin/conmon',
-      specDefaults: await detectHostFacts({ cgroupDriver: 'cgroupfs' }),
-      logger: opts.logger ?? silentLogger,
-    });
+    const open = () =>
+      openContainerManager({
+        root: base,
+        runRoot: path.join(base, 'run'),
+        runtimes: { runc: { path: '/usr/sbin/runc' } },
+        defaultRuntime: 'runc',
+        conmonPath: '/usr/bin/conmon',
+        cgroupDriver: 'cgroupfs',
+        sandboxes,
+        images,
+        native: env.native!,
+        logger: opts.logger ?? silentLogger,
+      });
+    env.manager = await open();
+    env.restart = async () => {
+      env.manager!.close();
+      env.manager = await open();
+    };
     return env as RuntimeEnv;
   } catch (err) {
     await destroyRuntimeEnv(env);

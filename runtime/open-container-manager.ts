@@ -1,0 +1,61 @@
+/**
+ * One call for the daemon: detects the host facts, builds a runc/crun driver per configured
+ * handler (each with its own --root under the run root), the conmon launcher, and opens the
+ * ContainerManager (loading records, settling exits, reconciling with runc).
+ */
+import * as path from 'node:path';
+import { InvalidArgumentError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { ConmonLauncher } from './conmon';
+import { ContainerManager } from './container-manager';
+import { detectHostFacts } from './host-facts';
+import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
+import { RuncDriver, type OciRuntimeDriver } from './oci-runtime';
+import { runCommand } from './run-command';
+
+export interface OpenContainerManagerOptions {
+  /** Persistent root (e.g. /var/lib/berth): records and bundles go to `<root>/containers`. */
+  root: string;
+  /** Volatile root (e.g. /run/berth): `containers/exits`, `containers/sockets`, `runtimes/<handler>`. */
+  runRoot: string;
+  /** OCI runtimes by handler name; `root` defaults to `<runRoot>/runtimes/<name>`. */
+  runtimes: Record<string, { path: string; root?: string }>;
+  defaultRuntime: string;
+  conmonPath: string;
+  cgroupDriver: 'cgroupfs' | 'systemd';
+  sandboxes: SandboxLookup;
+  images: ImageLookup;
+  native: RuntimeNative;
+  logger: Logger;
+  /** Max bytes per container log file before conmon truncates it (unset: unlimited). */
+  logSizeMax?: number;
+}
+
+/** Builds and opens the ContainerManager from plain config values. */
+export async function openContainerManager(o: OpenContainerManagerOptions): Promise<ContainerManager> {
+  if (!o.runtimes[o.defaultRuntime]) throw new InvalidArgumentError(`default runtime ${JSON.stringify(o.defaultRuntime)} is not among the configured runtimes`);
+  const drivers: Record<string, OciRuntimeDriver> = {};
+  for (const [name, rt] of Object.entries(o.runtimes)) {
+    drivers[name] = new RuncDriver(rt.path, rt.root ?? path.join(o.runRoot, 'runtimes', name));
+  }
+  const version = await runCommand(o.runtimes[o.defaultRuntime].path, ['--version'], { timeoutMs: 5000 }).then(
+    (r) => r.stdout.toString(),
+    () => undefined,
+  );
+  const specDefaults = await detectHostFacts({ cgroupDriver: o.cgroupDriver, runcVersion: version });
+  o.logger.info('container runtime ready', { handlers: Object.keys(drivers), cgroupVersion: specDefaults.cgroupVersion, oomScoreAdjFloor: specDefaults.oomScoreAdjFloor, seccomp: specDefaults.seccompAvailable });
+  return ContainerManager.open({
+    containersDir: path.join(o.root, 'containers'),
+    runDir: path.join(o.runRoot, 'containers'),
+    sandboxes: o.sandboxes,
+    images: o.images,
+    native: o.native,
+    runtimes: drivers,
+    defaultRuntime: o.defaultRuntime,
+    monitor: new ConmonLauncher(),
+    conmonPath: o.conmonPath,
+    specDefaults,
+    logger: o.logger.child({ component: 'containers' }),
+    logSizeMax: o.logSizeMax,
+  });
+}
