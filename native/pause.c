@@ -46,5 +46,17 @@ int main(int argc, char **argv) {
     perror("pause: sigaction");
     return 1;
   }
+  /* berth waits for this byte so that a stop right after start finds the handlers in place
+     (as PID 1 of a pid namespace, a signal without a handler would be dropped). */
+  const char *ready = getenv("BERTH_PAUSE_READY_FD");
+  if (ready != NULL) {
+    int fd = atoi(ready);
+    if (fd > 2) {
+      ssize_t ignored = write(fd, "r", 1);
+      (void)ignored;
+      close(fd);
+    }
+    unsetenv("BERTH_PAUSE_READY_FD");
+  }
   for (;;) pause();
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -69,10 +70,14 @@ struct ChildContext {
   gid_t gid;
   int last_cap;
   int pipe_fd;
+  int ready_fd;  // write end of the readiness pipe, becomes fd 3 in pause
   char* pause_stack_top;
 };
 
 constexpr size_t kStackSize = 256 * 1024;
+constexpr int kReadyFd = 3;
+/** How long pause may take from exec to installing its signal handlers. */
+constexpr int kReadyTimeoutMs = 10000;
 
 void WriteMessage(int fd, const Message& message) {
   const char* bytes = reinterpret_cast<const char*>(&message);
@@ -135,6 +140,12 @@ int PauseMain(void* arg) {
   if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     for (int fd = 3; fd < 65536; fd++) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
+  // The readiness pipe is the one fd pause inherits (as fd 3, see BERTH_PAUSE_READY_FD).
+  if (ctx->ready_fd == kReadyFd) {
+    if (::fcntl(kReadyFd, F_SETFD, 0) != 0) FailChild(ctx, kStepCloseFds, 0, errno);
+  } else if (::dup2(ctx->ready_fd, kReadyFd) < 0) {
+    FailChild(ctx, kStepCloseFds, 0, errno);
+  }
 
   for (int cap = 0; cap <= ctx->last_cap; cap++) {
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) FailChild(ctx, kStepCapBoundingSet, cap, errno);
@@ -193,7 +204,7 @@ std::string DescribeStep(const PausePlan& plan, int step, int index) {
     case kStepStdin: return "open /dev/null";
     case kStepLog: return "open log file " + (plan.log_file.empty() ? std::string("/dev/null") : plan.log_file);
     case kStepDup: return "redirect stdio";
-    case kStepCloseFds: return "close inherited file descriptors";
+    case kStepCloseFds: return "set up inherited file descriptors";
     case kStepCapBoundingSet: return "drop capability " + std::to_string(index) + " from the bounding set";
     case kStepAmbient: return "clear ambient capabilities";
     case kStepSetgroups: return "setgroups";
@@ -203,6 +214,26 @@ std::string DescribeStep(const PausePlan& plan, int step, int index) {
     case kStepNoNewPrivs: return "set no_new_privs";
     case kStepExec: return "exec " + plan.executable;
     default: return "step " + std::to_string(step);
+  }
+}
+
+/** Waits for pause's readiness byte (its signal handlers are installed once it arrives). */
+void WaitUntilReady(int ready_read_fd, LaunchOutcome* outcome) {
+  pollfd waiting{ready_read_fd, POLLIN, 0};
+  int ready;
+  do ready = ::poll(&waiting, 1, kReadyTimeoutMs); while (ready < 0 && errno == EINTR);
+  if (ready == 0) {
+    outcome->error = ETIMEDOUT;
+    outcome->failed_step = "wait for pause to become ready";
+    return;
+  }
+  char byte = 0;
+  ssize_t n;
+  do n = ::read(ready_read_fd, &byte, 1); while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    // EOF: pause exited (or is not berth's pause) before reporting readiness.
+    outcome->error = n < 0 ? errno : ECHILD;
+    outcome->failed_step = "wait for pause to become ready (it exited)";
   }
 }
 
@@ -216,7 +247,8 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
   for (const auto& s : plan.cgroup_procs) cgroups.push_back(s.c_str());
   char* argv[] = {const_cast<char*>(plan.executable.c_str()), nullptr};
   char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  char* envp[] = {path_env, nullptr};
+  char ready_env[] = "BERTH_PAUSE_READY_FD=3";
+  char* envp[] = {path_env, ready_env, nullptr};
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -224,12 +256,31 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
     outcome.failed_step = "create status pipe";
     return outcome;
   }
+  if (pipe_fds[1] == kReadyFd) {
+    // fd 3 is reserved for the readiness pipe in pause; keep the status pipe elsewhere.
+    int moved = ::fcntl(pipe_fds[1], F_DUPFD_CLOEXEC, kReadyFd + 1);
+    ::close(pipe_fds[1]);
+    pipe_fds[1] = moved;
+    if (moved < 0) {
+      outcome.error = errno;
+      outcome.failed_step = "create status pipe";
+      ::close(pipe_fds[0]);
+      return outcome;
+    }
+  }
+  int ready_fds[2];
+  if (::pipe2(ready_fds, O_CLOEXEC) != 0) {
+    outcome.error = errno;
+    outcome.failed_step = "create readiness pipe";
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    return outcome;
+  }
   void* stacks = ::mmap(nullptr, 2 * kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stacks == MAP_FAILED) {
     outcome.error = errno;
     outcome.failed_step = "allocate clone stacks";
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
+    for (int fd : {pipe_fds[0], pipe_fds[1], ready_fds[0], ready_fds[1]}) ::close(fd);
     return outcome;
   }
   char* stack_base = static_cast<char*>(stacks);
@@ -250,6 +301,7 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
   ctx.gid = plan.gid;
   ctx.last_cap = ReadLastCap();
   ctx.pipe_fd = pipe_fds[1];
+  ctx.ready_fd = ready_fds[1];
   ctx.pause_stack_top = stack_base + 2 * kStackSize;  // stacks grow down
 
   // No Node signal handler may run on the children's (shared) memory: block all until exec.
@@ -260,6 +312,7 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
   int clone_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   ::close(pipe_fds[1]);
+  ::close(ready_fds[1]);
 
   if (intermediate < 0) {
     outcome.error = clone_errno;
@@ -286,8 +339,10 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
       outcome.error = EIO;
       outcome.failed_step = "receive pause pid from intermediate process";
     }
+    if (outcome.error == 0) WaitUntilReady(ready_fds[0], &outcome);
   }
   ::close(pipe_fds[0]);
+  ::close(ready_fds[0]);
   ::munmap(stacks, 2 * kStackSize);
   return outcome;
 }

@@ -1,0 +1,317 @@
+/**
+ * startPause and watchExit against the kernel as root: pause runs in new net/ipc/uts/pid
+ * namespaces as PID 1 there, unprivileged (uid/gid 65535, no capabilities, no_new_privs), inside
+ * the given cgroups, with the hostname and sysctls applied inside its namespaces only; it is not
+ * our child; a bind mount pins its netns beyond its life; it reaps orphans; failures name the step.
+ * Every pause, pin, cgroup and temp dir is removed in after hooks.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { loadNativeBinding, pauseExecutablePath } from '../../native/addon';
+import { NativeError, type NativeBinding, type PauseSpec } from '../../native/binding';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Fields of /proc/<pid>/status as a map. */
+function status(pid: number): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return fields;
+}
+
+/** The state letter of a process that may be a zombie (undefined when gone). */
+function exited(pid: number): boolean {
+  const state = processState(pid);
+  return state === undefined || state === 'Z';
+}
+
+function processState(pid: number): string | undefined {
+  try {
+    return status(pid).get('State')?.charAt(0);
+  } catch {
+    return undefined;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  const result: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (status(Number(entry)).get('PPid') === String(pid)) result.push(Number(entry));
+    } catch {
+      // raced with an exit
+    }
+  }
+  return result;
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const unique = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+describe('native addon (e2e, root): startPause and watchExit', function () {
+  let native: NativeBinding;
+  let tmp: string;
+  const pids = new Set<number>();
+  const pins: string[] = [];
+  const cgroups: string[] = [];
+
+  before(function () {
+    expect(process.getuid?.(), 'these tests need root').to.equal(0);
+    native = loadNativeBinding();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-native-pause-'));
+  });
+
+  after(async () => {
+    for (const pin of pins) {
+      try {
+        await native.unmount(pin, ['detach']);
+      } catch {
+        // already unmounted by the test
+      }
+    }
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) await waitFor(() => exited(pid), `pause ${pid} exited`).catch(() => undefined);
+    for (const dir of cgroups.reverse()) {
+      await waitFor(() => !fs.existsSync(dir) || fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim() === '', `cgroup ${dir} empty`).catch(() => undefined);
+      if (fs.existsSync(dir)) fs.rmdirSync(dir);
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  let cgroupCount = 0;
+  function makeCgroup(controller: string): string {
+    const dir = path.join('/sys/fs/cgroup', controller, `berth-native-test-${unique}-${cgroupCount++}`);
+    fs.mkdirSync(dir);
+    cgroups.push(dir);
+    return dir;
+  }
+
+  function spec(overrides: Partial<PauseSpec> = {}): PauseSpec {
+    return {
+      executable: pauseExecutablePath(),
+      namespaces: ['net', 'ipc', 'uts', 'pid'],
+      hostname: 'berth-pod',
+      uid: 65535,
+      gid: 65535,
+      cgroupProcs: [],
+      sysctls: {},
+      ...overrides,
+    };
+  }
+
+  async function start(overrides: Partial<PauseSpec> = {}): Promise<number> {
+    const { pid } = await native.startPause(spec(overrides));
+    pids.add(pid);
+    return pid;
+  }
+
+  it('pause --version prints its version', () => {
+    expect(execFileSync(pauseExecutablePath(), ['--version']).toString()).to.match(/^berth-pause \d+\.\d+\.\d+\n$/);
+  });
+
+  it('starts pause unprivileged in new namespaces with hostname, sysctls and cgroups applied inside', async () => {
+    const pidsCgroup = makeCgroup('pids');
+    const cpuCgroup = makeCgroup('cpu');
+    const hostPortStart = fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim();
+    const hostMsgmax = fs.readFileSync('/proc/sys/kernel/msgmax', 'utf8').trim();
+    const wantedMsgmax = hostMsgmax === '12345' ? '12346' : '12345';
+    const logFile = path.join(tmp, 'pause.log');
+    const started = Date.now();
+    const pid = await start({
+      hostname: `pod-${unique}`.slice(0, 63),
+      sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0', 'kernel.msgmax': wantedMsgmax },
+      cgroupProcs: [path.join(pidsCgroup, 'cgroup.procs'), path.join(cpuCgroup, 'cgroup.procs')],
+      logFile,
+    });
+    expect(Date.now() - started).to.be.below(1000);
+    expect(fs.readlinkSync(`/proc/${pid}/exe`)).to.equal(pauseExecutablePath());
+
+    const fields = status(pid);
+    expect(fields.get('Uid')).to.equal('65535\t65535\t65535\t65535');
+    expect(fields.get('Gid')).to.equal('65535\t65535\t65535\t65535');
+    expect(fields.get('Groups')).to.equal('');
+    for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(fields.get(cap), cap).to.equal('0000000000000000');
+    expect(fields.get('NoNewPrivs')).to.equal('1');
+    expect(fields.get('PPid')).to.not.equal(String(process.pid));
+    // PID 1 of its own pid namespace: NSpid lists the host pid, then 1.
+    expect(fields.get('NSpid')).to.equal(`${pid}\t1`);
+
+    for (const kind of ['net', 'ipc', 'uts', 'pid']) {
+      expect(fs.readlinkSync(`/proc/${pid}/ns/${kind}`), kind).to.not.equal(fs.readlinkSync(`/proc/self/ns/${kind}`));
+    }
+    expect(fs.readlinkSync(`/proc/${pid}/ns/mnt`)).to.equal(fs.readlinkSync('/proc/self/ns/mnt'));
+
+    expect(execFileSync('nsenter', ['-t', String(pid), '-u', 'hostname']).toString().trim()).to.equal(`pod-${unique}`.slice(0, 63));
+    expect(os.hostname()).to.not.equal(`pod-${unique}`.slice(0, 63));
+    const inside = execFileSync('nsenter', ['-t', String(pid), '-n', 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start']);
+    expect(inside.toString().trim()).to.equal('0');
+    expect(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim()).to.equal(hostPortStart);
+    expect(execFileSync('nsenter', ['-t', String(pid), '-i', 'cat', '/proc/sys/kernel/msgmax']).toString().trim()).to.equal(wantedMsgmax);
+    expect(fs.readFileSync('/proc/sys/kernel/msgmax', 'utf8').trim()).to.equal(hostMsgmax);
+
+    expect(fs.readFileSync(path.join(pidsCgroup, 'cgroup.procs'), 'utf8').trim().split('\n')).to.deep.equal([String(pid)]);
+    expect(fs.readFileSync(path.join(cpuCgroup, 'cgroup.procs'), 'utf8').trim().split('\n')).to.deep.equal([String(pid)]);
+    expect(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8')).to.contain(`:pids:${pidsCgroup.slice('/sys/fs/cgroup/pids'.length)}\n`);
+    expect(fs.existsSync(logFile)).to.equal(true);
+    // Only stdio is open in pause: nothing of ours leaked through.
+    expect(fs.readdirSync(`/proc/${pid}/fd`).sort()).to.deep.equal(['0', '1', '2']);
+    expect(fs.readlinkSync(`/proc/${pid}/fd/0`)).to.equal('/dev/null');
+    expect(fs.readlinkSync(`/proc/${pid}/fd/1`)).to.equal(logFile);
+
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => exited(pid), 'pause gone');
+  });
+
+  it('pins the netns with a bind mount that outlives pause', async () => {
+    const pid = await start({ namespaces: ['net'] });
+    const pin = path.join(tmp, `net-${pid}`);
+    fs.writeFileSync(pin, '');
+    await native.mount(`/proc/${pid}/ns/net`, pin, 'none', ['bind']);
+    pins.push(pin);
+    const nsInode = fs.readlinkSync(`/proc/${pid}/ns/net`);
+    const links = execFileSync('nsenter', [`--net=${pin}`, 'ip', '-o', 'link', 'show']).toString().trim().split('\n');
+    expect(links).to.have.length(1);
+    expect(links[0]).to.match(/^1: lo:/);
+
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => exited(pid), 'pause gone');
+    const linksAfter = execFileSync('nsenter', [`--net=${pin}`, 'ip', '-o', 'link', 'show']).toString().trim().split('\n');
+    expect(linksAfter).to.have.length(1);
+    expect(execFileSync('nsenter', [`--net=${pin}`, 'readlink', '/proc/self/ns/net']).toString().trim()).to.equal(nsInode);
+    await native.unmount(pin, ['detach']);
+    expect(() => execFileSync('nsenter', [`--net=${pin}`, 'true'], { stdio: 'ignore' })).to.throw();
+  });
+
+  it('reaps orphans re-parented to it as PID 1 of the pod pid namespace', async () => {
+    const pid = await start({ namespaces: ['pid'] });
+    // The shell exits at once; its background sleep is re-parented to the namespace's init: pause.
+    execFileSync('nsenter', ['-t', String(pid), '-p', '--', '/bin/sh', '-c', 'sleep 0.5 </dev/null >/dev/null 2>&1 & exit 0']);
+    await waitFor(() => childrenOf(pid).length === 1, 'orphan adopted by pause');
+    const [orphan] = childrenOf(pid);
+    await waitFor(() => processState(orphan) === undefined, 'orphan reaped by pause', 5000);
+    expect(childrenOf(pid)).to.deep.equal([]);
+    expect(alive(pid)).to.equal(true);
+  });
+
+  it('watchExit fires once after SIGTERM, and pause exits on it', async () => {
+    const pid = await start();
+    let fired = 0;
+    const exitSeen = new Promise<void>((resolve) => {
+      native.watchExit(pid, () => {
+        fired++;
+        resolve();
+      });
+    });
+    expect(alive(pid)).to.equal(true);
+    process.kill(pid, 'SIGTERM');
+    await exitSeen;
+    await sleep(50);
+    expect(fired).to.equal(1);
+    expect(exited(pid)).to.equal(true);
+  });
+
+  it('watchExit close() stops the watch; watching a gone pid throws ESRCH synchronously', async () => {
+    const pid = await start({ namespaces: ['uts'] });
+    let fired = false;
+    const watch = native.watchExit(pid, () => {
+      fired = true;
+    });
+    let controlFired = false;
+    native.watchExit(pid, () => {
+      controlFired = true;
+    });
+    watch.close();
+    watch.close();
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => controlFired, 'the other watch fired');
+    expect(fired).to.equal(false);
+    await waitFor(() => processState(pid) === undefined, 'pause reaped by init');
+    expect(() => native.watchExit(pid, () => undefined))
+      .to.throw(NativeError)
+      .with.property('code', 'ESRCH');
+  });
+
+  it('rejects naming the failed step, and leaves no process behind', async () => {
+    const cgroup = makeCgroup('pids');
+    const failure = native.startPause(
+      spec({ sysctls: { 'net.ipv4.berth_no_such_sysctl': '1' }, cgroupProcs: [path.join(cgroup, 'cgroup.procs')] }),
+    );
+    try {
+      await failure;
+      expect.fail('startPause resolved');
+    } catch (error) {
+      expect(error).to.be.instanceOf(NativeError);
+      expect((error as NativeError).code).to.equal('ENOENT');
+      expect((error as NativeError).message).to.match(/^start pause: write sysctl net\.ipv4\.berth_no_such_sysctl: ENOENT/);
+    }
+    // The cgroup join comes after sysctls: a failed log-file open happens after the join.
+    const logFailure = native.startPause(
+      spec({ logFile: path.join(tmp, 'no-such-dir', 'pause.log'), cgroupProcs: [path.join(cgroup, 'cgroup.procs')] }),
+    );
+    try {
+      await logFailure;
+      expect.fail('startPause resolved');
+    } catch (error) {
+      expect((error as NativeError).code).to.equal('ENOENT');
+      expect((error as NativeError).message).to.contain('start pause: open log file');
+    }
+    await waitFor(() => fs.readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8').trim() === '', 'failed child gone');
+  });
+
+  it('execs pause only after dropping to the given uid (a root-only executable is EACCES)', async () => {
+    const privateDir = fs.mkdtempSync(path.join(tmp, 'private-'));
+    fs.chmodSync(privateDir, 0o700);
+    const copy = path.join(privateDir, 'pause');
+    fs.copyFileSync(pauseExecutablePath(), copy);
+    fs.chmodSync(copy, 0o700);
+    try {
+      await native.startPause(spec({ executable: copy }));
+      expect.fail('startPause resolved');
+    } catch (error) {
+      expect((error as NativeError).code).to.equal('EACCES');
+      expect((error as NativeError).message).to.equal(`start pause: exec ${copy}: EACCES (Permission denied)`);
+    }
+    // As root (uid 0) the same file runs, still without any capability.
+    const pid = await start({ executable: copy, uid: 0, gid: 0, namespaces: ['uts'] });
+    const fields = status(pid);
+    expect(fields.get('Uid')).to.equal('0\t0\t0\t0');
+    expect(fields.get('CapEff')).to.equal('0000000000000000');
+    expect(fields.get('CapBnd')).to.equal('0000000000000000');
+  });
+
+  it('starts 20 pods concurrently, each in its own namespaces', async () => {
+    const started = Date.now();
+    const list = await Promise.all(Array.from({ length: 20 }, () => start({ namespaces: ['net', 'ipc', 'uts'] })));
+    const elapsed = Date.now() - started;
+    expect(new Set(list).size).to.equal(20);
+    const netns = new Set(list.map((pid) => fs.readlinkSync(`/proc/${pid}/ns/net`)));
+    expect(netns.size).to.equal(20);
+    for (const pid of list) expect(status(pid).get('SigCgt'), 'handlers installed before startPause resolved').to.not.equal('0000000000000000');
+    console.log(`      20 concurrent startPause: ${elapsed} ms`);
+    for (const pid of list) process.kill(pid, 'SIGKILL');
+  });
+});
