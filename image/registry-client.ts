@@ -53,6 +53,13 @@ export function isLocalhost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
+/** True when a TLS attempt failed because the server answered in plain text (or hung up). */
+function speaksNoTls(err: unknown): boolean {
+  const cause = err instanceof Error ? (err.cause as NodeJS.ErrnoException | undefined) : undefined;
+  const code = cause?.code ?? '';
+  return code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ECONNRESET' || /wrong version number/i.test(cause?.message ?? '');
+}
+
 function httpsAgentFor(host: string, insecure: boolean, certsDir: string): https.Agent {
   const key = `${host}|${insecure}|${certsDir}`;
   let agent = httpsAgents.get(key);
@@ -193,7 +200,9 @@ export class RegistryClient {
     try {
       return await this.rawRequest(new URL(`https://${host}${urlPath}`), accept, authorization);
     } catch (err) {
-      if (!this.allowPlain || this.opts.signal?.aborted) throw err;
+      // Fall back only when the server does not speak TLS at all; a certificate problem on an
+      // HTTPS server must never downgrade to plain HTTP.
+      if (!this.allowPlain || this.opts.signal?.aborted || !speaksNoTls(err)) throw err;
       const res = await this.rawRequest(new URL(`http://${host}${urlPath}`), accept, authorization);
       plainHttpHosts.add(host);
       this.opts.logger.debug('registry speaks plain HTTP', { host });

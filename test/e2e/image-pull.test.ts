@@ -8,12 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { errorKindOf } from '../../common/errors';
+import { describeError, errorKindOf } from '../../common/errors';
 import { silentLogger } from '../../common/logger';
 import { ImageService } from '../../image/image-service';
 import { parseRegistriesConfig, EMPTY_REGISTRIES_CONFIG, RegistriesConfig } from '../../image/registries-config';
 import { loadUnpackNative } from '../../image/testing/cli-native';
-import { startRegistry, startTokenAuthRegistry, registryBlobPath, freePort, TestRegistry } from './support/registry';
+import { startRegistry, startTokenAuthRegistry, registryBlobPath, freePort, makeTestCertificates, TestRegistry } from './support/registry';
 import {
   busyboxImage,
   layeredImage,
@@ -296,6 +296,47 @@ describe('e2e: image pull', function () {
     const info = await svc.pullImage('busybox');
     expect(info.repoTags).to.deep.equal([`${registry.host}/busybox:latest`]);
     expect(svc.imageStatus('busybox')?.id).to.equal(info.id);
+  });
+
+  describe('over HTTPS', () => {
+    let tlsReg: TestRegistry;
+    let certDir: string;
+    let caFile: string;
+    before(async () => {
+      certDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-certs-'));
+      const certs = await makeTestCertificates(certDir);
+      caFile = certs.caFile;
+      tlsReg = await startRegistry({ tls: certs, sharedStorageDir: registry.storageDir });
+    });
+    after(async () => {
+      await tlsReg?.stop();
+      if (certDir) await fs.rm(certDir, { recursive: true, force: true });
+    });
+
+    it('trusts a CA from certs.d/<host>/ and refuses an unknown one', async () => {
+      const name = `${tlsReg.host}/library/busybox:latest`;
+      const untrusting = await ImageService.create({
+        dir: path.join(tmp, 'a'),
+        registries: EMPTY_REGISTRIES_CONFIG,
+        native,
+        logger: silentLogger,
+        certsDir: path.join(tmp, 'no-certs'),
+      });
+      let caught: unknown;
+      try {
+        await untrusting.pullImage(name);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, 'a pull with an unknown CA must fail').to.be.instanceOf(Error);
+      expect(describeError(caught)).to.match(/certificate/i);
+      const certsDir = path.join(tmp, 'certs.d');
+      await fs.mkdir(path.join(certsDir, tlsReg.host), { recursive: true });
+      await fs.copyFile(caFile, path.join(certsDir, tlsReg.host, 'ca.crt'));
+      const trusting = await ImageService.create({ dir: path.join(tmp, 'b'), registries: EMPTY_REGISTRIES_CONFIG, native, logger: silentLogger, certsDir });
+      const info = await trusting.pullImage(name);
+      expect(info.id).to.equal((await busyboxImage()).configDigest);
+    });
   });
 
   describe('with Basic auth', () => {

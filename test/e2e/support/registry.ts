@@ -35,6 +35,21 @@ export interface TestRegistry {
 export interface RegistryOptions {
   /** Protect the registry with htpasswd Basic auth. */
   readonly basicAuth?: { username: string; password: string };
+  /** Serve HTTPS with this certificate (see makeTestCertificates). */
+  readonly tls?: { certFile: string; keyFile: string };
+  /** Serve another registry's storage (e.g. push over plain HTTP there, pull over HTTPS here). */
+  readonly sharedStorageDir?: string;
+}
+
+/** A throwaway CA and a server certificate it signed for 127.0.0.1 / localhost (openssl). */
+export async function makeTestCertificates(dir: string): Promise<{ caFile: string; certFile: string; keyFile: string }> {
+  const f = (n: string): string => path.join(dir, n);
+  const q = { stdio: 'ignore' as const };
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=berth test CA', '-keyout', f('ca.key'), '-out', f('ca.crt')], q);
+  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr')], q);
+  await fs.writeFile(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n');
+  execFileSync('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('ext.cnf'), '-out', f('server.crt')], q);
+  return { caFile: f('ca.crt'), certFile: f('server.crt'), keyFile: f('server.key') };
 }
 
 /** Path of a blob's data file in a registry's storage (to corrupt it in failure tests). */
@@ -57,6 +72,7 @@ export async function freePort(): Promise<number> {
 }
 
 async function waitForHttp(port: number, proc: ChildProcess, log: () => string): Promise<void> {
+  // Any answer counts (an HTTPS registry answers plain HTTP with 400).
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`docker-registry exited ${proc.exitCode}: ${log()}`);
@@ -89,13 +105,14 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     '    disabled: true',
     'storage:',
     '  filesystem:',
-    `    rootdirectory: ${path.join(dir, 'data')}`,
+    `    rootdirectory: ${opts.sharedStorageDir ?? path.join(dir, 'data')}`,
     '  delete:',
     '    enabled: true',
     'http:',
     `  addr: 127.0.0.1:${port}`,
     `  secret: ${randomBytes(16).toString('hex')}`,
   ];
+  if (opts.tls) lines.push('  tls:', `    certificate: ${opts.tls.certFile}`, `    key: ${opts.tls.keyFile}`);
   if (opts.basicAuth) {
     const htpasswd = execFileSync('htpasswd', ['-Bbn', opts.basicAuth.username, opts.basicAuth.password], { encoding: 'utf8' });
     await fs.writeFile(path.join(dir, 'htpasswd'), htpasswd);
@@ -121,7 +138,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     await stop();
     throw err;
   }
-  return { host: `127.0.0.1:${port}`, port, credentials: opts.basicAuth, storageDir: path.join(dir, 'data'), stop };
+  return { host: `127.0.0.1:${port}`, port, credentials: opts.basicAuth, storageDir: opts.sharedStorageDir ?? path.join(dir, 'data'), stop };
 }
 
 /**
