@@ -18,6 +18,7 @@ import {
   busyboxImage,
   layeredImage,
   nonRootImage,
+  bigImage,
   zstdImage,
   foreignArchImage,
   pushImage,
@@ -230,6 +231,24 @@ describe('e2e: image pull', function () {
     // The good busybox layer may stay until GC; it is not part of any visible image. Collect it:
     await svc.storage.collectGarbage();
     expect(await fs.readdir(path.join(tmp, 'images', 'layers'))).to.deep.equal([]);
+  });
+
+  it('a cancelled pull stops and leaves nothing behind', async () => {
+    await pushImage(registry.host, 'test/big', 'v1', await bigImage(30));
+    const svc = await newService();
+    const ac = new AbortController();
+    const pull = svc.pullImage(`${registry.host}/test/big:v1`, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 60);
+    let caught: unknown;
+    try {
+      await pull;
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.be.instanceOf(Error);
+    expect(svc.listImages()).to.deep.equal([]);
+    expect(await fs.readdir(path.join(tmp, 'images', 'tmp'))).to.deep.equal([]);
+    expect(await fs.readdir(path.join(tmp, 'images', 'records'))).to.deep.equal([]);
   });
 
   it('reports pulls, failures and bytes to the metrics sink', async () => {
