@@ -1,0 +1,126 @@
+/**
+ * SPDY/3 name/value header blocks (§2.6.10): a 32-bit pair count, then length-prefixed names and
+ * values (multiple values joined by NUL), compressed with one zlib context per direction for the
+ * whole connection, primed with the SPDY/3 dictionary. Each block ends on a SYNC_FLUSH so the
+ * peer can decode it without the next one. zlib streams are asynchronous in Node, so calls are
+ * serialised: blocks must be compressed and inflated in frame order.
+ */
+import * as zlib from 'node:zlib';
+import { SPDY3_DICTIONARY } from './dictionary';
+import { SpdyProtocolError } from './frames';
+
+/** Header names (lower-case) to values; repeated headers keep every value. */
+export type SpdyHeaders = Record<string, string[]>;
+
+/** Decoded header blocks larger than this are refused (a decompression bomb guard). */
+const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
+
+/** Serialises header pairs to the uncompressed block layout. */
+export function serializeHeaderBlock(headers: SpdyHeaders): Buffer {
+  const names = Object.keys(headers);
+  const parts: Buffer[] = [];
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(names.length, 0);
+  parts.push(count);
+  for (const name of names) {
+    const n = Buffer.from(name.toLowerCase(), 'utf8');
+    const v = Buffer.from(headers[name].join('\0'), 'utf8');
+    const nl = Buffer.alloc(4);
+    nl.writeUInt32BE(n.length, 0);
+    const vl = Buffer.alloc(4);
+    vl.writeUInt32BE(v.length, 0);
+    parts.push(nl, n, vl, v);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Parses an uncompressed header block; throws SpdyProtocolError when malformed. */
+export function parseHeaderBlock(block: Buffer): SpdyHeaders {
+  if (block.length < 4) throw new SpdyProtocolError('header block too short');
+  const count = block.readUInt32BE(0);
+  let off = 4;
+  const readString = (): string => {
+    if (off + 4 > block.length) throw new SpdyProtocolError('header block truncated');
+    const len = block.readUInt32BE(off);
+    off += 4;
+    if (off + len > block.length) throw new SpdyProtocolError('header block truncated');
+    const s = block.toString('utf8', off, off + len);
+    off += len;
+    return s;
+  };
+  const out: SpdyHeaders = {};
+  for (let i = 0; i < count; i++) {
+    const name = readString();
+    const value = readString();
+    if (name.length === 0) throw new SpdyProtocolError('empty header name');
+    if (name !== name.toLowerCase()) throw new SpdyProtocolError(`header name ${name} is not lower-case`);
+    out[name] = [...(out[name] ?? []), ...value.split('\0')];
+  }
+  return out;
+}
+
+/** Runs async jobs one at a time, in call order. */
+class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(job, job);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** Feeds `input` to a zlib transform and resolves with everything it emitted up to a SYNC_FLUSH. */
+function flushThrough(engine: zlib.Deflate | zlib.Inflate, input: Buffer, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (c: Buffer) => {
+      chunks.push(c);
+      total += c.length;
+    };
+    const onError = (err: Error) => {
+      engine.off('data', onData);
+      reject(new SpdyProtocolError(`header block compression failed: ${err.message}`));
+    };
+    engine.on('data', onData);
+    engine.once('error', onError);
+    engine.write(input);
+    engine.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      engine.off('data', onData);
+      engine.off('error', onError);
+      if (total > limit) reject(new SpdyProtocolError(`header block of ${total} bytes exceeds ${limit}`));
+      else resolve(Buffer.concat(chunks, total));
+    });
+  });
+}
+
+/** Compresses outgoing header blocks for one connection. */
+export class HeaderCompressor {
+  private readonly deflate = zlib.createDeflate({ dictionary: SPDY3_DICTIONARY, level: zlib.constants.Z_DEFAULT_COMPRESSION });
+  private readonly queue = new SerialQueue();
+
+  /** The compressed block for `headers`, in call order. */
+  compress(headers: SpdyHeaders): Promise<Buffer> {
+    const raw = serializeHeaderBlock(headers);
+    return this.queue.run(() => flushThrough(this.deflate, raw, Number.MAX_SAFE_INTEGER));
+  }
+
+  close(): void {
+    this.deflate.close();
+  }
+}
+
+/** Decompresses incoming header blocks for one connection. */
+export class HeaderDecompressor {
+  private readonly inflate = zlib.createInflate({ dictionary: SPDY3_DICTIONARY });
+  private readonly queue = new SerialQueue();
+
+  /** The headers of a compressed block, in call order. */
+  decompress(block: Buffer): Promise<SpdyHeaders> {
+    return this.queue.run(async () => parseHeaderBlock(await flushThrough(this.inflate, block, MAX_HEADER_BLOCK_BYTES)));
+  }
+
+  close(): void {
+    this.inflate.close();
+  }
+}

@@ -1,0 +1,468 @@
+/**
+ * A SPDY/3.1 session over one upgraded connection, for either end: stream ids (client odd,
+ * server even), SYN_STREAM/SYN_REPLY, data with FIN half-close, RST_STREAM, PING echo, GOAWAY,
+ * SETTINGS and WINDOW_UPDATE flow control (per stream and, SPDY/3.1, per session).
+ *
+ * Flow control is honoured only with peers that show they do it (they sent SETTINGS or
+ * WINDOW_UPDATE): Go's spdystream, which kubelet, kubectl and crictl use, does neither, never
+ * sends WINDOW_UPDATE and may reject a stream-0 WINDOW_UPDATE, so with it we rely on TCP
+ * backpressure (the socket is paused while a reader is full) and send no flow-control frames.
+ *
+ * Frames are handled strictly in arrival order, and written strictly in submission order, even
+ * though header blocks go through asynchronous zlib contexts.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import {
+  encodeDataFrame,
+  encodeGoAway,
+  encodePing,
+  encodeRstStream,
+  encodeSettings,
+  encodeSynReply,
+  encodeSynStream,
+  encodeWindowUpdate,
+  FLAG_FIN,
+  FrameParser,
+  RstStatus,
+  SETTINGS_INITIAL_WINDOW_SIZE,
+  SpdyProtocolError,
+  type SpdyFrame,
+} from './frames';
+import { HeaderCompressor, HeaderDecompressor, type SpdyHeaders } from './header-codec';
+import { SpdyStream, type StreamOwner } from './stream';
+
+/** The window every SPDY/3 stream and session starts with. */
+export const DEFAULT_WINDOW = 64 * 1024;
+/** The receive window we announce to flow-control-aware peers. */
+const ANNOUNCED_WINDOW = 4 * 1024 * 1024;
+/** Largest data frame we send. */
+const MAX_DATA_FRAME = 64 * 1024;
+
+export interface SpdySessionOptions {
+  /** The server end accepts peer streams and replies to them at once, as kubelet does. */
+  isServer: boolean;
+  /** Announce SETTINGS and the larger window at start (a client that does flow control). */
+  announceFlowControl?: boolean;
+}
+
+export interface SpdySessionEvents {
+  stream: [SpdyStream];
+  close: [];
+  goaway: [number];
+}
+
+export class SpdySession extends EventEmitter<SpdySessionEvents> implements StreamOwner {
+  private readonly parser = new FrameParser();
+  private readonly compressor = new HeaderCompressor();
+  private readonly decompressor = new HeaderDecompressor();
+  private readonly streams = new Map<number, SpdyStream>();
+  private readonly pendingOpens = new Map<number, { resolve: (s: SpdyStream) => void; reject: (e: Error) => void }>();
+  private readonly inbox: SpdyFrame[] = [];
+  private draining = false;
+  private readonly outbox: Array<Buffer | Promise<Buffer>> = [];
+  private pumping = false;
+  private drainWaiters: Array<() => void> = [];
+  private nextStreamId: number;
+  private nextPingId: number;
+  private readonly pings = new Map<number, () => void>();
+  private peerFlowControl = false;
+  private peerInitialWindow = DEFAULT_WINDOW;
+  private sessionSendWindow = DEFAULT_WINDOW;
+  private readonly sessionWaiters: Array<() => void> = [];
+  private sessionUncredited = 0;
+  private lastPeerStreamId = 0;
+  private goingAway = false;
+  private closedFlag = false;
+  private peerGone = false;
+  private socketPausedFor = new Set<SpdyStream>();
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly options: SpdySessionOptions,
+  ) {
+    super();
+    this.nextStreamId = options.isServer ? 2 : 1;
+    this.nextPingId = options.isServer ? 2 : 1;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Frames already received are handled before the session counts as closed.
+    socket.on('end', () => this.shutdownAfterInbox());
+    socket.on('close', () => this.shutdownAfterInbox());
+    socket.on('error', () => this.shutdown());
+    socket.on('drain', () => this.wakeDrainWaiters());
+    if (options.announceFlowControl) {
+      this.enqueue(encodeSettings([{ id: SETTINGS_INITIAL_WINDOW_SIZE, value: ANNOUNCED_WINDOW }]));
+      this.enqueue(encodeWindowUpdate(0, ANNOUNCED_WINDOW - DEFAULT_WINDOW));
+      this.peerFlowControl = true;
+    }
+  }
+
+  /** True once the connection is gone. */
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** Opens a stream and resolves when the peer replied (client side use). */
+  openStream(headers: Record<string, string>, opts: { fin?: boolean } = {}): Promise<SpdyStream> {
+    if (this.closedFlag || this.goingAway) return Promise.reject(new SpdyProtocolError('session is closed'));
+    const id = this.nextStreamId;
+    this.nextStreamId += 2;
+    const stream = new SpdyStream(id, {}, this, this.peerInitialWindow);
+    if (opts.fin) stream.localFin = true;
+    this.streams.set(id, stream);
+    const block = this.compressor.compress(toSpdyHeaders(headers));
+    this.enqueue(block.then((b) => encodeSynStream(id, b, { fin: opts.fin })));
+    return new Promise((resolve, reject) => this.pendingOpens.set(id, { resolve, reject }));
+  }
+
+  /** Sends a PING and resolves with the round trip in milliseconds. */
+  ping(): Promise<number> {
+    const id = this.nextPingId;
+    this.nextPingId += 2;
+    const started = process.hrtime.bigint();
+    return new Promise((resolve, reject) => {
+      if (this.closedFlag) return reject(new SpdyProtocolError('session is closed'));
+      this.pings.set(id, () => resolve(Number(process.hrtime.bigint() - started) / 1e6));
+      this.enqueue(encodePing(id));
+    });
+  }
+
+  /** Sends GOAWAY and ends the connection once queued frames are written. */
+  close(): void {
+    if (this.closedFlag) return;
+    if (!this.goingAway) {
+      this.goingAway = true;
+      this.enqueue(encodeGoAway(this.lastPeerStreamId, 0));
+    }
+    this.whenFlushed().then(() => this.socket.end());
+  }
+
+  /** Tears the connection down at once. */
+  destroy(): void {
+    this.socket.destroy();
+    this.shutdown();
+  }
+
+  // ---- StreamOwner ----
+
+  /** @internal */
+  async sendData(stream: SpdyStream, data: Buffer): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      if (stream.destroyed || this.closedFlag) throw new SpdyProtocolError(`stream ${stream.id} is closed`);
+      let allowed = Math.min(MAX_DATA_FRAME, data.length - off);
+      if (this.peerFlowControl) {
+        while (stream.sendWindow <= 0 || this.sessionSendWindow <= 0) {
+          if (stream.destroyed || this.closedFlag) throw new SpdyProtocolError(`stream ${stream.id} is closed`);
+          await new Promise<void>((r) => (stream.sendWindow <= 0 ? stream.windowWaiters.push(r) : this.sessionWaiters.push(r)));
+        }
+        allowed = Math.min(allowed, stream.sendWindow, this.sessionSendWindow);
+        stream.sendWindow -= allowed;
+        this.sessionSendWindow -= allowed;
+      }
+      const ok = this.enqueue(encodeDataFrame(stream.id, data.subarray(off, off + allowed), false));
+      off += allowed;
+      if (!ok) await new Promise<void>((r) => this.drainWaiters.push(r));
+    }
+  }
+
+  /** @internal */
+  async sendFin(stream: SpdyStream): Promise<void> {
+    if (stream.localFin || this.closedFlag) return;
+    stream.localFin = true;
+    this.enqueue(encodeDataFrame(stream.id, Buffer.alloc(0), true));
+    this.maybeForget(stream);
+  }
+
+  /** @internal */
+  streamRead(stream: SpdyStream): void {
+    this.credit(stream);
+    if (this.socketPausedFor.delete(stream) && this.socketPausedFor.size === 0) this.socket.resume();
+  }
+
+  /** @internal */
+  streamDestroyed(stream: SpdyStream): void {
+    if (this.streams.get(stream.id) !== stream) return;
+    this.streams.delete(stream.id);
+    if (this.socketPausedFor.delete(stream) && this.socketPausedFor.size === 0) this.socket.resume();
+    // A stream dropped before both sides finished is cancelled for the peer too.
+    if (!this.closedFlag && !stream.resetByPeer && !(stream.localFin && stream.remoteFin)) {
+      this.enqueue(encodeRstStream(stream.id, RstStatus.Cancel));
+    }
+  }
+
+  // ---- inbound ----
+
+  private onData(chunk: Buffer): void {
+    let frames: SpdyFrame[];
+    try {
+      frames = this.parser.push(chunk);
+    } catch (err) {
+      this.protocolFailure(err);
+      return;
+    }
+    this.inbox.push(...frames);
+    void this.drainInbox();
+  }
+
+  private async drainInbox(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.inbox.length > 0 && !this.closedFlag) {
+        const frame = this.inbox.shift() as SpdyFrame;
+        if (frame.type === 'syn_stream' || frame.type === 'syn_reply' || frame.type === 'headers') {
+          const headers = await this.decompressor.decompress(frame.headerBlock);
+          this.onHeaderFrame(frame, headers);
+        } else {
+          this.onFrame(frame);
+        }
+      }
+    } catch (err) {
+      this.protocolFailure(err);
+    } finally {
+      this.draining = false;
+    }
+    if (this.peerGone) this.shutdown();
+  }
+
+  private shutdownAfterInbox(): void {
+    this.peerGone = true;
+    if (!this.draining) this.shutdown();
+  }
+
+  private onHeaderFrame(frame: Extract<SpdyFrame, { headerBlock: Buffer }>, headers: SpdyHeaders): void {
+    if (frame.type === 'syn_stream') {
+      const peerParity = this.options.isServer ? 1 : 0;
+      if (frame.streamId === 0 || frame.streamId % 2 !== peerParity || frame.streamId <= this.lastPeerStreamId) {
+        this.enqueue(encodeRstStream(frame.streamId, RstStatus.ProtocolError));
+        return;
+      }
+      this.lastPeerStreamId = frame.streamId;
+      if (this.goingAway) {
+        this.enqueue(encodeRstStream(frame.streamId, RstStatus.RefusedStream));
+        return;
+      }
+      const stream = new SpdyStream(frame.streamId, headers, this, this.peerInitialWindow);
+      this.streams.set(frame.streamId, stream);
+      if (this.options.isServer) {
+        // Reply before anything else is written on the stream: spdystream drops data on
+        // streams it has no reply for.
+        this.enqueue(this.compressor.compress({}).then((b) => encodeSynReply(frame.streamId, b, false)));
+      }
+      if (frame.flags & FLAG_FIN) stream.deliverEnd();
+      this.emit('stream', stream);
+      return;
+    }
+    const stream = this.streams.get(frame.streamId);
+    if (!stream) return;
+    if (frame.type === 'syn_reply') {
+      stream.headers = headers;
+      const pending = this.pendingOpens.get(frame.streamId);
+      this.pendingOpens.delete(frame.streamId);
+      pending?.resolve(stream);
+    } else {
+      for (const [k, v] of Object.entries(headers)) stream.headers[k] = [...(stream.headers[k] ?? []), ...v];
+    }
+    if (frame.flags & FLAG_FIN) this.remoteEnd(stream);
+  }
+
+  private onFrame(frame: SpdyFrame): void {
+    switch (frame.type) {
+      case 'data': {
+        const stream = this.streams.get(frame.streamId);
+        if (!stream) {
+          this.sessionUncredited += frame.data.length;
+          this.creditSession();
+          return;
+        }
+        if (frame.data.length > 0 && !stream.deliver(frame.data) && !this.peerFlowControl) {
+          // The peer ignores windows: stop reading the socket until this reader catches up.
+          this.socketPausedFor.add(stream);
+          this.socket.pause();
+        }
+        if (frame.data.length > 0 && !stream.readerFull) this.credit(stream);
+        if (frame.flags & FLAG_FIN) this.remoteEnd(stream);
+        return;
+      }
+      case 'rst_stream': {
+        const stream = this.streams.get(frame.streamId);
+        const pending = this.pendingOpens.get(frame.streamId);
+        this.pendingOpens.delete(frame.streamId);
+        pending?.reject(new SpdyProtocolError(`stream ${frame.streamId} was reset (status ${frame.status})`, frame.streamId));
+        if (stream) {
+          stream.resetByPeer = true;
+          stream.deliverEnd();
+          stream.destroy();
+        }
+        return;
+      }
+      case 'settings':
+        for (const e of frame.entries) {
+          if (e.id === SETTINGS_INITIAL_WINDOW_SIZE) {
+            const delta = e.value - this.peerInitialWindow;
+            this.peerInitialWindow = e.value;
+            for (const s of this.streams.values()) {
+              s.sendWindow += delta;
+              s.wakeWriters();
+            }
+          }
+        }
+        this.becomeFlowControlled();
+        return;
+      case 'window_update':
+        this.becomeFlowControlled();
+        if (frame.streamId === 0) {
+          this.sessionSendWindow += frame.delta;
+          for (const w of this.sessionWaiters.splice(0)) w();
+        } else {
+          const stream = this.streams.get(frame.streamId);
+          if (stream) {
+            stream.sendWindow += frame.delta;
+            stream.wakeWriters();
+          }
+        }
+        return;
+      case 'ping': {
+        const ours = frame.id % 2 === (this.options.isServer ? 0 : 1);
+        if (ours) {
+          const done = this.pings.get(frame.id);
+          this.pings.delete(frame.id);
+          done?.();
+        } else {
+          this.enqueue(encodePing(frame.id));
+        }
+        return;
+      }
+      case 'goaway':
+        this.goingAway = true;
+        this.emit('goaway', frame.lastGoodStreamId);
+        return;
+      default:
+        return; // unknown control frames are ignored (spec §2.2.1)
+    }
+  }
+
+  /** A peer that announces flow control gets our SETTINGS and window in return, once. */
+  private becomeFlowControlled(): void {
+    if (this.peerFlowControl) return;
+    this.peerFlowControl = true;
+    this.enqueue(encodeSettings([{ id: SETTINGS_INITIAL_WINDOW_SIZE, value: ANNOUNCED_WINDOW }]));
+    this.enqueue(encodeWindowUpdate(0, ANNOUNCED_WINDOW - DEFAULT_WINDOW));
+  }
+
+  private remoteEnd(stream: SpdyStream): void {
+    stream.deliverEnd();
+    this.maybeForget(stream);
+  }
+
+  private maybeForget(stream: SpdyStream): void {
+    if (stream.localFin && stream.remoteFin && this.streams.get(stream.id) === stream) this.streams.delete(stream.id);
+  }
+
+  /** Returns consumed bytes to the peer's windows, in batches. */
+  private credit(stream: SpdyStream): void {
+    const bytes = stream.uncreditedBytes;
+    if (bytes === 0) return;
+    if (!this.peerFlowControl) {
+      stream.uncreditedBytes = 0;
+      return;
+    }
+    if (bytes >= ANNOUNCED_WINDOW / 4 || stream.readableLength === 0) {
+      stream.uncreditedBytes = 0;
+      if (!stream.remoteFin) this.enqueue(encodeWindowUpdate(stream.id, bytes));
+      this.sessionUncredited += bytes;
+      this.creditSession();
+    }
+  }
+
+  private creditSession(): void {
+    if (!this.peerFlowControl) {
+      this.sessionUncredited = 0;
+      return;
+    }
+    if (this.sessionUncredited >= ANNOUNCED_WINDOW / 4) {
+      this.enqueue(encodeWindowUpdate(0, this.sessionUncredited));
+      this.sessionUncredited = 0;
+    }
+  }
+
+  // ---- outbound ----
+
+  /** Queues a frame (or one being compressed); false when the socket asks us to slow down. */
+  private enqueue(frame: Buffer | Promise<Buffer>): boolean {
+    if (this.closedFlag) return true;
+    if (!this.pumping && this.outbox.length === 0 && Buffer.isBuffer(frame)) return this.socket.write(frame);
+    this.outbox.push(frame);
+    void this.pump();
+    return this.socket.writableNeedDrain !== true;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.outbox.length > 0 && !this.closedFlag) {
+        const next = this.outbox[0];
+        const bytes = Buffer.isBuffer(next) ? next : await next;
+        this.outbox.shift();
+        if (!this.closedFlag) this.socket.write(bytes);
+      }
+    } catch (err) {
+      this.protocolFailure(err);
+    } finally {
+      this.pumping = false;
+      this.wakeDrainWaiters();
+    }
+  }
+
+  private async whenFlushed(): Promise<void> {
+    while (this.pumping || this.outbox.length > 0) {
+      await new Promise<void>((r) => this.drainWaiters.push(r));
+    }
+  }
+
+  private wakeDrainWaiters(): void {
+    if (this.socket.writableNeedDrain && !this.closedFlag && !this.pumping) return;
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private protocolFailure(_err: unknown): void {
+    if (this.closedFlag) return;
+    if (!this.goingAway) {
+      this.goingAway = true;
+      try {
+        this.socket.write(encodeGoAway(this.lastPeerStreamId, 1));
+      } catch {
+        // the socket is gone already
+      }
+    }
+    this.destroy();
+  }
+
+  private shutdown(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    for (const p of this.pendingOpens.values()) p.reject(new SpdyProtocolError('session closed before the stream was answered'));
+    this.pendingOpens.clear();
+    for (const s of [...this.streams.values()]) {
+      s.resetByPeer = true;
+      if (!s.remoteFin) s.deliverEnd();
+      s.destroy();
+    }
+    this.streams.clear();
+    for (const w of this.sessionWaiters.splice(0)) w();
+    for (const w of this.drainWaiters.splice(0)) w();
+    this.compressor.close();
+    this.decompressor.close();
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.emit('close');
+  }
+}
+
+/** Converts a flat header map to the SPDY multi-value form. */
+function toSpdyHeaders(h: Record<string, string>): SpdyHeaders {
+  const out: SpdyHeaders = {};
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = [v];
+  return out;
+}
