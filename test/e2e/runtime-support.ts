@@ -65,6 +65,45 @@ export class MountCommandShim implements RuntimeNative {
   }
 }
 
+/** Any RuntimeNative, remembering what is mounted so cleanup can undo it. */
+export class TrackedNative implements RuntimeNative {
+  readonly mounted = new Set<string>();
+  constructor(
+    private readonly inner: RuntimeNative,
+    /** 'addon' or 'mount(8)': reported by the bench. */
+    readonly kind: string,
+  ) {}
+  async mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void> {
+    await this.inner.mount(source, target, fstype, flags, data);
+    this.mounted.add(target);
+  }
+  async unmount(target: string, flags?: readonly UnmountFlag[]): Promise<void> {
+    await this.inner.unmount(target, flags);
+    this.mounted.delete(target);
+  }
+}
+
+/** The real native addon when it is built, else the mount(8) shim. */
+export async function pickNative(): Promise<TrackedNative> {
+  try {
+    const { loadNativeBinding } = await import('../../native/addon');
+    const binding = loadNativeBinding();
+    // Probe on a fresh empty dir (never a mount point): a working addon answers EINVAL.
+    const { tmpdir } = await import('node:os');
+    const probe = await fs.mkdtemp(path.join(tmpdir(), 'berth-probe-'));
+    try {
+      await binding.unmount(probe).catch((err: { code?: string }) => {
+        if (err.code !== 'EINVAL') throw err;
+      });
+    } finally {
+      await fs.rmdir(probe);
+    }
+    return new TrackedNative(binding, 'addon');
+  } catch {
+    return new TrackedNative(new MountCommandShim(), 'mount(8)');
+  }
+}
+
 export class StaticImages implements ImageLookup {
   constructor(private readonly images: Record<string, ResolvedImage>) {}
   async resolveImage(ref: string): Promise<ResolvedImage | undefined> {
@@ -125,7 +164,7 @@ export interface RuntimeEnv {
   base: string;
   suffix: string;
   manager: import('../../runtime/container-manager').ContainerManager;
-  native: MountCommandShim;
+  native: TrackedNative;
   runcRoot: string;
   pod: SandboxView;
   netnses: string[];
@@ -141,7 +180,7 @@ export async function createRuntimeEnv(opts: { logger?: import('../../common/log
   const { silentLogger } = await import('../../common/logger');
   const suffix = uniqueSuffix();
   const base = await fs.mkdtemp(path.join(tmpdir(), 'berth-rt-'));
-  const env: Partial<RuntimeEnv> = { base, suffix, netnses: [], native: new MountCommandShim(), runcRoot: path.join(base, 'run', 'runtimes', 'runc') };
+  const env: Partial<RuntimeEnv> = { base, suffix, netnses: [], native: await pickNative(), runcRoot: path.join(base, 'run', 'runtimes', 'runc') };
   try {
     const lowerDir = path.join(base, 'layers', 'busybox');
     await buildBusyboxRootfs(lowerDir);
