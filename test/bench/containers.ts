@@ -142,6 +142,7 @@ async function main(): Promise<void> {
   try {
     const result = await benchContainers(containerManagerTarget(env.manager), env.pod.id, { containers: Number(process.env.BENCH_CONTAINERS ?? 40) });
     console.log(formatContainers(result));
+    console.log(`  (overlay mounts via ${env.native.kind}; load average ${require('node:os').loadavg().map((x: number) => x.toFixed(2)).join(' ')})`);
     if (process.env.BENCH_JSON) console.log(JSON.stringify(result));
   } finally {
     await destroyRuntimeEnv(env);
