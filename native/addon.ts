@@ -4,8 +4,9 @@
  * here; addon errors become NativeError.
  *
  * Where the build is found: $BERTH_NATIVE_BUILD_DIR when set, else `native/build/Release` under
- * the first directory holding `native/binding.gyp`, walking up from this file (works from the
- * source tree and from dist/), then from the working directory.
+ * the first directory holding `native/binding.gyp` or `native/build/Release/berth_native.node`,
+ * walking up from this file (works from the source tree, from dist/ and from an installed copy
+ * that keeps that layout), then from the working directory.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -102,7 +103,11 @@ export function nativeBuildDirectory(): string {
   for (const start of [__dirname, process.cwd()]) {
     let dir = start;
     for (;;) {
-      if (fs.existsSync(path.join(dir, 'native', 'binding.gyp'))) return path.join(dir, 'native', 'build', 'Release');
+      const release = path.join(dir, 'native', 'build', 'Release');
+      // binding.gyp marks a source tree; the built addon alone marks an installed copy.
+      if (fs.existsSync(path.join(dir, 'native', 'binding.gyp')) || fs.existsSync(path.join(release, 'berth_native.node'))) {
+        return release;
+      }
       const parent = path.dirname(dir);
       if (parent === dir) break;
       dir = parent;

@@ -81,7 +81,9 @@ export interface NativeBinding {
   startPause(spec: PauseSpec): Promise<PauseProcess>;
   /**
    * Calls `onExit` once when process `pid` exits (pidfd_open + a poll on the event loop; no thread
-   * is held). Rejects with ESRCH when the process is already gone.
+   * is held). Throws (synchronously) a NativeError with code ESRCH when the process is already
+   * gone; an exited but unreaped process (zombie) is watched and fires at once. The watch never
+   * keeps Node alive.
    */
   watchExit(pid: number, onExit: () => void): ExitWatch;
   /**
