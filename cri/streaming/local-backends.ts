@@ -111,6 +111,7 @@ export class LoopbackPortForwardBackend implements PortForwardBackend {
       const socket = net.connect({ host: this.host, port });
       const onAbort = () => socket.destroy();
       signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('close', () => signal.removeEventListener('abort', onAbort));
       socket.once('connect', () => {
         socket.off('error', onError);
         socket.setNoDelay(true);

@@ -5,6 +5,7 @@
  * the error stream (what kubectl prints), and both streams are closed when the connection ends.
  * The session lives until the client closes it.
  */
+import { setMaxListeners } from 'node:events';
 import { describeError, InvalidArgumentError, UnimplementedError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StreamingBackends } from './backends';
@@ -38,6 +39,7 @@ export function serveSpdyPortForward(
   opts: { streamCreationTimeoutMs: number; logger: Logger },
 ): Promise<void> {
   const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // one listener per forwarded connection, legitimately many
   const pairs = new Map<string, StreamPair>();
   const active = new Set<Promise<void>>();
 

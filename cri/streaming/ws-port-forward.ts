@@ -6,6 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
+import { setMaxListeners } from 'node:events';
 import { describeError, InvalidArgumentError, UnimplementedError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StreamingBackends } from './backends';
@@ -40,6 +41,7 @@ export async function serveWsPortForward(
 ): Promise<void> {
   const base64 = protocol.includes('base64');
   const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // one listener per forwarded connection, legitimately many
   const conns: Array<Duplex | undefined> = ports.map(() => undefined);
   const early: Buffer[][] = ports.map(() => []);
   const send = (channel: number, data: Buffer) =>

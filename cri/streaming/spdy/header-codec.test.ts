@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import * as zlib from 'node:zlib';
+import { SPDY3_DICTIONARY } from './dictionary';
+import { HeaderCompressor, HeaderDecompressor, parseHeaderBlock, serializeHeaderBlock } from './header-codec';
+import { SpdyProtocolError } from './frames';
+
+describe('spdy/header-codec', () => {
+  it('has the 1423-byte SPDY/3 dictionary with its well-known zlib id', () => {
+    expect(SPDY3_DICTIONARY.length).to.equal(1423);
+    expect(SPDY3_DICTIONARY.subarray(0, 11).toString('latin1')).to.equal('\0\0\0\x07options');
+    expect(SPDY3_DICTIONARY.subarray(-15).toString('latin1')).to.equal('1,utf-,*,enq=0.');
+    // A deflate stream primed with the dictionary names it by Adler-32 in its header (RFC 1950).
+    const compressed = zlib.deflateSync(Buffer.from('x'), { dictionary: SPDY3_DICTIONARY });
+    expect(compressed[1] & 0x20, 'FDICT').to.equal(0x20);
+    expect(compressed.readUInt32BE(2).toString(16)).to.equal('e3c6a7c2');
+  });
+
+  it('serialises name/value pairs with 32-bit lengths and NUL-joined values', () => {
+    const raw = serializeHeaderBlock({ streamType: ['error'], port: ['80', '81'] });
+    expect(raw.toString('hex')).to.equal(
+      '00000002' + '0000000a' + Buffer.from('streamtype').toString('hex') + '00000005' + Buffer.from('error').toString('hex') +
+        '00000004' + Buffer.from('port').toString('hex') + '00000005' + Buffer.from('80\x0081').toString('hex'),
+    );
+    expect(parseHeaderBlock(raw)).to.deep.equal({ streamtype: ['error'], port: ['80', '81'] });
+  });
+
+  it('rejects truncated blocks and upper-case names', () => {
+    expect(() => parseHeaderBlock(Buffer.from('0000000100000005ab', 'hex'))).to.throw(SpdyProtocolError);
+    const upper = Buffer.from('00000001' + '00000001' + '41' + '00000000', 'hex');
+    expect(() => parseHeaderBlock(upper)).to.throw(SpdyProtocolError, /lower-case/);
+  });
+
+  it('keeps one compression context across blocks, decodable in order by a peer', async () => {
+    const c = new HeaderCompressor();
+    const d = new HeaderDecompressor();
+    const blocks = await Promise.all([c.compress({ streamtype: ['error'] }), c.compress({ streamtype: ['stdout'] }), c.compress({ streamtype: ['stdout'], port: ['8080'] })]);
+    // The second block refers back to the first (shared window), so it is smaller than a fresh one.
+    const fresh = await new HeaderCompressor().compress({ streamtype: ['stdout'] });
+    expect(blocks[1].length).to.be.lessThan(fresh.length);
+    expect(await d.decompress(blocks[0])).to.deep.equal({ streamtype: ['error'] });
+    expect(await d.decompress(blocks[1])).to.deep.equal({ streamtype: ['stdout'] });
+    expect(await d.decompress(blocks[2])).to.deep.equal({ streamtype: ['stdout'], port: ['8080'] });
+    c.close();
+    d.close();
+  });
+
+  it('decodes a block compressed by an independent zlib stream primed with the dictionary', async () => {
+    // What a Go/C peer sends: zlib with the dictionary, sync-flushed after the block.
+    const deflate = zlib.createDeflate({ dictionary: SPDY3_DICTIONARY, level: 9 });
+    const chunks: Buffer[] = [];
+    deflate.on('data', (x: Buffer) => chunks.push(x));
+    deflate.write(serializeHeaderBlock({ streamtype: ['data'], port: ['80'], requestid: ['0'] }));
+    await new Promise<void>((r) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
+    const d = new HeaderDecompressor();
+    expect(await d.decompress(Buffer.concat(chunks))).to.deep.equal({ streamtype: ['data'], port: ['80'], requestid: ['0'] });
+    deflate.close();
+    d.close();
+  });
+
+  it('fails on garbage instead of hanging', async () => {
+    const d = new HeaderDecompressor();
+    const err = await d.decompress(Buffer.from('not zlib at all')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(SpdyProtocolError);
+    d.close();
+  });
+});
