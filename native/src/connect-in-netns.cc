@@ -128,7 +128,11 @@ Napi::Value ConnectInNetns(const Napi::CallbackInfo& info) {
   try {
     std::thread([request, channel]() mutable {
       ConnectOnThread(request);
-      channel.BlockingCall(request);
+      if (channel.BlockingCall(request) != napi_ok) {
+        // The environment is shutting down: the result has nowhere to go.
+        if (request->fd >= 0) ::close(request->fd);
+        delete request;
+      }
       channel.Release();
     }).detach();
   } catch (const std::system_error& error) {
