@@ -86,7 +86,7 @@ export async function prepareContainer(
     runAsGroup: sec.runAsGroup,
     supplementalGroups: sec.supplementalGroups,
     supplementalGroupsPolicy: sec.supplementalGroupsPolicy,
-    imageUser: image.config.User,
+    imageUser: image.config.User ?? undefined,
   });
   const devices = await Promise.all(config.devices.map((d) => deps.resolveDevice(d)));
   const hostDevices = sec.privileged ? await deps.hostDevices() : [];
@@ -101,7 +101,7 @@ export async function prepareContainer(
       name: sandbox.name,
       namespace: sandbox.namespace,
       uid: sandbox.uid,
-      hostname: sandbox.config?.hostname ?? '',
+      hostname: sandbox.hostname || sandbox.config?.hostname || '',
       namespacePaths: sandbox.namespacePaths,
       cgroupParent: sandbox.cgroupParent,
       hostnamePath: sandbox.hostnamePath,

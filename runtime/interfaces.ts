@@ -21,6 +21,8 @@ export interface SandboxView {
   resolvConfPath: string;
   shmPath?: string;
   logDirectory: string;
+  /** The pod's hostname (falls back to config.hostname). */
+  hostname?: string;
   /** The CRI PodSandboxConfig as received; only the hostname is read here. */
   config?: { hostname?: string | null };
 }

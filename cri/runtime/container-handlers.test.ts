@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { DeadlineExceededError, InvalidArgumentError } from '../../common/errors';
+import type { PodManager } from '../../pod/pod-manager';
 import type { ContainerManager } from '../../runtime/container-manager';
+import type { ImageLookup, SandboxLookup } from '../../runtime/interfaces';
+import type { ImageService } from '../../image/image-service';
+import type { PodContainersHook } from '../../pod/dependencies';
 import type { ContainerEventListener } from '../../runtime/container-events';
 import type { ContainerStatsView } from '../../runtime/container-stats';
 import type { ContainerFilter, ContainerStatusView } from '../../runtime/container-view';
@@ -10,9 +14,16 @@ import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import { containerHandlers, type ContainerService } from './container-handlers';
 
-// ContainerManager must satisfy the narrow interface the handlers declare.
+// ContainerManager must satisfy the narrow interface the handlers declare, and pod/'s PodManager
+// the SandboxLookup runtime/ declares (checked at compile time).
 const managerFits = (m: ContainerManager): ContainerService => m;
+const podManagerFits = (p: PodManager): SandboxLookup => p;
+const imageServiceFits = (i: ImageService): ImageLookup => i;
+const hookFits = (m: ContainerManager): PodContainersHook => ({ stopAll: (id) => m.stopAllInPod(id), removeAll: (id) => m.removeAllInPod(id) });
 void managerFits;
+void podManagerFits;
+void imageServiceFits;
+void hookFits;
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger } as CallContext;
 

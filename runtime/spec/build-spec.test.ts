@@ -23,6 +23,7 @@ const rows: Row[] = [
   { name: 'args replace CMD and keep ENTRYPOINT', patch: (i) => ((i.image.config = { Entrypoint: ['/ep'], Cmd: ['a'] }), (i.config.args = ['z'])), expect: (s) => expect(s.process.args).to.deep.equal(['/ep', 'z']) },
   { name: 'command + args', patch: (i) => ((i.image.config = { Entrypoint: ['/ep'], Cmd: ['a'] }), (i.config.command = ['/c']), (i.config.args = ['1', '2'])), expect: (s) => expect(s.process.args).to.deep.equal(['/c', '1', '2']) },
   { name: 'CMD alone (null ENTRYPOINT)', patch: (i) => (i.image.config = { Entrypoint: null, Cmd: ['sh', '-c', 'true'] }), expect: (s) => expect(s.process.args).to.deep.equal(['sh', '-c', 'true']) },
+  { name: 'image config with explicit nulls', patch: (i) => (i.image.config = { Env: null, Entrypoint: null, Cmd: ['x'], WorkingDir: null, User: null }), expect: (s) => (expect(s.process.args).to.deep.equal(['x']), expect(s.process.cwd).to.equal('/')) },
   // process: env
   { name: 'image env first, config overrides in place, config adds after', patch: (i) => ((i.image.config.Env = ['A=1', 'B=2']), (i.config.envs = [{ key: 'A', value: 'x' }, { key: 'C', value: '3' }])), expect: (s) => expect(s.process.env.slice(0, 3)).to.deep.equal(['A=x', 'B=2', 'C=3']) },
   { name: 'PATH default when the image has none', patch: (i) => (i.image.config.Env = []), expect: (s) => expect(env(s).PATH).to.equal('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin') },

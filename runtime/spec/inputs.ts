@@ -117,15 +117,16 @@ export interface SandboxSpecInput {
 
 /** The OCI image config's `config` object (only what the spec uses is typed). */
 export interface OciImageConfig {
-  User?: string;
-  Env?: string[];
+  // Image configs in the wild carry explicit nulls ("Entrypoint": null): every field accepts one.
+  User?: string | null;
+  Env?: string[] | null;
   Entrypoint?: string[] | null;
   Cmd?: string[] | null;
-  WorkingDir?: string;
-  StopSignal?: string;
-  Labels?: Record<string, string>;
-  ExposedPorts?: Record<string, unknown>;
-  Volumes?: Record<string, unknown>;
+  WorkingDir?: string | null;
+  StopSignal?: string | null;
+  Labels?: Record<string, string> | null;
+  ExposedPorts?: Record<string, unknown> | null;
+  Volumes?: Record<string, unknown> | null;
 }
 
 /** The user the process runs as, resolved from the rootfs (runtime/user.ts). */
