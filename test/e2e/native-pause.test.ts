@@ -303,6 +303,27 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     expect(fields.get('CapBnd')).to.equal('0000000000000000');
   });
 
+  it('pause outlives the Node process that started it, and a watch never keeps Node alive', async () => {
+    const addonPath = require.resolve('../../native/addon');
+    const script = `
+      const addon = require(${JSON.stringify(addonPath)});
+      const native = addon.loadNativeBinding();
+      native.startPause({ executable: addon.pauseExecutablePath(), namespaces: ['net', 'uts'], hostname: 'orphan',
+        uid: 65535, gid: 65535, cgroupProcs: [], sysctls: {} }).then(({ pid }) => {
+        native.watchExit(pid, () => {});
+        console.log(pid);
+      });`;
+    const started = Date.now();
+    const output = execFileSync(process.execPath, ['-e', script], { cwd: process.cwd(), timeout: 10000 }).toString();
+    const pid = Number(output.trim());
+    pids.add(pid);
+    // The child exited by itself although its watch was still open.
+    expect(Date.now() - started).to.be.below(5000);
+    expect(alive(pid)).to.equal(true);
+    expect(status(pid).get('PPid')).to.not.equal(String(process.pid));
+    expect(execFileSync('nsenter', ['-t', String(pid), '-u', 'hostname']).toString().trim()).to.equal('orphan');
+  });
+
   it('starts 20 pods concurrently, each in its own namespaces', async () => {
     const started = Date.now();
     const list = await Promise.all(Array.from({ length: 20 }, () => start({ namespaces: ['net', 'ipc', 'uts'] })));
