@@ -1,0 +1,111 @@
+/**
+ * Containers inside a real pod: PodManager (pause, pinned namespaces, CNI bridge) + ContainerManager
+ * (runc under conmon). Checks that containers join the pod's network and UTS namespaces, that the
+ * pod hooks stop and remove them, and times "pod + container from scratch".
+ */
+import { expect } from 'chai';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { silentLogger } from '../../common/logger';
+import { loadNativeBinding } from '../../native/addon';
+import type { ContainerManager } from '../../runtime/container-manager';
+import { openContainerManager } from '../../runtime/open-container-manager';
+import type { ContainerConfigInput } from '../../runtime/spec/inputs';
+import { createPodEnv, destroyPodEnv, podConfig, type PodEnv } from './pod-support';
+import { StaticImages, TrackedNative, buildBusyboxRootfs, sh } from './runtime-support';
+
+describe('e2e runtime: containers in a real pod (pause + CNI + runc/conmon)', function () {
+  this.timeout(90_000);
+  let podEnv: PodEnv | undefined;
+  let manager: ContainerManager | undefined;
+  let native: TrackedNative;
+  let runcRoot: string;
+
+  before(async () => {
+    podEnv = await createPodEnv();
+    const lower = path.join(podEnv.tmp, 'layers', 'busybox');
+    await buildBusyboxRootfs(lower);
+    native = new TrackedNative(loadNativeBinding(), 'addon');
+    runcRoot = path.join(podEnv.tmp, 'crun-root', 'runtimes', 'runc');
+    manager = await openContainerManager({
+      root: path.join(podEnv.tmp, 'croot'),
+      runRoot: path.join(podEnv.tmp, 'crun-root'),
+      runtimes: { runc: { path: '/usr/sbin/runc' } },
+      defaultRuntime: 'runc',
+      conmonPath: '/usr/bin/conmon',
+      cgroupDriver: 'cgroupfs',
+      sandboxes: podEnv.pods,
+      images: new StaticImages({ 'busybox:e2e': { id: 'sha256:busybox', repoTags: ['busybox:e2e'], repoDigests: [], config: { Cmd: ['sh'], Env: ['PATH=/bin'] }, lowerDirs: [lower] } }),
+      native,
+      logger: silentLogger,
+    });
+    const m = manager;
+    podEnv.pods.setContainersHook({ stopAll: (id) => m.stopAllInPod(id), removeAll: (id) => m.removeAllInPod(id) });
+  });
+
+  after(async () => {
+    if (manager) {
+      for (const c of manager.listContainers()) await manager.removeContainer(c.id).catch(() => undefined);
+      manager.close();
+    }
+    if (runcRoot) {
+      const left = await sh('/usr/sbin/runc', ['--root', runcRoot, 'list', '-q']).catch(() => '');
+      for (const id of left.split('\n').filter(Boolean)) await sh('/usr/sbin/runc', ['--root', runcRoot, 'delete', '-f', id]).catch(() => undefined);
+    }
+    for (const m of native ? [...native.mounted] : []) await native.unmount(m, ['detach']).catch(() => undefined);
+    await destroyPodEnv(podEnv);
+  });
+
+  const config = (name: string, command: string[]): ContainerConfigInput => ({
+    name,
+    attempt: 0,
+    image: 'busybox:e2e',
+    command,
+    args: [],
+    workingDir: '',
+    envs: [],
+    mounts: [],
+    devices: [],
+    labels: {},
+    annotations: {},
+    logPath: `${name}/0.log`,
+    stdin: false,
+    stdinOnce: false,
+    tty: false,
+    security: { pidMode: 'CONTAINER' },
+  });
+
+  it('runs containers in the pod namespaces; the pod hooks stop and remove them', async () => {
+    const pods = podEnv!.pods;
+    const m = manager!;
+    const t0 = performance.now();
+    const podId = await pods.runPodSandbox(podConfig('rtweb', { logDirectory: path.join(podEnv!.tmp, 'logs', 'rtweb') }), '');
+    const server = await m.createContainer(podId, config('server', ['httpd', '-f', '-p', '8080', '-h', '/etc']));
+    await m.startContainer(server);
+    const fromScratchMs = performance.now() - t0;
+    const client = await m.createContainer(podId, config('client', ['sleep', '3600']));
+    await m.startContainer(client);
+
+    const podIp = pods.podSandboxStatus(podId).ips[0];
+    expect(podIp).to.be.a('string');
+    // The container sees the pod's interface and IP (same netns as pause) and the pod's hostname (same UTS).
+    const addr = await m.execSync(client, ['ip', '-4', 'addr'], 5);
+    expect(addr.stdout.toString()).to.contain(podIp);
+    expect((await m.execSync(client, ['hostname'], 5)).stdout.toString().trim()).to.equal('rtweb');
+    // localhost between containers of the pod, and the pod IP from the host
+    let body = '';
+    for (let i = 0; i < 50 && !body; i++) {
+      const r = await m.execSync(client, ['wget', '-q', '-O', '-', 'http://127.0.0.1:8080/hostname'], 5);
+      if (r.exitCode === 0) body = r.stdout.toString();
+      else await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(body.trim()).to.equal('rtweb');
+
+    await pods.stopPodSandbox(podId);
+    expect(m.listContainers({ podSandboxId: podId }).map((c) => c.state)).to.deep.equal(['exited', 'exited']);
+    await pods.removePodSandbox(podId);
+    expect(m.listContainers({ podSandboxId: podId })).to.deep.equal([]);
+    expect(await fs.access(path.join(podEnv!.tmp, 'croot', 'containers', server)).then(() => true, () => false)).to.equal(false);
+    console.log(`      pod + container from scratch (RunPodSandbox + CreateContainer + StartContainer): ${fromScratchMs.toFixed(1)} ms`);
+  });
+});
