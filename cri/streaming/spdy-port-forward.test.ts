@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readAll, SpdyPortForwardClient } from '../../test/support/spdy-client';
 import {
   startBulkSource,
+  startByteCounter,
   startEchoServer,
   startHttpServer,
   startLocalStreamingServer,
@@ -84,6 +85,22 @@ describe('streaming server: port-forward over SPDY/3.1', () => {
     expect(hash.digest('hex')).to.equal(patternHash(total));
     // Reported for the record (the bench measures it too).
     console.log(`      100 MB port-forward download: ${(100 / seconds).toFixed(1)} MB/s`);
+  });
+
+  it('uploads 100 MB through the session with the server crediting windows as it forwards', async function () {
+    this.timeout(60_000);
+    const total = 100 * 1024 * 1024;
+    const counter = await startByteCounter();
+    fixtures.push(counter);
+    client = await SpdyPortForwardClient.connect(f.server.getPortForwardUrl({ podSandboxId: 'p1', ports: [] }));
+    const conn = await client.open(counter.port);
+    const reply = readAll(conn.data);
+    const block = Buffer.alloc(1024 * 1024, 7);
+    for (let sent = 0; sent < total; sent += block.length) {
+      if (!conn.data.write(block)) await new Promise((r) => conn.data.once('drain', r));
+    }
+    conn.data.end();
+    expect((await reply).toString()).to.equal(String(total));
   });
 
   it('answers a port nobody listens on with an error on the error stream, not a hang', async () => {

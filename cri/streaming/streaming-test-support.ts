@@ -80,6 +80,18 @@ export function startBulkSource(totalBytes: number): Promise<TcpFixture> {
   );
 }
 
+/** Counts the bytes each connection sends and, when it half-closes, answers with the count. */
+export function startByteCounter(): Promise<TcpFixture> {
+  return listen(
+    net.createServer((s) => {
+      s.on('error', () => undefined);
+      let n = 0;
+      s.on('data', (c: Buffer) => (n += c.length));
+      s.on('end', () => s.end(String(n)));
+    }),
+  );
+}
+
 /** A loopback port that nothing listens on (bound, then released). */
 export async function unusedPort(): Promise<number> {
   const f = await listen(net.createServer());
