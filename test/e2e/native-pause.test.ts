@@ -136,6 +136,8 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
   it('starts pause unprivileged in new namespaces with hostname, sysctls and cgroups applied inside', async () => {
     const pidsCgroup = makeCgroup('pids');
     const cpuCgroup = makeCgroup('cpu');
+    // The cgroup v2 hierarchy of a hybrid host (this VM); pure v1 hosts test v1 only.
+    const unifiedCgroup = fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? makeCgroup('unified') : undefined;
     const hostPortStart = fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim();
     const hostMsgmax = fs.readFileSync('/proc/sys/kernel/msgmax', 'utf8').trim();
     const wantedMsgmax = hostMsgmax === '12345' ? '12346' : '12345';
@@ -144,7 +146,7 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     const pid = await start({
       hostname: `pod-${unique}`.slice(0, 63),
       sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0', 'kernel.msgmax': wantedMsgmax },
-      cgroupProcs: [path.join(pidsCgroup, 'cgroup.procs'), path.join(cpuCgroup, 'cgroup.procs')],
+      cgroupProcs: [pidsCgroup, cpuCgroup, unifiedCgroup ?? []].flat().map((dir) => path.join(dir, 'cgroup.procs')),
       logFile,
     });
     expect(Date.now() - started).to.be.below(1000);
@@ -175,6 +177,10 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
 
     expect(fs.readFileSync(path.join(pidsCgroup, 'cgroup.procs'), 'utf8').trim().split('\n')).to.deep.equal([String(pid)]);
     expect(fs.readFileSync(path.join(cpuCgroup, 'cgroup.procs'), 'utf8').trim().split('\n')).to.deep.equal([String(pid)]);
+    if (unifiedCgroup) {
+      expect(fs.readFileSync(path.join(unifiedCgroup, 'cgroup.procs'), 'utf8').trim().split('\n')).to.deep.equal([String(pid)]);
+      expect(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8')).to.contain(`0::${unifiedCgroup.slice('/sys/fs/cgroup/unified'.length)}\n`);
+    }
     expect(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8')).to.contain(`:pids:${pidsCgroup.slice('/sys/fs/cgroup/pids'.length)}\n`);
     expect(fs.existsSync(logFile)).to.equal(true);
     // Only stdio is open in pause: nothing of ours leaked through.
