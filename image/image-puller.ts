@@ -4,7 +4,15 @@
  * verify the config, then hand layers to the storage, which streams each blob from the registry
  * through digest verification into the unpacker. The image keeps the name it was asked for.
  */
-import { FailedPreconditionError, NotFoundError, errorKindOf } from '../common/errors';
+import {
+  DeadlineExceededError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  RuntimeError,
+  UnavailableError,
+  errorKindOf,
+} from '../common/errors';
 import type { Logger } from '../common/logger';
 import { sha256Digest } from './content-store';
 import { ImageStorage } from './image-storage';
@@ -71,6 +79,7 @@ export class ImagePuller {
           errors.push(err);
           continue;
         }
+        log.debug('pulling', { mirror: endpoint.mirror, layers: resolved.manifest.layers.length });
         const { repoTags, repoDigests } = namesFor(candidate, resolved.topDigest);
         const size = resolved.configBytes.length + resolved.manifest.layers.reduce((n, l) => n + l.size, 0);
         // Once a manifest is found the image is committed to this endpoint: layer errors are final.
@@ -130,22 +139,23 @@ export class ImagePuller {
   }
 }
 
-/** The most useful of several endpoint errors: anything but NotFound wins, then the last one. */
+/** The most useful of several endpoint errors (anything but NotFound wins, then the last), wrapped with the image name. */
 function pickError(errors: unknown[], name: string): Error {
-  if (errors.length === 0) return new NotFoundError(`pull ${name}: no registry to pull from`);
-  const meaningful = [...errors].reverse().find((e) => errorKindOf(e) !== 'NotFound') ?? errors[errors.length - 1];
-  const kind = errorKindOf(meaningful);
   const message = `pull image ${name}`;
-  if (kind === 'NotFound') return new NotFoundError(message, { cause: meaningful });
-  if (meaningful instanceof Error && errorKindOf(meaningful) !== undefined) {
-    // Keep the typed error's kind by wrapping in the same class.
-    const Ctor = meaningful.constructor as new (m: string, o: { cause: unknown }) => Error;
-    try {
-      return new Ctor(message, { cause: meaningful });
-    } catch {
-      return meaningful;
-    }
+  if (errors.length === 0) return new NotFoundError(`${message}: no registry to pull from`);
+  const cause = [...errors].reverse().find((e) => errorKindOf(e) !== 'NotFound') ?? errors[errors.length - 1];
+  switch (errorKindOf(cause)) {
+    case 'NotFound':
+      return new NotFoundError(message, { cause });
+    case 'InvalidArgument':
+      return new InvalidArgumentError(message, { cause });
+    case 'Unavailable':
+      return new UnavailableError(message, { cause });
+    case 'DeadlineExceeded':
+      return new DeadlineExceededError(message, { cause });
+    case 'Internal':
+      return new RuntimeError(message, { cause });
+    default:
+      return new FailedPreconditionError(message, { cause });
   }
-  return new FailedPreconditionError(message, { cause: meaningful });
 }
-

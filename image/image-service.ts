@@ -157,7 +157,7 @@ export class ImageService {
     if (!ID_RE.test(image) && !image.includes('@') && rec.repoTags.length > 1) {
       const tag = this.tagOf(image);
       if (tag && rec.repoTags.includes(tag)) {
-        await this.storage.images.put({ ...rec, repoTags: rec.repoTags.filter((t) => t !== tag) });
+        await this.storage.untag(rec.id, tag);
         return;
       }
     }

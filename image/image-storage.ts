@@ -190,6 +190,14 @@ export class ImageStorage {
     });
   }
 
+  /** Removes one tag from an image (the image stays). */
+  async untag(id: string, tag: string): Promise<void> {
+    await this.lock.run('records', async () => {
+      const rec = this.images.get(id);
+      if (rec && rec.repoTags.includes(tag)) await this.images.put({ ...rec, repoTags: rec.repoTags.filter((t) => t !== tag) });
+    });
+  }
+
   /** Sets or clears the pinned flag (pinned images are exempt from kubelet's GC). */
   async setPinned(id: string, pinned: boolean): Promise<void> {
     await this.lock.run('records', async () => {
