@@ -191,6 +191,19 @@ describe('e2e: image pull', function () {
     expect(byDigest.id).to.equal(amd64.configDigest);
   });
 
+  it('pulls Docker schema 2 images through a Docker manifest list', async () => {
+    const dockerAmd64 = await buildImage({ layers: [busyboxLayerEntries()], format: 'docker', config: { User: '65534' } });
+    const dockerArm = await buildImage({ layers: [[{ name: 'arm', content: 'arm\n' }]], format: 'docker', architecture: 'arm64' });
+    await pushIndex(registry.host, 'test/dockerlist', 'v1', [
+      { image: dockerArm, architecture: 'arm64', variant: 'v8' },
+      { image: dockerAmd64, architecture: 'amd64' },
+    ]);
+    const svc = await newService();
+    const info = await svc.pullImage(`${registry.host}/test/dockerlist:v1`);
+    expect(info.id).to.equal(dockerAmd64.configDigest);
+    expect(info.uid).to.equal(65534);
+  });
+
   it('unpacks tar+zstd layers', async () => {
     await pushImage(registry.host, 'test/zstd', 'v1', await zstdImage());
     const svc = await newService();
@@ -389,10 +402,10 @@ describe('e2e: image pull', function () {
   });
 
   describe('with a Bearer token server', () => {
-    let tokenReg: TestRegistry;
+    let tokenReg: Awaited<ReturnType<typeof startTokenAuthRegistry>>;
     const creds = { username: 'robot', password: 'hunter2' };
     before(async () => {
-      tokenReg = await startTokenAuthRegistry(creds);
+      tokenReg = await startTokenAuthRegistry(creds, { refreshToken: 'refresh-me' });
       await pushImage(tokenReg.backendHost!, 'team/app', 'v1', await nonRootImage());
     });
     after(async () => {
@@ -414,6 +427,19 @@ describe('e2e: image pull', function () {
         caught = err;
       }
       expect(errorKindOf(caught)).to.equal('FailedPrecondition');
+    });
+
+    it('pulls with an identity token (refresh grant) and with a registry token', async () => {
+      const viaIdentity = await (await newService(EMPTY_REGISTRIES_CONFIG, path.join(tmp, 'i'))).pullImage(`${tokenReg.host}/team/app:v1`, {
+        credentials: { identityToken: 'refresh-me' },
+      });
+      expect(viaIdentity.id).to.equal((await nonRootImage()).configDigest);
+      const before = tokenReg.stats!.tokenRequests;
+      const viaToken = await (await newService(EMPTY_REGISTRIES_CONFIG, path.join(tmp, 'r'))).pullImage(`${tokenReg.host}/team/app:v1`, {
+        credentials: { registryToken: tokenReg.issueToken() },
+      });
+      expect(viaToken.id).to.equal(viaIdentity.id);
+      expect(tokenReg.stats!.tokenRequests).to.equal(before);
     });
   });
 });

@@ -145,9 +145,14 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
  * A registry that demands Bearer tokens: a small HTTP front on its own port answers `/v2/*` with
  * 401 `WWW-Authenticate: Bearer realm=…/token,service=berth-test,scope=…` until the client brings a
  * token from `/token` (issued for the given Basic credentials and a pull scope), then proxies to
- * a plain docker-registry behind it. Push test images to `backendHost`.
+ * a plain docker-registry behind it. Push test images to `backendHost`. A POST to `/token` with
+ * the OAuth2 refresh-token grant works when `refreshToken` is set; `issueToken()` mints a token
+ * directly (for AuthConfig.registry_token tests).
  */
-export async function startTokenAuthRegistry(creds: { username: string; password: string }): Promise<TestRegistry> {
+export async function startTokenAuthRegistry(
+  creds: { username: string; password: string },
+  opts: { refreshToken?: string } = {},
+): Promise<TestRegistry & { issueToken(): string }> {
   const backend = await startRegistry();
   const tokens = new Set<string>();
   const stats = { tokenRequests: 0, proxied: 0 };
@@ -155,6 +160,29 @@ export async function startTokenAuthRegistry(creds: { username: string; password
   const realm = `http://127.0.0.1:${port}/token`;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    if (url.pathname === '/token' && req.method === 'POST') {
+      // OAuth2 refresh-token grant (what clients do with an identity token).
+      stats.tokenRequests++;
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        const ok =
+          opts.refreshToken !== undefined &&
+          form.get('grant_type') === 'refresh_token' &&
+          form.get('refresh_token') === opts.refreshToken &&
+          form.get('service') === 'berth-test' &&
+          /:pull/.test(form.get('scope') ?? '');
+        if (!ok) {
+          res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+          return;
+        }
+        const token = randomBytes(24).toString('hex');
+        tokens.add(token);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, expires_in: 300 }));
+      });
+      return;
+    }
     if (url.pathname === '/token') {
       stats.tokenRequests++;
       const expected = 'Basic ' + Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
@@ -198,6 +226,11 @@ export async function startTokenAuthRegistry(creds: { username: string; password
     backendHost: backend.host,
     storageDir: backend.storageDir,
     stats,
+    issueToken: () => {
+      const token = randomBytes(24).toString('hex');
+      tokens.add(token);
+      return token;
+    },
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -16,7 +16,9 @@
  * - nonRootImage():   busybox with USER www-data (uid 33) and WorkingDir /tmp.
  * - bigImage(mb):     busybox + 3 layers of incompressible data totalling ~mb MB (bench).
  * - zstdImage():      busybox with a tar+zstd layer.
- * - pushIndex():      a multi-arch index (e.g. amd64 busybox + an arm64 image).
+ * - pushIndex():      a multi-arch index (e.g. amd64 busybox + an arm64 image); a Docker manifest
+ *                     list when every entry was built with `format: 'docker'`.
+ * - buildImage({ layers, config, format: 'docker' }) for Docker schema 2 media types.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -50,10 +52,14 @@ export interface ImageSpec {
   readonly compression?: 'gzip' | 'zstd' | 'none';
   readonly architecture?: string;
   readonly variant?: string;
+  /** Docker schema 2 media types instead of OCI ones (gzip layers only). */
+  readonly format?: 'oci' | 'docker';
 }
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 const LAYER_TYPES = {
   gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
   zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
@@ -77,7 +83,8 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
         : compression === 'zstd'
           ? execFileSync('zstd', ['-c', '-q', '-1'], { input: tarBytes, maxBuffer: 1 << 30 })
           : tarBytes;
-    layers.push({ blob, digest: digestOf(blob), size: blob.length, mediaType: LAYER_TYPES[compression], diffId: digestOf(tarBytes) });
+    const mediaType = spec.format === 'docker' ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : LAYER_TYPES[compression];
+    layers.push({ blob, digest: digestOf(blob), size: blob.length, mediaType, diffId: digestOf(tarBytes) });
   }
   const config = Buffer.from(
     JSON.stringify({
@@ -90,15 +97,18 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
       history: layers.map(() => ({ created: '2024-01-01T00:00:00Z', created_by: 'berth test-images' })),
     }),
   );
+  const docker = spec.format === 'docker';
+  const mediaType = docker ? DOCKER_MANIFEST : OCI_MANIFEST;
+  const configType = docker ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json';
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length },
+      mediaType,
+      config: { mediaType: configType, digest: digestOf(config), size: config.length },
       layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
     }),
   );
-  return { manifest, manifestDigest: digestOf(manifest), mediaType: OCI_MANIFEST, config, configDigest: digestOf(config), layers };
+  return { manifest, manifestDigest: digestOf(manifest), mediaType, config, configDigest: digestOf(config), layers };
 }
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n';
@@ -276,10 +286,12 @@ export async function pushIndex(
     await pushBlob(host, repository, e.image.config, creds);
     await pushManifest(host, repository, e.image.manifestDigest, e.image.manifest, e.image.mediaType, creds);
   }
+  // All Docker-format entries make a Docker manifest list, otherwise an OCI index.
+  const indexType = entries.every((e) => e.image.mediaType === DOCKER_MANIFEST) ? DOCKER_LIST : OCI_INDEX;
   const index = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: OCI_INDEX,
+      mediaType: indexType,
       manifests: entries.map((e) => ({
         mediaType: e.image.mediaType,
         digest: e.image.manifestDigest,
@@ -288,5 +300,5 @@ export async function pushIndex(
       })),
     }),
   );
-  return pushManifest(host, repository, tag, index, OCI_INDEX, creds);
+  return pushManifest(host, repository, tag, index, indexType, creds);
 }
