@@ -111,7 +111,12 @@ class RpcRunner {
     const ctx = this.context(call);
     const write = (message: unknown): Promise<void> => {
       if (ctx.call.signal.aborted) return Promise.reject(ctx.call.signal.reason);
-      const bytes = this.encode(message);
+      let bytes: Buffer;
+      try {
+        bytes = this.encode(message);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       if (call.write(bytes)) return Promise.resolve();
       return new Promise<void>((resolve) => {
         // Either the client reads again or it goes away; both end the wait.
