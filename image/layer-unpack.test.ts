@@ -111,6 +111,26 @@ describe('image/layer-unpack', () => {
     expect(await fs.readFile(path.join(root, 'z'), 'utf8')).to.equal('zz');
   });
 
+  it('fails on corrupt zstd data and on a missing zstd binary', async () => {
+    const zst = execFileSync('zstd', ['-c', '-q'], { input: await buildTar([{ name: 'z', content: 'z'.repeat(100_000) }]) });
+    const corrupt = Buffer.from(zst);
+    corrupt.fill(0x55, 20, 60);
+    let caught: unknown;
+    try {
+      await unpackLayer(Readable.from([corrupt]), 'zstd', root, { native });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.be.instanceOf(Error);
+    caught = undefined;
+    try {
+      await unpackLayer(Readable.from([zst]), 'zstd', root, { native, zstdPath: '/nonexistent/zstd' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(String((caught as Error)?.message)).to.match(/zstd/);
+  });
+
   it('refuses an absolute entry name', async () => {
     await expectRefused([{ name: path.join(outside, 'pwned'), content: 'x' }], /absolute/);
   });

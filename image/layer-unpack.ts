@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { constants as fsc } from 'node:fs';
 import * as path from 'node:path';
-import { pipeline, Readable, Transform, TransformCallback } from 'node:stream';
+import { Duplex, pipeline, Readable, Transform, TransformCallback } from 'node:stream';
 import { spawn } from 'node:child_process';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
@@ -63,32 +63,30 @@ export function safeComponents(name: string): string[] {
 }
 
 /** Decompresses according to `compression`. */
-function decompressor(compression: LayerCompression, zstdPath: string): { stream: Transform | NodeJS.ReadWriteStream; kill?: () => void } {
+function decompressor(compression: LayerCompression, zstdPath: string): { stream: Duplex; kill?: () => void } {
   if (compression === 'gzip') return { stream: createGunzip({ chunkSize: 256 * 1024 }) };
   if (compression === 'none') return { stream: new Transform({ transform: (c, _e, cb) => cb(null, c) }) };
   const child = spawn(zstdPath, ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()).length > 4096 && (stderr = stderr.slice(-4096)));
-  const out = new Transform({ transform: (c, _e, cb) => cb(null, c) });
-  // Stitch stdin/stdout into one duplex-like pair: writes go to zstd, its output comes out.
-  const input = new Transform({
-    transform(chunk, _e, cb) {
-      if (!child.stdin.write(chunk)) child.stdin.once('drain', () => cb());
-      else cb();
-    },
-    flush(cb) {
-      child.stdin.end();
-      child.stdout.on('end', () => cb());
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4096);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // The output only ends cleanly once zstd has exited 0: a failed decompression is an error even
+  // when some output came out first.
+  const checked = new Transform({
+    transform: (c, _e, cb) => cb(null, c),
+    flush: (cb) => {
+      void exited.then((code) =>
+        code === 0 ? cb() : cb(new FailedPreconditionError(`decompress zstd layer: zstd exited ${code}: ${stderr.trim()}`)),
+      );
     },
   });
-  child.stdout.on('data', (d: Buffer) => input.push(d));
-  child.on('error', (err) => input.destroy(new RuntimeError(`run ${zstdPath} to decompress a zstd layer`, { cause: err })));
-  child.on('exit', (code) => {
-    if (code !== 0 && code !== null) input.destroy(new FailedPreconditionError(`decompress zstd layer: zstd exited ${code}: ${stderr.trim()}`));
-  });
-  child.stdin.on('error', () => undefined); // reported through 'exit'
-  void out;
-  return { stream: input, kill: () => child.kill('SIGKILL') };
+  child.stdout.pipe(checked);
+  child.stdin.on('error', () => undefined); // EPIPE when zstd dies: reported through the exit code
+  const duplex = Duplex.from({ writable: child.stdin, readable: checked });
+  child.on('error', (err) => duplex.destroy(new RuntimeError(`run ${zstdPath} to decompress a zstd layer`, { cause: err })));
+  return { stream: duplex, kill: () => child.kill('SIGKILL') };
 }
 
 /** Hashes what flows through (the DiffID) and counts bytes. */
@@ -108,7 +106,7 @@ export async function unpackLayer(source: Readable, compression: LayerCompressio
   const { stream: decomp, kill } = decompressor(compression, opts.zstdPath ?? 'zstd');
   const diff = new DiffIdStream();
   const extract = tar.extract();
-  const tarStream = pipeline(source, decomp as Transform, diff, () => undefined) as Transform;
+  const tarStream = pipeline(source, decomp, diff, () => undefined) as Transform;
   const entriesDone = (async () => {
     for await (const entry of extract) {
       await unpacker.apply(entry.header, entry);
