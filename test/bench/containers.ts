@@ -115,6 +115,34 @@ export function containerManagerTarget(m: ContainerManager): ContainerLifecycleT
   };
 }
 
+/** The subset of the CRI test client (test/support/cri-client.ts) this bench uses. */
+export interface ContainerCriClient {
+  createContainer(req: { podSandboxId: string; config: Record<string, unknown> }): Promise<{ containerId?: string | null }>;
+  startContainer(req: { containerId: string }): Promise<unknown>;
+  containerStatus(req: { containerId: string }): Promise<unknown>;
+  stopContainer(req: { containerId: string; timeout: number }): Promise<unknown>;
+  removeContainer(req: { containerId: string }): Promise<unknown>;
+}
+
+/** Benches through the CRI socket; the config is sent as its CRI ContainerConfig equivalent. */
+export function containerCriClientTarget(client: ContainerCriClient): ContainerLifecycleTarget {
+  return {
+    via: 'cri-socket',
+    create: async (podSandboxId, c) => {
+      const res = await client.createContainer({
+        podSandboxId,
+        config: { metadata: { name: c.name, attempt: c.attempt }, image: { image: c.image }, command: c.command, args: c.args, labels: c.labels, logPath: c.logPath },
+      });
+      if (!res.containerId) throw new Error('CreateContainer returned no container_id');
+      return res.containerId;
+    },
+    start: async (id) => void (await client.startContainer({ containerId: id })),
+    status: async (id) => void (await client.containerStatus({ containerId: id })),
+    stop: async (id, t) => void (await client.stopContainer({ containerId: id, timeout: t })),
+    remove: async (id) => void (await client.removeContainer({ containerId: id })),
+  };
+}
+
 /** Formats the result as the lines the bench prints. */
 export function formatContainers(result: ContainerBenchResult): string {
   const lines = [`container lifecycle over ${result.containers} sequential containers (via ${result.via}):`];
