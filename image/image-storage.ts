@@ -5,7 +5,7 @@
  * then the record; nothing half-written is ever visible.
  */
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { promises as fs } from 'node:fs';
 import { InvalidArgumentError } from '../common/errors';
 import { KeyedMutex } from '../common/keyed-mutex';
@@ -141,9 +141,11 @@ export class ImageStorage {
         const compression = layerCompression(layer.mediaType);
         await this.layers.ensure(chains[i]!, parsed.diffIds[i]!, chains[i - 1], async (dir) => {
           const blob = await layer.open();
+          // pipeline() ties both ends: a failed unpack also closes the download, and vice versa.
           const verified =
-            layer.digest !== undefined ? blob.pipe(new VerifyingStream(layer.digest, layer.size, input.onBytes)) : blob;
-          if (layer.digest !== undefined) blob.on('error', (err) => verified.destroy(err));
+            layer.digest !== undefined
+              ? pipeline(blob, new VerifyingStream(layer.digest, layer.size, input.onBytes), () => undefined)
+              : blob;
           return unpackLayer(verified, compression, dir, { native: this.opts.native, zstdPath: this.opts.zstdPath });
         });
       });
