@@ -68,13 +68,33 @@ async function extractArchive(file: string, dest: string): Promise<void> {
       }
     }
   })();
-  for await (const chunk of source) {
-    if (!extract.write(chunk as Buffer)) await new Promise<void>((r) => extract.once('drain', () => r()));
+  const failed = done.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  try {
+    for await (const chunk of source) {
+      if (extract.destroyed) break;
+      if (!extract.write(chunk as Buffer)) {
+        // Resume on drain, or when the parser died (its error comes out of `done`).
+        await new Promise<void>((resolve) => {
+          const go = (): void => {
+            extract.off('drain', go);
+            extract.off('close', go);
+            resolve();
+          };
+          extract.on('drain', go);
+          extract.on('close', go);
+        });
+      }
+    }
+    (extract as unknown as { end(): void }).end();
+  } catch (err) {
+    extract.destroy(err as Error);
   }
-  (extract as unknown as { end(): void }).end();
-  await done.catch((err: unknown) => {
-    throw new InvalidArgumentError(`import: read archive ${file}`, { cause: err });
-  });
+  const err = await failed;
+  source.destroy();
+  if (err !== undefined) throw new InvalidArgumentError(`import: read archive ${file}`, { cause: err });
 }
 
 async function readJson(file: string, what: string): Promise<unknown> {

@@ -46,7 +46,6 @@ export function parseWwwAuthenticate(header: string): AuthChallenge[] {
       i++;
       continue;
     }
-    const start = i;
     const word = token();
     if (!word) {
       i++; // garbage: skip a character
@@ -72,7 +71,6 @@ export function parseWwwAuthenticate(header: string): AuthChallenge[] {
       }
       current.params[word.toLowerCase()] = value;
     } else {
-      void start;
       current = { scheme: word.toLowerCase(), params: {} };
       out.push(current);
     }

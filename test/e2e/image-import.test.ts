@@ -13,6 +13,7 @@ import { ImageService } from '../../image/image-service';
 import { EMPTY_REGISTRIES_CONFIG } from '../../image/registries-config';
 import { loadUnpackNative } from '../../image/testing/cli-native';
 import { startRegistry, TestRegistry } from './support/registry';
+import { buildTar } from '../../image/testing/tarball';
 import { layeredImage, pushImage, LAYERED_EXPECTATIONS } from './support/test-images';
 
 describe('e2e: image import', function () {
@@ -75,6 +76,34 @@ describe('e2e: image import', function () {
     const infos = await svc.importArchive(dir, 'quay.io/me/layered');
     expect(infos[0]!.repoTags).to.deep.equal(['quay.io/me/layered:v2']);
     await checkImported(svc, 'quay.io/me/layered:v2');
+  });
+
+  it('refuses a truncated archive and an archive with a .. entry', async () => {
+    const svc = await ImageService.create({ dir: path.join(tmp, 'images'), registries: EMPTY_REGISTRIES_CONFIG, native, logger: silentLogger });
+    const file = path.join(tmp, 'img.docker.tar');
+    await skopeo(`docker-archive:${file}:x.io/y:z`);
+    const data = await fs.readFile(file);
+    await fs.writeFile(file, data.subarray(0, Math.floor(data.length / 2) + 100));
+    let caught: unknown;
+    try {
+      await svc.importArchive(file);
+    } catch (err) {
+      caught = err;
+    }
+    expect(errorKindOf(caught)).to.equal('InvalidArgument');
+    const evil = path.join(tmp, 'evil.tar');
+    await fs.writeFile(evil, await buildTar([{ name: '../escape', content: 'x' }]));
+    caught = undefined;
+    try {
+      await svc.importArchive(evil);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.be.instanceOf(Error);
+    const exists = (p: string): Promise<boolean> => fs.access(p).then(() => true, () => false);
+    expect(await exists(path.join(tmp, 'images', 'tmp', 'escape'))).to.equal(false);
+    expect(await exists(path.join(tmp, 'images', 'escape'))).to.equal(false);
+    expect(svc.listImages()).to.deep.equal([]);
   });
 
   it('refuses a file that is neither format', async () => {
