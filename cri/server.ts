@@ -88,7 +88,7 @@ class UnixCriServer implements CriServer {
     this.stopped = true;
     const netServer = this.netServer;
     const closed = netServer ? new Promise<void>((resolve) => netServer.close(() => resolve())) : Promise.resolve();
-    this.injector?.drain(graceMs);
+    // No injector.drain() here: it marks sessions closed, and tryShutdown then stops waiting for them.
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.grpcServer.forceShutdown();

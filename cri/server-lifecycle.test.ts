@@ -1,0 +1,127 @@
+import { Client, credentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import * as fs from 'node:fs/promises';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { silentLogger } from '../common/logger';
+import { createCriClient, type CriClient } from '../test/support/cri-client';
+import type { CriHandlers } from './handlers';
+import { createCriServer, type CriServer } from './server';
+
+describe('cri/server lifecycle and malformed input', function () {
+  this.timeout(20000);
+  let dir: string;
+  let socketPath: string;
+  let server: CriServer | undefined;
+  let client: CriClient | undefined;
+  const observed: string[] = [];
+
+  async function start(handlers: CriHandlers): Promise<CriClient> {
+    server = createCriServer({ handlers, logger: silentLogger, observer: { observe: (_s, m, code) => observed.push(`${m}:${code}`) } });
+    await server.listen(socketPath);
+    client = createCriClient(socketPath);
+    return client;
+  }
+
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cri-life-'));
+    socketPath = path.join(dir, 'berth.sock');
+    observed.length = 0;
+  });
+
+  afterEach(async () => {
+    client?.close();
+    client = undefined;
+    await server?.shutdown(100);
+    server = undefined;
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers INVALID_ARGUMENT to a request that is not a valid protobuf message', async () => {
+    await start({ Version: async () => ({ runtimeName: 'berth' }) });
+    const raw = new Client(`unix://${socketPath}`, credentials.createInsecure());
+    try {
+      const err = await new Promise<ServiceError | undefined>((resolve) =>
+        raw.makeUnaryRequest(
+          '/runtime.v1.RuntimeService/Version',
+          () => Buffer.from([0x0a, 0x05, 0x61]), // field 1, length 5, but only 1 byte follows
+          (b: Buffer) => b,
+          {},
+          (e) => resolve(e ?? undefined),
+        ),
+      );
+      expect(err?.code).to.equal(GrpcStatus.INVALID_ARGUMENT);
+      expect(err?.details).to.match(/^decode Version request/);
+      expect(observed).to.deep.equal(['Version:INVALID_ARGUMENT']);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('lets an in-flight call finish within the grace period, then stops', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let entered = false;
+    const c = await start({
+      PullImage: async () => {
+        entered = true;
+        await released;
+        return { imageRef: 'sha256:abc' };
+      },
+    });
+    const pull = c.pullImage({ image: { image: 'busybox' } });
+    await waitFor(() => entered);
+    const stopped = server!.shutdown(5000);
+    setTimeout(release, 100);
+    expect((await pull).imageRef).to.equal('sha256:abc');
+    await stopped;
+    server = undefined;
+    let gone = false;
+    await fs.lstat(socketPath).catch(() => (gone = true));
+    expect(gone).to.equal(true);
+    expect(observed).to.deep.equal(['PullImage:OK']);
+  });
+
+  it('cancels a long-running stream when the grace period ends', async () => {
+    let aborted = false;
+    const c = await start({
+      GetContainerEvents: async (_req, call) => {
+        await new Promise<void>((resolve) => call.signal.addEventListener('abort', () => resolve()));
+        aborted = true;
+      },
+    });
+    const stream = c.getContainerEvents({});
+    const ended = new Promise<void>((resolve) => {
+      stream.on('error', () => resolve());
+      stream.on('end', () => resolve());
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await server!.shutdown(300);
+    server = undefined;
+    await ended;
+    expect(Date.now() - t0).to.be.lessThan(3000);
+    await waitFor(() => aborted);
+  });
+
+  it('closes idle raw connections on shutdown', async () => {
+    await start({});
+    const idle = net.connect(socketPath);
+    const closed = new Promise<void>((resolve) => idle.on('close', () => resolve()));
+    idle.on('error', () => undefined);
+    idle.resume(); // read the server's SETTINGS, or 'end' never fires
+    await new Promise<void>((r) => idle.on('connect', () => r()));
+    await server!.shutdown(100);
+    server = undefined;
+    await closed;
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
