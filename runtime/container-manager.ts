@@ -23,6 +23,7 @@ import { reconcileContainers } from './container-recovery';
 import { ContainerStatsReader, type ContainerStatsView } from './container-stats';
 import { ContainerStore } from './container-store';
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
+import { runExecSession, type ExecSessionIo } from './exec-session';
 import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
 import { listHostDevices, resolveDevice } from './host-facts';
 import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
@@ -384,6 +385,12 @@ export class ContainerManager {
   async execSync(idOrPrefix: string, cmd: string[], timeoutSeconds: number): Promise<ExecSyncResult> {
     const rec = this.require(idOrPrefix);
     return execInContainer(rec, this.runtimeFor(rec.runtimeHandler), cmd, timeoutSeconds);
+  }
+
+  /** A streaming exec session (the streaming server's ExecBackend.exec). */
+  exec(idOrPrefix: string, cmd: string[], io: ExecSessionIo, signal: AbortSignal): Promise<{ exitCode: number }> {
+    const rec = this.require(idOrPrefix);
+    return runExecSession(rec, this.runtimeFor(rec.runtimeHandler), cmd, io, signal);
   }
 
   /** UpdateContainerResources: applies to the live cgroup (runc update) and records them. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { DeadlineExceededError, InvalidArgumentError } from '../../common/errors';
 import type { PodManager } from '../../pod/pod-manager';
+import type { ExecBackend } from '../streaming/backends';
 import type { ContainerManager } from '../../runtime/container-manager';
 import type { ImageLookup, SandboxLookup } from '../../runtime/interfaces';
 import type { ImageService } from '../../image/image-service';
@@ -20,6 +21,8 @@ const managerFits = (m: ContainerManager): ContainerService => m;
 const podManagerFits = (p: PodManager): SandboxLookup => p;
 const imageServiceFits = (i: ImageService): ImageLookup => i;
 const hookFits = (m: ContainerManager): PodContainersHook => ({ stopAll: (id) => m.stopAllInPod(id), removeAll: (id) => m.removeAllInPod(id) });
+const execBackendFits = (m: ContainerManager): ExecBackend => m;
+void execBackendFits;
 void managerFits;
 void podManagerFits;
 void imageServiceFits;

@@ -298,6 +298,44 @@ describe('e2e runtime: containers under runc + conmon', function () {
     }
   });
 
+  it('streaming exec pipes stdin/stdout/stderr and is killed when the client goes away', async () => {
+    const { PassThrough } = await import('node:stream');
+    const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
+    try {
+      await manager.startContainer(id);
+      const stdin = new PassThrough();
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      stdout.on('data', (d: Buffer) => out.push(d));
+      stderr.on('data', (d: Buffer) => err.push(d));
+      const done = manager.exec(id, ['sh', '-c', 'tr a-z A-Z; echo oops >&2; exit 4'], { stdin, stdout, stderr, tty: false }, new AbortController().signal);
+      stdin.end('hello exec\n');
+      expect(await done).to.deep.equal({ exitCode: 4 });
+      expect(Buffer.concat(out).toString()).to.equal('HELLO EXEC\n');
+      expect(Buffer.concat(err).toString()).to.equal('oops\n');
+
+      const abort = new AbortController();
+      const t0 = Date.now();
+      const long = manager.exec(id, ['sleep', '30'], { stdout: new PassThrough(), tty: false }, abort.signal);
+      setTimeout(() => abort.abort(), 300);
+      await long;
+      expect(Date.now() - t0).to.be.below(5000);
+      const ps = await manager.execSync(id, ['ps', '-o', 'args'], 5);
+      expect(ps.stdout.toString()).to.not.contain('sleep 30');
+      let ttyErr: unknown;
+      try {
+        await manager.exec(id, ['sh'], { tty: true }, new AbortController().signal);
+      } catch (e) {
+        ttyErr = e;
+      }
+      expect(errorKindOf(ttyErr)).to.equal('Unimplemented');
+    } finally {
+      await manager.removeContainer(id);
+    }
+  });
+
   it('remove leaves no runc state, no mount and no files behind', async () => {
     const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
     await manager.startContainer(id);
