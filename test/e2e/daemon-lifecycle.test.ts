@@ -1,0 +1,107 @@
+/**
+ * berthd as a process: the socket appears with mode 0660, the info RPCs answer, SIGTERM removes
+ * the socket and exits 0, and two instances with different flags run side by side.
+ */
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import { runtime } from '../../cri/api/generated/cri';
+import { startBerthd, type BerthdInstance } from './support/berthd';
+
+/** Polls `cond` every 20 ms until true; fails after `ms` naming `what`. */
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('e2e: berthd lifecycle', function () {
+  this.timeout(60000);
+  const instances: BerthdInstance[] = [];
+  const start = async (...args: Parameters<typeof startBerthd>) => {
+    const d = await startBerthd(...args);
+    instances.push(d);
+    return d;
+  };
+  afterEach(async () => {
+    await Promise.all(instances.splice(0).map((d) => d.cleanup()));
+  });
+
+  it('creates the socket with mode 0660 and the root and run-root directories', async () => {
+    const d = await start();
+    const st = fs.lstatSync(d.socketPath);
+    expect(st.isSocket()).to.equal(true);
+    expect(st.mode & 0o777).to.equal(0o660);
+    expect(fs.statSync(d.root).isDirectory()).to.equal(true);
+    expect(fs.statSync(d.runRoot).isDirectory()).to.equal(true);
+    expect(d.readyRecord).to.include({ socket: d.socketPath, root: d.root, runRoot: d.runRoot });
+    expect(d.readyRecord.readyMs).to.be.a('number');
+  });
+
+  it('answers Version, Status and RuntimeConfig over the socket', async () => {
+    const d = await start({ configToml: '[runtime]\ndefault_runtime = "crun"\n[daemon]\ncgroup_driver = "systemd"\n' });
+    const client = d.client();
+    const version = await client.version({ version: 'v1' });
+    expect(version.runtimeName).to.equal('berth');
+    expect(version.runtimeApiVersion).to.equal('v1');
+    expect(version.runtimeVersion).to.match(/^\d+\.\d+\.\d+/);
+
+    const status = await client.status({ verbose: true });
+    const conditions = status.status?.conditions ?? [];
+    expect(conditions.find((c) => c.type === 'RuntimeReady')?.status).to.equal(true);
+    const network = conditions.find((c) => c.type === 'NetworkReady');
+    expect(network?.status).to.equal(false);
+    expect(network?.reason).to.equal('NetworkPluginNotReady');
+    expect((status.runtimeHandlers ?? []).map((h) => h.name)).to.deep.equal(['', 'crun', 'runc']);
+    expect(JSON.parse(status.info?.config ?? '{}').defaultRuntime).to.equal('crun');
+
+    const rc = await client.runtimeConfig({});
+    expect(rc.linux?.cgroupDriver).to.equal(runtime.v1.CgroupDriver.SYSTEMD);
+  });
+
+  it('on SIGTERM finishes, removes the socket and exits 0', async () => {
+    const d = await start();
+    await d.client().version({});
+    const exit = await d.stop('SIGTERM');
+    expect(exit).to.deep.equal({ code: 0, signal: null });
+    expect(fs.existsSync(d.socketPath)).to.equal(false);
+    expect(d.logLines.some((l) => l.includes('"msg":"berthd stopped"'))).to.equal(true);
+  });
+
+  it('on SIGINT exits 0 too, and ignores SIGHUP', async () => {
+    const d = await start();
+    process.kill(d.pid, 'SIGHUP');
+    await waitFor(() => d.logLines.some((l) => l.includes('SIGHUP')), 5000, 'the SIGHUP log line');
+    expect((await d.client().version({})).runtimeName).to.equal('berth');
+    expect(await d.stop('SIGINT')).to.deep.equal({ code: 0, signal: null });
+    expect(fs.existsSync(d.socketPath)).to.equal(false);
+  });
+
+  it('runs two instances side by side with their own socket, root, run-root and metrics port', async () => {
+    const [a, b] = await Promise.all([start({ name: 'berth-e2e-a' }), start({ name: 'berth-e2e-b' })]);
+    expect(a.socketPath).not.to.equal(b.socketPath);
+    expect(a.metricsAddress).to.be.a('string');
+    expect(a.metricsAddress).not.to.equal(b.metricsAddress);
+    const [va, vb] = await Promise.all([a.client().version({}), b.client().version({})]);
+    expect(va.runtimeName).to.equal('berth');
+    expect(vb.runtimeName).to.equal('berth');
+    expect(await a.stop()).to.deep.equal({ code: 0, signal: null });
+    // b keeps serving after a is gone
+    expect((await b.client().version({})).runtimeName).to.equal('berth');
+    expect(fs.lstatSync(b.socketPath).isSocket()).to.equal(true);
+  });
+
+  it('refuses to take over a socket another berthd is serving', async () => {
+    const a = await start();
+    let failed: Error | undefined;
+    try {
+      await start({ extraArgs: ['--listen', a.socketPath] });
+    } catch (err) {
+      failed = err as Error;
+    }
+    expect(failed?.message).to.contain('exited before ready');
+    expect(failed?.message).to.contain('another process is already serving this socket');
+    expect((await a.client().version({})).runtimeName).to.equal('berth');
+  });
+});
