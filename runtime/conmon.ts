@@ -7,6 +7,7 @@
  * listens on `<bundle>/ctl` for control messages ("2 0 0\n" reopens the log).
  */
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { RuntimeError } from '../common/errors';
 import { runcError } from './runc-errors';
 
@@ -29,6 +30,31 @@ export interface ConmonLaunch {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Max bytes of the log file before conmon truncates (-1 = unlimited). */
   logSizeMax?: number;
+}
+
+/** The launch options for a container record (paths under its directory, log in the pod's log dir). */
+export function conmonLaunchFor(
+  record: { id: string; logPath: string; stdin: boolean; stdinOnce: boolean; tty: boolean; paths: { dir: string; bundle: string } },
+  runtime: { binary: string; root: string },
+  dirs: { conmonPath: string; exitDir: string; socketDir: string; logSizeMax?: number },
+): ConmonLaunch {
+  return {
+    conmonPath: dirs.conmonPath,
+    runtimePath: runtime.binary,
+    runtimeRoot: runtime.root,
+    containerId: record.id,
+    bundleDir: record.paths.bundle,
+    containerPidFile: path.join(record.paths.dir, 'pidfile'),
+    conmonPidFile: path.join(record.paths.dir, 'conmon.pid'),
+    exitDir: dirs.exitDir,
+    persistDir: record.paths.dir,
+    logPath: record.logPath || path.join(record.paths.dir, 'container.log'),
+    socketDir: dirs.socketDir,
+    stdin: record.stdin,
+    stdinOnce: record.stdinOnce,
+    tty: record.tty,
+    logSizeMax: dirs.logSizeMax,
+  };
 }
 
 /** The argv for conmon (exported for tests). */

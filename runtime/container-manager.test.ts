@@ -44,6 +44,7 @@ describe('runtime/ContainerManager (fakes)', () => {
       conmonPath: '/fake/conmon',
       specDefaults: specInput().defaults,
       logger: silentLogger,
+      killWaitMs: 300,
     });
     m.onEvent((e) => events.push(e));
     return m;
@@ -154,6 +155,21 @@ describe('runtime/ContainerManager (fakes)', () => {
     expect((await manager.containerStatus(id, false)).status).to.include({ state: 'exited', exitCode: 137 });
     await manager.stopContainer(id, 1); // idempotent
     await manager.stopContainer('0000000000unknown', 1);
+  });
+
+  it('stop settles a container whose monitor died (no exit file ever) once the runtime says it is gone', async () => {
+    const id = await manager.createContainer('pod1', config());
+    await manager.startContainer(id);
+    runtime.ignore.add('QUIT');
+    runtime.ignore.add('KILL');
+    await manager.stopContainer(id, 0);
+    expect((await manager.containerStatus(id, false)).status).to.include({ state: 'exited', exitCode: 137, reason: 'Error' });
+    // and one the runtime still reports running is an error, not a silent success
+    const other = await manager.createContainer('pod1', config({ name: 'other' }));
+    await manager.startContainer(other);
+    runtime.states.set(other, { id: other, pid: 1, status: 'running', bundle: '', created: '' });
+    const err = await rejection(manager.stopContainer(other, 0));
+    expect(err.message).to.contain('still running');
   });
 
   it('removes a running container: kill, runtime delete, unmount, files gone; again is fine', async () => {

@@ -15,7 +15,7 @@ import { CleanupStack } from '../common/cleanup-stack';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError, errnoCode } from '../common/errors';
 import { nowNs, stopSignalName, wrapError } from './runtime-helpers';
 import type { Logger } from '../common/logger';
-import type { ContainerMonitorLauncher } from './conmon';
+import { conmonLaunchFor, type ContainerMonitorLauncher } from './conmon';
 import { containerReservedName, newContainerId, prepareContainer, readSeccompProfile, validateCreate, type CreateDeps } from './container-create';
 import { ContainerEventHub, type ContainerEventListener, type ContainerEventType } from './container-events';
 import type { ContainerRecord } from './container-record';
@@ -51,6 +51,8 @@ export interface ContainerManagerOptions {
   logger: Logger;
   /** Max bytes per container log before conmon truncates; unset = unlimited. */
   logSizeMax?: number;
+  /** How long to wait for an exit report after SIGKILL (default 10 s). */
+  killWaitMs?: number;
   /** Overrides for tests. */
   createDeps?: Partial<CreateDeps>;
 }
@@ -173,23 +175,9 @@ export class ContainerManager {
   /** Runs conmon (which runs `runc create`) and records the pid or the failure. */
   private async launch(record: ContainerRecord, runtime: OciRuntimeDriver, log: Logger): Promise<number> {
     try {
-      const started = await this.opts.monitor.launch({
-        conmonPath: this.opts.conmonPath,
-        runtimePath: runtime.binary,
-        runtimeRoot: runtime.root,
-        containerId: record.id,
-        bundleDir: record.paths.bundle,
-        containerPidFile: path.join(record.paths.dir, 'pidfile'),
-        conmonPidFile: path.join(record.paths.dir, 'conmon.pid'),
-        exitDir: this.exitDir,
-        persistDir: record.paths.dir,
-        logPath: record.logPath || path.join(record.paths.dir, 'container.log'),
-        socketDir: this.socketDir,
-        stdin: record.stdin,
-        stdinOnce: record.stdinOnce,
-        tty: record.tty,
-        logSizeMax: this.opts.logSizeMax,
-      });
+      const started = await this.opts.monitor.launch(
+        conmonLaunchFor(record, runtime, { conmonPath: this.opts.conmonPath, exitDir: this.exitDir, socketDir: this.socketDir, logSizeMax: this.opts.logSizeMax }),
+      );
       this.launchedPids.set(record.id, started.pid);
       return started.pid;
     } catch (err) {
@@ -275,7 +263,15 @@ export class ContainerManager {
       this.opts.logger.info('container ignored its stop signal; killing', { container: id, timeoutSeconds });
     }
     await this.signal(runtime, id, 'KILL');
-    if (!(await this.waitForExit(id, KILL_WAIT_MS))) throw new RuntimeError(`stop container ${id}: still running ${KILL_WAIT_MS} ms after SIGKILL`);
+    const killWait = this.opts.killWaitMs ?? KILL_WAIT_MS;
+    if (await this.waitForExit(id, killWait)) return;
+    // No exit report: if the runtime says it is gone, its monitor died with it; settle the record.
+    const state = await runtime.state(id).catch(() => undefined);
+    if (!state || state.status === 'stopped') {
+      await this.markExited({ id, exitCode: 137, finishedAtNs: nowNs() }, 'Error', 'killed; its monitor reported no exit code');
+      return;
+    }
+    throw new RuntimeError(`stop container ${id}: still ${state.status} ${killWait} ms after SIGKILL`);
   }
 
   /** runc kill, tolerating a process that is already gone. */
@@ -313,7 +309,7 @@ export class ContainerManager {
     await this.markExited(exit, exitReason(exit.exitCode, oom));
   }
 
-  private async markExited(exit: ContainerExit, reason: string): Promise<void> {
+  private async markExited(exit: ContainerExit, reason: string, message = ''): Promise<void> {
     let changed = false;
     const updated = await this.store.update(exit.id, (r) => {
       if (r.state === 'exited') return;
@@ -323,6 +319,7 @@ export class ContainerManager {
       // File times use the kernel's coarse clock and can trail our start stamp by a tick.
       r.finishedAtNs = Math.max(exit.finishedAtNs, r.startedAtNs);
       r.reason = reason;
+      if (message) r.message = message;
     });
     this.exitWaiters.notify(exit.id);
     if (updated && changed) this.emit('stopped', updated);
