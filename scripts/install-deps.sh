@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what berth needs on a Debian 12 host, idempotently and quietly when all is present:
+# the apt packages (apt-get update only when one is missing), node_modules (`npm ci` when missing
+# or older than package-lock.json) and the build (`npm run build`).
+# Env: BERTH_SKIP_BUILD=1 skips the build step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  runc conmon crun containernetworking-plugins iptables iproute2
+  docker-registry skopeo umoci busybox-static apache2-utils zstd
+  # node-gyp builds the native addon and pause
+  make g++ python3
+)
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$pkg")
+  fi
+done
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs npm); fi
+
+if ((${#missing[@]} > 0)); then
+  if [[ $EUID -ne 0 ]]; then
+    log "missing packages: ${missing[*]}; run as root to install them"
+    exit 1
+  fi
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if ((node_major < 20)); then
+  log "Node.js >= 20 is required, found $(node -v); install Node 20 (e.g. from nodejs.org) and retry"
+  exit 1
+fi
+
+if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+if [[ "${BERTH_SKIP_BUILD:-}" != 1 ]]; then
+  npm run --silent build >&2
+fi
