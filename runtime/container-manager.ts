@@ -22,6 +22,7 @@ import type { ContainerRecord } from './container-record';
 import { reconcileContainers } from './container-recovery';
 import { ContainerStatsReader, type ContainerStatsView } from './container-stats';
 import { ContainerStore } from './container-store';
+import { readPodStats, type PodStatsInput, type PodStatsView } from './pod-stats';
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
 import { runExecSession, type ExecSessionIo } from './exec-session';
 import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
@@ -417,6 +418,12 @@ export class ContainerManager {
   /** ListContainerStats: stats of the created/running containers passing `filter`. */
   listContainerStats(filter?: ContainerFilter): Promise<ContainerStatsView[]> {
     return this.statsReader.list(filter);
+  }
+
+  /** PodSandboxStats for `pod` (facts from the pod layer) with its containers' stats. */
+  async podStats(pod: PodStatsInput): Promise<PodStatsView> {
+    const containers = await this.statsReader.list({ podSandboxId: pod.id });
+    return readPodStats(pod, containers, this.opts.specDefaults.cgroupVersion, nowNs());
   }
 
   /** Stops every container of a pod (PodContainersHook.stopAll). */

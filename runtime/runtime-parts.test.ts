@@ -10,6 +10,7 @@ import { containerLogPath } from './log-path';
 import { runcError, runcMessage } from './runc-errors';
 import { runCommand } from './run-command';
 import { stopSignalName } from './runtime-helpers';
+import { parseNetDev } from './pod-stats';
 
 describe('runtime/runc-errors', () => {
   const rows: Array<[string, string, string | undefined]> = [
@@ -117,6 +118,16 @@ describe('runtime/exit files, commands, helpers', () => {
     expect(slow.timedOut).to.equal(true);
     expect(hook).to.equal(true);
     expect(Date.now() - t0).to.be.below(3000);
+  });
+
+  it('parses /proc/net/dev without lo', () => {
+    const text = [
+      'Inter-|   Receive                                                |  Transmit',
+      ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+      '    lo:     100       1    0    0    0     0          0         0      100       1    0    0    0     0       0          0',
+      '  eth0:    5000      40    2    0    0     0          0         0     3000      30    1    0    0     0       0          0',
+    ].join('\n');
+    expect(parseNetDev(text)).to.deep.equal([{ name: 'eth0', rxBytes: 5000, rxErrors: 2, txBytes: 3000, txErrors: 1 }]);
   });
 
   it('stop signal names', () => {

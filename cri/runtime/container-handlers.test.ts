@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DeadlineExceededError, InvalidArgumentError } from '../../common/errors';
+import { DeadlineExceededError, InvalidArgumentError, NotFoundError } from '../../common/errors';
 import type { PodManager } from '../../pod/pod-manager';
 import type { ExecBackend } from '../streaming/backends';
 import type { ContainerManager } from '../../runtime/container-manager';
@@ -8,6 +8,8 @@ import type { ImageService } from '../../image/image-service';
 import type { PodContainersHook } from '../../pod/dependencies';
 import type { ContainerEventListener } from '../../runtime/container-events';
 import type { ContainerStatsView } from '../../runtime/container-stats';
+import type { PodStatsInput, PodStatsView } from '../../runtime/pod-stats';
+import type { PodStatsSource } from './pod-stats-convert';
 import type { ContainerFilter, ContainerStatusView } from '../../runtime/container-view';
 import type { ContainerConfigInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
 import { silentLogger } from '../../common/logger';
@@ -22,6 +24,8 @@ const podManagerFits = (p: PodManager): SandboxLookup => p;
 const imageServiceFits = (i: ImageService): ImageLookup => i;
 const hookFits = (m: ContainerManager): PodContainersHook => ({ stopAll: (id) => m.stopAllInPod(id), removeAll: (id) => m.removeAllInPod(id) });
 const execBackendFits = (m: ContainerManager): ExecBackend => m;
+const podStatsSourceFits = (p: PodManager): PodStatsSource => p;
+void podStatsSourceFits;
 void execBackendFits;
 void managerFits;
 void podManagerFits;
@@ -95,6 +99,15 @@ class FakeContainers implements ContainerService {
   async listContainerStats(filter?: ContainerFilter): Promise<ContainerStatsView[]> {
     this.calls.push({ method: 'listStats', args: [filter] });
     return [statsView];
+  }
+  async podStats(pod: PodStatsInput): Promise<PodStatsView> {
+    this.calls.push({ method: 'podStats', args: [pod] });
+    return {
+      pod,
+      usage: { ...statsView.usage!, processCount: 3 },
+      network: { timestampNs: 5, defaultInterface: { name: 'eth0', rxBytes: 10, rxErrors: 0, txBytes: 20, txErrors: 1 }, interfaces: [{ name: 'eth0', rxBytes: 10, rxErrors: 0, txBytes: 20, txErrors: 1 }] },
+      containers: [statsView],
+    };
   }
   listeners = new Set<ContainerEventListener>();
   onEvent(listener: ContainerEventListener) {
@@ -269,5 +282,27 @@ describe('cri/runtime container handlers', () => {
     expect(written.map((m) => m.containerEventType)).to.deep.equal([runtime.v1.ContainerEventType.CONTAINER_STARTED_EVENT, runtime.v1.ContainerEventType.CONTAINER_DELETED_EVENT]);
     expect(written[0]).to.deep.include({ containerId: 'abc123', createdAt: 9, podSandboxStatus: { id: 'pod1' } });
     expect(written[0].containersStatuses![0].id).to.equal('abc123');
+  });
+
+  it('PodSandboxStats / ListPodSandboxStats (registered only with a pod source): pod facts in, cgroup + network + containers out', async () => {
+    expect(h.PodSandboxStats).to.equal(undefined);
+    const status = { id: 'pod1', name: 'web', namespace: 'ns', uid: 'u', attempt: 0, labels: { a: 'b' }, annotations: {}, cgroupParent: '/kubepods/pod1', verbose: { pausePid: 99 } };
+    const pods: PodStatsSource = {
+      podSandboxStatus: (id) => {
+        if (id !== 'pod1') throw new NotFoundError(`pod ${id}`);
+        return status;
+      },
+      listPodSandboxes: () => [{ id: 'pod1' }, { id: 'gone' }],
+    };
+    const hp = containerHandlers({ containers: fake, pods });
+    const one = await hp.PodSandboxStats!({ podSandboxId: 'pod1' }, call);
+    expect(fake.calls.at(-1)!.args[0]).to.deep.include({ id: 'pod1', cgroupParent: '/kubepods/pod1', netnsPid: 99 });
+    expect(one.stats!.attributes!.metadata).to.deep.equal({ name: 'web', namespace: 'ns', uid: 'u', attempt: 0 });
+    expect(one.stats!.linux!.network!.defaultInterface).to.deep.equal({ name: 'eth0', rxBytes: { value: 10 }, rxErrors: { value: 0 }, txBytes: { value: 20 }, txErrors: { value: 1 } });
+    expect(one.stats!.linux!.process!.processCount).to.deep.equal({ value: 3 });
+    expect(one.stats!.linux!.containers).to.have.length(1);
+    runtime.v1.PodSandboxStatsResponse.encode(runtime.v1.PodSandboxStatsResponse.fromObject(one)).finish();
+    const list = await hp.ListPodSandboxStats!({}, call);
+    expect(list.stats!.map((s) => s.attributes!.id)).to.deep.equal(['pod1']); // 'gone' vanished meanwhile: skipped
   });
 });

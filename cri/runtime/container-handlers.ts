@@ -5,6 +5,7 @@
 import type { ContainerEventListener } from '../../runtime/container-events';
 import type { ContainerStatsView } from '../../runtime/container-stats';
 import type { ContainerFilter, ContainerStatusView } from '../../runtime/container-view';
+import type { PodStatsInput, PodStatsView } from '../../runtime/pod-stats';
 import type { runtime } from '../api/generated/cri';
 import type { ContainerConfigInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
 import type { CriHandlers } from '../handlers';
@@ -12,6 +13,9 @@ import { containerStats } from './container-stats';
 import { containerStatus } from './container-status';
 import { getContainerEvents } from './get-container-events';
 import { listContainerStats } from './list-container-stats';
+import { listPodSandboxStats } from './list-pod-sandbox-stats';
+import { podSandboxStats } from './pod-sandbox-stats';
+import type { PodStatsSource } from './pod-stats-convert';
 import { createContainer } from './create-container';
 import { execSync } from './exec-sync';
 import { listContainers } from './list-containers';
@@ -36,6 +40,8 @@ export interface ContainerService {
   reopenContainerLog(id: string): Promise<void>;
   containerStats(id: string): Promise<ContainerStatsView>;
   listContainerStats(filter?: ContainerFilter): Promise<ContainerStatsView[]>;
+  /** Stats of a pod (facts from the pod layer) with its containers' stats. */
+  podStats(pod: PodStatsInput): Promise<PodStatsView>;
   /** Subscribes to lifecycle events; returns the unsubscribe function. */
   onEvent(listener: ContainerEventListener): () => void;
 }
@@ -43,6 +49,8 @@ export interface ContainerService {
 /** Dependencies of the container handlers. */
 export interface ContainerHandlerDeps {
   containers: ContainerService;
+  /** The pod layer, for PodSandboxStats / ListPodSandboxStats (not registered without it). */
+  pods?: PodStatsSource;
   /** The pod's status for GetContainerEvents (from the pod layer); omitted when absent. */
   podStatus?(podSandboxId: string): runtime.v1.IPodSandboxStatus | undefined;
 }
@@ -62,5 +70,6 @@ export function containerHandlers(deps: ContainerHandlerDeps): CriHandlers {
     ContainerStats: containerStats(deps),
     ListContainerStats: listContainerStats(deps),
     GetContainerEvents: getContainerEvents(deps),
+    ...(deps.pods ? { PodSandboxStats: podSandboxStats({ ...deps, pods: deps.pods }), ListPodSandboxStats: listPodSandboxStats({ ...deps, pods: deps.pods }) } : {}),
   };
 }

@@ -101,6 +101,23 @@ describe('e2e runtime: containers in a real pod (pause + CNI + runc/conmon)', fu
     }
     expect(body.trim()).to.equal('rtweb');
 
+    // Pod stats: traffic from the host to the pod IP shows on eth0; pause + httpd + sleep are counted.
+    const http = await import('node:http');
+    const fromHost = await new Promise<string>((resolve, reject) => {
+      http.get(`http://${podIp}:8080/hostname`, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(b));
+      }).on('error', reject);
+    });
+    expect(fromHost.trim()).to.equal('rtweb');
+    const st = pods.podSandboxStatus(podId);
+    const podStats = await m.podStats({ ...st, netnsPid: st.verbose.pausePid });
+    expect(podStats.network!.defaultInterface!.rxBytes).to.be.greaterThan(0);
+    expect(podStats.usage!.processCount).to.be.at.least(3);
+    expect(podStats.usage!.memoryWorkingSetBytes).to.be.greaterThan(0);
+    expect(podStats.containers.map((c) => c.id).sort()).to.deep.equal([server, client].sort());
+
     await pods.stopPodSandbox(podId);
     expect(m.listContainers({ podSandboxId: podId }).map((c) => c.state)).to.deep.equal(['exited', 'exited']);
     await pods.removePodSandbox(podId);

@@ -1,0 +1,24 @@
+/** ListPodSandboxStats: PodSandboxStats of every pod matching the filter. */
+import { errorKindOf } from '../../common/errors';
+import type { PodStatsView } from '../../runtime/pod-stats';
+import type { runtime } from '../api/generated/cri';
+import type { CallContext } from '../handlers';
+import type { ContainerHandlerDeps } from './container-handlers';
+import { podStatsInput, podStatsToWire, type PodStatsSource } from './pod-stats-convert';
+
+/** Handler for ListPodSandboxStats. */
+export function listPodSandboxStats(deps: ContainerHandlerDeps & { pods: PodStatsSource }) {
+  return async (request: runtime.v1.IListPodSandboxStatsRequest, _call: CallContext): Promise<runtime.v1.IListPodSandboxStatsResponse> => {
+    const f = request.filter;
+    const pods = deps.pods.listPodSandboxes(f ? { id: f.id || undefined, labelSelector: f.labelSelector ?? undefined } : undefined);
+    const stats: PodStatsView[] = [];
+    for (const { id } of pods) {
+      try {
+        stats.push(await deps.containers.podStats(podStatsInput(deps.pods.podSandboxStatus(id))));
+      } catch (err) {
+        if (errorKindOf(err) !== 'NotFound') throw err; // removed meanwhile: skip it
+      }
+    }
+    return { stats: stats.map(podStatsToWire) };
+  };
+}

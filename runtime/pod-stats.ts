@@ -1,0 +1,65 @@
+/**
+ * PodSandboxStats: the pod cgroup's CPU/memory/process count (it holds pause and every
+ * container), network counters read from /proc/<pid>/net/dev of a process inside the pod's netns
+ * (pause), and the stats of the pod's containers.
+ */
+import { promises as fs } from 'node:fs';
+import { readCgroupUsage, type CgroupUsage } from './cgroup-stats';
+import type { ContainerStatsView } from './container-stats';
+
+export interface NetworkInterfaceUsage {
+  name: string;
+  rxBytes: number;
+  rxErrors: number;
+  txBytes: number;
+  txErrors: number;
+}
+
+/** What the pod layer tells about a pod for its stats. */
+export interface PodStatsInput {
+  id: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  attempt: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  cgroupParent: string;
+  /** A pid inside the pod's network namespace (pause); undefined for none. */
+  netnsPid?: number;
+}
+
+export interface PodStatsView {
+  pod: PodStatsInput;
+  usage?: CgroupUsage;
+  network?: { timestampNs: number; defaultInterface?: NetworkInterfaceUsage; interfaces: NetworkInterfaceUsage[] };
+  containers: ContainerStatsView[];
+}
+
+/** Parses /proc/net/dev (lo excluded: kubelet reports the pod's real interfaces). */
+export function parseNetDev(text: string): NetworkInterfaceUsage[] {
+  const out: NetworkInterfaceUsage[] = [];
+  for (const line of text.split('\n').slice(2)) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim();
+    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    if (name === 'lo' || f.length < 16) continue;
+    out.push({ name, rxBytes: f[0], rxErrors: f[2], txBytes: f[8], txErrors: f[10] });
+  }
+  return out;
+}
+
+/** Reads a pod's stats; `containers` are the pod's container stats (already read). */
+export async function readPodStats(pod: PodStatsInput, containers: ContainerStatsView[], cgroupVersion: 1 | 2, nowNs: number): Promise<PodStatsView> {
+  const usage = pod.cgroupParent ? await readCgroupUsage(pod.cgroupParent, cgroupVersion, nowNs) : undefined;
+  let network: PodStatsView['network'];
+  if (pod.netnsPid && pod.netnsPid > 0) {
+    const text = await fs.readFile(`/proc/${pod.netnsPid}/net/dev`, 'utf8').catch(() => undefined);
+    if (text !== undefined) {
+      const interfaces = parseNetDev(text);
+      network = { timestampNs: nowNs, defaultInterface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0], interfaces };
+    }
+  }
+  return { pod, usage, network, containers };
+}
