@@ -1,0 +1,86 @@
+/**
+ * Bench section: berthd start-up (spawn → "berthd ready" log line, and spawn → first answered
+ * Version) over several starts, and the idle memory of a started daemon (RSS and PSS from /proc).
+ */
+import * as fs from 'node:fs';
+import { startBerthd } from '../e2e/support/berthd';
+import { fmtMs, formatTable, quantile } from './stats';
+
+/** Memory of one process in KiB, from /proc. */
+export interface ProcessMemory {
+  rssKiB: number;
+  /** Proportional set size (shared pages split among sharers); undefined when smaps_rollup is missing. */
+  pssKiB: number | undefined;
+}
+
+/** Result of the section. */
+export interface DaemonStartupResult {
+  section: 'daemon-startup';
+  starts: number;
+  readyLineMs: { median: number; p90: number; min: number };
+  firstVersionMs: { median: number; p90: number; min: number };
+  /** The daemon's own readyMs (its process uptime when it logged ready), median. */
+  selfReportedReadyMs: number;
+  idle: ProcessMemory;
+}
+
+/** Reads VmRSS and Pss of `pid`. */
+export function processMemory(pid: number): ProcessMemory {
+  const kib = (text: string, key: string): number | undefined => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const rssKiB = kib(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS') ?? NaN;
+  let pssKiB: number | undefined;
+  try {
+    pssKiB = kib(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
+  } catch {
+    pssKiB = undefined;
+  }
+  return { rssKiB, pssKiB };
+}
+
+/** Starts berthd `starts` times (sequentially) and measures; memory after `idleMs` of the last. */
+export async function benchDaemonStartup(opts: { starts?: number; idleMs?: number } = {}): Promise<DaemonStartupResult> {
+  const starts = opts.starts ?? 10;
+  const ready: number[] = [];
+  const firstVersion: number[] = [];
+  const selfReported: number[] = [];
+  let idle: ProcessMemory = { rssKiB: NaN, pssKiB: undefined };
+  for (let i = 0; i < starts; i++) {
+    const t0 = Date.now();
+    const d = await startBerthd({ name: 'berth-bench' });
+    try {
+      ready.push(d.spawnToReadyMs);
+      selfReported.push(Number(d.readyRecord.readyMs));
+      await d.client().version({});
+      firstVersion.push(Date.now() - t0);
+      if (i === starts - 1) {
+        await new Promise((r) => setTimeout(r, opts.idleMs ?? 2000));
+        idle = processMemory(d.pid);
+      }
+      await d.stop();
+    } finally {
+      await d.cleanup();
+    }
+  }
+  const stats = (v: number[]) => ({ median: quantile(v, 0.5), p90: quantile(v, 0.9), min: Math.min(...v) });
+  return { section: 'daemon-startup', starts, readyLineMs: stats(ready), firstVersionMs: stats(firstVersion), selfReportedReadyMs: quantile(selfReported, 0.5), idle };
+}
+
+/** The section as a table. */
+export function formatDaemonStartup(r: DaemonStartupResult): string {
+  const mib = (kib: number | undefined) => (kib === undefined || !Number.isFinite(kib) ? '-' : (kib / 1024).toFixed(1));
+  return [
+    formatTable(
+      ['measure', `median (n=${r.starts})`, 'p90', 'min'],
+      [
+        ['spawn → "berthd ready" ms', fmtMs(r.readyLineMs.median), fmtMs(r.readyLineMs.p90), fmtMs(r.readyLineMs.min)],
+        ['spawn → first Version OK ms', fmtMs(r.firstVersionMs.median), fmtMs(r.firstVersionMs.p90), fmtMs(r.firstVersionMs.min)],
+        ['berthd uptime at ready ms', fmtMs(r.selfReportedReadyMs), '', ''],
+      ],
+    ),
+    '',
+    formatTable(['idle memory', 'MiB'], [['RSS', mib(r.idle.rssKiB)], ['PSS', mib(r.idle.pssKiB)]]),
+  ].join('\n');
+}
