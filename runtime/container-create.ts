@@ -88,6 +88,8 @@ export async function prepareContainer(
     supplementalGroupsPolicy: sec.supplementalGroupsPolicy,
     imageUser: image.config.User ?? undefined,
   });
+  // CRI: a missing host path is an error; a symlinked one is mounted at its real destination.
+  const mounts = await Promise.all(config.mounts.map(async (m) => ({ ...m, hostPath: await realHostPath(m.hostPath) })));
   const devices = await Promise.all(config.devices.map((d) => deps.resolveDevice(d)));
   const hostDevices = sec.privileged ? await deps.hostDevices() : [];
   const localhostSeccompProfile = sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? await deps.loadSeccompProfile(sec.seccomp.localhostRef) : undefined;
@@ -95,7 +97,7 @@ export async function prepareContainer(
 
   const spec = buildContainerSpec({
     containerId: id,
-    config,
+    config: { ...config, mounts },
     sandbox: {
       id: sandbox.id,
       name: sandbox.name,
@@ -152,6 +154,17 @@ export async function prepareContainer(
     cgroupsPath: spec.linux.cgroupsPath ?? '',
   };
   return { record, spec };
+}
+
+/** The real path of a mount's host path; InvalidArgument naming it when it does not exist. */
+async function realHostPath(hostPath: string): Promise<string> {
+  if (!path.isAbsolute(hostPath)) throw new InvalidArgumentError(`mount host_path ${JSON.stringify(hostPath)} is not absolute`);
+  try {
+    return await fs.realpath(hostPath);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new InvalidArgumentError(`mount host_path ${hostPath} does not exist`);
+    throw err;
+  }
 }
 
 /** Reads a Localhost seccomp profile from disk (absolute path required). */

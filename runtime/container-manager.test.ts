@@ -112,6 +112,18 @@ describe('runtime/ContainerManager (fakes)', () => {
     expect(native.calls.map((c) => c.method)).to.deep.equal(['mount', 'unmount']);
   });
 
+  it('refuses a mount whose host path does not exist, and mounts a symlinked one at its real path', async () => {
+    const err = await rejection(manager.createContainer('pod1', config({ mounts: [{ containerPath: '/d', hostPath: path.join(dir, 'nope'), readonly: false, propagation: 'private' }] })));
+    expect(errorKindOf(err)).to.equal('InvalidArgument');
+    expect(String((err.cause as Error | undefined)?.message ?? err.message)).to.contain('does not exist');
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    mkdirSync(path.join(dir, 'real'));
+    symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'));
+    const id = await manager.createContainer('pod1', config({ mounts: [{ containerPath: '/d', hostPath: path.join(dir, 'link'), readonly: true, propagation: 'private' }] }));
+    const spec = JSON.parse(readFileSync(path.join(dir, 'containers', id, 'bundle', 'config.json'), 'utf8'));
+    expect(spec.mounts.find((m: { destination: string }) => m.destination === '/d').source).to.equal(path.join(dir, 'real'));
+  });
+
   it('validates the pod, the log path and the name', async () => {
     expect(await rejection(manager.createContainer('nope', config()))).to.be.instanceOf(NotFoundError);
     sandboxes.add({ id: 'pod2', state: 'notready' }, path.join(dir, 'logs'));
