@@ -1,0 +1,100 @@
+/** PodManager against native/'s RecordingNativeBinding: the exact syscall-level calls it makes. */
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { silentLogger } from '../common/logger';
+import type { PauseSpec } from '../native/binding';
+import { RecordingNativeBinding } from '../native/fake';
+import { ProcessControl } from './dependencies';
+import { PodManager } from './pod-manager';
+import { FakePodNetwork } from './pod-test-fakes';
+import { NamespaceMode } from './types';
+
+describe('pod/pod-manager with RecordingNativeBinding', () => {
+  let dir: string;
+  let native: RecordingNativeBinding;
+  let network: FakePodNetwork;
+  let manager: PodManager;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'berth-podrec-'));
+    mkdirSync(path.join(dir, 'cg'));
+    writeFileSync(path.join(dir, 'resolv.conf'), '');
+    native = new RecordingNativeBinding({ firstPid: 7_000_000 });
+    network = new FakePodNetwork();
+    const processes: ProcessControl = {
+      kill: (pid) => {
+        if (!native.exitProcess(pid)) throw Object.assign(new Error('ESRCH'), { code: 'ESRCH' });
+      },
+      isAlive: (pid) => native.isAlive(pid),
+      startTime: (pid) => (native.isAlive(pid) ? `t${pid}` : undefined),
+    };
+    manager = await PodManager.create({
+      root: path.join(dir, 'root'),
+      runRoot: path.join(dir, 'run'),
+      native,
+      network,
+      processes,
+      pauseExecutable: '/pause',
+      runtimeHandlers: ['runc'],
+      logger: silentLogger,
+      cgroupHierarchies: [{ mountPoint: path.join(dir, 'cg'), version: 2, controllers: [] }],
+      hostResolvConf: path.join(dir, 'resolv.conf'),
+      hostHosts: path.join(dir, 'resolv.conf'),
+    });
+  });
+  afterEach(() => {
+    manager.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('mounts shm, starts pause in net+uts+ipc+pid, pins four namespaces; remove undoes all of it', async () => {
+    const id = await manager.runPodSandbox(
+      {
+        metadata: { name: 'p', namespace: 'n', uid: 'u' },
+        hostname: 'p-host',
+        linux: { sysctls: { 'kernel.msgmax': '65536' }, securityContext: { namespaceOptions: { pid: NamespaceMode.POD } } },
+      },
+      '',
+    );
+    const [spec] = native.callsOf('startPause')[0].args as [PauseSpec];
+    expect(spec.namespaces).to.have.members(['net', 'uts', 'ipc', 'pid']);
+    expect(spec).to.deep.include({ hostname: 'p-host', uid: 65535, gid: 65535, sysctls: { 'kernel.msgmax': '65536' } });
+    const pid = native.liveProcesses()[0].pid;
+    const mounts = native.activeMounts().map((m) => `${m.fstype} ${m.source} -> ${path.relative(dir, m.target)}`);
+    expect(mounts).to.have.members([
+      `tmpfs shm -> run/pods/${id}/shm`,
+      ...['net', 'uts', 'ipc', 'pid'].map((k) => `none /proc/${pid}/ns/${k} -> run/ns/${k}/${id}`),
+    ]);
+    expect(native.callsOf('watchExit')).to.have.length(1);
+
+    await manager.stopPodSandbox(id);
+    expect(native.liveProcesses()).to.deep.equal([]);
+    expect(native.activeMounts()).to.have.length(4); // pins stay until remove
+    await manager.removePodSandbox(id);
+    expect(native.activeMounts()).to.deep.equal([]);
+    expect(network.attached.size).to.equal(0);
+  });
+
+  it('rolls back when the native layer fails at pause or at a pin', async () => {
+    native.fail('startPause', 'EPERM', 1);
+    let caught: Error | undefined;
+    await manager.runPodSandbox({ metadata: { name: 'a', namespace: 'n', uid: 'u' } }, '').catch((e) => (caught = e));
+    expect(caught?.message).to.match(/^start pause for pod/);
+    expect(native.activeMounts()).to.deep.equal([]);
+
+    // The shm mount and the first pin succeed, the second pin fails: pause is killed, all unmounted.
+    let mountsSeen = 0;
+    const realMount = native.mount.bind(native);
+    native.mount = async (...args) => {
+      if (++mountsSeen === 3) throw Object.assign(new Error('pin failed'), { code: 'ENOSPC' });
+      return realMount(...args);
+    };
+    await manager.runPodSandbox({ metadata: { name: 'b', namespace: 'n', uid: 'u' } }, '').catch((e) => (caught = e));
+    expect(caught?.message).to.match(/^pin \w+ namespace of pod/);
+    expect(native.activeMounts()).to.deep.equal([]);
+    expect(native.liveProcesses()).to.deep.equal([]);
+    expect(manager.listPodSandboxes()).to.deep.equal([]);
+  });
+});
