@@ -145,15 +145,33 @@ function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-/** Standalone: a PodManager with the real addon and CNI on a throwaway network. */
+/**
+ * Standalone: a PodManager with the real addon and CNI on a throwaway network, benched directly or
+ * (BENCH_VIA=cri) through an in-process CRI server on a temp unix socket with the test client.
+ */
 async function main(): Promise<void> {
   const { createPodEnv, destroyPodEnv } = await import('../e2e/pod-support');
   const env = await createPodEnv();
+  const cleanups: Array<() => Promise<void> | void> = [];
   try {
-    const result = await benchPodLifecycle(podManagerTarget(env.pods), { pods: Number(process.env.BENCH_PODS ?? 40) });
+    let target = podManagerTarget(env.pods);
+    if (process.env.BENCH_VIA === 'cri') {
+      const { createCriServer } = await import('../../cri/server');
+      const { podSandboxHandlers } = await import('../../cri/runtime/pod-handlers');
+      const { createCriClient } = await import('../support/cri-client');
+      const { silentLogger } = await import('../../common/logger');
+      const server = createCriServer({ handlers: podSandboxHandlers({ pods: env.pods }), logger: silentLogger });
+      const socket = `${env.tmp}/cri.sock`;
+      await server.listen(socket);
+      const client = createCriClient(socket);
+      cleanups.push(() => client.close(), () => server.shutdown(1000));
+      target = criClientTarget(client as unknown as PodCriClient);
+    }
+    const result = await benchPodLifecycle(target, { pods: Number(process.env.BENCH_PODS ?? 40) });
     console.log(formatPodLifecycle(result));
     if (process.env.BENCH_JSON) console.log(JSON.stringify(result));
   } finally {
+    for (const cleanup of cleanups) await cleanup();
     await destroyPodEnv(env);
   }
 }
