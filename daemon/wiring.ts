@@ -17,7 +17,7 @@ import type { BerthConfig } from './config-schema';
 import { parseHostPort } from './config-validate';
 import { DaemonMetrics } from './metrics';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
-import { DaemonStatusSource } from './status-source';
+import { DaemonStatusSource, type NetworkStatusProvider } from './status-source';
 
 /** A serving daemon. */
 export interface RunningDaemon {
@@ -43,20 +43,33 @@ export function mergeHandlers(...maps: CriHandlers[]): CriHandlers {
   return out as CriHandlers;
 }
 
+/** What the domain layers contribute; built by the integrator from the config (see layers.ts). */
+export interface DaemonLayers {
+  /** Handler maps of the image, pod and container layers, merged after the info handlers. */
+  handlers?: CriHandlers[];
+  /** Network readiness for Status (the CNI manager). */
+  network?: NetworkStatusProvider;
+  /** Called after the CRI server stopped (close watchers, flush state); never stops pods. */
+  close?(): Promise<void>;
+}
+
 /** Starts berthd's services for `config`; undoes what it did when a step fails. */
-export async function startDaemon(config: BerthConfig, logger: Logger, version: string): Promise<RunningDaemon> {
+export async function startDaemon(config: BerthConfig, logger: Logger, version: string, layers: DaemonLayers = {}): Promise<RunningDaemon> {
   return CleanupStack.run(async (stack) => {
+    stack.push('close layers', () => layers.close?.());
     await fs.mkdir(config.root, { recursive: true, mode: 0o711 });
     await fs.mkdir(config.runRoot, { recursive: true, mode: 0o711 });
 
     const metrics = new DaemonMetrics();
     const status = new DaemonStatusSource(config, version);
-    // INTEGRATION POINT (CNI): status.setNetworkProvider(await CniManager.create({...})).
+    // INTEGRATION POINT (CNI): pass the CniManager as layers.network.
+    status.setNetworkProvider(layers.network);
 
     const handlers = mergeHandlers(
       runtimeInfoHandlers({ runtimeVersion: version, status, cgroupDriver: config.cgroupDriver }),
       // INTEGRATION POINT: imageServiceHandlers(imageService), podSandboxHandlers(podManager),
-      // containerHandlers(containerManager) go here once their layers are constructed above.
+      // containerHandlers(containerManager) arrive in layers.handlers.
+      ...(layers.handlers ?? []),
     );
 
     let metricsServer: MetricsServer | undefined;
@@ -82,6 +95,7 @@ export async function startDaemon(config: BerthConfig, logger: Logger, version: 
       async stop(graceMs: number): Promise<void> {
         await server.shutdown(graceMs);
         await metricsServer?.close();
+        await layers.close?.();
       },
     };
   });

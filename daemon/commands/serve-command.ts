@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { describeError } from '../../common/errors';
 import { createLogger } from '../../common/logger';
+import { buildLayers } from '../layers';
 import { installSignalHandlers } from '../signals';
 import { berthVersion } from '../version';
 import { startDaemon } from '../wiring';
@@ -19,7 +20,7 @@ export const serveCommand: BerthdCommand = {
     const version = berthVersion();
     let daemon;
     try {
-      daemon = await startDaemon(config, logger, version);
+      daemon = await startDaemon(config, logger, version, await buildLayers(config, logger));
     } catch (err) {
       logger.error('berthd failed to start', { err, error: describeError(err) });
       return EXIT_FAILURE;
