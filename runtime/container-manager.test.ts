@@ -231,6 +231,18 @@ describe('runtime/ContainerManager (fakes)', () => {
     expect((await manager.containerStatus(alive, false)).status).to.include({ state: 'running', pid: 777 });
   });
 
+  it('recovery removes the directory of a create interrupted before its record (unmounting its rootfs)', async () => {
+    const orphan = 'ab'.repeat(32);
+    const rootfs = path.join(dir, 'containers', orphan, 'bundle', 'rootfs');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(rootfs, { recursive: true });
+    native.mounted.add(rootfs);
+    manager.close();
+    manager = await open();
+    expect(existsSync(path.join(dir, 'containers', orphan))).to.equal(false);
+    expect(native.calls.at(-1)).to.deep.equal({ method: 'unmount', args: [rootfs, ['detach']] });
+  });
+
   it('reports a runtime create failure at Start and records it', async () => {
     monitor.fail = new Error('runc create failed: exec: "nope": executable file not found');
     const id = await manager.createContainer('pod1', config());

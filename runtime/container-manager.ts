@@ -19,7 +19,7 @@ import { conmonLaunchFor, type ContainerMonitorLauncher } from './conmon';
 import { containerReservedName, newContainerId, prepareContainer, readSeccompProfile, validateCreate, type CreateDeps } from './container-create';
 import { ContainerEventHub, type ContainerEventListener, type ContainerEventType } from './container-events';
 import type { ContainerRecord } from './container-record';
-import { reconcileContainers } from './container-recovery';
+import { reconcileContainers, removeOrphanContainerDirs } from './container-recovery';
 import { ContainerStatsReader, type ContainerStatsView } from './container-stats';
 import { ContainerStore } from './container-store';
 import { readPodStats, type PodStatsInput, type PodStatsView } from './pod-stats';
@@ -106,6 +106,7 @@ export class ContainerManager {
     await m.store.load();
     await m.exitWatcher.start(); // its initial scan settles containers that exited while berthd was down
     await reconcileContainers({ store: m.store, runtimeFor: (h) => m.runtimeFor(h), logger: opts.logger, nowNs });
+    await removeOrphanContainerDirs({ store: m.store, native: opts.native, logger: opts.logger });
     return m;
   }
 

@@ -9,13 +9,18 @@
  *   wiped by a reboot, or it stopped and its conmon is gone) → the exit code is lost: record the
  *   container as exited with code 255 and say why.
  * - Overlay mounts do not survive a reboot; Remove tolerates an already unmounted rootfs.
+ * - A container directory without state.json is a Create that died before its record was written
+ *   (berthd crashed mid-create): nothing else refers to it, so its rootfs is unmounted and the
+ *   directory deleted — but only once the unmount succeeded or nothing was mounted, so a
+ *   recursive delete never runs through a live overlay.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { describeError } from '../common/errors';
+import { describeError, errnoCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ContainerRecord } from './container-record';
 import type { ContainerStore } from './container-store';
+import type { RuntimeNative } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
 
 /** Exit code recorded when the real one was lost. */
@@ -80,4 +85,28 @@ async function conmonAlive(rec: ContainerRecord): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Removes container directories that have no record (creates interrupted by a crash); returns their ids. */
+export async function removeOrphanContainerDirs(opts: { store: ContainerStore; native: RuntimeNative; logger: Logger }): Promise<string[]> {
+  const removed: string[] = [];
+  const names = await fs.readdir(opts.store.dir).catch(() => [] as string[]);
+  for (const id of names) {
+    if (opts.store.get(id) || id.startsWith('.')) continue;
+    const dir = opts.store.containerDir(id);
+    if (await fs.access(path.join(dir, 'state.json')).then(() => true, () => false)) continue; // unreadable record: keep for a human
+    try {
+      await opts.native.unmount(path.join(dir, 'bundle', 'rootfs'), ['detach']);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code !== 'EINVAL' && code !== 'ENOENT') {
+        opts.logger.warn('keep orphan container dir: rootfs unmount failed', { container: id, err: describeError(err) });
+        continue;
+      }
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+    removed.push(id);
+    opts.logger.info('removed the leftovers of an interrupted create', { container: id });
+  }
+  return removed;
 }
