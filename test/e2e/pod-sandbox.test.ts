@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { NamespaceMode, Protocol } from '../../pod/types';
 import { fetchTcp, run } from './cni-support';
-import { CLEAN, createPodEnv, destroyPodEnv, leftovers, PodEnv, podConfig, processAlive } from './pod-support';
+import { CLEAN, createPodEnv, destroyPodEnv, leftovers, newPodManager, PodEnv, podConfig, processAlive } from './pod-support';
 
 /** Starts a TCP server inside the netns pinned at `netnsPath`; it answers "hello\n". */
 async function serverInNetns(netnsPath: string, port: number): Promise<ChildProcess> {
@@ -150,6 +150,29 @@ describe('e2e: pod sandboxes with the real pause, CNI plugins and namespaces', f
     await env.pods.stopPodSandbox(id);
     expect((await leftovers(env)).ips).to.deep.equal([]);
     await env.pods.removePodSandbox(id);
+    await env.pods.removePodSandbox(id);
+    expect(await leftovers(env)).to.deep.equal(CLEAN);
+  });
+
+  it('survives a berthd restart: the new manager adopts the running pod and watches its pause again', async () => {
+    const name = `restart-${env.names.suffix}`;
+    const id = await env.pods.runPodSandbox(podConfig(name), '');
+    const before = env.pods.podSandboxStatus(id);
+    env.pausePids.add(before.verbose.pausePid!);
+    env.pods.close(); // berthd exits; the pod keeps running
+    env.pods = await newPodManager(env);
+    const report = await env.pods.recover();
+    expect(report.running).to.include(id);
+    const after = env.pods.podSandboxStatus(id);
+    expect(after.state).to.equal('ready');
+    expect(after.ips).to.deep.equal(before.ips);
+    expect(await env.pods.runPodSandbox(podConfig(name), '')).to.equal(id); // the name is held again
+    process.kill(before.verbose.pausePid!, 'SIGKILL');
+    const deadline = Date.now() + 3000;
+    while (env.pods.podSandboxStatus(id).state !== 'notready') {
+      if (Date.now() > deadline) throw new Error('pause death after restart not noticed');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     await env.pods.removePodSandbox(id);
     expect(await leftovers(env)).to.deep.equal(CLEAN);
   });

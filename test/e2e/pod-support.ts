@@ -56,17 +56,22 @@ export async function createPodEnv(opts: PodEnvOptions = {}): Promise<PodEnv> {
     logger: silentLogger,
   });
   const cgroupParent = `/berth-e2e-${names.suffix}`;
-  const pods = await PodManager.create({
-    root,
-    runRoot,
+  const env: Omit<PodEnv, 'pods'> = { tmp, root, runRoot, ipamDir, names, cgroupParent, cni, pausePids: new Set() };
+  return { ...env, pods: await newPodManager(env) };
+}
+
+/** A PodManager over the env's dirs and network (a second one on the same dirs = a restart). */
+export function newPodManager(env: Omit<PodEnv, 'pods'>): Promise<PodManager> {
+  return PodManager.create({
+    root: env.root,
+    runRoot: env.runRoot,
     native: loadNativeBinding(),
-    network: cni,
+    network: env.cni,
     pauseExecutable: pauseExecutablePath(),
     runtimeHandlers: ['runc', 'crun'],
     logger: silentLogger,
-    defaultCgroupParent: cgroupParent,
+    defaultCgroupParent: env.cgroupParent,
   });
-  return { tmp, root, runRoot, ipamDir, names, cgroupParent, cni, pods, pausePids: new Set() };
 }
 
 /** Removes every pod, then the network, iptables rules, cgroup parents and temp dirs. */
