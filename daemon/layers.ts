@@ -14,9 +14,11 @@
  */
 import type { Logger } from '../common/logger';
 import type { BerthConfig } from './config-schema';
+import type { DaemonMetrics } from './metrics';
 import type { DaemonLayers } from './wiring';
 
-/** The layers for `config` (none wired yet; see the comment above). */
-export async function buildLayers(_config: BerthConfig, _logger: Logger): Promise<DaemonLayers> {
+/** The layers for `config` (none wired yet; see the comment above); `metrics.image`,
+ * `metrics.podStart` and `metrics.cniPluginDone` are the layers' metric sinks. */
+export async function buildLayers(_config: BerthConfig, _logger: Logger, _metrics: DaemonMetrics): Promise<DaemonLayers> {
   return {};
 }

@@ -4,6 +4,7 @@
  * created from `registry` (one Registry per daemon so two daemons in one test process never mix).
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { cniPluginMetrics, imagePullMetrics, podStartStepMetrics, type ImagePullMetrics, type PodStepMetrics } from './layer-metrics';
 
 /** What the CRI server calls after each RPC (structurally cri/server.ts's RpcObserver). */
 export interface RpcObservation {
@@ -22,6 +23,12 @@ export class DaemonMetrics implements RpcObservation {
   private readonly operations: Counter<'operation' | 'code'>;
   private readonly operationErrors: Counter<'operation' | 'code'>;
   private readonly latency: Histogram<'operation'>;
+  /** For the image layer (ImageMetrics). */
+  readonly image: ImagePullMetrics;
+  /** For the pod layer (PodStartObserver). */
+  readonly podStart: PodStepMetrics;
+  /** For the CNI chain's onPluginDone. */
+  readonly cniPluginDone: (plugin: string, command: string, ms: number, ok: boolean) => void;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.operations = new Counter({
@@ -43,6 +50,9 @@ export class DaemonMetrics implements RpcObservation {
       buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     });
+    this.image = imagePullMetrics(this.registry);
+    this.podStart = podStartStepMetrics(this.registry);
+    this.cniPluginDone = cniPluginMetrics(this.registry);
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
   }
 

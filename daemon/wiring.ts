@@ -54,13 +54,18 @@ export interface DaemonLayers {
 }
 
 /** Starts berthd's services for `config`; undoes what it did when a step fails. */
-export async function startDaemon(config: BerthConfig, logger: Logger, version: string, layers: DaemonLayers = {}): Promise<RunningDaemon> {
+export async function startDaemon(
+  config: BerthConfig,
+  logger: Logger,
+  version: string,
+  layers: DaemonLayers = {},
+  metrics: DaemonMetrics = new DaemonMetrics(),
+): Promise<RunningDaemon> {
   return CleanupStack.run(async (stack) => {
     stack.push('close layers', () => layers.close?.());
     await fs.mkdir(config.root, { recursive: true, mode: 0o711 });
     await fs.mkdir(config.runRoot, { recursive: true, mode: 0o711 });
 
-    const metrics = new DaemonMetrics();
     const status = new DaemonStatusSource(config, version);
     // INTEGRATION POINT (CNI): pass the CniManager as layers.network.
     status.setNetworkProvider(layers.network);

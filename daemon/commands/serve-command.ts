@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { describeError } from '../../common/errors';
 import { createLogger } from '../../common/logger';
 import { buildLayers } from '../layers';
+import { DaemonMetrics } from '../metrics';
 import { installSignalHandlers } from '../signals';
 import { berthVersion } from '../version';
 import { startDaemon } from '../wiring';
@@ -20,7 +21,8 @@ export const serveCommand: BerthdCommand = {
     const version = berthVersion();
     let daemon;
     try {
-      daemon = await startDaemon(config, logger, version, await buildLayers(config, logger));
+      const metrics = new DaemonMetrics();
+      daemon = await startDaemon(config, logger, version, await buildLayers(config, logger, metrics), metrics);
     } catch (err) {
       logger.error('berthd failed to start', { err, error: describeError(err) });
       return EXIT_FAILURE;
