@@ -40,6 +40,11 @@ if ((node_major < 20)); then
   exit 1
 fi
 
+# node-gyp would download Node's headers (no internet on build hosts); use the installed ones.
+if [[ -z "${npm_config_nodedir:-}" && -f /usr/include/node/node_api.h ]]; then
+  export npm_config_nodedir=/usr
+fi
+
 if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   log "installing node modules (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >&2

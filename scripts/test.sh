@@ -13,7 +13,7 @@ status=0
 run_suite() { # name, mocha config
   local name=$1 config=$2
   echo "=== $name tests ==="
-  npx mocha --config "$config" 2>&1 | tee "$logs/$name.log"
+  node node_modules/.bin/mocha --config "$config" 2>&1 | tee "$logs/$name.log"
   local rc=${PIPESTATUS[0]}
   ((rc == 0)) || status=1
 }
