@@ -267,7 +267,8 @@ describe('pod/pod-manager', () => {
     const id = await h.manager.runPodSandbox(podConfig(), '');
     const pid = h.manager.podSandboxStatus(id).verbose.pausePid!;
     h.native.exit(pid);
-    await new Promise((r) => setTimeout(r, 20));
+    // The exit callback persists NOTREADY asynchronously (lock + fsync'd write): poll, bounded.
+    for (let i = 0; i < 400 && h.manager.getSandbox(id)?.state !== 'notready'; i++) await new Promise((r) => setTimeout(r, 5));
     expect(h.manager.getSandbox(id)?.state).to.equal('notready');
     const status = h.manager.podSandboxStatus(id);
     expect(status.verbose.pauseExitedAt).to.be.a('string');

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
-import { describeError, NotFoundError } from '../common/errors';
+import { BerthError, describeError, NotFoundError } from '../common/errors';
 import { KeyedMutex } from '../common/keyed-mutex';
 import { Logger } from '../common/logger';
 import {
@@ -183,7 +183,9 @@ export class PodManager {
   async stopPodSandbox(idOrPrefix: string): Promise<void> {
     const id = this.store.resolve(idOrPrefix);
     if (!id) return;
-    await this.locks.run(id, () => this.stopLocked(id));
+    await this.locks.run(id, () => this.stopLocked(id)).catch((err) => {
+      throw new BerthError(`stop pod sandbox ${id}`, { cause: err }); // kind comes from the cause
+    });
   }
 
   /** RemovePodSandbox: removes containers, stops, unpins, deletes cgroup, dirs, state; frees the name. Idempotent. */
@@ -193,16 +195,9 @@ export class PodManager {
     await this.locks.run(id, async () => {
       const record = this.store.get(id);
       if (!record) return;
-      await this.stopLocked(id);
-      await this.containers.removeAll(id);
-      const current = this.store.get(id) ?? record;
-      await unpinNamespaces(this.opts.native, current.info.namespacePaths);
-      await this.steps.cgroups.remove(current.runtime.cgroupDirs);
-      await fs.rm(volatileDirOf(this.opts.runRoot, id), { recursive: true, force: true });
-      this.pauses.forget(id);
-      await this.store.delete(id);
-      this.names.release(current.reservedName, id);
-      this.opts.logger.info('pod sandbox removed', { pod: id });
+      await this.removeLocked(id, record);
+    }).catch((err) => {
+      throw new BerthError(`remove pod sandbox ${id}`, { cause: err }); // kind comes from the cause
     });
   }
 
@@ -245,6 +240,20 @@ export class PodManager {
     const id = this.store.resolve(idOrPrefix);
     const record = id ? this.store.get(id) : undefined;
     return record && record.phase !== 'creating' ? record : undefined;
+  }
+
+  /** The body of Remove; the caller holds the pod's lock. */
+  private async removeLocked(id: string, record: SandboxRecord): Promise<void> {
+    await this.stopLocked(id);
+    await this.containers.removeAll(id);
+    const current = this.store.get(id) ?? record;
+    await unpinNamespaces(this.opts.native, current.info.namespacePaths);
+    await this.steps.cgroups.remove(current.runtime.cgroupDirs);
+    await fs.rm(volatileDirOf(this.opts.runRoot, id), { recursive: true, force: true });
+    this.pauses.forget(id);
+    await this.store.delete(id);
+    this.names.release(current.reservedName, id);
+    this.opts.logger.info('pod sandbox removed', { pod: id });
   }
 
   /** The body of Stop; the caller holds the pod's lock. Each step is skipped once done. */
