@@ -14,10 +14,11 @@ export const serveCommand: BerthdCommand = {
   words: [],
   summary: 'Serve CRI on the configured socket (the default command).',
   async run(ctx) {
-    const loaded = loadConfigOrReport(ctx);
+    const loaded = loadConfigOrReport(ctx, false);
     if (!loaded) return EXIT_USAGE;
     const { config } = loaded;
     const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+    for (const warning of loaded.warnings) logger.warn('configuration warning', { warning });
     const version = berthVersion();
     let daemon;
     try {

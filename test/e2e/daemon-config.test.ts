@@ -1,7 +1,7 @@
 /** berthd's config from the outside: `berthd config`, invalid configs, `version`, `--help`. */
 import { expect } from 'chai';
 import { parse } from 'smol-toml';
-import { runBerthd } from './support/berthd';
+import { runBerthd, startBerthd } from './support/berthd';
 
 describe('e2e: berthd config and CLI', function () {
   this.timeout(30000);
@@ -38,6 +38,17 @@ describe('e2e: berthd config and CLI', function () {
     const run = await runBerthd(['config'], { configToml: '[daemon]\nlisten_socket = "/x"\n' });
     expect(run.code).to.equal(0);
     expect(run.stderr).to.contain('[daemon] listen_socket: unknown key, ignored');
+  });
+
+  it('logs unknown keys as structured warnings when serving', async () => {
+    const d = await startBerthd({ dropIns: { '10.toml': '[log]\ncolour = "blue"\n' } });
+    try {
+      const warning = d.logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.msg === 'configuration warning');
+      expect(warning?.level).to.equal('warn');
+      expect(String(warning?.warning)).to.match(/10\.toml: \[log\] colour: unknown key, ignored$/);
+    } finally {
+      await d.cleanup();
+    }
   });
 
   it('prints version and help, and refuses unknown commands and flags', async () => {
