@@ -5,6 +5,7 @@
  * the bench.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import { SpdySession } from '../../cri/streaming/spdy/session';
 import type { SpdyStream } from '../../cri/streaming/spdy/stream';
@@ -26,11 +27,13 @@ export interface SpdyConnection {
   protocol: string;
 }
 
-/** Upgrades `url` to SPDY/3.1 offering `protocols` (client preference order). */
-export function connectSpdy(url: string, protocols: string[]): Promise<SpdyConnection> {
+/** Upgrades `url` to SPDY/3.1 offering `protocols` (client preference order); `ca` trusts a TLS server. */
+export function connectSpdy(url: string, protocols: string[], opts: { ca?: Buffer | string } = {}): Promise<SpdyConnection> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {
+    const request = url.startsWith('https:') ? https.request : http.request;
+    const req = request(url, {
       method: 'POST',
+      ...(opts.ca ? { ca: opts.ca } : {}),
       headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', ...(protocols.length > 0 ? { 'X-Stream-Protocol-Version': protocols } : {}) },
     });
     req.on('upgrade', (res, socket: Socket, head) => {

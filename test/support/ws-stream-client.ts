@@ -17,11 +17,11 @@ export interface WsSession {
   channelData(channel: number): Buffer;
 }
 
-/** Opens a WebSocket to `url` (http:// is turned into ws://) offering `protocols`. */
-export function connectWs(url: string, protocols: string[]): Promise<WsSession> {
+/** Opens a WebSocket to `url` (http(s):// becomes ws(s)://) offering `protocols`; `ca` trusts a TLS server. */
+export function connectWs(url: string, protocols: string[], opts: { ca?: Buffer | string } = {}): Promise<WsSession> {
   const wsUrl = url.replace(/^http/, 'ws');
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, protocols, { perMessageDeflate: false });
+    const ws = new WebSocket(wsUrl, protocols, { perMessageDeflate: false, ...(opts.ca ? { ca: opts.ca } : {}) });
     const received = new Map<number, Buffer[]>();
     const base64 = () => ws.protocol.includes('base64');
     ws.on('message', (raw, isBinary) => {
