@@ -76,6 +76,7 @@ export class ContainerManager {
   private readonly exitWaiters = new ExitWaiters();
   private readonly createDeps: CreateDeps;
   private readonly statsReader: ContainerStatsReader;
+  private closed = false;
 
   private constructor(private readonly opts: ContainerManagerOptions) {
     this.store = new ContainerStore(opts.containersDir, opts.logger);
@@ -110,8 +111,9 @@ export class ContainerManager {
     return m;
   }
 
-  /** Stops watching (containers keep running). */
+  /** Stops watching (containers keep running); exit reports still in flight are dropped. */
   close(): void {
+    this.closed = true;
     this.exitWatcher.close();
   }
 
@@ -302,7 +304,7 @@ export class ContainerManager {
   /** Handles an exit file: records the exit code, the reason (OOM from conmon's marker) and the time. */
   private async onExit(exit: ContainerExit): Promise<void> {
     const rec = this.store.get(exit.id);
-    if (!rec || rec.state === 'exited') return;
+    if (this.closed || !rec || rec.state === 'exited') return;
     if (this.pidOf(rec) <= 0 && this.launches.has(exit.id)) return; // conmon reports before we recorded the pid; the wait loop re-reads
     const oom = await fs
       .access(path.join(rec.paths.dir, 'oom'))
@@ -314,7 +316,7 @@ export class ContainerManager {
   private async markExited(exit: ContainerExit, reason: string, message = ''): Promise<void> {
     let changed = false;
     const updated = await this.store.update(exit.id, (r) => {
-      if (r.state === 'exited') return;
+      if (r.state === 'exited') return false;
       changed = true;
       r.state = 'exited';
       r.exitCode = exit.exitCode;

@@ -44,7 +44,7 @@ export async function reconcileContainers(opts: {
       }
       if (verdict.kind === 'pending-exit') continue;
       await opts.store.update(rec.id, (r) => {
-        if (r.state === 'exited') return; // an exit report won the race: keep its real code
+        if (r.state === 'exited') return false; // an exit report won the race: keep its real code
         r.state = 'exited';
         r.exitCode = LOST_EXIT_CODE;
         r.finishedAtNs = Math.max(opts.nowNs(), r.startedAtNs);

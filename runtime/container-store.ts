@@ -103,13 +103,14 @@ export class ContainerStore {
   /**
    * Applies `change` to a copy of the record, persists it, and returns the new record. Updates of
    * one container are serialised (an exit report and a Start may race), and none lands after delete.
+   * `change` returns false to say "nothing to change" (no write).
    */
-  async update(id: string, change: (rec: ContainerRecord) => void): Promise<ContainerRecord | undefined> {
+  async update(id: string, change: (rec: ContainerRecord) => void | false): Promise<ContainerRecord | undefined> {
     return this.writes.run(id, async () => {
       const current = this.records.get(id);
       if (!current) return undefined;
       const next = structuredClone(current);
-      change(next);
+      if (change(next) === false) return current; // nothing to change: no write
       await this.put(next);
       return next;
     });
