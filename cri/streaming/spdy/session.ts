@@ -29,6 +29,7 @@ import {
   SpdyProtocolError,
   type SpdyFrame,
 } from './frames';
+import { FrameWriter } from './frame-writer';
 import { HeaderCompressor, HeaderDecompressor, type SpdyHeaders } from './header-codec';
 import { SpdyStream, type StreamOwner } from './stream';
 
@@ -60,9 +61,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   private readonly pendingOpens = new Map<number, { resolve: (s: SpdyStream) => void; reject: (e: Error) => void }>();
   private readonly inbox: SpdyFrame[] = [];
   private draining = false;
-  private readonly outbox: Array<Buffer | Promise<Buffer>> = [];
-  private pumping = false;
-  private drainWaiters: Array<() => void> = [];
+  private readonly writer: FrameWriter;
   private nextStreamId: number;
   private nextPingId: number;
   private readonly pings = new Map<number, () => void>();
@@ -84,12 +83,12 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     super();
     this.nextStreamId = options.isServer ? 2 : 1;
     this.nextPingId = options.isServer ? 2 : 1;
+    this.writer = new FrameWriter(socket, (err) => this.protocolFailure(err));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // Frames already received are handled before the session counts as closed.
     socket.on('end', () => this.shutdownAfterInbox());
     socket.on('close', () => this.shutdownAfterInbox());
     socket.on('error', () => this.shutdown());
-    socket.on('drain', () => this.wakeDrainWaiters());
     if (options.announceFlowControl) {
       this.enqueue(encodeSettings([{ id: SETTINGS_INITIAL_WINDOW_SIZE, value: ANNOUNCED_WINDOW }]));
       this.enqueue(encodeWindowUpdate(0, ANNOUNCED_WINDOW - DEFAULT_WINDOW));
@@ -134,7 +133,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       this.goingAway = true;
       this.enqueue(encodeGoAway(this.lastPeerStreamId, 0));
     }
-    this.whenFlushed().then(() => this.socket.end());
+    void this.writer.flushed().then(() => this.socket.end());
   }
 
   /** Tears the connection down at once. */
@@ -162,7 +161,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       }
       const ok = this.enqueue(encodeDataFrame(stream.id, data.subarray(off, off + allowed), false));
       off += allowed;
-      if (!ok) await new Promise<void>((r) => this.drainWaiters.push(r));
+      if (!ok) await this.writer.waitForDrain();
     }
   }
 
@@ -387,44 +386,9 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     }
   }
 
-  // ---- outbound ----
-
   /** Queues a frame (or one being compressed); false when the socket asks us to slow down. */
   private enqueue(frame: Buffer | Promise<Buffer>): boolean {
-    if (this.closedFlag) return true;
-    if (!this.pumping && this.outbox.length === 0 && Buffer.isBuffer(frame)) return this.socket.write(frame);
-    this.outbox.push(frame);
-    void this.pump();
-    return this.socket.writableNeedDrain !== true;
-  }
-
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (this.outbox.length > 0 && !this.closedFlag) {
-        const next = this.outbox[0];
-        const bytes = Buffer.isBuffer(next) ? next : await next;
-        this.outbox.shift();
-        if (!this.closedFlag) this.socket.write(bytes);
-      }
-    } catch (err) {
-      this.protocolFailure(err);
-    } finally {
-      this.pumping = false;
-      this.wakeDrainWaiters();
-    }
-  }
-
-  private async whenFlushed(): Promise<void> {
-    while (this.pumping || this.outbox.length > 0) {
-      await new Promise<void>((r) => this.drainWaiters.push(r));
-    }
-  }
-
-  private wakeDrainWaiters(): void {
-    if (this.socket.writableNeedDrain && !this.closedFlag && !this.pumping) return;
-    for (const w of this.drainWaiters.splice(0)) w();
+    return this.closedFlag ? true : this.writer.enqueue(frame);
   }
 
   private protocolFailure(_err: unknown): void {
@@ -452,7 +416,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     }
     this.streams.clear();
     for (const w of this.sessionWaiters.splice(0)) w();
-    for (const w of this.drainWaiters.splice(0)) w();
+    this.writer.close();
     this.compressor.close();
     this.decompressor.close();
     if (!this.socket.destroyed) this.socket.destroy();
