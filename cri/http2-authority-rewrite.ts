@@ -231,6 +231,11 @@ export class AuthorityRewriteStream extends Duplex {
     this.socket.write(chunk, callback);
   }
 
+  // Node's HTTP/2 over a JS stream corks and writes several buffers per flush; pass them as one.
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.socket.write(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.socket.end(callback);
   }
