@@ -9,7 +9,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { startHttpServer, startLocalStreamingServer, type LocalStreamingFixture, type TcpFixture } from '../../cri/streaming/streaming-test-support';
+import * as net from 'node:net';
+import { startBulkSource, startByteCounter, startHttpServer, startLocalStreamingServer, type LocalStreamingFixture, type TcpFixture } from '../../cri/streaming/streaming-test-support';
 import { kubeconfigFor, startFakeApiserver, type FakeApiserver } from '../support/fake-apiserver';
 
 interface Run {
@@ -113,6 +114,50 @@ describe('e2e streaming: kubectl against the streaming server', function () {
     expect(await get()).to.equal('served from the pod\n');
     const bodies = await Promise.all(Array.from({ length: 20 }, get));
     expect(bodies).to.deep.equal(Array(20).fill('served from the pod\n'));
+  });
+
+  it('kubectl port-forward moves 100 MB each way (spdystream has no flow control: TCP backpressure)', async () => {
+    const total = 100 * 1024 * 1024;
+    const source = await startBulkSource(total);
+    const counter = await startByteCounter();
+    fixtures.push(source, counter);
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, 'port-forward', 'pod/streamer', `:${source.port}`, `:${counter.port}`]);
+    children.push(child);
+    const [down, up] = await new Promise<number[]>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = [...out.matchAll(/Forwarding from 127\.0\.0\.1:(\d+)/g)];
+        if (m.length >= 2) resolve(m.map((x) => Number(x[1])));
+      });
+      child.once('close', (code) => reject(new Error(`kubectl port-forward exited with ${code}: ${out}`)));
+    });
+    const received = await new Promise<number>((resolve, reject) => {
+      let n = 0;
+      const s = net.connect(down, '127.0.0.1');
+      s.on('data', (c: Buffer) => (n += c.length));
+      s.on('end', () => resolve(n));
+      s.on('error', reject);
+    });
+    expect(received).to.equal(total);
+    const counted = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(up, '127.0.0.1');
+      let reply = '';
+      s.on('data', (c: Buffer) => (reply += c.toString()));
+      s.on('end', () => resolve(reply));
+      s.on('error', reject);
+      const block = Buffer.alloc(1024 * 1024, 3);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < total) {
+          sent += block.length;
+          if (!s.write(block)) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      pump();
+    });
+    expect(counted).to.equal(String(total));
   });
 
   it('kubectl attach sees the output of a running process', async () => {
