@@ -28,8 +28,9 @@ fi
 
 echo
 echo "=== summary ==="
-for f in "$logs"/*.log; do
-  name=$(basename "$f" .log)
+for name in unit e2e; do
+  f="$logs/$name.log"
+  [[ -f $f ]] || continue
   counts=$(grep -E '^ +[0-9]+ (passing|failing|pending)' "$f" | sed -E 's/^ +//; s/ \(.*\)$//' | paste -sd, - | sed 's/,/, /g')
   echo "$name: ${counts:-no mocha summary (the run crashed)}"
 done
