@@ -10,6 +10,9 @@ import { startDaemon } from '../wiring';
 import { EXIT_FAILURE, EXIT_USAGE, type BerthdCommand } from './command';
 import { loadConfigOrReport } from './load-config';
 
+/** Time beyond the RPC grace period allowed for closing the layers and the metrics server. */
+const SHUTDOWN_EXTRA_MS = 5000;
+
 export const serveCommand: BerthdCommand = {
   words: [],
   summary: 'Serve CRI on the configured socket (the default command).',
@@ -42,6 +45,11 @@ export const serveCommand: BerthdCommand = {
     return new Promise<number>((resolve) => {
       const remove = installSignalHandlers(logger, async (signal) => {
         const graceMs = config.shutdownGraceSeconds * 1000;
+        // A hung layer close must not keep a stopping daemon alive forever.
+        const hardStop = setTimeout(() => {
+          logger.error('shutdown did not finish in time; exiting', { graceMs, extraMs: SHUTDOWN_EXTRA_MS });
+          resolve(EXIT_FAILURE);
+        }, graceMs + SHUTDOWN_EXTRA_MS);
         try {
           await running.stop(graceMs);
           logger.info('berthd stopped', { signal });
@@ -50,6 +58,7 @@ export const serveCommand: BerthdCommand = {
           logger.error('shutdown failed', { err, error: describeError(err) });
           resolve(EXIT_FAILURE);
         } finally {
+          clearTimeout(hardStop);
           remove();
         }
       });
