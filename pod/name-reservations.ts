@@ -2,9 +2,16 @@
  * Pod name reservation (CONVENTIONS 6): `k8s_<name>_<namespace>_<uid>_<attempt>` maps to one
  * sandbox id. A kubelet retry of RunPodSandbox (after its deadline passed while we were still
  * working) must find the in-flight or finished sandbox, never build a second one.
+ *
+ * Choice (cri-o answers "name is reserved" while in flight and lets kubelet retry; containerd
+ * fails the same way): a retry whose config is identical WAITS for the in-flight creation and gets
+ * its id, so it never sees an error at all. A request with the same name but a different config
+ * is a real conflict and gets AlreadyExistsError naming the holder. A failed creation releases the
+ * name, so nothing stays reserved forever.
  */
+import { AlreadyExistsError } from '../common/errors';
 
-type Entry = { id: string; done: Promise<string> | undefined };
+type Entry = { id: string; fingerprint: string | undefined; done: Promise<string> | undefined };
 
 /** Names in use, with the creation still running for in-flight ones. */
 export class NameReservations {
@@ -13,15 +20,24 @@ export class NameReservations {
   /**
    * Returns the id already reserved under `name` (waiting for an in-flight creation to finish, and
    * rejecting with its error if it fails), or reserves `name` for `newId` and runs `create`.
-   * A failed creation releases the name.
+   * `fingerprint` identifies the request's config: a holder with a different one is a conflict
+   * (AlreadyExistsError); an unknown fingerprint on either side is not compared.
    */
-  async reserveOrJoin(name: string, newId: string, create: () => Promise<void>): Promise<{ id: string; created: boolean }> {
+  async reserveOrJoin(
+    name: string,
+    newId: string,
+    create: () => Promise<void>,
+    fingerprint?: string,
+  ): Promise<{ id: string; created: boolean }> {
     const existing = this.byName.get(name);
     if (existing) {
+      if (fingerprint !== undefined && existing.fingerprint !== undefined && fingerprint !== existing.fingerprint) {
+        throw new AlreadyExistsError(`pod sandbox name ${name} is reserved for sandbox ${existing.id}, created with a different config`);
+      }
       const id = existing.done ? await existing.done : existing.id;
       return { id, created: false };
     }
-    const entry: Entry = { id: newId, done: undefined };
+    const entry: Entry = { id: newId, fingerprint, done: undefined };
     this.byName.set(name, entry);
     entry.done = (async () => {
       try {
@@ -38,8 +54,8 @@ export class NameReservations {
   }
 
   /** Records a name as taken by a finished sandbox (recovery after restart). */
-  claim(name: string, id: string): void {
-    this.byName.set(name, { id, done: undefined });
+  claim(name: string, id: string, fingerprint?: string): void {
+    this.byName.set(name, { id, fingerprint, done: undefined });
   }
 
   /** Frees `name` if it belongs to `id`. */
@@ -52,4 +68,28 @@ export class NameReservations {
   lookup(name: string): string | undefined {
     return this.byName.get(name)?.id;
   }
+}
+
+/**
+ * A stable digest-free fingerprint of a request config: JSON with object keys sorted and
+ * empty/undefined values dropped, so a protobuf-decoded request and the same request read back
+ * from a JSON record compare equal.
+ */
+export function configFingerprint(value: unknown): string {
+  return JSON.stringify(normalize(value)) ?? '';
+}
+
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value === null || typeof value !== 'object') return value;
+  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const v = normalize((value as Record<string, unknown>)[key]);
+    if (v === undefined || v === null || v === '' || v === 0 || v === false) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    if (typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0) continue;
+    out[key] = v;
+  }
+  return out;
 }

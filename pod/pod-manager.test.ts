@@ -161,6 +161,17 @@ describe('pod/pod-manager', () => {
     expect(h.manager.listPodSandboxes()).to.have.length(2);
   });
 
+  it('runs 20 pods in parallel, each retried at once: 20 ids, one pause each, consistent store', async () => {
+    const configs = Array.from({ length: 20 }, (_, i) => podConfig(`p${i}`));
+    const ids = await Promise.all(configs.flatMap((c) => [h.manager.runPodSandbox(c, ''), h.manager.runPodSandbox(structuredClone(c), '')]));
+    for (let i = 0; i < 20; i++) expect(ids[2 * i]).to.equal(ids[2 * i + 1]);
+    expect(new Set(ids).size).to.equal(20);
+    expect(h.native.started).to.have.length(20);
+    expect(h.manager.listPodSandboxes().map((p) => p.id).sort()).to.deep.equal([...new Set(ids)].sort());
+    const changed = await h.manager.runPodSandbox(podConfig('p0', 0, { hostname: 'other' }), '').then(() => undefined, (e: unknown) => e);
+    expect(changed).to.have.property('kind', 'AlreadyExists');
+  });
+
   it('runs a host-network pod without netns, CNI or uts namespace; ipc NODE means no shm', async () => {
     const id = await h.manager.runPodSandbox(
       podConfig('hostnet', 0, {

@@ -20,10 +20,10 @@ import {
   realProcessControl,
 } from './dependencies';
 import { filterSandboxes, infoOf } from './list-filter';
-import { NameReservations } from './name-reservations';
+import { configFingerprint, NameReservations } from './name-reservations';
 import { unpinNamespaces } from './namespace-pins';
 import { PauseWatcher } from './pause-watcher';
-import { recoverSandboxes, RecoveryReport } from './recover-sandboxes';
+import { recoverSandboxes, RecoveryOptions, RecoveryReport } from './recover-sandboxes';
 import { CgroupHierarchy, detectCgroupHierarchies, PodCgroups } from './pod-cgroups';
 import { SandboxRecord, SandboxStore } from './sandbox-store';
 import { DEFAULT_SHM_SIZE_BYTES, unmountShm } from './shm';
@@ -114,9 +114,10 @@ export class PodManager {
   /**
    * Reloads pods from disk after a berthd restart (recover-sandboxes.ts): names are claimed again,
    * live pause processes watched again, dead ones make their pod NOTREADY, interrupted creations
-   * are undone. Call once, before serving.
+   * are undone, unreadable state files are reported and skipped; `thorough` (after a crash) also
+   * sweeps leftovers that have no record. Call once, before serving.
    */
-  async recover(): Promise<RecoveryReport> {
+  async recover(options: RecoveryOptions = {}): Promise<RecoveryReport> {
     return recoverSandboxes(
       {
         store: this.store,
@@ -130,7 +131,7 @@ export class PodManager {
       },
       async (record, pauseAlive) => {
         const id = record.info.id;
-        this.names.claim(record.reservedName, id);
+        this.names.claim(record.reservedName, id, configFingerprint({ config: record.info.config, handler: record.info.runtimeHandler }));
         let alive = pauseAlive;
         if (alive) {
           try {
@@ -146,6 +147,7 @@ export class PodManager {
           });
         }
       },
+      options,
     );
   }
 
@@ -168,8 +170,11 @@ export class PodManager {
     const cfg = validatePodConfig(config, runtimeHandler, { handlers: this.handlers, defaultHandler: this.defaultHandler });
     const newId = randomBytes(32).toString('hex');
     const log = this.opts.logger.child({ pod: newId });
-    const { id } = await this.names.reserveOrJoin(cfg.reservedName, newId, () =>
-      this.locks.run(newId, () => CleanupStack.run((stack) => startSandbox(this.steps, newId, cfg, config, stack, log)).then(() => undefined)),
+    const { id } = await this.names.reserveOrJoin(
+      cfg.reservedName,
+      newId,
+      () => this.locks.run(newId, () => CleanupStack.run((stack) => startSandbox(this.steps, newId, cfg, config, stack, log)).then(() => undefined)),
+      configFingerprint({ config, handler: cfg.runtimeHandler }),
     );
     return id;
   }

@@ -66,7 +66,7 @@ describe('pod/recover-sandboxes', () => {
     const after = await PodManager.create(options);
     managers.push(after);
     const report = await after.recover();
-    expect(report).to.deep.equal({ running: [live], notReady: [dead], discarded: [crashedId] });
+    expect(report).to.deep.equal({ running: [live], notReady: [dead], discarded: [crashedId], unreadable: [], swept: [] });
 
     expect(after.getSandbox(live)?.state).to.equal('ready');
     expect(after.getSandbox(dead)?.state).to.equal('notready');
@@ -89,5 +89,49 @@ describe('pod/recover-sandboxes', () => {
     await after.removePodSandbox(live);
     await after.removePodSandbox(dead);
     expect(after.listPodSandboxes()).to.deep.equal([]);
+  });
+
+  it('reports an unreadable state file with its pod id, skips it and keeps its files; other pods recover', async () => {
+    const before = await PodManager.create(options);
+    managers.push(before);
+    const good = await before.runPodSandbox(config('good'), '');
+    const bad = await before.runPodSandbox(config('bad'), '');
+    before.close();
+    writeFileSync(path.join(dir, 'root/pods', bad, 'state.json'), '{"version":1,"phase":"rea'); // torn write
+    const after = await PodManager.create(options);
+    managers.push(after);
+    const report = await after.recover({ thorough: true });
+    expect(report.running).to.deep.equal([good]);
+    expect(report.unreadable.map((u) => u.id)).to.deep.equal([bad]);
+    expect(report.unreadable[0].error).to.match(/JSON/);
+    expect(report.swept).to.deep.equal([]); // the unreadable pod's pins and dirs are not "orphans"
+    expect(existsSync(path.join(dir, 'run/pods', bad))).to.equal(true);
+    expect([...native.mounts.keys()].some((m) => m.includes(bad))).to.equal(true);
+    expect(after.listPodSandboxes().map((p) => p.id)).to.deep.equal([good]);
+  });
+
+  it('after a crash (thorough) sweeps pins, volatile dirs and state dirs that have no record; a clean start leaves them', async () => {
+    const orphan = 'f'.repeat(64);
+    mkdirSync(path.join(dir, 'run/ns/net'), { recursive: true });
+    writeFileSync(path.join(dir, 'run/ns/net', orphan), '');
+    native.mounts.set(path.join(dir, 'run/ns/net', orphan), { source: '/proc/1/ns/net', fstype: 'none', flags: ['bind'] });
+    mkdirSync(path.join(dir, 'run/pods', orphan, 'shm'), { recursive: true });
+    native.mounts.set(path.join(dir, 'run/pods', orphan, 'shm'), { source: 'shm', fstype: 'tmpfs', flags: [] });
+    mkdirSync(path.join(dir, 'root/pods', orphan), { recursive: true });
+
+    const clean = await PodManager.create(options);
+    managers.push(clean);
+    expect((await clean.recover()).swept).to.deep.equal([]);
+    expect(existsSync(path.join(dir, 'run/pods', orphan))).to.equal(true);
+    clean.close();
+
+    const crashed = await PodManager.create(options);
+    managers.push(crashed);
+    const report = await crashed.recover({ thorough: true });
+    expect(report.swept).to.deep.equal([orphan]);
+    expect([...native.mounts.keys()].filter((m) => m.includes(orphan))).to.deep.equal([]);
+    expect(existsSync(path.join(dir, 'run/ns/net', orphan))).to.equal(false);
+    expect(existsSync(path.join(dir, 'run/pods', orphan))).to.equal(false);
+    expect(existsSync(path.join(dir, 'root/pods', orphan))).to.equal(false);
   });
 });

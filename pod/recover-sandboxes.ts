@@ -9,6 +9,11 @@
  *   is discarded. Its resources are found by their derived names (shm dir, pins, pod cgroup, CNI
  *   cache by pod id), not by the record, which was written before they existed; any process left
  *   in the pod cgroup is the orphaned pause and is killed.
+ * - A state.json that cannot be read or parsed never stops recovery: the pod is reported in
+ *   `unreadable` with its id and left on disk untouched (its resources too) for a human.
+ * - After a crash (`thorough`), volatile pod dirs and namespace pins whose pod has no record at all
+ *   (a crash between creating them and the first record write, or mid-Remove after the record was
+ *   deleted) are unmounted and removed, and state dirs without a state.json are deleted.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -18,7 +23,7 @@ import type { NamespaceKind } from '../native/binding';
 import { PodNativeOps, PodNetwork, ProcessControl } from './dependencies';
 import { pinPath, unpinNamespace } from './namespace-pins';
 import { PodCgroups, podCgroupName } from './pod-cgroups';
-import { SandboxRecord, SandboxStore } from './sandbox-store';
+import { SandboxRecord, SandboxStore, UnreadableSandbox } from './sandbox-store';
 import { unmountShm } from './shm';
 import { volatileDirOf } from './start-sandbox';
 
@@ -38,7 +43,18 @@ export interface RecoveryDeps {
 export interface RecoveryReport {
   running: string[];
   notReady: string[];
+  /** `creating` records (crash mid-RunPodSandbox) torn down and deleted. */
   discarded: string[];
+  /** State files that could not be used; their pods are skipped and left on disk. */
+  unreadable: UnreadableSandbox[];
+  /** Pod ids whose leftovers without any record were removed (thorough recovery only). */
+  swept: string[];
+}
+
+/** Recovery options. */
+export interface RecoveryOptions {
+  /** Also sweep leftovers that have no record (after a crash). */
+  thorough?: boolean;
 }
 
 /**
@@ -48,9 +64,12 @@ export interface RecoveryReport {
 export async function recoverSandboxes(
   deps: RecoveryDeps,
   adopt: (record: SandboxRecord, pauseAlive: boolean) => Promise<void>,
+  options: RecoveryOptions = {},
 ): Promise<RecoveryReport> {
-  const report: RecoveryReport = { running: [], notReady: [], discarded: [] };
-  for (const record of await deps.store.loadAll()) {
+  const loaded = await deps.store.loadAll();
+  const report: RecoveryReport = { running: [], notReady: [], discarded: [], unreadable: loaded.unreadable, swept: [] };
+  for (const bad of loaded.unreadable) deps.logger.error('recover: skipping unreadable pod state', { pod: bad.id, file: bad.file, error: bad.error });
+  for (const record of loaded.records) {
     const id = record.info.id;
     if (record.phase === 'creating') {
       await discardCrashedCreation(deps, record);
@@ -66,7 +85,46 @@ export async function recoverSandboxes(
     await adopt(record, alive);
     (alive && record.phase === 'ready' ? report.running : report.notReady).push(id);
   }
+  if (options.thorough) {
+    const keep = new Set([...deps.store.all().map((r) => r.info.id), ...loaded.unreadable.map((u) => u.id)]);
+    report.swept = await sweepLeftovers(deps, keep, loaded.withoutRecord);
+  }
   return report;
+}
+
+/**
+ * Removes volatile dirs, namespace pins and record-less state dirs of pods not in `keep`;
+ * returns the pod ids it cleaned up after.
+ */
+async function sweepLeftovers(deps: RecoveryDeps, keep: ReadonlySet<string>, stateDirsWithoutRecord: readonly string[]): Promise<string[]> {
+  const swept = new Set<string>();
+  const attempt = async (id: string, what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      swept.add(id);
+    } catch (err) {
+      deps.logger.warn(`recover: ${what} failed`, { pod: id, error: describeError(err) });
+    }
+  };
+  for (const id of stateDirsWithoutRecord) {
+    if (!keep.has(id)) await attempt(id, 'remove state dir without record', () => fs.rm(deps.store.dirOf(id), { recursive: true, force: true }));
+  }
+  for (const kind of ['net', 'ipc', 'uts', 'pid'] as NamespaceKind[]) {
+    for (const id of await fs.readdir(path.join(deps.runRoot, 'ns', kind)).catch(() => [] as string[])) {
+      if (!keep.has(id)) await attempt(id, `unpin orphaned ${kind} namespace`, () => unpinNamespace(deps.native, pinPath(deps.runRoot, kind, id)));
+    }
+  }
+  for (const id of await fs.readdir(path.join(deps.runRoot, 'pods')).catch(() => [] as string[])) {
+    if (keep.has(id) || id.startsWith('.')) continue;
+    const dir = volatileDirOf(deps.runRoot, id);
+    // Unmount shm first: a recursive delete must never run through a live tmpfs.
+    await attempt(id, 'remove orphaned volatile dir', async () => {
+      await unmountShm(deps.native, path.join(dir, 'shm'));
+      await fs.rm(dir, { recursive: true, force: true });
+    });
+  }
+  if (swept.size > 0) deps.logger.info('recover: removed leftovers of pods without a record', { pods: [...swept] });
+  return [...swept];
 }
 
 /** Undoes whatever a RunPodSandbox interrupted by a crash had done; logs and continues on errors. */

@@ -18,7 +18,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../common/atomic-file';
-import { InvalidArgumentError } from '../common/errors';
+import { describeError, InvalidArgumentError } from '../common/errors';
 import { PodStartStep, SandboxInfo } from './types';
 
 /** Bump when the persisted shape changes incompatibly. */
@@ -105,22 +105,51 @@ export class SandboxStore {
     return [...this.records.values()];
   }
 
-  /** Reads every state.json under the pods dir into memory (for recovery at start). */
-  async loadAll(): Promise<SandboxRecord[]> {
+  /**
+   * Reads every state.json under the pods dir into memory (for recovery at start). A record that
+   * cannot be read or parsed, or has an unknown version, is not loaded: it is returned in
+   * `unreadable` (with its id and why) so the caller can report it, and its files are left alone
+   * for a human. Dirs without a state.json are returned in `withoutRecord`.
+   */
+  async loadAll(): Promise<{ records: SandboxRecord[]; unreadable: UnreadableSandbox[]; withoutRecord: string[] }> {
     let entries: string[];
     try {
       entries = await fs.readdir(this.podsDir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], unreadable: [], withoutRecord: [] };
       throw err;
     }
-    const loaded: SandboxRecord[] = [];
+    const records: SandboxRecord[] = [];
+    const unreadable: UnreadableSandbox[] = [];
+    const withoutRecord: string[] = [];
     for (const id of entries) {
-      const record = await readJsonIfExists<SandboxRecord>(path.join(this.podsDir, id, 'state.json'));
-      if (!record || record.version !== SANDBOX_RECORD_VERSION) continue;
+      if (id.startsWith('.')) continue;
+      const file = path.join(this.podsDir, id, 'state.json');
+      let record: SandboxRecord | undefined;
+      try {
+        record = await readJsonIfExists<SandboxRecord>(file);
+      } catch (err) {
+        unreadable.push({ id, file, error: describeError(err) });
+        continue;
+      }
+      if (!record) {
+        withoutRecord.push(id);
+        continue;
+      }
+      if (record.version !== SANDBOX_RECORD_VERSION || record.info?.id !== id) {
+        unreadable.push({ id, file, error: `unsupported record (version ${String(record.version)}, id ${String(record.info?.id)})` });
+        continue;
+      }
       this.records.set(id, record);
-      loaded.push(record);
+      records.push(record);
     }
-    return loaded;
+    return { records, unreadable, withoutRecord };
   }
+}
+
+/** A pod state file recovery could not use. */
+export interface UnreadableSandbox {
+  id: string;
+  file: string;
+  error: string;
 }
