@@ -6,11 +6,12 @@ import { OPTIONS } from '../config-schema';
 import { GENERAL_FLAGS } from '../flags';
 import { EXIT_USAGE, type BerthdCommand, type CommandContext } from './command';
 import { configCommand } from './config-command';
+import { runtimeClassesSyncCommand } from './runtimeclasses-command';
 import { serveCommand } from './serve-command';
 import { versionCommand } from './version-command';
 
 /** Every subcommand; the longest matching word sequence wins. */
-export const COMMANDS: readonly BerthdCommand[] = [serveCommand, configCommand, versionCommand];
+export const COMMANDS: readonly BerthdCommand[] = [serveCommand, configCommand, versionCommand, runtimeClassesSyncCommand];
 
 /** Finds the command for the positional words, or undefined. */
 export function findCommand(words: readonly string[]): BerthdCommand | undefined {
