@@ -13,6 +13,10 @@ export interface NetworkInterfaceUsage {
   rxErrors: number;
   txBytes: number;
   txErrors: number;
+  rxPackets?: number;
+  rxDropped?: number;
+  txPackets?: number;
+  txDropped?: number;
 }
 
 /** What the pod layer tells about a pod for its stats. */
@@ -45,7 +49,7 @@ export function parseNetDev(text: string): NetworkInterfaceUsage[] {
     const name = line.slice(0, colon).trim();
     const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
     if (name === 'lo' || f.length < 16) continue;
-    out.push({ name, rxBytes: f[0], rxErrors: f[2], txBytes: f[8], txErrors: f[10] });
+    out.push({ name, rxBytes: f[0], rxErrors: f[2], txBytes: f[8], txErrors: f[10], rxPackets: f[1], rxDropped: f[3], txPackets: f[9], txDropped: f[11] });
   }
   return out;
 }

@@ -125,9 +125,9 @@ describe('runtime/exit files, commands, helpers', () => {
       'Inter-|   Receive                                                |  Transmit',
       ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
       '    lo:     100       1    0    0    0     0          0         0      100       1    0    0    0     0       0          0',
-      '  eth0:    5000      40    2    0    0     0          0         0     3000      30    1    0    0     0       0          0',
+      '  eth0:    5000      40    2    7    0     0          0         0     3000      30    1    5    0     0       0          0',
     ].join('\n');
-    expect(parseNetDev(text)).to.deep.equal([{ name: 'eth0', rxBytes: 5000, rxErrors: 2, txBytes: 3000, txErrors: 1 }]);
+    expect(parseNetDev(text)).to.deep.equal([{ name: 'eth0', rxBytes: 5000, rxErrors: 2, txBytes: 3000, txErrors: 1, rxPackets: 40, rxDropped: 7, txPackets: 30, txDropped: 5 }]);
   });
 
   it('stop signal names', () => {
