@@ -226,7 +226,7 @@ describe('runtime/ContainerManager (fakes)', () => {
     runtime.states.set(alive, { id: alive, pid: 777, status: 'running', bundle: '', created: '' });
     manager = await open();
     const lost = (await manager.containerStatus(gone, false)).status;
-    expect(lost).to.include({ state: 'exited', exitCode: 255, reason: 'Error' });
+    expect(lost).to.include({ state: 'exited', exitCode: 255, reason: 'Unknown' });
     expect(lost.message).to.contain('no longer knows');
     expect((await manager.containerStatus(alive, false)).status).to.include({ state: 'running', pid: 777 });
   });

@@ -19,7 +19,9 @@ import { conmonLaunchFor, type ContainerMonitorLauncher } from './conmon';
 import { containerReservedName, newContainerId, prepareContainer, readSeccompProfile, validateCreate, type CreateDeps } from './container-create';
 import { ContainerEventHub, type ContainerEventListener, type ContainerEventType } from './container-events';
 import type { ContainerRecord } from './container-record';
-import { reconcileContainers, removeOrphanContainerDirs } from './container-recovery';
+import { recoverContainers, type ContainerRecoveryReport } from './container-recovery';
+import { configFingerprint } from './config-fingerprint';
+import { assertSameCreate, InflightCreates } from './inflight-creates';
 import { ContainerStatsReader, type ContainerStatsView } from './container-stats';
 import { ContainerStore } from './container-store';
 import { readPodStats, type PodStatsInput, type PodStatsView } from './pod-stats';
@@ -56,6 +58,8 @@ export interface ContainerManagerOptions {
   killWaitMs?: number;
   /** Overrides for tests. */
   createDeps?: Partial<CreateDeps>;
+  /** Recover as after a crash: also sweep exit files and temp files without a record. */
+  thoroughRecovery?: boolean;
 }
 
 export class ContainerManager {
@@ -72,7 +76,8 @@ export class ContainerManager {
    */
   private readonly launchedPids = new Map<string, number>();
   /** Creates in flight by reserved name (kubelet retries join them). */
-  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly inflight = new InflightCreates();
+  private recovery: ContainerRecoveryReport | undefined;
   private readonly exitWaiters = new ExitWaiters();
   private readonly createDeps: CreateDeps;
   private readonly statsReader: ContainerStatsReader;
@@ -100,15 +105,26 @@ export class ContainerManager {
     };
   }
 
-  /** Loads the records, reconciles them with exit files, and starts watching exits. */
+  /** Loads the records, reconciles them with exit files and the runtime (container-recovery.ts), and starts watching exits. */
   static async open(opts: ContainerManagerOptions): Promise<ContainerManager> {
     const m = new ContainerManager(opts);
     await fs.mkdir(m.socketDir, { recursive: true });
-    await m.store.load();
-    await m.exitWatcher.start(); // its initial scan settles containers that exited while berthd was down
-    await reconcileContainers({ store: m.store, runtimeFor: (h) => m.runtimeFor(h), logger: opts.logger, nowNs });
-    await removeOrphanContainerDirs({ store: m.store, native: opts.native, logger: opts.logger });
+    m.recovery = await recoverContainers({
+      store: m.store,
+      startExitWatcher: () => m.exitWatcher.start(),
+      runtimeFor: (h) => m.runtimeFor(h),
+      native: opts.native,
+      logger: opts.logger,
+      nowNs,
+      exitDir: m.exitDir,
+      thorough: opts.thoroughRecovery ?? false,
+    });
     return m;
+  }
+
+  /** What recovery found when this manager opened. */
+  recoveryReport(): ContainerRecoveryReport | undefined {
+    return this.recovery;
   }
 
   /** Stops watching (containers keep running); exit reports still in flight are dropped. */
@@ -141,15 +157,19 @@ export class ContainerManager {
     return rec;
   }
 
-  /** CreateContainer: returns the new container's id (the same id for a retry of the same name). */
+  /** CreateContainer: returns the new container's id (the same id for a retry of the same request; inflight-creates.ts). */
   async createContainer(podSandboxId: string, config: ContainerConfigInput): Promise<string> {
     const sandbox = validateCreate(config, this.opts.sandboxes.getSandbox(podSandboxId), podSandboxId);
     const runtime = this.runtimeFor(sandbox.runtimeHandler);
     const reservedName = containerReservedName(config, sandbox);
-    const pending = this.inflight.get(reservedName);
+    const fingerprint = configFingerprint({ podSandboxId: sandbox.id, config });
+    const pending = this.inflight.join(reservedName, fingerprint);
     if (pending) return pending;
     const existing = this.store.idForName(reservedName);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      assertSameCreate(reservedName, existing, this.store.get(existing)?.configFingerprint, fingerprint);
+      return existing;
+    }
 
     const id = newContainerId();
     this.store.reserveName(reservedName, id);
@@ -157,6 +177,7 @@ export class ContainerManager {
     const work = CleanupStack.run(async (stack) => {
       stack.push('release name', () => this.store.releaseName(reservedName, id));
       const { record } = await prepareContainer(this.createDeps, stack, { id, reservedName, sandbox, config, containerDir: this.store.containerDir(id) });
+      record.configFingerprint = fingerprint;
       await this.store.put(record);
       return record;
     })
@@ -170,10 +191,8 @@ export class ContainerManager {
       })
       .catch((err: unknown) => {
         throw wrapError(err, `create container ${config.name} in pod ${podSandboxId}`);
-      })
-      .finally(() => this.inflight.delete(reservedName));
-    this.inflight.set(reservedName, work);
-    return work;
+      });
+    return this.inflight.track(reservedName, fingerprint, work);
   }
 
   /** Runs conmon (which runs `runc create`) and records the pid or the failure. */

@@ -44,4 +44,6 @@ export interface ContainerRecord {
   rootfsMounted: boolean;
   /** The cgroup path the spec gave runc (for stats). */
   cgroupsPath: string;
+  /** Fingerprint of the CreateContainer request (runtime/config-fingerprint.ts), so a retry can be told from a conflict. */
+  configFingerprint?: string;
 }

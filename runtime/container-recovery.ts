@@ -7,24 +7,88 @@
  *   running/created/paused → keep it (refresh the pid); stopped with its conmon alive → conmon is
  *   about to write the exit file, leave it; anything else (runc does not know it, e.g. /run was
  *   wiped by a reboot, or it stopped and its conmon is gone) → the exit code is lost: record the
- *   container as exited with code 255 and say why.
+ *   container as exited with code 255 and reason `Unknown` (as containerd does), saying why.
+ * - A state.json that cannot be read never stops recovery: the container is reported with its id
+ *   and skipped; its directory is kept for a human (and is not an "orphan").
  * - Overlay mounts do not survive a reboot; Remove tolerates an already unmounted rootfs.
  * - A container directory without state.json is a Create that died before its record was written
  *   (berthd crashed mid-create): nothing else refers to it, so its rootfs is unmounted and the
  *   directory deleted — but only once the unmount succeeded or nothing was mounted, so a
  *   recursive delete never runs through a live overlay.
+ * - After a crash (`thorough`): exit files and atomic-write temp files that belong to no record
+ *   are deleted (a crash between a record's delete and its exit file's).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { describeError, errnoCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ContainerRecord } from './container-record';
-import type { ContainerStore } from './container-store';
+import type { ContainerStore, UnreadableContainer } from './container-store';
 import type { RuntimeNative } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
 
 /** Exit code recorded when the real one was lost. */
 export const LOST_EXIT_CODE = 255;
+/** Reason recorded when the real exit was lost (containerd's `Unknown`). */
+export const LOST_REASON = 'Unknown';
+
+/** What container recovery found. */
+export interface ContainerRecoveryReport {
+  /** Created/running records still alive in the runtime. */
+  alive: string[];
+  /** Exited while berthd was down; code and time came from conmon's exit file. */
+  exitedWhileDown: string[];
+  /** Monitor and process both gone without an exit file: exited 255 `Unknown`. */
+  lost: string[];
+  /** Directories of creates interrupted before their record was written, removed. */
+  orphanDirsRemoved: string[];
+  /** Exit files / temp files without a record, removed (thorough only). */
+  strayFilesRemoved: string[];
+  unreadable: UnreadableContainer[];
+}
+
+/**
+ * The whole start-up sequence: load records, start the exit watcher (its first scan settles
+ * containers with an exit file), reconcile the rest with the runtime, remove orphan dirs, and
+ * after a crash sweep stray files.
+ */
+export async function recoverContainers(opts: {
+  store: ContainerStore;
+  startExitWatcher: () => Promise<void>;
+  runtimeFor: (handler: string) => OciRuntimeDriver;
+  native: RuntimeNative;
+  logger: Logger;
+  nowNs: () => number;
+  exitDir: string;
+  thorough: boolean;
+}): Promise<ContainerRecoveryReport> {
+  const { records, unreadable } = await opts.store.load();
+  const wasLive = records.filter((r) => r.state === 'created' || r.state === 'running').map((r) => r.id);
+  await opts.startExitWatcher();
+  const exitedWhileDown = wasLive.filter((id) => opts.store.get(id)?.state === 'exited');
+  const lost = await reconcileContainers(opts);
+  const orphanDirsRemoved = await removeOrphanContainerDirs({ ...opts, keep: new Set(unreadable.map((u) => u.id)) });
+  const strayFilesRemoved = opts.thorough ? await removeStrayFiles(opts.store, opts.exitDir, unreadable, opts.logger) : [];
+  const alive = wasLive.filter((id) => opts.store.get(id)?.state !== 'exited');
+  return { alive, exitedWhileDown, lost, orphanDirsRemoved, strayFilesRemoved, unreadable };
+}
+
+/** Deletes exit files of unknown containers and leftover atomic-write temp files; returns their paths. */
+async function removeStrayFiles(store: ContainerStore, exitDir: string, unreadable: readonly UnreadableContainer[], logger: Logger): Promise<string[]> {
+  const known = new Set([...store.list().map((r) => r.id), ...unreadable.map((u) => u.id)]);
+  const removed: string[] = [];
+  for (const name of await fs.readdir(exitDir).catch(() => [] as string[])) {
+    if (!known.has(name)) removed.push(path.join(exitDir, name));
+  }
+  for (const rec of store.list()) {
+    for (const name of await fs.readdir(rec.paths.dir).catch(() => [] as string[])) {
+      if (name.startsWith('.state.json.tmp-')) removed.push(path.join(rec.paths.dir, name));
+    }
+  }
+  await Promise.all(removed.map((f) => fs.rm(f, { force: true })));
+  if (removed.length > 0) logger.info('recover: removed stray container files', { files: removed });
+  return removed;
+}
 
 /** Reconciles live records with the runtime; returns the ids it marked exited. */
 export async function reconcileContainers(opts: {
@@ -48,7 +112,7 @@ export async function reconcileContainers(opts: {
         r.state = 'exited';
         r.exitCode = LOST_EXIT_CODE;
         r.finishedAtNs = Math.max(opts.nowNs(), r.startedAtNs);
-        r.reason = 'Error';
+        r.reason = LOST_REASON;
         r.message = verdict.why;
         r.pid = 0;
       });
@@ -88,11 +152,11 @@ async function conmonAlive(rec: ContainerRecord): Promise<boolean> {
 }
 
 /** Removes container directories that have no record (creates interrupted by a crash); returns their ids. */
-export async function removeOrphanContainerDirs(opts: { store: ContainerStore; native: RuntimeNative; logger: Logger }): Promise<string[]> {
+export async function removeOrphanContainerDirs(opts: { store: ContainerStore; native: RuntimeNative; logger: Logger; keep?: ReadonlySet<string> }): Promise<string[]> {
   const removed: string[] = [];
   const names = await fs.readdir(opts.store.dir).catch(() => [] as string[]);
   for (const id of names) {
-    if (opts.store.get(id) || id.startsWith('.')) continue;
+    if (opts.store.get(id) || id.startsWith('.') || opts.keep?.has(id)) continue;
     const dir = opts.store.containerDir(id);
     if (await fs.access(path.join(dir, 'state.json')).then(() => true, () => false)) continue; // unreadable record: keep for a human
     try {

@@ -16,7 +16,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../common/atomic-file';
-import { AlreadyExistsError, errnoCode } from '../common/errors';
+import { AlreadyExistsError, describeError, errnoCode, RuntimeError } from '../common/errors';
 import { KeyedMutex } from '../common/keyed-mutex';
 import type { Logger } from '../common/logger';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
@@ -43,27 +43,32 @@ export class ContainerStore {
     return path.join(this.dir, id);
   }
 
-  /** Loads every record from disk (at daemon start); unreadable ones are logged and skipped. */
-  async load(): Promise<ContainerRecord[]> {
+  /**
+   * Loads every record from disk (at daemon start). Unreadable ones (torn JSON, unknown version,
+   * I/O errors) are logged with the container id, returned in `unreadable`, and left on disk.
+   */
+  async load(): Promise<{ records: ContainerRecord[]; unreadable: UnreadableContainer[] }> {
     await fs.mkdir(this.dir, { recursive: true });
-    const loaded: ContainerRecord[] = [];
+    const records: ContainerRecord[] = [];
+    const unreadable: UnreadableContainer[] = [];
     for (const id of await fs.readdir(this.dir)) {
+      if (id.startsWith('.')) continue;
       const file = path.join(this.dir, id, STATE_FILE);
       try {
         const rec = JSON.parse(await fs.readFile(file, 'utf8')) as ContainerRecord;
-        if (rec.version !== CONTAINER_RECORD_VERSION) {
-          this.logger.warn('skip container record of unknown version', { container: id, version: rec.version });
-          continue;
+        if (rec.version !== CONTAINER_RECORD_VERSION || rec.id !== id) {
+          throw new RuntimeError(`unsupported container record (version ${String(rec.version)}, id ${String(rec.id)})`);
         }
         this.records.set(rec.id, rec);
         this.names.set(rec.reservedName, rec.id);
-        loaded.push(rec);
+        records.push(rec);
       } catch (err) {
         if (errnoCode(err) === 'ENOENT') continue; // a create that died before its first write
-        this.logger.warn('skip unreadable container record', { container: id, err: String(err) });
+        unreadable.push({ id, file, error: describeError(err) });
+        this.logger.error('skip unreadable container record', { container: id, file, err: describeError(err) });
       }
     }
-    return loaded;
+    return { records, unreadable };
   }
 
   /** Reserves `name` for `id`; AlreadyExistsError naming the holder when taken by another id. */
@@ -133,4 +138,11 @@ export class ContainerStore {
     const matches = [...this.records.keys()].filter((k) => k.startsWith(idOrPrefix));
     return matches.length === 1 ? matches[0] : undefined;
   }
+}
+
+/** A container state file recovery could not use. */
+export interface UnreadableContainer {
+  id: string;
+  file: string;
+  error: string;
 }

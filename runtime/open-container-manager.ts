@@ -29,6 +29,8 @@ export interface OpenContainerManagerOptions {
   logger: Logger;
   /** Max bytes per container log file before conmon truncates it (unset: unlimited). */
   logSizeMax?: number;
+  /** Recover as after a crash (daemon/recovery.ts decides from the clean-shutdown marker). */
+  thoroughRecovery?: boolean;
 }
 
 /** Builds and opens the ContainerManager from plain config values. */
@@ -57,5 +59,6 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     specDefaults,
     logger: o.logger.child({ component: 'containers' }),
     logSizeMax: o.logSizeMax,
+    thoroughRecovery: o.thoroughRecovery,
   });
 }
