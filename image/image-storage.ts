@@ -80,6 +80,8 @@ export class ImageStorage {
   private readonly lock = new KeyedMutex();
   /** Chain IDs in use by writes in progress: never collected. */
   private readonly leases = new Map<string, number>();
+  /** Records dropped at init because a layer or the config was missing. */
+  private readonly dropped: string[] = [];
 
   constructor(private readonly opts: ImageStorageOptions) {
     this.content = new ContentStore(path.join(opts.dir, 'blobs'));
@@ -101,9 +103,16 @@ export class ImageStorage {
       } catch (err) {
         this.opts.logger.warn('dropping incomplete image record', { image: rec.id, error: String(err) });
         await this.images.delete(rec.id);
+        this.dropped.push(rec.id);
       }
     }
+    for (const bad of this.images.unreadable) this.opts.logger.error('skipping unreadable image record', { image: bad.id, file: bad.file, error: bad.error });
     await this.collectGarbage();
+  }
+
+  /** What init found: records dropped as incomplete, unreadable ones, temp files removed. */
+  recoveryReport(): { images: number; droppedIncomplete: string[]; unreadable: Array<{ id: string; file: string; error: string }>; tempFilesRemoved: string[] } {
+    return { images: this.images.list().length, droppedIncomplete: [...this.dropped], unreadable: [...this.images.unreadable], tempFilesRemoved: [...this.images.tempFilesRemoved] };
   }
 
   /** The parsed config of an image. */
@@ -214,6 +223,8 @@ export class ImageStorage {
   }
 
   private async collectGarbageLocked(): Promise<void> {
+    // An unreadable record may name layers that running containers use as lowerdirs: keep all.
+    if (this.images.unreadable.length > 0) return;
     const usedChains = new Set<string>(this.leases.keys());
     const usedBlobs = new Set<string>();
     for (const rec of this.images.list()) {

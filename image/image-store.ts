@@ -46,13 +46,33 @@ export class ImageStore {
 
   constructor(readonly dir: string) {}
 
-  /** Creates the directory and loads every record. */
+  /** Record files that could not be used at init (reported, left on disk). */
+  readonly unreadable: Array<{ id: string; file: string; error: string }> = [];
+  /** Temp files of interrupted atomic record writes removed at init. */
+  readonly tempFilesRemoved: string[] = [];
+
+  /** Creates the directory and loads every record; unreadable ones are reported and skipped. */
   async init(): Promise<void> {
-    await fs.mkdir(path.join(this.dir, 'records'), { recursive: true });
-    for (const f of await fs.readdir(path.join(this.dir, 'records'))) {
+    const dir = path.join(this.dir, 'records');
+    await fs.mkdir(dir, { recursive: true });
+    for (const f of await fs.readdir(dir)) {
+      const file = path.join(dir, f);
+      if (f.startsWith('.') && f.includes('.tmp-')) {
+        // A crash mid writeJsonAtomic: the rename never happened, the old record (if any) stands.
+        await fs.rm(file, { force: true });
+        this.tempFilesRemoved.push(file);
+        continue;
+      }
       if (!f.endsWith('.json')) continue;
-      const rec = await readJsonIfExists<ImageRecord>(path.join(this.dir, 'records', f)).catch(() => undefined);
-      if (rec && rec.version === 1) this.byId.set(rec.id, rec);
+      const id = `sha256:${f.slice(0, -'.json'.length)}`;
+      try {
+        const rec = await readJsonIfExists<ImageRecord>(file);
+        if (!rec) continue;
+        if (rec.version !== 1 || rec.id !== id) throw new Error(`unsupported record (version ${String(rec.version)}, id ${String(rec.id)})`);
+        this.byId.set(rec.id, rec);
+      } catch (err) {
+        this.unreadable.push({ id, file, error: err instanceof Error ? err.message : String(err) });
+      }
     }
   }
 
