@@ -1,100 +1,230 @@
 /**
- * `npm run bench`: starts a berthd with temp dirs (or uses `--endpoint <socket>`) and runs the
- * bench sections, printing one table per section. A section is one file under test/bench/
- * exporting a bench function and a formatter; add it to SECTIONS below.
- *
- * Usage: node dist/test/bench/main.js [--endpoint /run/berth/berth.sock] [-n 1000]
- *                                     [--starts 10] [--sections rpc-latency,daemon-startup]
+ * `npm run bench`: drives CRI runtimes over their sockets with the same sequence and prints median
+ * and p90 per operation. By default it starts its own berthd (temp dirs, own bridge and subnet)
+ * and a local registry holding images it builds itself; `--endpoint unix:///path` benches another
+ * runtime instead; `--vs containerd` also starts Debian's containerd, isolated, and prints both
+ * columns with the ratio. Every run writes a self-contained HTML report and prints its path.
+ * Everything started is removed at the end, also on failure and on Ctrl-C. See bench-args.ts for
+ * the options and docs/benchmarks.md for measured numbers.
  */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { createCriClient, type CriClient } from '../support/cri-client';
-import { startBerthd, type BerthdInstance } from '../e2e/support/berthd';
+import { parseBenchArgs, type BenchArgs } from './bench-args';
+import { prepareBenchImages, type BenchImages } from './bench-images';
+import { startBenchBerthd } from './berth-target';
+import { startContainerd, ensureContainerdInstalled } from './containerd/containerd-harness';
+import { runCriSequence } from './cri-sequence';
 import { benchDaemonStartup, formatDaemonStartup, processMemory } from './daemon-startup';
-import { benchRpcLatency, formatRpcLatency } from './rpc-latency';
+import { benchDensity } from './density';
+import { killPids, pidsInCgroupTree, removeCgroupTree } from './host-cleanup';
+import { renderHtmlReport } from './html-report';
+import { formatDensityTable, formatLatencyTable, type BenchReport, type RuntimeRun } from './report-model';
+import { benchRpcLatency } from './rpc-latency';
+import { benchStreaming, formatStreaming } from './streaming';
 
-/** What every section receives. */
-export interface BenchContext {
-  client: CriClient;
+/** A runtime being benched. */
+interface Target {
+  label: string;
   socketPath: string;
-  /** pid of the berthd the bench started (undefined with --endpoint). */
-  daemonPid: number | undefined;
-  calls: number;
-  starts: number;
+  daemonPid?: number;
+  readyMs?: number;
+  metricsAddress?: string;
+  cleanup(): Promise<void>;
 }
 
-/** One bench section. */
-export interface BenchSection {
-  name: string;
-  /** Whether it needs a daemon the bench started itself (it spawns or inspects the process). */
-  ownDaemonOnly?: boolean;
-  run(ctx: BenchContext): Promise<string>;
-}
+const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
-/**
- * The sections, in order. INTEGRATION POINT: pod-lifecycle.ts, containers.ts and image-pull.ts
- * (written by the pod, runtime and image engineers) join here once berthd serves their RPCs.
- */
-export const SECTIONS: BenchSection[] = [
-  { name: 'rpc-latency', run: async (ctx) => formatRpcLatency(await benchRpcLatency(ctx.client, { calls: ctx.calls })) },
-  {
-    name: 'memory-after-rpcs',
-    ownDaemonOnly: true,
-    run: async (ctx) => {
-      const m = processMemory(ctx.daemonPid!);
-      return `berthd after the RPC section: RSS ${(m.rssKiB / 1024).toFixed(1)} MiB, PSS ${m.pssKiB === undefined ? '-' : (m.pssKiB / 1024).toFixed(1)} MiB`;
-    },
-  },
-  { name: 'daemon-startup', ownDaemonOnly: true, run: async (ctx) => formatDaemonStartup(await benchDaemonStartup({ starts: ctx.starts })) },
-];
-
-interface BenchArgs {
-  endpoint?: string;
-  calls: number;
-  starts: number;
-  sections?: string[];
-}
-
-function parseBenchArgs(argv: string[]): BenchArgs {
-  const out: BenchArgs = { calls: 1000, starts: 10 };
-  for (let i = 0; i < argv.length; i++) {
-    const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`${argv[i]} needs a value`);
-      return argv[++i];
-    };
-    switch (argv[i]) {
-      case '--endpoint': out.endpoint = next().replace(/^unix:\/\//, ''); break;
-      case '-n': out.calls = Number(next()); break;
-      case '--starts': out.starts = Number(next()); break;
-      case '--sections': out.sections = next().split(','); break;
-      default: throw new Error(`unknown argument ${argv[i]}`);
+/** LIFO cleanups that run once, also from a signal handler. */
+class Cleanups {
+  private readonly fns: Array<() => Promise<void>> = [];
+  push(fn: () => Promise<void>): void {
+    this.fns.push(fn);
+  }
+  async runAll(): Promise<void> {
+    while (this.fns.length > 0) {
+      const fn = this.fns.pop()!;
+      await fn().catch((err) => progress(`cleanup: ${err instanceof Error ? err.message : String(err)}`));
     }
   }
-  return out;
+}
+
+function loadavg(): string {
+  return os.loadavg().map((x) => x.toFixed(2)).join(' ');
+}
+
+/** Starts the bench's own berthd. */
+async function berthTarget(rand: string, args: BenchArgs): Promise<Target> {
+  const extraEnv = args.cpuProfDir ? `--cpu-prof --cpu-prof-dir=${path.resolve(args.cpuProfDir)}` : undefined;
+  const saved = process.env.NODE_OPTIONS;
+  if (extraEnv) process.env.NODE_OPTIONS = `${saved ?? ''} ${extraEnv}`.trim();
+  try {
+    const b = await startBenchBerthd({ bridge: `bbb${rand}`, subnet: `10.${200 + (parseInt(rand, 16) % 20)}.0.0/16`, log: progress });
+    return { label: 'berth', socketPath: b.socketPath, daemonPid: b.pid, readyMs: b.daemon.spawnToReadyMs, metricsAddress: b.metricsAddress, cleanup: () => b.cleanup() };
+  } finally {
+    if (extraEnv) {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+  }
+}
+
+/** Starts the isolated containerd. */
+async function containerdTarget(rand: string, images: BenchImages): Promise<Target> {
+  await ensureContainerdInstalled(progress);
+  const c = await startContainerd({
+    registryHost: images.registry.host,
+    sandboxImage: images.pause,
+    bridge: `bbc${rand}`,
+    subnet: `10.${221 + (parseInt(rand, 16) % 20)}.0.0/16`,
+    log: progress,
+  });
+  return { label: 'containerd', socketPath: c.socketPath, daemonPid: c.pid, readyMs: c.spawnToReadyMs, cleanup: () => c.cleanup() };
+}
+
+/** Runs the per-runtime sections against one target. */
+async function benchTarget(target: Target, args: BenchArgs, images: BenchImages | undefined, scratch: { cgroupParent: string; logDir: string; rand: string }): Promise<RuntimeRun> {
+  const client: CriClient = createCriClient(target.socketPath);
+  try {
+    const v = await client.version({ version: 'v1' });
+    const run: RuntimeRun = { label: target.label, version: `${v.runtimeName} ${v.runtimeVersion}`, samples: {}, readyMs: target.readyMs };
+    if (target.daemonPid !== undefined) {
+      await new Promise((r) => setTimeout(r, 1000));
+      run.startPssKiB = processMemory(target.daemonPid).pssKiB;
+    }
+    const common = { cgroupParent: scratch.cgroupParent, logDirectory: path.join(scratch.logDir, target.label), namePrefix: `bench-${scratch.rand}-${target.label}` };
+    if (args.sections.includes('rpc-latency')) {
+      progress(`${target.label}: Version/Status latency (${args.calls} calls each)`);
+      const r = await benchRpcLatency(client, { calls: args.calls, rpcs: ['Version', 'Status'] });
+      for (const row of r.rows) run.samples[row.rpc] = row.samples;
+    }
+    if (args.sections.includes('cri') && images) {
+      progress(`${target.label}: CRI sequence (load ${loadavg()})`);
+      const s = await runCriSequence(client, { ...common, containerImage: images.container, pullImage: images.pull, pods: args.pods, containers: args.containers, pulls: args.pulls, scratch: args.scratch, log: progress });
+      Object.assign(run.samples, s);
+      if (target.metricsAddress) progress(await podStartHistogramSummary(target.metricsAddress));
+    }
+    if (args.sections.includes('density') && images) {
+      progress(`${target.label}: density (load ${loadavg()})`);
+      run.density = await benchDensity(client, { ...common, containerImage: images.container, daemonPid: target.daemonPid, pods: args.densityPods, listPods: args.listPods, log: progress });
+      run.samples.ListPodSandbox = run.density.listPodSandboxMs;
+      run.samples.ListContainers = run.density.listContainersMs;
+    }
+    return run;
+  } finally {
+    client.close();
+  }
+}
+
+/** The pod start step histogram as berthd's /metrics shows it (counts and sums per step). */
+async function podStartHistogramSummary(metricsAddress: string): Promise<string> {
+  try {
+    const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    const lines = text.split('\n').filter((l) => /pod_start_step_seconds_(count|sum)/.test(l));
+    return lines.length > 0 ? `berthd /metrics pod_start_step_seconds:\n  ${lines.join('\n  ')}` : 'berthd /metrics: no pod_start_step_seconds samples (histogram not wired?)';
+  } catch (err) {
+    return `berthd /metrics unreadable: ${err instanceof Error ? err.message : String(err)}`;
+  }
 }
 
 /** Runs the bench and prints the tables. */
 export async function main(argv: string[]): Promise<void> {
   const args = parseBenchArgs(argv);
-  let daemon: BerthdInstance | undefined;
-  let client: CriClient | undefined;
+  const cleanups = new Cleanups();
+  const rand = randomBytes(2).toString('hex');
+  const cgroupParent = `/berth-bench-${rand}`;
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-logs-'));
+  cleanups.push(async () => fs.rmSync(logDir, { recursive: true, force: true }));
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    progress(`bench: ${signal}, cleaning up`);
+    void cleanups.runAll().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const startedAt = new Date().toISOString();
+  const loadBefore = loadavg();
+  const report: BenchReport = { startedAt, conditions: '', runs: [] };
+  const texts: string[] = [];
   try {
-    if (!args.endpoint) daemon = await startBerthd({ name: 'berth-bench' });
-    const socketPath = args.endpoint ?? daemon!.socketPath;
-    client = createCriClient(socketPath);
-    const ctx: BenchContext = { client, socketPath, daemonPid: daemon?.pid, calls: args.calls, starts: args.starts };
-    console.log(`berth bench — ${new Date().toISOString()} — node ${process.version} — ${args.endpoint ? `endpoint ${socketPath}` : 'own berthd with temp dirs'}`);
-    for (const section of SECTIONS) {
-      if (args.sections && !args.sections.includes(section.name)) continue;
-      if (section.ownDaemonOnly && !daemon) {
-        console.log(`\n## ${section.name}: skipped (needs the bench's own berthd; drop --endpoint)`);
-        continue;
+    const images = args.sections.includes('cri') || args.sections.includes('density') ? await prepareBenchImages() : undefined;
+    if (images) cleanups.push(() => images.registry.stop());
+    const starters: Array<() => Promise<Target>> = [];
+    if (args.endpoint) {
+      const socketPath = args.endpoint;
+      starters.push(async () => ({ label: await runtimeName(socketPath), socketPath, cleanup: async () => undefined }));
+    } else {
+      starters.push(() => berthTarget(rand, args));
+      if (args.vs === 'containerd') {
+        if (!images) throw new Error('--vs containerd needs the cri or density section (the pause image)');
+        starters.push(() => containerdTarget(rand, images));
       }
-      console.log(`\n## ${section.name}\n`);
-      console.log(await section.run(ctx));
     }
+    for (const start of starters) {
+      const target = await start();
+      const cleanupTarget = async () => {
+        await target.cleanup();
+        await killPids(pidsInCgroupTree(cgroupParent));
+        removeCgroupTree(cgroupParent);
+      };
+      cleanups.push(cleanupTarget);
+      try {
+        report.runs.push(await benchTarget(target, args, images, { cgroupParent, logDir, rand }));
+      } finally {
+        progress(`${target.label}: cleaning up`);
+        await cleanupTarget();
+      }
+    }
+    if (!args.endpoint && args.sections.includes('daemon-startup')) {
+      progress(`berthd start-up (${args.starts} starts)`);
+      texts.push(`## berthd start-up\n\n${formatDaemonStartup(await benchDaemonStartup({ starts: args.starts }))}`);
+    }
+    if (args.sections.includes('streaming')) {
+      progress('streaming (in-process server, reference backends)');
+      texts.push(`## streaming\n\n${formatStreaming(await benchStreaming())}`);
+    }
+    report.conditions = `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), kernel ${os.release()}; load average before ${loadBefore}, after ${loadavg()}`;
+    printReport(report, texts, args);
   } finally {
-    client?.close();
-    await daemon?.cleanup();
+    await cleanups.runAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
+}
+
+/** The runtime name a socket reports (label of an --endpoint target). */
+async function runtimeName(socketPath: string): Promise<string> {
+  const c = createCriClient(socketPath);
+  try {
+    return (await c.version({ version: 'v1' }, { timeoutMs: 5000 })).runtimeName ?? 'endpoint';
+  } finally {
+    c.close();
+  }
+}
+
+function printReport(report: BenchReport, texts: string[], args: BenchArgs): void {
+  console.log(`berth bench — ${report.startedAt}`);
+  for (const r of report.runs) console.log(`  ${r.label}: ${r.version}`);
+  console.log(`  ${report.conditions}`);
+  if (report.runs.length > 0) {
+    console.log(`\n## latency (ms; ${args.pods} pods, ${args.containers} containers, ${args.pulls} pulls, ${args.scratch} pod+container from scratch)\n`);
+    console.log(formatLatencyTable(report));
+    if (report.runs.some((r) => r.density || r.readyMs !== undefined)) {
+      console.log('\n## density and memory\n');
+      console.log(formatDensityTable(report));
+    }
+  }
+  for (const t of texts) console.log(`\n${t}`);
+  if (report.runs.length > 0) {
+    const html = args.html ?? path.join(os.tmpdir(), `berth-bench-${report.startedAt.replace(/[:.]/g, '-')}.html`);
+    fs.writeFileSync(html, renderHtmlReport(report));
+    console.log(`\nHTML report: ${html}`);
+  }
+  if (args.json) fs.writeFileSync(args.json, JSON.stringify(report));
 }
 
 if (require.main === module) {

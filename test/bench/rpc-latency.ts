@@ -14,6 +14,8 @@ export interface RpcLatencyRow {
   codes: Record<string, number>;
   medianMs: number;
   p90Ms: number;
+  /** Every measured call (ms), for distribution charts. */
+  samples: number[];
 }
 
 /** Result of the section. */
@@ -34,11 +36,11 @@ const RPCS: Array<{ rpc: string; call: (c: CriClient) => Promise<unknown> }> = [
 ];
 
 /** Measures each RPC `calls` times sequentially (after `warmup` unmeasured calls). */
-export async function benchRpcLatency(client: CriClient, opts: { calls?: number; warmup?: number } = {}): Promise<RpcLatencyResult> {
+export async function benchRpcLatency(client: CriClient, opts: { calls?: number; warmup?: number; rpcs?: string[] } = {}): Promise<RpcLatencyResult> {
   const calls = opts.calls ?? 1000;
   const warmup = opts.warmup ?? 50;
   const rows: RpcLatencyRow[] = [];
-  for (const { rpc, call } of RPCS) {
+  for (const { rpc, call } of RPCS.filter((r) => !opts.rpcs || opts.rpcs.includes(r.rpc))) {
     for (let i = 0; i < warmup; i++) await call(client).catch(() => undefined);
     const samples: number[] = [];
     const codes: Record<string, number> = {};
@@ -53,7 +55,7 @@ export async function benchRpcLatency(client: CriClient, opts: { calls?: number;
       samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
       codes[code] = (codes[code] ?? 0) + 1;
     }
-    rows.push({ rpc, calls, codes, ...summarize(samples) });
+    rows.push({ rpc, calls, codes, ...summarize(samples), samples });
   }
   return { section: 'rpc-latency', rows };
 }

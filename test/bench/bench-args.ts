@@ -1,0 +1,87 @@
+/** Command-line arguments of `npm run bench`. */
+
+/** Sections that can be selected with --section. */
+export const SECTION_NAMES = ['rpc-latency', 'cri', 'density', 'daemon-startup', 'streaming'] as const;
+export type SectionName = (typeof SECTION_NAMES)[number];
+
+/** Parsed arguments. */
+export interface BenchArgs {
+  /** Socket of another runtime to bench instead of starting berthd (`unix://` stripped). */
+  endpoint?: string;
+  /** Also start and bench this runtime ("containerd"). */
+  vs?: 'containerd';
+  sections: SectionName[];
+  pods: number;
+  containers: number;
+  pulls: number;
+  scratch: number;
+  densityPods: number;
+  listPods: number;
+  /** Calls per RPC in rpc-latency. */
+  calls: number;
+  /** berthd starts in daemon-startup. */
+  starts: number;
+  /** Where the HTML report goes (default: a timestamped file in /tmp). */
+  html?: string;
+  /** Where the raw JSON goes (default: none). */
+  json?: string;
+  /** Directory for berthd's --cpu-prof output (default: no profile). */
+  cpuProfDir?: string;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --endpoint unix:///path   bench that CRI runtime instead of starting berthd (it must reach the
+                            bench's registry on 127.0.0.1 over plain HTTP)
+  --vs containerd           also start Debian's containerd (installed if missing) and compare
+  --section a,b             only these sections: ${SECTION_NAMES.join(', ')}
+  --pods N (40) --containers N (40) --pulls N (10) --scratch N (5)
+  --density-pods N (30) --list-pods N (110) -n N (RPC calls, 1000) --starts N (10)
+  --html FILE  --json FILE  --cpu-prof DIR (berthd CPU profile, written when it stops)`;
+
+/** Parses argv (without node and the script); throws with a message naming the bad argument. */
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const out: BenchArgs = { sections: [...SECTION_NAMES], pods: 40, containers: 40, pulls: 10, scratch: 5, densityPods: 30, listPods: 110, calls: 1000, starts: 10 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`);
+      return argv[++i];
+    };
+    const count = (): number => {
+      const v = value();
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${flag}: not a count: ${v}`);
+      return n;
+    };
+    switch (flag) {
+      case '--endpoint': out.endpoint = value().replace(/^unix:\/\//, ''); break;
+      case '--vs': {
+        const v = value();
+        if (v !== 'containerd') throw new Error(`--vs: only containerd is supported, got ${v}`);
+        out.vs = v;
+        break;
+      }
+      case '--section':
+      case '--sections': {
+        const names = value().split(',').filter(Boolean);
+        for (const n of names) if (!(SECTION_NAMES as readonly string[]).includes(n)) throw new Error(`${flag}: unknown section ${n} (known: ${SECTION_NAMES.join(', ')})`);
+        out.sections = names as SectionName[];
+        break;
+      }
+      case '--pods': out.pods = count(); break;
+      case '--containers': out.containers = count(); break;
+      case '--pulls': out.pulls = count(); break;
+      case '--scratch': out.scratch = count(); break;
+      case '--density-pods': out.densityPods = count(); break;
+      case '--list-pods': out.listPods = count(); break;
+      case '-n': out.calls = count(); break;
+      case '--starts': out.starts = count(); break;
+      case '--html': out.html = value(); break;
+      case '--json': out.json = value(); break;
+      case '--cpu-prof': out.cpuProfDir = value(); break;
+      default: throw new Error(`unknown argument ${flag}\n${USAGE}`);
+    }
+  }
+  if (out.endpoint && out.vs) throw new Error('--endpoint and --vs exclude each other (--vs compares the bench\'s own berthd with containerd)');
+  return out;
+}

@@ -1,0 +1,152 @@
+/**
+ * Density: `pods` pods with one sleeping container each, started back to back over the CRI
+ * socket; the daemon's PSS idle and loaded, the PSS of the per-pod helpers the runtime runs (berth:
+ * pause + conmon; containerd: pause + shim), the extra PSS per pod, and ListPodSandbox /
+ * ListContainers latency once `listPods` pods exist (sandbox-only pods fill up the rest).
+ * PSS comes from /proc/<pid>/smaps_rollup, so shared pages (libc, the node binary) are split
+ * among the processes sharing them rather than counted once per process.
+ */
+import * as fs from 'node:fs';
+import type { CriClient } from '../support/cri-client';
+import { benchContainerConfig, benchPodConfig, ensureImage } from './cri-sequence';
+import { processMemory } from './daemon-startup';
+
+/** What the density run needs. */
+export interface DensityOptions {
+  containerImage: string;
+  cgroupParent: string;
+  logDirectory: string;
+  namePrefix: string;
+  /** The runtime daemon's pid, for its PSS (undefined: not measured). */
+  daemonPid: number | undefined;
+  pods?: number;
+  listPods?: number;
+  listCalls?: number;
+  log?: (line: string) => void;
+}
+
+/** What it measured. */
+export interface DensityResult {
+  pods: number;
+  /** Wall time to start all pods with their containers. */
+  totalMs: number;
+  daemonPssIdleKiB: number | undefined;
+  daemonPssLoadedKiB: number | undefined;
+  /** Per-pod helper processes found (pause, conmon or shim) and their summed PSS. */
+  helperProcesses: number;
+  helperPssKiB: number | undefined;
+  /** (daemon loaded − idle + helpers) / pods. */
+  extraPssPerPodKiB: number | undefined;
+  /** Pods that existed while List* was timed. */
+  listPods: number;
+  listPodSandboxMs: number[];
+  listContainersMs: number[];
+}
+
+const pss = (pid: number | undefined): number | undefined => (pid === undefined ? undefined : processMemory(pid).pssKiB);
+
+/** Parent pid of `pid` from /proc (undefined when gone). */
+export function parentPid(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The comm field may hold spaces and parentheses: fields resume after the last ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid in a verbose status `info.info` document (berth and containerd both use `pid`). */
+function verbosePid(info: { [k: string]: string } | null | undefined): number | undefined {
+  try {
+    const pid = (JSON.parse(info?.info ?? '{}') as { pid?: unknown }).pid;
+    return typeof pid === 'number' && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs the density measurement; every pod it made is removed again. */
+export async function benchDensity(client: CriClient, opts: DensityOptions): Promise<DensityResult> {
+  const n = opts.pods ?? 30;
+  const listPods = Math.max(n, opts.listPods ?? 110);
+  const log = opts.log ?? (() => undefined);
+  await ensureImage(client, opts.containerImage);
+  await new Promise((r) => setTimeout(r, 1000));
+  const daemonPssIdleKiB = pss(opts.daemonPid);
+  const podIds: string[] = [];
+  const containerIds: string[] = [];
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const config = benchPodConfig(`${opts.namePrefix}-dense-${i}`, opts);
+      const podId = (await client.runPodSandbox({ config })).podSandboxId!;
+      podIds.push(podId);
+      const ctr = await client.createContainer({ podSandboxId: podId, config: benchContainerConfig('sleep', opts.containerImage), sandboxConfig: config });
+      containerIds.push(ctr.containerId!);
+      await client.startContainer({ containerId: ctr.containerId! });
+    }
+    const totalMs = performance.now() - t0;
+    log(`  ${n} pods with a container started in ${(totalMs / 1000).toFixed(2)} s`);
+    await new Promise((r) => setTimeout(r, 1000));
+    const daemonPssLoadedKiB = pss(opts.daemonPid);
+    const helpers = await helperPids(client, podIds, containerIds, opts.daemonPid);
+    const helperPss = [...helpers].map((pid) => pss(pid));
+    const helperPssKiB = helperPss.every((x) => x !== undefined) && helpers.size > 0 ? helperPss.reduce<number>((a, b) => a + b!, 0) : undefined;
+    const extraPssPerPodKiB =
+      daemonPssIdleKiB !== undefined && daemonPssLoadedKiB !== undefined && helperPssKiB !== undefined
+        ? (daemonPssLoadedKiB - daemonPssIdleKiB + helperPssKiB) / n
+        : undefined;
+
+    for (let i = n; i < listPods; i++) {
+      podIds.push((await client.runPodSandbox({ config: benchPodConfig(`${opts.namePrefix}-list-${i}`, opts) })).podSandboxId!);
+    }
+    const listPodSandboxMs = await timeCalls(() => client.listPodSandbox({}), opts.listCalls ?? 100);
+    const listContainersMs = await timeCalls(() => client.listContainers({}), opts.listCalls ?? 100);
+    log(`  List* timed at ${podIds.length} pods`);
+    return {
+      pods: n,
+      totalMs,
+      daemonPssIdleKiB,
+      daemonPssLoadedKiB,
+      helperProcesses: helpers.size,
+      helperPssKiB,
+      extraPssPerPodKiB,
+      listPods: podIds.length,
+      listPodSandboxMs,
+      listContainersMs,
+    };
+  } finally {
+    for (const id of podIds) {
+      await client.stopPodSandbox({ podSandboxId: id }).catch(() => undefined);
+      await client.removePodSandbox({ podSandboxId: id }).catch(() => undefined);
+    }
+  }
+}
+
+/** pause (or the sandbox container) of each pod, plus the parents of pause and containers that are neither init nor the daemon. */
+async function helperPids(client: CriClient, podIds: string[], containerIds: string[], daemonPid: number | undefined): Promise<Set<number>> {
+  const out = new Set<number>();
+  const addParent = (pid: number | undefined) => {
+    const ppid = pid === undefined ? undefined : parentPid(pid);
+    if (ppid !== undefined && ppid > 1 && ppid !== daemonPid && ppid !== process.pid) out.add(ppid);
+  };
+  for (const id of podIds) {
+    const pid = verbosePid((await client.podSandboxStatus({ podSandboxId: id, verbose: true })).info);
+    if (pid !== undefined) out.add(pid);
+    addParent(pid);
+  }
+  for (const id of containerIds) addParent(verbosePid((await client.containerStatus({ containerId: id, verbose: true })).info));
+  return out;
+}
+
+async function timeCalls(call: () => Promise<unknown>, calls: number): Promise<number[]> {
+  for (let i = 0; i < 10; i++) await call();
+  const samples: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    await call();
+    samples.push(performance.now() - t0);
+  }
+  return samples;
+}
