@@ -6,12 +6,13 @@ import { OPTIONS } from '../config-schema';
 import { GENERAL_FLAGS } from '../flags';
 import { EXIT_USAGE, type BerthdCommand, type CommandContext } from './command';
 import { configCommand } from './config-command';
+import { installCommand } from './install-command';
 import { runtimeClassesSyncCommand } from './runtimeclasses-command';
 import { serveCommand } from './serve-command';
 import { versionCommand } from './version-command';
 
 /** Every subcommand; the longest matching word sequence wins. */
-export const COMMANDS: readonly BerthdCommand[] = [serveCommand, configCommand, versionCommand, runtimeClassesSyncCommand];
+export const COMMANDS: readonly BerthdCommand[] = [serveCommand, configCommand, versionCommand, runtimeClassesSyncCommand, installCommand];
 
 /** Finds the command for the positional words, or undefined. */
 export function findCommand(words: readonly string[]): BerthdCommand | undefined {
