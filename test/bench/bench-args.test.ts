@@ -1,0 +1,28 @@
+import { expect } from 'chai';
+import { parseBenchArgs, SECTION_NAMES } from './bench-args';
+
+describe('bench: parseBenchArgs', () => {
+  it('defaults to every section and the CRI benchmark counts', () => {
+    const a = parseBenchArgs([]);
+    expect(a.sections).to.deep.equal([...SECTION_NAMES]);
+    expect([a.pods, a.containers, a.pulls, a.densityPods, a.listPods]).to.deep.equal([40, 40, 10, 30, 110]);
+    expect(a.endpoint).to.equal(undefined);
+    expect(a.vs).to.equal(undefined);
+  });
+
+  it('strips unix:// from --endpoint and reads counts and sections', () => {
+    const a = parseBenchArgs(['--endpoint', 'unix:///run/containerd/containerd.sock', '--pods', '5', '--section', 'cri,density']);
+    expect(a.endpoint).to.equal('/run/containerd/containerd.sock');
+    expect(a.pods).to.equal(5);
+    expect(a.sections).to.deep.equal(['cri', 'density']);
+  });
+
+  it('refuses unknown sections, runtimes, bad counts and --endpoint with --vs', () => {
+    expect(() => parseBenchArgs(['--section', 'nope'])).to.throw(/unknown section nope/);
+    expect(() => parseBenchArgs(['--vs', 'crio'])).to.throw(/only containerd/);
+    expect(() => parseBenchArgs(['--pods', '-1'])).to.throw(/not a count/);
+    expect(() => parseBenchArgs(['--pods'])).to.throw(/needs a value/);
+    expect(() => parseBenchArgs(['--endpoint', '/x.sock', '--vs', 'containerd'])).to.throw(/exclude each other/);
+    expect(() => parseBenchArgs(['--bogus'])).to.throw(/unknown argument --bogus/);
+  });
+});
