@@ -1,24 +1,124 @@
 /**
- * Builds the domain layers (image, pod, container, CNI) from the config for startDaemon.
- *
- * INTEGRATION POINT: today no layer is constructed here, so berthd serves Version, Status and
- * RuntimeConfig only. The integrator constructs, in this order, passing plain options derived
- * from `config` and `derivedPaths(config)`:
- *   1. CniManager.create({ configDir, pluginDirs, cacheDir, defaultNetwork, logger }) → `network`
- *   2. ImageService (root/images, registriesConfig) → imageServiceHandlers(imageService)
- *   3. ContainerManager (runtimes, conmonPath, runRoot) → containerHandlers(containerManager)
- *   4. PodManager (native binding, CNI, pause uid/gid) with PodContainersHook →
- *      { stopAll: (id) => containers.stopAllInPod(id), removeAll: (id) => containers.removeAllInPod(id) }
- *      → podSandboxHandlers(podManager)
- * and returns `close()` that stops their watchers (never pods or containers).
+ * Builds the domain layers from the config for startDaemon, in dependency order:
+ *   CNI (network status, pod networking) → images → pods (recovered) → containers (recovered,
+ *   then hooked into pods so StopPodSandbox/RemovePodSandbox reach them) → streaming server.
+ * Every layer receives plain options; this file is the only place that knows all of them.
+ * A failure part-way closes what was built. `close()` stops watchers and servers only: pods and
+ * containers keep running across a berthd restart (conmon and pause are not our children).
  */
+import { CleanupStack } from '../common/cleanup-stack';
 import type { Logger } from '../common/logger';
+import { CniManager } from '../cni/cni-manager';
+import { imageServiceHandlers } from '../cri/image/image-handlers';
+import { containerHandlers } from '../cri/runtime/container-handlers';
+import { podSandboxHandlers } from '../cri/runtime/pod-handlers';
+import { streamingHandlers } from '../cri/runtime/streaming-handlers';
+import { NetnsPortForwardBackend } from '../cri/streaming/netns-port-forward';
+import { StreamingServer } from '../cri/streaming/server';
+import { ImageService } from '../image/image-service';
+import { loadRegistriesConfig } from '../image/registries-config';
+import { loadNativeBinding, pauseExecutablePath } from '../native/addon';
+import type { NativeBinding } from '../native/binding';
+import { PodManager } from '../pod/pod-manager';
+import { openContainerManager } from '../runtime/open-container-manager';
 import type { BerthConfig } from './config-schema';
+import { parseHostPort } from './config-validate';
+import { derivedPaths } from './derived-paths';
+import { podNetnsLookup, podStatusForEvents, streamingTargets } from './layer-adapters';
 import type { DaemonMetrics } from './metrics';
 import type { DaemonLayers } from './wiring';
 
-/** The layers for `config` (none wired yet; see the comment above); `metrics.image`,
- * `metrics.podStart` and `metrics.cniPluginDone` are the layers' metric sinks. */
-export async function buildLayers(_config: BerthConfig, _logger: Logger, _metrics: DaemonMetrics): Promise<DaemonLayers> {
-  return {};
+/** Replaceable pieces (tests pass a recording native binding). */
+export interface LayerOverrides {
+  native?: NativeBinding;
+}
+
+/** The layers for `config`, recovered from the state on disk and ready to serve. */
+export async function buildLayers(config: BerthConfig, logger: Logger, metrics: DaemonMetrics, overrides: LayerOverrides = {}): Promise<DaemonLayers> {
+  return CleanupStack.run(async (stack) => {
+    const paths = derivedPaths(config);
+    const native = overrides.native ?? loadNativeBinding();
+
+    const network = await CniManager.create({
+      configDir: config.cniConfigDir,
+      pluginDirs: config.cniPluginDirs,
+      cacheDir: paths.cniCacheDir,
+      defaultNetwork: {
+        name: config.defaultNetworkName,
+        bridge: config.defaultNetworkBridge,
+        subnet: config.defaultNetworkSubnet,
+        ipamDataDir: paths.ipamDataDir,
+      },
+      logger: logger.child({ component: 'cni' }),
+      pluginObserver: { observe: (plugin, command, seconds, ok) => metrics.cniPluginDone(plugin, command, seconds * 1000, ok) },
+    });
+    stack.push('close CNI manager', () => network.close());
+
+    const images = await ImageService.create({
+      dir: paths.imagesDir,
+      registries: await loadRegistriesConfig(config.registriesConfig),
+      native,
+      logger: logger.child({ component: 'images' }),
+      metrics: metrics.image,
+    });
+
+    const pods = await PodManager.create({
+      root: config.root,
+      runRoot: config.runRoot,
+      native,
+      network,
+      pauseExecutable: pauseExecutablePath(),
+      runtimeHandlers: Object.keys(config.runtimes),
+      defaultRuntimeHandler: config.defaultRuntime,
+      logger: logger.child({ component: 'pods' }),
+      observer: metrics.podStart,
+      pauseUid: config.pauseUid,
+      pauseGid: config.pauseGid,
+    });
+    stack.push('close pod manager', () => pods.close());
+    const podReport = await pods.recover();
+    logger.info('pods recovered', { report: podReport });
+
+    const containers = await openContainerManager({
+      root: config.root,
+      runRoot: config.runRoot,
+      runtimes: Object.fromEntries(Object.entries(config.runtimes).map(([name, rt]) => [name, { path: rt.path, root: paths.runtimeRoots[name] }])),
+      defaultRuntime: config.defaultRuntime,
+      conmonPath: config.conmonPath,
+      cgroupDriver: config.cgroupDriver,
+      sandboxes: pods,
+      images,
+      native,
+      logger,
+    });
+    stack.push('close container manager', () => containers.close());
+    pods.setContainersHook({ stopAll: (id) => containers.stopAllInPod(id), removeAll: (id) => containers.removeAllInPod(id) });
+
+    const streamingAt = parseHostPort(config.streamingAddress) ?? { host: '127.0.0.1', port: 0 };
+    const streaming = await StreamingServer.start({
+      address: streamingAt.host,
+      port: streamingAt.port,
+      backends: { exec: containers, portForward: new NetnsPortForwardBackend(podNetnsLookup(pods), native) },
+      logger: logger.child({ component: 'streaming' }),
+    });
+    stack.push('close streaming server', () => streaming.close());
+
+    const layers: DaemonLayers = {
+      network,
+      handlers: [
+        imageServiceHandlers({ images }),
+        podSandboxHandlers({ pods }),
+        containerHandlers({ containers, pods, podStatus: podStatusForEvents(pods) }),
+        streamingHandlers({ urls: streaming, targets: streamingTargets(pods, containers) }),
+      ],
+      async close() {
+        await streaming.close();
+        containers.close();
+        pods.close();
+        await network.close();
+      },
+    };
+    logger.info('layers ready', { streaming: streaming.url, pods: pods.listPodSandboxes().length, containers: containers.listContainers().length });
+    return layers;
+  });
 }

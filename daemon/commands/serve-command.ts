@@ -31,16 +31,6 @@ export const serveCommand: BerthdCommand = {
       logger.error('berthd failed to start', { err, error: describeError(err) });
       return EXIT_FAILURE;
     }
-    logger.info('berthd ready', {
-      version,
-      socket: daemon.socketPath,
-      root: config.root,
-      runRoot: config.runRoot,
-      metrics: daemon.metricsAddress ?? 'disabled',
-      configFiles: loaded.files,
-      readyMs: Math.round(performance.now()),
-      pid: process.pid,
-    });
     const running = daemon;
     return new Promise<number>((resolve) => {
       const remove = installSignalHandlers(logger, async (signal) => {
@@ -61,6 +51,17 @@ export const serveCommand: BerthdCommand = {
           clearTimeout(hardStop);
           remove();
         }
+      });
+      // Logged only once the handlers are in place: a supervisor may signal as soon as it reads it.
+      logger.info('berthd ready', {
+        version,
+        socket: running.socketPath,
+        root: config.root,
+        runRoot: config.runRoot,
+        metrics: running.metricsAddress ?? 'disabled',
+        configFiles: loaded.files,
+        readyMs: Math.round(performance.now()),
+        pid: process.pid,
       });
     });
   },

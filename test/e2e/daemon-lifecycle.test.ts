@@ -51,8 +51,7 @@ describe('e2e: berthd lifecycle', function () {
     const conditions = status.status?.conditions ?? [];
     expect(conditions.find((c) => c.type === 'RuntimeReady')?.status).to.equal(true);
     const network = conditions.find((c) => c.type === 'NetworkReady');
-    expect(network?.status).to.equal(false);
-    expect(network?.reason).to.equal('NetworkPluginNotReady');
+    expect(network?.status, 'the embedded default network is ready').to.equal(true);
     expect((status.runtimeHandlers ?? []).map((h) => h.name)).to.deep.equal(['', 'crun', 'runc']);
     expect(JSON.parse(status.info?.config ?? '{}').defaultRuntime).to.equal('crun');
 
@@ -67,6 +66,20 @@ describe('e2e: berthd lifecycle', function () {
     expect(exit).to.deep.equal({ code: 0, signal: null });
     expect(fs.existsSync(d.socketPath)).to.equal(false);
     expect(d.logLines.some((l) => l.includes('"msg":"berthd stopped"'))).to.equal(true);
+  });
+
+  it('reports NetworkReady false with a reason when no CNI plugin can be found', async () => {
+    const emptyPluginDir = fs.mkdtempSync('/tmp/berth-no-plugins-');
+    try {
+      const d = await start({ extraArgs: ['--cni-plugin-dirs', emptyPluginDir] });
+      const status = await d.client().status({});
+      const network = (status.status?.conditions ?? []).find((c) => c.type === 'NetworkReady');
+      expect(network?.status).to.equal(false);
+      expect(network?.reason).to.equal('NetworkPluginNotReady');
+      expect(network?.message).to.match(/bridge/);
+    } finally {
+      fs.rmSync(emptyPluginDir, { recursive: true, force: true });
+    }
   });
 
   it('on SIGINT exits 0 too, and ignores SIGHUP', async () => {

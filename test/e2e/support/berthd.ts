@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createCriClient, type CriClient } from '../../support/cri-client';
+import { networkDropIn, removeEverythingViaCri, sweepHost, uniqueTestNetwork, type TestNetwork } from './berthd-cleanup';
 
 /** Path of the compiled berthd entry next to this compiled helper. */
 export function berthdMainPath(): string {
@@ -29,6 +30,8 @@ export interface BerthdOptions {
   readyTimeoutMs?: number;
   /** Prefix of the temp dir name. */
   name?: string;
+  /** Use the host's CNI config dir (default: an empty private one, so the embedded network is used). */
+  hostCniConfig?: boolean;
 }
 
 /** Exit of the berthd process. */
@@ -43,6 +46,8 @@ export interface BerthdInstance {
   readonly socketPath: string;
   readonly root: string;
   readonly runRoot: string;
+  /** The instance's own embedded default network (bridge, subnet). */
+  readonly network: TestNetwork;
   /** host:port of /metrics, when enabled. */
   readonly metricsAddress: string | undefined;
   readonly pid: number;
@@ -78,9 +83,13 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<BerthdInsta
   const socketPath = path.join(tmpDir, 'berth.sock');
   const root = path.join(tmpDir, 'root');
   const runRoot = path.join(tmpDir, 'run');
+  const network = uniqueTestNetwork();
+  const cniConfigDir = path.join(tmpDir, 'cni-conf');
+  fs.mkdirSync(cniConfigDir);
   const args = [
     berthdMainPath(),
-    ...writeConfigFiles(tmpDir, opts),
+    ...writeConfigFiles(tmpDir, { ...opts, dropIns: { '00-test-network.toml': networkDropIn(network), ...opts.dropIns } }),
+    ...(opts.hostCniConfig ? [] : ['--cni-config-dir', cniConfigDir]),
     '--listen', socketPath,
     '--root', root,
     '--run-root', runRoot,
@@ -115,11 +124,17 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<BerthdInsta
     void exited.then((exit) => reject(new Error(`berthd exited before ready (${JSON.stringify(exit)}):\n${logLines.join('\n')}`)));
   });
   const cleanup = async (): Promise<void> => {
+    const running = child.exitCode === null && child.signalCode === null;
+    if (running && ready) {
+      const c = createCriClient(socketPath);
+      await removeEverythingViaCri(c).finally(() => c.close());
+    }
     for (const c of clients) c.close();
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
       await exited;
     }
+    await sweepHost(tmpDir, root, network);
     fs.rmSync(tmpDir, { recursive: true, force: true });
   };
   let readyRecord: Record<string, unknown>;
@@ -135,6 +150,7 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<BerthdInsta
     socketPath,
     root,
     runRoot,
+    network,
     metricsAddress: metrics,
     pid: child.pid!,
     spawnToReadyMs: Date.now() - started,

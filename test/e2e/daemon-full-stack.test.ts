@@ -1,0 +1,160 @@
+/**
+ * E2E through a real berthd process and nothing else: the CRI socket is the only way in. Pulls an
+ * image through a registry mirror, runs a pod (pause + CNI), a container (runc + conmon), checks
+ * its CRI log, ExecSync, streaming exec and port-forward from the URLs the RPCs return, the
+ * metrics that the layers feed, then removes everything and checks nothing is left on the host.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { CriClient } from '../support/cri-client';
+import { readAll, SpdyPortForwardClient, spdyRemoteCommand } from '../support/spdy-client';
+import { mountsUnder } from './support/berthd-cleanup';
+import { httpGetText, startBerthd, type BerthdInstance } from './support/berthd';
+import { startRegistry, type TestRegistry } from './support/registry';
+import { busyboxImage, pushImage } from './support/test-images';
+
+const IMAGE = 'registry.k8s.io/pause:3.9';
+
+describe('e2e: the whole stack through the berthd socket', function () {
+  this.timeout(120_000);
+  let registry: TestRegistry;
+  let berthd: BerthdInstance;
+  let client: CriClient;
+  let work: string;
+  let podId = '';
+  let containerId = '';
+
+  const podConfig = () => ({
+    metadata: { name: 'full-stack', namespace: 'e2e', uid: 'uid-full-stack', attempt: 0 },
+    hostname: 'full-stack',
+    logDirectory: path.join(work, 'logs'),
+    linux: {},
+  });
+
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-full-'));
+    fs.mkdirSync(path.join(work, 'logs'));
+    fs.mkdirSync(path.join(work, 'www'));
+    fs.writeFileSync(path.join(work, 'www', 'index.html'), 'served through berthd\n');
+    registry = await startRegistry();
+    await pushImage(registry.host, 'pause', '3.9', await busyboxImage());
+    const registriesConf = path.join(work, 'registries.conf');
+    fs.writeFileSync(
+      registriesConf,
+      `[[registry]]\nprefix = "registry.k8s.io"\nlocation = "registry.k8s.io"\n[[registry.mirror]]\nlocation = "${registry.host}"\ninsecure = true\n`,
+    );
+    berthd = await startBerthd({ name: 'berth-full', extraArgs: ['--registries-config', registriesConf] });
+    client = berthd.client();
+  });
+
+  after(async () => {
+    await berthd?.cleanup();
+    await registry?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('reports NetworkReady from the embedded default network', async () => {
+    const status = await client.status({});
+    const conditions = Object.fromEntries((status.status?.conditions ?? []).map((c) => [c.type, c.status]));
+    expect(conditions).to.deep.equal({ RuntimeReady: true, NetworkReady: true });
+  });
+
+  it('pulls through the mirror and keeps the requested name', async () => {
+    const pulled = await client.pullImage({ image: { image: IMAGE } });
+    expect(pulled.imageRef).to.match(/^sha256:[0-9a-f]{64}$/);
+    const status = await client.imageStatus({ image: { image: IMAGE } });
+    expect(status.image?.repoTags).to.deep.equal([IMAGE]);
+  });
+
+  it('runs a pod with an IP from the daemon`s subnet', async () => {
+    podId = (await client.runPodSandbox({ config: podConfig() })).podSandboxId ?? '';
+    const status = await client.podSandboxStatus({ podSandboxId: podId });
+    expect(status.status?.state).to.equal(0); // SANDBOX_READY
+    const ip = status.status?.network?.ip ?? '';
+    const prefix = berthd.network.subnet.split('.').slice(0, 3).join('.') + '.';
+    expect(ip.startsWith(prefix), `${ip} in ${berthd.network.subnet}`).to.equal(true);
+  });
+
+  it('runs a container whose output lands in its CRI log', async () => {
+    containerId = (
+      await client.createContainer({
+        podSandboxId: podId,
+        config: {
+          metadata: { name: 'web', attempt: 0 },
+          image: { image: IMAGE },
+          command: ['sh', '-c', 'echo hello-from-berth; exec httpd -f -p 127.0.0.1:8080 -h /www'],
+          logPath: 'web.log',
+          mounts: [{ containerPath: '/www', hostPath: path.join(work, 'www'), readonly: true }],
+        },
+        sandboxConfig: podConfig(),
+      })
+    ).containerId ?? '';
+    await client.startContainer({ containerId });
+    const logFile = path.join(work, 'logs', 'web.log');
+    let log = '';
+    for (let i = 0; i < 100 && !log.includes('hello-from-berth'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+    }
+    expect(log).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+[+-Z][^ ]* stdout F hello-from-berth\n/);
+    const status = await client.containerStatus({ containerId });
+    expect(status.status?.state).to.equal(1); // CONTAINER_RUNNING
+    expect(status.status?.imageRef).to.match(/^registry\.k8s\.io\/pause@sha256:[0-9a-f]{64}$/);
+  });
+
+  it('ExecSync returns output and the exit code', async () => {
+    const r = await client.execSync({ containerId, cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'], timeout: 10 });
+    expect(Buffer.from(r.stdout ?? []).toString()).to.equal('out\n');
+    expect(Buffer.from(r.stderr ?? []).toString()).to.equal('err\n');
+    expect(r.exitCode).to.equal(3);
+  });
+
+  it('Exec returns a streaming URL that runs the command in the container', async () => {
+    const { url } = await client.exec({ containerId, cmd: ['cat', '/etc/hostname'], stdout: true, stderr: true });
+    const rc = await spdyRemoteCommand(url ?? '', { stderr: true });
+    expect((await rc.stdout).toString()).to.equal('full-stack\n');
+    expect(JSON.parse(await rc.error).status).to.equal('Success');
+  });
+
+  it('PortForward reaches httpd inside the pod netns', async () => {
+    const { url } = await client.portForward({ podSandboxId: podId, port: [8080] });
+    const pf = await SpdyPortForwardClient.connect(url ?? '');
+    try {
+      let page = '';
+      for (let i = 0; i < 50 && !page.includes('200 OK'); i++) {
+        const conn = await pf.open(8080);
+        conn.data.write('GET /index.html HTTP/1.0\r\n\r\n');
+        page = (await readAll(conn.data)).toString();
+        if (!page.includes('200 OK')) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(page).to.contain('200 OK').and.to.contain('served through berthd');
+    } finally {
+      pf.close();
+    }
+  });
+
+  it('feeds the layers` metrics', async () => {
+    const text = await httpGetText(berthd.metricsAddress ?? '', '/metrics');
+    expect(text).to.match(/container_runtime_berth_pod_start_step_seconds_count\{step="cni"\} 1\n/);
+    expect(text).to.match(/container_runtime_berth_image_pulls_total\{outcome="success"\} 1\n/);
+    expect(text).to.match(/container_runtime_berth_cni_plugin_seconds_count\{[^}]*plugin="bridge"[^}]*\} [1-9]/);
+  });
+
+  it('StopPodSandbox stops the container; RemovePodSandbox leaves nothing behind', async () => {
+    await client.stopPodSandbox({ podSandboxId: podId });
+    const stopped = await client.containerStatus({ containerId });
+    expect(stopped.status?.state).to.equal(2); // CONTAINER_EXITED
+    await client.removePodSandbox({ podSandboxId: podId });
+    expect((await client.listPodSandbox({})).items).to.deep.equal([]);
+    expect((await client.listContainers({})).containers).to.deep.equal([]);
+    expect(mountsUnder(berthd.tmpDir)).to.deep.equal([]);
+    const links = execFileSync('ip', ['-o', 'link', 'show', 'master', berthd.network.bridge], { encoding: 'utf8' });
+    expect(links.trim()).to.equal('');
+    const ipamDir = path.join(berthd.root, 'cni', 'networks', berthd.network.name);
+    const leases = fs.existsSync(ipamDir) ? fs.readdirSync(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
+    expect(leases).to.deep.equal([]);
+  });
+});
