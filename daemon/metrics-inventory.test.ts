@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { Registry } from 'prom-client';
+import { countByState, registerInventoryMetrics } from './metrics-inventory';
+
+describe('daemon/metrics-inventory', () => {
+  it('exports container and pod counts by state at scrape time, zeros for known states', async () => {
+    const registry = new Registry();
+    let containers = [{ state: 'running' }, { state: 'running' }, { state: 'exited' }];
+    registerInventoryMetrics(registry, {
+      containers: { countsByState: () => countByState(containers) },
+      pods: { countsByState: () => ({ ready: 1 }) },
+    });
+    let text = await registry.metrics();
+    expect(text).to.contain('container_runtime_berth_containers{state="running"} 2');
+    expect(text).to.contain('container_runtime_berth_containers{state="exited"} 1');
+    expect(text).to.contain('container_runtime_berth_containers{state="created"} 0');
+    expect(text).to.contain('container_runtime_berth_pods{state="ready"} 1');
+    expect(text).to.contain('container_runtime_berth_pods{state="notready"} 0');
+    containers = [{ state: 'created' }];
+    text = await registry.metrics();
+    expect(text).to.contain('container_runtime_berth_containers{state="created"} 1');
+    expect(text).to.contain('container_runtime_berth_containers{state="running"} 0');
+  });
+
+  it('exports no series for a source that is not wired', async () => {
+    const registry = new Registry();
+    registerInventoryMetrics(registry, {});
+    const text = await registry.metrics();
+    expect(text).to.contain('# TYPE container_runtime_berth_containers gauge');
+    expect(text).not.to.match(/^container_runtime_berth_containers\{/m);
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * Gauges of what the node holds right now: containers and pod sandboxes by state. They are
+ * computed at scrape time from the layers' in-memory indexes (no runc calls), through the narrow
+ * source interface below, which the integrator passes in daemon/layers.ts.
+ */
+import { Gauge, type Registry } from 'prom-client';
+
+/** Something that can count its objects by state (served from memory; called on every scrape). */
+export interface StateCountSource {
+  countsByState(): Record<string, number>;
+}
+
+/** The sources; either may be absent until its layer is wired. */
+export interface InventorySources {
+  containers?: StateCountSource;
+  pods?: StateCountSource;
+}
+
+/** CRI container states (lower-case, as runtime/ records them); always exported, 0 when none. */
+export const CONTAINER_STATES = ['created', 'running', 'exited', 'unknown'] as const;
+/** CRI sandbox states (lower-case, as pod/ records them). */
+export const POD_STATES = ['ready', 'notready'] as const;
+
+const PREFIX = 'container_runtime_berth';
+
+/** Registers `container_runtime_berth_containers{state}` and `container_runtime_berth_pods{state}` on `registry`. */
+export function registerInventoryMetrics(registry: Registry, sources: InventorySources): void {
+  new Gauge({
+    name: `${PREFIX}_containers`,
+    help: 'Containers known to berth, by CRI state (created, running, exited, unknown).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      setCounts(this, CONTAINER_STATES, sources.containers);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}_pods`,
+    help: 'Pod sandboxes known to berth, by CRI state (ready, notready).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      setCounts(this, POD_STATES, sources.pods);
+    },
+  });
+}
+
+/** Counts `items` by their `state` field (a helper for building a StateCountSource). */
+export function countByState(items: Iterable<{ state: string }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of items) out[item.state] = (out[item.state] ?? 0) + 1;
+  return out;
+}
+
+function setCounts(gauge: Gauge<'state'>, known: readonly string[], source: StateCountSource | undefined): void {
+  gauge.reset();
+  if (!source) return;
+  const counts = source.countsByState();
+  for (const state of known) gauge.set({ state }, counts[state] ?? 0);
+  for (const [state, n] of Object.entries(counts)) if (!known.includes(state)) gauge.set({ state }, n);
+}
