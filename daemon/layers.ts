@@ -20,12 +20,17 @@ import { loadRegistriesConfig } from '../image/registries-config';
 import { loadNativeBinding, pauseExecutablePath } from '../native/addon';
 import type { NativeBinding } from '../native/binding';
 import { PodManager } from '../pod/pod-manager';
+import type { ContainerManager } from '../runtime/container-manager';
 import { openContainerManager } from '../runtime/open-container-manager';
 import type { BerthConfig } from './config-schema';
 import { parseHostPort } from './config-validate';
 import { derivedPaths } from './derived-paths';
 import { podNetnsLookup, podStatusForEvents, streamingTargets } from './layer-adapters';
 import type { DaemonMetrics } from './metrics';
+import { recoverNode, sweepCniCache } from './recovery';
+import { containerOutcome, imageOutcome, podOutcome, podStateExists } from './recovery-outcomes';
+import { writeShutdownMarker } from './shutdown-marker';
+import { berthVersion } from './version';
 import type { DaemonLayers } from './wiring';
 
 /** Replaceable pieces (tests pass a recording native binding). */
@@ -54,44 +59,64 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     });
     stack.push('close CNI manager', () => network.close());
 
-    const images = await ImageService.create({
-      dir: paths.imagesDir,
-      registries: await loadRegistriesConfig(config.registriesConfig),
-      native,
-      logger: logger.child({ component: 'images' }),
-      metrics: metrics.image,
-    });
-
-    const pods = await PodManager.create({
-      root: config.root,
+    // Recovery order, the clean-shutdown marker and what "thorough" means: daemon/recovery.ts.
+    let images!: ImageService;
+    let pods!: PodManager;
+    let containers!: ContainerManager;
+    let recovered = false;
+    const recovery = await recoverNode({
       runRoot: config.runRoot,
-      native,
-      network,
-      pauseExecutable: pauseExecutablePath(),
-      runtimeHandlers: Object.keys(config.runtimes),
-      defaultRuntimeHandler: config.defaultRuntime,
-      logger: logger.child({ component: 'pods' }),
-      observer: metrics.podStart,
-      pauseUid: config.pauseUid,
-      pauseGid: config.pauseGid,
-    });
-    stack.push('close pod manager', () => pods.close());
-    const podReport = await pods.recover();
-    logger.info('pods recovered', { report: podReport });
-
-    const containers = await openContainerManager({
-      root: config.root,
-      runRoot: config.runRoot,
-      runtimes: Object.fromEntries(Object.entries(config.runtimes).map(([name, rt]) => [name, { path: rt.path, root: paths.runtimeRoots[name] }])),
-      defaultRuntime: config.defaultRuntime,
-      conmonPath: config.conmonPath,
-      cgroupDriver: config.cgroupDriver,
-      sandboxes: pods,
-      images,
-      native,
       logger,
+      steps: {
+        images: async () => {
+          images = await ImageService.create({
+            dir: paths.imagesDir,
+            registries: await loadRegistriesConfig(config.registriesConfig),
+            native,
+            logger: logger.child({ component: 'images' }),
+            metrics: metrics.image,
+          });
+          return imageOutcome(images.storage.recoveryReport());
+        },
+        cniCache: () => sweepCniCache(network, (id) => podStateExists(config.root, id), logger.child({ component: 'cni' })),
+        pods: async (thorough) => {
+          pods = await PodManager.create({
+            root: config.root,
+            runRoot: config.runRoot,
+            native,
+            network,
+            pauseExecutable: pauseExecutablePath(),
+            runtimeHandlers: Object.keys(config.runtimes),
+            defaultRuntimeHandler: config.defaultRuntime,
+            logger: logger.child({ component: 'pods' }),
+            observer: metrics.podStart,
+            pauseUid: config.pauseUid,
+            pauseGid: config.pauseGid,
+          });
+          stack.push('close pod manager', () => pods.close());
+          return podOutcome(await pods.recover({ thorough }));
+        },
+        containers: async (thorough) => {
+          containers = await openContainerManager({
+            root: config.root,
+            runRoot: config.runRoot,
+            runtimes: Object.fromEntries(Object.entries(config.runtimes).map(([name, rt]) => [name, { path: rt.path, root: paths.runtimeRoots[name] }])),
+            defaultRuntime: config.defaultRuntime,
+            conmonPath: config.conmonPath,
+            cgroupDriver: config.cgroupDriver,
+            sandboxes: pods,
+            images,
+            native,
+            logger,
+            thoroughRecovery: thorough,
+          });
+          stack.push('close container manager', () => containers.close());
+          return containerOutcome(containers.recoveryReport());
+        },
+      },
     });
-    stack.push('close container manager', () => containers.close());
+    recovered = true;
+    logger.info('recovery finished', { previousShutdown: recovery.previousShutdown, thorough: recovery.thorough, unreadable: recovery.unreadable.length });
     pods.setContainersHook({ stopAll: (id) => containers.stopAllInPod(id), removeAll: (id) => containers.removeAllInPod(id) });
 
     const streamingAt = parseHostPort(config.streamingAddress) ?? { host: '127.0.0.1', port: 0 };
@@ -116,6 +141,8 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
         containers.close();
         pods.close();
         await network.close();
+        // Last: the next start may trust the state (quick recovery) only if everything got here.
+        if (recovered) await writeShutdownMarker(config.runRoot, berthVersion());
       },
     };
     logger.info('layers ready', { streaming: streaming.url, pods: pods.listPodSandboxes().length, containers: containers.listContainers().length });

@@ -1,4 +1,6 @@
 /** Converts each layer's own recovery report into the common step outcome of recovery.ts. */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import type { RecoveryReport as PodRecoveryReport } from '../pod/recover-sandboxes';
 import type { ContainerRecoveryReport } from '../runtime/container-recovery';
 import type { RecoveryStepOutcome } from './recovery';
@@ -35,4 +37,12 @@ export function containerOutcome(r: ContainerRecoveryReport | undefined): Recove
     unreadable: r.unreadable,
     details: { alive: r.alive.length, exitedWhileDown: r.exitedWhileDown, lost: r.lost, orphanDirsRemoved: r.orphanDirsRemoved, strayFilesRemoved: r.strayFilesRemoved.length },
   };
+}
+
+/** True when `<root>/pods/<id>` exists (readable or not): the CNI sweep must leave its attachment alone. */
+export async function podStateExists(root: string, podId: string): Promise<boolean> {
+  return fs.access(path.join(root, 'pods', podId)).then(
+    () => true,
+    () => false,
+  );
 }
