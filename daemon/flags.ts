@@ -29,6 +29,7 @@ export const COMMAND_FLAGS: readonly CommandFlagSpec[] = [
   { flag: 'prefix', value: '<dir>', doc: 'Where the launcher goes: <prefix>/bin/berthd (default /usr/local).', commands: ['install'] },
   { flag: 'destdir', value: '<dir>', doc: 'Install below this directory instead of / (packaging, tests).', commands: ['install'] },
   { flag: 'dry-run', value: '', doc: 'Print what would be installed without writing.', commands: ['install'] },
+  { flag: 'name', value: '<ref>', doc: 'Name for imported images the archive does not name.', commands: ['images import'] },
 ];
 
 /** The parsed command line. */
@@ -94,7 +95,7 @@ function checkCommandFlags(args: ParsedArgs): void {
   const command = args.command.join(' ');
   for (const name of Object.keys(args.commandFlags ?? {})) {
     const spec = COMMAND_FLAG_SPECS.get(name);
-    if (spec && !spec.commands.includes(command)) {
+    if (spec && !spec.commands.some((c) => command === c || command.startsWith(`${c} `))) {
       throw new InvalidArgumentError(`parse flags: --${name} is only for ${spec.commands.map((c) => `"berthd ${c}"`).join(', ')}`);
     }
   }

@@ -12,6 +12,8 @@ export interface CommandContext {
 export interface BerthdCommand {
   readonly words: readonly string[];
   readonly summary: string;
+  /** A positional argument after the words (e.g. '<file>'), required when set. */
+  readonly operand?: string;
   /** Runs the command; resolves to the process exit code. */
   run(ctx: CommandContext): Promise<number>;
 }

@@ -6,17 +6,18 @@ import { OPTIONS } from '../config-schema';
 import { GENERAL_FLAGS } from '../flags';
 import { EXIT_USAGE, type BerthdCommand, type CommandContext } from './command';
 import { configCommand } from './config-command';
+import { imagesImportCommand } from './images-import-command';
 import { installCommand } from './install-command';
 import { runtimeClassesSyncCommand } from './runtimeclasses-command';
 import { serveCommand } from './serve-command';
 import { versionCommand } from './version-command';
 
 /** Every subcommand; the longest matching word sequence wins. */
-export const COMMANDS: readonly BerthdCommand[] = [serveCommand, configCommand, versionCommand, runtimeClassesSyncCommand, installCommand];
+export const COMMANDS: readonly BerthdCommand[] = [serveCommand, configCommand, versionCommand, runtimeClassesSyncCommand, installCommand, imagesImportCommand];
 
-/** Finds the command for the positional words, or undefined. */
+/** Finds the command for the positional words (its words, then its operand if it takes one), or undefined. */
 export function findCommand(words: readonly string[]): BerthdCommand | undefined {
-  return COMMANDS.filter((c) => c.words.length === words.length && c.words.every((w, i) => w === words[i]))[0];
+  return COMMANDS.find((c) => c.words.length + (c.operand ? 1 : 0) === words.length && c.words.every((w, i) => w === words[i]));
 }
 
 /** Runs the command the context's args name; resolves to the exit code. */
@@ -36,7 +37,7 @@ export async function dispatch(ctx: CommandContext): Promise<number> {
 /** The --help text, built from the command and option tables. */
 export function usage(): string {
   const lines = ['Usage: berthd [command] [flags]', '', 'Commands:'];
-  for (const c of COMMANDS) lines.push(`  ${(c.words.join(' ') || '(none)').padEnd(22)}${c.summary}`);
+  for (const c of COMMANDS) lines.push(`  ${([...c.words, c.operand ?? ''].join(' ').trim() || '(none)').padEnd(22)}${c.summary}`);
   lines.push('', 'Flags:');
   for (const f of GENERAL_FLAGS) lines.push(`  ${`--${f.flag} ${f.value}`.padEnd(34)}${f.doc}`);
   for (const o of OPTIONS) {
