@@ -27,6 +27,7 @@ import { parseHostPort } from './config-validate';
 import { derivedPaths } from './derived-paths';
 import { podNetnsLookup, podStatusForEvents, streamingTargets } from './layer-adapters';
 import type { DaemonMetrics } from './metrics';
+import { countByState, registerInventoryMetrics } from './metrics-inventory';
 import { recoverNode, sweepCniCache } from './recovery';
 import { containerOutcome, imageOutcome, podOutcome, podStateExists } from './recovery-outcomes';
 import { writeShutdownMarker } from './shutdown-marker';
@@ -118,6 +119,10 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     recovered = true;
     logger.info('recovery finished', { previousShutdown: recovery.previousShutdown, thorough: recovery.thorough, unreadable: recovery.unreadable.length });
     pods.setContainersHook({ stopAll: (id) => containers.stopAllInPod(id), removeAll: (id) => containers.removeAllInPod(id) });
+    registerInventoryMetrics(metrics.registry, {
+      containers: { countsByState: () => countByState(containers.listContainers()) },
+      pods: { countsByState: () => countByState(pods.listPodSandboxes()) },
+    });
 
     const streamingAt = parseHostPort(config.streamingAddress) ?? { host: '127.0.0.1', port: 0 };
     const streaming = await StreamingServer.start({

@@ -140,6 +140,8 @@ describe('e2e: the whole stack through the berthd socket', function () {
     const text = await httpGetText(berthd.metricsAddress ?? '', '/metrics');
     expect(text).to.match(/container_runtime_berth_pod_start_step_seconds_count\{step="cni"\} 1\n/);
     expect(text).to.match(/container_runtime_berth_image_pulls_total\{outcome="success"\} 1\n/);
+    expect(text).to.match(/container_runtime_berth_containers\{state="running"\} 1\n/);
+    expect(text).to.match(/container_runtime_berth_pods\{state="ready"\} 1\n/);
     expect(text).to.match(/container_runtime_berth_cni_plugin_seconds_count\{[^}]*plugin="bridge"[^}]*\} [1-9]/);
   });
 
