@@ -56,13 +56,14 @@ function loadavg(): string {
 }
 
 /** Starts the bench's own berthd. */
-async function berthTarget(rand: string, args: BenchArgs): Promise<Target> {
+async function berthTarget(args: BenchArgs): Promise<Target> {
   const extraEnv = args.cpuProfDir ? `--cpu-prof --cpu-prof-dir=${path.resolve(args.cpuProfDir)}` : undefined;
   const saved = process.env.NODE_OPTIONS;
   if (extraEnv) process.env.NODE_OPTIONS = `${saved ?? ''} ${extraEnv}`.trim();
   try {
-    const b = await startBenchBerthd({ bridge: `bbb${rand}`, subnet: `10.${200 + (parseInt(rand, 16) % 20)}.0.0/16`, log: progress });
-    return { label: 'berth', socketPath: b.socketPath, daemonPid: b.pid, readyMs: b.daemon.spawnToReadyMs, metricsAddress: b.metricsAddress, cleanup: () => b.cleanup() };
+    const b = await startBenchBerthd({ log: progress });
+    const d = b.daemon;
+    return { label: 'berth', socketPath: d.socketPath, daemonPid: d.pid, readyMs: d.spawnToReadyMs, metricsAddress: d.metricsAddress, cleanup: () => b.cleanup() };
   } finally {
     if (extraEnv) {
       if (saved === undefined) delete process.env.NODE_OPTIONS;
@@ -158,7 +159,7 @@ export async function main(argv: string[]): Promise<void> {
       const socketPath = args.endpoint;
       starters.push(async () => ({ label: await runtimeName(socketPath), socketPath, cleanup: async () => undefined }));
     } else {
-      starters.push(() => berthTarget(rand, args));
+      starters.push(() => berthTarget(args));
       if (args.vs === 'containerd') {
         if (!images) throw new Error('--vs containerd needs the cri or density section (the pause image)');
         starters.push(() => containerdTarget(rand, images));
