@@ -27,6 +27,7 @@ import { parseHostPort } from './config-validate';
 import { derivedPaths } from './derived-paths';
 import { podNetnsLookup, podStatusForEvents, streamingTargets } from './layer-adapters';
 import type { DaemonMetrics } from './metrics';
+import { EventedPodService } from './pod-events';
 import { countByState, registerInventoryMetrics } from './metrics-inventory';
 import { recoverNode, sweepCniCache } from './recovery';
 import { containerOutcome, imageOutcome, podOutcome, podStateExists } from './recovery-outcomes';
@@ -133,12 +134,13 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     });
     stack.push('close streaming server', () => streaming.close());
 
+    const eventedPods = new EventedPodService(pods);
     const layers: DaemonLayers = {
       network,
       handlers: [
         imageServiceHandlers({ images }),
-        podSandboxHandlers({ pods }),
-        containerHandlers({ containers, pods, podStatus: podStatusForEvents(pods) }),
+        podSandboxHandlers({ pods: eventedPods }),
+        containerHandlers({ containers, pods, podStatus: podStatusForEvents(pods), sandboxEvents: eventedPods }),
         streamingHandlers({ urls: streaming, targets: streamingTargets(pods, containers) }),
       ],
       async close() {

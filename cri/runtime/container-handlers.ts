@@ -53,6 +53,8 @@ export interface ContainerHandlerDeps {
   pods?: PodStatsSource;
   /** The pod's status for GetContainerEvents (from the pod layer); omitted when absent. */
   podStatus?(podSandboxId: string): runtime.v1.IPodSandboxStatus | undefined;
+  /** Sandbox lifecycle events (container id = sandbox id), merged into GetContainerEvents. */
+  sandboxEvents?: { onEvent(listener: ContainerEventListener): () => void };
 }
 
 /** The container RPC handlers. */

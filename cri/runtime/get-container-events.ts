@@ -1,7 +1,8 @@
 /**
  * GetContainerEvents (server streaming): one message per container created/started/stopped/
  * deleted, with the statuses of the pod's containers and, when the pod layer provides it, the
- * pod's status (kubelet's evented PLEG reads both). The stream ends when the client goes away.
+ * pod's status (kubelet's evented PLEG reads both); sandbox events, when the daemon provides
+ * them, carry the sandbox id as the container id. The stream ends when the client goes away.
  */
 import type { ContainerEvent, ContainerEventType } from '../../runtime/container-events';
 import { runtime } from '../api/generated/cri';
@@ -32,11 +33,11 @@ export function getContainerEvents(deps: ContainerHandlerDeps) {
       };
       chain = chain.then(() => call.write(message)).catch((err) => call.logger.warn('send container event failed', { err: String(err) }));
     };
-    const unsubscribe = deps.containers.onEvent(send);
+    const unsubscribers = [deps.containers.onEvent(send), ...(deps.sandboxEvents ? [deps.sandboxEvents.onEvent(send)] : [])];
     try {
       await new Promise<void>((resolve) => call.signal.addEventListener('abort', () => resolve(), { once: true }));
     } finally {
-      unsubscribe();
+      for (const unsubscribe of unsubscribers) unsubscribe();
     }
   };
 }

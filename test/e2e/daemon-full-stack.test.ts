@@ -26,6 +26,8 @@ describe('e2e: the whole stack through the berthd socket', function () {
   let work: string;
   let podId = '';
   let containerId = '';
+  const events: Array<{ id: string; type: number }> = [];
+  let eventStream: ReturnType<CriClient['getContainerEvents']> | undefined;
 
   const podConfig = () => ({
     metadata: { name: 'full-stack', namespace: 'e2e', uid: 'uid-full-stack', attempt: 0 },
@@ -48,9 +50,13 @@ describe('e2e: the whole stack through the berthd socket', function () {
     );
     berthd = await startBerthd({ name: 'berth-full', extraArgs: ['--registries-config', registriesConf] });
     client = berthd.client();
+    eventStream = client.getContainerEvents({});
+    eventStream.on('data', (e: { containerId?: string; containerEventType?: number }) => events.push({ id: e.containerId ?? '', type: e.containerEventType ?? -1 }));
+    eventStream.on('error', () => undefined); // cancelled at the end
   });
 
   after(async () => {
+    eventStream?.cancel();
     await berthd?.cleanup();
     await registry?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
@@ -158,5 +164,13 @@ describe('e2e: the whole stack through the berthd socket', function () {
     const ipamDir = path.join(berthd.root, 'cni', 'networks', berthd.network.name);
     const leases = fs.existsSync(ipamDir) ? fs.readdirSync(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
     expect(leases).to.deep.equal([]);
+  });
+
+  it('GetContainerEvents streamed the lifecycle of the pod (as its own id) and of the container', async () => {
+    const want = (id: string, types: number[]) => types.map((type) => ({ id, type }));
+    for (let i = 0; i < 50 && events.length < 8; i++) await new Promise((r) => setTimeout(r, 20));
+    // CREATED=0 STARTED=1 STOPPED=2 DELETED=3
+    expect(events.filter((e) => e.id === podId)).to.deep.equal(want(podId, [0, 1, 2, 3]));
+    expect(events.filter((e) => e.id === containerId)).to.deep.equal(want(containerId, [0, 1, 2, 3]));
   });
 });
