@@ -140,12 +140,19 @@ async function inspect(rec: ContainerRecord, runtime: OciRuntimeDriver): Promise
   return (await conmonAlive(rec)) ? { kind: 'pending-exit' } : { kind: 'lost', why: 'the container stopped and its monitor is gone, so its exit code is unknown' };
 }
 
+/**
+ * True while the container's conmon runs. kill(pid, 0) is not enough: a killed conmon whose parent
+ * never reaps it (a minimal PID 1) stays a zombie, and a recycled pid may be anyone; so /proc's
+ * state must not be Z/X and the command must be conmon.
+ */
 async function conmonAlive(rec: ContainerRecord): Promise<boolean> {
   try {
     const pid = Number((await fs.readFile(path.join(rec.paths.dir, 'conmon.pid'), 'utf8')).trim());
     if (!(pid > 0)) return false;
-    process.kill(pid, 0);
-    return true;
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return comm === 'conmon' && state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }
