@@ -36,8 +36,7 @@ export function networkDropIn(net: TestNetwork): string {
 
 /** Stops and removes every pod and container through CRI (bounded; errors are ignored). */
 export async function removeEverythingViaCri(client: CriClient, timeoutMs = 30_000): Promise<void> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  const deadline = { signal, timeoutMs };
+  const deadline = { timeoutMs };
   const containers = await client.listContainers({}, deadline).catch(() => ({ containers: [] }));
   for (const c of containers.containers ?? []) await client.removeContainer({ containerId: c.id }, deadline).catch(() => undefined);
   const pods = await client.listPodSandbox({}, deadline).catch(() => ({ items: [] }));
