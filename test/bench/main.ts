@@ -55,19 +55,21 @@ function loadavg(): string {
   return os.loadavg().map((x) => x.toFixed(2)).join(' ');
 }
 
-/** Starts the bench's own berthd. */
+/** Starts the bench's own berthd (with the CPU profile / loop delay probe preloaded when asked). */
 async function berthTarget(args: BenchArgs): Promise<Target> {
-  const extraEnv = args.cpuProfDir ? `--cpu-prof --cpu-prof-dir=${path.resolve(args.cpuProfDir)}` : undefined;
-  const saved = process.env.NODE_OPTIONS;
-  if (extraEnv) process.env.NODE_OPTIONS = `${saved ?? ''} ${extraEnv}`.trim();
+  const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, BERTH_BENCH_PROBE_DIR: process.env.BERTH_BENCH_PROBE_DIR };
+  if (args.cpuProfDir) {
+    process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ''} --require ${path.join(__dirname, 'daemon-probe.js')}`.trim();
+    process.env.BERTH_BENCH_PROBE_DIR = path.resolve(args.cpuProfDir);
+  }
   try {
     const b = await startBenchBerthd({ log: progress });
     const d = b.daemon;
     return { label: 'berth', socketPath: d.socketPath, daemonPid: d.pid, readyMs: d.spawnToReadyMs, metricsAddress: d.metricsAddress, cleanup: () => b.cleanup() };
   } finally {
-    if (extraEnv) {
-      if (saved === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = saved;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     }
   }
 }
@@ -178,6 +180,7 @@ export async function main(argv: string[]): Promise<void> {
       } finally {
         progress(`${target.label}: cleaning up`);
         await cleanupTarget();
+        if (args.cpuProfDir && target.label === 'berth' && target.daemonPid !== undefined) texts.push(probeSummary(args.cpuProfDir, target.daemonPid));
       }
     }
     if (!args.endpoint && args.sections.includes('daemon-startup')) {
@@ -194,6 +197,17 @@ export async function main(argv: string[]): Promise<void> {
     await cleanups.runAll();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Where the daemon probe wrote its files, and the event-loop delay it saw. */
+function probeSummary(dir: string, pid: number): string {
+  const base = path.join(path.resolve(dir), `berthd-${pid}`);
+  try {
+    const d = JSON.parse(fs.readFileSync(`${base}.loop-delay.json`, 'utf8')) as Record<string, number>;
+    return `## berthd event-loop delay over the run (ms)\n\nmean ${d.meanMs}  p50 ${d.p50Ms}  p90 ${d.p90Ms}  p99 ${d.p99Ms}  max ${d.maxMs}\nCPU profile: ${base}.cpuprofile`;
+  } catch (err) {
+    return `## berthd probe: no output in ${dir} (${err instanceof Error ? err.message : String(err)})`;
   }
 }
 
