@@ -44,7 +44,7 @@ export function operationSvg(op: string, series: Array<{ label: string; samples:
   const axisY = 24 + series.length * ROW;
   for (let t = 0; t <= axisMax + 1e-9; t += step) {
     parts.push(`<line x1="${x(t).toFixed(1)}" y1="24" x2="${x(t).toFixed(1)}" y2="${axisY}" stroke="#eee"/>`);
-    parts.push(`<text x="${x(t).toFixed(1)}" y="${axisY + 14}" font-size="10" text-anchor="middle">${fmtMs(t)}</text>`);
+    parts.push(`<text x="${x(t).toFixed(1)}" y="${axisY + 14}" font-size="10" text-anchor="middle">${Number(t.toPrecision(6))}</text>`);
   }
   if (targetMs !== undefined) {
     parts.push(`<line x1="${x(targetMs).toFixed(1)}" y1="22" x2="${x(targetMs).toFixed(1)}" y2="${axisY}" stroke="#888" stroke-dasharray="4 3"/>`);
