@@ -35,6 +35,8 @@ export interface BerthConfig {
   pauseUid: number;
   pauseGid: number;
   streamingAddress: string;
+  streamingTlsCert: string;
+  streamingTlsKey: string;
   runtimes: Record<string, RuntimeHandlerConfig>;
 }
 
@@ -85,6 +87,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { field: 'pauseUid', section: 'runtime', key: 'pause_uid', kind: 'int', default: 65535, doc: 'User id the per-pod pause process runs as.' },
   { field: 'pauseGid', section: 'runtime', key: 'pause_gid', kind: 'int', default: 65535, doc: 'Group id the per-pod pause process runs as.' },
   { field: 'streamingAddress', section: 'streaming', key: 'address', flag: 'streaming-address', kind: 'address', default: '127.0.0.1:0', doc: 'host:port of the Exec/Attach/PortForward streaming server; port 0 picks a free port.' },
+  { field: 'streamingTlsCert', section: 'streaming', key: 'tls_cert', kind: 'path-or-empty', default: '', doc: 'PEM certificate for serving streaming over HTTPS (with tls_key); empty serves plain HTTP.' },
+  { field: 'streamingTlsKey', section: 'streaming', key: 'tls_key', kind: 'path-or-empty', default: '', doc: 'PEM private key of tls_cert.' },
 ];
 
 /** Default `[runtimes]`: runc (works on cgroup v1 hybrid hosts) and crun. */

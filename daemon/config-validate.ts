@@ -24,6 +24,9 @@ export function validateConfig(config: BerthConfig, sources: ConfigSources): Con
   if (config.defaultNetworkBridge.length > 15) {
     issues.errors.push(`[cni.default_network] bridge: "${config.defaultNetworkBridge}" is longer than 15 characters (Linux interface name limit)${fromWhere(sources, 'defaultNetworkBridge')}`);
   }
+  if ((config.streamingTlsCert === '') !== (config.streamingTlsKey === '')) {
+    issues.errors.push(`[streaming] tls_cert and tls_key: set both or neither${fromWhere(sources, config.streamingTlsCert ? 'streamingTlsCert' : 'streamingTlsKey')}`);
+  }
   return issues;
 }
 

@@ -96,6 +96,12 @@ describe('daemon/config', () => {
     expect(problems.some((p) => p.startsWith('[cni.default_network] bridge:') && p.includes('15 characters'))).to.equal(true);
   });
 
+  it('refuses a streaming TLS certificate without its key', () => {
+    const main = write('berth.toml', '[streaming]\ntls_cert = "/etc/berth/streaming.crt"\n');
+    const problems = problemsOf(() => loadConfig({ configPath: main, configDir: dropIns }));
+    expect(problems).to.deep.equal([`[streaming] tls_cert and tls_key: set both or neither (from ${main})`]);
+  });
+
   it('refuses a default_runtime that is not configured', () => {
     const problems = problemsOf(() => loadConfig({ configPath: write('berth.toml', '[runtime]\ndefault_runtime = "youki"\n'), configDir: dropIns }));
     expect(problems[0]).to.match(/^\[runtime\] default_runtime: "youki" is not a configured runtime \(configured: runc, crun\)/);

@@ -129,6 +129,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     const streaming = await StreamingServer.start({
       address: streamingAt.host,
       port: streamingAt.port,
+      tls: config.streamingTlsCert ? { certFile: config.streamingTlsCert, keyFile: config.streamingTlsKey } : undefined,
       backends: { exec: containers, portForward: new NetnsPortForwardBackend(podNetnsLookup(pods), native) },
       logger: logger.child({ component: 'streaming' }),
     });
