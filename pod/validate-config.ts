@@ -71,6 +71,9 @@ export function validatePodConfig(
   const sysctls = validateSysctls(config.linux?.sysctls, { net: modes.network === 'pod', ipc: modes.ipc === 'pod' });
   const annotations = { ...(config.annotations ?? {}) };
   const logDirectory = config.logDirectory ?? '';
+  if (logDirectory !== '' && logDirectory.split('/').includes('..')) {
+    throw new InvalidArgumentError('config.log_directory: must not contain ".." segments');
+  }
   if (logDirectory !== '' && !logDirectory.startsWith('/')) {
     throw new InvalidArgumentError('config.log_directory: must be an absolute path');
   }
@@ -95,9 +98,15 @@ export function validatePodConfig(
   };
 }
 
+/** Longest metadata value accepted (a Kubernetes DNS subdomain name). */
+const MAX_METADATA_LENGTH = 253;
+
 function requiredText(value: string | null | undefined, field: string): string {
   if (!value) throw new InvalidArgumentError(`${field}: is required`);
   if (HAS_SPACE_OR_CONTROL.test(value)) throw new InvalidArgumentError(`${field}: must not contain whitespace or control characters`);
+  // These end up in names, log paths and CNI_ARGS: no path separators, bounded length.
+  if (value.length > MAX_METADATA_LENGTH) throw new InvalidArgumentError(`${field}: is longer than ${MAX_METADATA_LENGTH} characters`);
+  if (value.includes('/')) throw new InvalidArgumentError(`${field}: must not contain "/"`);
   return value;
 }
 

@@ -46,6 +46,7 @@ export function validateCreate(config: ContainerConfigInput, sandbox: SandboxVie
   if (!sandbox) throw new NotFoundError(`pod sandbox ${podId} not found`);
   if (sandbox.state !== 'ready') throw new FailedPreconditionError(`pod sandbox ${podId} is not ready`);
   if (!config.name) throw new InvalidArgumentError('config.metadata.name is empty');
+  if (config.name.length > 253) throw new InvalidArgumentError('config.metadata.name is longer than 253 characters');
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(config.name)) throw new InvalidArgumentError(`config.metadata.name ${JSON.stringify(config.name)} has characters a container name cannot have`);
   if (!config.image) throw new InvalidArgumentError('config.image.image is empty');
   return sandbox;

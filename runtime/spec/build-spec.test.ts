@@ -128,6 +128,15 @@ const errorRows: ErrorRow[] = [
   { name: 'TARGET without pid', patch: (i) => (i.config.security.pidMode = 'TARGET'), message: /TARGET/ },
   { name: 'bad device permissions', patch: (i) => (i.devices = [{ containerPath: '/dev/x', type: 'c', major: 1, minor: 1, fileMode: 0o600, uid: 0, gid: 0, permissions: 'rwx' }]), message: /permissions/ },
   { name: 'empty env key', patch: (i) => (i.config.envs = [{ key: '', value: 'v' }]), message: /empty key/ },
+  { name: 'env key with =', patch: (i) => (i.config.envs = [{ key: 'A=B', value: 'v' }]), message: /config\.envs/ },
+  { name: 'env value with NUL', patch: (i) => (i.config.envs = [{ key: 'A', value: 'x\0y' }]), message: /config\.envs/ },
+  { name: 'argv with NUL', patch: (i) => (i.config.command = ['sh\0x']), message: /NUL/ },
+  { name: 'mount container path with ..', patch: (i) => (i.config.mounts = [{ containerPath: '/x/../../etc', hostPath: '/h', readonly: false, propagation: 'private' }]), message: /container_path.*"\.\." segments/ },
+  { name: 'negative memory limit', patch: (i) => (i.config.resources = { memoryLimitInBytes: -1 }), message: /memory_limit_in_bytes is negative/ },
+  { name: 'absurd cpu shares', patch: (i) => (i.config.resources = { cpuShares: 1e12 }), message: /cpu_shares/ },
+  { name: 'negative cpu quota', patch: (i) => (i.config.resources = { cpuQuota: -7 }), message: /cpu_quota/ },
+  { name: 'cpu period above 1 s', patch: (i) => (i.config.resources = { cpuPeriod: 5_000_000 }), message: /cpu_period/ },
+  { name: 'oom_score_adj beyond 1000', patch: (i) => (i.config.resources = { oomScoreAdj: 5000 }), message: /oom_score_adj/ },
   { name: 'empty name', patch: (i) => (i.config.name = ''), message: /metadata.name/ },
 ];
 

@@ -32,6 +32,7 @@ export function propagationOption(p: MountPropagation): 'rprivate' | 'rslave' | 
 /** A config mount as an OCI bind mount; relative or `..`-bearing container paths are refused. */
 export function bindMount(m: ContainerMountInput, rroSupported: boolean): OciMount {
   if (!path.isAbsolute(m.containerPath)) throw new InvalidArgumentError(`mount container_path ${JSON.stringify(m.containerPath)} is not absolute`);
+  if (m.containerPath.split('/').includes('..')) throw new InvalidArgumentError(`mount container_path ${JSON.stringify(m.containerPath)} has ".." segments`);
   if (!path.isAbsolute(m.hostPath)) throw new InvalidArgumentError(`mount host_path ${JSON.stringify(m.hostPath)} is not absolute`);
   const options = ['rbind', propagationOption(m.propagation)];
   if (m.recursiveReadOnly) {

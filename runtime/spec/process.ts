@@ -17,6 +17,7 @@ export function mergeArgs(config: Pick<ContainerConfigInput, 'command' | 'args'>
     argv = [...entrypoint, ...cmd];
   }
   if (argv.length === 0) throw new InvalidArgumentError('no command specified: neither the config nor the image sets one');
+  if (argv.some((a) => a.includes('\0'))) throw new InvalidArgumentError('config.command/args contain a NUL byte');
   return argv;
 }
 
@@ -39,6 +40,8 @@ export function mergeEnv(
   }
   for (const { key, value } of configEnv) {
     if (key === '') throw new InvalidArgumentError('config.envs has an empty key');
+    // execve takes NUL-terminated "KEY=VALUE" strings: a NUL or "=" in the key would splice entries.
+    if (key.includes('=') || key.includes('\0') || value.includes('\0')) throw new InvalidArgumentError(`config.envs entry ${JSON.stringify(key)} contains "=" in its key or a NUL byte`);
     set(key, value);
   }
   const setDefault = (key: string, value: string | undefined) => {

@@ -21,10 +21,28 @@ export function containerCgroupsPath(parent: string, containerId: string, driver
 
 const HUGEPAGE_SIZE = /^[0-9]+(KB|MB|GB|TB|PB)$/;
 
+/** cgroup v1 cpu.shares bounds (the kernel's MIN_SHARES/MAX_SHARES). */
+const MAX_CPU_SHARES = 262144;
+/** CFS period bounds in µs (kernel: 1 ms – 1 s). */
+const MAX_CPU_PERIOD_US = 1_000_000;
+
+/** Refuses values no kernel accepts (negative, absurd), naming the field. Pure; cheap. */
+export function checkResources(r: LinuxResourcesInput | undefined): void {
+  if (!r) return;
+  const bad = (field: string, why: string) => new InvalidArgumentError(`${field} ${why}`);
+  if (r.memoryLimitInBytes !== undefined && r.memoryLimitInBytes < 0) throw bad('memory_limit_in_bytes', 'is negative');
+  if (r.memorySwapLimitInBytes !== undefined && r.memorySwapLimitInBytes < -1) throw bad('memory_swap_limit_in_bytes', 'is negative');
+  if (r.cpuShares !== undefined && (r.cpuShares < 0 || r.cpuShares > MAX_CPU_SHARES)) throw bad('cpu_shares', `is outside 0..${MAX_CPU_SHARES}`);
+  if (r.cpuQuota !== undefined && r.cpuQuota < -1) throw bad('cpu_quota', 'is negative (only -1, unlimited, is allowed)');
+  if (r.cpuPeriod !== undefined && (r.cpuPeriod < 0 || r.cpuPeriod > MAX_CPU_PERIOD_US)) throw bad('cpu_period', `is outside 0..${MAX_CPU_PERIOD_US} µs`);
+  if (r.oomScoreAdj !== undefined && (r.oomScoreAdj < -1000 || r.oomScoreAdj > 1000)) throw bad('oom_score_adj', 'is outside -1000..1000');
+}
+
 /** OCI `linux.resources` (without devices) from the CRI LinuxContainerResources. */
 export function ociResources(r: LinuxResourcesInput | undefined, defaults: Pick<RuntimeSpecDefaults, 'cgroupVersion' | 'swapAccounting'>): OciResources {
   const out: OciResources = {};
   if (!r) return out;
+  checkResources(r);
   const cpu: NonNullable<OciResources['cpu']> = {};
   if (positive(r.cpuShares)) cpu.shares = r.cpuShares;
   if (r.cpuQuota !== undefined && r.cpuQuota !== 0) cpu.quota = r.cpuQuota;
@@ -33,7 +51,6 @@ export function ociResources(r: LinuxResourcesInput | undefined, defaults: Pick<
   if (r.cpusetMems) cpu.mems = r.cpusetMems;
   if (Object.keys(cpu).length > 0) out.cpu = cpu;
 
-  if (r.memoryLimitInBytes !== undefined && r.memoryLimitInBytes < 0) throw new InvalidArgumentError('memory_limit_in_bytes is negative');
   if (positive(r.memoryLimitInBytes)) {
     const memory: NonNullable<OciResources['memory']> = { limit: r.memoryLimitInBytes };
     if (defaults.swapAccounting) {
