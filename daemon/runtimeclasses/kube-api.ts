@@ -4,6 +4,9 @@
  * it is an ES module that takes about a second to load, which serve must never pay.
  */
 import type { KubeConfig, V1RuntimeClass } from '@kubernetes/client-node';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BerthError, FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, UnavailableError } from '../../common/errors';
 import type { RuntimeClassObject } from './plan';
 
@@ -23,6 +26,10 @@ export async function kubeRuntimeClassApi(kubeconfigPath?: string): Promise<Runt
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see the file comment
   const k8s = require('@kubernetes/client-node') as ClientModule;
   const kc = new k8s.KubeConfig();
+  if (!kubeconfigPath && !defaultKubeconfigExists(process.env)) {
+    // client-node would silently fall back to http://localhost:8080, which only confuses.
+    throw new InvalidArgumentError('load kubeconfig: none found ($KUBECONFIG, ~/.kube/config, in-cluster service account); pass --kubeconfig <file>');
+  }
   try {
     if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
     else kc.loadFromDefault();
@@ -32,6 +39,13 @@ export async function kubeRuntimeClassApi(kubeconfigPath?: string): Promise<Runt
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new InvalidArgumentError(`load kubeconfig ${kubeconfigPath ?? '(default locations)'}: no current cluster`);
   return new ClientNodeRuntimeClassApi(k8s, kc, cluster.server);
+}
+
+/** True when one of the places KubeConfig.loadFromDefault reads holds a kubeconfig. */
+export function defaultKubeconfigExists(env: NodeJS.ProcessEnv): boolean {
+  if (env.KUBECONFIG && env.KUBECONFIG.split(path.delimiter).some((f) => f && fs.existsSync(f))) return true;
+  if (fs.existsSync(path.join(env.HOME || os.homedir(), '.kube', 'config'))) return true;
+  return Boolean(env.KUBERNETES_SERVICE_HOST) && fs.existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
 }
 
 class ClientNodeRuntimeClassApi implements RuntimeClassApi {
@@ -62,22 +76,24 @@ class ClientNodeRuntimeClassApi implements RuntimeClassApi {
     try {
       return await fn();
     } catch (cause) {
-      if (cause instanceof this.k8s.ApiException) throw apiError(what, this.server, cause.code, cause.body, cause);
+      // The client's ApiException message repeats the whole body and headers; the typed error
+      // keeps what matters (code, Status reason and message) and drops it as cause.
+      if (cause instanceof this.k8s.ApiException) throw apiError(what, this.server, cause.code, cause.body);
       throw new UnavailableError(`${what} at ${this.server}`, { cause });
     }
   }
 }
 
 /** A typed error for an apiserver answer `code` with (Status) `body`. */
-export function apiError(what: string, server: string, code: number, body: unknown, cause: unknown): BerthError {
+export function apiError(what: string, server: string, code: number, body: unknown): BerthError {
   const status = parseStatus(body);
   const detail = `${what} at ${server}: HTTP ${code}${status.reason ? ` ${status.reason}` : ''}${status.message ? `: ${status.message}` : ''}`;
-  if (code === 401) return new FailedPreconditionError(`${detail} (the kubeconfig's credentials were not accepted)`, { cause });
-  if (code === 403) return new FailedPreconditionError(`${detail} (the kubeconfig's user may not do this; it needs get/list/create/update on runtimeclasses.node.k8s.io)`, { cause });
-  if (code === 404) return new NotFoundError(`${detail} (does the cluster serve node.k8s.io/v1?)`, { cause });
-  if (code === 409) return new FailedPreconditionError(`${detail} (changed concurrently; run the sync again)`, { cause });
-  if (code >= 500) return new UnavailableError(detail, { cause });
-  return new RuntimeError(detail, { cause });
+  if (code === 401) return new FailedPreconditionError(`${detail} (the kubeconfig's credentials were not accepted)`);
+  if (code === 403) return new FailedPreconditionError(`${detail} (the kubeconfig's user may not do this; it needs get/list/create/update on runtimeclasses.node.k8s.io)`);
+  if (code === 404) return new NotFoundError(`${detail} (does the cluster serve node.k8s.io/v1?)`);
+  if (code === 409) return new FailedPreconditionError(`${detail} (changed concurrently; run the sync again)`);
+  if (code >= 500) return new UnavailableError(detail);
+  return new RuntimeError(detail);
 }
 
 function parseStatus(body: unknown): { reason?: string; message?: string } {

@@ -116,6 +116,7 @@ describe('daemon/runtimeclasses sync against a fake apiserver', function () {
     expect(r.err).to.contain('runtimeclasses sync: list RuntimeClasses at http://127.0.0.1:');
     expect(r.err).to.contain('HTTP 403 Forbidden: runtimeclasses.node.k8s.io is forbidden');
     expect(r.err).to.contain('needs get/list/create/update on runtimeclasses.node.k8s.io');
+    expect(r.err.trim().split('\n'), 'one line, without the client library\'s body dump').to.have.length(1);
     expect(apiserver.requests.map((q) => q.method)).to.deep.equal(['GET']);
   });
 
