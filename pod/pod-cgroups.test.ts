@@ -58,6 +58,18 @@ describe('pod/pod-cgroups', () => {
     await cg.remove(created.dirs); // idempotent
   });
 
+  it('creates only the leaf when the parent exists, and reuses an existing leaf', async () => {
+    mkdirSync(path.join(dir, 'unified', 'kubepods', 'pod2'), { recursive: true });
+    const cg = new PodCgroups([{ mountPoint: path.join(dir, 'unified'), version: 2, controllers: [] }]);
+    const first = await cg.create('/kubepods/pod2', 'leaf');
+    expect(existsSync(first.dirs[0])).to.equal(true);
+    const again = await cg.create('/kubepods/pod2', 'leaf');
+    expect(again.dirs).to.deep.equal(first.dirs);
+    await cg.remove(again.dirs);
+    expect(existsSync(first.dirs[0])).to.equal(false);
+    expect(existsSync(path.join(dir, 'unified', 'kubepods', 'pod2'))).to.equal(true);
+  });
+
   it('fails with a typed error and leaves nothing when a hierarchy is unusable', async () => {
     mkdirSync(path.join(dir, 'ok'));
     const cg = new PodCgroups([

@@ -103,8 +103,26 @@ export class PodCgroups {
   }
 }
 
-/** mkdir -p under the hierarchy; new v1 cpuset levels inherit cpus/mems (else attaching fails with ENOSPC). */
+/**
+ * mkdir -p under the hierarchy; new v1 cpuset levels inherit cpus/mems (else attaching fails with
+ * ENOSPC). The leaf is tried first: its parents (kubelet's QoS/pod cgroups, or berth's default
+ * parent after the first pod) nearly always exist, so one mkdir per hierarchy is the common case
+ * instead of one per path level (13 hierarchies × 4 levels for a kubelet parent on hybrid hosts).
+ */
 async function mkdirLevels(h: CgroupHierarchy, relative: string, onCreated: (dir: string) => void): Promise<void> {
+  const leaf = path.join(h.mountPoint, relative);
+  try {
+    await fs.mkdir(leaf);
+    onCreated(leaf);
+    if (h.version === 1 && h.controllers.includes('cpuset')) {
+      for (const file of ['cpuset.cpus', 'cpuset.mems']) await inheritIfEmpty(path.dirname(leaf), leaf, file);
+    }
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT') throw err;
+  }
   let current = h.mountPoint;
   for (const segment of relative.split('/').filter(Boolean)) {
     const parentDir = current;
