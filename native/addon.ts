@@ -18,8 +18,12 @@ import {
   type NativeBinding,
   type PauseProcess,
   type PauseSpec,
+  type PtyPair,
+  type SeqpacketHandlers,
+  type SeqpacketSocket,
   type UnmountFlag,
 } from './binding';
+import { ChannelSeqpacketSocket, type RawSeqpacketChannelClass } from './seqpacket-socket';
 
 /** The addon's raw exports (numbers for flags; errors are plain Errors with code/errno). */
 export interface RawAddon {
@@ -32,6 +36,10 @@ export interface RawAddon {
   startPause(spec: PauseSpec): Promise<number>;
   watchExit(pid: number, onExit: () => void): { close(): void };
   connectInNetns(netnsPath: string, host: string, port: number): Promise<number>;
+  openPty(): PtyPair;
+  setWindowSize(fd: number, rows: number, cols: number): void;
+  connectSeqpacket(path: string): Promise<number>;
+  SeqpacketChannel: RawSeqpacketChannelClass;
 }
 
 /** MS_* values from <sys/mount.h>. */
@@ -193,6 +201,33 @@ export class AddonNativeBinding implements NativeBinding {
 
   connectInNetns(netnsPath: string, host: string, port: number): Promise<number> {
     return call(() => this.addon.connectInNetns(netnsPath, host, port));
+  }
+
+  openPty(): PtyPair {
+    return callSync(() => this.addon.openPty());
+  }
+
+  setWindowSize(fd: number, rows: number, cols: number): void {
+    callSync(() => this.addon.setWindowSize(fd, rows, cols));
+  }
+
+  async connectSeqpacket(socketPath: string, handlers: SeqpacketHandlers): Promise<SeqpacketSocket> {
+    const fd = await call(() => this.addon.connectSeqpacket(socketPath));
+    try {
+      return new ChannelSeqpacketSocket(this.addon.SeqpacketChannel, fd, handlers, toNativeError);
+    } catch (error) {
+      fs.closeSync(fd); // the channel never took ownership
+      throw toNativeError(error);
+    }
+  }
+}
+
+/** Runs a synchronous addon call, converting its throw to NativeError. */
+function callSync<T>(operation: () => T): T {
+  try {
+    return operation();
+  } catch (error) {
+    throw toNativeError(error);
   }
 }
 

@@ -12,7 +12,9 @@
         "src/start-pause.cc",
         "src/pause-launcher.cc",
         "src/watch-exit.cc",
-        "src/connect-in-netns.cc"
+        "src/connect-in-netns.cc",
+        "src/terminal-ops.cc",
+        "src/seqpacket.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

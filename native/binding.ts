@@ -61,6 +61,35 @@ export interface ExitWatch {
   close(): void;
 }
 
+/** A pseudoterminal pair (both fds close-on-exec; neither is anyone's controlling terminal). */
+export interface PtyPair {
+  readonly master: number;
+  readonly slave: number;
+  /** /dev/pts/N of the slave. */
+  readonly slavePath: string;
+}
+
+/** Receives what arrives on a SOCK_SEQPACKET connection. */
+export interface SeqpacketHandlers {
+  /** One whole packet (packet boundaries are preserved). */
+  onPacket(packet: Buffer): void;
+  /** Called once: the peer closed (no argument) or reading failed. */
+  onEnd(error?: NativeError): void;
+}
+
+/** A connected SOCK_SEQPACKET unix socket read on the event loop (no thread held). */
+export interface SeqpacketSocket {
+  /** Sends `packet` as one packet; while the peer's queue is full it retries, never blocking the loop. */
+  send(packet: Buffer): Promise<void>;
+  /** shutdown(SHUT_WR): the peer reads end-of-file; packets keep arriving. */
+  shutdownWrite(): void;
+  /** Stops reading (backpressure) until `resume`. */
+  pause(): void;
+  resume(): void;
+  /** Stops reading and closes the socket; idempotent; no onEnd after it. */
+  close(): void;
+}
+
 export interface NativeBinding {
   /** mount(2). `data` is the filesystem-specific option string (e.g. overlay's lowerdir=…). */
   mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void>;
@@ -91,6 +120,19 @@ export interface NativeBinding {
    * (a dedicated thread does setns; the libuv pool is never used) and returns the connected fd.
    */
   connectInNetns(netnsPath: string, host: string, port: number): Promise<number>;
+  /**
+   * posix_openpt + grantpt + unlockpt + open of the slave (synchronous: a few non-blocking
+   * syscalls). The caller owns both fds.
+   */
+  openPty(): PtyPair;
+  /** TIOCSWINSZ on a terminal fd (synchronous). */
+  setWindowSize(fd: number, rows: number, cols: number): void;
+  /**
+   * Connects a SOCK_SEQPACKET unix socket (what conmon's attach socket is; Node's net cannot) and
+   * reads it on the event loop, one `onPacket` per packet. Paths longer than sun_path are reached
+   * through /proc/self/fd/<dir fd>/<name>.
+   */
+  connectSeqpacket(path: string, handlers: SeqpacketHandlers): Promise<SeqpacketSocket>;
 }
 
 /** The error every NativeBinding method rejects with. */

@@ -5,6 +5,8 @@
  * method can be made to fail with `fail`. It behaves like the real addon where it matters:
  * unmounting something not mounted is EINVAL, lgetxattr of an absent name is undefined,
  * watchExit of a gone pid throws ESRCH synchronously, connectInNetns refuses by default.
+ * openPty hands out fake fd numbers; connectSeqpacket connects to a FakeSeqpacketPeer that a test
+ * drives (packets to the client, end of stream) and inspects (packets sent, write shutdown).
  */
 import {
   NativeError,
@@ -13,6 +15,9 @@ import {
   type NativeBinding,
   type PauseProcess,
   type PauseSpec,
+  type PtyPair,
+  type SeqpacketHandlers,
+  type SeqpacketSocket,
   type UnmountFlag,
 } from './binding';
 
@@ -47,6 +52,33 @@ export interface FakeNode {
   minor: number;
 }
 
+/** The far end of a fake seqpacket connection, driven by the test. */
+export class FakeSeqpacketPeer {
+  /** Packets the client sent, in order. */
+  readonly received: Buffer[] = [];
+  /** The client called shutdownWrite. */
+  writeShutdown = false;
+  /** The client closed the socket. */
+  closed = false;
+  /** The client paused reading. */
+  paused = false;
+
+  constructor(
+    readonly path: string,
+    private readonly handlers: SeqpacketHandlers,
+  ) {}
+
+  /** Delivers `packet` to the client (dropped after close, as the real socket stops reading). */
+  sendToClient(packet: Buffer): void {
+    if (!this.closed) this.handlers.onPacket(packet);
+  }
+
+  /** Ends the stream as the peer closing (or failing with `error`). */
+  end(error?: NativeError): void {
+    if (!this.closed) this.handlers.onEnd(error);
+  }
+}
+
 const ERRNO: Readonly<Record<string, number>> = {
   EPERM: 1,
   ENOENT: 2,
@@ -54,6 +86,7 @@ const ERRNO: Readonly<Record<string, number>> = {
   EINTR: 4,
   EIO: 5,
   EACCES: 13,
+  EBADF: 9,
   EBUSY: 16,
   EEXIST: 17,
   ENOTDIR: 20,
@@ -90,7 +123,13 @@ export class RecordingNativeBinding implements NativeBinding {
     throw fakeNativeError('ECONNREFUSED', `connectInNetns: connect to ${host} port ${port} in ${netnsPath}`);
   };
 
+  /** Terminal sizes set with setWindowSize, by fd. */
+  readonly windowSizes = new Map<number, { rows: number; cols: number }>();
+  /** Peers of connectSeqpacket calls, in order. */
+  readonly seqpacketPeers: FakeSeqpacketPeer[] = [];
+
   private readonly mounts: FakeMount[] = [];
+  private nextFd = 1000;
   private readonly processes = new Map<number, FakeProcess>();
   private readonly watchers = new Map<number, Set<() => void>>();
   private readonly failures = new Map<NativeMethod, InjectedFailure[]>();
@@ -214,6 +253,33 @@ export class RecordingNativeBinding implements NativeBinding {
   async connectInNetns(netnsPath: string, host: string, port: number): Promise<number> {
     this.record('connectInNetns', [netnsPath, host, port]);
     return this.connectHandler(netnsPath, host, port);
+  }
+
+  openPty(): PtyPair {
+    this.record('openPty', []);
+    const master = this.nextFd++;
+    return { master, slave: this.nextFd++, slavePath: `/dev/pts/fake${master}` };
+  }
+
+  setWindowSize(fd: number, rows: number, cols: number): void {
+    this.record('setWindowSize', [fd, rows, cols]);
+    this.windowSizes.set(fd, { rows, cols });
+  }
+
+  async connectSeqpacket(path: string, handlers: SeqpacketHandlers): Promise<SeqpacketSocket> {
+    this.record('connectSeqpacket', [path]);
+    const peer = new FakeSeqpacketPeer(path, handlers);
+    this.seqpacketPeers.push(peer);
+    return {
+      send: async (packet: Buffer) => {
+        if (peer.closed) throw fakeNativeError('EBADF', 'seqpacket socket: send after close');
+        peer.received.push(Buffer.from(packet));
+      },
+      shutdownWrite: () => void (peer.writeShutdown = true),
+      pause: () => void (peer.paused = true),
+      resume: () => void (peer.paused = false),
+      close: () => void (peer.closed = true),
+    };
   }
 
   /** Records a call and throws an injected failure (async methods reject with it). */
