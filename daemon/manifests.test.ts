@@ -139,6 +139,24 @@ describe('manifests/ and contrib/ against the code', function () {
       }
     });
 
+    it('has well-formed queries: balanced brackets, ranged rate()/increase(), quantiles over _bucket by le', () => {
+      let rangedCalls = 0;
+      for (const expr of exprs.filter((e) => !e.startsWith('label_values'))) {
+        const stack: string[] = [];
+        for (const ch of expr.replace(/"[^"]*"/g, '""')) {
+          if ('([{'.includes(ch)) stack.push(ch);
+          else if (')]}'.includes(ch)) expect(stack.pop(), expr).to.equal('([{'[')]}'.indexOf(ch)]);
+        }
+        expect(stack, expr).to.deep.equal([]);
+        for (const call of expr.match(/\b(rate|increase)\([^()]*\)/g) ?? []) {
+          expect(call, expr).to.match(/\[\$__rate_interval\]\)$/);
+          rangedCalls++;
+        }
+        if (expr.includes('histogram_quantile(')) expect(expr, expr).to.match(/by \(le\b[^)]*\) \(rate\([a-z_]+_bucket\{/);
+      }
+      expect(rangedCalls).to.be.greaterThan(10);
+    });
+
     it('covers RPC rate, errors, latency, pod start steps, pull throughput and container states', () => {
       const text = exprs.join('\n');
       for (const needle of [
