@@ -81,7 +81,8 @@ async function containerdTarget(rand: string, images: BenchImages): Promise<Targ
     registryHost: images.registry.host,
     sandboxImage: images.pause,
     bridge: `bbc${rand}`,
-    subnet: `10.${221 + (parseInt(rand, 16) % 20)}.0.0/16`,
+    // Outside berth's default 10.89.0.0/16 and the 10.200–250.x.0/24 of test daemons running meanwhile.
+    subnet: `10.252.${parseInt(rand, 16) % 256}.0/24`,
     log: progress,
   });
   return { label: 'containerd', socketPath: c.socketPath, daemonPid: c.pid, readyMs: c.spawnToReadyMs, cleanup: () => c.cleanup() };
