@@ -149,7 +149,7 @@ describe('e2e: reliability — berthd restart keeps pods and containers', functi
       expect((await c.listPodSandbox({})).items).to.deep.equal([]);
       expect((await c.listContainers({})).containers).to.deep.equal([]);
       const leaks = b.leaks();
-      expect(leaks).to.deep.equal({ mounts: [], nsPins: [], ipLeases: [], podStateDirs: [], podVolatileDirs: [], containerDirs: [], exitFiles: [], cniCache: [], processes: [], pauses: [] });
+      expect(leaks).to.deep.equal({ mounts: [], nsPins: [], ipLeases: [], podStateDirs: [], podVolatileDirs: [], containerDirs: [], exitFiles: [], cniCache: [], processes: [], pauses: [], holdingFiles: [], runtimeState: [] });
     });
   }
 });

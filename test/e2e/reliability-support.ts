@@ -160,6 +160,8 @@ export class RestartableBerthd {
       cniCache: list(path.join(this.root, 'cni', 'results')),
       processes: processesMentioning(this.dir).filter((p) => p.pid !== this.pid).map((p) => `${p.pid} ${p.comm}`),
       pauses: pausesOf(path.join(this.root, 'pods')),
+      holdingFiles: processesHoldingFilesUnder(this.dir).filter((p) => p.pid !== this.pid).map((p) => `${p.pid} ${p.comm}`),
+      runtimeState: list(path.join(this.runRoot, 'runtimes', 'runc')),
     };
   }
 }
@@ -176,6 +178,29 @@ export function processesMentioning(needle: string): Array<{ pid: number; comm: 
     }
   }
   return out;
+}
+
+/** Live processes with an open file under `dir` (pause keeps its log in the pod's volatile dir). */
+export function processesHoldingFilesUnder(dir: string): Array<{ pid: number; comm: string }> {
+  const out: Array<{ pid: number; comm: string }> = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid || !processAlive(Number(name))) continue;
+    try {
+      const fds = fs.readdirSync(`/proc/${name}/fd`);
+      if (fds.some((fd) => safeReadlink(`/proc/${name}/fd/${fd}`).startsWith(dir + '/'))) out.push({ pid: Number(name), comm: fs.readFileSync(`/proc/${name}/comm`, 'utf8').trim() });
+    } catch {
+      // gone or not ours to read
+    }
+  }
+  return out;
+}
+
+function safeReadlink(p: string): string {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return '';
+  }
 }
 
 /** Live pause processes recorded in pod state files. */
