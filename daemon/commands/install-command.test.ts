@@ -98,6 +98,20 @@ describe('daemon/commands install', () => {
     expect(r.out).to.contain('systemctl daemon-reload && systemctl enable --now berthd');
   });
 
+  it('refuses --root without --destdir (it names the state dir, not the install root); with --destdir it goes into berth.toml', async () => {
+    fs.writeFileSync(path.join(dir, 'absent.toml'), '');
+    // Without its template the checkout cannot install, so a broken guard fails here instead of writing to the real /.
+    fs.renameSync(path.join(checkout, 'contrib'), path.join(checkout, 'contrib.off'));
+    const ambiguous = await run('--root', dest);
+    expect(ambiguous.err).to.contain('use --destdir <dir> to install below a directory');
+    expect(ambiguous.code).to.equal(2);
+    fs.renameSync(path.join(checkout, 'contrib.off'), path.join(checkout, 'contrib'));
+    const r = await run('--destdir', dest, '--root', '/srv/berth');
+    expect(r.code, r.err).to.equal(0);
+    const toml = parse(fs.readFileSync(path.join(dest, 'etc/berth/berth.toml'), 'utf8')) as Record<string, Record<string, unknown>>;
+    expect(toml.daemon.root).to.equal('/srv/berth');
+  });
+
   it('refuses a relative prefix (exit 2) and a checkout without the unit template (exit 1)', async () => {
     fs.writeFileSync(path.join(dir, 'absent.toml'), '');
     const rel = await run('--destdir', dest, '--prefix', 'usr/local');

@@ -51,6 +51,11 @@ export function makeInstallCommand(env: InstallEnvironment = hostInstallEnvironm
       const dryRun = flags['dry-run'] === 'true';
       const prefix = flags.prefix ?? '/usr/local';
       const destdir = flags.destdir ?? '/';
+      if (flags.destdir === undefined && ctx.args.optionFlags.some((f) => f.flag === 'root')) {
+        // `--root` is berth's state dir; someone meaning "install below this dir" would write to the real /.
+        ctx.stderr('berthd: install: --root sets [daemon] root (berth\'s state directory) in the installed berth.toml, not where files go; use --destdir <dir> to install below a directory, or --destdir / to install on this host with that root\n');
+        return EXIT_USAGE;
+      }
       const loaded = loadConfigOrReport(ctx);
       if (!loaded) return EXIT_USAGE;
       try {
