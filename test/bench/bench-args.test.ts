@@ -1,10 +1,11 @@
 import { expect } from 'chai';
-import { parseBenchArgs, SECTION_NAMES } from './bench-args';
+import { DEFAULT_SECTIONS, parseBenchArgs } from './bench-args';
 
 describe('bench: parseBenchArgs', () => {
   it('defaults to every section and the CRI benchmark counts', () => {
     const a = parseBenchArgs([]);
-    expect(a.sections).to.deep.equal([...SECTION_NAMES]);
+    expect(a.sections).to.deep.equal([...DEFAULT_SECTIONS]);
+    expect(a.sections).to.not.include('image-throughput');
     expect([a.pods, a.containers, a.pulls, a.densityPods, a.listPods]).to.deep.equal([40, 40, 10, 30, 110]);
     expect(a.endpoint).to.equal(undefined);
     expect(a.vs).to.equal(undefined);

@@ -1,8 +1,11 @@
 /** Command-line arguments of `npm run bench`. */
 
 /** Sections that can be selected with --section. */
-export const SECTION_NAMES = ['rpc-latency', 'cri', 'density', 'daemon-startup', 'streaming'] as const;
+export const SECTION_NAMES = ['rpc-latency', 'cri', 'density', 'daemon-startup', 'streaming', 'image-throughput'] as const;
 export type SectionName = (typeof SECTION_NAMES)[number];
+
+/** Sections run without --section (image-throughput pulls ~150 MB through berth's image layer directly). */
+export const DEFAULT_SECTIONS: readonly SectionName[] = ['rpc-latency', 'cri', 'density', 'daemon-startup', 'streaming'];
 
 /** Parsed arguments. */
 export interface BenchArgs {
@@ -34,13 +37,14 @@ export const USAGE = `usage: npm run bench -- [options]
                             bench's registry on 127.0.0.1 over plain HTTP)
   --vs containerd           also start Debian's containerd (installed if missing) and compare
   --section a,b             only these sections: ${SECTION_NAMES.join(', ')}
+                            (default: all but image-throughput)
   --pods N (40) --containers N (40) --pulls N (10) --scratch N (5)
   --density-pods N (30) --list-pods N (110) -n N (RPC calls, 1000) --starts N (10)
   --html FILE  --json FILE  --cpu-prof DIR (berthd CPU profile, written when it stops)`;
 
 /** Parses argv (without node and the script); throws with a message naming the bad argument. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const out: BenchArgs = { sections: [...SECTION_NAMES], pods: 40, containers: 40, pulls: 10, scratch: 5, densityPods: 30, listPods: 110, calls: 1000, starts: 10 };
+  const out: BenchArgs = { sections: [...DEFAULT_SECTIONS], pods: 40, containers: 40, pulls: 10, scratch: 5, densityPods: 30, listPods: 110, calls: 1000, starts: 10 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {

@@ -16,9 +16,10 @@ import { parseBenchArgs, type BenchArgs } from './bench-args';
 import { prepareBenchImages, type BenchImages } from './bench-images';
 import { startBenchBerthd } from './berth-target';
 import { startContainerd, ensureContainerdInstalled } from './containerd/containerd-harness';
-import { runCriSequence } from './cri-sequence';
+import { ensureImage, runCriSequence } from './cri-sequence';
 import { benchDaemonStartup, formatDaemonStartup, processMemory } from './daemon-startup';
 import { benchDensity } from './density';
+import { benchImagePull } from './image-pull';
 import { killPids, pidsInCgroupTree, removeCgroupTree } from './host-cleanup';
 import { renderHtmlReport } from './html-report';
 import { formatDensityTable, formatLatencyTable, type BenchReport, type RuntimeRun } from './report-model';
@@ -32,6 +33,8 @@ interface Target {
   daemonPid?: number;
   readyMs?: number;
   metricsAddress?: string;
+  /** Images a node of this runtime has before pods start (containerd's sandbox image). */
+  prePull?: string[];
   cleanup(): Promise<void>;
 }
 
@@ -85,7 +88,7 @@ async function containerdTarget(rand: string, images: BenchImages): Promise<Targ
     subnet: `10.252.${parseInt(rand, 16) % 256}.0/24`,
     log: progress,
   });
-  return { label: 'containerd', socketPath: c.socketPath, daemonPid: c.pid, readyMs: c.spawnToReadyMs, cleanup: () => c.cleanup() };
+  return { label: 'containerd', socketPath: c.socketPath, daemonPid: c.pid, readyMs: c.spawnToReadyMs, prePull: [images.pause], cleanup: () => c.cleanup() };
 }
 
 /** Runs the per-runtime sections against one target. */
@@ -98,6 +101,8 @@ async function benchTarget(target: Target, args: BenchArgs, images: BenchImages 
       await new Promise((r) => setTimeout(r, 1000));
       run.startPssKiB = processMemory(target.daemonPid).pssKiB;
     }
+    // A node has its sandbox image before the first pod (kubelet pins it): not part of RunPodSandbox.
+    for (const image of target.prePull ?? []) await ensureImage(client, image);
     const common = { cgroupParent: scratch.cgroupParent, logDirectory: path.join(scratch.logDir, target.label), namePrefix: `bench-${scratch.rand}-${target.label}` };
     if (args.sections.includes('rpc-latency')) {
       progress(`${target.label}: Version/Status latency (${args.calls} calls each)`);
@@ -158,7 +163,10 @@ export async function main(argv: string[]): Promise<void> {
     const images = args.sections.includes('cri') || args.sections.includes('density') ? await prepareBenchImages() : undefined;
     if (images) cleanups.push(() => images.registry.stop());
     const starters: Array<() => Promise<Target>> = [];
-    if (args.endpoint) {
+    const perRuntime = args.sections.some((s) => s === 'rpc-latency' || s === 'cri' || s === 'density');
+    if (!perRuntime) {
+      // only daemon-less sections (and daemon-startup, which starts its own berthds)
+    } else if (args.endpoint) {
       const socketPath = args.endpoint;
       starters.push(async () => ({ label: await runtimeName(socketPath), socketPath, cleanup: async () => undefined }));
     } else {
@@ -187,6 +195,13 @@ export async function main(argv: string[]): Promise<void> {
     if (!args.endpoint && args.sections.includes('daemon-startup')) {
       progress(`berthd start-up (${args.starts} starts)`);
       texts.push(`## berthd start-up\n\n${formatDaemonStartup(await benchDaemonStartup({ starts: args.starts }))}`);
+    }
+    if (args.sections.includes('image-throughput')) {
+      progress('image throughput (berth image layer directly, 50 MB image vs skopeo copy)');
+      const r = await benchImagePull({ log: progress });
+      texts.push(
+        `## image throughput (image layer, no daemon)\n\nbusybox pull median ${r.busyboxMedianMs} ms; ${(r.bigBytes / 1e6).toFixed(1)} MB image: berth ${r.bigMedianMs} ms = ${r.bigMBps} MB/s (pull + unpack), skopeo copy ${r.skopeoMedianMs} ms = ${r.skopeoMBps} MB/s (download only)`,
+      );
     }
     if (args.sections.includes('streaming')) {
       progress('streaming (in-process server, reference backends)');
