@@ -26,7 +26,7 @@ import { ContainerStatsReader, type ContainerStatsView } from './container-stats
 import { ContainerStore } from './container-store';
 import { readPodStats, type PodStatsInput, type PodStatsView } from './pod-stats';
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
-import { runExecSession, type ExecSessionIo } from './exec-session';
+import { runAttachSession, runExecSession, type AttachIo, type ExecSessionIo } from './exec-session';
 import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
 import { listHostDevices, resolveDevice } from './host-facts';
 import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
@@ -410,8 +410,11 @@ export class ContainerManager {
   /** A streaming exec session (the streaming server's ExecBackend.exec). */
   exec(idOrPrefix: string, cmd: string[], io: ExecSessionIo, signal: AbortSignal): Promise<{ exitCode: number }> {
     const rec = this.require(idOrPrefix);
-    return runExecSession(rec, this.runtimeFor(rec.runtimeHandler), cmd, io, signal);
+    return runExecSession(rec, this.runtimeFor(rec.runtimeHandler), cmd, io, signal, this.opts.native);
   }
+
+  /** Attach to a running container's stdio through conmon (the streaming server's AttachBackend). */
+  attach(id: string, io: AttachIo, signal: AbortSignal): Promise<void> { return runAttachSession(this.require(id), io, signal, this.opts.native); }
 
   /** UpdateContainerResources: applies to the live cgroup (runc update) and records them. */
   async updateContainerResources(idOrPrefix: string, resources: LinuxResourcesInput): Promise<void> {

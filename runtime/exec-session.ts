@@ -3,8 +3,7 @@
  * client's stdin/stdout/stderr piped through, killed when the client goes away. Shapes match
  * cri/streaming/backends.ts's ExecBackend structurally (runtime/ does not import cri/).
  *
- * A terminal (tty) needs runc's --console-socket, which passes the pty master as an SCM_RIGHTS
- * fd that Node cannot receive; until native/ offers that, tty sessions are refused clearly.
+ * Terminal sessions (tty) run in exec-tty.ts: they need a pseudoterminal from native/.
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -15,6 +14,9 @@ import { FailedPreconditionError, InvalidArgumentError, RuntimeError, Unimplemen
 import type { ContainerRecord } from './container-record';
 import { readSpec } from './container-ops';
 import type { OciRuntimeDriver } from './oci-runtime';
+import { hasExecTtyNative, runTtyExecSession } from './exec-tty';
+// Attach is the other streaming session; re-exported so the manager imports sessions from one place.
+export { runAttachSession, type AttachIo } from './attach';
 import { runcError } from './runc-errors';
 
 /** The client's streams (a structural copy of the streaming server's SessionIo). */
@@ -23,13 +25,21 @@ export interface ExecSessionIo {
   stdout?: Writable;
   stderr?: Writable;
   tty: boolean;
+  /** Terminal sizes, in order (only under tty). */
+  resize?: AsyncIterable<{ width: number; height: number }>;
 }
 
-/** Runs `cmd` in the container with `io`; resolves with the exit code. */
-export async function runExecSession(rec: ContainerRecord, runtime: OciRuntimeDriver, cmd: string[], io: ExecSessionIo, signal: AbortSignal): Promise<{ exitCode: number }> {
+/**
+ * Runs `cmd` in the container with `io`; resolves with the exit code. `native` (the daemon's
+ * NativeBinding) is needed only for a terminal.
+ */
+export async function runExecSession(rec: ContainerRecord, runtime: OciRuntimeDriver, cmd: string[], io: ExecSessionIo, signal: AbortSignal, native?: object): Promise<{ exitCode: number }> {
   if (cmd.length === 0) throw new InvalidArgumentError('cmd is empty');
   if (rec.state !== 'running') throw new FailedPreconditionError(`container ${rec.id} is ${rec.state}, not running`);
-  if (io.tty) throw new UnimplementedError('exec with a terminal is not supported yet (needs the console socket fd from native/)');
+  if (io.tty) {
+    if (!native || !hasExecTtyNative(native)) throw new UnimplementedError('exec with a terminal needs the native addon (openPty, setWindowSize)');
+    return runTtyExecSession(rec, runtime, cmd, io, signal, native);
+  }
   const spec = await readSpec(rec);
   const proc = { ...spec.process, args: cmd, terminal: false };
   delete proc.oomScoreAdj;

@@ -1,0 +1,196 @@
+/**
+ * Streaming exec with a terminal (Exec with tty=true).
+ *
+ * runc passes the container pty's master to `--console-socket` only in detached mode
+ * (`runc exec -d`), and a detached exec'd process is re-parented away from us, so its exit code
+ * would be lost. So, as cri-o does, runc runs in the foreground with a pseudoterminal of OUR OWN
+ * as its stdio (native openPty): runc switches that terminal to raw mode and relays between it and
+ * the pty it creates inside the container (`process.terminal: true`), and exits with the process's
+ * status. We read and write our master through a `tty.ReadStream` (epoll on the event loop, no
+ * thread pool). A resize sets our master's size (TIOCSWINSZ) and sends runc SIGWINCH, on which
+ * runc copies the size to the container's pty (runc signals.go).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs, closeSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import * as tty from 'node:tty';
+import { RuntimeError, errnoCode } from '../common/errors';
+import type { NativeBinding } from '../native/binding';
+import type { ContainerRecord } from './container-record';
+import { readSpec } from './container-ops';
+import type { OciRuntimeDriver } from './oci-runtime';
+import { runcError } from './runc-errors';
+
+/** The syscalls a terminal exec needs. */
+export type ExecTtyNative = Pick<NativeBinding, 'openPty' | 'setWindowSize'>;
+
+/** The client's side of a terminal session (structural copy of cri/streaming's SessionIo). */
+export interface TtyExecIo {
+  stdin?: Readable;
+  stdout?: Writable;
+  resize?: AsyncIterable<{ width: number; height: number }>;
+}
+
+/** How long to keep reading the master after runc exited (output still in the pty buffer). */
+const DRAIN_TIMEOUT_MS = 2000;
+
+/** Whether `native` offers what a terminal exec needs (the daemon passes the full binding). */
+export function hasExecTtyNative(native: object): native is ExecTtyNative {
+  const candidate = native as Partial<ExecTtyNative>;
+  return typeof candidate.openPty === 'function' && typeof candidate.setWindowSize === 'function';
+}
+
+/** The exec'd process spec: the container's, with `cmd`, a terminal, and TERM when unset. */
+export async function ttyProcessSpec(rec: ContainerRecord, cmd: string[]): Promise<Record<string, unknown>> {
+  const spec = await readSpec(rec);
+  const env = spec.process.env ?? [];
+  const proc: Record<string, unknown> = { ...spec.process, args: cmd, terminal: true, env: env.some((e) => e.startsWith('TERM=')) ? env : [...env, 'TERM=xterm'] };
+  delete proc.oomScoreAdj; // the exec joins the container's cgroup and keeps its score
+  delete proc.consoleSize;
+  return proc;
+}
+
+/** Runs `cmd` in the running container `rec` on a terminal; resolves with the exit code. */
+export async function runTtyExecSession(
+  rec: ContainerRecord,
+  runtime: OciRuntimeDriver,
+  cmd: string[],
+  io: TtyExecIo,
+  signal: AbortSignal,
+  native: ExecTtyNative,
+): Promise<{ exitCode: number }> {
+  const proc = await ttyProcessSpec(rec, cmd);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-exec-tty-'));
+  const pidFile = path.join(dir, 'pid');
+  const logFile = path.join(dir, 'runc.log');
+  try {
+    await fs.writeFile(path.join(dir, 'process.json'), JSON.stringify(proc));
+    const pty = native.openPty();
+    let master: tty.ReadStream;
+    try {
+      master = new tty.ReadStream(pty.master); // owns the master fd from here on
+    } catch (err) {
+      closeSync(pty.master);
+      closeSync(pty.slave);
+      throw new RuntimeError(`exec in container ${rec.id}: open the terminal`, { cause: err });
+    }
+    let child: ChildProcess | undefined;
+    const session = new TtySession(master, io, native, pty.master, () => child?.pid);
+    try {
+      try {
+        child = spawn(
+          runtime.binary,
+          ['--root', runtime.root, '--log', logFile, 'exec', '--tty', '--process', path.join(dir, 'process.json'), '--pid-file', pidFile, rec.id],
+          // Its own session: runc must not share berthd's process group (signals, job control).
+          { stdio: [pty.slave, pty.slave, pty.slave], detached: true },
+        );
+      } finally {
+        closeSync(pty.slave); // runc holds its copies; the master reads EIO once they are all gone
+      }
+      const running = child;
+      const onAbort = () => void killExec(pidFile).finally(() => running.kill('SIGKILL'));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const code = await new Promise<number>((resolve, reject) => {
+          running.on('error', (e) => reject(new RuntimeError(`exec in container ${rec.id}: start ${runtime.binary}`, { cause: e })));
+          running.on('exit', (c, sig) => resolve(c ?? 128 + (sig ? os.constants.signals[sig] : 9)));
+        });
+        await session.drained(DRAIN_TIMEOUT_MS);
+        // No pid file: the process never started, and runc's log says why.
+        if (code !== 0 && !(await exists(pidFile))) {
+          throw runcError('exec', rec.id, await fs.readFile(logFile, 'utf8').catch(() => ''), code);
+        }
+        return { exitCode: code };
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    } finally {
+      session.close();
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The master side of one session: output to the client, input and resizes to the terminal. */
+class TtySession {
+  private closed = false;
+  private readonly ended: Promise<void>;
+
+  constructor(
+    private readonly master: tty.ReadStream,
+    private readonly io: TtyExecIo,
+    private readonly native: ExecTtyNative,
+    private readonly masterFd: number,
+    private readonly runcPid: () => number | undefined,
+  ) {
+    this.ended = new Promise<void>((resolve) => {
+      // EIO is how a pty master reports that every slave fd is closed: the normal end.
+      master.on('error', () => resolve());
+      master.on('end', () => resolve());
+      master.on('close', () => resolve());
+    });
+    master.on('data', (chunk: Buffer) => {
+      if (io.stdout && !io.stdout.write(chunk)) {
+        master.pause();
+        io.stdout.once('drain', () => master.resume());
+      }
+    });
+    if (io.stdin) {
+      io.stdin.on('data', this.onInput);
+      // Under a terminal the end of stdin is not an end-of-file: the client sends ^D itself.
+    }
+    void this.applyResizes();
+  }
+
+  /** Waits (bounded) for the rest of the output, then releases the master. */
+  async drained(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.ended, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    this.close();
+  }
+
+  /** Stops relaying and closes the master (idempotent). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.io.stdin?.off('data', this.onInput);
+    this.master.destroy();
+  }
+
+  private readonly onInput = (chunk: Buffer): void => {
+    if (!this.closed) this.master.write(chunk);
+  };
+
+  private async applyResizes(): Promise<void> {
+    if (!this.io.resize) return;
+    for await (const size of this.io.resize) {
+      if (this.closed) return;
+      try {
+        this.native.setWindowSize(this.masterFd, size.height, size.width);
+        const pid = this.runcPid();
+        if (pid) process.kill(pid, 'SIGWINCH');
+      } catch {
+        // runc already gone or the size rejected: a resize is best effort
+      }
+    }
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(() => true, () => false);
+}
+
+/** SIGKILLs the exec'd process named in runc's pid file (absent: it never started). */
+async function killExec(pidFile: string): Promise<void> {
+  try {
+    const pid = Number((await fs.readFile(pidFile, 'utf8')).trim());
+    if (pid > 0) process.kill(pid, 'SIGKILL');
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ESRCH') throw err;
+  }
+}

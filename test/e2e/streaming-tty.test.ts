@@ -1,0 +1,146 @@
+/**
+ * Terminal exec and Attach on real containers (root, runc + conmon): `runc exec --tty` on a
+ * pseudoterminal from native/ (interactive shell, exit code, `stty size` after resizes, stderr
+ * merged), and Attach through conmon's SOCK_SEQPACKET attach socket (output of a running
+ * container, stdin to `cat` with stdin_once, a tty container resized through conmon's ctl fifo),
+ * driven by our own SPDY and WebSocket clients. Everything is removed in after hooks.
+ */
+import { expect } from 'chai';
+import { silentLogger } from '../../common/logger';
+import { FailedPreconditionError } from '../../common/errors';
+import { StreamingServer } from '../../cri/streaming/server';
+import { loadNativeBinding } from '../../native/addon';
+import type { ContainerConfigInput } from '../../runtime/spec/inputs';
+import { spdyRemoteCommand } from '../support/spdy-client';
+import { connectWs, type WsSession } from '../support/ws-stream-client';
+import { createRuntimeEnv, destroyRuntimeEnv, type RuntimeEnv } from './runtime-support';
+
+/** Polls `read` until `predicate` holds (or 10 s pass); returns the last value. */
+async function waitFor<T>(read: () => T, predicate: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = read();
+  while (!predicate(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    value = read();
+  }
+  return value;
+}
+
+describe('e2e streaming: tty exec and attach on runc containers', function () {
+  this.timeout(60_000);
+  let env: RuntimeEnv;
+  let server: StreamingServer;
+  let shellId: string;
+  let seq = 0;
+
+  function config(patch: Partial<ContainerConfigInput>): ContainerConfigInput {
+    const name = `t${++seq}`;
+    return {
+      name, attempt: 0, image: 'busybox:e2e', command: [], args: [], workingDir: '', envs: [], mounts: [], devices: [],
+      labels: {}, annotations: {}, logPath: `${name}/0.log`, stdin: false, stdinOnce: false, tty: false, security: {},
+      ...patch,
+    };
+  }
+
+  async function run(patch: Partial<ContainerConfigInput>): Promise<string> {
+    const id = await env.manager.createContainer(env.pod.id, config(patch));
+    await env.manager.startContainer(id);
+    return id;
+  }
+
+  before(async () => {
+    env = await createRuntimeEnv();
+    // The shared runtime env injects only mount/unmount; the daemon passes the whole binding.
+    const addon = loadNativeBinding();
+    Object.assign(env.native, {
+      openPty: () => addon.openPty(),
+      setWindowSize: (fd: number, rows: number, cols: number) => addon.setWindowSize(fd, rows, cols),
+      connectSeqpacket: addon.connectSeqpacket.bind(addon),
+    });
+    shellId = await run({ command: ['sleep', '3600'] });
+    server = await StreamingServer.start({ backends: { exec: env.manager, attach: env.manager }, logger: silentLogger });
+  });
+
+  after(async () => {
+    await server?.close();
+    if (env) await destroyRuntimeEnv(env);
+  });
+
+  const ttyExecUrl = (cmd: string[]) => server.getExecUrl({ containerId: shellId, cmd, tty: true, stdin: true, stdout: true, stderr: false });
+
+  it('SPDY: an interactive shell on a terminal sees its size, merges stderr, and exits 7', async () => {
+    const rc = await spdyRemoteCommand(ttyExecUrl(['sh']), { stdin: true, tty: true });
+    rc.sendResize(100, 40);
+    rc.stdin!.write('stty size; echo "out-$((3+4))"; echo "err-line" >&2; tty; exit 7\n');
+    const out = (await rc.stdout).toString();
+    expect(out).to.contain('40 100\r\n').and.to.contain('out-7\r\n').and.to.contain('err-line\r\n');
+    expect(out).to.match(/\/dev\/pts\/\d+\r\n/); // the container's own pty
+    const status = JSON.parse(await rc.error);
+    expect(status.reason).to.equal('NonZeroExitCode');
+    expect(status.details.causes).to.deep.equal([{ reason: 'ExitCode', message: '7' }]);
+  });
+
+  it('WebSocket v5: a resize in the middle of the session reaches the running shell', async () => {
+    const s: WsSession = await connectWs(ttyExecUrl(['sh']), ['v5.channel.k8s.io']);
+    s.send(4, JSON.stringify({ Width: 80, Height: 24 }));
+    s.send(0, 'stty size\n');
+    await waitFor(() => s.channelData(1).toString(), (o) => o.includes('24 80\r\n'));
+    s.send(4, JSON.stringify({ Width: 120, Height: 30 }));
+    await new Promise((r) => setTimeout(r, 100)); // SIGWINCH → runc copies the size
+    s.send(0, 'stty size; exit 0\n');
+    await s.closed;
+    const out = s.channelData(1).toString();
+    expect(out).to.contain('24 80\r\n').and.to.contain('30 120\r\n');
+    expect(JSON.parse(s.channelData(3).toString()).status).to.equal('Success');
+  });
+
+  it('a command that does not exist fails the session with runc`s reason, on a terminal too', async () => {
+    const rc = await spdyRemoteCommand(ttyExecUrl(['/no/such/binary']), { stdin: true, tty: true });
+    const status = JSON.parse(await rc.error);
+    expect(status.status).to.equal('Failure');
+    expect(status.message).to.match(/no such file or directory|not found/i);
+  });
+
+  it('attach sees the output of a running container and leaves it running when the client goes', async () => {
+    const id = await run({ command: ['sh', '-c', 'i=0; while true; do echo "line-$i"; i=$((i+1)); sleep 0.1; done'] });
+    const rc = await spdyRemoteCommand(server.getAttachUrl({ containerId: id, tty: false, stdin: false, stdout: true, stderr: true }), { stderr: true });
+    let seen = '';
+    rc.stdoutStream!.on('data', (d: Buffer) => (seen += d.toString()));
+    seen = await waitFor(() => seen, (s) => (s.match(/line-\d+\n/g) ?? []).length >= 3);
+    expect(seen).to.match(/line-\d+\nline-\d+\nline-\d+\n/);
+    rc.session.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(env.manager.getContainer(id)?.state).to.equal('running');
+  });
+
+  it('attach with stdin to `cat` echoes input; with stdin_once the end of stdin ends the container', async () => {
+    const id = await run({ command: ['cat'], stdin: true, stdinOnce: true });
+    const s = await connectWs(server.getAttachUrl({ containerId: id, tty: false, stdin: true, stdout: true, stderr: true }), ['v5.channel.k8s.io']);
+    s.send(0, 'hello through conmon\n');
+    expect(await waitFor(() => s.channelData(1).toString(), (o) => o.includes('hello through conmon\n'))).to.equal('hello through conmon\n');
+    s.send(255, Buffer.from([0])); // v5: close stdin
+    await s.closed;
+    const state = await waitFor(() => env.manager.getContainer(id)?.state, (st) => st === 'exited');
+    expect(state).to.equal('exited');
+    expect(env.manager.getContainer(id)?.exitCode).to.equal(0);
+  });
+
+  it('attach to a tty container: the resize goes through conmon`s ctl fifo to the container`s terminal', async () => {
+    const id = await run({ command: ['sh'], stdin: true, tty: true });
+    const rc = await spdyRemoteCommand(server.getAttachUrl({ containerId: id, tty: true, stdin: true, stdout: true, stderr: false }), { stdin: true, tty: true });
+    let seen = '';
+    rc.stdoutStream!.on('data', (d: Buffer) => (seen += d.toString()));
+    rc.sendResize(111, 33);
+    await new Promise((r) => setTimeout(r, 100));
+    rc.stdin!.write('stty size\n');
+    seen = await waitFor(() => seen, (o) => o.includes('33 111\r\n'));
+    expect(seen).to.contain('33 111\r\n');
+    rc.session.destroy();
+  });
+
+  it('attach to a container that is not running is refused (FailedPrecondition)', async () => {
+    const id = await env.manager.createContainer(env.pod.id, config({ command: ['true'] }));
+    const error = await env.manager.attach(id, { tty: false }, new AbortController().signal).then(() => undefined, (e: unknown) => e);
+    expect(error).to.be.instanceOf(FailedPreconditionError);
+  });
+});
