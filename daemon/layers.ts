@@ -130,7 +130,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
       address: streamingAt.host,
       port: streamingAt.port,
       tls: config.streamingTlsCert ? { certFile: config.streamingTlsCert, keyFile: config.streamingTlsKey } : undefined,
-      backends: { exec: containers, portForward: new NetnsPortForwardBackend(podNetnsLookup(pods), native) },
+      backends: { exec: containers, attach: containers, portForward: new NetnsPortForwardBackend(podNetnsLookup(pods), native) },
       logger: logger.child({ component: 'streaming' }),
     });
     stack.push('close streaming server', () => streaming.close());
