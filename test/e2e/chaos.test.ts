@@ -34,6 +34,7 @@ describe('e2e: chaos — berthd SIGKILLed at random while pods and containers ch
   it(`survives random SIGKILLs for ${CHAOS_SECONDS} s and leaks nothing`, async () => {
     const deadline = Date.now() + CHAOS_SECONDS * 1000;
     let kills = 0;
+    const restartMs: number[] = [];
     let up = true;
     const stats = { podsRun: 0, containersStarted: 0, podsRemoved: 0, failedCalls: 0 };
     const seenPods = new Set<string>();
@@ -77,7 +78,9 @@ describe('e2e: chaos — berthd SIGKILLed at random while pods and containers ch
         up = false;
         await b.stop('SIGKILL');
         kills++;
+        const restartStarted = Date.now();
         await b.start();
+        restartMs.push(Date.now() - restartStarted);
         up = true;
       }
     };
@@ -116,7 +119,8 @@ describe('e2e: chaos — berthd SIGKILLed at random while pods and containers ch
     const cgroupLeft = [...seenPods].filter((id) => fs.existsSync(`/sys/fs/cgroup/memory/berth/berth-pod-${id.slice(0, 12)}`));
     console.log(
       `      chaos: survived ${kills} SIGKILLs of berthd in ${CHAOS_SECONDS} s; ${stats.podsRun} pods run, ${stats.containersStarted} containers started, ` +
-        `${stats.podsRemoved} pods removed in the loop, ${pods.length} pods / ${containers.length} containers left for the end, ${stats.failedCalls} calls failed during kills`,
+        `${stats.podsRemoved} pods removed in the loop, ${pods.length} pods / ${containers.length} containers left for the end, ${stats.failedCalls} calls failed during kills; ` +
+        `restart to ready: median ${restartMs.sort((x, y) => x - y)[Math.floor(restartMs.length / 2)] ?? 0} ms, max ${Math.max(0, ...restartMs)} ms`,
     );
     expect({ ...leaks, cgroups: cgroupLeft }).to.deep.equal({
       mounts: [], nsPins: [], ipLeases: [], podStateDirs: [], podVolatileDirs: [], containerDirs: [], exitFiles: [], cniCache: [], processes: [], pauses: [], holdingFiles: [], runtimeState: [], cgroups: [],
