@@ -98,7 +98,10 @@ export interface ContainerMonitorLauncher {
 export class ConmonLauncher implements ContainerMonitorLauncher {
   constructor(private readonly timeoutMs = 60_000) {}
 
-  launch(opts: ConmonLaunch): Promise<ConmonStarted> {
+  async launch(opts: ConmonLaunch): Promise<ConmonStarted> {
+    // spawn() forks berthd synchronously (10+ ms for a big heap): run it on a later turn of the
+    // event loop so the CreateContainer reply that scheduled this launch goes out first.
+    await new Promise((r) => setTimeout(r, 0));
     return new Promise((resolve, reject) => {
       const child = spawn(opts.conmonPath, conmonArgs(opts), {
         cwd: opts.bundleDir,

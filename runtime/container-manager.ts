@@ -242,7 +242,7 @@ export class ContainerManager {
       let pid: number;
       try {
         pid = await this.ensureLaunched(rec);
-        await this.runtimeFor(rec.runtimeHandler).start(rec.id);
+        await this.runtimeFor(rec.runtimeHandler).start(rec.id, pid);
       } catch (err) {
         throw wrapError(err, `start container ${rec.id}`);
       }

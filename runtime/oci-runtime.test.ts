@@ -1,0 +1,104 @@
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { errorKindOf } from '../common/errors';
+import { RuncDriver, startViaExecFifo } from './oci-runtime';
+
+const exists = (p: string) => fs.access(p).then(
+  () => true,
+  () => false,
+);
+
+describe('runtime/oci-runtime: start through the exec fifo', () => {
+  let dir: string;
+  const children: Array<ReturnType<typeof spawn>> = [];
+
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-fifo-'));
+  });
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  function mkfifo(file: string): void {
+    const r = spawnSync('mkfifo', [file]);
+    if (r.status !== 0) throw new Error(`mkfifo ${file}: ${r.stderr.toString()}`);
+  }
+
+  /** Stands in for runc init: opens the fifo for writing (blocking until a reader), writes "0", then "execs" (exits 0). */
+  function fakeInit(fifo: string, delayMs = 0) {
+    const child = spawn('sh', ['-c', `sleep ${delayMs / 1000}; printf 0 > "$1"; exit 0`, 'sh', fifo], { stdio: 'ignore' });
+    children.push(child);
+    return child;
+  }
+
+  it('unblocks the waiting init, removes the fifo, and returns true', async () => {
+    const fifo = path.join(dir, 'exec.fifo');
+    mkfifo(fifo);
+    const init = fakeInit(fifo, 100); // opens after we are already waiting
+    const exited = new Promise<number | null>((r) => init.on('exit', (code) => r(code)));
+    expect(await startViaExecFifo(dir, 'c1', init.pid, 5000)).to.equal(true);
+    expect(await exited).to.equal(0);
+    expect(await exists(fifo)).to.equal(false);
+  });
+
+  it('works when init is already blocked on the fifo before the start', async () => {
+    const fifo = path.join(dir, 'exec.fifo');
+    mkfifo(fifo);
+    const init = fakeInit(fifo);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(init.exitCode).to.equal(null); // still blocked in open()
+    expect(await startViaExecFifo(dir, 'c1', init.pid, 5000)).to.equal(true);
+  });
+
+  it('returns false without a fifo (not a created runc container) or when the path is not a fifo', async () => {
+    expect(await startViaExecFifo(dir, 'c1', undefined, 1000)).to.equal(false);
+    await fs.writeFile(path.join(dir, 'exec.fifo'), '');
+    expect(await startViaExecFifo(dir, 'c1', undefined, 1000)).to.equal(false);
+  });
+
+  it('fails fast with FailedPrecondition when the init process is gone', async () => {
+    mkfifo(path.join(dir, 'exec.fifo'));
+    const gone = spawn('true');
+    await new Promise((r) => gone.on('exit', r));
+    const t0 = Date.now();
+    const err = await startViaExecFifo(dir, 'c1', gone.pid, 5000).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(errorKindOf(err)).to.equal('FailedPrecondition');
+    expect(String(err)).to.match(/exited before start/);
+    expect(Date.now() - t0).to.be.below(1000);
+  });
+
+  it('gives up after the timeout when nobody writes', async () => {
+    mkfifo(path.join(dir, 'exec.fifo'));
+    const err = await startViaExecFifo(dir, 'c1', process.pid, 150).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String(err)).to.match(/did not take the start signal within 150 ms/);
+  });
+
+  it('RuncDriver uses the fifo for runc only, and falls back to the CLI when there is none', async () => {
+    // A fake "runc" that records its argv: the CLI path is taken only without a fifo.
+    const bin = path.join(dir, 'runc');
+    const argvLog = path.join(dir, 'argv');
+    await fs.writeFile(bin, `#!/bin/sh\necho "$@" >> ${argvLog}\n`, { mode: 0o755 });
+    const root = path.join(dir, 'root');
+    await fs.mkdir(path.join(root, 'c1'), { recursive: true });
+    mkfifo(path.join(root, 'c1', 'exec.fifo'));
+    const init = fakeInit(path.join(root, 'c1', 'exec.fifo'));
+    const driver = new RuncDriver(bin, root);
+    await driver.start('c1', init.pid);
+    expect(await exists(argvLog)).to.equal(false); // no process spawned
+    await driver.start('c2');
+    expect(await fs.readFile(argvLog, 'utf8')).to.equal(`--root ${root} start c2\n`);
+    const crunLike = new RuncDriver(bin, root, { execFifoStart: false });
+    await crunLike.start('c1');
+    expect(await fs.readFile(argvLog, 'utf8')).to.match(/start c1\n$/);
+  });
+});
