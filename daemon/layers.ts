@@ -11,6 +11,7 @@ import type { Logger } from '../common/logger';
 import { CniManager } from '../cni/cni-manager';
 import { imageServiceHandlers } from '../cri/image/image-handlers';
 import { containerHandlers } from '../cri/runtime/container-handlers';
+import { podMetricsHandlers } from '../cri/runtime/metrics-handlers';
 import { podSandboxHandlers } from '../cri/runtime/pod-handlers';
 import { streamingHandlers } from '../cri/runtime/streaming-handlers';
 import { NetnsPortForwardBackend } from '../cri/streaming/netns-port-forward';
@@ -21,6 +22,7 @@ import { loadNativeBinding, pauseExecutablePath } from '../native/addon';
 import type { NativeBinding } from '../native/binding';
 import { PodManager } from '../pod/pod-manager';
 import type { ContainerManager } from '../runtime/container-manager';
+import { PodMetricsCollector } from '../runtime/metrics-collector';
 import { openContainerManager } from '../runtime/open-container-manager';
 import type { BerthConfig } from './config-schema';
 import { parseHostPort } from './config-validate';
@@ -143,6 +145,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
         podSandboxHandlers({ pods: eventedPods }),
         containerHandlers({ containers, pods, podStatus: podStatusForEvents(pods), sandboxEvents: eventedPods }),
         streamingHandlers({ urls: streaming, targets: streamingTargets(pods, containers) }),
+        podMetricsHandlers({ metrics: new PodMetricsCollector({ containers }), pods }),
       ],
       async close() {
         await streaming.close();
