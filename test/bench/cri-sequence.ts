@@ -103,84 +103,104 @@ export async function ensureImage(client: CriClient, image: string): Promise<voi
   if (!st.image) await client.pullImage({ image: { image } });
 }
 
+/** One unit of the sequence (a pod cycle, a container cycle, a pull, …), run as a whole. */
+export interface SequenceStep {
+  /** 'pods', 'containers', 'pulls', 'scratch' or 'setup'. */
+  phase: string;
+  run(): Promise<void>;
+}
+
+/**
+ * The sequence as steps, so that two runtimes can be interleaved step by step (then both see the
+ * same background load, which on a shared 2-core machine drifts over minutes). Every runtime gets
+ * the same list for the same options.
+ */
+export function sequenceSteps(client: CriClient, opts: SequenceOptions, samples: SequenceSamples): SequenceStep[] {
+  const steps: SequenceStep[] = [{ phase: 'setup', run: () => ensureImage(client, opts.containerImage) }];
+  for (let i = 0; i < (opts.pods ?? 40); i++) steps.push({ phase: 'pods', run: () => podCycle(client, opts, samples, i) });
+  const ctr = { podConfig: benchPodConfig(`${opts.namePrefix}-ctrpod`, opts), podId: '' };
+  steps.push({ phase: 'setup', run: async () => void (ctr.podId = required((await client.runPodSandbox({ config: ctr.podConfig })).podSandboxId, 'RunPodSandbox')) });
+  for (let i = 0; i < (opts.containers ?? 40); i++) steps.push({ phase: 'containers', run: () => containerCycle(client, opts, samples, ctr, i) });
+  steps.push({
+    phase: 'setup',
+    run: async () => {
+      await client.stopPodSandbox({ podSandboxId: ctr.podId });
+      await client.removePodSandbox({ podSandboxId: ctr.podId });
+    },
+  });
+  steps.push({ phase: 'setup', run: () => removeImageIfPresent(client, opts.pullImage) });
+  for (let i = 0; i < (opts.pulls ?? 10); i++) steps.push({ phase: 'pulls', run: () => pullCycle(client, opts, samples) });
+  for (let i = 0; i < (opts.scratch ?? 5); i++) steps.push({ phase: 'scratch', run: () => scratchStart(client, opts, samples, i) });
+  return steps;
+}
+
 /** Runs the whole sequence once; every pod and container it makes is removed again. */
 export async function runCriSequence(client: CriClient, opts: SequenceOptions): Promise<SequenceSamples> {
   const samples = emptySamples();
-  const log = opts.log ?? (() => undefined);
-  await ensureImage(client, opts.containerImage);
-  await runPodCycles(client, opts, samples);
-  log(`  ${opts.pods ?? 40} pod cycles done`);
-  await runContainerCycles(client, opts, samples);
-  log(`  ${opts.containers ?? 40} container cycles done`);
-  await runPullCycles(client, opts, samples);
-  log(`  ${opts.pulls ?? 10} image pulls done`);
-  await runScratchStarts(client, opts, samples);
-  log(`  ${opts.scratch ?? 5} pod+container starts done`);
+  await runStepsInterleaved([sequenceSteps(client, opts, samples)], opts.log);
   return samples;
 }
 
-async function runPodCycles(client: CriClient, opts: SequenceOptions, samples: SequenceSamples): Promise<void> {
-  for (let i = 0; i < (opts.pods ?? 40); i++) {
-    const config = benchPodConfig(`${opts.namePrefix}-pod-${i}`, opts);
-    const id = required((await timed(samples, 'RunPodSandbox', () => client.runPodSandbox({ config }))).podSandboxId, 'RunPodSandbox');
-    try {
-      await timed(samples, 'PodSandboxStatus', () => client.podSandboxStatus({ podSandboxId: id }));
-      await timed(samples, 'StopPodSandbox', () => client.stopPodSandbox({ podSandboxId: id }));
-    } finally {
-      await timed(samples, 'RemovePodSandbox', () => client.removePodSandbox({ podSandboxId: id }));
-    }
+/** Runs step 0 of every list, then step 1 of every list, …; logs when a phase ends. */
+export async function runStepsInterleaved(lists: SequenceStep[][], log: (line: string) => void = () => undefined): Promise<void> {
+  const length = Math.max(...lists.map((l) => l.length));
+  for (let i = 0; i < length; i++) {
+    for (const list of lists) await list[i]?.run();
+    const phase = lists[0][i]?.phase;
+    if (phase && phase !== 'setup' && lists[0][i + 1]?.phase !== phase) log(`  ${phase} done`);
   }
 }
 
-async function runContainerCycles(client: CriClient, opts: SequenceOptions, samples: SequenceSamples): Promise<void> {
-  const podConfig = benchPodConfig(`${opts.namePrefix}-ctrpod`, opts);
-  const podId = required((await client.runPodSandbox({ config: podConfig })).podSandboxId, 'RunPodSandbox');
+async function podCycle(client: CriClient, opts: SequenceOptions, samples: SequenceSamples, i: number): Promise<void> {
+  const config = benchPodConfig(`${opts.namePrefix}-pod-${i}`, opts);
+  const id = required((await timed(samples, 'RunPodSandbox', () => client.runPodSandbox({ config }))).podSandboxId, 'RunPodSandbox');
   try {
-    for (let i = 0; i < (opts.containers ?? 40); i++) {
-      const config = benchContainerConfig(`c${i}`, opts.containerImage);
-      const res = await timed(samples, 'CreateContainer', () => client.createContainer({ podSandboxId: podId, config, sandboxConfig: podConfig }));
-      const id = required(res.containerId, 'CreateContainer');
-      try {
-        await timed(samples, 'StartContainer', () => client.startContainer({ containerId: id }));
-        await timed(samples, 'ContainerStatus', () => client.containerStatus({ containerId: id }));
-        await timed(samples, 'StopContainer', () => client.stopContainer({ containerId: id, timeout: 10 }));
-      } finally {
-        await timed(samples, 'RemoveContainer', () => client.removeContainer({ containerId: id }));
-      }
-    }
+    await timed(samples, 'PodSandboxStatus', () => client.podSandboxStatus({ podSandboxId: id }));
+    await timed(samples, 'StopPodSandbox', () => client.stopPodSandbox({ podSandboxId: id }));
   } finally {
-    await client.stopPodSandbox({ podSandboxId: podId });
-    await client.removePodSandbox({ podSandboxId: podId });
+    await timed(samples, 'RemovePodSandbox', () => client.removePodSandbox({ podSandboxId: id }));
   }
 }
 
-async function runPullCycles(client: CriClient, opts: SequenceOptions, samples: SequenceSamples): Promise<void> {
-  const image = { image: opts.pullImage };
-  // Start from absent, whatever an earlier run left.
-  const before = await client.imageStatus({ image });
+async function containerCycle(client: CriClient, opts: SequenceOptions, samples: SequenceSamples, pod: { podConfig: PodConfig; podId: string }, i: number): Promise<void> {
+  const config = benchContainerConfig(`c${i}`, opts.containerImage);
+  const res = await timed(samples, 'CreateContainer', () => client.createContainer({ podSandboxId: pod.podId, config, sandboxConfig: pod.podConfig }));
+  const id = required(res.containerId, 'CreateContainer');
+  try {
+    await timed(samples, 'StartContainer', () => client.startContainer({ containerId: id }));
+    await timed(samples, 'ContainerStatus', () => client.containerStatus({ containerId: id }));
+    await timed(samples, 'StopContainer', () => client.stopContainer({ containerId: id, timeout: 10 }));
+  } finally {
+    await timed(samples, 'RemoveContainer', () => client.removeContainer({ containerId: id }));
+  }
+}
+
+/** Removes `image` when present, whatever an earlier run left (pulls start from absent). */
+async function removeImageIfPresent(client: CriClient, image: string): Promise<void> {
+  const before = await client.imageStatus({ image: { image } });
   if (before.image?.id) await client.removeImage({ image: { image: before.image.id } });
-  for (let i = 0; i < (opts.pulls ?? 10); i++) {
-    const pulled = await timed(samples, 'PullImage', () => client.pullImage({ image }));
-    await timed(samples, 'ImageStatus', () => client.imageStatus({ image }));
-    await timed(samples, 'RemoveImage', () => client.removeImage({ image: { image: required(pulled.imageRef, 'PullImage') } }));
-  }
 }
 
-async function runScratchStarts(client: CriClient, opts: SequenceOptions, samples: SequenceSamples): Promise<void> {
-  for (let i = 0; i < (opts.scratch ?? 5); i++) {
-    const podConfig = benchPodConfig(`${opts.namePrefix}-scratch-${i}`, opts);
-    let podId: string | undefined;
-    try {
-      await timed(samples, 'PodAndContainerFromScratch', async () => {
-        podId = required((await client.runPodSandbox({ config: podConfig })).podSandboxId, 'RunPodSandbox');
-        const res = await client.createContainer({ podSandboxId: podId, config: benchContainerConfig('main', opts.containerImage), sandboxConfig: podConfig });
-        await client.startContainer({ containerId: required(res.containerId, 'CreateContainer') });
-      });
-    } finally {
-      if (podId) {
-        await client.stopPodSandbox({ podSandboxId: podId });
-        await client.removePodSandbox({ podSandboxId: podId });
-      }
+async function pullCycle(client: CriClient, opts: SequenceOptions, samples: SequenceSamples): Promise<void> {
+  const image = { image: opts.pullImage };
+  const pulled = await timed(samples, 'PullImage', () => client.pullImage({ image }));
+  await timed(samples, 'ImageStatus', () => client.imageStatus({ image }));
+  await timed(samples, 'RemoveImage', () => client.removeImage({ image: { image: required(pulled.imageRef, 'PullImage') } }));
+}
+
+async function scratchStart(client: CriClient, opts: SequenceOptions, samples: SequenceSamples, i: number): Promise<void> {
+  const podConfig = benchPodConfig(`${opts.namePrefix}-scratch-${i}`, opts);
+  let podId: string | undefined;
+  try {
+    await timed(samples, 'PodAndContainerFromScratch', async () => {
+      podId = required((await client.runPodSandbox({ config: podConfig })).podSandboxId, 'RunPodSandbox');
+      const res = await client.createContainer({ podSandboxId: podId, config: benchContainerConfig('main', opts.containerImage), sandboxConfig: podConfig });
+      await client.startContainer({ containerId: required(res.containerId, 'CreateContainer') });
+    });
+  } finally {
+    if (podId) {
+      await client.stopPodSandbox({ podSandboxId: podId });
+      await client.removePodSandbox({ podSandboxId: podId });
     }
   }
 }

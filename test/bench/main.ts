@@ -11,32 +11,18 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createCriClient, type CriClient } from '../support/cri-client';
+import { createCriClient } from '../support/cri-client';
 import { parseBenchArgs, type BenchArgs } from './bench-args';
 import { prepareBenchImages, type BenchImages } from './bench-images';
 import { startBenchBerthd } from './berth-target';
 import { startContainerd, ensureContainerdInstalled } from './containerd/containerd-harness';
-import { ensureImage, runCriSequence } from './cri-sequence';
-import { benchDaemonStartup, formatDaemonStartup, processMemory } from './daemon-startup';
-import { benchDensity } from './density';
+import { benchTargets, type Target } from './run-targets';
+import { benchDaemonStartup, formatDaemonStartup } from './daemon-startup';
 import { benchImagePull } from './image-pull';
 import { killPids, pidsInCgroupTree, removeCgroupTree } from './host-cleanup';
 import { renderHtmlReport } from './html-report';
-import { formatDensityTable, formatLatencyTable, type BenchReport, type RuntimeRun } from './report-model';
-import { benchRpcLatency } from './rpc-latency';
+import { formatDensityTable, formatLatencyTable, type BenchReport } from './report-model';
 import { benchStreaming, formatStreaming } from './streaming';
-
-/** A runtime being benched. */
-interface Target {
-  label: string;
-  socketPath: string;
-  daemonPid?: number;
-  readyMs?: number;
-  metricsAddress?: string;
-  /** Images a node of this runtime has before pods start (containerd's sandbox image). */
-  prePull?: string[];
-  cleanup(): Promise<void>;
-}
 
 const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -91,53 +77,6 @@ async function containerdTarget(rand: string, images: BenchImages): Promise<Targ
   return { label: 'containerd', socketPath: c.socketPath, daemonPid: c.pid, readyMs: c.spawnToReadyMs, prePull: [images.pause], cleanup: () => c.cleanup() };
 }
 
-/** Runs the per-runtime sections against one target. */
-async function benchTarget(target: Target, args: BenchArgs, images: BenchImages | undefined, scratch: { cgroupParent: string; logDir: string; rand: string }): Promise<RuntimeRun> {
-  const client: CriClient = createCriClient(target.socketPath);
-  try {
-    const v = await client.version({ version: 'v1' });
-    const run: RuntimeRun = { label: target.label, version: `${v.runtimeName} ${v.runtimeVersion}`, samples: {}, readyMs: target.readyMs };
-    if (target.daemonPid !== undefined) {
-      await new Promise((r) => setTimeout(r, 1000));
-      run.startPssKiB = processMemory(target.daemonPid).pssKiB;
-    }
-    // A node has its sandbox image before the first pod (kubelet pins it): not part of RunPodSandbox.
-    for (const image of target.prePull ?? []) await ensureImage(client, image);
-    const common = { cgroupParent: scratch.cgroupParent, logDirectory: path.join(scratch.logDir, target.label), namePrefix: `bench-${scratch.rand}-${target.label}` };
-    if (args.sections.includes('rpc-latency')) {
-      progress(`${target.label}: Version/Status latency (${args.calls} calls each)`);
-      const r = await benchRpcLatency(client, { calls: args.calls, rpcs: ['Version', 'Status'] });
-      for (const row of r.rows) run.samples[row.rpc] = row.samples;
-    }
-    if (args.sections.includes('cri') && images) {
-      progress(`${target.label}: CRI sequence (load ${loadavg()})`);
-      const s = await runCriSequence(client, { ...common, containerImage: images.container, pullImage: images.pull, pods: args.pods, containers: args.containers, pulls: args.pulls, scratch: args.scratch, log: progress });
-      Object.assign(run.samples, s);
-      if (target.metricsAddress) progress(await podStartHistogramSummary(target.metricsAddress));
-    }
-    if (args.sections.includes('density') && images) {
-      progress(`${target.label}: density (load ${loadavg()})`);
-      run.density = await benchDensity(client, { ...common, containerImage: images.container, daemonPid: target.daemonPid, pods: args.densityPods, listPods: args.listPods, log: progress });
-      run.samples.ListPodSandbox = run.density.listPodSandboxMs;
-      run.samples.ListContainers = run.density.listContainersMs;
-    }
-    return run;
-  } finally {
-    client.close();
-  }
-}
-
-/** The pod start step histogram as berthd's /metrics shows it (counts and sums per step). */
-async function podStartHistogramSummary(metricsAddress: string): Promise<string> {
-  try {
-    const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
-    const lines = text.split('\n').filter((l) => /pod_start_step_seconds_(count|sum)/.test(l));
-    return lines.length > 0 ? `berthd /metrics pod_start_step_seconds:\n  ${lines.join('\n  ')}` : 'berthd /metrics: no pod_start_step_seconds samples (histogram not wired?)';
-  } catch (err) {
-    return `berthd /metrics unreadable: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
-
 /** Runs the bench and prints the tables. */
 export async function main(argv: string[]): Promise<void> {
   const args = parseBenchArgs(argv);
@@ -176,21 +115,31 @@ export async function main(argv: string[]): Promise<void> {
         starters.push(() => containerdTarget(rand, images));
       }
     }
-    for (const start of starters) {
-      const target = await start();
-      const cleanupTarget = async () => {
-        await target.cleanup();
-        await killPids(pidsInCgroupTree(cgroupParent));
-        removeCgroupTree(cgroupParent);
-      };
-      cleanups.push(cleanupTarget);
-      try {
-        report.runs.push(await benchTarget(target, args, images, { cgroupParent, logDir, rand }));
-      } finally {
-        progress(`${target.label}: cleaning up`);
-        await cleanupTarget();
-        if (args.cpuProfDir && target.label === 'berth' && target.daemonPid !== undefined) texts.push(probeSummary(args.cpuProfDir, target.daemonPid));
+    const targets: Target[] = [];
+    const cleaned = new Set<Target>();
+    const cleanupTarget = async (target: Target) => {
+      if (cleaned.has(target)) return;
+      cleaned.add(target);
+      progress(`${target.label}: cleaning up`);
+      await target.cleanup();
+      if (args.cpuProfDir && target.label === 'berth' && target.daemonPid !== undefined) texts.push(probeSummary(args.cpuProfDir, target.daemonPid));
+    };
+    // Pods of any runtime share the bench cgroup parent: whatever survives its runtime dies here.
+    cleanups.push(async () => {
+      await killPids(pidsInCgroupTree(cgroupParent));
+      removeCgroupTree(cgroupParent);
+    });
+    try {
+      for (const start of starters) {
+        const target = await start();
+        targets.push(target);
+        cleanups.push(() => cleanupTarget(target));
+        await new Promise((r) => setTimeout(r, 1000)); // settle before its "after start" PSS
       }
+      report.runs.push(...(await benchTargets(targets, args, images, { cgroupParent, logDir, rand }, progress)));
+    } finally {
+      // Runtimes go before the later sections; cleanups.runAll() skips what already ran.
+      for (const target of targets.reverse()) await cleanupTarget(target);
     }
     if (!args.endpoint && args.sections.includes('daemon-startup')) {
       progress(`berthd start-up (${args.starts} starts)`);
@@ -207,7 +156,7 @@ export async function main(argv: string[]): Promise<void> {
       progress('streaming (in-process server, reference backends)');
       texts.push(`## streaming\n\n${formatStreaming(await benchStreaming())}`);
     }
-    report.conditions = `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), kernel ${os.release()}; load average before ${loadBefore}, after ${loadavg()}`;
+    report.conditions = `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), kernel ${os.release()}; load average before ${loadBefore}, after ${loadavg()}${report.runs.length > 1 ? '; CRI sequence interleaved step by step between the runtimes, density one runtime after the other' : ''}`;
     printReport(report, texts, args);
   } finally {
     await cleanups.runAll();

@@ -1,0 +1,90 @@
+/**
+ * Runs the per-runtime sections against every started runtime: Version/Status latency and the
+ * density run one runtime after the other; the CRI sequence interleaved step by step (pod cycle of
+ * runtime A, then of runtime B, …), so drifting background load on a shared machine hits both
+ * columns alike.
+ */
+import * as path from 'node:path';
+import { createCriClient, type CriClient } from '../support/cri-client';
+import type { BenchArgs } from './bench-args';
+import type { BenchImages } from './bench-images';
+import { emptySamples, ensureImage, runStepsInterleaved, sequenceSteps } from './cri-sequence';
+import { processMemory } from './daemon-startup';
+import { benchDensity } from './density';
+import type { RuntimeRun } from './report-model';
+import { benchRpcLatency } from './rpc-latency';
+
+/** A runtime being benched. */
+export interface Target {
+  label: string;
+  socketPath: string;
+  daemonPid?: number;
+  readyMs?: number;
+  metricsAddress?: string;
+  /** Images a node of this runtime has before pods start (containerd's sandbox image). */
+  prePull?: string[];
+  cleanup(): Promise<void>;
+}
+
+/** Shared scratch settings of one bench run. */
+export interface RunScratch {
+  cgroupParent: string;
+  logDir: string;
+  rand: string;
+}
+
+/** Runs the selected sections against `targets`; returns one RuntimeRun per target. */
+export async function benchTargets(targets: Target[], args: BenchArgs, images: BenchImages | undefined, scratch: RunScratch, progress: (line: string) => void): Promise<RuntimeRun[]> {
+  const clients: CriClient[] = targets.map((t) => createCriClient(t.socketPath));
+  try {
+    const runs: RuntimeRun[] = [];
+    for (const [i, target] of targets.entries()) {
+      const client = clients[i];
+      const v = await client.version({ version: 'v1' });
+      const run: RuntimeRun = { label: target.label, version: `${v.runtimeName} ${v.runtimeVersion}`, samples: {}, readyMs: target.readyMs };
+      if (target.daemonPid !== undefined) run.startPssKiB = processMemory(target.daemonPid).pssKiB;
+      // A node has its sandbox image before the first pod (kubelet pins it): not part of RunPodSandbox.
+      for (const image of target.prePull ?? []) await ensureImage(client, image);
+      if (args.sections.includes('rpc-latency')) {
+        progress(`${target.label}: Version/Status latency (${args.calls} calls each)`);
+        const r = await benchRpcLatency(client, { calls: args.calls, rpcs: ['Version', 'Status'] });
+        for (const row of r.rows) run.samples[row.rpc] = row.samples;
+      }
+      runs.push(run);
+    }
+    const common = (t: Target) => ({ cgroupParent: scratch.cgroupParent, logDirectory: path.join(scratch.logDir, t.label), namePrefix: `bench-${scratch.rand}-${t.label}` });
+    if (args.sections.includes('cri') && images) {
+      progress(`CRI sequence, ${targets.map((t) => t.label).join(' / ')} interleaved step by step`);
+      const samples = targets.map(() => emptySamples());
+      const lists = targets.map((t, i) =>
+        sequenceSteps(clients[i], { ...common(t), containerImage: images.container, pullImage: images.pull, pods: args.pods, containers: args.containers, pulls: args.pulls, scratch: args.scratch }, samples[i]),
+      );
+      await runStepsInterleaved(lists, progress);
+      samples.forEach((s, i) => Object.assign(runs[i].samples, s));
+      for (const t of targets) if (t.metricsAddress) progress(await podStartHistogramSummary(t.metricsAddress));
+    }
+    if (args.sections.includes('density') && images) {
+      for (const [i, target] of targets.entries()) {
+        progress(`${target.label}: density`);
+        const d = await benchDensity(clients[i], { ...common(target), containerImage: images.container, daemonPid: target.daemonPid, pods: args.densityPods, listPods: args.listPods, log: progress });
+        runs[i].density = d;
+        runs[i].samples.ListPodSandbox = d.listPodSandboxMs;
+        runs[i].samples.ListContainers = d.listContainersMs;
+      }
+    }
+    return runs;
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
+
+/** The pod start step histogram as berthd's /metrics shows it (counts and sums per step). */
+export async function podStartHistogramSummary(metricsAddress: string): Promise<string> {
+  try {
+    const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    const lines = text.split('\n').filter((l) => /pod_start_step_seconds_(count|sum)/.test(l));
+    return lines.length > 0 ? `berthd /metrics pod_start_step_seconds:\n  ${lines.join('\n  ')}` : 'berthd /metrics: no pod_start_step_seconds samples (histogram not wired?)';
+  } catch (err) {
+    return `berthd /metrics unreadable: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
