@@ -32,6 +32,9 @@ export interface DensityResult {
   totalMs: number;
   daemonPssIdleKiB: number | undefined;
   daemonPssLoadedKiB: number | undefined;
+  /** RSS of the daemon at the same two moments (counts shared pages in full). */
+  daemonRssIdleKiB: number | undefined;
+  daemonRssLoadedKiB: number | undefined;
   /** Per-pod helper processes found (pause, conmon or shim) and their summed PSS. */
   helperProcesses: number;
   helperPssKiB: number | undefined;
@@ -44,6 +47,7 @@ export interface DensityResult {
 }
 
 const pss = (pid: number | undefined): number | undefined => (pid === undefined ? undefined : processMemory(pid).pssKiB);
+const rss = (pid: number | undefined): number | undefined => (pid === undefined ? undefined : processMemory(pid).rssKiB);
 
 /** Parent pid of `pid` from /proc (undefined when gone). */
 export function parentPid(pid: number): number | undefined {
@@ -74,6 +78,7 @@ export async function benchDensity(client: CriClient, opts: DensityOptions): Pro
   await ensureImage(client, opts.containerImage);
   await new Promise((r) => setTimeout(r, 1000));
   const daemonPssIdleKiB = pss(opts.daemonPid);
+  const daemonRssIdleKiB = rss(opts.daemonPid);
   const podIds: string[] = [];
   const containerIds: string[] = [];
   try {
@@ -90,6 +95,7 @@ export async function benchDensity(client: CriClient, opts: DensityOptions): Pro
     log(`  ${n} pods with a container started in ${(totalMs / 1000).toFixed(2)} s`);
     await new Promise((r) => setTimeout(r, 1000));
     const daemonPssLoadedKiB = pss(opts.daemonPid);
+    const daemonRssLoadedKiB = rss(opts.daemonPid);
     const helpers = await helperPids(client, podIds, containerIds, opts.daemonPid);
     const helperPss = [...helpers].map((pid) => pss(pid));
     const helperPssKiB = helperPss.every((x) => x !== undefined) && helpers.size > 0 ? helperPss.reduce<number>((a, b) => a + b!, 0) : undefined;
@@ -109,6 +115,8 @@ export async function benchDensity(client: CriClient, opts: DensityOptions): Pro
       totalMs,
       daemonPssIdleKiB,
       daemonPssLoadedKiB,
+      daemonRssIdleKiB,
+      daemonRssLoadedKiB,
       helperProcesses: helpers.size,
       helperPssKiB,
       extraPssPerPodKiB,

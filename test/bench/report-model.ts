@@ -91,6 +91,7 @@ export function formatDensityTable(report: BenchReport): string {
       row('  per pod ms', (r) => (d(r) ? fmtMs(d(r)!.totalMs / d(r)!.pods) : '-')),
       row('daemon PSS idle MiB', (r) => mib(d(r)?.daemonPssIdleKiB)),
       row('daemon PSS loaded MiB', (r) => mib(d(r)?.daemonPssLoadedKiB)),
+      row('daemon RSS idle / loaded MiB', (r) => (d(r) ? `${mib(d(r)!.daemonRssIdleKiB)} / ${mib(d(r)!.daemonRssLoadedKiB)}` : '-')),
       row('helper processes (pause, conmon/shim)', (r) => String(d(r)?.helperProcesses ?? '-')),
       row('helpers PSS MiB', (r) => mib(d(r)?.helperPssKiB)),
       row('extra PSS per pod MiB (target ≤ 2)', (r) => mib(d(r)?.extraPssPerPodKiB)),
