@@ -26,17 +26,25 @@ import { benchStreaming, formatStreaming } from './streaming';
 
 const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
+/** Set on SIGINT/SIGTERM: the calls in flight then fail as their runtime goes away, which is no news. */
+let interrupted = false;
+
 /** LIFO cleanups that run once, also from a signal handler. */
 class Cleanups {
   private readonly fns: Array<() => Promise<void>> = [];
   push(fn: () => Promise<void>): void {
     this.fns.push(fn);
   }
-  async runAll(): Promise<void> {
-    while (this.fns.length > 0) {
-      const fn = this.fns.pop()!;
-      await fn().catch((err) => progress(`cleanup: ${err instanceof Error ? err.message : String(err)}`));
-    }
+  private running: Promise<void> | undefined;
+  /** Runs them newest first; a second caller (signal handler and finally) joins the same run. */
+  runAll(): Promise<void> {
+    this.running ??= (async () => {
+      while (this.fns.length > 0) {
+        const fn = this.fns.pop()!;
+        await fn().catch((err) => progress(`cleanup: ${err instanceof Error ? err.message : String(err)}`));
+      }
+    })();
+    return this.running;
   }
 }
 
@@ -85,7 +93,6 @@ export async function main(argv: string[]): Promise<void> {
   const cgroupParent = `/berth-bench-${rand}`;
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-logs-'));
   cleanups.push(async () => fs.rmSync(logDir, { recursive: true, force: true }));
-  let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
@@ -209,6 +216,7 @@ function printReport(report: BenchReport, texts: string[], args: BenchArgs): voi
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err) => {
+    if (interrupted) return;
     console.error(`bench: ${err instanceof Error ? err.stack : String(err)}`);
     process.exitCode = 1;
   });
