@@ -35,6 +35,28 @@ export interface TtyExecIo {
 
 /** How long to keep reading the master after runc exited (output still in the pty buffer). */
 const DRAIN_TIMEOUT_MS = 2000;
+/**
+ * How long to wait for the client's first terminal size before starting the process. Clients
+ * (kubectl, crictl) send it right after the streams open; starting earlier would let the first
+ * command see a 0x0 terminal (`stty size` fails) until the resize lands.
+ */
+const FIRST_SIZE_WAIT_MS = 200;
+
+type SizeIterator = AsyncIterator<{ width: number; height: number }>;
+type PendingSize = Promise<IteratorResult<{ width: number; height: number }>>;
+
+/** Waits (bounded) for the client's first terminal size; returns it and the iteration to continue with. */
+async function firstSize(io: TtyExecIo): Promise<{ first?: { width: number; height: number }; sizes?: SizeIterator; pending?: PendingSize }> {
+  const sizes = io.resize?.[Symbol.asyncIterator]();
+  if (!sizes) return {};
+  const pending = sizes.next();
+  let timer: NodeJS.Timeout | undefined;
+  const first = await Promise.race([pending.catch(() => undefined), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FIRST_SIZE_WAIT_MS)))]);
+  clearTimeout(timer);
+  if (!first) return { sizes, pending }; // none yet: keep waiting for it in the session
+  if (first.done) return {};
+  return { first: first.value, sizes, pending: sizes.next() };
+}
 
 /** Whether `native` offers what a terminal exec needs (the daemon passes the full binding). */
 export function hasExecTtyNative(native: object): native is ExecTtyNative {
@@ -62,6 +84,10 @@ export async function runTtyExecSession(
   native: ExecTtyNative,
 ): Promise<{ exitCode: number }> {
   const proc = await ttyProcessSpec(rec, cmd);
+  // runc creates the container's pty with process.consoleSize and only copies our terminal's size
+  // after the process started: the first size must be in the spec or the first command sees 0x0.
+  const resizes = await firstSize(io);
+  if (resizes.first) proc.consoleSize = { height: resizes.first.height, width: resizes.first.width };
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-exec-tty-'));
   const pidFile = path.join(dir, 'pid');
   const logFile = path.join(dir, 'runc.log');
@@ -77,7 +103,8 @@ export async function runTtyExecSession(
       throw new RuntimeError(`exec in container ${rec.id}: open the terminal`, { cause: err });
     }
     let child: ChildProcess | undefined;
-    const session = new TtySession(master, io, native, pty.master, () => child?.pid);
+    if (resizes.first) setSizeQuietly(native, pty.master, resizes.first);
+    const session = new TtySession(master, io, native, pty.master, () => child?.pid, resizes);
     try {
       try {
         child = spawn(
@@ -90,7 +117,7 @@ export async function runTtyExecSession(
         closeSync(pty.slave); // runc holds its copies; the master reads EIO once they are all gone
       }
       const running = child;
-      const onAbort = () => void killExec(pidFile).finally(() => running.kill('SIGKILL'));
+      const onAbort = () => void killExec(pidFile).catch(() => undefined).finally(() => running.kill('SIGKILL'));
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
       try {
@@ -126,6 +153,7 @@ class TtySession {
     private readonly native: ExecTtyNative,
     private readonly masterFd: number,
     private readonly runcPid: () => number | undefined,
+    resizes: { sizes?: SizeIterator; pending?: PendingSize },
   ) {
     this.ended = new Promise<void>((resolve) => {
       // EIO is how a pty master reports that every slave fd is closed: the normal end.
@@ -143,7 +171,7 @@ class TtySession {
       io.stdin.on('data', this.onInput);
       // Under a terminal the end of stdin is not an end-of-file: the client sends ^D itself.
     }
-    void this.applyResizes();
+    void this.applyResizes(resizes.sizes, resizes.pending);
   }
 
   /** Waits (bounded) for the rest of the output, then releases the master. */
@@ -166,18 +194,28 @@ class TtySession {
     if (!this.closed) this.master.write(chunk);
   };
 
-  private async applyResizes(): Promise<void> {
-    if (!this.io.resize) return;
-    for await (const size of this.io.resize) {
-      if (this.closed) return;
+  private async applyResizes(sizes: SizeIterator | undefined, pending: PendingSize | undefined): Promise<void> {
+    while (sizes && pending) {
+      const next = await pending.catch(() => undefined);
+      if (!next || next.done || this.closed) return;
       try {
-        this.native.setWindowSize(this.masterFd, size.height, size.width);
+        this.native.setWindowSize(this.masterFd, next.value.height, next.value.width);
         const pid = this.runcPid();
-        if (pid) process.kill(pid, 'SIGWINCH');
+        if (pid) process.kill(pid, 'SIGWINCH'); // runc copies the size to the container's pty
       } catch {
-        // runc already gone or the size rejected: a resize is best effort
+        // runc already gone or the size refused: a resize is best effort
       }
+      pending = sizes.next();
     }
+  }
+}
+
+/** TIOCSWINSZ that never throws: a size the kernel refuses leaves the previous one. */
+function setSizeQuietly(native: ExecTtyNative, fd: number, size: { width: number; height: number }): void {
+  try {
+    native.setWindowSize(fd, size.height, size.width);
+  } catch {
+    // keep the previous size
   }
 }
 

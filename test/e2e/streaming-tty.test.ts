@@ -16,12 +16,12 @@ import { connectWs, type WsSession } from '../support/ws-stream-client';
 import { createRuntimeEnv, destroyRuntimeEnv, type RuntimeEnv } from './runtime-support';
 
 /** Polls `read` until `predicate` holds (or 10 s pass); returns the last value. */
-async function waitFor<T>(read: () => T, predicate: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+async function waitFor<T>(read: () => T | Promise<T>, predicate: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let value = read();
+  let value = await read();
   while (!predicate(value) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 25));
-    value = read();
+    value = await read();
   }
   return value;
 }
@@ -99,6 +99,17 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     const status = JSON.parse(await rc.error);
     expect(status.status).to.equal('Failure');
     expect(status.message).to.match(/no such file or directory|not found/i);
+  });
+
+  it('a terminal exec is killed in the container when the client goes away', async () => {
+    const rc = await spdyRemoteCommand(ttyExecUrl(['sh', '-c', 'echo started; exec sleep 37']), { stdin: true, tty: true });
+    await new Promise<void>((resolve) => rc.stdoutStream?.once('data', () => resolve()));
+    rc.session.destroy();
+    const ps = await waitFor(
+      () => env.manager.execSync(shellId, ['ps', '-o', 'args'], 5).then((r) => r.stdout.toString()),
+      (out) => !out.includes('sleep 37'),
+    );
+    expect(ps).to.not.contain('sleep 37');
   });
 
   it('attach sees the output of a running container and leaves it running when the client goes', async () => {
