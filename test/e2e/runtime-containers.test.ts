@@ -267,6 +267,23 @@ describe('e2e runtime: containers under runc + conmon', function () {
     expect(texts).to.include('sys-rw');
   });
 
+  it('Start (through runc\'s exec fifo, no runc process) leaves runc agreeing the container runs, with the fifo gone', async () => {
+    const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
+    try {
+      await manager.startContainer(id);
+      const state = await runc.state(id);
+      expect(state?.status).to.equal('running');
+      expect(state?.pid).to.equal((await manager.containerStatus(id, true)).status.pid);
+      expect(await fs.access(path.join(env.runcRoot, id, 'exec.fifo')).then(() => true, () => false)).to.equal(false);
+      expect((await manager.execSync(id, ['cat', '/proc/1/cmdline'], 5)).stdout.toString()).to.equal('sleep\u000060\u0000');
+      let second: unknown;
+      await manager.startContainer(id).catch((err: unknown) => (second = err));
+      expect(errorKindOf(second)).to.equal('FailedPrecondition'); // already running
+    } finally {
+      await manager.removeContainer(id);
+    }
+  });
+
   it('a missing executable fails Start with InvalidArgument naming it', async () => {
     const id = await manager.createContainer(pod.id, config({ command: ['/no/such/binary'] }));
     try {
