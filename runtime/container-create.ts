@@ -81,19 +81,22 @@ export async function prepareContainer(
   stack.push('unmount rootfs', () => deps.native.unmount(rootfs, ['detach']));
 
   const sec = config.security;
-  const user = await resolveUser(rootfs, {
-    runAsUser: sec.runAsUser,
-    runAsUsername: sec.runAsUsername,
-    runAsGroup: sec.runAsGroup,
-    supplementalGroups: sec.supplementalGroups,
-    supplementalGroupsPolicy: sec.supplementalGroupsPolicy,
-    imageUser: image.config.User ?? undefined,
-  });
-  // CRI: a missing host path is an error; a symlinked one is mounted at its real destination.
-  const mounts = await Promise.all(config.mounts.map(async (m) => ({ ...m, hostPath: await realHostPath(m.hostPath) })));
-  const devices = await Promise.all(config.devices.map((d) => deps.resolveDevice(d)));
-  const hostDevices = sec.privileged ? await deps.hostDevices() : [];
-  const localhostSeccompProfile = sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? await deps.loadSeccompProfile(sec.seccomp.localhostRef) : undefined;
+  // Independent lookups: run them together (Create's latency is kubelet's pod start latency).
+  const [user, mounts, devices, hostDevices, localhostSeccompProfile] = await Promise.all([
+    resolveUser(rootfs, {
+      runAsUser: sec.runAsUser,
+      runAsUsername: sec.runAsUsername,
+      runAsGroup: sec.runAsGroup,
+      supplementalGroups: sec.supplementalGroups,
+      supplementalGroupsPolicy: sec.supplementalGroupsPolicy,
+      imageUser: image.config.User ?? undefined,
+    }),
+    // CRI: a missing host path is an error; a symlinked one is mounted at its real destination.
+    Promise.all(config.mounts.map(async (m) => ({ ...m, hostPath: await realHostPath(m.hostPath) }))),
+    Promise.all(config.devices.map((d) => deps.resolveDevice(d))),
+    sec.privileged ? deps.hostDevices() : Promise.resolve([]),
+    sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? deps.loadSeccompProfile(sec.seccomp.localhostRef) : Promise.resolve(undefined),
+  ]);
   const targetPid = sec.pidMode === 'TARGET' ? deps.targetPid(sec.targetId ?? '') : undefined;
 
   const spec = buildContainerSpec({
@@ -120,8 +123,7 @@ export async function prepareContainer(
     targetPid,
     defaults: deps.defaults,
   });
-  await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
-  if (logPath) await fs.mkdir(path.dirname(logPath), { recursive: true });
+  await Promise.all([fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec)), logPath ? fs.mkdir(path.dirname(logPath), { recursive: true }) : undefined]);
 
   const record: ContainerRecord = {
     version: CONTAINER_RECORD_VERSION,
