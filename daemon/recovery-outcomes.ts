@@ -35,7 +35,7 @@ export function containerOutcome(r: ContainerRecoveryReport | undefined): Recove
     kept: r.alive.length + r.exitedWhileDown.length + r.lost.length,
     cleaned: [...r.orphanDirsRemoved, ...r.strayFilesRemoved],
     unreadable: r.unreadable,
-    details: { alive: r.alive.length, exitedWhileDown: r.exitedWhileDown, lost: r.lost, orphanDirsRemoved: r.orphanDirsRemoved, strayFilesRemoved: r.strayFilesRemoved.length },
+    details: { alive: r.alive.length, exitedWhileDown: r.exitedWhileDown, lost: r.lost, relaunch: r.relaunch, orphanDirsRemoved: r.orphanDirsRemoved, strayFilesRemoved: r.strayFilesRemoved.length },
   };
 }
 

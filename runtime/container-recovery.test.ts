@@ -148,4 +148,29 @@ describe('runtime/container-recovery and idempotent creates (fakes)', () => {
     await restart();
     expect(manager.listContainers().map((c) => c.id).sort()).to.deep.equal(unique.sort());
   });
+
+  it('a created container whose conmon died during its launch is deleted from runc and relaunched by Start', async () => {
+    const id = await manager.createContainer('pod1', config());
+    runtime.states.set(id, { id, pid: 555, status: 'created', bundle: '', created: '' }); // runc has it, no conmon.pid
+    manager.close();
+    const monitor = new FakeMonitor();
+    manager = await ContainerManager.open({
+      containersDir: path.join(dir, 'containers'), runDir: path.join(dir, 'run'), sandboxes, images, native, runtimes: { runc: runtime },
+      defaultRuntime: 'runc', monitor, conmonPath: '/fake/conmon', specDefaults: specInput().defaults, logger: silentLogger, killWaitMs: 300,
+    });
+    expect(manager.recoveryReport()!.relaunch).to.deep.equal([id]);
+    expect(runtime.calls.some((c) => c.method === 'delete' && c.args[0] === id)).to.equal(true);
+    expect((await manager.containerStatus(id, false)).status).to.include({ state: 'created' });
+    await manager.startContainer(id);
+    expect(monitor.launches).to.have.length(1); // conmon launched again
+    expect((await manager.containerStatus(id, false)).status.state).to.equal('running');
+  });
+
+  it('a Start interrupted after runc start but before its record write is RUNNING after recovery', async () => {
+    const id = await manager.createContainer('pod1', config());
+    runtime.states.set(id, { id, pid: 777, status: 'running', bundle: '', created: '' });
+    await restart();
+    expect((await manager.containerStatus(id, false)).status).to.include({ state: 'running', pid: 777 });
+    expect(manager.recoveryReport()!.relaunch).to.deep.equal([]);
+  });
 });

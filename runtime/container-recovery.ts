@@ -3,6 +3,10 @@
  *
  * - conmon outlives berthd and writes `<exits>/<id>` when the container ends; the exit watcher's
  *   initial scan (run before this) already settled every container that has an exit file.
+ * - A `created` record that runc also has as created, but whose conmon is dead (berthd died during
+ *   the launch and took the handshake with it), has no monitor: it is deleted from runc and Start
+ *   relaunches conmon. A `created` record runc has as running (Start interrupted before its
+ *   record write) becomes running.
  * - For a record still `created`/`running` without an exit file, `runc state` is the truth:
  *   running/created/paused → keep it (refresh the pid); stopped with its conmon alive → conmon is
  *   about to write the exit file, leave it; anything else (runc does not know it, e.g. /run was
@@ -40,6 +44,8 @@ export interface ContainerRecoveryReport {
   exitedWhileDown: string[];
   /** Monitor and process both gone without an exit file: exited 255 `Unknown`. */
   lost: string[];
+  /** Created in runc but their conmon died during the launch: deleted from runc, Start relaunches. */
+  relaunch: string[];
   /** Directories of creates interrupted before their record was written, removed. */
   orphanDirsRemoved: string[];
   /** Exit files / temp files without a record, removed (thorough only). */
@@ -66,11 +72,11 @@ export async function recoverContainers(opts: {
   const wasLive = records.filter((r) => r.state === 'created' || r.state === 'running').map((r) => r.id);
   await opts.startExitWatcher();
   const exitedWhileDown = wasLive.filter((id) => opts.store.get(id)?.state === 'exited');
-  const lost = await reconcileContainers(opts);
+  const { lost, relaunch } = await reconcileContainers(opts);
   const orphanDirsRemoved = await removeOrphanContainerDirs({ ...opts, keep: new Set(unreadable.map((u) => u.id)) });
   const strayFilesRemoved = opts.thorough ? await removeStrayFiles(opts.store, opts.exitDir, unreadable, opts.logger) : [];
   const alive = wasLive.filter((id) => opts.store.get(id)?.state !== 'exited');
-  return { alive, exitedWhileDown, lost, orphanDirsRemoved, strayFilesRemoved, unreadable };
+  return { alive, exitedWhileDown, lost, relaunch, orphanDirsRemoved, strayFilesRemoved, unreadable };
 }
 
 /** Deletes exit files of unknown containers and leftover atomic-write temp files; returns their paths. */
@@ -90,20 +96,38 @@ async function removeStrayFiles(store: ContainerStore, exitDir: string, unreadab
   return removed;
 }
 
-/** Reconciles live records with the runtime; returns the ids it marked exited. */
+/** Reconciles live records with the runtime; returns the ids it marked exited (`lost`) and those reset for a relaunch. */
 export async function reconcileContainers(opts: {
   store: ContainerStore;
   runtimeFor: (handler: string) => OciRuntimeDriver;
   logger: Logger;
   nowNs: () => number;
-}): Promise<string[]> {
+}): Promise<{ lost: string[]; relaunch: string[] }> {
   const lost: string[] = [];
+  const relaunch: string[] = [];
   for (const rec of opts.store.list()) {
     if (rec.state !== 'created' && rec.state !== 'running') continue;
     try {
       const verdict = await inspect(rec, opts.runtimeFor(rec.runtimeHandler));
       if (verdict.kind === 'alive') {
-        if (verdict.pid > 0 && verdict.pid !== rec.pid) await opts.store.update(rec.id, (r) => void (r.pid = verdict.pid));
+        // A Start interrupted after `runc start` but before its record write: it runs, so say so.
+        const startedMeanwhile = verdict.running && rec.state === 'created';
+        if ((verdict.pid > 0 && verdict.pid !== rec.pid) || startedMeanwhile) {
+          await opts.store.update(rec.id, (r) => {
+            if (verdict.pid > 0) r.pid = verdict.pid;
+            if (startedMeanwhile && r.state === 'created') {
+              r.state = 'running';
+              r.startedAtNs = opts.nowNs();
+            }
+          });
+        }
+        continue;
+      }
+      if (verdict.kind === 'relaunch') {
+        await opts.runtimeFor(rec.runtimeHandler).delete(rec.id, true);
+        await opts.store.update(rec.id, (r) => void (r.pid = 0));
+        relaunch.push(rec.id);
+        opts.logger.warn('container created without a live monitor (berthd died during its launch); deleted from the runtime, Start relaunches it', { container: rec.id });
         continue;
       }
       if (verdict.kind === 'pending-exit') continue;
@@ -122,20 +146,29 @@ export async function reconcileContainers(opts: {
       opts.logger.warn('reconcile container failed', { container: rec.id, err: describeError(err) });
     }
   }
-  return lost;
+  return { lost, relaunch };
 }
 
-type Verdict = { kind: 'alive'; pid: number } | { kind: 'pending-exit' } | { kind: 'lost'; why: string };
+type Verdict =
+  | { kind: 'alive'; pid: number; running: boolean }
+  | { kind: 'relaunch' }
+  | { kind: 'pending-exit' }
+  | { kind: 'lost'; why: string };
 
 async function inspect(rec: ContainerRecord, runtime: OciRuntimeDriver): Promise<Verdict> {
   const state = await runtime.state(rec.id);
   if (!state) {
     // A create that never reached runc (berthd stopped between Create and Start) is still startable.
-    if (rec.state === 'created' && rec.pid <= 0) return { kind: 'alive', pid: 0 };
+    if (rec.state === 'created' && rec.pid <= 0) return { kind: 'alive', pid: 0, running: false };
     return { kind: 'lost', why: 'the runtime no longer knows the container (host reboot or runtime state wiped)' };
   }
+  if ((state.status === 'created' || state.status === 'creating') && rec.state === 'created' && !(await conmonAlive(rec))) {
+    // berthd died while conmon was launching: runc created the container but its monitor is gone,
+    // so nothing would ever log it or report its exit. It never ran: delete it, Start relaunches.
+    return { kind: 'relaunch' };
+  }
   if (state.status === 'running' || state.status === 'created' || state.status === 'paused' || state.status === 'creating') {
-    return { kind: 'alive', pid: state.pid };
+    return { kind: 'alive', pid: state.pid, running: state.status !== 'created' && state.status !== 'creating' };
   }
   return (await conmonAlive(rec)) ? { kind: 'pending-exit' } : { kind: 'lost', why: 'the container stopped and its monitor is gone, so its exit code is unknown' };
 }
