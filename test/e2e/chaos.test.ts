@@ -104,7 +104,10 @@ describe('e2e: chaos — berthd SIGKILLed at random while pods and containers ch
     for (const x of containers) {
       const r = await c.containerStatus({ containerId: x.id!, verbose: true });
       const pid = Number(JSON.parse(r.info?.info ?? '{}').pid ?? 0);
-      if (x.state === CONTAINER_RUNNING) expect(processAlive(pid), `running container ${x.id} has a live process`).to.equal(true);
+      if (x.state !== CONTAINER_RUNNING) continue;
+      expect(processAlive(pid), `running container ${x.id} has a live process`).to.equal(true);
+      const conmonPid = Number(fs.readFileSync(path.join(b.root, 'containers', x.id!, 'conmon.pid'), 'utf8').trim());
+      expect(processAlive(conmonPid), `running container ${x.id} is monitored by a live conmon`).to.equal(true);
     }
 
     // Remove everything, then nothing of this instance may be left on the host.
