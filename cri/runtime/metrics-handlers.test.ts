@@ -67,6 +67,15 @@ describe('cri/runtime/metrics-handlers', () => {
     expect(Number(mem.metrics![0].value!.value)).to.equal(2 ** 40);
   });
 
+  it('StreamPodSandboxMetrics writes one message per pod (skipping removed pods)', async () => {
+    const h = podMetricsHandlers({ metrics: fakeMetrics([]), pods: podsSource(['p1', 'p2', 'p3'], ['p2']) });
+    const written: runtime.v1.IStreamPodSandboxMetricsResponse[] = [];
+    await h.StreamPodSandboxMetrics!({}, { ...call, write: async (m) => void written.push(m) });
+    expect(written.map((m) => m.podSandboxMetrics!.map((p) => p.podSandboxId))).to.deep.equal([['p1'], ['p3']]);
+    const wire = runtime.v1.StreamPodSandboxMetricsResponse.decode(runtime.v1.StreamPodSandboxMetricsResponse.encode(written[1]).finish());
+    expect(wire.podSandboxMetrics[0].containerMetrics![0].containerId).to.equal('c-p3');
+  });
+
   it('a non-NotFound failure of one pod fails the call (never a silent partial answer)', async () => {
     const metrics: PodMetricsService = { descriptors: () => [], podMetrics: async () => Promise.reject(new Error('disk on fire')) };
     const h = podMetricsHandlers({ metrics, pods: podsSource(['p1']) });

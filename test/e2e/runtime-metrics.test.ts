@@ -161,6 +161,19 @@ describe('e2e runtime: pod and container metrics through berthd', function () {
     expect(after.metrics!.some((m) => m.labelValues?.at(-1) === 'lo')).to.equal(false);
   });
 
+  it('StreamPodSandboxMetrics streams the same pod and container', async () => {
+    const stream = client.streamPodSandboxMetrics({});
+    const got: runtime.v1.IPodSandboxMetrics[] = [];
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (m: runtime.v1.IStreamPodSandboxMetricsResponse) => got.push(...(m.podSandboxMetrics ?? [])));
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    const mine = got.find((p) => p.podSandboxId === podId);
+    expect(mine?.containerMetrics?.map((c) => c.containerId)).to.deep.equal([containerId]);
+    expect(valueOf(mine?.containerMetrics?.[0].metrics, 'container_spec_memory_limit_bytes')).to.equal(MEMORY_LIMIT);
+  });
+
   it('drops the container from the metrics once it has exited', async () => {
     await client.stopContainer({ containerId, timeout: 0 });
     const pm = await podMetrics(() => true);
