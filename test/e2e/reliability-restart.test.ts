@@ -152,4 +152,43 @@ describe('e2e: reliability — berthd restart keeps pods and containers', functi
       expect(leaks).to.deep.equal({ mounts: [], nsPins: [], ipLeases: [], podStateDirs: [], podVolatileDirs: [], containerDirs: [], exitFiles: [], cniCache: [], processes: [], pauses: [], holdingFiles: [], runtimeState: [] });
     });
   }
+
+  it('an unreadable state file does not stop berthd: reported with its id, skipped, recovered once repaired', async () => {
+    const c0 = b.client();
+    const podA = podConfig(b, 'unreadable-a');
+    const podB = podConfig(b, 'unreadable-b');
+    const a = (await c0.runPodSandbox({ config: podA })).podSandboxId!;
+    const bId = (await c0.runPodSandbox({ config: podB })).podSandboxId!;
+    const a1 = await runContainer(a, podA, 'a1', ['sleep', '600']);
+    const b1 = await runContainer(bId, podB, 'b1', ['sleep', '600']);
+    await b.stop('SIGKILL');
+
+    const podFile = path.join(b.root, 'pods', a, 'state.json');
+    const containerFile = path.join(b.root, 'containers', b1, 'state.json');
+    const saved = { pod: fs.readFileSync(podFile), container: fs.readFileSync(containerFile) };
+    fs.writeFileSync(podFile, saved.pod.subarray(0, 40)); // a torn write
+    fs.writeFileSync(containerFile, '{"version": 99}'); // a record from a future berth
+
+    const lines = await b.start();
+    const reported = lines.filter((l) => l.includes('unreadable state file skipped')).map((l) => JSON.parse(l) as { id: string; step: string; level: string });
+    expect(reported.map((r) => `${r.step}:${r.id}`).sort()).to.deep.equal([`containers:${b1}`, `pods:${a}`].sort());
+    expect(reported.every((r) => r.level === 'error')).to.equal(true);
+    const c = b.client();
+    expect((await c.listPodSandbox({})).items!.map((p) => p.id)).to.deep.equal([bId]);
+    expect((await c.listContainers({})).containers!.map((x) => x.id)).to.deep.equal([a1]);
+    expect(fs.existsSync(podFile) && fs.existsSync(containerFile), 'left on disk for a human').to.equal(true);
+
+    await b.stop('SIGTERM');
+    fs.writeFileSync(podFile, saved.pod);
+    fs.writeFileSync(containerFile, saved.container);
+    await b.start();
+    const c2 = b.client();
+    expect((await c2.listPodSandbox({})).items!.map((p) => p.id).sort()).to.deep.equal([a, bId].sort());
+    expect((await c2.listContainers({})).containers!.map((x) => `${x.id}:${x.state}`).sort()).to.deep.equal([`${a1}:${CONTAINER_RUNNING}`, `${b1}:${CONTAINER_RUNNING}`].sort());
+    for (const id of [a, bId]) {
+      await c2.stopPodSandbox({ podSandboxId: id });
+      await c2.removePodSandbox({ podSandboxId: id });
+    }
+    expect(b.leaks()).to.deep.equal({ mounts: [], nsPins: [], ipLeases: [], podStateDirs: [], podVolatileDirs: [], containerDirs: [], exitFiles: [], cniCache: [], processes: [], pauses: [], holdingFiles: [], runtimeState: [] });
+  });
 });
