@@ -18,6 +18,8 @@ export interface LoopDelaySummary {
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** process.memoryUsage() at exit, MiB (where the RSS goes: V8 heap, external, array buffers). */
+  memoryMiB: Record<string, number>;
 }
 
 function install(dir: string): void {
@@ -40,6 +42,7 @@ function install(dir: string): void {
       p90Ms: ms(delay.percentile(90)),
       p99Ms: ms(delay.percentile(99)),
       maxMs: ms(delay.max),
+      memoryMiB: Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 10485.76) / 100])),
     };
     fs.writeFileSync(path.join(dir, `berthd-${process.pid}.loop-delay.json`), JSON.stringify(summary));
     // The in-process inspector session answers synchronously, so this completes inside 'exit'.

@@ -18,6 +18,7 @@ import { startBenchBerthd } from './berth-target';
 import { startContainerd, ensureContainerdInstalled } from './containerd/containerd-harness';
 import { benchTargets, type Target } from './run-targets';
 import { benchDaemonStartup, formatDaemonStartup } from './daemon-startup';
+import type { LoopDelaySummary } from './daemon-probe';
 import { benchImagePull } from './image-pull';
 import { killPids, pidsInCgroupTree, removeCgroupTree } from './host-cleanup';
 import { renderHtmlReport } from './html-report';
@@ -176,8 +177,9 @@ export async function main(argv: string[]): Promise<void> {
 function probeSummary(dir: string, pid: number): string {
   const base = path.join(path.resolve(dir), `berthd-${pid}`);
   try {
-    const d = JSON.parse(fs.readFileSync(`${base}.loop-delay.json`, 'utf8')) as Record<string, number>;
-    return `## berthd event-loop delay over the run (ms)\n\nmean ${d.meanMs}  p50 ${d.p50Ms}  p90 ${d.p90Ms}  p99 ${d.p99Ms}  max ${d.maxMs}\nCPU profile: ${base}.cpuprofile`;
+    const d = JSON.parse(fs.readFileSync(`${base}.loop-delay.json`, 'utf8')) as LoopDelaySummary;
+    const mem = Object.entries(d.memoryMiB ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+    return `## berthd event-loop delay over the run (ms)\n\nmean ${d.meanMs}  p50 ${d.p50Ms}  p90 ${d.p90Ms}  p99 ${d.p99Ms}  max ${d.maxMs}\nmemory at exit (MiB): ${mem}\nCPU profile: ${base}.cpuprofile`;
   } catch (err) {
     return `## berthd probe: no output in ${dir} (${err instanceof Error ? err.message : String(err)})`;
   }
