@@ -52,9 +52,28 @@ async function firstExisting(candidates: string[], rel: string): Promise<string 
   return undefined;
 }
 
-/** Usage of the cgroup at `cgroupsPath` (cgroupfs form, e.g. /kubepods/pod1/berth-<id>). */
+/**
+ * The directory path of an OCI cgroupsPath under a controller root: cgroupfs paths as they are,
+ * systemd's `slice:prefix:name` expanded the way runc places it
+ * (`a-b.slice:berth:id` → `/a.slice/a-b.slice/berth-id.scope`).
+ */
+export function cgroupFsPath(cgroupsPath: string): string {
+  const parts = cgroupsPath.split(':');
+  if (parts.length !== 3 || cgroupsPath.startsWith('/')) return cgroupsPath;
+  const [slice, prefix, name] = parts;
+  const dirs: string[] = [];
+  if (slice && slice !== '-.slice') {
+    const stem = slice.replace(/\.slice$/, '');
+    const words = stem.split('-');
+    for (let i = 1; i <= words.length; i++) dirs.push(`${words.slice(0, i).join('-')}.slice`);
+  }
+  return `/${[...dirs, `${prefix ? `${prefix}-` : ''}${name}.scope`].join('/')}`;
+}
+
+/** Usage of the cgroup at `cgroupsPath` (cgroupfs form, e.g. /kubepods/pod1/berth-<id>, or systemd's slice:prefix:name). */
 export async function readCgroupUsage(cgroupsPath: string, version: 1 | 2, nowNs: number): Promise<CgroupUsage | undefined> {
-  return version === 2 ? readV2(cgroupsPath, nowNs) : readV1(cgroupsPath, nowNs);
+  const dir = cgroupFsPath(cgroupsPath);
+  return version === 2 ? readV2(dir, nowNs) : readV1(dir, nowNs);
 }
 
 async function readV1(cg: string, nowNs: number): Promise<CgroupUsage | undefined> {

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { parseFlatKeyed } from './cgroup-stats';
+import { cgroupFsPath, parseFlatKeyed } from './cgroup-stats';
 
 /** What one cgroup reports; undefined fields were not readable on this host. */
 export interface CgroupMetricsSample {
@@ -67,7 +67,8 @@ const limitOrZero = (v: number | undefined) => (v === undefined ? undefined : v 
 
 /** Reads the metrics sample of the cgroup at `cgroupsPath`; undefined when it does not exist. */
 export async function readCgroupMetrics(cgroupsPath: string, version: 1 | 2, root = '/sys/fs/cgroup'): Promise<CgroupMetricsSample | undefined> {
-  return version === 2 ? readV2(path.join(root, cgroupsPath)) : readV1(root, cgroupsPath);
+  const dir = cgroupFsPath(cgroupsPath);
+  return version === 2 ? readV2(path.join(root, dir)) : readV1(root, dir);
 }
 
 async function readV1(root: string, cg: string): Promise<CgroupMetricsSample | undefined> {

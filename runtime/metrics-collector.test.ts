@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { StatsSource } from './container-stats';
 import type { ContainerStatusView } from './container-view';
+import { cgroupFsPath } from './cgroup-stats';
 import { readCgroupMetrics, weightToShares } from './metrics-cgroup';
 import { PodMetricsCollector, type MetricSample } from './metrics-collector';
 import { METRIC_DESCRIPTORS } from './metrics-descriptors';
@@ -216,6 +217,15 @@ describe('runtime/metrics: ListPodSandboxMetrics samples', () => {
     expect(names).to.include.members(['container_fs_usage_bytes', 'container_fs_inodes_usage', 'container_fs_limit_bytes', 'container_last_seen']);
     expect(value(pm.containerMetrics[0].metrics, 'container_fs_inodes_usage')).to.equal(1);
     expect(value(pm.containerMetrics[0].metrics, 'container_fs_usage_bytes')).to.be.greaterThan(0);
+  });
+
+  it('systemd cgroupsPath (slice:prefix:name) maps to the directory runc creates', async () => {
+    expect(cgroupFsPath('kubepods-burstable-pod12.slice:berth:abc')).to.equal('/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12.slice/berth-abc.scope');
+    expect(cgroupFsPath('system.slice:berth:abc')).to.equal('/system.slice/berth-abc.scope');
+    expect(cgroupFsPath('/kubepods/pod1/berth-abc')).to.equal('/kubepods/pod1/berth-abc');
+    await writeTree(path.join(tmp, 'cg'), { 'cgroup.controllers': '', 'kubepods.slice/kubepods-pod1.slice/berth-c9.scope/memory.current': '4096\n' });
+    const sample = await readCgroupMetrics('kubepods-pod1.slice:berth:c9', 2, path.join(tmp, 'cg'));
+    expect(sample?.memory.usage).to.equal(4096);
   });
 
   it('readCgroupMetrics is undefined for a cgroup that does not exist (v1 and v2)', async () => {
