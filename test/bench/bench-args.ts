@@ -28,6 +28,8 @@ export interface BenchArgs {
   html?: string;
   /** Where the raw JSON goes (default: none). */
   json?: string;
+  /** Idle time after each step when runtimes are interleaved (ms). */
+  settleMs: number;
   /** Directory for berthd's --cpu-prof output (default: no profile). */
   cpuProfDir?: string;
 }
@@ -40,11 +42,12 @@ export const USAGE = `usage: npm run bench -- [options]
                             (default: all but image-throughput)
   --pods N (40) --containers N (40) --pulls N (10) --scratch N (5)
   --density-pods N (30) --list-pods N (110) -n N (RPC calls, 1000) --starts N (10)
+  --settle-ms N (100)       idle time after each interleaved step (two runtimes only)
   --html FILE  --json FILE  --cpu-prof DIR (berthd CPU profile, written when it stops)`;
 
 /** Parses argv (without node and the script); throws with a message naming the bad argument. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const out: BenchArgs = { sections: [...DEFAULT_SECTIONS], pods: 40, containers: 40, pulls: 10, scratch: 5, densityPods: 30, listPods: 110, calls: 1000, starts: 10 };
+  const out: BenchArgs = { sections: [...DEFAULT_SECTIONS], pods: 40, containers: 40, pulls: 10, scratch: 5, densityPods: 30, listPods: 110, calls: 1000, starts: 10, settleMs: 100 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -83,6 +86,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       case '--html': out.html = value(); break;
       case '--json': out.json = value(); break;
       case '--cpu-prof': out.cpuProfDir = value(); break;
+      case '--settle-ms': out.settleMs = count(); break;
       default: throw new Error(`unknown argument ${flag}\n${USAGE}`);
     }
   }

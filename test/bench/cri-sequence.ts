@@ -141,11 +141,18 @@ export async function runCriSequence(client: CriClient, opts: SequenceOptions): 
   return samples;
 }
 
-/** Runs step 0 of every list, then step 1 of every list, …; logs when a phase ends. */
-export async function runStepsInterleaved(lists: SequenceStep[][], log: (line: string) => void = () => undefined): Promise<void> {
+/**
+ * Runs step 0 of every list, then step 1 of every list, …; logs when a phase ends. With several
+ * lists, `settleMs` of idle time follows each step, so that a runtime's asynchronous aftermath
+ * (shim or conmon exit, containerd's garbage collection) does not land in the other's timing.
+ */
+export async function runStepsInterleaved(lists: SequenceStep[][], log: (line: string) => void = () => undefined, settleMs = 0): Promise<void> {
   const length = Math.max(...lists.map((l) => l.length));
   for (let i = 0; i < length; i++) {
-    for (const list of lists) await list[i]?.run();
+    for (const list of lists) {
+      await list[i]?.run();
+      if (lists.length > 1 && settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+    }
     const phase = lists[0][i]?.phase;
     if (phase && phase !== 'setup' && lists[0][i + 1]?.phase !== phase) log(`  ${phase} done`);
   }

@@ -164,7 +164,7 @@ export async function main(argv: string[]): Promise<void> {
       progress('streaming (in-process server, reference backends)');
       texts.push(`## streaming\n\n${formatStreaming(await benchStreaming())}`);
     }
-    report.conditions = `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), kernel ${os.release()}; load average before ${loadBefore}, after ${loadavg()}${report.runs.length > 1 ? '; CRI sequence interleaved step by step between the runtimes, density one runtime after the other' : ''}`;
+    report.conditions = `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), kernel ${os.release()}; load average before ${loadBefore}, after ${loadavg()}${report.runs.length > 1 ? `; CRI sequence interleaved step by step between the runtimes (${args.settleMs} ms idle after each step)${args.sections.includes('density') ? ', density one runtime after the other' : ''}` : ''}`;
     printReport(report, texts, args);
   } finally {
     await cleanups.runAll();

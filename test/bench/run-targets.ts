@@ -59,7 +59,7 @@ export async function benchTargets(targets: Target[], args: BenchArgs, images: B
       const lists = targets.map((t, i) =>
         sequenceSteps(clients[i], { ...common(t), containerImage: images.container, pullImage: images.pull, pods: args.pods, containers: args.containers, pulls: args.pulls, scratch: args.scratch }, samples[i]),
       );
-      await runStepsInterleaved(lists, progress);
+      await runStepsInterleaved(lists, progress, args.settleMs);
       samples.forEach((s, i) => Object.assign(runs[i].samples, s));
       for (const t of targets) if (t.metricsAddress) progress(await podStartHistogramSummary(t.metricsAddress));
     }
