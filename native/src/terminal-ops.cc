@@ -18,7 +18,13 @@
 namespace berth {
 namespace {
 
-/** openPty(): { master, slave } — both close-on-exec, neither becomes a controlling terminal. */
+/**
+ * openPty(): { master, slave, slavePath } — both close-on-exec, neither becomes a controlling
+ * terminal, in raw mode (cfmakeraw: no echo, no line editing, no CR/LF translation). berth only
+ * relays bytes through it (runc copies between it and the container's own pty, which does the
+ * terminal work); cooked, it would echo input twice and turn "\r\n" into "\r\r\n" until runc
+ * switches it to raw itself.
+ */
 Napi::Value OpenPty(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -34,6 +40,13 @@ Napi::Value OpenPty(const Napi::CallbackInfo& info) {
     int err = errno;
     ::close(master);
     throw MakeSysError(env, std::string("openPty: open ") + name, err);
+  }
+  termios mode{};
+  if (::tcgetattr(slave, &mode) != 0 || (::cfmakeraw(&mode), ::tcsetattr(slave, TCSANOW, &mode)) != 0) {
+    int err = errno;
+    ::close(slave);
+    ::close(master);
+    throw MakeSysError(env, std::string("openPty: set raw mode on ") + name, err);
   }
   Napi::Object pair = Napi::Object::New(env);
   pair.Set("master", Napi::Number::New(env, master));

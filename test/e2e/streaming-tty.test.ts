@@ -80,6 +80,13 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     expect(status.details.causes).to.deep.equal([{ reason: 'ExitCode', message: '7' }]);
   });
 
+  it('a quick command on a terminal: its output exactly once translated ("hi\\r\\n"), exit 0', async () => {
+    const rc = await spdyRemoteCommand(server.getExecUrl({ containerId: shellId, cmd: ['echo', 'hi'], tty: true, stdin: false, stdout: true, stderr: false }), { tty: true });
+    rc.sendResize(80, 24);
+    expect((await rc.stdout).toString()).to.equal('hi\r\n');
+    expect(JSON.parse(await rc.error).status).to.equal('Success');
+  });
+
   it('WebSocket v5: a resize in the middle of the session reaches the running shell', async () => {
     const s: WsSession = await connectWs(ttyExecUrl(['sh']), ['v5.channel.k8s.io']);
     s.send(4, JSON.stringify({ Width: 80, Height: 24 }));
