@@ -1,8 +1,9 @@
 /**
- * Bench section: CreateContainer / StartContainer / ContainerStatus / StopContainer /
- * RemoveContainer latency (median and p90) over N sequential containers in one pod, through a
- * ContainerManager or the CRI socket. Running this file alone benches a ContainerManager on real
- * runc + conmon with a busybox rootfs in a throwaway netns (root needed).
+ * Domain-level container bench: CreateContainer / StartContainer / ContainerStatus /
+ * StopContainer / RemoveContainer latency (median and p90) over N sequential containers in one pod
+ * directly on a ContainerManager (real runc + conmon, busybox rootfs, throwaway netns; root
+ * needed), for profiling the runtime layer alone. Run this file directly. `npm run bench`
+ * measures the same RPCs through a real berthd's socket (cri-sequence.ts).
  */
 import type { ContainerManager } from '../../runtime/container-manager';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';

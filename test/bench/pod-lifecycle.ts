@@ -1,8 +1,9 @@
 /**
- * Bench section: RunPodSandbox / PodSandboxStatus / StopPodSandbox / RemovePodSandbox latency
- * (median and p90) over N sequential pods, either through the CRI socket (a CRI client) or directly
- * on a PodManager. test/bench/main.ts (the daemon engineer's) calls benchPodLifecycle; running this
- * file alone benches a PodManager with the real addon and CNI plugins (root needed).
+ * Domain-level pod bench: RunPodSandbox / PodSandboxStatus / StopPodSandbox / RemovePodSandbox
+ * latency (median and p90) over N sequential pods directly on a PodManager (or an in-process CRI
+ * server with BENCH_VIA=cri), without a daemon: for profiling the pod layer alone. Run this file
+ * directly (root needed). `npm run bench` measures the same RPCs through a real berthd's socket
+ * (cri-sequence.ts).
  */
 import type { PodManager } from '../../pod/pod-manager';
 import type { PodSandboxConfigInput } from '../../pod/types';
