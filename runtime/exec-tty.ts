@@ -191,7 +191,10 @@ class TtySession {
   }
 
   private readonly onInput = (chunk: Buffer): void => {
-    if (!this.closed) this.master.write(chunk);
+    if (this.closed || this.master.write(chunk)) return;
+    // The terminal is not taking input as fast as the client types (a big paste): hold the client.
+    this.io.stdin?.pause();
+    this.master.once('drain', () => this.io.stdin?.resume());
   };
 
   private async applyResizes(sizes: SizeIterator | undefined, pending: PendingSize | undefined): Promise<void> {

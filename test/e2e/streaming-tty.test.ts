@@ -143,6 +143,24 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     expect(env.manager.getContainer(id)?.exitCode).to.equal(0);
   });
 
+  it('without stdin_once the container`s stdin outlives an attach session: a second attach still reaches `cat`', async () => {
+    const id = await run({ command: ['cat'], stdin: true, stdinOnce: false });
+    const url = () => server.getAttachUrl({ containerId: id, tty: false, stdin: true, stdout: true, stderr: true });
+    const first = await connectWs(url(), ['v5.channel.k8s.io']);
+    first.send(0, 'first\n');
+    await waitFor(() => first.channelData(1).toString(), (o) => o.includes('first\n'));
+    first.send(255, Buffer.from([0])); // end of this client's stdin: conmon leaves the container's open
+    await new Promise((r) => setTimeout(r, 200));
+    first.ws.close();
+    await first.closed;
+    expect(env.manager.getContainer(id)?.state).to.equal('running');
+    const second = await connectWs(url(), ['v5.channel.k8s.io']);
+    second.send(0, 'second\n');
+    expect(await waitFor(() => second.channelData(1).toString(), (o) => o.includes('second\n'))).to.equal('second\n');
+    second.ws.close();
+    await second.closed;
+  });
+
   it('attach to a tty container: the resize goes through conmon`s ctl fifo to the container`s terminal', async () => {
     const id = await run({ command: ['sh'], stdin: true, tty: true });
     const rc = await spdyRemoteCommand(server.getAttachUrl({ containerId: id, tty: true, stdin: true, stdout: true, stderr: false }), { stdin: true, tty: true });
