@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorKindOf } from '../common/errors';
-import { RuncDriver, startViaExecFifo } from './oci-runtime';
+import { RuncDriver, signalInitDirectly, signalNumber, startViaExecFifo } from './oci-runtime';
 
 const exists = (p: string) => fs.access(p).then(
   () => true,
@@ -100,5 +100,69 @@ describe('runtime/oci-runtime: start through the exec fifo', () => {
     const crunLike = new RuncDriver(bin, root, { execFifoStart: false });
     await crunLike.start('c1');
     expect(await fs.readFile(argvLog, 'utf8')).to.match(/start c1\n$/);
+  });
+});
+
+describe('runtime/oci-runtime: signalling init without runc kill', () => {
+  let dir: string;
+  const children: Array<ReturnType<typeof spawn>> = [];
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-kill-'));
+  });
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  /** A sleeping child and a runc-like state.json naming it (with its real or a wrong start time). */
+  async function sleeper(startTimeDelta = 0) {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    children.push(child);
+    const stat = await fs.readFile(`/proc/${child.pid}/stat`, 'utf8');
+    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    await fs.writeFile(path.join(dir, 'state.json'), JSON.stringify({ id: 'c1', init_process_pid: child.pid, init_process_start: start + startTimeDelta }));
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, sig) => r(sig)));
+    return { child, exited };
+  }
+
+  it('maps runc signal names and numbers', () => {
+    expect(signalNumber('TERM')).to.equal(15);
+    expect(signalNumber('SIGKILL')).to.equal(9);
+    expect(signalNumber('2')).to.equal(2);
+    expect(signalNumber('NOPE')).to.equal(undefined);
+  });
+
+  it('signals the init process named by state.json when its start time matches', async () => {
+    const { exited } = await sleeper();
+    expect(await signalInitDirectly(dir, 'TERM')).to.equal(true);
+    expect(await exited).to.equal('SIGTERM');
+  });
+
+  it('refuses (returns false, signals nothing) on a start-time mismatch (pid reuse), no state, or an unknown signal', async () => {
+    const { child } = await sleeper(1);
+    expect(await signalInitDirectly(dir, 'KILL')).to.equal(false);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(child.exitCode).to.equal(null);
+    expect(child.signalCode).to.equal(null);
+    expect(await signalInitDirectly(path.join(dir, 'nope'), 'KILL')).to.equal(false);
+    expect(await signalInitDirectly(dir, 'NOPE')).to.equal(false);
+  });
+
+  it('RuncDriver.kill signals directly for runc and runs the CLI otherwise', async () => {
+    const bin = path.join(dir, 'runc');
+    const argvLog = path.join(dir, 'argv');
+    await fs.writeFile(bin, `#!/bin/sh\necho "$@" >> ${argvLog}\n`, { mode: 0o755 });
+    const root = path.join(dir, 'root');
+    await fs.mkdir(path.join(root, 'c1'), { recursive: true });
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    children.push(child);
+    const stat = await fs.readFile(`/proc/${child.pid}/stat`, 'utf8');
+    await fs.writeFile(path.join(root, 'c1', 'state.json'), JSON.stringify({ init_process_pid: child.pid, init_process_start: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) }));
+    const exited = new Promise((r) => child.on('exit', r));
+    await new RuncDriver(bin, root).kill('c1', 'KILL');
+    await exited;
+    expect(await exists(argvLog)).to.equal(false);
+    await new RuncDriver(bin, root).kill('c2', 'TERM'); // no state: the CLI decides
+    expect(await fs.readFile(argvLog, 'utf8')).to.equal(`--root ${root} kill c2 TERM\n`);
   });
 });

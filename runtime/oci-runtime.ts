@@ -52,7 +52,10 @@ const EXEC_FIFO_TIMEOUT_MS = 10_000;
 
 /** runc/crun CLI driver. */
 export class RuncDriver implements OciRuntimeDriver {
-  /** Start through runc's exec fifo instead of spawning `runc start` (runc only; see startViaExecFifo). */
+  /**
+   * runc only: start through its exec fifo (startViaExecFifo) and signal its init directly
+   * (signalInitDirectly) instead of spawning `runc start` / `runc kill`.
+   */
   private readonly execFifoStart: boolean;
 
   constructor(
@@ -79,6 +82,7 @@ export class RuncDriver implements OciRuntimeDriver {
   }
 
   async kill(id: string, signal: string): Promise<void> {
+    if (this.execFifoStart && (await signalInitDirectly(path.join(this.root, id), signal))) return;
     await this.run('kill', id, ['kill', id, signal]);
   }
 
@@ -203,5 +207,47 @@ function processAlive(pid: number): boolean {
     return state !== 'Z' && state !== 'X';
   } catch {
     return false;
+  }
+}
+
+/** The numeric value of a runc-style signal name ("TERM", "SIGKILL", "9"); undefined if unknown. */
+export function signalNumber(signal: string): number | undefined {
+  if (/^[0-9]+$/.test(signal)) return Number(signal);
+  const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`) as keyof typeof os.constants.signals;
+  return os.constants.signals[name];
+}
+
+/**
+ * `runc kill <id> <sig>` without spawning runc, for the common case: runc's state.json names the
+ * init pid and its start time (in clock ticks, /proc/<pid>/stat field 22); when that process is
+ * alive with that start time — the check runc itself makes against pid reuse — signal it.
+ * Returns false (the caller runs `runc kill`, which reports the right error) for anything else:
+ * no state, a gone or different process, an unknown signal name.
+ */
+export async function signalInitDirectly(stateDir: string, signal: string): Promise<boolean> {
+  const signo = signalNumber(signal);
+  if (signo === undefined) return false;
+  let state: { init_process_pid?: number; init_process_start?: number };
+  try {
+    state = JSON.parse(await fs.readFile(path.join(stateDir, 'state.json'), 'utf8')) as typeof state;
+  } catch {
+    return false;
+  }
+  const pid = state.init_process_pid;
+  if (!pid || pid <= 0 || state.init_process_start === undefined) return false;
+  let stat: string;
+  try {
+    stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); field 22 (starttime) is fields[19]
+  if (fields[0] === 'Z' || fields[0] === 'X' || Number(fields[19]) !== state.init_process_start) return false;
+  try {
+    process.kill(pid, signo);
+    return true;
+  } catch {
+    return false; // exited meanwhile: runc kill reports it
   }
 }
