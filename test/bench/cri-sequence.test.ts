@@ -58,3 +58,22 @@ describe('bench: CRI sequence', () => {
     expect(sb.RunPodSandbox).to.have.length(3);
   });
 });
+
+describe('bench: pod start step histogram summary', () => {
+  it('reads count and mean per step from Prometheus text', async () => {
+    const { summarizeStepHistogram } = await import('./run-targets');
+    const text = [
+      '# TYPE container_runtime_berth_pod_start_step_seconds histogram',
+      'container_runtime_berth_pod_start_step_seconds_bucket{le="0.005",step="cni"} 0',
+      'container_runtime_berth_pod_start_step_seconds_sum{step="cni"} 2.5',
+      'container_runtime_berth_pod_start_step_seconds_count{step="cni"} 25',
+      'container_runtime_berth_pod_start_step_seconds_sum{step="pause"} 0.1',
+      'container_runtime_berth_pod_start_step_seconds_count{step="pause"} 20',
+      'container_runtime_berth_pod_start_step_seconds_count{step="unused"} 0',
+    ].join('\n');
+    expect(summarizeStepHistogram(text)).to.deep.equal([
+      { step: 'cni', count: 25, meanMs: 100 },
+      { step: 'pause', count: 20, meanMs: 5 },
+    ]);
+  });
+});

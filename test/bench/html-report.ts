@@ -88,6 +88,7 @@ export function renderHtmlReport(report: BenchReport): string {
     `<pre>${escapeHtml(formatLatencyTable(report))}</pre>`,
     '<h2>Density and memory</h2>',
     `<pre>${escapeHtml(formatDensityTable(report))}</pre>`,
+    ...report.runs.flatMap((r) => (r.notes ?? []).map((n) => `<p><b>${escapeHtml(r.label)}</b>: ${escapeHtml(n)}</p>`)),
     '<h2>Distributions</h2>',
     '<p>Each dot is one call; the box spans p25–p75, the thick mark is the median, the dashed mark p90; the grey dashed line is berth\'s target.</p>',
     ...charts,

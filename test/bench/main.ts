@@ -207,6 +207,7 @@ function printReport(report: BenchReport, texts: string[], args: BenchArgs): voi
       console.log(formatDensityTable(report));
     }
   }
+  for (const r of report.runs) for (const note of r.notes ?? []) console.log(`\n${r.label}: ${note}`);
   for (const t of texts) console.log(`\n${t}`);
   if (report.runs.length > 0) {
     const html = args.html ?? path.join(os.tmpdir(), `berth-bench-${report.startedAt.replace(/[:.]/g, '-')}.html`);

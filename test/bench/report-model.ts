@@ -19,6 +19,8 @@ export interface RuntimeRun {
   readyMs?: number;
   /** Daemon PSS right after start (KiB), when the bench started it. */
   startPssKiB?: number;
+  /** Extra lines worth printing with the tables (e.g. berthd's pod start step means). */
+  notes?: string[];
 }
 
 /** The whole report. */

@@ -61,7 +61,7 @@ export async function benchTargets(targets: Target[], args: BenchArgs, images: B
       );
       await runStepsInterleaved(lists, progress, args.settleMs);
       samples.forEach((s, i) => Object.assign(runs[i].samples, s));
-      for (const t of targets) if (t.metricsAddress) progress(await podStartHistogramSummary(t.metricsAddress));
+      for (const [i, t] of targets.entries()) if (t.metricsAddress) (runs[i].notes ??= []).push(await podStartHistogramSummary(t.metricsAddress));
     }
     if (args.sections.includes('density') && images) {
       for (const [i, target] of targets.entries()) {
@@ -78,13 +78,24 @@ export async function benchTargets(targets: Target[], args: BenchArgs, images: B
   }
 }
 
-/** The pod start step histogram as berthd's /metrics shows it (counts and sums per step). */
+/** The pod start step histogram as berthd's /metrics shows it: count and mean per step. */
 export async function podStartHistogramSummary(metricsAddress: string): Promise<string> {
   try {
     const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
-    const lines = text.split('\n').filter((l) => /pod_start_step_seconds_(count|sum)/.test(l));
-    return lines.length > 0 ? `berthd /metrics pod_start_step_seconds:\n  ${lines.join('\n  ')}` : 'berthd /metrics: no pod_start_step_seconds samples (histogram not wired?)';
+    const steps = summarizeStepHistogram(text);
+    if (steps.length === 0) return 'berthd /metrics: no pod_start_step_seconds samples (histogram not wired?)';
+    return `berthd /metrics pod_start_step_seconds (count, mean ms): ${steps.map((s) => `${s.step} ${s.count} ${s.meanMs.toFixed(1)}`).join(', ')}`;
   } catch (err) {
     return `berthd /metrics unreadable: ${err instanceof Error ? err.message : String(err)}`;
   }
+}
+
+/** Count and mean of each step of a `*pod_start_step_seconds` histogram in Prometheus text. */
+export function summarizeStepHistogram(text: string): Array<{ step: string; count: number; meanMs: number }> {
+  const sums = new Map<string, number>();
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(/pod_start_step_seconds_(sum|count)\{[^}]*step="([^"]+)"[^}]*\} ([0-9.eE+-]+)/g)) {
+    (m[1] === 'sum' ? sums : counts).set(m[2], Number(m[3]));
+  }
+  return [...counts.entries()].filter(([, n]) => n > 0).map(([step, count]) => ({ step, count, meanMs: ((sums.get(step) ?? 0) / count) * 1000 }));
 }
