@@ -7,7 +7,7 @@
  *                                        |--ADD failed--> DEL what was added --> (none)
  * A crash while 'adding' leaves the record, so a later tearDownPod still runs DEL.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { BerthError, describeError, errorKindOf, FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError } from '../common/errors';
 import { KeyedMutex } from '../common/keyed-mutex';
 import { Logger } from '../common/logger';
@@ -233,7 +233,7 @@ export class CniManager {
     await this.locks.run(pod.id, async () => {
       const record = await this.cache.read(pod.id);
       if (!record || record.state !== 'added') throw new NotFoundError(`check network of pod ${pod.id}: pod has no network attachment`);
-      if (!existsSync(record.netnsPath)) {
+      if (!(await pathExists(record.netnsPath))) {
         throw new FailedPreconditionError(`check network of pod ${pod.id}: network namespace ${record.netnsPath} is gone`);
       }
       try {
@@ -276,7 +276,7 @@ export class CniManager {
    * (an unmounted pin leaves a plain file, which plugins refuse as "not a network namespace").
    */
   private async runDel(record: CachedAttachment, result: CachedAttachment['result'], log: Logger, timingsMs?: Record<string, number>): Promise<void> {
-    const existed = existsSync(record.netnsPath);
+    const existed = await pathExists(record.netnsPath);
     if (!existed) log.info('pod network namespace is gone; running CNI DEL without it', { netns: record.netnsPath });
     try {
       await delChain(record.config, contextOf(record, existed ? record.netnsPath : ''), result, this.settings(timingsMs));
@@ -381,6 +381,14 @@ function wrap(message: string, cause: unknown): BerthError {
 function sameNetwork(a: SelectedNetwork | undefined, b: SelectedNetwork | undefined): boolean {
   if (!a || !b) return a === b;
   return a.source === b.source && JSON.stringify(a.config) === JSON.stringify(b.config);
+}
+
+/** Whether `p` exists, without blocking the event loop (stat of a netns pin under load can). */
+async function pathExists(p: string): Promise<boolean> {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function timedInto(into: Record<string, number>, key: string, fn: () => Promise<void>): Promise<void> {
