@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorKindOf } from '../common/errors';
-import { RuncDriver, signalInitDirectly, signalNumber, startViaExecFifo } from './oci-runtime';
+import { RuncDriver, deleteStoppedDirectly, signalInitDirectly, signalNumber, startViaExecFifo } from './oci-runtime';
 
 const exists = (p: string) => fs.access(p).then(
   () => true,
@@ -164,5 +164,55 @@ describe('runtime/oci-runtime: signalling init without runc kill', () => {
     expect(await exists(argvLog)).to.equal(false);
     await new RuncDriver(bin, root).kill('c2', 'TERM'); // no state: the CLI decides
     expect(await fs.readFile(argvLog, 'utf8')).to.equal(`--root ${root} kill c2 TERM\n`);
+  });
+});
+
+describe('runtime/oci-runtime: deleting a stopped container without runc delete', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-del-'));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  /** A runc-like state dir whose init is `pid` (start time from /proc when alive), with two cgroup dirs. */
+  async function stateDir(pid: number, start: number) {
+    const state = path.join(dir, 'state');
+    const cgroups = { memory: path.join(dir, 'cg', 'memory', 'berth-c1'), 'cpu,cpuacct': path.join(dir, 'cg', 'cpu', 'berth-c1'), pids: path.join(dir, 'cg', 'gone') };
+    await fs.mkdir(state, { recursive: true });
+    await fs.mkdir(cgroups.memory, { recursive: true });
+    await fs.mkdir(cgroups['cpu,cpuacct'], { recursive: true });
+    await fs.writeFile(path.join(state, 'state.json'), JSON.stringify({ init_process_pid: pid, init_process_start: start, cgroup_paths: cgroups }));
+    return { state, cgroups };
+  }
+
+  it('removes the cgroup dirs and the state dir once init has exited', async () => {
+    const done = spawn('true');
+    await new Promise((r) => done.on('exit', r));
+    const { state, cgroups } = await stateDir(done.pid!, 1);
+    expect(await deleteStoppedDirectly(state)).to.equal(true);
+    expect(await exists(state)).to.equal(false);
+    expect(await exists(cgroups.memory)).to.equal(false);
+    expect(await exists(cgroups['cpu,cpuacct'])).to.equal(false);
+  });
+
+  it('leaves everything to runc while init runs, or when a cgroup will not go', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const stat = await fs.readFile(`/proc/${child.pid}/stat`, 'utf8');
+      const running = await stateDir(child.pid!, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]));
+      expect(await deleteStoppedDirectly(running.state)).to.equal(false);
+      expect(await exists(path.join(running.state, 'state.json'))).to.equal(true);
+      expect(await exists(running.cgroups.memory)).to.equal(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await fs.rm(path.join(dir, 'state'), { recursive: true });
+    const busy = await stateDir(999999999, 1);
+    await fs.writeFile(path.join(busy.cgroups.memory, 'child-cgroup-file'), ''); // rmdir: ENOTEMPTY
+    expect(await deleteStoppedDirectly(busy.state)).to.equal(false);
+    expect(await exists(path.join(busy.state, 'state.json'))).to.equal(true);
+    expect(await deleteStoppedDirectly(path.join(dir, 'no-state'))).to.equal(false);
   });
 });

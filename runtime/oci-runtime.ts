@@ -53,8 +53,9 @@ const EXEC_FIFO_TIMEOUT_MS = 10_000;
 /** runc/crun CLI driver. */
 export class RuncDriver implements OciRuntimeDriver {
   /**
-   * runc only: start through its exec fifo (startViaExecFifo) and signal its init directly
-   * (signalInitDirectly) instead of spawning `runc start` / `runc kill`.
+   * runc only: start through its exec fifo (startViaExecFifo), signal its init directly
+   * (signalInitDirectly) and delete a stopped container's cgroups and state directly
+   * (deleteStoppedDirectly) instead of spawning `runc start` / `runc kill` / `runc delete`.
    */
   private readonly execFifoStart: boolean;
 
@@ -77,16 +78,17 @@ export class RuncDriver implements OciRuntimeDriver {
   }
 
   async start(id: string, initPid?: number): Promise<void> {
-    if (this.execFifoStart && (await startViaExecFifo(path.join(this.root, id), id, initPid, EXEC_FIFO_TIMEOUT_MS))) return;
+    if (this.execFifoStart && isPlainId(id) && (await startViaExecFifo(path.join(this.root, id), id, initPid, EXEC_FIFO_TIMEOUT_MS))) return;
     await this.run('start', id, ['start', id]);
   }
 
   async kill(id: string, signal: string): Promise<void> {
-    if (this.execFifoStart && (await signalInitDirectly(path.join(this.root, id), signal))) return;
+    if (this.execFifoStart && isPlainId(id) && (await signalInitDirectly(path.join(this.root, id), signal))) return;
     await this.run('kill', id, ['kill', id, signal]);
   }
 
   async delete(id: string, force: boolean): Promise<void> {
+    if (this.execFifoStart && isPlainId(id) && (await deleteStoppedDirectly(path.join(this.root, id)))) return;
     const r = await runCommand(this.binary, this.args('delete', ...(force ? ['--force'] : []), id));
     if (r.exitCode === 0) return;
     const err = runcError('delete', id, r.stderr.toString(), r.exitCode);
@@ -217,6 +219,58 @@ export function signalNumber(signal: string): number | undefined {
   return os.constants.signals[name];
 }
 
+/** An id that names a directory directly under the runtime root (never `..` or a path). */
+function isPlainId(id: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id) && id !== '..';
+}
+
+/** runc's state.json fields read here (libcontainer's State). */
+interface RuncStateFile {
+  init_process_pid?: number;
+  init_process_start?: number;
+  cgroup_paths?: Record<string, string>;
+}
+
+async function readRuncState(stateDir: string): Promise<RuncStateFile | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(stateDir, 'state.json'), 'utf8')) as RuncStateFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the init process runc recorded is still that process (pid and start time agree, not a zombie). */
+async function initStillRuns(state: RuncStateFile): Promise<boolean> {
+  const pid = state.init_process_pid;
+  if (!pid || pid <= 0) return false;
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return false;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); field 22 (starttime) is fields[19]
+  return fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[19]) === state.init_process_start;
+}
+
+/**
+ * `runc delete` of a container whose init has exited, without spawning runc: what runc's destroy
+ * does for a stopped container — remove its cgroup directories (state.json's cgroup_paths) and
+ * its state directory. Returns false (the caller runs `runc delete`) when the init still runs,
+ * the state is unreadable, or a cgroup will not go (busy, or has children runc removes itself).
+ */
+export async function deleteStoppedDirectly(stateDir: string): Promise<boolean> {
+  const state = await readRuncState(stateDir);
+  if (!state || (await initStillRuns(state))) return false;
+  for (const dir of new Set(Object.values(state.cgroup_paths ?? {}))) {
+    if (!dir || !path.isAbsolute(dir)) continue;
+    try {
+      await fs.rmdir(dir);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') return false;
+    }
+  }
+  await fs.rm(stateDir, { recursive: true, force: true });
+  return true;
+}
+
 /**
  * `runc kill <id> <sig>` without spawning runc, for the common case: runc's state.json names the
  * init pid and its start time (in clock ticks, /proc/<pid>/stat field 22); when that process is
@@ -227,25 +281,10 @@ export function signalNumber(signal: string): number | undefined {
 export async function signalInitDirectly(stateDir: string, signal: string): Promise<boolean> {
   const signo = signalNumber(signal);
   if (signo === undefined) return false;
-  let state: { init_process_pid?: number; init_process_start?: number };
+  const state = await readRuncState(stateDir);
+  if (!state || !(await initStillRuns(state))) return false;
   try {
-    state = JSON.parse(await fs.readFile(path.join(stateDir, 'state.json'), 'utf8')) as typeof state;
-  } catch {
-    return false;
-  }
-  const pid = state.init_process_pid;
-  if (!pid || pid <= 0 || state.init_process_start === undefined) return false;
-  let stat: string;
-  try {
-    stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); field 22 (starttime) is fields[19]
-  if (fields[0] === 'Z' || fields[0] === 'X' || Number(fields[19]) !== state.init_process_start) return false;
-  try {
-    process.kill(pid, signo);
+    process.kill(state.init_process_pid!, signo);
     return true;
   } catch {
     return false; // exited meanwhile: runc kill reports it

@@ -357,10 +357,15 @@ describe('e2e runtime: containers under runc + conmon', function () {
     const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
     await manager.startContainer(id);
     const dir = path.join(base, 'containers', id);
+    const cgroupDirs = ['memory', 'cpu', 'pids', 'devices', 'freezer'].map((c) => `/sys/fs/cgroup/${c}${pod.cgroupParent}/berth-${id}`);
+    const exists = (p: string) => fs.access(p).then(() => true, () => false);
+    expect(await exists(cgroupDirs[0])).to.equal(true);
     await manager.removeContainer(id);
     expect(await runc.state(id)).to.equal(undefined);
+    expect(await exists(path.join(env.runcRoot, id))).to.equal(false);
+    for (const d of cgroupDirs) expect(await exists(d), d).to.equal(false);
     expect(await sh('cat', ['/proc/self/mountinfo'])).to.not.contain(id);
-    expect(await fs.access(dir).then(() => true, () => false)).to.equal(false);
+    expect(await exists(dir)).to.equal(false);
     await manager.removeContainer(id); // idempotent
   });
 });
