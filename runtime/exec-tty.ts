@@ -40,7 +40,7 @@ const DRAIN_TIMEOUT_MS = 2000;
  * (kubectl, crictl) send it right after the streams open; starting earlier would let the first
  * command see a 0x0 terminal (`stty size` fails) until the resize lands.
  */
-const FIRST_SIZE_WAIT_MS = 200;
+const FIRST_SIZE_WAIT_MS = 500;
 
 type SizeIterator = AsyncIterator<{ width: number; height: number }>;
 type PendingSize = Promise<IteratorResult<{ width: number; height: number }>>;
