@@ -108,7 +108,10 @@ export async function main(argv: string[]): Promise<void> {
   const texts: string[] = [];
   try {
     const images = args.sections.includes('cri') || args.sections.includes('density') ? await prepareBenchImages() : undefined;
-    if (images) cleanups.push(() => images.registry.stop());
+    if (images) {
+      cleanups.push(() => images.registry.stop());
+      progress(`bench registry on ${images.registry.host} (plain HTTP): ${images.container}, ${images.pull}, ${images.pause}`);
+    }
     const starters: Array<() => Promise<Target>> = [];
     const perRuntime = args.sections.some((s) => s === 'rpc-latency' || s === 'cri' || s === 'density');
     if (!perRuntime) {
