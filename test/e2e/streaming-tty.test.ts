@@ -131,6 +131,16 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     expect(env.manager.getContainer(id)?.state).to.equal('running');
   });
 
+  it('attach keeps the container`s stdout and stderr apart (conmon stream ids 2 and 3)', async () => {
+    const id = await run({ command: ['sh', '-c', 'while true; do echo to-out; echo to-err >&2; sleep 0.1; done'] });
+    const s = await connectWs(server.getAttachUrl({ containerId: id, tty: false, stdin: false, stdout: true, stderr: true }), ['v5.channel.k8s.io']);
+    await waitFor(() => s.channelData(2).toString(), (e) => (e.match(/to-err\n/g) ?? []).length >= 2);
+    s.ws.close();
+    await s.closed;
+    expect(s.channelData(1).toString()).to.match(/^(to-out\n)+$/);
+    expect(s.channelData(2).toString()).to.match(/^(to-err\n)+$/);
+  });
+
   it('attach with stdin to `cat` echoes input; with stdin_once the end of stdin ends the container', async () => {
     const id = await run({ command: ['cat'], stdin: true, stdinOnce: true });
     const s = await connectWs(server.getAttachUrl({ containerId: id, tty: false, stdin: true, stdout: true, stderr: true }), ['v5.channel.k8s.io']);
