@@ -58,16 +58,20 @@ async function firstExisting(candidates: string[], rel: string): Promise<string 
  * (`a-b.slice:berth:id` → `/a.slice/a-b.slice/berth-id.scope`).
  */
 export function cgroupFsPath(cgroupsPath: string): string {
+  if (cgroupsPath.startsWith('/')) return cgroupsPath;
+  // a bare slice (a pod's systemd cgroup parent) expands the same way
+  if (/^[^/:]+\.slice$/.test(cgroupsPath)) return `/${sliceDirs(cgroupsPath).join('/')}`;
   const parts = cgroupsPath.split(':');
-  if (parts.length !== 3 || cgroupsPath.startsWith('/')) return cgroupsPath;
+  if (parts.length !== 3) return cgroupsPath;
   const [slice, prefix, name] = parts;
-  const dirs: string[] = [];
-  if (slice && slice !== '-.slice') {
-    const stem = slice.replace(/\.slice$/, '');
-    const words = stem.split('-');
-    for (let i = 1; i <= words.length; i++) dirs.push(`${words.slice(0, i).join('-')}.slice`);
-  }
-  return `/${[...dirs, `${prefix ? `${prefix}-` : ''}${name}.scope`].join('/')}`;
+  return `/${[...sliceDirs(slice), `${prefix ? `${prefix}-` : ''}${name}.scope`].join('/')}`;
+}
+
+/** systemd's slice nesting: `a-b-c.slice` lives at a.slice/a-b.slice/a-b-c.slice. */
+function sliceDirs(slice: string): string[] {
+  if (!slice || slice === '-.slice') return [];
+  const words = slice.replace(/\.slice$/, '').split('-');
+  return words.map((_, i) => `${words.slice(0, i + 1).join('-')}.slice`);
 }
 
 /** Usage of the cgroup at `cgroupsPath` (cgroupfs form, e.g. /kubepods/pod1/berth-<id>, or systemd's slice:prefix:name). */

@@ -223,6 +223,7 @@ describe('runtime/metrics: ListPodSandboxMetrics samples', () => {
     expect(cgroupFsPath('kubepods-burstable-pod12.slice:berth:abc')).to.equal('/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12.slice/berth-abc.scope');
     expect(cgroupFsPath('system.slice:berth:abc')).to.equal('/system.slice/berth-abc.scope');
     expect(cgroupFsPath('/kubepods/pod1/berth-abc')).to.equal('/kubepods/pod1/berth-abc');
+    expect(cgroupFsPath('kubepods-besteffort-pod9.slice')).to.equal('/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod9.slice');
     await writeTree(path.join(tmp, 'cg'), { 'cgroup.controllers': '', 'kubepods.slice/kubepods-pod1.slice/berth-c9.scope/memory.current': '4096\n' });
     const sample = await readCgroupMetrics('kubepods-pod1.slice:berth:c9', 2, path.join(tmp, 'cg'));
     expect(sample?.memory.usage).to.equal(4096);
