@@ -97,7 +97,7 @@ describe('runtime/oci-runtime: start through the exec fifo', () => {
     expect(await exists(argvLog)).to.equal(false); // no process spawned
     await driver.start('c2');
     expect(await fs.readFile(argvLog, 'utf8')).to.equal(`--root ${root} start c2\n`);
-    const crunLike = new RuncDriver(bin, root, { execFifoStart: false });
+    const crunLike = new RuncDriver(bin, root, { directOps: false });
     await crunLike.start('c1');
     expect(await fs.readFile(argvLog, 'utf8')).to.match(/start c1\n$/);
   });

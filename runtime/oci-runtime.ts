@@ -57,14 +57,14 @@ export class RuncDriver implements OciRuntimeDriver {
    * (signalInitDirectly) and delete a stopped container's cgroups and state directly
    * (deleteStoppedDirectly) instead of spawning `runc start` / `runc kill` / `runc delete`.
    */
-  private readonly execFifoStart: boolean;
+  private readonly directOps: boolean;
 
   constructor(
     readonly binary: string,
     readonly root: string,
-    opts: { execFifoStart?: boolean } = {},
+    opts: { directOps?: boolean } = {},
   ) {
-    this.execFifoStart = opts.execFifoStart ?? path.basename(binary) === 'runc';
+    this.directOps = opts.directOps ?? path.basename(binary) === 'runc';
   }
 
   private args(...rest: string[]): string[] {
@@ -78,17 +78,17 @@ export class RuncDriver implements OciRuntimeDriver {
   }
 
   async start(id: string, initPid?: number): Promise<void> {
-    if (this.execFifoStart && isPlainId(id) && (await startViaExecFifo(path.join(this.root, id), id, initPid, EXEC_FIFO_TIMEOUT_MS))) return;
+    if (this.directOps && isPlainId(id) && (await startViaExecFifo(path.join(this.root, id), id, initPid, EXEC_FIFO_TIMEOUT_MS))) return;
     await this.run('start', id, ['start', id]);
   }
 
   async kill(id: string, signal: string): Promise<void> {
-    if (this.execFifoStart && isPlainId(id) && (await signalInitDirectly(path.join(this.root, id), signal))) return;
+    if (this.directOps && isPlainId(id) && (await signalInitDirectly(path.join(this.root, id), signal))) return;
     await this.run('kill', id, ['kill', id, signal]);
   }
 
   async delete(id: string, force: boolean): Promise<void> {
-    if (this.execFifoStart && isPlainId(id) && (await deleteStoppedDirectly(path.join(this.root, id)))) return;
+    if (this.directOps && isPlainId(id) && (await deleteStoppedDirectly(path.join(this.root, id)))) return;
     const r = await runCommand(this.binary, this.args('delete', ...(force ? ['--force'] : []), id));
     if (r.exitCode === 0) return;
     const err = runcError('delete', id, r.stderr.toString(), r.exitCode);
