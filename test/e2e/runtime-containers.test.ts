@@ -353,6 +353,27 @@ describe('e2e runtime: containers under runc + conmon', function () {
     }
   });
 
+  it('remove of a host-PID container whose init died kills the processes it left in its cgroup (runc delete decides)', async () => {
+    const seconds = 700_000 + Math.floor(Math.random() * 100_000); // a sleep nobody else runs
+    const marker = `^sleep ${seconds}$`;
+    // With the host pid namespace, init's death does not take its children along.
+    const id = await manager.createContainer(pod.id, config({ command: ['sh', '-c', `sleep ${seconds} & exec sleep 600`], security: { pidMode: 'NODE' } }));
+    const orphanPids = async () => (await sh('pgrep', ['-f', marker]).catch(() => '')).split('\n').filter(Boolean);
+    try {
+      await manager.startContainer(id);
+      for (let i = 0; i < 50 && (await orphanPids()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect((await orphanPids()).length).to.equal(1);
+      await manager.stopContainer(id, 0); // SIGKILL to init only
+      await manager.removeContainer(id);
+      for (let i = 0; i < 50 && (await orphanPids()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await orphanPids()).to.deep.equal([]);
+      expect(await fs.access(`/sys/fs/cgroup/memory${pod.cgroupParent}/berth-${id}`).then(() => true, () => false)).to.equal(false);
+    } finally {
+      for (const pid of await orphanPids()) process.kill(Number(pid), 'SIGKILL');
+      await manager.removeContainer(id);
+    }
+  });
+
   it('remove leaves no runc state, no mount and no files behind', async () => {
     const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
     await manager.startContainer(id);
