@@ -73,7 +73,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     rc.sendResize(100, 40);
     rc.stdin!.write('stty size; echo "out-$((3+4))"; echo "err-line" >&2; tty; exit 7\n');
     const out = (await rc.stdout).toString();
-    expect(out).to.contain('40 100\r\n').and.to.contain('out-7\r\n').and.to.contain('err-line\r\n');
+    expect(out, JSON.stringify(out)).to.contain('40 100\r\n').and.to.contain('out-7\r\n').and.to.contain('err-line\r\n');
     expect(out).to.match(/\/dev\/pts\/\d+\r\n/); // the container's own pty
     const status = JSON.parse(await rc.error);
     expect(status.reason).to.equal('NonZeroExitCode');
