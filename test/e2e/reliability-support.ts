@@ -36,6 +36,10 @@ export class RestartableBerthd {
   private running: Running | undefined;
   private registry: TestRegistry | undefined;
   starts = 0;
+  /** Serve /metrics on a free loopback port (off by default). */
+  metrics = false;
+  /** host:port of /metrics of the current process, when `metrics` is on. */
+  metricsAddress: string | undefined;
 
   private constructor(readonly dir: string) {
     this.root = path.join(dir, 'root');
@@ -74,7 +78,7 @@ export class RestartableBerthd {
       '--listen', this.socketPath,
       '--root', this.root,
       '--run-root', this.runRoot,
-      '--metrics-listen', '',
+      '--metrics-listen', this.metrics ? '127.0.0.1:0' : '',
       '--log-format', 'json',
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -88,7 +92,11 @@ export class RestartableBerthd {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
           this.logLines.push(line);
-          if (line.includes('"msg":"berthd ready"')) resolve();
+          if (line.includes('"msg":"berthd ready"')) {
+            const m = /"metrics":"([^"]+)"/.exec(line);
+            this.metricsAddress = m && m[1] !== 'disabled' ? m[1] : undefined;
+            resolve();
+          }
         }
       });
       void exited.then((e) => reject(new Error(`berthd exited before ready (${JSON.stringify(e)}):\n${this.logLines.slice(from).join('\n')}`)));

@@ -1,9 +1,10 @@
 /**
  * `npm run soak -- [--minutes N] [--interval-seconds S] [--max-slope-kib-per-min K]`: churns pods
  * and containers through a real berthd (its own root, registry and bridge) for N minutes (default
- * 5), samples berthd's RSS every S seconds (default 5), prints the series and fails (exit 1) when
- * RSS grows without bound after the warm-up (rss-trend.ts). Needs root, runc, conmon and the CNI
- * plugins like the e2e tests; not part of CI.
+ * 5), samples berthd's RSS (and V8 heap used, from its /metrics) every S seconds (default 5),
+ * prints the series and fails (exit 1) when RSS grows without bound over the second half of the
+ * run (the first half is V8 sizing its heap; rss-trend.ts). Needs root, runc, conmon and the CNI
+ * plugins like the e2e tests, and a build (`npm run build`); not part of CI.
  */
 import { judgeRss, readRssKib, type RssSample } from './rss-trend';
 import { podConfig, RestartableBerthd, TEST_IMAGE } from '../e2e/reliability-support';
@@ -48,7 +49,9 @@ async function cycle(b: RestartableBerthd, n: number): Promise<void> {
 async function main(): Promise<number> {
   const args = parseSoakArgs(process.argv.slice(2));
   const b = await RestartableBerthd.create('berth-soak');
+  b.metrics = true;
   const samples: RssSample[] = [];
+  const heap: RssSample[] = [];
   let cycles = 0;
   let failures = 0;
   try {
@@ -56,14 +59,17 @@ async function main(): Promise<number> {
     await b.client().pullImage({ image: { image: TEST_IMAGE } });
     const started = Date.now();
     const end = started + args.minutes * 60_000;
-    const sample = () => {
+    const sample = async () => {
+      const t = Math.round((Date.now() - started) / 100) / 10;
       const rss = readRssKib(b.pid ?? 0);
-      if (rss !== undefined) samples.push({ t: Math.round((Date.now() - started) / 100) / 10, rssKib: rss });
-      const s = samples.at(-1);
-      if (s) process.stdout.write(`t=${s.t.toFixed(0).padStart(5)} s  rss=${(s.rssKib / 1024).toFixed(1).padStart(7)} MiB  cycles=${cycles}\n`);
+      const heapKib = await readHeapUsedKib(b.metricsAddress);
+      if (rss !== undefined) samples.push({ t, rssKib: rss });
+      if (heapKib !== undefined) heap.push({ t, rssKib: heapKib });
+      const heapText = heapKib === undefined ? '' : `  heapUsed=${(heapKib / 1024).toFixed(1).padStart(6)} MiB`;
+      if (rss !== undefined) process.stdout.write(`t=${t.toFixed(0).padStart(5)} s  rss=${(rss / 1024).toFixed(1).padStart(7)} MiB${heapText}  cycles=${cycles}\n`);
     };
-    sample();
-    const timer = setInterval(sample, args.intervalSeconds * 1000);
+    await sample();
+    const timer = setInterval(() => void sample(), args.intervalSeconds * 1000);
     try {
       while (Date.now() < end) {
         await cycle(b, cycles).catch((err: unknown) => {
@@ -75,18 +81,33 @@ async function main(): Promise<number> {
     } finally {
       clearInterval(timer);
     }
-    sample();
+    await sample();
   } finally {
     await b.destroy();
   }
-  const warmupSeconds = Math.min(60, (args.minutes * 60) / 5);
+  // V8 grows its heap towards a steady size for the first minutes: judge the second half only.
+  const warmupSeconds = Math.max(60, (args.minutes * 60) / 2);
   const verdict = judgeRss(samples, { warmupSeconds, maxSlopeKibPerMin: args.maxSlopeKibPerMin, minGrowthKib: 4096 });
+  const heapVerdict = judgeRss(heap, { warmupSeconds, maxSlopeKibPerMin: args.maxSlopeKibPerMin, minGrowthKib: 4096 });
+  if (heap.length > 0) process.stdout.write(`soak: heap used after warm-up: slope ${heapVerdict.slopeKibPerMin} KiB/min, ${(heapVerdict.firstThirdMeanKib / 1024).toFixed(1)} → ${(heapVerdict.lastThirdMeanKib / 1024).toFixed(1)} MiB\n`);
   process.stdout.write(
     `soak: ${cycles} cycles (${failures} failed) in ${args.minutes} min; after ${warmupSeconds} s warm-up: slope ${verdict.slopeKibPerMin} KiB/min ` +
       `(limit ${args.maxSlopeKibPerMin}), first third ${(verdict.firstThirdMeanKib / 1024).toFixed(1)} MiB, last third ${(verdict.lastThirdMeanKib / 1024).toFixed(1)} MiB → ` +
       `${verdict.unbounded ? 'GROWS WITHOUT BOUND' : 'bounded'}\n`,
   );
   return verdict.unbounded || failures > cycles / 10 ? 1 : 0;
+}
+
+/** berthd's `berth_nodejs_heap_size_used_bytes` in KiB, from its /metrics (undefined when unavailable). */
+async function readHeapUsedKib(address: string | undefined): Promise<number | undefined> {
+  if (!address) return undefined;
+  try {
+    const text = await (await fetch(`http://${address}/metrics`)).text();
+    const m = /^berth_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)$/m.exec(text);
+    return m ? Math.round(Number(m[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 if (require.main === module) {
