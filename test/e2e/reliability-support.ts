@@ -148,6 +148,14 @@ export class RestartableBerthd {
       await removeEverythingViaCri(this.running.client).catch(() => undefined);
       await this.stop('SIGKILL').catch(() => undefined);
     }
+    // pause's argv names no path of ours: kill the ones the pod records name (runtime.pausePid).
+    for (const entry of pausesOf(path.join(this.root, 'pods'))) {
+      try {
+        process.kill(Number(entry.split(':')[1]), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     await sweepHost(this.dir, this.root, this.network).catch(() => undefined);
     await this.registry?.stop().catch(() => undefined);
     fs.rmSync(this.dir, { recursive: true, force: true });
