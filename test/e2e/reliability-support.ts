@@ -150,8 +150,9 @@ export class RestartableBerthd {
     }
     // pause's argv names no path of ours: kill the ones the pod records name (runtime.pausePid).
     for (const entry of pausesOf(path.join(this.root, 'pods'))) {
+      const pid = Number(entry.split(':')[1]);
       try {
-        process.kill(Number(entry.split(':')[1]), 'SIGKILL');
+        if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pause') process.kill(pid, 'SIGKILL'); // never a recycled pid
       } catch {
         // already gone
       }
