@@ -93,4 +93,23 @@ describe('e2e: reliability — parallel and duplicate requests', function () {
     const leaks = b.leaks();
     expect({ mounts: leaks.mounts, containerDirs: leaks.containerDirs, processes: leaks.processes }).to.deep.equal({ mounts: [], containerDirs: [], processes: [] });
   });
+
+  it('a kubelet retry after its own deadline expired gets the object the first call built, never a second one', async () => {
+    const c = b.client();
+    const pod = podConfig(b, 'deadline');
+    const first = await c.runPodSandbox({ config: pod }, { timeoutMs: 5 }).then(() => undefined, (e: unknown) => e);
+    expect(isServiceError(first) && first.code, 'the first call times out on the client').to.equal(grpcStatus.DEADLINE_EXCEEDED);
+    const podId = (await c.runPodSandbox({ config: pod })).podSandboxId!; // joins the in-flight creation, or finds it done
+    expect((await c.listPodSandbox({})).items!.map((p) => p.id)).to.deep.equal([podId]);
+
+    const config = { metadata: { name: 'app', attempt: 0 }, image: { image: TEST_IMAGE }, command: ['sleep', '600'] };
+    const firstCreate = await c.createContainer({ podSandboxId: podId, config, sandboxConfig: pod }, { timeoutMs: 2 }).then(() => undefined, (e: unknown) => e);
+    expect(isServiceError(firstCreate) && firstCreate.code).to.equal(grpcStatus.DEADLINE_EXCEEDED);
+    const { containerId } = await c.createContainer({ podSandboxId: podId, config, sandboxConfig: pod });
+    await c.startContainer({ containerId: containerId! });
+    expect((await c.listContainers({})).containers!.map((x) => x.id)).to.deep.equal([containerId]);
+    await c.stopPodSandbox({ podSandboxId: podId });
+    await c.removePodSandbox({ podSandboxId: podId });
+    expect(b.leaks().ipLeases).to.deep.equal([]);
+  });
 });
