@@ -7,8 +7,9 @@
  * as its stdio (native openPty): runc switches that terminal to raw mode and relays between it and
  * the pty it creates inside the container (`process.terminal: true`), and exits with the process's
  * status. We read and write our master through a `tty.ReadStream` (epoll on the event loop, no
- * thread pool). A resize sets our master's size (TIOCSWINSZ) and sends runc SIGWINCH, on which
- * runc copies the size to the container's pty (runc signals.go).
+ * thread pool). runc runs under setsid(1) --ctty with our pty as its controlling terminal: a
+ * resize (TIOCSWINSZ on our master) makes the kernel send it SIGWINCH, on which runc copies the size
+ * to the container's pty (runc signals.go), and if berthd dies the closed master hangs runc up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, closeSync } from 'node:fs';
@@ -35,6 +36,8 @@ export interface TtyExecIo {
 
 /** How long to keep reading the master after runc exited (output still in the pty buffer). */
 const DRAIN_TIMEOUT_MS = 2000;
+/** util-linux setsid(1) (Debian: essential package util-linux). */
+const SETSID = 'setsid';
 /**
  * How long to wait for the client's first terminal size before starting the process. Clients
  * (kubectl, crictl) send it right after the streams open; starting earlier would let the first
@@ -104,14 +107,17 @@ export async function runTtyExecSession(
     }
     let child: ChildProcess | undefined;
     if (resizes.first) setSizeQuietly(native, pty.master, resizes.first);
-    const session = new TtySession(master, io, native, pty.master, () => child?.pid, resizes);
+    const session = new TtySession(master, io, native, pty.master, resizes);
     try {
       try {
+        // setsid(1) --ctty: runc leads its own session with our pty as its controlling terminal, so
+        // the kernel sends it SIGWINCH on every TIOCSWINSZ and SIGHUP when the master closes (berthd
+        // gone): runc forwards both to the exec'd process, which leaves no orphan behind. Not a
+        // process-group leader here, setsid(1) execs runc in place (same pid).
         child = spawn(
-          runtime.binary,
-          ['--root', runtime.root, '--log', logFile, 'exec', '--tty', '--process', path.join(dir, 'process.json'), '--pid-file', pidFile, rec.id],
-          // Its own session: runc must not share berthd's process group (signals, job control).
-          { stdio: [pty.slave, pty.slave, pty.slave], detached: true },
+          SETSID,
+          ['--ctty', runtime.binary, '--root', runtime.root, '--log', logFile, 'exec', '--tty', '--process', path.join(dir, 'process.json'), '--pid-file', pidFile, rec.id],
+          { stdio: [pty.slave, pty.slave, pty.slave] },
         );
       } finally {
         closeSync(pty.slave); // runc holds its copies; the master reads EIO once they are all gone
@@ -152,7 +158,6 @@ class TtySession {
     private readonly io: TtyExecIo,
     private readonly native: ExecTtyNative,
     private readonly masterFd: number,
-    private readonly runcPid: () => number | undefined,
     resizes: { sizes?: SizeIterator; pending?: PendingSize },
   ) {
     this.ended = new Promise<void>((resolve) => {
@@ -201,13 +206,9 @@ class TtySession {
     while (sizes && pending) {
       const next = await pending.catch(() => undefined);
       if (!next || next.done || this.closed) return;
-      try {
-        this.native.setWindowSize(this.masterFd, next.value.height, next.value.width);
-        const pid = this.runcPid();
-        if (pid) process.kill(pid, 'SIGWINCH'); // runc copies the size to the container's pty
-      } catch {
-        // runc already gone or the size refused: a resize is best effort
-      }
+      // The kernel signals SIGWINCH to runc (our pty is its controlling terminal); runc then copies
+      // the size to the container's pty.
+      setSizeQuietly(this.native, this.masterFd, next.value);
       pending = sizes.next();
     }
   }

@@ -6,6 +6,10 @@
  * driven by our own SPDY and WebSocket clients. Everything is removed in after hooks.
  */
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { FailedPreconditionError } from '../../common/errors';
 import { StreamingServer } from '../../cri/streaming/server';
@@ -117,6 +121,31 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
       (out) => !out.includes('sleep 37'),
     );
     expect(ps).to.not.contain('sleep 37');
+  });
+
+  it('a terminal exec ends when the process holding its terminal dies (berthd killed mid-session): no orphan', async () => {
+    // A separate Node process runs the session as berthd would, then is SIGKILLed: its pty master
+    // closes, runc (whose controlling terminal it is) gets SIGHUP and passes it on to `sleep 39`.
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-tty-holder-'));
+    try {
+      const modules = path.join(__dirname, '..', '..');
+      const script = [
+        `const { runTtyExecSession } = require(${JSON.stringify(path.join(modules, 'runtime', 'exec-tty'))});`,
+        `const { loadNativeBinding } = require(${JSON.stringify(path.join(modules, 'native', 'addon'))});`,
+        `const rec = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));`,
+        `runTtyExecSession(rec, { binary: '/usr/sbin/runc', root: process.argv[2] }, ['sleep', '39'], { tty: true }, new AbortController().signal, loadNativeBinding());`,
+      ].join('\n');
+      const holder = spawn(process.execPath, ['-e', script, path.join(env.base, 'containers', shellId, 'state.json'), env.runcRoot], {
+        stdio: 'ignore',
+        env: { ...process.env, TMPDIR: tmp }, // its process.json dir, left behind by the SIGKILL
+      });
+      const ps = () => env.manager.execSync(shellId, ['ps', '-o', 'args'], 5).then((r) => r.stdout.toString());
+      expect(await waitFor(ps, (out) => out.includes('sleep 39'))).to.contain('sleep 39');
+      holder.kill('SIGKILL');
+      expect(await waitFor(ps, (out) => !out.includes('sleep 39'))).to.not.contain('sleep 39');
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
   });
 
   it('attach sees the output of a running container and leaves it running when the client goes', async () => {
