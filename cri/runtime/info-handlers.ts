@@ -5,6 +5,7 @@
 import type { CriHandlers } from '../handlers';
 import { runtimeConfig } from './runtime-config';
 import { status } from './status';
+import { updateRuntimeConfig } from './update-runtime-config';
 import { version } from './version';
 
 /** Feature flags of one runtime handler, as reported in StatusResponse. */
@@ -33,11 +34,12 @@ export interface RuntimeInfoDeps {
   features?: { supplementalGroupsPolicy?: boolean; userNamespacesHostNetwork?: boolean };
 }
 
-/** The Version, Status and RuntimeConfig handlers. */
+/** The Version, Status, RuntimeConfig and UpdateRuntimeConfig handlers. */
 export function runtimeInfoHandlers(deps: RuntimeInfoDeps): CriHandlers {
   return {
     Version: version(deps),
     Status: status(deps),
     RuntimeConfig: runtimeConfig(deps),
+    UpdateRuntimeConfig: updateRuntimeConfig(),
   };
 }

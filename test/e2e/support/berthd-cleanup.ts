@@ -76,8 +76,9 @@ async function unmountUnder(dir: string): Promise<void> {
 function killRecordedPauses(podsDir: string): void {
   for (const id of fs.existsSync(podsDir) ? fs.readdirSync(podsDir) : []) {
     try {
-      const record = JSON.parse(fs.readFileSync(path.join(podsDir, id, 'state.json'), 'utf8')) as { pausePid?: number };
-      if (typeof record.pausePid === 'number' && fs.readFileSync(`/proc/${record.pausePid}/comm`, 'utf8').trim() === 'pause') process.kill(record.pausePid, 'SIGKILL');
+      const record = JSON.parse(fs.readFileSync(path.join(podsDir, id, 'state.json'), 'utf8')) as { runtime?: { pausePid?: number } };
+      const pid = record.runtime?.pausePid;
+      if (typeof pid === 'number' && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pause') process.kill(pid, 'SIGKILL');
     } catch {
       // no record, or the process is gone
     }
