@@ -2,9 +2,7 @@
  * Builds a running berthd from a config: directories, metrics, the CRI server with every
  * handler map merged, listening on the socket. The layers receive plain option objects; none of
  * them imports daemon/.
- *
- * INTEGRATION POINTS (marked below): image, pod and container handler maps, the CNI manager as
- * the network status provider, and the PodContainersHook between pods and containers.
+ * The layers themselves are built in daemon/layers.ts.
  */
 import * as fs from 'node:fs/promises';
 import { CleanupStack } from '../common/cleanup-stack';
@@ -13,6 +11,7 @@ import type { Logger } from '../common/logger';
 import type { CriHandlers } from '../cri/handlers';
 import { runtimeInfoHandlers } from '../cri/runtime/info-handlers';
 import { createCriServer, type CriServer } from '../cri/server';
+import { streamListHandlers } from '../cri/stream-lists';
 import type { BerthConfig } from './config-schema';
 import { parseHostPort } from './config-validate';
 import { DaemonMetrics } from './metrics';
@@ -67,15 +66,14 @@ export async function startDaemon(
     await fs.mkdir(config.runRoot, { recursive: true, mode: 0o711 });
 
     const status = new DaemonStatusSource(config, version);
-    // INTEGRATION POINT (CNI): pass the CniManager as layers.network.
     status.setNetworkProvider(layers.network);
 
-    const handlers = mergeHandlers(
+    const unary = mergeHandlers(
       runtimeInfoHandlers({ runtimeVersion: version, status, cgroupDriver: config.cgroupDriver }),
-      // INTEGRATION POINT: imageServiceHandlers(imageService), podSandboxHandlers(podManager),
-      // containerHandlers(containerManager) arrive in layers.handlers.
+      // The image, pod, container, metrics and streaming handler maps (daemon/layers.ts).
       ...(layers.handlers ?? []),
     );
+    const handlers = mergeHandlers(unary, streamListHandlers(unary));
 
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen !== '') {
