@@ -214,11 +214,15 @@ export class AddonNativeBinding implements NativeBinding {
   async connectSeqpacket(socketPath: string, handlers: SeqpacketHandlers): Promise<SeqpacketSocket> {
     const fd = await call(() => this.addon.connectSeqpacket(socketPath));
     try {
-      return new ChannelSeqpacketSocket(this.addon.SeqpacketChannel, fd, handlers, toNativeError);
+      return this.streamFd(fd, handlers);
     } catch (error) {
       fs.closeSync(fd); // the channel never took ownership
-      throw toNativeError(error);
+      throw error;
     }
+  }
+
+  streamFd(fd: number, handlers: SeqpacketHandlers): SeqpacketSocket {
+    return callSync(() => new ChannelSeqpacketSocket(this.addon.SeqpacketChannel, fd, handlers, toNativeError));
   }
 }
 

@@ -133,6 +133,13 @@ export interface NativeBinding {
    * through /proc/self/fd/<dir fd>/<name>.
    */
   connectSeqpacket(path: string, handlers: SeqpacketHandlers): Promise<SeqpacketSocket>;
+  /**
+   * Takes ownership of `fd` (made O_NONBLOCK), reads it on the event loop (one `onPacket` per
+   * read) and writes without ever blocking — for a pty master, which Node can only wrap as a
+   * tty.ReadStream whose writes block the whole loop once the terminal is full. A pty master reports
+   * its end as `onEnd(error)` with code EIO once every slave fd is closed.
+   */
+  streamFd(fd: number, handlers: SeqpacketHandlers): SeqpacketSocket;
 }
 
 /** The error every NativeBinding method rejects with. */

@@ -6,7 +6,8 @@
  * unmounting something not mounted is EINVAL, lgetxattr of an absent name is undefined,
  * watchExit of a gone pid throws ESRCH synchronously, connectInNetns refuses by default.
  * openPty hands out fake fd numbers; connectSeqpacket connects to a FakeSeqpacketPeer that a test
- * drives (packets to the client, end of stream) and inspects (packets sent, write shutdown).
+ * drives (packets to the client, end of stream) and inspects (packets sent, write shutdown);
+ * streamFd connects to one the same way (path `fd:<n>`).
  */
 import {
   NativeError,
@@ -268,6 +269,16 @@ export class RecordingNativeBinding implements NativeBinding {
 
   async connectSeqpacket(path: string, handlers: SeqpacketHandlers): Promise<SeqpacketSocket> {
     this.record('connectSeqpacket', [path]);
+    return this.peerSocket(path, handlers);
+  }
+
+  /** Like connectSeqpacket; the peer's path is `fd:<n>`. */
+  streamFd(fd: number, handlers: SeqpacketHandlers): SeqpacketSocket {
+    this.record('streamFd', [fd]);
+    return this.peerSocket(`fd:${fd}`, handlers);
+  }
+
+  private peerSocket(path: string, handlers: SeqpacketHandlers): SeqpacketSocket {
     const peer = new FakeSeqpacketPeer(path, handlers);
     this.seqpacketPeers.push(peer);
     return {

@@ -1,13 +1,14 @@
 /**
- * SeqpacketSocket over the addon's SeqpacketChannel: the channel's send() never blocks and says
- * `false` when the peer's queue is full; here sends are serialised (one packet in flight, so
- * packets keep their order) and retried with a short backoff until the kernel takes them.
+ * SeqpacketSocket over the addon's SeqpacketChannel: the channel's send() never blocks and returns
+ * the bytes written (0 when the peer is full; a pty may take part of a buffer); here sends are
+ * serialised (one in flight, so data keeps its order) and retried with a short backoff until the
+ * kernel took everything.
  */
 import { NativeError, type SeqpacketHandlers, type SeqpacketSocket } from './binding';
 
 /** The addon's raw channel (see native/src/seqpacket.cc). */
 export interface RawSeqpacketChannel {
-  send(packet: Buffer): boolean;
+  send(packet: Buffer): number;
   shutdownWrite(): void;
   pause(): void;
   resume(): void;
@@ -66,15 +67,21 @@ export class ChannelSeqpacketSocket implements SeqpacketSocket {
 
   private async sendNow(packet: Buffer): Promise<void> {
     let delay = 1;
+    let rest = packet;
     for (;;) {
       if (this.closed) throw new NativeError('seqpacket socket: send after close', 'EBADF', 9);
-      let sent: boolean;
+      let written: number;
       try {
-        sent = this.channel.send(packet);
+        written = this.channel.send(rest);
       } catch (error) {
         throw this.toError(error);
       }
-      if (sent) return;
+      if (written >= rest.length) return;
+      if (written > 0) {
+        rest = rest.subarray(written); // a pty took part of it: go on at once
+        delay = 1;
+        continue;
+      }
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
     }

@@ -107,3 +107,53 @@ describe('native openPty / setWindowSize (real addon)', function () {
     expect(() => native.setWindowSize(0, 70000, 1)).to.throw(TypeError, /rows/);
   });
 });
+
+describe('native streamFd on a pty master (real addon)', function () {
+  this.timeout(20_000);
+  let native: NativeBinding;
+  const opened: number[] = [];
+
+  before(() => {
+    native = loadNativeBinding();
+  });
+
+  afterEach(() => {
+    for (const fd of opened.splice(0)) closeQuietly(fd);
+  });
+
+  it('writes to a full terminal never block the event loop (a tty.ReadStream would freeze it)', async () => {
+    const pair = native.openPty();
+    opened.push(pair.slave); // nobody reads the slave: the terminal fills up
+    const master = native.streamFd(pair.master, { onPacket: () => undefined, onEnd: () => undefined });
+    try {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      let sent = false;
+      void master.send(Buffer.alloc(256 * 1024, 'a')).then(() => (sent = true), () => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      clearInterval(timer);
+      expect(ticks).to.be.greaterThan(10); // the loop kept running
+      expect(sent).to.equal(false); // the write waits for room instead of blocking
+    } finally {
+      master.close();
+    }
+  });
+
+  it('relays a child`s output and ends with EIO once every slave fd is closed', async () => {
+    const pair = native.openPty();
+    let output = '';
+    let ended: (e?: NativeError) => void = () => undefined;
+    const end = new Promise<NativeError | undefined>((resolve) => (ended = resolve));
+    const master = native.streamFd(pair.master, { onPacket: (p) => (output += p.toString()), onEnd: (e) => ended(e) });
+    try {
+      const child = spawn('/bin/sh', ['-c', 'read x; echo "got $x"'], { stdio: [pair.slave, pair.slave, pair.slave] });
+      fs.closeSync(pair.slave);
+      await master.send(Buffer.from('typed\n'));
+      await new Promise((resolve) => child.on('exit', resolve));
+      expect((await end)?.code).to.equal('EIO');
+      expect(output).to.equal('got typed\n');
+    } finally {
+      master.close();
+    }
+  });
+});

@@ -6,8 +6,8 @@
  * would be lost. So, as cri-o does, runc runs in the foreground with a pseudoterminal of OUR OWN
  * as its stdio (native openPty): runc switches that terminal to raw mode and relays between it and
  * the pty it creates inside the container (`process.terminal: true`), and exits with the process's
- * status. We read and write our master through a `tty.ReadStream` (epoll on the event loop, no
- * thread pool). runc runs under setsid(1) --ctty with our pty as its controlling terminal: a
+ * status. We read and write our master through native `streamFd` (a uv_poll on the event loop,
+ * non-blocking writes; no thread pool). runc runs under setsid(1) --ctty with our pty as its controlling terminal: a
  * resize (TIOCSWINSZ on our master) makes the kernel send it SIGWINCH, on which runc copies the size
  * to the container's pty (runc signals.go), and if berthd dies the closed master hangs runc up.
  */
@@ -16,16 +16,15 @@ import { promises as fs, closeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import * as tty from 'node:tty';
 import { RuntimeError, errnoCode } from '../common/errors';
-import type { NativeBinding } from '../native/binding';
+import type { NativeBinding, SeqpacketSocket } from '../native/binding';
 import type { ContainerRecord } from './container-record';
 import { readSpec } from './container-ops';
 import type { OciRuntimeDriver } from './oci-runtime';
 import { runcError } from './runc-errors';
 
 /** The syscalls a terminal exec needs. */
-export type ExecTtyNative = Pick<NativeBinding, 'openPty' | 'setWindowSize'>;
+export type ExecTtyNative = Pick<NativeBinding, 'openPty' | 'setWindowSize' | 'streamFd'>;
 
 /** The client's side of a terminal session (structural copy of cri/streaming's SessionIo). */
 export interface TtyExecIo {
@@ -64,7 +63,7 @@ async function firstSize(io: TtyExecIo): Promise<{ first?: { width: number; heig
 /** Whether `native` offers what a terminal exec needs (the daemon passes the full binding). */
 export function hasExecTtyNative(native: object): native is ExecTtyNative {
   const candidate = native as Partial<ExecTtyNative>;
-  return typeof candidate.openPty === 'function' && typeof candidate.setWindowSize === 'function';
+  return typeof candidate.openPty === 'function' && typeof candidate.setWindowSize === 'function' && typeof candidate.streamFd === 'function';
 }
 
 /** The exec'd process spec: the container's, with `cmd`, a terminal, and TERM when unset. */
@@ -97,17 +96,16 @@ export async function runTtyExecSession(
   try {
     await fs.writeFile(path.join(dir, 'process.json'), JSON.stringify(proc));
     const pty = native.openPty();
-    let master: tty.ReadStream;
+    if (resizes.first) setSizeQuietly(native, pty.master, resizes.first);
+    let session: TtySession;
     try {
-      master = new tty.ReadStream(pty.master); // owns the master fd from here on
+      session = new TtySession(io, native, pty.master, resizes); // owns the master fd from here on
     } catch (err) {
       closeSync(pty.master);
       closeSync(pty.slave);
       throw new RuntimeError(`exec in container ${rec.id}: open the terminal`, { cause: err });
     }
     let child: ChildProcess | undefined;
-    if (resizes.first) setSizeQuietly(native, pty.master, resizes.first);
-    const session = new TtySession(master, io, native, pty.master, resizes);
     try {
       try {
         // setsid(1) --ctty: runc leads its own session with our pty as its controlling terminal, so
@@ -152,30 +150,30 @@ export async function runTtyExecSession(
 class TtySession {
   private closed = false;
   private readonly ended: Promise<void>;
+  private readonly master: SeqpacketSocket;
 
   constructor(
-    private readonly master: tty.ReadStream,
     private readonly io: TtyExecIo,
     private readonly native: ExecTtyNative,
     private readonly masterFd: number,
     resizes: { sizes?: SizeIterator; pending?: PendingSize },
   ) {
-    this.ended = new Promise<void>((resolve) => {
+    let reachedEnd: () => void = () => undefined;
+    this.ended = new Promise<void>((resolve) => (reachedEnd = resolve));
+    // Not a tty.ReadStream: libuv writes to a pty master blocking, which would freeze berthd's
+    // whole event loop once the terminal stops taking input (a big paste into a busy program).
+    const master: SeqpacketSocket = native.streamFd(masterFd, {
+      onPacket: (chunk) => {
+        if (io.stdout && !io.stdout.write(chunk)) {
+          master.pause();
+          io.stdout.once('drain', () => master.resume());
+        }
+      },
       // EIO is how a pty master reports that every slave fd is closed: the normal end.
-      master.on('error', () => resolve());
-      master.on('end', () => resolve());
-      master.on('close', () => resolve());
+      onEnd: () => reachedEnd(),
     });
-    master.on('data', (chunk: Buffer) => {
-      if (io.stdout && !io.stdout.write(chunk)) {
-        master.pause();
-        io.stdout.once('drain', () => master.resume());
-      }
-    });
-    if (io.stdin) {
-      io.stdin.on('data', this.onInput);
-      // Under a terminal the end of stdin is not an end-of-file: the client sends ^D itself.
-    }
+    this.master = master;
+    if (io.stdin) void this.pumpInput(io.stdin);
     void this.applyResizes(resizes.sizes, resizes.pending);
   }
 
@@ -191,16 +189,21 @@ class TtySession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.io.stdin?.off('data', this.onInput);
-    this.master.destroy();
+    this.master.close();
   }
 
-  private readonly onInput = (chunk: Buffer): void => {
-    if (this.closed || this.master.write(chunk)) return;
-    // The terminal is not taking input as fast as the client types (a big paste): hold the client.
-    this.io.stdin?.pause();
-    this.master.once('drain', () => this.io.stdin?.resume());
-  };
+  /** Client input → terminal, one write in flight (so a full terminal holds the client back). */
+  private async pumpInput(stdin: Readable): Promise<void> {
+    try {
+      for await (const chunk of stdin) {
+        if (this.closed) return;
+        await this.master.send(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+      }
+      // Under a terminal the end of stdin is not an end-of-file: the client sends ^D itself.
+    } catch {
+      // the session ended under us: nothing left to deliver
+    }
+  }
 
   private async applyResizes(sizes: SizeIterator | undefined, pending: PendingSize | undefined): Promise<void> {
     while (sizes && pending) {

@@ -1,9 +1,11 @@
 // SOCK_SEQPACKET unix sockets, which libuv (and so Node's net) cannot wrap: conmon's attach
 // socket speaks them. connectSeqpacket(path) connects on the pool (a unix connect never blocks
 // long and changes no namespace) and resolves with a non-blocking, close-on-exec fd;
-// SeqpacketChannel(fd, onPacket, onEnd) then owns that fd: a uv_poll on Node's loop reads whole
-// packets (one Buffer per packet, so framing survives) and send() writes one packet without
-// blocking (false when the peer's queue is full). No thread is held.
+// SeqpacketChannel(fd, onPacket, onEnd) then owns that fd (made O_NONBLOCK): a uv_poll on Node's
+// loop read()s it (one Buffer per read: on a seqpacket socket one packet, so framing survives) and
+// send() write()s without blocking. The same channel serves a pty master, which Node can only wrap
+// as a tty.ReadStream whose writes block the whole event loop when the terminal is full (libuv
+// falls back to blocking writes for a master). No thread is held.
 #include <fcntl.h>
 #include <libgen.h>
 #include <sys/socket.h>
@@ -165,7 +167,7 @@ void EndChannel(ChannelState* state, int error) {
   uv_poll_stop(&state->poll);
   state->polling = false;
   Napi::Env env(state->env);
-  Napi::Value reason = error == 0 ? env.Undefined() : MakeSysError(env, "seqpacket channel: recv", error).Value();
+  Napi::Value reason = error == 0 ? env.Undefined() : MakeSysError(env, "seqpacket channel: read", error).Value();
   Invoke(state, state->on_end, {reason});
 }
 
@@ -177,7 +179,7 @@ void OnPoll(uv_poll_t* handle, int status, int) {
   if (status < 0) return EndChannel(state, -status);
   static thread_local std::vector<char> buffer(kMaxPacket);
   for (int i = 0; i < kPacketsPerWakeup; i++) {
-    ssize_t n = ::recv(state->fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    ssize_t n = ::read(state->fd, buffer.data(), buffer.size());
     if (n > 0) {
       Napi::Buffer<char> packet = Napi::Buffer<char>::Copy(env, buffer.data(), static_cast<size_t>(n));
       Invoke(state, state->on_packet, {packet});
@@ -217,6 +219,10 @@ class SeqpacketChannel : public Napi::ObjectWrap<SeqpacketChannel> {
     }
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) throw Napi::Error::New(env, "SeqpacketChannel: no event loop");
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+      throw MakeSysError(env, "SeqpacketChannel: set O_NONBLOCK on fd " + std::to_string(fd), errno);
+    }
     auto* state = new ChannelState();
     state->env = env;
     state->fd = fd;
@@ -246,18 +252,19 @@ class SeqpacketChannel : public Napi::ObjectWrap<SeqpacketChannel> {
   }
 
  private:
-  /** send(buffer): true when queued as one packet, false when the peer's queue is full (EAGAIN). */
+  /** send(buffer): bytes written (all of it for a packet), 0 when the peer is full (EAGAIN). */
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "SeqpacketChannel.send: data must be a Buffer");
     if (state_->closing) throw MakeSysError(env, "seqpacket channel: send after close", EBADF);
     Napi::Buffer<char> data = info[0].As<Napi::Buffer<char>>();
     for (;;) {
-      ssize_t n = ::send(state_->fd, data.Data(), data.Length(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n >= 0) return Napi::Boolean::New(env, true);
+      // write(), not send(): the fd may be a pty. Node ignores SIGPIPE, so a gone peer is EPIPE.
+      ssize_t n = ::write(state_->fd, data.Data(), data.Length());
+      if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
-      throw MakeSysError(env, "seqpacket channel: send", errno);
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
+      throw MakeSysError(env, "seqpacket channel: write", errno);
     }
   }
 

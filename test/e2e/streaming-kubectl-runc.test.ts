@@ -47,6 +47,7 @@ describe('e2e streaming: kubectl exec -it and attach on runc containers', functi
       openPty: () => addon.openPty(),
       setWindowSize: (fd: number, rows: number, cols: number) => addon.setWindowSize(fd, rows, cols),
       connectSeqpacket: addon.connectSeqpacket.bind(addon),
+      streamFd: addon.streamFd.bind(addon),
     });
     server = await StreamingServer.start({ backends: { exec: env.manager, attach: env.manager }, logger: silentLogger });
     // The fake apiserver always names container "main": point it at the test's current target.

@@ -60,6 +60,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
       openPty: () => addon.openPty(),
       setWindowSize: (fd: number, rows: number, cols: number) => addon.setWindowSize(fd, rows, cols),
       connectSeqpacket: addon.connectSeqpacket.bind(addon),
+      streamFd: addon.streamFd.bind(addon),
     });
     shellId = await run({ command: ['sleep', '3600'] });
     server = await StreamingServer.start({ backends: { exec: env.manager, attach: env.manager }, logger: silentLogger });
