@@ -38,7 +38,10 @@ export interface DensityResult {
   /** Per-pod helper processes found (pause, conmon or shim) and their summed PSS. */
   helperProcesses: number;
   helperPssKiB: number | undefined;
-  /** (daemon loaded − idle + helpers) / pods. */
+  /**
+   * (max(0, daemon loaded − idle) + helpers) / pods. The daemon's part is clamped at 0: a V8
+   * garbage collection between the two readings can make "loaded" smaller than "idle".
+   */
   extraPssPerPodKiB: number | undefined;
   /** Pods that existed while List* was timed. */
   listPods: number;
@@ -101,7 +104,7 @@ export async function benchDensity(client: CriClient, opts: DensityOptions): Pro
     const helperPssKiB = helperPss.every((x) => x !== undefined) && helpers.size > 0 ? helperPss.reduce<number>((a, b) => a + b!, 0) : undefined;
     const extraPssPerPodKiB =
       daemonPssIdleKiB !== undefined && daemonPssLoadedKiB !== undefined && helperPssKiB !== undefined
-        ? (daemonPssLoadedKiB - daemonPssIdleKiB + helperPssKiB) / n
+        ? (Math.max(0, daemonPssLoadedKiB - daemonPssIdleKiB) + helperPssKiB) / n
         : undefined;
 
     for (let i = n; i < listPods; i++) {

@@ -96,6 +96,7 @@ export function formatDensityTable(report: BenchReport): string {
       row('daemon RSS idle / loaded MiB', (r) => (d(r) ? `${mib(d(r)!.daemonRssIdleKiB)} / ${mib(d(r)!.daemonRssLoadedKiB)}` : '-')),
       row('helper processes (pause, conmon/shim)', (r) => String(d(r)?.helperProcesses ?? '-')),
       row('helpers PSS MiB', (r) => mib(d(r)?.helperPssKiB)),
+      row('helpers PSS per pod MiB', (r) => (d(r)?.helperPssKiB === undefined ? '-' : mib(d(r)!.helperPssKiB! / d(r)!.pods))),
       row('extra PSS per pod MiB (target ≤ 2)', (r) => mib(d(r)?.extraPssPerPodKiB)),
       row('pods during List* timing', (r) => String(d(r)?.listPods ?? '-')),
     ],
