@@ -53,6 +53,15 @@ describe('native/fake: pty and seqpacket stand-ins', () => {
     expect((late as NativeError).code).to.equal('EBADF');
   });
 
+  it('streamFd connects the fd to a peer named fd:<n>', () => {
+    const native = new RecordingNativeBinding();
+    const pair = native.openPty();
+    const socket = native.streamFd(pair.master, { onPacket: () => undefined, onEnd: () => undefined });
+    expect(native.seqpacketPeers[0].path).to.equal(`fd:${pair.master}`);
+    socket.close();
+    expect(native.seqpacketPeers[0].closed).to.equal(true);
+  });
+
   it('connectSeqpacket failures can be injected', async () => {
     const native = new RecordingNativeBinding();
     native.fail('connectSeqpacket', 'ENOENT');

@@ -106,6 +106,18 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     expect(JSON.parse(s.channelData(3).toString()).status).to.equal('Success');
   });
 
+  it('a big paste into a program that does not read stdin never stalls the daemon`s event loop', async () => {
+    const rc = await spdyRemoteCommand(ttyExecUrl(['sh', '-c', 'sleep 1; echo done']), { stdin: true, tty: true });
+    rc.sendResize(80, 24);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    rc.stdin!.write(Buffer.alloc(512 * 1024, 'x'));
+    await new Promise((r) => setTimeout(r, 700));
+    clearInterval(timer);
+    expect(ticks).to.be.greaterThan(20);
+    rc.session.destroy();
+  });
+
   it('a command that does not exist fails the session with runc`s reason, on a terminal too', async () => {
     const rc = await spdyRemoteCommand(ttyExecUrl(['/no/such/binary']), { stdin: true, tty: true });
     const status = JSON.parse(await rc.error);
