@@ -78,22 +78,6 @@ export function pidsWithArgument(arg: string): number[] {
   return pids;
 }
 
-/** Pids with an argument at or below `dir` (conmon, shims, … of a runtime rooted there). */
-export function pidsWithArgumentUnder(dir: string): number[] {
-  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a === dir || a.startsWith(prefix) || a.includes(`=${prefix}`))) pids.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
-
 /** Pids inside the cgroup `parent` (any depth) in any mounted hierarchy. */
 export function pidsInCgroupTree(parent: string): number[] {
   const pids = new Set<number>();
