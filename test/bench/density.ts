@@ -30,6 +30,8 @@ export interface DensityResult {
   pods: number;
   /** Wall time to start all pods with their containers. */
   totalMs: number;
+  /** Each pod's Run + Create + Start (ms), in start order. */
+  perPodMs: number[];
   daemonPssIdleKiB: number | undefined;
   daemonPssLoadedKiB: number | undefined;
   /** RSS of the daemon at the same two moments (counts shared pages in full). */
@@ -86,13 +88,16 @@ export async function benchDensity(client: CriClient, opts: DensityOptions): Pro
   const containerIds: string[] = [];
   try {
     const t0 = performance.now();
+    const perPodMs: number[] = [];
     for (let i = 0; i < n; i++) {
+      const podStart = performance.now();
       const config = benchPodConfig(`${opts.namePrefix}-dense-${i}`, opts);
       const podId = (await client.runPodSandbox({ config })).podSandboxId!;
       podIds.push(podId);
       const ctr = await client.createContainer({ podSandboxId: podId, config: benchContainerConfig('sleep', opts.containerImage), sandboxConfig: config });
       containerIds.push(ctr.containerId!);
       await client.startContainer({ containerId: ctr.containerId! });
+      perPodMs.push(performance.now() - podStart);
     }
     const totalMs = performance.now() - t0;
     log(`  ${n} pods with a container started in ${(totalMs / 1000).toFixed(2)} s`);
@@ -116,6 +121,7 @@ export async function benchDensity(client: CriClient, opts: DensityOptions): Pro
     return {
       pods: n,
       totalMs,
+      perPodMs,
       daemonPssIdleKiB,
       daemonPssLoadedKiB,
       daemonRssIdleKiB,

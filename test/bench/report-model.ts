@@ -47,7 +47,7 @@ export const TARGETS_MS: Record<string, number> = {
 export function reportOps(report: BenchReport): string[] {
   const seen = new Set<string>();
   for (const r of report.runs) for (const [op, xs] of Object.entries(r.samples)) if (xs.length > 0) seen.add(op);
-  const ordered: string[] = [...SEQUENCE_OPS, 'ListPodSandbox', 'ListContainers'].filter((op) => seen.has(op));
+  const ordered: string[] = [...SEQUENCE_OPS, 'DensityPodStart', 'ListPodSandbox', 'ListContainers'].filter((op) => seen.has(op));
   return [...ordered, ...[...seen].filter((op) => !ordered.includes(op))];
 }
 

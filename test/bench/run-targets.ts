@@ -68,6 +68,7 @@ export async function benchTargets(targets: Target[], args: BenchArgs, images: B
         progress(`${target.label}: density`);
         const d = await benchDensity(clients[i], { ...common(target), containerImage: images.container, daemonPid: target.daemonPid, pods: args.densityPods, listPods: args.listPods, log: progress });
         runs[i].density = d;
+        runs[i].samples.DensityPodStart = d.perPodMs;
         runs[i].samples.ListPodSandbox = d.listPodSandboxMs;
         runs[i].samples.ListContainers = d.listContainersMs;
       }
