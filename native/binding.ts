@@ -121,8 +121,8 @@ export interface NativeBinding {
    */
   connectInNetns(netnsPath: string, host: string, port: number): Promise<number>;
   /**
-   * posix_openpt + grantpt + unlockpt + open of the slave, set to raw mode (cfmakeraw), for
-   * relaying bytes (synchronous: a few non-blocking syscalls). The caller owns both fds.
+   * posix_openpt + grantpt + unlockpt + the slave by TIOCGPTPEER, set to raw mode (cfmakeraw),
+   * for relaying bytes (synchronous: a few non-blocking syscalls). The caller owns both fds.
    */
   openPty(): PtyPair;
   /** TIOCSWINSZ on a terminal fd (synchronous). */

@@ -5,6 +5,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
 #include <termios.h>
 #include <unistd.h>
 
@@ -20,10 +24,9 @@ namespace {
 
 /**
  * openPty(): { master, slave, slavePath } — both close-on-exec, neither becomes a controlling
- * terminal, in raw mode (cfmakeraw: no echo, no line editing, no CR/LF translation). berth only
- * relays bytes through it (runc copies between it and the container's own pty, which does the
- * terminal work); cooked, it would echo input twice and turn "\r\n" into "\r\r\n" until runc
- * switches it to raw itself.
+ * terminal, in raw mode (cfmakeraw: no echo, no line editing, no output translation) until the
+ * relay configures it: berth only passes bytes through it, and cooked it would echo input and
+ * translate output that arrive before runc takes the terminal over.
  */
 Napi::Value OpenPty(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -35,7 +38,10 @@ Napi::Value OpenPty(const Napi::CallbackInfo& info) {
     ::close(master);
     throw MakeSysError(env, "openPty: unlock slave", err);
   }
-  int slave = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  // TIOCGPTPEER opens exactly this master's peer, with no lookup of /dev/pts/N by name (which can
+  // race with another pty reusing the number, or resolve in another devpts instance).
+  int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0 && (errno == EINVAL || errno == ENOTTY)) slave = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);  // kernel < 4.13
   if (slave < 0) {
     int err = errno;
     ::close(master);
