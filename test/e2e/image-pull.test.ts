@@ -106,8 +106,7 @@ describe('e2e: image pull', function () {
     await again.removeImage(info.id); // idempotent
   });
 
-  it('applies whiteouts and opaque dirs: a real overlay mount shows the right files', async function () {
-    if (process.getuid?.() !== 0) this.skip();
+  it('applies whiteouts and opaque dirs: a real overlay mount shows the right files', async () => {
     await pushImage(registry.host, 'test/layered', 'v1', await layeredImage());
     const svc = await newService();
     const name = `${registry.host}/test/layered:v1`;
@@ -132,8 +131,7 @@ describe('e2e: image pull', function () {
     }
   });
 
-  it('mounts an image with 120 layers under a store path as long as the default root', async function () {
-    if (process.getuid?.() !== 0) this.skip();
+  it('mounts an image with 120 layers under a store path as long as the default root', async () => {
     const layers = Array.from({ length: 120 }, (_, i) => [{ name: `layer-${i}`, content: `${i}\n` }]);
     await pushImage(registry.host, 'test/many', 'v1', await buildImage({ layers }));
     // Same length as /var/lib/berth/images, the default store.
