@@ -5,7 +5,7 @@
  * download.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -108,7 +108,13 @@ export class ContentStore {
       const tmp = path.join(this.dir, 'ingest', `${digest.replace(':', '-')}-${randomBytes(6).toString('hex')}`);
       try {
         const source = await open();
-        await pipeline(source, new VerifyingStream(digest, size, onBytes), createWriteStream(tmp, { mode: 0o644 }));
+        // Opened before the pipeline: a lazily opened stream could create the file after a failed
+        // pipeline's cleanup below had already removed it.
+        const file = await fs.open(tmp, 'w', 0o644).catch((err: unknown) => {
+          source.destroy();
+          throw err;
+        });
+        await pipeline(source, new VerifyingStream(digest, size, onBytes), file.createWriteStream());
         await fs.mkdir(path.dirname(final), { recursive: true });
         await fs.rename(tmp, final);
       } catch (err) {

@@ -88,17 +88,23 @@ export class PodCgroups {
 
   /** Removes the pod's cgroup dirs (leaf only; parents belong to kubelet). Retries while busy. */
   async remove(dirs: readonly string[]): Promise<void> {
-    const leaves = [...dirs].sort((a, b) => b.length - a.length);
+    // Deepest first, one depth at a time: a parent's rmdir must not race its child's (ENOTEMPTY).
+    const depth = (d: string): number => d.split('/').length;
+    const depths = [...new Set(dirs.map(depth))].sort((a, b) => b - a);
     const failures: unknown[] = [];
-    await Promise.all(
-      leaves.map(async (dir) => {
-        try {
-          await rmdirWhenEmpty(dir);
-        } catch (err) {
-          failures.push(err);
-        }
-      }),
-    );
+    for (const level of depths) {
+      await Promise.all(
+        dirs
+          .filter((d) => depth(d) === level)
+          .map(async (dir) => {
+            try {
+              await rmdirWhenEmpty(dir);
+            } catch (err) {
+              failures.push(err);
+            }
+          }),
+      );
+    }
     if (failures.length > 0) throw new RuntimeError(`remove pod cgroup ${dirs[0] ?? ''}`, { cause: failures[0] });
   }
 }
