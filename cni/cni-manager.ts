@@ -186,9 +186,7 @@ export class CniManager {
       const settings = this.settings(timingsMs);
       await this.cache.write(record);
       const ctx = contextOf(record, record.netnsPath);
-      // The chain is spawned first: spawn() blocks the event loop until the child has exec'd
-      // (10-17 ms each on a loaded 2-core VM, measured with --cpu-prof), and the chain is the
-      // longer of the two, so starting it second put one whole spawn on the critical path.
+      // The chain (the longer of the two) first, then loopback, both at once.
       const chain = addChain(config, ctx, settings);
       const loopback = this.loopbackAvailable
         ? timedInto(timingsMs, 'loopback', () => bringUpLoopback(this.runner, this.opts.pluginDirs, pod.id, pod.netnsPath, this.timeoutMs))

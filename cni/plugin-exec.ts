@@ -2,10 +2,10 @@
  * Runs one CNI plugin binary: environment per the spec, config on stdin, result on stdout, a
  * timeout that kills the plugin. Failures become typed errors via plugin-error.ts.
  */
-import { spawn } from 'node:child_process';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { RuntimeError } from '../common/errors';
+import { defaultProcessSpawner, type ProcessSpawner } from '../native/process-spawner';
 import { CniPluginError, parsePluginFailure } from './plugin-error';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'VERSION';
@@ -51,6 +51,8 @@ export async function findPluginBinary(type: string, pluginDirs: string[]): Prom
 
 /** The real runner: spawns the plugin binary. */
 export class ExecPluginRunner implements PluginRunner {
+  constructor(private readonly spawner: ProcessSpawner = defaultProcessSpawner()) {}
+
   async run(inv: PluginInvocation): Promise<unknown> {
     const binary = await findPluginBinary(inv.pluginType, inv.pluginDirs);
     if (!binary) {
@@ -66,7 +68,7 @@ export class ExecPluginRunner implements PluginRunner {
     if (inv.netns !== undefined) env.CNI_NETNS = inv.netns;
     if (inv.ifName !== undefined) env.CNI_IFNAME = inv.ifName;
     if (inv.args !== undefined) env.CNI_ARGS = inv.args;
-    const out = await spawnWithTimeout(binary, env, JSON.stringify(inv.config), inv.timeoutMs, inv);
+    const out = await spawnWithTimeout(this.spawner, binary, env, JSON.stringify(inv.config), inv.timeoutMs, inv);
     const text = out.trim();
     if (text === '') return undefined;
     try {
@@ -81,62 +83,56 @@ export class ExecPluginRunner implements PluginRunner {
   }
 }
 
-function spawnWithTimeout(
+async function spawnWithTimeout(
+  spawner: ProcessSpawner,
   binary: string,
   env: NodeJS.ProcessEnv,
   stdin: string,
   timeoutMs: number,
   inv: PluginInvocation,
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    // Own process group, so a timeout kills what the plugin spawned too (iptables, IPAM, sleep).
-    const child = spawn(binary, [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }, timeoutMs);
-    child.stdout.on('data', (b: Buffer) => stdout.push(b));
-    child.stderr.on('data', (b: Buffer) => stderr.push(b));
-    child.stdin.on('error', () => {
-      // EPIPE when a plugin exits without reading stdin; its exit status tells the story.
+  // Own session and process group, so a timeout kills what the plugin spawned too (iptables, IPAM, sleep).
+  const child = await spawner.spawn(binary, [], { env, stdio: ['in', 'out', 'out'], newSession: true }).catch((err: unknown) => {
+    throw new RuntimeError(`spawn CNI plugin ${inv.pluginType} ${inv.command}`, { cause: err });
+  });
+  const [input, stdoutPipe, stderrPipe] = [child.pipes[0]!, child.pipes[1]!, child.pipes[2]!];
+  const drained = (pipe: NodeJS.ReadableStream, into: Buffer[]): Promise<void> =>
+    new Promise((resolve) => {
+      pipe.on('data', (b: Buffer) => into.push(b));
+      pipe.on('end', resolve);
+      pipe.on('close', resolve);
+      pipe.on('error', () => resolve());
     });
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new RuntimeError(`spawn CNI plugin ${inv.pluginType} ${inv.command}`, { cause: err }));
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, timeoutMs);
+  // EPIPE when a plugin exits without reading stdin; its exit status tells the story.
+  input.on('error', () => undefined);
+  input.end(stdin);
+  const [{ exitCode: code, signal }] = await Promise.all([child.exited, drained(stdoutPipe, stdout), drained(stderrPipe, stderr)]).finally(() => clearTimeout(timer));
+  const outText = Buffer.concat(stdout).toString('utf8');
+  if (timedOut) {
+    throw new CniPluginError(`run CNI plugin ${inv.pluginType} ${inv.command}: timed out after ${timeoutMs} ms`, {
+      plugin: inv.pluginType,
+      command: inv.command,
+      kind: 'DeadlineExceeded',
     });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const outText = Buffer.concat(stdout).toString('utf8');
-      if (timedOut) {
-        reject(
-          new CniPluginError(`run CNI plugin ${inv.pluginType} ${inv.command}: timed out after ${timeoutMs} ms`, {
-            plugin: inv.pluginType,
-            command: inv.command,
-            kind: 'DeadlineExceeded',
-          }),
-        );
-      } else if (code === 0) {
-        resolve(outText);
-      } else {
-        reject(
-          parsePluginFailure({
-            plugin: inv.pluginType,
-            command: inv.command,
-            stdout: outText,
-            stderr: Buffer.concat(stderr).toString('utf8'),
-            exitCode: code,
-            signal,
-          }),
-        );
-      }
-    });
-    child.stdin.end(stdin);
+  }
+  if (code === 0) return outText;
+  throw parsePluginFailure({
+    plugin: inv.pluginType,
+    command: inv.command,
+    stdout: outText,
+    stderr: Buffer.concat(stderr).toString('utf8'),
+    exitCode: code,
+    signal,
   });
 }

@@ -35,6 +35,12 @@ export interface RawAddon {
   llistxattr(path: string): Promise<string[]>;
   startPause(spec: PauseSpec): Promise<number>;
   watchExit(pid: number, onExit: () => void): { close(): void };
+  /** Like watchExit for a child of ours (spawnProcess), which it reaps: (exit code, or null; signal number, or null). */
+  watchChild(pid: number, onExit: (exitCode: number | null, signal: number | null) => void): { close(): void };
+  /** posix_spawn of `file` (a path); child fd i = fds[i] (-1: /dev/null), other fds closed on exec. Returns the pid. */
+  spawnProcess(file: string, argv: string[], env: string[], cwd: string, fds: number[], newSession: boolean): number;
+  /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
+  makePipe(): [number, number];
   connectInNetns(netnsPath: string, host: string, port: number): Promise<number>;
   openPty(): PtyPair;
   setWindowSize(fd: number, rows: number, cols: number): void;
@@ -145,6 +151,11 @@ export function loadRawAddon(): RawAddon {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   cachedAddon = require(file) as RawAddon;
   return cachedAddon;
+}
+
+/** Whether the addon has been built (loadRawAddon would find it). */
+export function nativeAddonAvailable(): boolean {
+  return cachedAddon !== undefined || fs.existsSync(path.join(nativeBuildDirectory(), 'berth_native.node'));
 }
 
 /** Runs an addon call, converting both synchronous throws and rejections to NativeError. */

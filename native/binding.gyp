@@ -12,6 +12,7 @@
         "src/start-pause.cc",
         "src/pause-launcher.cc",
         "src/watch-exit.cc",
+        "src/spawn-process.cc",
         "src/connect-in-netns.cc",
         "src/terminal-ops.cc",
         "src/seqpacket.cc"

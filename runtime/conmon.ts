@@ -2,13 +2,12 @@
  * Launches conmon (2.1.x, API version 1) for one container. conmon forks itself away from berthd
  * (so containers outlive berthd), runs `<runtime> create`, then reports the container pid — or the
  * create error — as one JSON line `{"data": <pid or -1>, "message": "…"}` on the sync pipe (fd 3).
- * fd 4 is the start pipe: closing it lets conmon proceed. conmon writes the CRI log
- * (k8s-file driver), `<exitDir>/<id>` with the exit code, `<persistDir>/oom` on an OOM kill, and
- * listens on `<bundle>/ctl` for control messages ("2 0 0\n" reopens the log).
+ * conmon writes the CRI log (k8s-file driver), `<exitDir>/<id>` with the exit code,
+ * `<persistDir>/oom` on an OOM kill, and listens on `<bundle>/ctl` for control messages ("2 0 0\n" reopens the log).
  */
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { RuntimeError } from '../common/errors';
+import { defaultProcessSpawner, type ProcessSpawner } from '../native/process-spawner';
 import { runcError } from './runc-errors';
 
 export interface ConmonLaunch {
@@ -96,21 +95,27 @@ export interface ContainerMonitorLauncher {
 
 /** Launches the real conmon binary. */
 export class ConmonLauncher implements ContainerMonitorLauncher {
-  constructor(private readonly timeoutMs = 60_000) {}
+  constructor(
+    private readonly spawner: ProcessSpawner = defaultProcessSpawner(),
+    private readonly timeoutMs = 60_000,
+  ) {}
 
   async launch(opts: ConmonLaunch): Promise<ConmonStarted> {
-    // spawn() forks berthd synchronously (10+ ms for a big heap): run it on a later turn of the
-    // event loop so the CreateContainer reply that scheduled this launch goes out first.
-    await new Promise((r) => setTimeout(r, 0));
-    return new Promise((resolve, reject) => {
-      const child = spawn(opts.conmonPath, conmonArgs(opts), {
+    const child = await this.spawner
+      .spawn(opts.conmonPath, conmonArgs(opts), {
         cwd: opts.bundleDir,
-        // stdio 3 and 4 are the sync and start pipes (Node gives the child a socketpair end).
-        stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
-        detached: true,
+        // fd 2: conmon's own errors; fd 3: the sync pipe. No start pipe (_OCI_STARTPIPE): conmon
+        // runs `runtime create` at once.
+        stdio: ['ignore', 'ignore', 'out', 'out'],
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
+        newSession: true,
+      })
+      .catch((e: unknown) => {
+        throw new RuntimeError(`start conmon for ${opts.containerId}`, { cause: e });
       });
-      child.unref();
+    const stderr = child.pipes[2]!;
+    const sync = child.pipes[3]!;
+    return new Promise((resolve, reject) => {
       let settled = false;
       let syncText = '';
       let stderrText = '';
@@ -118,16 +123,15 @@ export class ConmonLauncher implements ContainerMonitorLauncher {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
-        child.stderr?.destroy();
+        sync.destroy();
+        stderr.destroy();
         if (err) reject(err);
         else resolve(value!);
       };
       const timer = setTimeout(() => finish(new RuntimeError(`create container ${opts.containerId}: conmon gave no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
       timer.unref();
-      child.on('error', (e) => finish(new RuntimeError(`start conmon for ${opts.containerId}`, { cause: e })));
-      child.stderr!.on('data', (d: Buffer) => (stderrText += d.toString()));
-      const sync = child.stdio[3] as NodeJS.ReadableStream;
+      stderr.on('data', (d: Buffer) => (stderrText += d.toString()));
+      stderr.on('error', () => undefined);
       sync.on('data', (d: Buffer) => {
         syncText += d.toString();
         const nl = syncText.indexOf('\n');
@@ -137,10 +141,9 @@ export class ConmonLauncher implements ContainerMonitorLauncher {
         // The runtime's own error text: classified like every other runc failure (runc-errors.ts).
         else finish(runcError('create', opts.containerId, parsed.message || 'runtime create failed', null));
       });
-      sync.on('end', () => finish(new RuntimeError(`create container ${opts.containerId}: conmon exited without reporting (${stderrText.trim() || 'no output'})`)));
+      // conmon's stderr may still be arriving when the sync pipe ends: give it the same turn.
+      sync.on('end', () => setImmediate(() => finish(new RuntimeError(`create container ${opts.containerId}: conmon exited without reporting (${stderrText.trim() || 'no output'})`))));
       sync.on('error', () => undefined);
-      // Nothing to wait for: let conmon run `runtime create` now.
-      (child.stdio[4] as NodeJS.WritableStream).end();
     });
   }
 }

@@ -8,7 +8,8 @@ namespace berth {
 void InitFsOps(Napi::Env env, Napi::Object exports);       // mount, umount2, mknod
 void InitXattrOps(Napi::Env env, Napi::Object exports);    // lsetxattr, lgetxattr, llistxattr
 void InitStartPause(Napi::Env env, Napi::Object exports);  // startPause
-void InitWatchExit(Napi::Env env, Napi::Object exports);   // watchExit
+void InitWatchExit(Napi::Env env, Napi::Object exports);   // watchExit, watchChild
+void InitSpawnProcess(Napi::Env env, Napi::Object exports);  // spawnProcess, makePipe
 void InitConnectInNetns(Napi::Env env, Napi::Object exports);  // connectInNetns
 void InitTerminalOps(Napi::Env env, Napi::Object exports);     // openPty, setWindowSize
 void InitSeqpacket(Napi::Env env, Napi::Object exports);       // connectSeqpacket, SeqpacketChannel

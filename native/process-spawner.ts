@@ -1,0 +1,128 @@
+/**
+ * Starting helper programs (conmon, CNI plugins) without stalling the event loop.
+ *
+ * Node's child_process forks berthd: the kernel copies the page tables of the whole heap and the
+ * event loop waits for it, 2–6 ms per spawn at berthd's size (more as the heap grows), on every
+ * pod and container start. The addon's spawnProcess is glibc's posix_spawn (clone with CLONE_VM |
+ * CLONE_VFORK): ~0.1 ms, nothing copied. Its children are reaped by a pidfd watch on the event
+ * loop (watchChild), since libuv only reaps the children it started itself.
+ *
+ * NodeProcessSpawner is the same contract over child_process, for hosts or tests without the addon.
+ */
+import { spawn as nodeSpawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import * as net from 'node:net';
+import { constants as osConstants } from 'node:os';
+import { loadRawAddon, nativeAddonAvailable, toNativeError, type RawAddon } from './addon';
+
+/** What child fd i is: /dev/null, a pipe the parent writes ('in'), or a pipe the parent reads ('out'). */
+export type ChildStdio = 'ignore' | 'in' | 'out';
+
+export interface SpawnOptions {
+  /** The child's whole environment (nothing is inherited). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+  /** setsid(): the child leads a new session and process group (kill(-pid) reaches its children). */
+  readonly newSession?: boolean;
+  /** Child fds 0, 1, 2, 3, …; fds beyond the list are closed in the child. */
+  readonly stdio: readonly ChildStdio[];
+}
+
+export interface ChildExit {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface SpawnedChild {
+  readonly pid: number;
+  /** The parent's end of each pipe, indexed by child fd (undefined for 'ignore'). */
+  readonly pipes: ReadonlyArray<net.Socket | undefined>;
+  /** Resolves once the child has exited (and been reaped). */
+  readonly exited: Promise<ChildExit>;
+}
+
+export interface ProcessSpawner {
+  /** Starts `file` (an absolute path) with argv `[file, ...args]`; rejects when it cannot be executed. */
+  spawn(file: string, args: readonly string[], opts: SpawnOptions): Promise<SpawnedChild>;
+}
+
+function envList(env: SpawnOptions['env']): string[] {
+  return Object.entries(env)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+}
+
+/** NodeJS.Signals name of a signal number (e.g. 9 → SIGKILL). */
+function signalName(signo: number): NodeJS.Signals | null {
+  const entry = Object.entries(osConstants.signals).find(([, n]) => n === signo);
+  return entry ? (entry[0] as NodeJS.Signals) : null;
+}
+
+/** posix_spawn through the addon. */
+export class NativeProcessSpawner implements ProcessSpawner {
+  constructor(private readonly addon: RawAddon = loadRawAddon()) {}
+
+  async spawn(file: string, args: readonly string[], opts: SpawnOptions): Promise<SpawnedChild> {
+    const childFds: number[] = [];
+    const parentFds: Array<number | undefined> = [];
+    const toClose: number[] = [];
+    try {
+      for (const kind of opts.stdio) {
+        if (kind === 'ignore') {
+          childFds.push(-1);
+          parentFds.push(undefined);
+          continue;
+        }
+        const [readFd, writeFd] = this.addon.makePipe();
+        toClose.push(readFd, writeFd);
+        childFds.push(kind === 'in' ? readFd : writeFd);
+        parentFds.push(kind === 'in' ? writeFd : readFd);
+      }
+      const pid = this.addon.spawnProcess(file, [file, ...args], envList(opts.env), opts.cwd ?? '', childFds, opts.newSession ?? false);
+      // Registered before anything else can fail, so the child is always reaped.
+      const exited = new Promise<ChildExit>((resolve) =>
+        this.addon.watchChild(pid, (exitCode, signo) => resolve({ exitCode, signal: signo === null ? null : signalName(signo) })),
+      );
+      for (const fd of childFds) if (fd >= 0) closeSync(fd);
+      const pipes = parentFds.map((fd, i) =>
+        fd === undefined ? undefined : new net.Socket({ fd, readable: opts.stdio[i] === 'out', writable: opts.stdio[i] === 'in' }),
+      );
+      toClose.length = 0; // the sockets own the parent ends now
+      return { pid, pipes, exited };
+    } catch (error) {
+      for (const fd of toClose) closeSync(fd);
+      throw toNativeError(error);
+    }
+  }
+}
+
+/** child_process (forks berthd). */
+export class NodeProcessSpawner implements ProcessSpawner {
+  spawn(file: string, args: readonly string[], opts: SpawnOptions): Promise<SpawnedChild> {
+    return new Promise((resolve, reject) => {
+      const child = nodeSpawn(file, args, {
+        env: opts.env,
+        cwd: opts.cwd,
+        detached: opts.newSession ?? false,
+        stdio: opts.stdio.map((k) => (k === 'ignore' ? 'ignore' : 'pipe')),
+      });
+      const exited = new Promise<ChildExit>((res) => child.once('exit', (exitCode, signal) => res({ exitCode, signal })));
+      child.once('error', reject);
+      child.once('spawn', () => {
+        child.removeListener('error', reject);
+        child.on('error', () => undefined); // later errors (kill of a dead child) are not fatal
+        const pid = child.pid!;
+        const pipes = opts.stdio.map((k, i) => (k === 'ignore' ? undefined : (child.stdio[i] as net.Socket)));
+        resolve({ pid, pipes, exited });
+      });
+    });
+  }
+}
+
+let shared: ProcessSpawner | undefined;
+
+/** The addon's spawner when the addon is built, else child_process. */
+export function defaultProcessSpawner(): ProcessSpawner {
+  shared ??= nativeAddonAvailable() ? new NativeProcessSpawner() : new NodeProcessSpawner();
+  return shared;
+}
