@@ -42,7 +42,7 @@ export interface SpawnedChild {
 }
 
 export interface ProcessSpawner {
-  /** Starts `file` (an absolute path) with argv `[file, ...args]`; rejects when it cannot be executed. */
+  /** Starts `file` (a path, or a name searched in PATH) with argv `[file, ...args]`; rejects when it cannot be executed. */
   spawn(file: string, args: readonly string[], opts: SpawnOptions): Promise<SpawnedChild>;
 }
 

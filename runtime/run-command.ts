@@ -1,5 +1,5 @@
 /** Runs a tool to completion with captured, size-capped output and an optional kill timeout. */
-import { spawn } from 'node:child_process';
+import { defaultProcessSpawner, type ProcessSpawner } from '../native/process-spawner';
 
 export interface CommandResult {
   exitCode: number | null;
@@ -20,37 +20,53 @@ export interface CommandOptions {
   /** Called when the timeout fires, before the command itself is killed (e.g. to kill an exec'd process). */
   onTimeout?: () => Promise<void> | void;
   env?: NodeJS.ProcessEnv;
+  /** How to start it (default: posix_spawn through the addon when built). */
+  spawner?: ProcessSpawner;
 }
 
 /** Spawns `file args`, collects output, resolves when it exits (never rejects for a non-zero exit). */
-export function runCommand(file: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
+export async function runCommand(file: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
   const cap = opts.maxOutputBytes ?? 16 * 1024 * 1024;
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
-    const out = collector(cap);
-    const err = collector(cap);
-    child.stdout!.on('data', out.push);
-    child.stderr!.on('data', err.push);
-    let timedOut = false;
-    let timer: NodeJS.Timeout | undefined;
-    if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        Promise.resolve()
-          .then(() => opts.onTimeout?.())
-          .catch(() => undefined)
-          .finally(() => child.kill('SIGKILL'));
-      }, opts.timeoutMs);
-    }
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      resolve({ exitCode, signal, stdout: out.data(), stderr: err.data(), timedOut, stdoutTruncated: out.truncated(), stderrTruncated: err.truncated() });
-    });
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  const spawner = opts.spawner ?? defaultProcessSpawner();
+  const child = await spawner.spawn(file, args, { stdio: [opts.input !== undefined ? 'in' : 'ignore', 'out', 'out'], env: opts.env ?? process.env });
+  const out = collector(cap);
+  const err = collector(cap);
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
+    timer = setTimeout(() => {
+      timedOut = true;
+      Promise.resolve()
+        .then(() => opts.onTimeout?.())
+        .catch(() => undefined)
+        .finally(() => {
+          try {
+            process.kill(child.pid, 'SIGKILL');
+          } catch {
+            // already exited
+          }
+        });
+    }, opts.timeoutMs);
+  }
+  if (opts.input !== undefined) {
+    child.pipes[0]!.on('error', () => undefined); // EPIPE: the command did not read its input
+    child.pipes[0]!.end(opts.input);
+  }
+  try {
+    const [exit] = await Promise.all([child.exited, drain(child.pipes[1]!, out.push), drain(child.pipes[2]!, err.push)]);
+    return { exitCode: exit.exitCode, signal: exit.signal, stdout: out.data(), stderr: err.data(), timedOut, stdoutTruncated: out.truncated(), stderrTruncated: err.truncated() };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves when `pipe` has ended (or failed), feeding every chunk to `push`. */
+function drain(pipe: NodeJS.ReadableStream, push: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve) => {
+    pipe.on('data', push);
+    pipe.on('end', resolve);
+    pipe.on('close', resolve);
+    pipe.on('error', () => resolve());
   });
 }
 

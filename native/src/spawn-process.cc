@@ -73,7 +73,7 @@ struct FdList {
 };
 
 /**
- * spawnProcess(file, args, env, cwd, fds, newSession): pid.
+ * spawnProcess(file, args, env, cwd, fds, newSession): pid. `file` without a slash is searched in PATH.
  * Child fd i is fds[i] (dup2; -1 = /dev/null); every other fd of berthd is close-on-exec already.
  * Signal mask empty and every signal at its default (Node ignores SIGPIPE; children must not).
  */
@@ -130,7 +130,9 @@ Napi::Value SpawnProcess(const Napi::CallbackInfo& info) {
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(envs);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, file.c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
+  // A bare name is looked up in berthd's PATH (posix_spawnp), a path is used as it is.
+  bool search = file.find('/') == std::string::npos;
+  int rc = (search ? posix_spawnp : posix_spawn)(&pid, file.c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
   if (rc != 0) throw MakeSysError(env, "spawnProcess: " + file, rc);
   return Napi::Number::New(env, pid);
 }
