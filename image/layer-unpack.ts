@@ -20,6 +20,7 @@ import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { FailedPreconditionError, RuntimeError } from '../common/errors';
 import type { NativeBinding } from '../native/binding';
+import { ChunkCoalescer } from './chunk-coalescer';
 import type { LayerCompression } from './manifest';
 import { paxXattrs } from './tar-pax';
 
@@ -44,6 +45,8 @@ export interface UnpackResult {
 }
 
 const WHITEOUT_PREFIX = '.wh.';
+/** Compressed bytes handed to the decompressor at once (see ChunkCoalescer). */
+const DECOMPRESS_INPUT_BYTES = 512 * 1024;
 const OPAQUE_MARKER = '.wh..wh..opq';
 export const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
@@ -106,7 +109,11 @@ export async function unpackLayer(source: Readable, compression: LayerCompressio
   const { stream: decomp, kill } = decompressor(compression, opts.zstdPath ?? 'zstd');
   const diff = new DiffIdStream();
   const extract = tar.extract();
-  const tarStream = pipeline(source, decomp, diff, () => undefined) as Transform;
+  const tarStream = (
+    compression === 'none'
+      ? pipeline(source, decomp, diff, () => undefined)
+      : pipeline(source, new ChunkCoalescer(DECOMPRESS_INPUT_BYTES), decomp, diff, () => undefined)
+  ) as Transform;
   const entriesDone = (async () => {
     for await (const entry of extract) {
       await unpacker.apply(entry.header, entry);
@@ -141,12 +148,17 @@ export async function unpackLayer(source: Readable, compression: LayerCompressio
     source.destroy();
     extract.destroy();
     await pumpDone.catch(() => undefined);
-    throw err instanceof FailedPreconditionError || err instanceof RuntimeError
-      ? err
-      : new FailedPreconditionError(`unpack layer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw unpackFailure(err);
   }
   await unpacker.finish();
   return { diffId: `sha256:${diff.hash.digest('hex')}`, size: diff.size };
+}
+
+/** The error a failed unpack rejects with: typed errors as they are, anything else as FailedPrecondition. */
+export function unpackFailure(err: unknown): Error {
+  return err instanceof FailedPreconditionError || err instanceof RuntimeError
+    ? err
+    : new FailedPreconditionError(`unpack layer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 /**
