@@ -31,6 +31,8 @@ export interface ImageServiceOptions {
   readonly certsDir?: string;
   readonly zstdPath?: string;
   readonly layerConcurrency?: number;
+  /** Compressed size from which a layer is unpacked on a worker thread (see ImageStorageOptions). */
+  readonly workerMinLayerBytes?: number;
   readonly platform?: Platform;
 }
 
@@ -95,9 +97,15 @@ export class ImageService {
       logger: opts.logger,
       zstdPath: opts.zstdPath,
       layerConcurrency: opts.layerConcurrency,
+      workerMinLayerBytes: opts.workerMinLayerBytes,
     });
     await storage.init();
     return new ImageService(opts, storage);
+  }
+
+  /** Stops background threads (layer unpack workers); pulls in progress fail. Idle workers never keep the process alive. */
+  async close(): Promise<void> {
+    await this.storage.close();
   }
 
   /** Replaces the registries config (e.g. on SIGHUP). */

@@ -14,6 +14,7 @@ import { ContentStore, VerifyingStream, sha256Digest } from './content-store';
 import { ImageRecord, ImageStore, OciImageConfig } from './image-store';
 import { LayerStore, chainIds } from './layer-store';
 import { UnpackNative, unpackLayer } from './layer-unpack';
+import { LayerWorkerPool, sharedLayerWorkerPool } from './layer-worker-pool';
 import { layerCompression, MAX_MANIFEST_BYTES } from './manifest';
 import { parseImageConfig, ParsedImageConfig } from './image-config';
 
@@ -45,7 +46,18 @@ export interface ImageStorageOptions {
   readonly zstdPath?: string;
   /** Layers unpacked at once per image (3–6 is sensible). */
   readonly layerConcurrency?: number;
+  /**
+   * Layers whose compressed size is at least this many bytes are unpacked on a worker thread
+   * (default 4 MiB; `Infinity` unpacks everything on the main thread). Small layers stay in-process:
+   * starting a worker costs more than unpacking them.
+   */
+  readonly workerMinLayerBytes?: number;
+  /** Where big layers are unpacked (default: the process-wide pool). */
+  readonly workerPool?: LayerWorkerPool;
 }
+
+/** Default of ImageStorageOptions.workerMinLayerBytes. */
+export const DEFAULT_WORKER_MIN_LAYER_BYTES = 4 * 1024 * 1024;
 
 /** Runs `fn` over `items` with at most `limit` running at once; fails fast. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -82,11 +94,16 @@ export class ImageStorage {
   private readonly leases = new Map<string, number>();
   /** Records dropped at init because a layer or the config was missing. */
   private readonly dropped: string[] = [];
+  /** Threads unpacking big layers. */
+  private readonly workers: LayerWorkerPool;
+  private closed = false;
 
   constructor(private readonly opts: ImageStorageOptions) {
     this.content = new ContentStore(path.join(opts.dir, 'blobs'));
     this.layers = new LayerStore(opts.dir);
     this.images = new ImageStore(opts.dir);
+    this.workers = opts.workerPool ?? sharedLayerWorkerPool();
+    this.workers.retain();
   }
 
   /** Loads everything from disk and drops records whose layers or config are gone. */
@@ -146,20 +163,18 @@ export class ImageStorage {
     const chains = chainIds(parsed.diffIds);
     for (const c of chains) this.leases.set(c, (this.leases.get(c) ?? 0) + 1);
     try {
-      await mapLimit(input.layers, this.opts.layerConcurrency ?? 4, async (layer, i) => {
-        const compression = layerCompression(layer.mediaType);
-        await this.layers.ensure(chains[i]!, parsed.diffIds[i]!, chains[i - 1], async (dir) => {
-          const blob = await layer.open();
-          // pipeline() ties both ends: a failed unpack also closes the download, and vice versa.
-          const verified =
-            layer.digest !== undefined
-              ? pipeline(blob, new VerifyingStream(layer.digest, layer.size, input.onBytes), () => undefined)
-              : blob;
-          return unpackLayer(verified, compression, dir, { native: this.opts.native, zstdPath: this.opts.zstdPath });
-        });
-      });
-      await this.content.putBuffer(configDigest, input.configBytes);
-      await this.content.putBuffer(sha256Digest(input.manifestBytes), input.manifestBytes);
+      // The config and manifest blobs do not depend on the layers: store them meanwhile.
+      const blobsStored = Promise.all([
+        this.content.putBuffer(configDigest, input.configBytes),
+        this.content.putBuffer(sha256Digest(input.manifestBytes), input.manifestBytes),
+      ]);
+      try {
+        await this.writeLayers(input, parsed.diffIds, chains);
+      } catch (err) {
+        await blobsStored.catch(() => undefined);
+        throw err;
+      }
+      await blobsStored;
       return await this.lock.run('records', async () => {
         // A tag names one image: move it off any other image.
         for (const other of this.images.list()) {
@@ -190,6 +205,34 @@ export class ImageStorage {
         else this.leases.set(c, n);
       }
     }
+  }
+
+  /** Unpacks the layers that are not stored yet, up to layerConcurrency at once. */
+  private async writeLayers(input: WriteImageInput, diffIds: readonly string[], chains: readonly string[]): Promise<void> {
+    const minWorker = this.opts.workerMinLayerBytes ?? DEFAULT_WORKER_MIN_LAYER_BYTES;
+    await mapLimit(input.layers, this.opts.layerConcurrency ?? 4, async (layer, i) => {
+      const compression = layerCompression(layer.mediaType);
+      await this.layers.ensure(chains[i]!, diffIds[i]!, chains[i - 1], async (dir) => {
+        const blob = await layer.open();
+        if (layer.size !== undefined && layer.size >= minWorker) {
+          const job = { compression, root: dir, zstdPath: this.opts.zstdPath, digest: layer.digest, size: layer.size };
+          return this.workers.unpack({ source: blob, job, native: this.opts.native, onBytes: input.onBytes });
+        }
+        // pipeline() ties both ends: a failed unpack also closes the download, and vice versa.
+        const verified =
+          layer.digest !== undefined
+            ? pipeline(blob, new VerifyingStream(layer.digest, layer.size, input.onBytes), () => undefined)
+            : blob;
+        return unpackLayer(verified, compression, dir, { native: this.opts.native, zstdPath: this.opts.zstdPath });
+      });
+    });
+  }
+
+  /** Lets go of the unpack worker threads (the last user of a pool stops them; idle ones also stop by themselves). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.workers.releaseUser();
   }
 
   /** Removes an image record and frees layers and blobs no other image uses. */

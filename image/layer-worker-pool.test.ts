@@ -1,0 +1,158 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { FailedPreconditionError, errorKindOf } from '../common/errors';
+import { UnpackResult, UnsafeLayerError, OPAQUE_XATTR } from './layer-unpack';
+import { LayerWorkerPool } from './layer-worker-pool';
+import { FakeUnpackNative } from './testing/fake-native';
+import { buildTar, buildTarGz, TarEntrySpec } from './testing/tarball';
+
+const run = promisify(execFile);
+const sha256 = (b: Buffer): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
+
+/** Splits `data` into small chunks, as a socket would deliver it. */
+function chunked(data: Buffer, size = 60_000): Readable {
+  const parts: Buffer[] = [];
+  for (let o = 0; o < data.length; o += size) parts.push(data.subarray(o, o + size));
+  return Readable.from(parts);
+}
+
+async function caught(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('image/layer-worker-pool', function () {
+  this.timeout(20_000);
+  let tmp: string;
+  let root: string;
+  let native: FakeUnpackNative;
+  let pool: LayerWorkerPool;
+
+  beforeEach(async () => {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-worker-'));
+    root = path.join(tmp, 'layer');
+    await fs.mkdir(root);
+    native = new FakeUnpackNative();
+    pool = new LayerWorkerPool({ maxWorkers: 2 });
+  });
+  afterEach(async () => {
+    await pool.stopAll();
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  async function unpackGz(entries: TarEntrySpec[], dir = root, digestOverride?: string): Promise<UnpackResult> {
+    const blob = await buildTarGz(entries);
+    return pool.unpack({
+      source: chunked(blob),
+      job: { compression: 'gzip', root: dir, digest: digestOverride ?? sha256(blob), size: blob.length },
+      native,
+    });
+  }
+
+  it('unpacks a gzip layer on a worker with the DiffID of the tar', async () => {
+    const big = randomBytes(3 * 1024 * 1024);
+    const entries: TarEntrySpec[] = [
+      { name: 'bin/', type: 'directory' },
+      { name: 'bin/data', content: big, mode: 0o640 },
+      { name: 'bin/sh', type: 'symlink', linkname: 'data' },
+    ];
+    const result = await unpackGz(entries);
+    const tarBytes = await buildTar(entries);
+    expect(result).to.deep.equal({ diffId: sha256(tarBytes), size: tarBytes.length });
+    expect((await fs.readFile(path.join(root, 'bin/data'))).equals(big)).to.equal(true);
+    expect((await fs.stat(path.join(root, 'bin/data'))).mode & 0o777).to.equal(0o640);
+    expect(await fs.readlink(path.join(root, 'bin/sh'))).to.equal('data');
+  });
+
+  it('makes whiteouts and opaque markers through the injected native binding', async () => {
+    await unpackGz([
+      { name: 'd/', type: 'directory' },
+      { name: 'd/.wh..wh..opq' },
+      { name: 'd/.wh.gone' },
+    ]);
+    expect(native.calls.map((c) => [c.method, path.relative(root, c.path), c.args[0]])).to.deep.equal([
+      ['lsetxattr', 'd', OPAQUE_XATTR],
+      ['mknod', 'd/gone', 0o020000],
+    ]);
+  });
+
+  it('rejects a blob whose compressed digest does not match, as in-process verification does', async () => {
+    const err = await caught(unpackGz([{ name: 'f', content: 'x' }], root, 'sha256:' + '0'.repeat(64)));
+    expect(err).to.be.instanceOf(FailedPreconditionError);
+    expect(err.message).to.match(/verify blob sha256:0{64}: content has digest/);
+    expect(pool.size, 'a failed worker is not kept').to.equal(0);
+  });
+
+  it('keeps the class of an unsafe-entry error', async () => {
+    const err = await caught(unpackGz([{ name: '../escape', content: 'x' }]));
+    expect(err).to.be.instanceOf(UnsafeLayerError);
+    expect(errorKindOf(err)).to.equal('FailedPrecondition');
+    expect(err.message).to.match(/\.\./);
+  });
+
+  it('fails with the download error when the source breaks, after the worker has stopped', async () => {
+    const blob = await buildTarGz([{ name: 'f', content: randomBytes(2 * 1024 * 1024) }]);
+    const source = new PassThrough();
+    const done = pool.unpack({ source, job: { compression: 'gzip', root, digest: sha256(blob), size: blob.length }, native });
+    source.write(blob.subarray(0, 700_000));
+    setTimeout(() => source.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 50);
+    const err = await caught(done);
+    expect(err).to.be.instanceOf(FailedPreconditionError);
+    expect(err.message).to.equal('unpack layer: socket hang up');
+    expect(pool.size).to.equal(0);
+    // Nothing writes into the directory any more: it can be removed for good.
+    await fs.rm(root, { recursive: true, force: true });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await fs.stat(root).then(() => true, () => false)).to.equal(false);
+  });
+
+  it('reuses an idle worker and never runs more than maxWorkers', async () => {
+    const one = new LayerWorkerPool({ maxWorkers: 1 });
+    try {
+      const dirs = [path.join(tmp, 'a'), path.join(tmp, 'b'), path.join(tmp, 'c')];
+      await Promise.all(dirs.map((d) => fs.mkdir(d)));
+      let maxSeen = 0;
+      const results = await Promise.all(
+        dirs.map(async (d, i) => {
+          const blob = await buildTarGz([{ name: `f${i}`, content: `content ${i}` }]);
+          const r = one.unpack({ source: chunked(blob), job: { compression: 'gzip', root: d, digest: sha256(blob), size: blob.length }, native });
+          maxSeen = Math.max(maxSeen, one.size);
+          return r;
+        }),
+      );
+      expect(results).to.have.length(3);
+      expect(maxSeen).to.equal(1);
+      expect(one.size, 'the idle worker is kept').to.equal(1);
+      for (const [i, d] of dirs.entries()) expect(await fs.readFile(path.join(d, `f${i}`), 'utf8')).to.equal(`content ${i}`);
+    } finally {
+      await one.stopAll();
+    }
+    expect(one.size).to.equal(0);
+  });
+
+  it('lets the process exit while a worker sits idle', async () => {
+    const script = `
+      const { LayerWorkerPool } = require(${JSON.stringify(path.join(__dirname, 'layer-worker-pool.js'))});
+      const { buildTarGz } = require(${JSON.stringify(path.join(__dirname, 'testing', 'tarball.js'))});
+      const { Readable } = require('node:stream');
+      const pool = new LayerWorkerPool({ idleTimeoutMs: 60000 });
+      buildTarGz([{ name: 'f', content: 'x' }]).then((blob) =>
+        pool.unpack({ source: Readable.from([blob]), job: { compression: 'gzip', root: ${JSON.stringify(root)} }, native: {} }),
+      ).then(() => console.log('idle workers: ' + pool.size));
+    `;
+    // A worker that kept the process alive would make this run into the timeout and fail.
+    const { stdout } = await run(process.execPath, ['-e', script], { timeout: 15_000 });
+    expect(stdout.trim()).to.equal('idle workers: 1');
+    expect(await fs.readFile(path.join(root, 'f'), 'utf8')).to.equal('x');
+  });
+});
