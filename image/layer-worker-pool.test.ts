@@ -116,6 +116,25 @@ describe('image/layer-worker-pool', function () {
     expect(await fs.stat(root).then(() => true, () => false)).to.equal(false);
   });
 
+  it('stops a busy worker on stopAll without leaking its open file', async () => {
+    const fdCount = async (): Promise<number> => (await fs.readdir('/proc/self/fd')).length;
+    const before = await fdCount();
+    const blob = await buildTarGz([{ name: 'big', content: randomBytes(6 * 1024 * 1024) }]);
+    const source = new PassThrough();
+    const done = pool.unpack({ source, job: { compression: 'gzip', root, digest: sha256(blob), size: blob.length }, native });
+    source.write(blob.subarray(0, 3 * 1024 * 1024));
+    // Wait until the worker is writing the file (it holds an fd for it now).
+    for (let i = 0; i < 200 && !(await fs.stat(path.join(root, 'big')).then((st) => st.size > 0, () => false)); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await pool.stopAll();
+    const err = await caught(done);
+    expect(err.message).to.equal('unpack layer: the layer worker pool was stopped');
+    expect(errorKindOf(err)).to.equal('Internal');
+    expect(pool.size).to.equal(0);
+    expect(await fdCount()).to.equal(before);
+  });
+
   it('reuses an idle worker and never runs more than maxWorkers', async () => {
     const one = new LayerWorkerPool({ maxWorkers: 1 });
     try {

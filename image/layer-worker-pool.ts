@@ -47,6 +47,8 @@ interface PooledWorker {
   readonly worker: Worker;
   /** Set when the thread has exited (crashed or terminated). */
   exited: boolean;
+  /** Set while a layer runs: asks the worker to stop it (it closes its files and answers `failed`). */
+  cancel?: (reason: Error) => void;
   idleTimer?: NodeJS.Timeout;
 }
 
@@ -98,8 +100,17 @@ export class LayerWorkerPool {
 
   /** Stops every thread now: layers in progress and waiting fail; the pool starts new threads on demand later. */
   async stopAll(): Promise<void> {
-    for (const w of this.waiters.splice(0)) w.reject(new RuntimeError('unpack layer: the layer worker pool was stopped'));
-    await Promise.all([...this.all].map((pw) => this.discard(pw)));
+    const reason = new RuntimeError('unpack layer: the layer worker pool was stopped');
+    for (const w of this.waiters.splice(0)) w.reject(reason);
+    await Promise.all(
+      [...this.all].map(async (pw) => {
+        if (!pw.cancel) return this.discard(pw);
+        // A busy worker stops its layer itself (closing its files); unpack() then discards it.
+        const exited = new Promise((resolve) => pw.worker.once('exit', resolve));
+        pw.cancel(reason);
+        await exited;
+      }),
+    );
   }
 
   private acquire(): Promise<PooledWorker> {
@@ -215,6 +226,7 @@ function runOnWorker(pw: PooledWorker, req: WorkerUnpackRequest): Promise<Unpack
     const onSourceError = (err: unknown): void => {
       if (sourceError !== undefined || settled) return;
       sourceError = err;
+      source.pause();
       post({ type: 'cancel', error: serializeError(err) });
       // The worker answers `failed` once it has stopped; if it does not, terminate it.
       graceTimer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS);
@@ -234,6 +246,7 @@ function runOnWorker(pw: PooledWorker, req: WorkerUnpackRequest): Promise<Unpack
     const finish = (outcome: { result: UnpackResult } | { error: unknown }): void => {
       if (settled) return;
       settled = true;
+      pw.cancel = undefined;
       clearTimeout(graceTimer);
       worker.off('message', onMessage);
       worker.off('error', onWorkerError);
@@ -282,6 +295,7 @@ function runOnWorker(pw: PooledWorker, req: WorkerUnpackRequest): Promise<Unpack
       finish({ error: sourceError !== undefined ? unpackFailure(sourceError) : new RuntimeError(`unpack layer: worker thread exited with code ${code}`) });
     };
 
+    pw.cancel = onSourceError;
     worker.on('message', onMessage);
     worker.on('error', onWorkerError);
     worker.on('exit', onExit);
