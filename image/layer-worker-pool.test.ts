@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { FailedPreconditionError, errorKindOf } from '../common/errors';
-import { UnpackResult, UnsafeLayerError, OPAQUE_XATTR } from './layer-unpack';
+import { FailedPreconditionError, errnoCode, errorKindOf } from '../common/errors';
+import { UnpackNative, UnpackResult, UnsafeLayerError, OPAQUE_XATTR, unpackLayer } from './layer-unpack';
 import { LayerWorkerPool } from './layer-worker-pool';
 import { FakeUnpackNative } from './testing/fake-native';
 import { buildTar, buildTarGz, TarEntrySpec } from './testing/tarball';
@@ -84,6 +84,33 @@ describe('image/layer-worker-pool', function () {
       ['lsetxattr', 'd', OPAQUE_XATTR],
       ['mknod', 'd/gone', 0o020000],
     ]);
+  });
+
+  it('fails a layer whose native call fails exactly as in-process unpacking does', async () => {
+    const refusing: UnpackNative = {
+      mknod: async () => undefined,
+      lsetxattr: async () => {
+        throw Object.assign(new Error('lsetxattr: operation not permitted'), { code: 'EPERM' });
+      },
+    };
+    const throwingNow: UnpackNative = {
+      mknod: async () => undefined,
+      lsetxattr: () => {
+        throw Object.assign(new Error('lsetxattr: operation not permitted'), { code: 'EPERM' });
+      },
+    };
+    const entries: TarEntrySpec[] = [{ name: 'd/', type: 'directory' }, { name: 'd/.wh..wh..opq' }];
+    const blob = await buildTarGz(entries);
+    const inProcessRoot = path.join(tmp, 'in-process');
+    await fs.mkdir(inProcessRoot);
+    const expected = await caught(unpackLayer(Readable.from([blob]), 'gzip', inProcessRoot, { native: refusing }));
+    for (const native of [refusing, throwingNow]) {
+      const dir = await fs.mkdtemp(path.join(tmp, 'w-'));
+      const err = await caught(pool.unpack({ source: chunked(blob), job: { compression: 'gzip', root: dir }, native }));
+      expect(err).to.be.instanceOf(FailedPreconditionError);
+      expect(err.message).to.equal(expected.message);
+      expect(errnoCode(err.cause)).to.equal('EPERM');
+    }
   });
 
   it('rejects a blob whose compressed digest does not match, as in-process verification does', async () => {

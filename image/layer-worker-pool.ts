@@ -195,7 +195,8 @@ function runOnWorker(pw: PooledWorker, req: WorkerUnpackRequest): Promise<Unpack
 
     const flush = (): void => {
       if (!batch || batchLen === 0) return;
-      const data = batchLen === batch.byteLength ? batch.buffer : batch.buffer.slice(0, batchLen);
+      const whole = batch.byteOffset === 0 && batch.buffer.byteLength === batchLen;
+      const data = whole ? batch.buffer : batch.buffer.slice(batch.byteOffset, batch.byteOffset + batchLen);
       inFlight += batchLen;
       batch = undefined;
       batchLen = 0;
@@ -233,10 +234,12 @@ function runOnWorker(pw: PooledWorker, req: WorkerUnpackRequest): Promise<Unpack
     };
 
     const answerNative = (id: number, call: NativeCall): void => {
-      const done =
+      // Through a promise chain so that a binding throwing synchronously also answers the worker.
+      const done = Promise.resolve().then(() =>
         call.op === 'mknod'
           ? req.native.mknod(call.path, call.mode, call.major, call.minor)
-          : req.native.lsetxattr(call.path, call.name, Buffer.from(call.value.buffer, call.value.byteOffset, call.value.byteLength));
+          : req.native.lsetxattr(call.path, call.name, Buffer.from(call.value.buffer, call.value.byteOffset, call.value.byteLength)),
+      );
       done.then(
         () => !pw.exited && post({ type: 'native-result', id }),
         (err: unknown) => !pw.exited && post({ type: 'native-result', id, error: serializeError(err) }),
@@ -271,7 +274,7 @@ function runOnWorker(pw: PooledWorker, req: WorkerUnpackRequest): Promise<Unpack
       switch (msg.type) {
         case 'consumed':
           inFlight -= msg.bytes;
-          if (paused && inFlight <= WINDOW_BYTES / 2) {
+          if (paused && sourceError === undefined && inFlight <= WINDOW_BYTES / 2) {
             paused = false;
             source.resume();
           }
