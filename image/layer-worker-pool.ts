@@ -187,7 +187,7 @@ function runOnWorker(pw: PooledWorker, req: WorkerUnpackRequest): Promise<Unpack
   return new Promise<UnpackResult>((resolve, reject) => {
     let inFlight = 0;
     let paused = false;
-    let batch: Uint8Array | undefined;
+    let batch: Buffer<ArrayBuffer> | undefined;
     let batchLen = 0;
     let sourceError: unknown;
     let settled = false;
@@ -200,7 +200,7 @@ function runOnWorker(pw: PooledWorker, req: WorkerUnpackRequest): Promise<Unpack
       inFlight += batchLen;
       batch = undefined;
       batchLen = 0;
-      post({ type: 'chunk', data: data as ArrayBuffer }, [data as ArrayBuffer]);
+      post({ type: 'chunk', data }, [data]);
       if (inFlight >= WINDOW_BYTES && !paused) {
         paused = true;
         source.pause();
