@@ -103,7 +103,7 @@ export class ImageService {
     return new ImageService(opts, storage);
   }
 
-  /** Stops background threads (layer unpack workers); pulls in progress fail. Idle workers never keep the process alive. */
+  /** Lets go of the layer unpack threads (the last user stops them; layers unpacking on them fail). Idle threads never keep the process alive. */
   async close(): Promise<void> {
     await this.storage.close();
   }
