@@ -213,11 +213,11 @@ export class ImageStorage {
     await mapLimit(input.layers, this.opts.layerConcurrency ?? 4, async (layer, i) => {
       const compression = layerCompression(layer.mediaType);
       await this.layers.ensure(chains[i]!, diffIds[i]!, chains[i - 1], async (dir) => {
-        const blob = await layer.open();
         if (layer.size !== undefined && layer.size >= minWorker) {
           const job = { compression, root: dir, zstdPath: this.opts.zstdPath, digest: layer.digest, size: layer.size };
-          return this.workers.unpack({ source: blob, job, native: this.opts.native, onBytes: input.onBytes });
+          return this.workers.unpack({ open: () => layer.open(), job, native: this.opts.native, onBytes: input.onBytes });
         }
+        const blob = await layer.open();
         // pipeline() ties both ends: a failed unpack also closes the download, and vice versa.
         const verified =
           layer.digest !== undefined

@@ -53,7 +53,7 @@ describe('image/layer-worker-pool', function () {
   async function unpackGz(entries: TarEntrySpec[], dir = root, digestOverride?: string): Promise<UnpackResult> {
     const blob = await buildTarGz(entries);
     return pool.unpack({
-      source: chunked(blob),
+      open: async () => chunked(blob),
       job: { compression: 'gzip', root: dir, digest: digestOverride ?? sha256(blob), size: blob.length },
       native,
     });
@@ -106,7 +106,7 @@ describe('image/layer-worker-pool', function () {
     const expected = await caught(unpackLayer(Readable.from([blob]), 'gzip', inProcessRoot, { native: refusing }));
     for (const native of [refusing, throwingNow]) {
       const dir = await fs.mkdtemp(path.join(tmp, 'w-'));
-      const err = await caught(pool.unpack({ source: chunked(blob), job: { compression: 'gzip', root: dir }, native }));
+      const err = await caught(pool.unpack({ open: async () => chunked(blob), job: { compression: 'gzip', root: dir }, native }));
       expect(err).to.be.instanceOf(FailedPreconditionError);
       expect(err.message).to.equal(expected.message);
       expect(errnoCode(err.cause)).to.equal('EPERM');
@@ -130,7 +130,7 @@ describe('image/layer-worker-pool', function () {
   it('fails with the download error when the source breaks, after the worker has stopped', async () => {
     const blob = await buildTarGz([{ name: 'f', content: randomBytes(2 * 1024 * 1024) }]);
     const source = new PassThrough();
-    const done = pool.unpack({ source, job: { compression: 'gzip', root, digest: sha256(blob), size: blob.length }, native });
+    const done = pool.unpack({ open: async () => source, job: { compression: 'gzip', root, digest: sha256(blob), size: blob.length }, native });
     source.write(blob.subarray(0, 700_000));
     setTimeout(() => source.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 50);
     const err = await caught(done);
@@ -143,12 +143,19 @@ describe('image/layer-worker-pool', function () {
     expect(await fs.stat(root).then(() => true, () => false)).to.equal(false);
   });
 
+  it('passes an error opening the blob through unchanged and keeps the worker it started', async () => {
+    const refused = Object.assign(new Error('fetch 127.0.0.1/v2/x/blobs/y: not found'), { code: 'E404' });
+    const err = await caught(pool.unpack({ open: async () => Promise.reject(refused), job: { compression: 'gzip', root }, native }));
+    expect(err).to.equal(refused);
+    expect(pool.size, 'the started worker waits idle for the next layer').to.equal(1);
+  });
+
   it('stops a busy worker on stopAll without leaking its open file', async () => {
     const fdCount = async (): Promise<number> => (await fs.readdir('/proc/self/fd')).length;
     const before = await fdCount();
     const blob = await buildTarGz([{ name: 'big', content: randomBytes(6 * 1024 * 1024) }]);
     const source = new PassThrough();
-    const done = pool.unpack({ source, job: { compression: 'gzip', root, digest: sha256(blob), size: blob.length }, native });
+    const done = pool.unpack({ open: async () => source, job: { compression: 'gzip', root, digest: sha256(blob), size: blob.length }, native });
     source.write(blob.subarray(0, 3 * 1024 * 1024));
     // Wait until the worker is writing the file (it holds an fd for it now).
     for (let i = 0; i < 200 && !(await fs.stat(path.join(root, 'big')).then((st) => st.size > 0, () => false)); i++) {
@@ -171,7 +178,7 @@ describe('image/layer-worker-pool', function () {
       const results = await Promise.all(
         dirs.map(async (d, i) => {
           const blob = await buildTarGz([{ name: `f${i}`, content: `content ${i}` }]);
-          const r = one.unpack({ source: chunked(blob), job: { compression: 'gzip', root: d, digest: sha256(blob), size: blob.length }, native });
+          const r = one.unpack({ open: async () => chunked(blob), job: { compression: 'gzip', root: d, digest: sha256(blob), size: blob.length }, native });
           maxSeen = Math.max(maxSeen, one.size);
           return r;
         }),
@@ -193,7 +200,7 @@ describe('image/layer-worker-pool', function () {
       const { Readable } = require('node:stream');
       const pool = new LayerWorkerPool({ idleTimeoutMs: 60000 });
       buildTarGz([{ name: 'f', content: 'x' }]).then((blob) =>
-        pool.unpack({ source: Readable.from([blob]), job: { compression: 'gzip', root: ${JSON.stringify(root)} }, native: {} }),
+        pool.unpack({ open: async () => Readable.from([blob]), job: { compression: 'gzip', root: ${JSON.stringify(root)} }, native: {} }),
       ).then(() => console.log('idle workers: ' + pool.size));
     `;
     // A worker that kept the process alive would make this run into the timeout and fail.

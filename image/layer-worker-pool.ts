@@ -28,8 +28,8 @@ export interface LayerWorkerPoolOptions {
 
 /** A layer to unpack on a worker. */
 export interface WorkerUnpackRequest {
-  /** The compressed blob as it arrives. */
-  readonly source: Readable;
+  /** Opens the compressed blob; called while a worker is found or started, so a cold thread boots during the request. */
+  readonly open: () => Promise<Readable>;
   readonly job: UnpackJob;
   readonly native: UnpackNative;
   /** Called with each compressed byte count received. */
@@ -76,9 +76,16 @@ export class LayerWorkerPool {
 
   /** Unpacks one layer on a worker; rejects with the same errors in-process unpacking gives. */
   async unpack(req: WorkerUnpackRequest): Promise<UnpackResult> {
-    const pw = await this.acquire();
+    const [worker, opened] = await Promise.allSettled([this.acquire(), req.open()]);
+    if (worker.status === 'rejected' || opened.status === 'rejected') {
+      if (worker.status === 'fulfilled') this.release(worker.value);
+      if (opened.status === 'fulfilled') opened.value.destroy();
+      // The open error as it is (in-process unpacking lets it through the same way).
+      throw opened.status === 'rejected' ? opened.reason : (worker as PromiseRejectedResult).reason;
+    }
+    const pw = worker.value;
     try {
-      const result = await runOnWorker(pw, req);
+      const result = await runOnWorker(pw, opened.value, req);
       this.release(pw);
       return result;
     } catch (err) {
@@ -175,13 +182,12 @@ export function sharedLayerWorkerPool(): LayerWorkerPool {
 }
 
 /**
- * Streams `req.source` to the worker and settles with the layer's result once the worker is done
+ * Streams `source` to the worker and settles with the layer's result once the worker is done
  * with the directory. A source error (download failed, pull cancelled) wins over what the worker
  * reports, and is classified exactly as in-process unpacking classifies it.
  */
-function runOnWorker(pw: PooledWorker, req: WorkerUnpackRequest): Promise<UnpackResult> {
+function runOnWorker(pw: PooledWorker, source: Readable, req: WorkerUnpackRequest): Promise<UnpackResult> {
   const { worker } = pw;
-  const { source } = req;
   const post = (msg: ToWorkerMessage, transfer?: ArrayBuffer[]): void => worker.postMessage(msg, transfer);
 
   return new Promise<UnpackResult>((resolve, reject) => {
