@@ -13,9 +13,9 @@ import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-reco
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
 import { containerLogPath } from './log-path';
 import { buildContainerSpec } from './spec/build-spec';
-import type { ContainerConfigInput, ResolvedDevice, RuntimeSpecDefaults } from './spec/inputs';
+import type { ContainerConfigInput, ResolvedDevice, ResolvedUser, RuntimeSpecDefaults } from './spec/inputs';
 import type { OciSpec } from './spec/oci-types';
-import { resolveUser } from './user';
+import type { UserRequest } from './user';
 
 export interface CreateDeps {
   images: ImageLookup;
@@ -28,6 +28,8 @@ export interface CreateDeps {
   /** pid of a running container of the same pod, for pid namespace TARGET. */
   targetPid(targetId: string): number | undefined;
   nowNs(): number;
+  /** The user inside image `imageId` whose fresh rootfs is at `rootfs` (image-accounts.ts caches per image). */
+  resolveUser(imageId: string, rootfs: string, req: UserRequest): Promise<ResolvedUser>;
 }
 
 /** A fresh 64-hex-digit container id. */
@@ -83,7 +85,7 @@ export async function prepareContainer(
   const sec = config.security;
   // Independent lookups: run them together (Create's latency is kubelet's pod start latency).
   const [user, mounts, devices, hostDevices, localhostSeccompProfile] = await Promise.all([
-    resolveUser(rootfs, {
+    deps.resolveUser(image.id, rootfs, {
       runAsUser: sec.runAsUser,
       runAsUsername: sec.runAsUsername,
       runAsGroup: sec.runAsGroup,

@@ -29,6 +29,7 @@ import { exitReason, matchesFilter, statusView, type ContainerFilter, type Conta
 import { runAttachSession, runExecSession, type AttachIo, type ExecSessionIo } from './exec-session';
 import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
 import { listHostDevices, resolveDevice } from './host-facts';
+import { ImageAccounts } from './image-accounts';
 import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
 import type { ContainerConfigInput, LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
@@ -80,6 +81,7 @@ export class ContainerManager {
   private recovery: ContainerRecoveryReport | undefined;
   private readonly exitWaiters = new ExitWaiters();
   private readonly createDeps: CreateDeps;
+  private readonly imageAccounts = new ImageAccounts();
   private readonly statsReader: ContainerStatsReader;
   private closed = false;
 
@@ -101,6 +103,7 @@ export class ContainerManager {
         return rec && rec.state === 'running' ? rec.pid : undefined;
       },
       nowNs,
+      resolveUser: (imageId, rootfs, req) => this.imageAccounts.resolve(imageId, rootfs, req),
       ...opts.createDeps,
     };
   }
@@ -183,7 +186,8 @@ export class ContainerManager {
     })
       .then((record) => {
         this.emit('created', record);
-        const launching = this.launch(record, runtime, log);
+        // On the next turn, so that this reply is on its way before conmon is spawned.
+        const launching = new Promise<void>((r) => setImmediate(r)).then(() => this.launch(record, runtime, log));
         launching.catch(() => undefined); // observed by Start/Stop; never an unhandled rejection
         this.launches.set(id, launching);
         log.info('container created', { name: reservedName });

@@ -99,8 +99,13 @@ export class ContainerStore {
 
   /** Writes the record to disk, then updates memory. */
   async put(rec: ContainerRecord): Promise<void> {
-    await fs.mkdir(this.containerDir(rec.id), { recursive: true });
-    await writeJsonAtomic(path.join(this.containerDir(rec.id), STATE_FILE), rec, 0o600);
+    const file = path.join(this.containerDir(rec.id), STATE_FILE);
+    // The directory nearly always exists (CreateContainer made it): mkdir only when it does not.
+    await writeJsonAtomic(file, rec, 0o600).catch(async (err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      await fs.mkdir(this.containerDir(rec.id), { recursive: true });
+      await writeJsonAtomic(file, rec, 0o600);
+    });
     this.records.set(rec.id, rec);
     this.names.set(rec.reservedName, rec.id);
   }
