@@ -11,10 +11,12 @@ import type { Logger } from '../common/logger';
 import type { CriHandlers } from '../cri/handlers';
 import { runtimeInfoHandlers } from '../cri/runtime/info-handlers';
 import { createCriServer, type CriServer } from '../cri/server';
+import { loadRawAddon, nativeAddonAvailable } from '../native/addon';
 import { streamListHandlers } from '../cri/stream-lists';
 import type { BerthConfig } from './config-schema';
 import { parseHostPort } from './config-validate';
 import { DaemonMetrics } from './metrics';
+import { MemoryTrimmer } from './memory-trim';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { DaemonStatusSource, type NetworkStatusProvider } from './status-source';
 
@@ -84,18 +86,28 @@ export async function startDaemon(
       stack.push('metrics server', () => started.close());
     }
 
-    const server: CriServer = createCriServer({ handlers, logger, observer: metrics });
+    // Memory back to the kernel after bursts, between requests (memory-trim.ts); needs the addon.
+    const trimmer = nativeAddonAvailable() ? new MemoryTrimmer({ reduce: () => loadRawAddon().reduceMemory(), logger: logger.child({ component: 'memory' }) }) : undefined;
+    const observer = {
+      observe(service: 'RuntimeService' | 'ImageService', method: string, code: string, seconds: number): void {
+        metrics.observe(service, method, code, seconds);
+        trimmer?.noteActivity();
+      },
+    };
+    const server: CriServer = createCriServer({ handlers, logger, observer });
     try {
       await server.listen(config.listen);
     } catch (err) {
       throw new RuntimeError(`serve CRI on ${config.listen}`, { cause: err });
     }
+    trimmer?.start();
     return {
       socketPath: config.listen,
       metricsAddress: metricsServer?.address,
       metrics,
       status,
       async stop(graceMs: number): Promise<void> {
+        trimmer?.stop();
         await server.shutdown(graceMs);
         await metricsServer?.close();
         await layers.close?.();

@@ -128,3 +128,15 @@ describe('native/addon argument checks at the C++ entry (no root needed)', () =>
       .with.property('code', 'ESRCH');
   });
 });
+
+describe('native/addon reduceMemory', () => {
+  it('shrinks a heap that garbage made grow', () => {
+    let garbage: object[] | undefined = [];
+    for (let i = 0; i < 400_000; i++) garbage.push({ i, s: `item-${i}` });
+    garbage = undefined;
+    const before = process.memoryUsage().heapTotal;
+    loadRawAddon().reduceMemory();
+    const after = process.memoryUsage().heapTotal;
+    expect(after).to.be.lessThan(before);
+  });
+});

@@ -41,6 +41,8 @@ export interface RawAddon {
   spawnProcess(file: string, argv: string[], env: string[], cwd: string, fds: number[], newSession: boolean): number;
   /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
   makePipe(): [number, number];
+  /** V8 LowMemoryNotification + malloc_trim(0): shrinks the heap after a burst (synchronous, tens of ms). */
+  reduceMemory(): void;
   connectInNetns(netnsPath: string, host: string, port: number): Promise<number>;
   openPty(): PtyPair;
   setWindowSize(fd: number, rows: number, cols: number): void;

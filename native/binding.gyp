@@ -13,6 +13,7 @@
         "src/pause-launcher.cc",
         "src/watch-exit.cc",
         "src/spawn-process.cc",
+        "src/memory-ops.cc",
         "src/connect-in-netns.cc",
         "src/terminal-ops.cc",
         "src/seqpacket.cc"

@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   berth::InitStartPause(env, exports);
   berth::InitWatchExit(env, exports);
   berth::InitSpawnProcess(env, exports);
+  berth::InitMemoryOps(env, exports);
   berth::InitConnectInNetns(env, exports);
   berth::InitTerminalOps(env, exports);
   berth::InitSeqpacket(env, exports);

@@ -75,13 +75,18 @@ function verbosePid(info: { [k: string]: string } | null | undefined): number | 
   }
 }
 
+/** How long the runtime gets no requests before its idle memory is read. */
+const IDLE_WAIT_MS = 12_000;
+
 /** Runs the density measurement; every pod it made is removed again. */
 export async function benchDensity(client: CriClient, opts: DensityOptions): Promise<DensityResult> {
   const n = opts.pods ?? 30;
   const listPods = Math.max(n, opts.listPods ?? 110);
   const log = opts.log ?? (() => undefined);
   await ensureImage(client, opts.containerImage);
-  await new Promise((r) => setTimeout(r, 1000));
+  // "Idle" is 12 s without a request: time for a runtime to give back what earlier sections
+  // made it grow (berthd checks every 10 s; Go's scavenger works in the background).
+  await new Promise((r) => setTimeout(r, IDLE_WAIT_MS));
   const daemonPssIdleKiB = pss(opts.daemonPid);
   const daemonRssIdleKiB = rss(opts.daemonPid);
   const podIds: string[] = [];

@@ -1,0 +1,56 @@
+import { expect } from 'chai';
+import { MemoryTrimmer } from './memory-trim';
+
+const MiB = 1024 * 1024;
+
+describe('daemon/memory-trim', () => {
+  function setup() {
+    const state = { rss: 80 * MiB, now: 0, reduced: 0 };
+    const trimmer = new MemoryTrimmer({
+      reduce: () => {
+        state.reduced++;
+        state.rss = 60 * MiB;
+      },
+      rssBytes: () => state.rss,
+      now: () => state.now,
+      quietMs: 500,
+      minGrowthBytes: 16 * MiB,
+    });
+    return { state, trimmer };
+  }
+
+  it('trims only when RSS grew enough since the last trim and no RPC finished just now', () => {
+    const { state, trimmer } = setup();
+    state.now = 10_000;
+    state.rss = 90 * MiB; // +10 MiB since start: not worth a pause
+    expect(trimmer.check()).to.equal(false);
+    state.rss = 100 * MiB; // +20 MiB
+    trimmer.noteActivity();
+    state.now += 100; // an RPC finished 100 ms ago
+    expect(trimmer.check()).to.equal(false);
+    state.now += 1000;
+    expect(trimmer.check()).to.equal(true);
+    expect(state.reduced).to.equal(1);
+    // The new baseline is what was left after the trim (60 MiB): 70 MiB is not growth enough.
+    state.rss = 70 * MiB;
+    expect(trimmer.check()).to.equal(false);
+    state.rss = 77 * MiB;
+    expect(trimmer.check()).to.equal(true);
+    expect(state.reduced).to.equal(2);
+  });
+
+  it('runs its check on a timer that never keeps the process alive, and stops', async () => {
+    let reduced = 0;
+    let rss = 10 * MiB;
+    const trimmer = new MemoryTrimmer({ reduce: () => void reduced++, rssBytes: () => rss, intervalMs: 10, quietMs: 0, minGrowthBytes: 1 });
+    rss = 20 * MiB;
+    trimmer.start();
+    await new Promise((r) => setTimeout(r, 50));
+    trimmer.stop();
+    const after = reduced;
+    expect(after).to.be.greaterThan(0);
+    rss = 40 * MiB;
+    await new Promise((r) => setTimeout(r, 40));
+    expect(reduced).to.equal(after);
+  });
+});
