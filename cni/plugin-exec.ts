@@ -5,7 +5,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { RuntimeError } from '../common/errors';
-import { defaultProcessSpawner, type ProcessSpawner } from '../native/process-spawner';
+import { defaultProcessSpawner, drainPipe, type ProcessSpawner } from '../native/process-spawner';
 import { CniPluginError, parsePluginFailure } from './plugin-error';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'VERSION';
@@ -96,13 +96,6 @@ async function spawnWithTimeout(
     throw new RuntimeError(`spawn CNI plugin ${inv.pluginType} ${inv.command}`, { cause: err });
   });
   const [input, stdoutPipe, stderrPipe] = [child.pipes[0]!, child.pipes[1]!, child.pipes[2]!];
-  const drained = (pipe: NodeJS.ReadableStream, into: Buffer[]): Promise<void> =>
-    new Promise((resolve) => {
-      pipe.on('data', (b: Buffer) => into.push(b));
-      pipe.on('end', resolve);
-      pipe.on('close', resolve);
-      pipe.on('error', () => resolve());
-    });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   let timedOut = false;
@@ -117,7 +110,11 @@ async function spawnWithTimeout(
   // EPIPE when a plugin exits without reading stdin; its exit status tells the story.
   input.on('error', () => undefined);
   input.end(stdin);
-  const [{ exitCode: code, signal }] = await Promise.all([child.exited, drained(stdoutPipe, stdout), drained(stderrPipe, stderr)]).finally(() => clearTimeout(timer));
+  const [{ exitCode: code, signal }] = await Promise.all([
+    child.exited,
+    drainPipe(stdoutPipe, (b) => stdout.push(b)),
+    drainPipe(stderrPipe, (b) => stderr.push(b)),
+  ]).finally(() => clearTimeout(timer));
   const outText = Buffer.concat(stdout).toString('utf8');
   if (timedOut) {
     throw new CniPluginError(`run CNI plugin ${inv.pluginType} ${inv.command}: timed out after ${timeoutMs} ms`, {

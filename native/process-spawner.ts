@@ -119,6 +119,16 @@ export class NodeProcessSpawner implements ProcessSpawner {
   }
 }
 
+/** Resolves when `pipe` has ended (or failed), feeding every chunk to `onChunk`. */
+export function drainPipe(pipe: NodeJS.ReadableStream, onChunk: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve) => {
+    pipe.on('data', onChunk);
+    pipe.on('end', resolve);
+    pipe.on('close', resolve);
+    pipe.on('error', () => resolve());
+  });
+}
+
 let shared: ProcessSpawner | undefined;
 
 /** The addon's spawner when the addon is built, else child_process. */

@@ -1,5 +1,5 @@
 /** Runs a tool to completion with captured, size-capped output and an optional kill timeout. */
-import { defaultProcessSpawner, type ProcessSpawner } from '../native/process-spawner';
+import { defaultProcessSpawner, drainPipe, type ProcessSpawner } from '../native/process-spawner';
 
 export interface CommandResult {
   exitCode: number | null;
@@ -53,21 +53,11 @@ export async function runCommand(file: string, args: readonly string[], opts: Co
     child.pipes[0]!.end(opts.input);
   }
   try {
-    const [exit] = await Promise.all([child.exited, drain(child.pipes[1]!, out.push), drain(child.pipes[2]!, err.push)]);
+    const [exit] = await Promise.all([child.exited, drainPipe(child.pipes[1]!, out.push), drainPipe(child.pipes[2]!, err.push)]);
     return { exitCode: exit.exitCode, signal: exit.signal, stdout: out.data(), stderr: err.data(), timedOut, stdoutTruncated: out.truncated(), stderrTruncated: err.truncated() };
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Resolves when `pipe` has ended (or failed), feeding every chunk to `push`. */
-function drain(pipe: NodeJS.ReadableStream, push: (chunk: Buffer) => void): Promise<void> {
-  return new Promise((resolve) => {
-    pipe.on('data', push);
-    pipe.on('end', resolve);
-    pipe.on('close', resolve);
-    pipe.on('error', () => resolve());
-  });
 }
 
 function collector(cap: number) {
