@@ -62,6 +62,24 @@ export class RuntimeError extends BerthError {
   override readonly kind = 'Internal' as const;
 }
 
+/** The error class of each kind. */
+const CLASS_OF_KIND: Readonly<Record<ErrorKind, new (message: string, options?: { cause?: unknown }) => BerthError>> = {
+  NotFound: NotFoundError,
+  AlreadyExists: AlreadyExistsError,
+  InvalidArgument: InvalidArgumentError,
+  FailedPrecondition: FailedPreconditionError,
+  ResourceExhausted: ResourceExhaustedError,
+  DeadlineExceeded: DeadlineExceededError,
+  Unavailable: UnavailableError,
+  Unimplemented: UnimplementedError,
+  Internal: RuntimeError,
+};
+
+/** A new typed error of `kind` (for rebuilding or re-wrapping an error of a known kind). */
+export function errorOfKind(kind: ErrorKind, message: string, options?: { cause?: unknown }): BerthError {
+  return new CLASS_OF_KIND[kind](message, options);
+}
+
 /** The kind of the first typed error along `err`'s cause chain, or undefined. */
 export function errorKindOf(err: unknown): ErrorKind | undefined {
   const seen = new Set<unknown>();

@@ -4,15 +4,7 @@
  * verify the config, then hand layers to the storage, which streams each blob from the registry
  * through digest verification into the unpacker. The image keeps the name it was asked for.
  */
-import {
-  DeadlineExceededError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  RuntimeError,
-  UnavailableError,
-  errorKindOf,
-} from '../common/errors';
+import { ErrorKind, FailedPreconditionError, NotFoundError, errorKindOf, errorOfKind } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { sha256Digest } from './content-store';
 import { ImageStorage } from './image-storage';
@@ -144,18 +136,9 @@ function pickError(errors: unknown[], name: string): Error {
   const message = `pull image ${name}`;
   if (errors.length === 0) return new NotFoundError(`${message}: no registry to pull from`);
   const cause = [...errors].reverse().find((e) => errorKindOf(e) !== 'NotFound') ?? errors[errors.length - 1];
-  switch (errorKindOf(cause)) {
-    case 'NotFound':
-      return new NotFoundError(message, { cause });
-    case 'InvalidArgument':
-      return new InvalidArgumentError(message, { cause });
-    case 'Unavailable':
-      return new UnavailableError(message, { cause });
-    case 'DeadlineExceeded':
-      return new DeadlineExceededError(message, { cause });
-    case 'Internal':
-      return new RuntimeError(message, { cause });
-    default:
-      return new FailedPreconditionError(message, { cause });
-  }
+  const kind = errorKindOf(cause);
+  return errorOfKind(kind !== undefined && PASSED_THROUGH_KINDS.has(kind) ? kind : 'FailedPrecondition', message, { cause });
 }
+
+/** Kinds a pull failure keeps from its cause; any other becomes FailedPrecondition. */
+const PASSED_THROUGH_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>(['NotFound', 'InvalidArgument', 'Unavailable', 'DeadlineExceeded', 'Internal']);

@@ -16,19 +16,7 @@
  * After `done` or `failed` the worker has stopped touching the layer directory and waits for the
  * next `start`.
  */
-import {
-  AlreadyExistsError,
-  BerthError,
-  DeadlineExceededError,
-  ErrorKind,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  ResourceExhaustedError,
-  RuntimeError,
-  UnavailableError,
-  UnimplementedError,
-} from '../common/errors';
+import { BerthError, ErrorKind, RuntimeError, errorOfKind } from '../common/errors';
 import { UnpackResult, UnsafeLayerError } from './layer-unpack';
 import type { LayerCompression } from './manifest';
 
@@ -116,20 +104,6 @@ export function serializeError(err: unknown): SerializedError {
   return out;
 }
 
-type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error;
-
-const CLASS_OF_KIND: Readonly<Record<ErrorKind, ErrorClass>> = {
-  NotFound: NotFoundError,
-  AlreadyExists: AlreadyExistsError,
-  InvalidArgument: InvalidArgumentError,
-  FailedPrecondition: FailedPreconditionError,
-  ResourceExhausted: ResourceExhaustedError,
-  DeadlineExceeded: DeadlineExceededError,
-  Unavailable: UnavailableError,
-  Unimplemented: UnimplementedError,
-  Internal: RuntimeError,
-};
-
 /** Rebuilds an error chain: typed errors get their class back, others become plain Errors. */
 export function deserializeError(chain: SerializedError): Error {
   let cause: Error | undefined;
@@ -138,7 +112,7 @@ export function deserializeError(chain: SerializedError): Error {
     const options = cause ? { cause } : undefined;
     let err: Error;
     if (link.name === UnsafeLayerError.name) err = new UnsafeLayerError(link.message, options);
-    else if (link.kind !== undefined) err = new CLASS_OF_KIND[link.kind](link.message, options);
+    else if (link.kind !== undefined) err = errorOfKind(link.kind, link.message, options);
     else {
       err = new Error(link.message, options);
       err.name = link.name;

@@ -6,12 +6,7 @@
  * file-system round trips of a safe in-root lookup on each CreateContainer.
  */
 import type { ResolvedUser } from './spec/inputs';
-import { parseGroup, parsePasswd, readFileInRoot, resolveUserFrom, type GroupEntry, type PasswdEntry, type UserRequest } from './user';
-
-interface Accounts {
-  passwd: PasswdEntry[];
-  groups: GroupEntry[];
-}
+import { readAccounts, resolveUserFrom, type Accounts, type UserRequest } from './user';
 
 export class ImageAccounts {
   /** By image id, least recently used first. */
@@ -39,9 +34,4 @@ export class ImageAccounts {
   get size(): number {
     return this.byImage.size;
   }
-}
-
-async function readAccounts(rootfs: string): Promise<Accounts> {
-  const [passwdText, groupText] = await Promise.all([readFileInRoot(rootfs, '/etc/passwd'), readFileInRoot(rootfs, '/etc/group')]);
-  return { passwd: parsePasswd(passwdText ?? ''), groups: parseGroup(groupText ?? '') };
 }

@@ -166,8 +166,20 @@ export function resolveUserFrom(req: UserRequest, passwd: PasswdEntry[], groups:
   return { uid, gid, additionalGids: [...new Set(additional)], home: entry?.home };
 }
 
+/** The parsed /etc/passwd and /etc/group of a rootfs. */
+export interface Accounts {
+  passwd: PasswdEntry[];
+  groups: GroupEntry[];
+}
+
+/** Reads and parses the rootfs's /etc/passwd and /etc/group safely (missing files are empty). */
+export async function readAccounts(root: string): Promise<Accounts> {
+  const [passwdText, groupText] = await Promise.all([readFileInRoot(root, '/etc/passwd'), readFileInRoot(root, '/etc/group')]);
+  return { passwd: parsePasswd(passwdText ?? ''), groups: parseGroup(groupText ?? '') };
+}
+
 /** Resolves the user against the rootfs at `root` (reading its /etc/passwd and /etc/group safely). */
 export async function resolveUser(root: string, req: UserRequest): Promise<ResolvedUser> {
-  const [passwdText, groupText] = await Promise.all([readFileInRoot(root, '/etc/passwd'), readFileInRoot(root, '/etc/group')]);
-  return resolveUserFrom(req, parsePasswd(passwdText ?? ''), parseGroup(groupText ?? ''));
+  const { passwd, groups } = await readAccounts(root);
+  return resolveUserFrom(req, passwd, groups);
 }
