@@ -25,7 +25,7 @@ describe('cni/CniManager status and config watching (fake plugins)', () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cni-status-'));
   });
   afterEach(async () => {
-    for (const m of managers.splice(0)) m.close();
+    for (const m of managers.splice(0)) await m.close();
     await plugins.cleanup();
     await fs.rm(root, { recursive: true, force: true });
   });

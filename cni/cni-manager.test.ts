@@ -32,7 +32,7 @@ describe('cni/CniManager (fake plugins)', () => {
     await fs.writeFile(netns, '');
   });
   afterEach(async () => {
-    for (const m of managers.splice(0)) m.close();
+    for (const m of managers.splice(0)) await m.close();
     await plugins.cleanup();
     await fs.rm(root, { recursive: true, force: true });
   });
@@ -122,7 +122,7 @@ describe('cni/CniManager (fake plugins)', () => {
     await writeConf('10-test.conflist', chain);
     const first = await manager();
     await first.setUpPod(pod());
-    first.close();
+    await first.close();
     await fs.rm(path.join(root, 'net.d', '10-test.conflist'));
     await writeConf('20-other.conflist', { cniVersion: '1.0.0', name: 'other', plugins: [{ type: 'bridge' }] });
     await plugins.clearCalls();

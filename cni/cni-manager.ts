@@ -250,10 +250,11 @@ export class CniManager {
     return this.cache.list();
   }
 
-  /** Stops the watcher and timers. */
-  close(): void {
+  /** Stops the watcher and timers; resolves once a reload or STATUS check in progress is over (no plugin left running). */
+  async close(): Promise<void> {
     this.watcher?.close();
     if (this.statusTimer) clearInterval(this.statusTimer);
+    await this.reloading.catch(() => undefined);
   }
 
   /** DEL for a cached attachment, then forget it. The netns may be gone: DEL runs without one. */

@@ -181,14 +181,20 @@ export async function startViaExecFifo(stateDir: string, id: string, initPid: nu
   try {
     await new Promise<void>((resolve, reject) => {
       const started = Date.now();
+      let settled = false;
       const done = (err?: Error) => {
+        if (settled) return;
+        settled = true;
         clearInterval(watchdog);
         pipe.removeAllListeners('data');
         if (err) reject(err);
         else resolve();
       };
       const watchdog = setInterval(() => {
-        if (initPid && initPid > 0 && !processAlive(initPid)) done(new FailedPreconditionError(`start container ${id}: its init process ${initPid} exited before start`));
+        // An init that took the signal and whose command exited at once (e.g. `true`) is dead
+        // too, with its byte still unread in the fifo: decide after this turn's poll phase, which
+        // delivers that byte first.
+        if (initPid && initPid > 0 && !processAlive(initPid)) setImmediate(() => done(new FailedPreconditionError(`start container ${id}: its init process ${initPid} exited before start`)));
         else if (Date.now() - started > timeoutMs) done(new RuntimeError(`start container ${id}: its init did not take the start signal within ${timeoutMs} ms`));
       }, 20);
       pipe.once('data', () => done());

@@ -47,7 +47,7 @@ describe('e2e: CNI network from the config dir with real plugins', function () {
   });
 
   after(async () => {
-    manager?.close();
+    await manager?.close();
     for (const s of servers) s.kill('SIGKILL');
     await removeNetnsAndLink(netnsNames, op.bridge);
     await removeNetnsAndLink([], def.bridge);

@@ -60,7 +60,7 @@ describe('e2e: CNI default network with real plugins', function () {
   });
 
   after(async () => {
-    manager?.close();
+    await manager?.close();
     for (const s of servers) s.kill('SIGKILL');
     await removeNetnsAndLink(netnsNames, names.bridge);
     await removeIptablesMentioning([names.network, names.bridge]);
