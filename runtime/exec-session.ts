@@ -10,9 +10,10 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { FailedPreconditionError, InvalidArgumentError, RuntimeError, UnimplementedError, errnoCode } from '../common/errors';
+import { FailedPreconditionError, InvalidArgumentError, RuntimeError, UnimplementedError } from '../common/errors';
 import type { ContainerRecord } from './container-record';
 import { readSpec } from './container-ops';
+import { killExecProcess } from './exec-kill';
 import type { OciRuntimeDriver } from './oci-runtime';
 import { hasExecTtyNative, runTtyExecSession } from './exec-tty';
 // Attach is the other streaming session; re-exported so the manager imports sessions from one place.
@@ -61,7 +62,8 @@ export async function runExecSession(rec: ContainerRecord, runtime: OciRuntimeDr
       child.stdin.on('error', () => undefined); // the process may exit before reading everything
     }
     const onAbort = () => {
-      void killPid(pidFile).finally(() => child.kill('SIGKILL'));
+      const runcRunning = () => child.exitCode === null && child.signalCode === null;
+      void killExecProcess(pidFile, runcRunning).catch(() => undefined).finally(() => child.kill('SIGKILL'));
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
@@ -79,14 +81,5 @@ export async function runExecSession(rec: ContainerRecord, runtime: OciRuntimeDr
     }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function killPid(pidFile: string): Promise<void> {
-  try {
-    const pid = Number((await fs.readFile(pidFile, 'utf8')).trim());
-    if (pid > 0) process.kill(pid, 'SIGKILL');
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ESRCH') throw err;
   }
 }

@@ -16,10 +16,11 @@ import { promises as fs, closeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { RuntimeError, errnoCode } from '../common/errors';
+import { RuntimeError } from '../common/errors';
 import type { NativeBinding, SeqpacketSocket } from '../native/binding';
 import type { ContainerRecord } from './container-record';
 import { readSpec } from './container-ops';
+import { killExecProcess } from './exec-kill';
 import type { OciRuntimeDriver } from './oci-runtime';
 import { runcError } from './runc-errors';
 
@@ -121,7 +122,8 @@ export async function runTtyExecSession(
         closeSync(pty.slave); // runc holds its copies; the master reads EIO once they are all gone
       }
       const running = child;
-      const onAbort = () => void killExec(pidFile).catch(() => undefined).finally(() => running.kill('SIGKILL'));
+      const runcRunning = () => running.exitCode === null && running.signalCode === null;
+      const onAbort = () => void killExecProcess(pidFile, runcRunning).catch(() => undefined).finally(() => running.kill('SIGKILL'));
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
       try {
@@ -228,14 +230,4 @@ function setSizeQuietly(native: ExecTtyNative, fd: number, size: { width: number
 
 async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(() => true, () => false);
-}
-
-/** SIGKILLs the exec'd process named in runc's pid file (absent: it never started). */
-async function killExec(pidFile: string): Promise<void> {
-  try {
-    const pid = Number((await fs.readFile(pidFile, 'utf8')).trim());
-    if (pid > 0) process.kill(pid, 'SIGKILL');
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ESRCH') throw err;
-  }
 }

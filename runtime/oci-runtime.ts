@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DeadlineExceededError, FailedPreconditionError, RuntimeError, errnoCode } from '../common/errors';
 import { runcError } from './runc-errors';
+import { killExecProcess } from './exec-kill';
 import { runCommand } from './run-command';
 import type { OciProcess, OciResources } from './spec/oci-types';
 
@@ -120,7 +121,7 @@ export class RuncDriver implements OciRuntimeDriver {
         timeoutMs: opts.timeoutMs,
         maxOutputBytes: opts.maxOutputBytes,
         // runc exec cannot forward SIGKILL: kill the exec'd process itself, then runc exits.
-        onTimeout: async () => killPidFile(pidFile),
+        onTimeout: () => killExecProcess(pidFile, () => true),
       });
       if (r.timedOut) {
         throw new DeadlineExceededError(`exec in container ${id}: command timed out after ${opts.timeoutMs} ms`);
@@ -134,15 +135,6 @@ export class RuncDriver implements OciRuntimeDriver {
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
-  }
-}
-
-async function killPidFile(pidFile: string): Promise<void> {
-  try {
-    const pid = Number((await fs.readFile(pidFile, 'utf8')).trim());
-    if (pid > 0) process.kill(pid, 'SIGKILL');
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ESRCH') throw err;
   }
 }
 
