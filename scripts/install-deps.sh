@@ -11,6 +11,8 @@ APT_PACKAGES=(
   docker-registry skopeo umoci busybox-static apache2-utils zstd
   # node-gyp builds the native addon and pause
   make g++ python3
+  # libFuzzer harnesses of the addon's C++ code (test/fuzz)
+  clang
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
