@@ -51,6 +51,10 @@ export function validateCreate(config: ContainerConfigInput, sandbox: SandboxVie
   if (config.name.length > 253) throw new InvalidArgumentError('config.metadata.name is longer than 253 characters');
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(config.name)) throw new InvalidArgumentError(`config.metadata.name ${JSON.stringify(config.name)} has characters a container name cannot have`);
   if (!config.image) throw new InvalidArgumentError('config.image.image is empty');
+  // The pod's own record decides, not the sandbox_config a request carries (a client could lie there).
+  if (config.security.privileged === true && sandbox.config?.linux?.securityContext?.privileged !== true) {
+    throw new InvalidArgumentError(`config.linux.security_context.privileged: the container is privileged but pod sandbox ${sandbox.id} is not privileged (its linux.security_context.privileged is false)`);
+  }
   return sandbox;
 }
 
@@ -97,7 +101,8 @@ export async function prepareContainer(
     Promise.all(config.mounts.map(async (m) => ({ ...m, hostPath: await realHostPath(m.hostPath) }))),
     Promise.all(config.devices.map((d) => deps.resolveDevice(d))),
     sec.privileged ? deps.hostDevices() : Promise.resolve([]),
-    sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? deps.loadSeccompProfile(sec.seccomp.localhostRef) : Promise.resolve(undefined),
+    // Privileged containers ignore seccomp: their Localhost profile is not even read.
+    !sec.privileged && sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? deps.loadSeccompProfile(sec.seccomp.localhostRef) : Promise.resolve(undefined),
   ]);
   const targetPid = sec.pidMode === 'TARGET' ? deps.targetPid(sec.targetId ?? '') : undefined;
 
