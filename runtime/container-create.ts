@@ -9,9 +9,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
 import { CleanupStack } from '../common/cleanup-stack';
+import { appArmorProfileLoaded } from './apparmor';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
 import { containerLogPath } from './log-path';
+import { appArmorProfile } from './spec/apparmor';
 import { buildContainerSpec } from './spec/build-spec';
 import type { ContainerConfigInput, ResolvedDevice, ResolvedUser, RuntimeSpecDefaults } from './spec/inputs';
 import type { OciSpec } from './spec/oci-types';
@@ -30,6 +32,8 @@ export interface CreateDeps {
   nowNs(): number;
   /** The user inside image `imageId` whose fresh rootfs is at `rootfs` (image-accounts.ts caches per image). */
   resolveUser(imageId: string, rootfs: string, req: UserRequest): Promise<ResolvedUser>;
+  /** Whether AppArmor profile `name` is loaded in the kernel (default: the host's list). */
+  appArmorProfileLoaded?(name: string): Promise<boolean>;
 }
 
 /** A fresh 64-hex-digit container id. */
@@ -71,6 +75,7 @@ export async function prepareContainer(
 ): Promise<{ record: ContainerRecord; spec: OciSpec }> {
   const { id, sandbox, config, containerDir } = args;
   const logPath = containerLogPath(sandbox.logDirectory, config.logPath);
+  await checkAppArmor(deps, config);
   const image = await deps.images.resolveImage(config.image);
   if (!image) throw new NotFoundError(`image ${config.image} not found`);
   if (image.lowerDirs.length === 0) throw new FailedPreconditionError(`image ${config.image} has no unpacked layers`);
@@ -164,6 +169,15 @@ export async function prepareContainer(
     cgroupsPath: spec.linux.cgroupsPath ?? '',
   };
   return { record, spec };
+}
+
+/** Refuses, before any work, an AppArmor choice the host cannot honour (a Localhost profile must be loaded). */
+async function checkAppArmor(deps: CreateDeps, config: ContainerConfigInput): Promise<void> {
+  const sec = config.security;
+  const profile = appArmorProfile({ apparmor: sec.apparmor, privileged: sec.privileged === true, host: deps.defaults.apparmor });
+  if (profile === undefined || sec.apparmor?.type !== 'Localhost') return;
+  const loaded = await (deps.appArmorProfileLoaded ?? ((name: string) => appArmorProfileLoaded(name)))(profile);
+  if (!loaded) throw new FailedPreconditionError(`linux.security_context.apparmor: AppArmor profile localhost/${profile} is not loaded on this host`);
 }
 
 /** The real path of a mount's host path; InvalidArgument naming it when it does not exist. */

@@ -1,6 +1,7 @@
 /**
  * CreateContainer's security policy through the manager (fakes): a privileged container needs a
- * privileged pod; a privileged container never loads or applies a Localhost seccomp profile.
+ * privileged pod; a privileged container never loads or applies a Localhost seccomp profile;
+ * AppArmor Localhost profiles must be loaded, and need AppArmor on the host.
  */
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +10,7 @@ import * as path from 'node:path';
 import { errorKindOf } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
-import type { ContainerConfigInput } from './spec/inputs';
+import type { AppArmorHostFacts, ContainerConfigInput } from './spec/inputs';
 import { specInput } from './spec/spec-fixtures';
 import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
 
@@ -39,16 +40,12 @@ describe('runtime/ContainerManager security policy (fakes)', () => {
   const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => ({ ...specInput().config, command: ['/bin/sh'], ...patch });
   const spec = (id: string) => JSON.parse(readFileSync(path.join(dir, 'containers', id, 'bundle', 'config.json'), 'utf8'));
 
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-sec-'));
-    sandboxes = new FakeSandboxes();
-    sandboxes.add({ id: 'plain' }, path.join(dir, 'logs'));
-    sandboxes.add({ id: 'priv', config: { hostname: 'h', linux: { securityContext: { privileged: true } } } }, path.join(dir, 'logs'));
+  let apparmorLookups: string[];
+
+  async function open(apparmor?: AppArmorHostFacts): Promise<ContainerManager> {
     const images = new FakeImages();
     images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: [], config: { Cmd: ['sh'] }, lowerDirs: ['/l/1'] });
-    native = new FakeNative();
-    seccompLoads = [];
-    manager = await ContainerManager.open({
+    return ContainerManager.open({
       containersDir: path.join(dir, 'containers'),
       runDir: path.join(dir, 'run'),
       sandboxes,
@@ -58,15 +55,30 @@ describe('runtime/ContainerManager security policy (fakes)', () => {
       defaultRuntime: 'runc',
       monitor: new FakeMonitor(),
       conmonPath: '/fake/conmon',
-      specDefaults: specInput().defaults,
+      specDefaults: { ...specInput().defaults, ...(apparmor ? { apparmor } : {}) },
       logger: silentLogger,
       createDeps: {
         loadSeccompProfile: async (ref) => {
           seccompLoads.push(ref);
           return { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['sethostname'], action: 'SCMP_ACT_ERRNO' }] };
         },
+        appArmorProfileLoaded: async (name) => {
+          apparmorLookups.push(name);
+          return name === 'loaded-one';
+        },
       },
     });
+  }
+
+  beforeEach(async () => {
+    apparmorLookups = [];
+    dir = mkdtempSync(path.join(tmpdir(), 'berth-sec-'));
+    sandboxes = new FakeSandboxes();
+    sandboxes.add({ id: 'plain' }, path.join(dir, 'logs'));
+    sandboxes.add({ id: 'priv', config: { hostname: 'h', linux: { securityContext: { privileged: true } } } }, path.join(dir, 'logs'));
+    native = new FakeNative();
+    seccompLoads = [];
+    manager = await open();
   });
   afterEach(() => {
     manager.close();
@@ -101,5 +113,64 @@ describe('runtime/ContainerManager security policy (fakes)', () => {
     const id = await manager.createContainer('plain', config({ security: { seccomp: { type: 'Localhost', localhostRef: '/etc/berth/blocks-sethostname.json' } } }));
     expect(seccompLoads).to.deep.equal(['/etc/berth/blocks-sethostname.json']);
     expect(spec(id).linux.seccomp.syscalls[0].names).to.deep.equal(['sethostname']);
+  });
+
+  describe('AppArmor', () => {
+    const host: AppArmorHostFacts = { enabled: true, defaultProfile: 'berth-default', defaultProfileLoaded: true };
+    const reopen = async (facts?: AppArmorHostFacts) => {
+      manager.close();
+      manager = await open(facts);
+    };
+
+    it('no AppArmor on the host: Localhost is FailedPrecondition before anything is mounted', async () => {
+      const err = await rejection(manager.createContainer('plain', config({ security: { apparmor: { type: 'Localhost', localhostRef: 'loaded-one' } } })));
+      expect(errorKindOf(err)).to.equal('FailedPrecondition');
+      expect(messages(err)).to.contain('localhost/loaded-one').and.to.contain('AppArmor is not enabled on this host');
+      expect(native.calls).to.deep.equal([]);
+    });
+
+    it('no AppArmor on the host: RuntimeDefault and nothing create without a profile', async () => {
+      for (const security of [{}, { apparmor: { type: 'RuntimeDefault' as const } }]) {
+        const id = await manager.createContainer('plain', config({ name: `rd${Object.keys(security).length}`, security }));
+        expect(spec(id).process).to.not.have.property('apparmorProfile');
+      }
+    });
+
+    it('AppArmor host: a loaded Localhost profile is applied', async () => {
+      await reopen(host);
+      const id = await manager.createContainer('plain', config({ security: { apparmor: { type: 'Localhost', localhostRef: 'loaded-one' } } }));
+      expect(spec(id).process.apparmorProfile).to.equal('loaded-one');
+      expect(apparmorLookups).to.deep.equal(['loaded-one']);
+    });
+
+    it('AppArmor host: a Localhost profile that is not loaded is FailedPrecondition naming it, nothing mounted', async () => {
+      await reopen(host);
+      const err = await rejection(manager.createContainer('plain', config({ security: { apparmor: { type: 'Localhost', localhostRef: 'never-loaded' } } })));
+      expect(errorKindOf(err)).to.equal('FailedPrecondition');
+      expect(messages(err)).to.contain('localhost/never-loaded is not loaded');
+      expect(native.calls).to.deep.equal([]);
+    });
+
+    it('AppArmor host: the default is berth-default; Unconfined has none', async () => {
+      await reopen(host);
+      const byDefault = await manager.createContainer('plain', config({ name: 'dflt' }));
+      expect(spec(byDefault).process.apparmorProfile).to.equal('berth-default');
+      const unconfined = await manager.createContainer('plain', config({ name: 'unc', security: { apparmor: { type: 'Unconfined' } } }));
+      expect(spec(unconfined).process).to.not.have.property('apparmorProfile');
+      expect(apparmorLookups).to.deep.equal([]);
+    });
+
+    it('AppArmor host: privileged ignores a Localhost profile, loaded or not (not even looked up)', async () => {
+      await reopen(host);
+      const id = await manager.createContainer('priv', config({ security: { privileged: true, apparmor: { type: 'Localhost', localhostRef: 'never-loaded' } } }));
+      expect(spec(id).process).to.not.have.property('apparmorProfile');
+      expect(apparmorLookups).to.deep.equal([]);
+    });
+
+    it('reports the host facts it was opened with', async () => {
+      expect(manager.appArmorStatus()).to.equal(undefined);
+      await reopen(host);
+      expect(manager.appArmorStatus()).to.deep.equal(host);
+    });
   });
 });

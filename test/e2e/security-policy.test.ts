@@ -15,6 +15,9 @@ import { busyboxImage, pushImage } from './support/test-images';
 
 const EXITED = 2;
 const INVALID_ARGUMENT = 3;
+const FAILED_PRECONDITION = 9;
+const RUNTIME_DEFAULT = 0;
+const UNCONFINED = 1;
 const LOCALHOST = 2;
 
 describe('e2e security policy: privileged pods, seccomp and AppArmor through the berthd socket', function () {
@@ -64,19 +67,19 @@ describe('e2e security policy: privileged pods, seccomp and AppArmor through the
   });
 
   /** CreateContainer of `script` (sh -c) in pod `kind`; `security` is the container's security context. */
-  async function create(kind: 'plain' | 'privileged', script: string, security: runtime.v1.ILinuxContainerSecurityContext = {}): Promise<string> {
+  async function create(kind: 'plain' | 'privileged', script: string, security: runtime.v1.ILinuxContainerSecurityContext = {}, mounts: runtime.v1.IMount[] = []): Promise<string> {
     const name = `c${++seq}`;
     const { containerId } = await client.createContainer({
       podSandboxId: pods[kind],
-      config: { metadata: { name, attempt: 0 }, image: { image }, command: ['sh', '-c', script], logPath: `${name}/0.log`, linux: { securityContext: security } },
+      config: { metadata: { name, attempt: 0 }, image: { image }, command: ['sh', '-c', script], logPath: `${name}/0.log`, mounts, linux: { securityContext: security } },
       sandboxConfig: podConfig(kind),
     });
     return containerId ?? '';
   }
 
   /** Runs `script` to its end; returns the exit code and the log's text lines; removes the container. */
-  async function run(kind: 'plain' | 'privileged', script: string, security: runtime.v1.ILinuxContainerSecurityContext = {}) {
-    const containerId = await create(kind, script, security);
+  async function run(kind: 'plain' | 'privileged', script: string, security: runtime.v1.ILinuxContainerSecurityContext = {}, mounts: runtime.v1.IMount[] = []) {
+    const containerId = await create(kind, script, security, mounts);
     try {
       await client.startContainer({ containerId });
       for (let i = 0; i < 300; i++) {
@@ -137,5 +140,75 @@ describe('e2e security policy: privileged pods, seccomp and AppArmor through the
     const r = await run('privileged', 'hostname y && hostname', { privileged: true, seccompProfilePath: `localhost/${blocksSethostname}` });
     expect(r.exitCode, r.lines.join('\n')).to.equal(0);
     expect(r.lines).to.include('y');
+  });
+
+  it('RuntimeDefault seccomp refuses io_uring_setup with EPERM; Unconfined reaches the kernel', async () => {
+    // busybox never calls io_uring: a static probe, built here, calls io_uring_setup (425 on every arch).
+    const src = path.join(work, 'uring.c');
+    fs.writeFileSync(
+      src,
+      [
+        '#include <errno.h>',
+        '#include <stdio.h>',
+        '#include <string.h>',
+        '#include <sys/syscall.h>',
+        '#include <unistd.h>',
+        'int main(void) {',
+        '  unsigned char params[120];',
+        '  memset(params, 0, sizeof params);',
+        '  long fd = syscall(425, 4, params);',
+        '  if (fd >= 0) printf("io_uring_setup: ok\\n"); else printf("io_uring_setup: errno %d\\n", errno);',
+        '  return 0;',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const probe = path.join(work, 'uring');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('gcc', ['-static', '-O2', '-o', probe, src]);
+    const mounts = [{ containerPath: '/uring', hostPath: probe, readonly: true }];
+    const confined = await run('plain', '/uring', { seccomp: { profileType: RUNTIME_DEFAULT } }, mounts);
+    expect(confined.lines).to.deep.equal(['io_uring_setup: errno 1']);
+    const unconfined = await run('plain', '/uring', { seccomp: { profileType: UNCONFINED } }, mounts);
+    expect(unconfined.lines).to.deep.equal(['io_uring_setup: ok']);
+  });
+
+  describe('AppArmor on this host', () => {
+    // The kernel of the machine these tests were written on has no AppArmor module; on a host
+    // with AppArmor the refusals below would be about the profile not being loaded instead.
+    const hostHasAppArmor = fs.existsSync('/sys/module/apparmor/parameters/enabled') && fs.readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+
+    it('verbose Status reports AppArmor as the host has it', async () => {
+      const res = await client.status({ verbose: true });
+      const apparmor = JSON.parse(res.info?.apparmor ?? 'null');
+      expect(apparmor).to.include({ kernelEnabled: hostHasAppArmor, defaultProfile: 'berth-default' });
+      if (!hostHasAppArmor) expect(apparmor).to.include({ enabled: false, defaultProfileLoaded: false });
+    });
+
+    it('an explicit localhost/ profile is FAILED_PRECONDITION naming the profile (message and deprecated string)', async () => {
+      const viaMessage = await refusal(create('plain', 'true', { apparmor: { profileType: LOCALHOST, localhostRef: 'berth-e2e-missing' } }));
+      expect(viaMessage.code).to.equal(FAILED_PRECONDITION);
+      expect(viaMessage.details).to.contain('localhost/berth-e2e-missing');
+      if (!hostHasAppArmor) expect(viaMessage.details).to.contain('AppArmor is not enabled on this host');
+      const viaString = await refusal(create('plain', 'true', { apparmorProfile: 'localhost/berth-e2e-missing' }));
+      expect(viaString.code).to.equal(FAILED_PRECONDITION);
+      expect(viaString.details).to.contain('localhost/berth-e2e-missing');
+      const { containers } = await client.listContainers({});
+      expect(containers ?? []).to.have.length(0);
+    });
+
+    it('runtime/default and nothing run; the process is confined by berth-default exactly when the host has AppArmor', async () => {
+      const want = hostHasAppArmor ? 'berth-default (enforce)' : 'none';
+      for (const security of [{}, { apparmor: { profileType: RUNTIME_DEFAULT } }, { apparmorProfile: 'runtime/default' }]) {
+        const r = await run('plain', 'cat /proc/self/attr/current 2>/dev/null || echo none', security);
+        expect(r.exitCode).to.equal(0);
+        expect(r.lines[0] === 'unconfined' ? 'none' : r.lines[0]).to.equal(want);
+      }
+    });
+
+    it('a privileged container ignores a localhost/ profile even here', async () => {
+      const r = await run('privileged', 'echo ran', { privileged: true, apparmor: { profileType: LOCALHOST, localhostRef: 'berth-e2e-missing' } });
+      expect(r.lines).to.include('ran');
+    });
   });
 });
