@@ -140,6 +140,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     const eventedPods = new EventedPodService(pods);
     const layers: DaemonLayers = {
       network,
+      statusInfo: () => ({ apparmor: JSON.stringify(containers.appArmorStatus() ?? { enabled: false }) }),
       handlers: [
         imageServiceHandlers({ images }),
         podSandboxHandlers({ pods: eventedPods }),

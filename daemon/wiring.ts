@@ -50,6 +50,8 @@ export interface DaemonLayers {
   handlers?: CriHandlers[];
   /** Network readiness for Status (the CNI manager). */
   network?: NetworkStatusProvider;
+  /** More verbose Status entries (JSON text values), e.g. the host's AppArmor. */
+  statusInfo?(): Record<string, string>;
   /** Called after the CRI server stopped (close watchers, flush state); never stops pods. */
   close?(): Promise<void>;
 }
@@ -71,7 +73,7 @@ export async function startDaemon(
     status.setNetworkProvider(layers.network);
 
     const unary = mergeHandlers(
-      runtimeInfoHandlers({ runtimeVersion: version, status, cgroupDriver: config.cgroupDriver }),
+      runtimeInfoHandlers({ runtimeVersion: version, status, cgroupDriver: config.cgroupDriver, extraInfo: () => layers.statusInfo?.() ?? {} }),
       // The image, pod, container, metrics and streaming handler maps (daemon/layers.ts).
       ...(layers.handlers ?? []),
     );

@@ -42,7 +42,7 @@ export interface NamespaceOptionInput {
 
 export interface LinuxPodSandboxConfigInput {
   cgroupParent?: Maybe<string>;
-  securityContext?: Maybe<{ namespaceOptions?: Maybe<NamespaceOptionInput> }>;
+  securityContext?: Maybe<{ namespaceOptions?: Maybe<NamespaceOptionInput>; privileged?: Maybe<boolean> }>;
   sysctls?: Maybe<{ [name: string]: string }>;
 }
 

@@ -9,9 +9,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
 import { CleanupStack } from '../common/cleanup-stack';
+import { appArmorProfileLoaded } from './apparmor';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
 import { containerLogPath } from './log-path';
+import { appArmorProfile } from './spec/apparmor';
 import { buildContainerSpec } from './spec/build-spec';
 import type { ContainerConfigInput, ResolvedDevice, ResolvedUser, RuntimeSpecDefaults } from './spec/inputs';
 import type { OciSpec } from './spec/oci-types';
@@ -30,6 +32,8 @@ export interface CreateDeps {
   nowNs(): number;
   /** The user inside image `imageId` whose fresh rootfs is at `rootfs` (image-accounts.ts caches per image). */
   resolveUser(imageId: string, rootfs: string, req: UserRequest): Promise<ResolvedUser>;
+  /** Whether AppArmor profile `name` is loaded in the kernel (default: the host's list). */
+  appArmorProfileLoaded?(name: string): Promise<boolean>;
 }
 
 /** A fresh 64-hex-digit container id. */
@@ -51,6 +55,10 @@ export function validateCreate(config: ContainerConfigInput, sandbox: SandboxVie
   if (config.name.length > 253) throw new InvalidArgumentError('config.metadata.name is longer than 253 characters');
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(config.name)) throw new InvalidArgumentError(`config.metadata.name ${JSON.stringify(config.name)} has characters a container name cannot have`);
   if (!config.image) throw new InvalidArgumentError('config.image.image is empty');
+  // The pod's own record decides, not the sandbox_config a request carries (a client could lie there).
+  if (config.security.privileged === true && sandbox.config?.linux?.securityContext?.privileged !== true) {
+    throw new InvalidArgumentError(`config.linux.security_context.privileged: the container is privileged but pod sandbox ${sandbox.id} is not privileged (its linux.security_context.privileged is false)`);
+  }
   return sandbox;
 }
 
@@ -67,6 +75,7 @@ export async function prepareContainer(
 ): Promise<{ record: ContainerRecord; spec: OciSpec }> {
   const { id, sandbox, config, containerDir } = args;
   const logPath = containerLogPath(sandbox.logDirectory, config.logPath);
+  await checkAppArmor(deps, config);
   const image = await deps.images.resolveImage(config.image);
   if (!image) throw new NotFoundError(`image ${config.image} not found`);
   if (image.lowerDirs.length === 0) throw new FailedPreconditionError(`image ${config.image} has no unpacked layers`);
@@ -97,7 +106,8 @@ export async function prepareContainer(
     Promise.all(config.mounts.map(async (m) => ({ ...m, hostPath: await realHostPath(m.hostPath) }))),
     Promise.all(config.devices.map((d) => deps.resolveDevice(d))),
     sec.privileged ? deps.hostDevices() : Promise.resolve([]),
-    sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? deps.loadSeccompProfile(sec.seccomp.localhostRef) : Promise.resolve(undefined),
+    // Privileged containers ignore seccomp: their Localhost profile is not even read.
+    !sec.privileged && sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? deps.loadSeccompProfile(sec.seccomp.localhostRef) : Promise.resolve(undefined),
   ]);
   const targetPid = sec.pidMode === 'TARGET' ? deps.targetPid(sec.targetId ?? '') : undefined;
 
@@ -159,6 +169,15 @@ export async function prepareContainer(
     cgroupsPath: spec.linux.cgroupsPath ?? '',
   };
   return { record, spec };
+}
+
+/** Refuses, before any work, an AppArmor choice the host cannot honour (a Localhost profile must be loaded). */
+async function checkAppArmor(deps: CreateDeps, config: ContainerConfigInput): Promise<void> {
+  const sec = config.security;
+  const profile = appArmorProfile({ apparmor: sec.apparmor, privileged: sec.privileged === true, host: deps.defaults.apparmor });
+  if (profile === undefined || sec.apparmor?.type !== 'Localhost') return;
+  const loaded = await (deps.appArmorProfileLoaded ?? ((name: string) => appArmorProfileLoaded(name)))(profile);
+  if (!loaded) throw new FailedPreconditionError(`linux.security_context.apparmor: AppArmor profile localhost/${profile} is not loaded on this host`);
 }
 
 /** The real path of a mount's host path; InvalidArgument naming it when it does not exist. */

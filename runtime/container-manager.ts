@@ -125,6 +125,11 @@ export class ContainerManager {
     return m;
   }
 
+  /** The host's AppArmor as found at start (undefined: not looked at); for Status. */
+  appArmorStatus(): RuntimeSpecDefaults['apparmor'] {
+    return this.opts.specDefaults.apparmor;
+  }
+
   /** What recovery found when this manager opened. */
   recoveryReport(): ContainerRecoveryReport | undefined {
     return this.recovery;

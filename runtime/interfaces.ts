@@ -23,8 +23,8 @@ export interface SandboxView {
   logDirectory: string;
   /** The pod's hostname (falls back to config.hostname). */
   hostname?: string;
-  /** The CRI PodSandboxConfig as received; only the hostname is read here. */
-  config?: { hostname?: string | null };
+  /** The CRI PodSandboxConfig as received (stored with the pod); the hostname and privileged are read here. */
+  config?: { hostname?: string | null; linux?: { securityContext?: { privileged?: boolean | null } | null } | null };
 }
 
 /** Finds pods by id (implemented by pod/'s PodManager). */

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { ConmonLauncher } from './conmon';
 import { ContainerManager } from './container-manager';
+import { setUpAppArmor } from './apparmor';
 import { detectHostFacts } from './host-facts';
 import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
 import { RuncDriver, type OciRuntimeDriver } from './oci-runtime';
@@ -45,7 +46,10 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     () => undefined,
   );
   const specDefaults = await detectHostFacts({ cgroupDriver: o.cgroupDriver, runcVersion: version });
-  o.logger.info('container runtime ready', { handlers: Object.keys(drivers), cgroupVersion: specDefaults.cgroupVersion, oomScoreAdjFloor: specDefaults.oomScoreAdjFloor, seccomp: specDefaults.seccompAvailable });
+  // AppArmor where the host has it: berth's default profile is (re)loaded at every start.
+  specDefaults.apparmor = await setUpAppArmor({ profileDir: path.join(o.runRoot, 'apparmor'), logger: o.logger });
+  const { enabled, defaultProfileLoaded } = specDefaults.apparmor;
+  o.logger.info('container runtime ready', { handlers: Object.keys(drivers), cgroupVersion: specDefaults.cgroupVersion, oomScoreAdjFloor: specDefaults.oomScoreAdjFloor, seccomp: specDefaults.seccompAvailable, apparmor: enabled, apparmorDefaultProfileLoaded: defaultProfileLoaded });
   return ContainerManager.open({
     containersDir: path.join(o.root, 'containers'),
     runDir: path.join(o.runRoot, 'containers'),

@@ -3,7 +3,7 @@
  * string unions, int64 values numbers, unset messages undefined.
  */
 import { InvalidArgumentError } from '../../common/errors';
-import type { ContainerConfigInput, ContainerSecurityInput, LinuxResourcesInput, MountPropagation, NamespaceMode, SeccompInput } from '../../runtime/spec/inputs';
+import type { AppArmorInput, ContainerConfigInput, ContainerSecurityInput, LinuxResourcesInput, MountPropagation, NamespaceMode, SeccompInput } from '../../runtime/spec/inputs';
 import { runtime } from '../api/generated/cri';
 
 /** An int64 as protobufjs gives it: a number, or a Long when not generated with --force-number. */
@@ -88,6 +88,33 @@ function seccompFromWire(sc: runtime.v1.ILinuxContainerSecurityContext): Seccomp
   throw new InvalidArgumentError(`seccomp_profile_path ${JSON.stringify(p)} is not runtime/default, unconfined or localhost/<path>`);
 }
 
+/** AppArmor's `localhost/` prefix, which kubelet may leave on localhost_ref (containerd strips it too). */
+const LOCALHOST_PREFIX = 'localhost/';
+
+/** The AppArmor choice: the `apparmor` message, else the deprecated string, else unset (RuntimeDefault). */
+export function apparmorFromWire(sc: runtime.v1.ILinuxContainerSecurityContext): AppArmorInput | undefined {
+  if (sc.apparmor) {
+    switch (sc.apparmor.profileType ?? 0) {
+      case runtime.v1.SecurityProfile.ProfileType.RuntimeDefault:
+        return { type: 'RuntimeDefault' };
+      case runtime.v1.SecurityProfile.ProfileType.Unconfined:
+        return { type: 'Unconfined' };
+      case runtime.v1.SecurityProfile.ProfileType.Localhost: {
+        const ref = sc.apparmor.localhostRef ?? '';
+        return { type: 'Localhost', localhostRef: ref.startsWith(LOCALHOST_PREFIX) ? ref.slice(LOCALHOST_PREFIX.length) : ref };
+      }
+      default:
+        throw new InvalidArgumentError(`linux.security_context.apparmor.profile_type ${sc.apparmor.profileType} is unknown`);
+    }
+  }
+  const p = sc.apparmorProfile ?? '';
+  if (p === '') return undefined;
+  if (p === 'runtime/default') return { type: 'RuntimeDefault' };
+  if (p === 'unconfined') return { type: 'Unconfined' };
+  if (p.startsWith(LOCALHOST_PREFIX)) return { type: 'Localhost', localhostRef: p.slice(LOCALHOST_PREFIX.length) };
+  throw new InvalidArgumentError(`linux.security_context.apparmor_profile ${JSON.stringify(p.slice(0, 128))} is not runtime/default, unconfined or localhost/<name>`);
+}
+
 function securityFromWire(sc: runtime.v1.ILinuxContainerSecurityContext | null | undefined): ContainerSecurityInput {
   if (!sc) return {};
   const ns = sc.namespaceOptions;
@@ -107,6 +134,7 @@ function securityFromWire(sc: runtime.v1.ILinuxContainerSecurityContext | null |
     maskedPaths: sc.maskedPaths && sc.maskedPaths.length > 0 ? [...sc.maskedPaths] : undefined,
     readonlyPaths: sc.readonlyPaths && sc.readonlyPaths.length > 0 ? [...sc.readonlyPaths] : undefined,
     seccomp: seccompFromWire(sc),
+    apparmor: apparmorFromWire(sc),
   };
   if (out.runAsGroup !== undefined && out.runAsUser === undefined && !out.runAsUsername) {
     throw new InvalidArgumentError('run_as_group needs run_as_user or run_as_username');

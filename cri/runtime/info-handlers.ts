@@ -30,6 +30,8 @@ export interface RuntimeInfoDeps {
   runtimeVersion: string;
   status: RuntimeStatusSource;
   cgroupDriver: 'cgroupfs' | 'systemd';
+  /** More verbose Status entries from the domain layers (e.g. `apparmor`); JSON text values. */
+  extraInfo?: () => Record<string, string>;
   /** CRI-level features (RuntimeFeatures); all default to false. */
   features?: { supplementalGroupsPolicy?: boolean; userNamespacesHostNetwork?: boolean };
 }

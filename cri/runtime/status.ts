@@ -8,7 +8,7 @@ export const RUNTIME_READY = 'RuntimeReady';
 export const NETWORK_READY = 'NetworkReady';
 
 /** Handler for Status. */
-export function status(deps: Pick<RuntimeInfoDeps, 'status' | 'features'>) {
+export function status(deps: Pick<RuntimeInfoDeps, 'status' | 'features' | 'extraInfo'>) {
   return async (request: runtime.v1.IStatusRequest, _call: CallContext): Promise<runtime.v1.IStatusResponse> => {
     const network = deps.status.networkReady();
     const networkCondition: runtime.v1.IRuntimeCondition = { type: NETWORK_READY, status: network.ready };
@@ -30,7 +30,7 @@ export function status(deps: Pick<RuntimeInfoDeps, 'status' | 'features'>) {
         userNamespacesHostNetwork: deps.features?.userNamespacesHostNetwork ?? false,
       },
     };
-    if (request.verbose) response.info = asJsonValues(deps.status.verboseInfo());
+    if (request.verbose) response.info = asJsonValues({ ...deps.extraInfo?.(), ...deps.status.verboseInfo() });
     return response;
   };
 }

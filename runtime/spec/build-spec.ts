@@ -3,6 +3,7 @@
  * resolved user + host defaults → config.json. No I/O; every host fact arrives in the input.
  */
 import { InvalidArgumentError } from '../../common/errors';
+import { appArmorProfile } from './apparmor';
 import { capabilityList, ociCapabilities } from './capabilities';
 import { deviceCgroupRules, ociDevices } from './devices';
 import type { SpecBuildInput } from './inputs';
@@ -55,6 +56,7 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
     arch,
     localhostContent: input.localhostSeccompProfile,
   });
+  const apparmorProfile = appArmorProfile({ apparmor: sec.apparmor, privileged, host: defaults.apparmor });
   const oomScoreAdj = clampOomScoreAdj(config.resources?.oomScoreAdj, defaults.oomScoreAdjFloor);
   const propagation = rootfsPropagation(config.mounts);
 
@@ -75,7 +77,7 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
       rlimits: rlimits(defaults),
       noNewPrivileges: sec.noNewPrivs === true && !privileged,
       ...(oomScoreAdj !== undefined ? { oomScoreAdj } : {}),
-      ...(sec.apparmorProfile ? { apparmorProfile: sec.apparmorProfile } : {}),
+      ...(apparmorProfile ? { apparmorProfile } : {}),
     },
     root: { path: 'rootfs', readonly: sec.readonlyRootfs === true },
     mounts,

@@ -33,6 +33,29 @@ export interface SeccompInput {
   localhostRef?: string;
 }
 
+/** CRI SecurityProfile for AppArmor (also from the deprecated apparmor_profile string). */
+export interface AppArmorInput {
+  type: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  /** For Localhost: the name of a profile loaded in the kernel. */
+  localhostRef?: string;
+}
+
+/** The host's AppArmor, found (and berth's default profile loaded) at daemon start. */
+export interface AppArmorHostFacts {
+  /** The kernel has AppArmor on and apparmor_parser is installed. */
+  enabled: boolean;
+  /** The kernel switch alone (reported in Status). */
+  kernelEnabled?: boolean;
+  /** The apparmor_parser found (reported in Status). */
+  parser?: string;
+  /** Name of berth's default profile. */
+  defaultProfile: string;
+  /** The default profile is loaded in the kernel. */
+  defaultProfileLoaded: boolean;
+  /** Why loading the default profile failed, when it did. */
+  loadError?: string;
+}
+
 export interface ContainerSecurityInput {
   privileged?: boolean;
   capabilities?: { add?: string[]; drop?: string[] };
@@ -50,7 +73,8 @@ export interface ContainerSecurityInput {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   seccomp?: SeccompInput;
-  apparmorProfile?: string;
+  /** undefined = RuntimeDefault (as cri-o does). */
+  apparmor?: AppArmorInput;
 }
 
 export interface HugepageLimitInput {
@@ -168,6 +192,8 @@ export interface RuntimeSpecDefaults {
   rlimits: Array<{ type: string; hard: number; soft: number }>;
   /** Default PATH when neither the image nor the config sets one. */
   defaultPath: string;
+  /** AppArmor on the host; undefined = none. */
+  apparmor?: AppArmorHostFacts;
 }
 
 /** Everything the builder needs for one container. */

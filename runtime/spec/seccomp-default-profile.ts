@@ -2,7 +2,8 @@
  * berth's RuntimeDefault seccomp profile, as data: an allowlist in the spirit of the Docker /
  * containerd default (deny with EPERM; allow the syscalls ordinary programs use; allow the
  * privileged ones only when the matching capability is granted; block new user namespaces for
- * containers without CAP_SYS_ADMIN). Rebuilt here from the published intent, not copied.
+ * containers without CAP_SYS_ADMIN; io_uring is refused). Rebuilt here from the published intent,
+ * not copied.
  */
 
 /** Syscalls every container may call. */
@@ -62,8 +63,10 @@ export const ALWAYS_ALLOWED_SYSCALLS: readonly string[] = [
   'socket',
   // arch_prctl and modify_ldt are needed by x86 libcs and runtimes.
   'arch_prctl', 'modify_ldt',
-  // io_uring is allowed by containerd's profile in recent releases; kept for parity.
-  'io_uring_enter', 'io_uring_register', 'io_uring_setup',
+  // io_uring (io_uring_setup, io_uring_enter, io_uring_register) is left out on purpose: its
+  // operations bypass this filter (the kernel runs them, not a syscall) and it has been a steady
+  // source of kernel privilege escalations, so the default action (EPERM) applies; programs fall
+  // back to ordinary syscalls.
 ];
 
 /** Syscalls allowed only when the container holds the capability. */

@@ -69,6 +69,9 @@ export function seccompSection(opts: {
   arch: string;
   localhostContent?: unknown;
 }): OciSeccomp | undefined {
+  // Privileged containers run unconfined whatever the request names (the CRI contract; containerd
+  // and cri-o do the same): a Localhost profile is neither read nor applied.
+  if (opts.privileged) return undefined;
   const type = opts.seccomp?.type ?? 'Unconfined'; // the kubelet default when SeccompDefault is off
   if (type === 'Localhost') {
     if (!opts.seccomp?.localhostRef) throw new InvalidArgumentError('seccomp Localhost profile needs localhost_ref');
@@ -76,7 +79,6 @@ export function seccompSection(opts: {
     if (!opts.seccompAvailable) throw new InvalidArgumentError('seccomp Localhost profile requested but this host has no seccomp');
     return localhostProfile(opts.seccomp.localhostRef, opts.localhostContent);
   }
-  // Privileged containers run unconfined (containerd and cri-o do the same).
-  if (type === 'Unconfined' || opts.privileged || !opts.seccompAvailable) return undefined;
+  if (type === 'Unconfined' || !opts.seccompAvailable) return undefined;
   return runtimeDefaultProfile(opts.capabilities, opts.arch);
 }

@@ -257,7 +257,10 @@ describe('e2e runtime: containers under runc + conmon', function () {
   });
 
   it('privileged: every capability, host devices, writable /sys', async () => {
-    const r = await runScript('grep CapEff /proc/self/status; ls /dev/loop-control >/dev/null 2>&1 && echo has-loop-control || echo no-loop-control; grep " /sys " /proc/self/mounts | grep -q "rw," && echo sys-rw', { security: { privileged: true } });
+    // A privileged container needs a privileged pod: this test's pod is one for the duration.
+    const podConfig = pod.config;
+    pod.config = { ...podConfig, linux: { securityContext: { privileged: true } } };
+    const r = await runScript('grep CapEff /proc/self/status; ls /dev/loop-control >/dev/null 2>&1 && echo has-loop-control || echo no-loop-control; grep " /sys " /proc/self/mounts | grep -q "rw," && echo sys-rw', { security: { privileged: true } }).finally(() => (pod.config = podConfig));
     const texts = r.lines.map((l) => l.text);
     const capEff = /CapEff:\s+([0-9a-f]+)/.exec(texts.join('\n'))![1];
     const hostCapEff = /CapEff:\s+([0-9a-f]+)/.exec(await fs.readFile('/proc/self/status', 'utf8'))![1];

@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { InvalidArgumentError } from '../../common/errors';
+import { runtime } from '../api/generated/cri';
+import { apparmorFromWire, containerConfigFromWire } from './container-request-convert';
+
+const { RuntimeDefault, Unconfined, Localhost } = runtime.v1.SecurityProfile.ProfileType;
+
+/** Decodes what kubelet would encode, so unset fields read as the generated defaults. */
+const wire = (sc: runtime.v1.ILinuxContainerSecurityContext) => runtime.v1.LinuxContainerSecurityContext.decode(runtime.v1.LinuxContainerSecurityContext.encode(sc).finish());
+
+describe('cri/runtime container-request-convert: security context', () => {
+  const rows: Array<[string, runtime.v1.ILinuxContainerSecurityContext, unknown]> = [
+    ['nothing: unset (the runtime default applies)', {}, undefined],
+    ['apparmor RuntimeDefault', { apparmor: { profileType: RuntimeDefault } }, { type: 'RuntimeDefault' }],
+    ['apparmor Unconfined', { apparmor: { profileType: Unconfined } }, { type: 'Unconfined' }],
+    ['apparmor Localhost', { apparmor: { profileType: Localhost, localhostRef: 'my-app' } }, { type: 'Localhost', localhostRef: 'my-app' }],
+    ['apparmor Localhost with the localhost/ prefix left on', { apparmor: { profileType: Localhost, localhostRef: 'localhost/my-app' } }, { type: 'Localhost', localhostRef: 'my-app' }],
+    ['deprecated runtime/default', { apparmorProfile: 'runtime/default' }, { type: 'RuntimeDefault' }],
+    ['deprecated unconfined', { apparmorProfile: 'unconfined' }, { type: 'Unconfined' }],
+    ['deprecated localhost/<name>', { apparmorProfile: 'localhost/my-app' }, { type: 'Localhost', localhostRef: 'my-app' }],
+    ['the message wins over the deprecated string', { apparmor: { profileType: Unconfined }, apparmorProfile: 'localhost/my-app' }, { type: 'Unconfined' }],
+  ];
+  for (const [name, sc, want] of rows) {
+    it(name, () => expect(apparmorFromWire(wire(sc))).to.deep.equal(want));
+  }
+
+  it('refuses an unknown deprecated apparmor_profile, naming the field', () => {
+    expect(() => apparmorFromWire(wire({ apparmorProfile: 'docker-default' }))).to.throw(InvalidArgumentError, /linux\.security_context\.apparmor_profile "docker-default"/);
+  });
+
+  it('refuses an unknown profile type, naming the field', () => {
+    // field 16 (apparmor) { field 1 (profile_type) = 7 }, as a hostile client can send it
+    const sc = runtime.v1.LinuxContainerSecurityContext.decode(Uint8Array.from([0x82, 0x01, 0x02, 0x08, 0x07]));
+    expect(() => apparmorFromWire(sc)).to.throw(InvalidArgumentError, /apparmor\.profile_type 7/);
+  });
+
+  it('the container config carries apparmor and privileged through', () => {
+    const c = containerConfigFromWire({ metadata: { name: 'a' }, image: { image: 'i' }, linux: { securityContext: wire({ privileged: true, apparmor: { profileType: Localhost, localhostRef: 'p' } }) } });
+    expect(c.security).to.include({ privileged: true });
+    expect(c.security.apparmor).to.deep.equal({ type: 'Localhost', localhostRef: 'p' });
+  });
+});
