@@ -147,7 +147,7 @@ export class RegistryClient {
       const target = new URL(res.headers.location, res.url);
       // Blob storage (S3 etc.) uses its own signed URLs: never send our registry credentials there.
       const sameHost = target.host === this.opts.host;
-      res = await this.rawRequest(target, accept, sameHost ? this.authorization : undefined);
+      res = await this.rawRequest(target, accept, sameHost && this.mayCarryCredentials(target) ? this.authorization : undefined);
     }
     if (res.status === 200) return res;
     const text = (await readLimited(res.body, 64 * 1024, 'error body').catch(() => Buffer.alloc(0))).toString('utf8').slice(0, 500);
@@ -173,7 +173,13 @@ export class RegistryClient {
     const challenges: AuthChallenge[] = header ? parseWwwAuthenticate(header) : [];
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
-      const req = buildTokenRequest(bearer, pullScope(repository), this.opts.credentials);
+      let req = buildTokenRequest(bearer, pullScope(repository), this.opts.credentials);
+      if (this.opts.credentials && !this.mayCarryCredentials(req.url)) {
+        // A plain-HTTP token server elsewhere would see the password in clear (and a registry could
+        // point its realm anywhere): ask it for an anonymous token instead.
+        this.opts.logger.warn('not sending credentials to a plain-HTTP token server on another host', { realm: req.url.host, registry: this.opts.host });
+        req = buildTokenRequest(bearer, pullScope(repository), undefined);
+      }
       const res = await this.rawRequest(req.url, 'application/json', req.headers['authorization'], req.method, req.body, req.headers);
       const body = await readLimited(res.body, 1024 * 1024, 'token response');
       if (res.status !== 200) {
@@ -189,6 +195,15 @@ export class RegistryClient {
       return;
     }
     throw new FailedPreconditionError(`authenticate to ${this.opts.host}: unsupported or missing WWW-Authenticate challenge`);
+  }
+
+  /**
+   * True when credentials may travel to `url`: over HTTPS anywhere (token servers live on other
+   * hosts, e.g. Docker Hub's), over plain HTTP only to this registry when it is allowed plain HTTP.
+   */
+  private mayCarryCredentials(url: URL): boolean {
+    if (url.protocol === 'https:') return true;
+    return this.allowPlain && url.host === this.opts.host;
   }
 
   /** A request to our registry host: HTTPS first, plain HTTP where allowed and HTTPS fails. */
