@@ -63,11 +63,11 @@ export class ContentStore {
 
   constructor(readonly dir: string) {}
 
-  /** Creates the store directories. */
+  /** Creates the store directories (0700: blobs are private to berth). */
   async init(): Promise<void> {
-    await fs.mkdir(path.join(this.dir, 'sha256'), { recursive: true });
+    await fs.mkdir(path.join(this.dir, 'sha256'), { recursive: true, mode: 0o700 });
     await fs.rm(path.join(this.dir, 'ingest'), { recursive: true, force: true });
-    await fs.mkdir(path.join(this.dir, 'ingest'), { recursive: true });
+    await fs.mkdir(path.join(this.dir, 'ingest'), { recursive: true, mode: 0o700 });
   }
 
   /** Where the blob `digest` lives (whether or not it exists). */
@@ -110,12 +110,12 @@ export class ContentStore {
         const source = await open();
         // Opened before the pipeline: a lazily opened stream could create the file after a failed
         // pipeline's cleanup below had already removed it.
-        const file = await fs.open(tmp, 'w', 0o644).catch((err: unknown) => {
+        const file = await fs.open(tmp, 'w', 0o600).catch((err: unknown) => {
           source.destroy();
           throw err;
         });
         await pipeline(source, new VerifyingStream(digest, size, onBytes), file.createWriteStream());
-        await fs.mkdir(path.dirname(final), { recursive: true });
+        await fs.mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
         await fs.rename(tmp, final);
       } catch (err) {
         await fs.rm(tmp, { force: true });

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { promises as fs } from 'node:fs';
 import { InvalidArgumentError } from '../common/errors';
+import { ensurePrivateDirs } from '../common/private-dirs';
 import { KeyedMutex } from '../common/keyed-mutex';
 import type { Logger } from '../common/logger';
 import { ContentStore, VerifyingStream, sha256Digest } from './content-store';
@@ -108,7 +109,7 @@ export class ImageStorage {
 
   /** Loads everything from disk and drops records whose layers or config are gone. */
   async init(): Promise<void> {
-    await fs.mkdir(this.opts.dir, { recursive: true });
+    await this.securePermissions();
     await this.content.init();
     await this.layers.init();
     await this.images.init();
@@ -125,6 +126,19 @@ export class ImageStorage {
     }
     for (const bad of this.images.unreadable) this.opts.logger.error('skipping unreadable image record', { image: bad.id, file: bad.file, error: bad.error });
     await this.collectGarbage();
+  }
+
+  /**
+   * The store and its structure directories are 0700: blobs, unpacked layers and records are
+   * berth's alone (overlayfs reads lower layers with the mounter's credentials, so containers need
+   * no path to them). Existing wider directories are tightened, logged once.
+   */
+  private async securePermissions(): Promise<void> {
+    const d = this.opts.dir;
+    const b = path.join(d, 'blobs');
+    const dirs = [d, b, path.join(b, 'sha256'), path.join(d, 'layers'), path.join(d, 'l'), path.join(d, 'tmp'), path.join(d, 'records')];
+    const changes = await ensurePrivateDirs(dirs);
+    if (changes.length > 0) this.opts.logger.warn('tightened image store permissions', { changes });
   }
 
   /** What init found: records dropped as incomplete, unreadable ones, temp files removed. */

@@ -54,15 +54,15 @@ export class LayerStore {
 
   /** Creates the directories, drops leftovers of interrupted unpacks and loads layer metadata. */
   async init(): Promise<void> {
-    await fs.mkdir(path.join(this.dir, 'layers'), { recursive: true });
-    await fs.mkdir(path.join(this.dir, 'l'), { recursive: true });
+    await fs.mkdir(path.join(this.dir, 'layers'), { recursive: true, mode: 0o700 });
+    await fs.mkdir(path.join(this.dir, 'l'), { recursive: true, mode: 0o700 });
     await fs.rm(path.join(this.dir, 'tmp'), { recursive: true, force: true });
     // Links whose layer never finished (crash between link and rename) point nowhere.
     for (const link of await fs.readdir(path.join(this.dir, 'l'))) {
       const target = path.join(this.dir, 'l', link);
       if (!(await fs.stat(target).then(() => true, () => false))) await fs.rm(target, { force: true });
     }
-    await fs.mkdir(path.join(this.dir, 'tmp'), { recursive: true });
+    await fs.mkdir(path.join(this.dir, 'tmp'), { recursive: true, mode: 0o700 });
     for (const hex of await fs.readdir(path.join(this.dir, 'layers'))) {
       const meta = await readJsonIfExists<LayerMeta>(path.join(this.dir, 'layers', hex, 'meta.json')).catch(() => undefined);
       if (!meta) {
@@ -106,7 +106,9 @@ export class LayerStore {
       if (again) return again;
       const tmp = path.join(this.dir, 'tmp', `${hexOf(chainId).slice(0, 16)}-${randomBytes(4).toString('hex')}`);
       const tmpDiff = path.join(tmp, 'diff');
-      await fs.mkdir(tmpDiff, { recursive: true, mode: 0o755 });
+      // The layer dir is berth's (0700); diff/ becomes the container's `/` and keeps 0755.
+      await fs.mkdir(tmp, { mode: 0o700 });
+      await fs.mkdir(tmpDiff, { mode: 0o755 });
       let link: string | undefined;
       try {
         const got = await fill(tmpDiff);
