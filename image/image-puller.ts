@@ -82,12 +82,13 @@ export class ImagePuller {
             mediaType: l.mediaType,
             digest: l.digest,
             size: l.size,
-            open: async () => (await client.openBlob(endpoint.repository, l.digest)).body,
+            open: async (signal) => (await client.openBlob(endpoint.repository, l.digest, signal)).body,
           })),
           repoTags,
           repoDigests,
           size,
           onBytes: options.onBytes,
+          signal: options.signal,
         });
       }
     }

@@ -5,7 +5,7 @@
  * then the record; nothing half-written is ever visible.
  */
 import * as path from 'node:path';
-import { pipeline, Readable } from 'node:stream';
+import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { promises as fs } from 'node:fs';
 import { InvalidArgumentError } from '../common/errors';
 import { ensurePrivateDirs } from '../common/private-dirs';
@@ -25,7 +25,8 @@ export interface LayerSource {
   /** Compressed digest and size to verify while streaming (skipped when absent). */
   readonly digest?: string;
   readonly size?: number;
-  open(): Promise<Readable>;
+  /** Opens the blob; `signal` aborts the download (the layer's shared unpack was given up). */
+  open(signal: AbortSignal): Promise<Readable>;
 }
 
 export interface WriteImageInput {
@@ -37,6 +38,11 @@ export interface WriteImageInput {
   readonly repoDigests: readonly string[];
   readonly size: number;
   readonly onBytes?: (n: number) => void;
+  /**
+   * The caller's cancellation: it stops waiting at once; shared layer downloads stop when no other
+   * writer waits for them; no record is written once it aborted.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface ImageStorageOptions {
@@ -189,7 +195,9 @@ export class ImageStorage {
         throw err;
       }
       await blobsStored;
+      input.signal?.throwIfAborted();
       return await this.lock.run('records', async () => {
+        input.signal?.throwIfAborted();
         // A tag names one image: move it off any other image.
         for (const other of this.images.list()) {
           if (other.id === configDigest) continue;
@@ -226,19 +234,21 @@ export class ImageStorage {
     const minWorker = this.opts.workerMinLayerBytes ?? DEFAULT_WORKER_MIN_LAYER_BYTES;
     await mapLimit(input.layers, this.opts.layerConcurrency ?? 4, async (layer, i) => {
       const compression = layerCompression(layer.mediaType);
-      await this.layers.ensure(chains[i]!, diffIds[i]!, chains[i - 1], async (dir) => {
+      await this.layers.ensure(chains[i]!, diffIds[i]!, chains[i - 1], async (dir, signal) => {
+        // The download dies with the shared signal whatever the source does with it.
+        const open = async (): Promise<Readable> => addAbortSignal(signal, await layer.open(signal));
         if (layer.size !== undefined && layer.size >= minWorker) {
           const job = { compression, root: dir, zstdPath: this.opts.zstdPath, digest: layer.digest, size: layer.size };
-          return this.workers.unpack({ open: () => layer.open(), job, native: this.opts.native, onBytes: input.onBytes });
+          return this.workers.unpack({ open, job, native: this.opts.native, onBytes: input.onBytes });
         }
-        const blob = await layer.open();
+        const blob = await open();
         // pipeline() ties both ends: a failed unpack also closes the download, and vice versa.
         const verified =
           layer.digest !== undefined
             ? pipeline(blob, new VerifyingStream(layer.digest, layer.size, input.onBytes), () => undefined)
             : blob;
         return unpackLayer(verified, compression, dir, { native: this.opts.native, zstdPath: this.opts.zstdPath });
-      });
+      }, input.signal);
     });
   }
 

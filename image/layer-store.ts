@@ -90,18 +90,20 @@ export class LayerStore {
   }
 
   /**
-   * Ensures the layer `chainId` exists, calling `fill(dir)` to unpack it into an empty temp dir
-   * when it does not; `fill` returns the DiffID and size it saw. Concurrent calls share one unpack.
+   * Ensures the layer `chainId` exists, calling `fill(dir, signal)` to unpack it into an empty temp
+   * dir when it does not; `fill` returns the DiffID and size it saw. Concurrent calls share one
+   * unpack, whose signal aborts (and temp dir goes) only when every caller's `signal` has aborted.
    */
   async ensure(
     chainId: string,
     diffId: string,
     parent: string | undefined,
-    fill: (dir: string) => Promise<{ diffId: string; size: number }>,
+    fill: (dir: string, signal: AbortSignal) => Promise<{ diffId: string; size: number }>,
+    signal?: AbortSignal,
   ): Promise<LayerMeta> {
     const existing = this.layers.get(chainId);
     if (existing) return existing;
-    return this.flights.run(chainId, async () => {
+    return this.flights.runShared(chainId, signal, async (shared) => {
       const again = this.layers.get(chainId);
       if (again) return again;
       const tmp = path.join(this.dir, 'tmp', `${hexOf(chainId).slice(0, 16)}-${randomBytes(4).toString('hex')}`);
@@ -111,7 +113,10 @@ export class LayerStore {
       await fs.mkdir(tmpDiff, { mode: 0o755 });
       let link: string | undefined;
       try {
-        const got = await fill(tmpDiff);
+        shared.throwIfAborted();
+        const got = await fill(tmpDiff, shared);
+        // An unpack that finished as its last caller went is not kept: nobody wants it now.
+        shared.throwIfAborted();
         if (got.diffId !== diffId) {
           throw new FailedPreconditionError(`unpack layer ${diffId}: uncompressed content has digest ${got.diffId}`);
         }
