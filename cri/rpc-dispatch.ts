@@ -13,7 +13,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { errorKindOf, InvalidArgumentError, RuntimeError, UnimplementedError } from '../common/errors';
+import { DeadlineExceededError, errorKindOf, InvalidArgumentError, RuntimeError, UnimplementedError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { grpcCodeName, toGrpcError } from './errors';
 import {
@@ -98,7 +98,8 @@ class RpcRunner {
       callback(null, bytes);
       this.finish(started, GrpcStatus.OK);
     } catch (err) {
-      const status = toGrpcError(err);
+      const typed = toGrpcError(err);
+      const status = { ...typed, code: ctx.abortedCode() ?? typed.code };
       callback(status);
       this.finish(started, status.code, err);
     } finally {
@@ -133,11 +134,11 @@ class RpcRunner {
       const request = this.decode(call.request);
       await this.requireHandler()(request, { ...ctx.call, write });
       call.end();
-      this.finish(started, ctx.call.signal.aborted ? GrpcStatus.CANCELLED : GrpcStatus.OK);
+      this.finish(started, ctx.abortedCode() ?? GrpcStatus.OK);
     } catch (err) {
       const status = toGrpcError(err);
       if (!ctx.call.signal.aborted) call.emit('error', status);
-      this.finish(started, ctx.call.signal.aborted ? GrpcStatus.CANCELLED : status.code, err);
+      this.finish(started, ctx.abortedCode() ?? status.code, err);
     } finally {
       ctx.dispose();
     }
@@ -167,16 +168,35 @@ class RpcRunner {
     }
   }
 
-  /** Builds the handler context: an AbortSignal tied to cancellation and the deadline. */
+  /**
+   * Builds the handler context: an AbortSignal tied to cancellation and the deadline. Once it
+   * aborted, the call's status is DEADLINE_EXCEEDED when the deadline had passed (grpc-js also
+   * reports its own deadline as a 'cancelled' event) and CANCELLED for a client cancel, whatever
+   * error the handler made of the abort.
+   */
   private context(call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>) {
     const controller = new AbortController();
-    const onCancel = () => controller.abort(abortError(`${this.method} cancelled by the client`));
-    call.on('cancelled', onCancel);
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
+    let abortedCode: GrpcStatus | undefined;
+    const onDeadline = () => {
+      if (controller.signal.aborted) return;
+      abortedCode = GrpcStatus.DEADLINE_EXCEEDED;
+      controller.abort(new DeadlineExceededError(`${this.method} deadline exceeded`));
+    };
+    const onCancel = () => {
+      // grpc-js's timer and ours both fire at the deadline; whichever runs first, it is a deadline.
+      if (deadlineMs !== undefined && Date.now() >= deadlineMs - DEADLINE_SLACK_MS) {
+        onDeadline();
+        return;
+      }
+      if (controller.signal.aborted) return;
+      abortedCode = GrpcStatus.CANCELLED;
+      controller.abort(abortError(`${this.method} cancelled by the client`));
+    };
+    call.on('cancelled', onCancel);
     let timer: NodeJS.Timeout | undefined;
     if (deadlineMs !== undefined) {
-      const onDeadline = () => controller.abort(abortError(`${this.method} deadline exceeded`));
       const left = deadlineMs - Date.now();
       if (left <= 0) onDeadline();
       else timer = setTimeout(onDeadline, left);
@@ -184,6 +204,7 @@ class RpcRunner {
     const ctxCall: CallContext = { signal: controller.signal, logger: this.log, method: this.method, deadlineMs };
     return {
       call: ctxCall,
+      abortedCode: (): GrpcStatus | undefined => abortedCode,
       dispose: () => {
         if (timer) clearTimeout(timer);
         call.off('cancelled', onCancel);
@@ -214,6 +235,9 @@ class RpcRunner {
     }
   }
 }
+
+/** Timers may fire a little early against Date.now(): a cancel this close to the deadline is the deadline. */
+const DEADLINE_SLACK_MS = 5;
 
 function abortError(message: string): Error {
   return Object.assign(new Error(message), { name: 'AbortError' });

@@ -1,6 +1,8 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -267,6 +269,89 @@ describe('cri/server (in-process, unix socket)', function () {
     await expectGrpcError(c.pullImage({ image: { image: 'busybox' } }, { timeoutMs: 200 }), GrpcStatus.DEADLINE_EXCEEDED);
     await waitFor(() => reason !== undefined);
     expect(String((reason as Error).message)).to.match(/PullImage (deadline exceeded|cancelled by the client)/);
+  });
+
+  /** Sends one unary call over raw HTTP/2 with `grpc-timeout` and no client-side timer; returns the server's grpc-status. */
+  async function rawStatusWithTimeout(method: string, body: Uint8Array, grpcTimeout: string): Promise<number> {
+    const session = http2.connect('http://localhost', { createConnection: () => net.connect(socketPath) });
+    try {
+      const req = session.request({
+        ':method': 'POST',
+        ':path': `/runtime.v1.ImageService/${method}`,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        'grpc-timeout': grpcTimeout,
+      });
+      const frame = Buffer.alloc(5 + body.length);
+      frame.writeUInt32BE(body.length, 1);
+      frame.set(body, 5);
+      req.end(frame);
+      return await new Promise<number>((resolve, reject) => {
+        let status: number | undefined;
+        const take = (h: http2.IncomingHttpHeaders) => {
+          if (h['grpc-status'] !== undefined) status = Number(h['grpc-status']);
+        };
+        req.on('response', take);
+        req.on('trailers', take);
+        req.on('error', reject);
+        req.resume();
+        req.on('close', () => (status === undefined ? reject(new Error('no grpc-status')) : resolve(status)));
+      });
+    } finally {
+      session.close();
+    }
+  }
+
+  it('answers DEADLINE_EXCEEDED (never CANCELLED) when a 1 ms deadline passes, on the wire and in the metrics', async () => {
+    await start({
+      PullImage: async (_req, call) => {
+        await new Promise<void>((resolve) => (call.signal.aborted ? resolve() : call.signal.addEventListener('abort', () => resolve())));
+        throw call.signal.reason;
+      },
+    });
+    const body = runtime.v1.PullImageRequest.encode({ image: { image: 'busybox' } }).finish();
+    const codes: string[] = [];
+    for (let i = 0; i < 20; i++) codes.push(GrpcStatus[await rawStatusWithTimeout('PullImage', body, '1m')]!);
+    expect(codes).to.deep.equal(codes.map(() => 'DEADLINE_EXCEEDED'));
+    await waitFor(() => observed.filter((o) => o[1] === 'PullImage').length === 20);
+    expect(new Set(observed.filter((o) => o[1] === 'PullImage').map((o) => o[2]))).to.deep.equal(new Set(['DEADLINE_EXCEEDED']));
+  });
+
+  it('maps a passed deadline to DEADLINE_EXCEEDED whatever error the handler made of the abort', async () => {
+    let done = false;
+    const c = await start({
+      PullImage: async (_req, call) => {
+        await new Promise<void>((resolve) => call.signal.addEventListener('abort', () => resolve()));
+        try {
+          // As a registry download reports it: a connection error wrapping the abort.
+          throw new UnavailableError('connect to http://127.0.0.1:5000', { cause: call.signal.reason });
+        } finally {
+          done = true;
+        }
+      },
+    });
+    await expectGrpcError(c.pullImage({ image: { image: 'busybox' } }, { timeoutMs: 150 }), GrpcStatus.DEADLINE_EXCEEDED);
+    await waitFor(() => done && observed.some((o) => o[1] === 'PullImage'));
+    expect(observed.find((o) => o[1] === 'PullImage')?.[2]).to.equal('DEADLINE_EXCEEDED');
+  });
+
+  it('keeps CANCELLED for a client that cancels before its deadline', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const c = await start({
+      PullImage: async (_req, call) => {
+        started();
+        await new Promise<void>((resolve) => call.signal.addEventListener('abort', () => resolve()));
+        throw new UnavailableError('connect to registry', { cause: call.signal.reason });
+      },
+    });
+    const ac = new AbortController();
+    const pending = c.pullImage({ image: { image: 'busybox' } }, { timeoutMs: 10_000, signal: ac.signal });
+    await running;
+    ac.abort();
+    await pending.catch(() => undefined);
+    await waitFor(() => observed.some((o) => o[1] === 'PullImage'));
+    expect(observed.find((o) => o[1] === 'PullImage')?.[2]).to.equal('CANCELLED');
   });
 });
 

@@ -27,6 +27,7 @@ import { openContainerManager } from '../runtime/open-container-manager';
 import type { BerthConfig } from './config-schema';
 import { parseHostPort } from './config-validate';
 import { derivedPaths } from './derived-paths';
+import { secureStateDirs } from './state-dirs';
 import { podNetnsLookup, podStatusForEvents, streamingTargets } from './layer-adapters';
 import type { DaemonMetrics } from './metrics';
 import { EventedPodService } from './pod-events';
@@ -46,6 +47,7 @@ export interface LayerOverrides {
 export async function buildLayers(config: BerthConfig, logger: Logger, metrics: DaemonMetrics, overrides: LayerOverrides = {}): Promise<DaemonLayers> {
   return CleanupStack.run(async (stack) => {
     const paths = derivedPaths(config);
+    await secureStateDirs(config, logger);
     const native = overrides.native ?? loadNativeBinding();
 
     const network = await CniManager.create({

@@ -66,8 +66,8 @@ export async function startDaemon(
 ): Promise<RunningDaemon> {
   return CleanupStack.run(async (stack) => {
     stack.push('close layers', () => layers.close?.());
-    await fs.mkdir(config.root, { recursive: true, mode: 0o711 });
-    await fs.mkdir(config.runRoot, { recursive: true, mode: 0o711 });
+    await fs.mkdir(config.root, { recursive: true, mode: 0o700 });
+    await fs.mkdir(config.runRoot, { recursive: true, mode: 0o700 });
 
     const status = new DaemonStatusSource(config, version);
     status.setNetworkProvider(layers.network);

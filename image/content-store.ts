@@ -63,11 +63,11 @@ export class ContentStore {
 
   constructor(readonly dir: string) {}
 
-  /** Creates the store directories. */
+  /** Creates the store directories (0700: blobs are private to berth). */
   async init(): Promise<void> {
-    await fs.mkdir(path.join(this.dir, 'sha256'), { recursive: true });
+    await fs.mkdir(path.join(this.dir, 'sha256'), { recursive: true, mode: 0o700 });
     await fs.rm(path.join(this.dir, 'ingest'), { recursive: true, force: true });
-    await fs.mkdir(path.join(this.dir, 'ingest'), { recursive: true });
+    await fs.mkdir(path.join(this.dir, 'ingest'), { recursive: true, mode: 0o700 });
   }
 
   /** Where the blob `digest` lives (whether or not it exists). */
@@ -98,24 +98,32 @@ export class ContentStore {
 
   /**
    * Stores the blob `digest` from the stream `open()` returns, verifying size and digest while
-   * writing; a no-op when it is already stored. Concurrent calls for one digest share one write.
+   * writing; a no-op when it is already stored. Concurrent calls for one digest share one write,
+   * which is aborted (temp file removed) only when every caller's `signal` has aborted.
    */
-  async ingest(digest: string, size: number | undefined, open: () => Promise<Readable>, onBytes?: (n: number) => void): Promise<void> {
+  async ingest(
+    digest: string,
+    size: number | undefined,
+    open: (signal: AbortSignal) => Promise<Readable>,
+    onBytes?: (n: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const final = this.blobPath(digest);
     if (await this.has(digest)) return;
-    await this.flights.run(digest, async () => {
+    await this.flights.runShared(digest, signal, async (shared) => {
       if (await this.has(digest)) return;
       const tmp = path.join(this.dir, 'ingest', `${digest.replace(':', '-')}-${randomBytes(6).toString('hex')}`);
       try {
-        const source = await open();
+        shared.throwIfAborted();
+        const source = await open(shared);
         // Opened before the pipeline: a lazily opened stream could create the file after a failed
         // pipeline's cleanup below had already removed it.
-        const file = await fs.open(tmp, 'w', 0o644).catch((err: unknown) => {
+        const file = await fs.open(tmp, 'w', 0o600).catch((err: unknown) => {
           source.destroy();
           throw err;
         });
-        await pipeline(source, new VerifyingStream(digest, size, onBytes), file.createWriteStream());
-        await fs.mkdir(path.dirname(final), { recursive: true });
+        await pipeline(source, new VerifyingStream(digest, size, onBytes), file.createWriteStream(), { signal: shared });
+        await fs.mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
         await fs.rename(tmp, final);
       } catch (err) {
         await fs.rm(tmp, { force: true });

@@ -12,7 +12,7 @@ import type { ImageRecord } from './image-store';
 import { MAX_MANIFEST_BYTES, Platform, parseManifest, selectPlatformManifest, ImageManifest } from './manifest';
 import { ImageReference, digestedName, formatReference, taggedName, withDomain } from './reference';
 import { RegistriesConfig, pullEndpoints, searchRegistries, PullEndpoint } from './registries-config';
-import type { RegistryCredentials } from './registry-auth';
+import { canonicalRegistryHost, type RegistryCredentials } from './registry-auth';
 import { RegistryClient, readLimited } from './registry-client';
 
 export interface PullOptions {
@@ -57,7 +57,7 @@ export class ImagePuller {
         const client = new RegistryClient({
           host: endpoint.host,
           insecure: endpoint.insecure,
-          credentials: options.credentials,
+          credentials: credentialsFor(endpoint, ref, options.credentials),
           logger: log,
           certsDir: this.opts.certsDir,
           signal: options.signal,
@@ -82,12 +82,13 @@ export class ImagePuller {
             mediaType: l.mediaType,
             digest: l.digest,
             size: l.size,
-            open: async () => (await client.openBlob(endpoint.repository, l.digest)).body,
+            open: async (signal) => (await client.openBlob(endpoint.repository, l.digest, signal)).body,
           })),
           repoTags,
           repoDigests,
           size,
           onBytes: options.onBytes,
+          signal: options.signal,
         });
       }
     }
@@ -129,6 +130,18 @@ export class ImagePuller {
     }
     return { manifest, manifestBytes, topDigest, configBytes };
   }
+}
+
+/**
+ * The credentials to send to `endpoint`: only to the registry they are for (AuthConfig's
+ * server_address, else the registry `ref` names as normalised, before search registries and
+ * mirrors), never to a mirror or another search registry, which would learn them.
+ */
+export function credentialsFor(endpoint: PullEndpoint, ref: ImageReference, creds: RegistryCredentials | undefined): RegistryCredentials | undefined {
+  if (!creds || endpoint.mirror) return undefined;
+  const named = creds.serverAddress ? canonicalRegistryHost(creds.serverAddress) : canonicalRegistryHost(ref.domain);
+  if (named === undefined) return undefined;
+  return canonicalRegistryHost(endpoint.host) === named ? creds : undefined;
 }
 
 /** The most useful of several endpoint errors (anything but NotFound wins, then the last), wrapped with the image name. */

@@ -5,9 +5,10 @@
  * then the record; nothing half-written is ever visible.
  */
 import * as path from 'node:path';
-import { pipeline, Readable } from 'node:stream';
+import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { promises as fs } from 'node:fs';
 import { InvalidArgumentError } from '../common/errors';
+import { ensurePrivateDirs } from '../common/private-dirs';
 import { KeyedMutex } from '../common/keyed-mutex';
 import type { Logger } from '../common/logger';
 import { ContentStore, VerifyingStream, sha256Digest } from './content-store';
@@ -24,7 +25,8 @@ export interface LayerSource {
   /** Compressed digest and size to verify while streaming (skipped when absent). */
   readonly digest?: string;
   readonly size?: number;
-  open(): Promise<Readable>;
+  /** Opens the blob; `signal` aborts the download (the layer's shared unpack was given up). */
+  open(signal: AbortSignal): Promise<Readable>;
 }
 
 export interface WriteImageInput {
@@ -36,6 +38,11 @@ export interface WriteImageInput {
   readonly repoDigests: readonly string[];
   readonly size: number;
   readonly onBytes?: (n: number) => void;
+  /**
+   * The caller's cancellation: it stops waiting at once; shared layer downloads stop when no other
+   * writer waits for them; no record is written once it aborted.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface ImageStorageOptions {
@@ -108,7 +115,7 @@ export class ImageStorage {
 
   /** Loads everything from disk and drops records whose layers or config are gone. */
   async init(): Promise<void> {
-    await fs.mkdir(this.opts.dir, { recursive: true });
+    await this.securePermissions();
     await this.content.init();
     await this.layers.init();
     await this.images.init();
@@ -125,6 +132,19 @@ export class ImageStorage {
     }
     for (const bad of this.images.unreadable) this.opts.logger.error('skipping unreadable image record', { image: bad.id, file: bad.file, error: bad.error });
     await this.collectGarbage();
+  }
+
+  /**
+   * The store and its structure directories are 0700: blobs, unpacked layers and records are
+   * berth's alone (overlayfs reads lower layers with the mounter's credentials, so containers need
+   * no path to them). Existing wider directories are tightened, logged once.
+   */
+  private async securePermissions(): Promise<void> {
+    const d = this.opts.dir;
+    const b = path.join(d, 'blobs');
+    const dirs = [d, b, path.join(b, 'sha256'), path.join(d, 'layers'), path.join(d, 'l'), path.join(d, 'tmp'), path.join(d, 'records')];
+    const changes = await ensurePrivateDirs(dirs);
+    if (changes.length > 0) this.opts.logger.warn('tightened image store permissions', { changes });
   }
 
   /** What init found: records dropped as incomplete, unreadable ones, temp files removed. */
@@ -175,7 +195,9 @@ export class ImageStorage {
         throw err;
       }
       await blobsStored;
+      input.signal?.throwIfAborted();
       return await this.lock.run('records', async () => {
+        input.signal?.throwIfAborted();
         // A tag names one image: move it off any other image.
         for (const other of this.images.list()) {
           if (other.id === configDigest) continue;
@@ -212,19 +234,21 @@ export class ImageStorage {
     const minWorker = this.opts.workerMinLayerBytes ?? DEFAULT_WORKER_MIN_LAYER_BYTES;
     await mapLimit(input.layers, this.opts.layerConcurrency ?? 4, async (layer, i) => {
       const compression = layerCompression(layer.mediaType);
-      await this.layers.ensure(chains[i]!, diffIds[i]!, chains[i - 1], async (dir) => {
+      await this.layers.ensure(chains[i]!, diffIds[i]!, chains[i - 1], async (dir, signal) => {
+        // The download dies with the shared signal whatever the source does with it.
+        const open = async (): Promise<Readable> => addAbortSignal(signal, await layer.open(signal));
         if (layer.size !== undefined && layer.size >= minWorker) {
           const job = { compression, root: dir, zstdPath: this.opts.zstdPath, digest: layer.digest, size: layer.size };
-          return this.workers.unpack({ open: () => layer.open(), job, native: this.opts.native, onBytes: input.onBytes });
+          return this.workers.unpack({ open, job, native: this.opts.native, onBytes: input.onBytes });
         }
-        const blob = await layer.open();
+        const blob = await open();
         // pipeline() ties both ends: a failed unpack also closes the download, and vice versa.
         const verified =
           layer.digest !== undefined
             ? pipeline(blob, new VerifyingStream(layer.digest, layer.size, input.onBytes), () => undefined)
             : blob;
         return unpackLayer(verified, compression, dir, { native: this.opts.native, zstdPath: this.opts.zstdPath });
-      });
+      }, input.signal);
     });
   }
 

@@ -54,7 +54,7 @@ export class ImageStore {
   /** Creates the directory and loads every record; unreadable ones are reported and skipped. */
   async init(): Promise<void> {
     const dir = path.join(this.dir, 'records');
-    await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     for (const f of await fs.readdir(dir)) {
       const file = path.join(dir, f);
       if (f.startsWith('.') && f.includes('.tmp-')) {

@@ -54,15 +54,15 @@ export class LayerStore {
 
   /** Creates the directories, drops leftovers of interrupted unpacks and loads layer metadata. */
   async init(): Promise<void> {
-    await fs.mkdir(path.join(this.dir, 'layers'), { recursive: true });
-    await fs.mkdir(path.join(this.dir, 'l'), { recursive: true });
+    await fs.mkdir(path.join(this.dir, 'layers'), { recursive: true, mode: 0o700 });
+    await fs.mkdir(path.join(this.dir, 'l'), { recursive: true, mode: 0o700 });
     await fs.rm(path.join(this.dir, 'tmp'), { recursive: true, force: true });
     // Links whose layer never finished (crash between link and rename) point nowhere.
     for (const link of await fs.readdir(path.join(this.dir, 'l'))) {
       const target = path.join(this.dir, 'l', link);
       if (!(await fs.stat(target).then(() => true, () => false))) await fs.rm(target, { force: true });
     }
-    await fs.mkdir(path.join(this.dir, 'tmp'), { recursive: true });
+    await fs.mkdir(path.join(this.dir, 'tmp'), { recursive: true, mode: 0o700 });
     for (const hex of await fs.readdir(path.join(this.dir, 'layers'))) {
       const meta = await readJsonIfExists<LayerMeta>(path.join(this.dir, 'layers', hex, 'meta.json')).catch(() => undefined);
       if (!meta) {
@@ -90,26 +90,33 @@ export class LayerStore {
   }
 
   /**
-   * Ensures the layer `chainId` exists, calling `fill(dir)` to unpack it into an empty temp dir
-   * when it does not; `fill` returns the DiffID and size it saw. Concurrent calls share one unpack.
+   * Ensures the layer `chainId` exists, calling `fill(dir, signal)` to unpack it into an empty temp
+   * dir when it does not; `fill` returns the DiffID and size it saw. Concurrent calls share one
+   * unpack, whose signal aborts (and temp dir goes) only when every caller's `signal` has aborted.
    */
   async ensure(
     chainId: string,
     diffId: string,
     parent: string | undefined,
-    fill: (dir: string) => Promise<{ diffId: string; size: number }>,
+    fill: (dir: string, signal: AbortSignal) => Promise<{ diffId: string; size: number }>,
+    signal?: AbortSignal,
   ): Promise<LayerMeta> {
     const existing = this.layers.get(chainId);
     if (existing) return existing;
-    return this.flights.run(chainId, async () => {
+    return this.flights.runShared(chainId, signal, async (shared) => {
       const again = this.layers.get(chainId);
       if (again) return again;
       const tmp = path.join(this.dir, 'tmp', `${hexOf(chainId).slice(0, 16)}-${randomBytes(4).toString('hex')}`);
       const tmpDiff = path.join(tmp, 'diff');
-      await fs.mkdir(tmpDiff, { recursive: true, mode: 0o755 });
+      // The layer dir is berth's (0700); diff/ becomes the container's `/` and keeps 0755.
+      await fs.mkdir(tmp, { mode: 0o700 });
+      await fs.mkdir(tmpDiff, { mode: 0o755 });
       let link: string | undefined;
       try {
-        const got = await fill(tmpDiff);
+        shared.throwIfAborted();
+        const got = await fill(tmpDiff, shared);
+        // An unpack that finished as its last caller went is not kept: nobody wants it now.
+        shared.throwIfAborted();
         if (got.diffId !== diffId) {
           throw new FailedPreconditionError(`unpack layer ${diffId}: uncompressed content has digest ${got.diffId}`);
         }

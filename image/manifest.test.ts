@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { FailedPreconditionError, InvalidArgumentError } from '../common/errors';
-import { ImageIndex, layerCompression, MEDIA, parseManifest, selectPlatformManifest } from './manifest';
+import { parseImageConfig } from './image-config';
+import { ImageIndex, ImageManifest, layerCompression, MAX_INDEX_ENTRIES, MAX_LAYERS, MEDIA, parseManifest, selectPlatformManifest } from './manifest';
 
 const dg = (c: string): string => 'sha256:' + c.repeat(64);
 
@@ -59,6 +60,30 @@ describe('image/manifest', () => {
       FailedPreconditionError,
       /offers: linux\/s390x/,
     );
+  });
+
+  it('bounds layers and index entries; ignores non-string platform fields', () => {
+    const layer = { mediaType: MEDIA.ociLayerGzip, digest: dg('b'), size: 1 };
+    const manifest = (n: number) => Buffer.from(JSON.stringify({ mediaType: MEDIA.ociManifest, config: layer, layers: Array(n).fill(layer) }));
+    expect((parseManifest(manifest(MAX_LAYERS)) as ImageManifest).layers).to.have.length(MAX_LAYERS);
+    expect(() => parseManifest(manifest(MAX_LAYERS + 1))).to.throw(InvalidArgumentError, /501 layers/);
+    const entry = { mediaType: MEDIA.ociManifest, digest: dg('c'), size: 1, platform: { os: { toString: 1 }, architecture: 'amd64' } };
+    const idx = parseManifest(Buffer.from(JSON.stringify({ mediaType: MEDIA.ociIndex, manifests: [entry] }))) as ImageIndex;
+    expect(idx.manifests[0]!.platform).to.deep.equal({ os: '', architecture: 'amd64', variant: undefined });
+    const big = Buffer.from(JSON.stringify({ mediaType: MEDIA.ociIndex, manifests: Array(MAX_INDEX_ENTRIES + 1).fill(entry) }));
+    expect(() => parseManifest(big)).to.throw(InvalidArgumentError, /over the limit/);
+  });
+
+  it('type-checks the image config fields berth reads (null is absent)', () => {
+    const cfg = (config: unknown, extra: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ rootfs: { diff_ids: [dg('d')] }, config, ...extra }));
+    expect(parseImageConfig(cfg({ User: '33', Env: ['A=1'], Cmd: null, Labels: null, Extra: 1 })).config).to.deep.equal({ User: '33', Env: ['A=1'] });
+    expect(() => parseImageConfig(cfg({ User: 5 }))).to.throw(InvalidArgumentError, /config\.User must be a string/);
+    expect(() => parseImageConfig(cfg({ Env: { A: '1' } }))).to.throw(InvalidArgumentError, /config\.Env/);
+    expect(() => parseImageConfig(cfg({ Cmd: 'sh' }))).to.throw(InvalidArgumentError, /config\.Cmd/);
+    expect(() => parseImageConfig(cfg({ Labels: { a: 1 } }))).to.throw(InvalidArgumentError, /config\.Labels/);
+    expect(() => parseImageConfig(cfg([]))).to.throw(InvalidArgumentError, /config must be an object/);
+    expect(() => parseImageConfig(Buffer.from('null'))).to.throw(InvalidArgumentError, /not a JSON object/);
+    expect(parseImageConfig(cfg({}, { os: { toString: 1 } })).os).to.equal('');
   });
 
   it('knows layer compressions', () => {

@@ -29,6 +29,12 @@ export const MANIFEST_ACCEPT = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerL
 /** Largest manifest or config we read (a registry cannot make us buffer more). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+/** Most layers an image may have: overlayfs stacks at most 500 lower layers. */
+export const MAX_LAYERS = 500;
+
+/** Most entries an index may list (real ones have a few dozen, attestations included). */
+export const MAX_INDEX_ENTRIES = 1000;
+
 export interface Descriptor {
   readonly mediaType: string;
   readonly digest: string;
@@ -94,8 +100,9 @@ function parseDescriptor(v: unknown, where: string): Descriptor {
     return {
       ...d,
       platform: {
-        os: String(po['os'] ?? ''),
-        architecture: String(po['architecture'] ?? ''),
+        // Strings only: String() of a hostile object ({"toString": 1}) throws a TypeError.
+        os: typeof po['os'] === 'string' ? po['os'] : '',
+        architecture: typeof po['architecture'] === 'string' ? po['architecture'] : '',
         variant: typeof po['variant'] === 'string' ? po['variant'] : undefined,
       },
     };
@@ -127,6 +134,8 @@ export function parseManifest(body: Buffer, contentType?: string): ParsedManifes
   }
   if (mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList) {
     if (!Array.isArray(doc['manifests'])) throw new InvalidArgumentError('parse manifest: index without manifests');
+    const n = (doc['manifests'] as unknown[]).length;
+    if (n > MAX_INDEX_ENTRIES) throw new InvalidArgumentError(`parse manifest: index of ${n} entries is over the limit of ${MAX_INDEX_ENTRIES}`);
     return {
       kind: 'index',
       mediaType,
@@ -135,6 +144,8 @@ export function parseManifest(body: Buffer, contentType?: string): ParsedManifes
   }
   if (mediaType === MEDIA.ociManifest || mediaType === MEDIA.dockerManifest) {
     if (!Array.isArray(doc['layers'])) throw new InvalidArgumentError('parse manifest: manifest without layers');
+    const n = (doc['layers'] as unknown[]).length;
+    if (n > MAX_LAYERS) throw new InvalidArgumentError(`parse manifest: ${n} layers is over the limit of ${MAX_LAYERS}`);
     return {
       kind: 'manifest',
       mediaType,

@@ -28,6 +28,11 @@ const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 const SHA256_RE = /^sha256:[a-f0-9]{64}$/;
 
+/** True when `s` is a registry host as references name it (`host[:port]`, `[v6]:port`). */
+export function isRegistryHost(s: string): boolean {
+  return s.length > 0 && s.length <= 255 && DOMAIN_RE.test(s);
+}
+
 /** True when `s` is a well-formed digest (sha256 strictly checked). */
 export function isDigest(s: string): boolean {
   if (!DIGEST_RE.test(s)) return false;

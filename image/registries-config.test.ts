@@ -83,6 +83,20 @@ describe('image/registries-config', () => {
     expect(() => parseRegistriesConfig('[[registry]]\ninsecure = true')).to.throw(InvalidArgumentError, /prefix or a location/);
     expect(() => parseRegistriesConfig('[registries.search]\nregistries = ["a"]')).to.throw(InvalidArgumentError, /v1 format/);
     expect(() => parseRegistriesConfig('not = = toml')).to.throw(InvalidArgumentError, /parse/);
+    expect(() => parseRegistriesConfig('unqualified-search-registries = ["a b"]')).to.throw(InvalidArgumentError, /unqualified-search-registries\[0\]/);
+    expect(() => parseRegistriesConfig('[[registry]]\nlocation = "/x"')).to.throw(InvalidArgumentError, /registry\[0\]\.location/);
+    expect(() => parseRegistriesConfig('[[registry]]\nlocation = "a.io"\n[[registry.mirror]]\nlocation = "bad host"')).to.throw(
+      InvalidArgumentError,
+      /registry\[0\]\.mirror\[0\]\.location/,
+    );
+  });
+
+  it('trims long runs of trailing slashes in linear time', () => {
+    const started = Date.now();
+    const conf = parseRegistriesConfig(`[[registry]]\nlocation = "a.io${'/'.repeat(200_000)}"\n[[registry.mirror]]\nlocation = "m.io/p${'/'.repeat(200_000)}"`);
+    expect(Date.now() - started).to.be.lessThan(1000);
+    expect(conf.registries[0]!.location).to.equal('a.io');
+    expect(conf.registries[0]!.mirrors[0]!.location).to.equal('m.io/p');
   });
 
   it('treats a missing file as empty', async () => {

@@ -7,7 +7,21 @@
 import { promises as fs } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { InvalidArgumentError, FailedPreconditionError } from '../common/errors';
-import { DEFAULT_DOMAIN, ImageReference, repositoryOf } from './reference';
+import { DEFAULT_DOMAIN, ImageReference, isRegistryHost, repositoryOf } from './reference';
+
+/** `s` without trailing slashes (a loop: /\/+$/ backtracks quadratically on long runs of slashes). */
+function trimSlashes(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 0x2f) end--;
+  return s.slice(0, end);
+}
+
+/** The host part of `host[/path]`, or of the domain of a `*.domain` wildcard. */
+function hostPart(location: string): string {
+  const bare = location.startsWith('*.') ? location.slice(2) : location;
+  const slash = bare.indexOf('/');
+  return slash < 0 ? bare : bare.slice(0, slash);
+}
 
 export type PullFromMirror = 'all' | 'digest-only' | 'tag-only';
 
@@ -73,6 +87,12 @@ export function parseRegistriesConfig(text: string, source = 'registries.conf'):
   if (!Array.isArray(search) || !search.every((s) => typeof s === 'string')) {
     fail('unqualified-search-registries must be an array of strings');
   }
+  (search as string[]).forEach((s, i) => {
+    if (!isRegistryHost(s)) fail(`unqualified-search-registries[${i}]: ${JSON.stringify(s.slice(0, 100))} is not a registry host`);
+  });
+  const checkHost = (location: string, where: string): void => {
+    if (!isRegistryHost(hostPart(location))) fail(`${where}: ${JSON.stringify(location.slice(0, 100))} does not start with a registry host`);
+  };
   const entries: RegistryEntry[] = [];
   const raw = doc['registry'] ?? [];
   if (!Array.isArray(raw)) fail('registry must be an array of tables ([[registry]])');
@@ -83,7 +103,9 @@ export function parseRegistriesConfig(text: string, source = 'registries.conf'):
       const v = t[k];
       if (v === undefined) return undefined;
       if (typeof v !== 'string') fail(`registry[${i}].${k} must be a string`);
-      return (v as string).replace(/\/+$/, '');
+      const trimmed = trimSlashes(v as string);
+      checkHost(trimmed, `registry[${i}].${k}`);
+      return trimmed;
     };
     const bool = (o: Record<string, unknown>, k: string, where: string): boolean => {
       const v = o[k];
@@ -107,8 +129,10 @@ export function parseRegistriesConfig(text: string, source = 'registries.conf'):
       const pfm = mt['pull-from-mirror'] ?? 'all';
       if (pfm !== 'all' && pfm !== 'digest-only' && pfm !== 'tag-only') fail(`${where}.pull-from-mirror must be all, digest-only or tag-only`);
       const digestOnly = bool(mt, 'mirror-by-digest-only', `registry[${i}]`) || bool(t, 'mirror-by-digest-only', `registry[${i}]`);
+      const location = trimSlashes(mt['location'] as string);
+      checkHost(location, `${where}.location`);
       return {
-        location: (mt['location'] as string).replace(/\/+$/, ''),
+        location,
         insecure: bool(mt, 'insecure', where),
         pullFromMirror: digestOnly ? 'digest-only' : (pfm as PullFromMirror),
       };

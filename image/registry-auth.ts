@@ -15,6 +15,33 @@ export interface RegistryCredentials {
   readonly identityToken?: string;
   /** A bearer token sent to the registry as is. */
   readonly registryToken?: string;
+  /**
+   * The registry these credentials are for (CRI AuthConfig.server_address: `host[:port]`, maybe
+   * with a scheme and a path); empty means the registry the image reference names.
+   */
+  readonly serverAddress?: string;
+}
+
+/** Docker Hub's names for one registry: credentials for any of them are for all of them. */
+const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+
+/**
+ * The canonical `host[:port]` of a registry address: scheme, path, default port and case
+ * dropped, Docker Hub's aliases folded into `docker.io`. Undefined when nothing host-like is left.
+ */
+export function canonicalRegistryHost(address: string): string | undefined {
+  const trimmed = address.trim();
+  if (trimmed === '') return undefined;
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    return undefined;
+  }
+  if (url.host === '' || url.username !== '' || url.password !== '') return undefined;
+  const host = url.host.toLowerCase();
+  return DOCKER_HUB_HOSTS.has(host) ? 'docker.io' : host;
 }
 
 /** One challenge from a WWW-Authenticate header. */

@@ -127,18 +127,21 @@ export class RegistryClient {
     return { body, contentType: String(res.headers['content-type'] ?? ''), digestHeader: typeof dh === 'string' ? dh : undefined };
   }
 
-  /** Opens a blob for streaming; the caller verifies size and digest. */
-  async openBlob(repository: string, digest: string): Promise<RegistryResponse> {
-    return this.get(repository, `/v2/${repository}/blobs/${digest}`, '*/*');
+  /**
+   * Opens a blob for streaming; the caller verifies size and digest. `signal` (default: the
+   * client's) aborts it: a download shared by several pulls outlives the pull that started it.
+   */
+  async openBlob(repository: string, digest: string, signal?: AbortSignal): Promise<RegistryResponse> {
+    return this.get(repository, `/v2/${repository}/blobs/${digest}`, '*/*', signal ?? this.opts.signal);
   }
 
   /** GET with auth, redirects and status mapping; resolves with a 200 response. */
-  private async get(repository: string, urlPath: string, accept: string): Promise<RegistryResponse> {
-    let res = await this.requestWithScheme(urlPath, accept, this.authorization);
+  private async get(repository: string, urlPath: string, accept: string, signal = this.opts.signal): Promise<RegistryResponse> {
+    let res = await this.requestWithScheme(urlPath, accept, this.authorization, signal);
     if (res.status === 401) {
       res.body.resume();
-      await this.authenticate(res.headers['www-authenticate'], repository);
-      res = await this.requestWithScheme(urlPath, accept, this.authorization);
+      await this.authenticate(res.headers['www-authenticate'], repository, signal);
+      res = await this.requestWithScheme(urlPath, accept, this.authorization, signal);
     }
     let redirects = 0;
     while (res.status >= 300 && res.status < 400 && res.headers.location) {
@@ -147,7 +150,7 @@ export class RegistryClient {
       const target = new URL(res.headers.location, res.url);
       // Blob storage (S3 etc.) uses its own signed URLs: never send our registry credentials there.
       const sameHost = target.host === this.opts.host;
-      res = await this.rawRequest(target, accept, sameHost ? this.authorization : undefined);
+      res = await this.rawRequest(target, accept, sameHost && this.mayCarryCredentials(target) ? this.authorization : undefined, signal);
     }
     if (res.status === 200) return res;
     const text = (await readLimited(res.body, 64 * 1024, 'error body').catch(() => Buffer.alloc(0))).toString('utf8').slice(0, 500);
@@ -169,12 +172,18 @@ export class RegistryClient {
   }
 
   /** Answers a 401 challenge: Basic from the credentials or a Bearer token from the realm. */
-  private async authenticate(header: string | undefined, repository: string): Promise<void> {
+  private async authenticate(header: string | undefined, repository: string, signal: AbortSignal | undefined): Promise<void> {
     const challenges: AuthChallenge[] = header ? parseWwwAuthenticate(header) : [];
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
-      const req = buildTokenRequest(bearer, pullScope(repository), this.opts.credentials);
-      const res = await this.rawRequest(req.url, 'application/json', req.headers['authorization'], req.method, req.body, req.headers);
+      let req = buildTokenRequest(bearer, pullScope(repository), this.opts.credentials);
+      if (this.opts.credentials && !this.mayCarryCredentials(req.url)) {
+        // A plain-HTTP token server elsewhere would see the password in clear (and a registry could
+        // point its realm anywhere): ask it for an anonymous token instead.
+        this.opts.logger.warn('not sending credentials to a plain-HTTP token server on another host', { realm: req.url.host, registry: this.opts.host });
+        req = buildTokenRequest(bearer, pullScope(repository), undefined);
+      }
+      const res = await this.rawRequest(req.url, 'application/json', req.headers['authorization'], signal, req.method, req.body, req.headers);
       const body = await readLimited(res.body, 1024 * 1024, 'token response');
       if (res.status !== 200) {
         throw new FailedPreconditionError(`authenticate to ${this.opts.host}: token server ${req.url.host} answered HTTP ${res.status}`);
@@ -191,19 +200,33 @@ export class RegistryClient {
     throw new FailedPreconditionError(`authenticate to ${this.opts.host}: unsupported or missing WWW-Authenticate challenge`);
   }
 
+  /**
+   * True when credentials may travel to `url`: over HTTPS anywhere (token servers live on other
+   * hosts, e.g. Docker Hub's), over plain HTTP only to this registry when it is allowed plain HTTP.
+   */
+  private mayCarryCredentials(url: URL): boolean {
+    if (url.protocol === 'https:') return true;
+    return this.allowPlain && url.host === this.opts.host;
+  }
+
   /** A request to our registry host: HTTPS first, plain HTTP where allowed and HTTPS fails. */
-  private async requestWithScheme(urlPath: string, accept: string, authorization: string | undefined): Promise<RegistryResponse & { url: URL }> {
+  private async requestWithScheme(
+    urlPath: string,
+    accept: string,
+    authorization: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<RegistryResponse & { url: URL }> {
     const host = this.opts.host;
     if (this.allowPlain && plainHttpHosts.has(host)) {
-      return this.rawRequest(new URL(`http://${host}${urlPath}`), accept, authorization);
+      return this.rawRequest(new URL(`http://${host}${urlPath}`), accept, authorization, signal);
     }
     try {
-      return await this.rawRequest(new URL(`https://${host}${urlPath}`), accept, authorization);
+      return await this.rawRequest(new URL(`https://${host}${urlPath}`), accept, authorization, signal);
     } catch (err) {
       // Fall back only when the server does not speak TLS at all; a certificate problem on an
       // HTTPS server must never downgrade to plain HTTP.
-      if (!this.allowPlain || this.opts.signal?.aborted || !speaksNoTls(err)) throw err;
-      const res = await this.rawRequest(new URL(`http://${host}${urlPath}`), accept, authorization);
+      if (!this.allowPlain || signal?.aborted || !speaksNoTls(err)) throw err;
+      const res = await this.rawRequest(new URL(`http://${host}${urlPath}`), accept, authorization, signal);
       plainHttpHosts.add(host);
       this.opts.logger.debug('registry speaks plain HTTP', { host });
       return res;
@@ -214,6 +237,7 @@ export class RegistryClient {
     url: URL,
     accept: string,
     authorization: string | undefined,
+    signal: AbortSignal | undefined,
     method = 'GET',
     body?: string,
     extraHeaders: Record<string, string> = {},
@@ -227,7 +251,7 @@ export class RegistryClient {
     const agent = isHttps ? httpsAgentFor(url.host, this.opts.insecure, this.certsDir) : httpAgent;
     const mod = isHttps ? https : http;
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method, headers, agent, signal: this.opts.signal, timeout: 60_000 }, (res) => {
+      const req = mod.request(url, { method, headers, agent, signal, timeout: 60_000 }, (res) => {
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
       });
       req.on('timeout', () => req.destroy(new UnavailableError(`fetch ${url.host}${url.pathname}: timed out`)));

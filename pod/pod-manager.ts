@@ -106,7 +106,7 @@ export class PodManager {
   /** Prepares the dirs and detects cgroup hierarchies. */
   static async create(opts: PodManagerOptions): Promise<PodManager> {
     await fs.mkdir(path.join(opts.root, 'pods'), { recursive: true, mode: 0o700 });
-    await fs.mkdir(path.join(opts.runRoot, 'pods'), { recursive: true, mode: 0o711 });
+    await fs.mkdir(path.join(opts.runRoot, 'pods'), { recursive: true, mode: 0o700 });
     const hierarchies = opts.cgroupHierarchies ?? (await detectCgroupHierarchies());
     return new PodManager(opts, new PodCgroups(hierarchies));
   }

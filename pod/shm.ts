@@ -9,9 +9,13 @@ import { PodNativeOps } from './dependencies';
 /** Kubernetes' and Docker's default /dev/shm size. */
 export const DEFAULT_SHM_SIZE_BYTES = 64 * 1024 * 1024;
 
-/** Mounts the shm tmpfs at `dir` (created here). */
+/**
+ * Mounts the shm tmpfs at `dir` (created here). The tmpfs root is 1777 as /dev/shm is inside the
+ * pod; host users must not reach it, which the 0700 run root and `<run_root>/pods` ensure (a
+ * world-writable tmpfs reachable from the host would let them plant files in the pod's shm).
+ */
 export async function mountShm(native: PodNativeOps, dir: string, sizeBytes: number): Promise<void> {
-  await fs.mkdir(dir, { mode: 0o755 });
+  await fs.mkdir(dir, { mode: 0o700 });
   try {
     await native.mount('shm', dir, 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=1777,size=${sizeBytes}`);
   } catch (err) {

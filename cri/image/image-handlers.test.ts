@@ -57,6 +57,9 @@ describe('cri/image handlers', () => {
     ]);
     await h.PullImage!({ image: { image: 'busybox' }, auth: { username: '' } }, call);
     expect(images.pulls[1]!.credentials).to.equal(undefined);
+    // server_address scopes the credentials to that registry (image/image-puller.ts).
+    await h.PullImage!({ image: { image: 'busybox' }, auth: { username: 'u', password: 'p', serverAddress: 'https://reg:5000' } }, call);
+    expect(images.pulls[2]!.credentials?.serverAddress).to.equal('https://reg:5000');
   });
 
   it('PullImage without an image is INVALID_ARGUMENT naming the field', async () => {

@@ -15,7 +15,9 @@ export function credentialsOf(auth: runtime.v1.IAuthConfig | null | undefined): 
     identityToken: auth.identityToken || undefined,
     registryToken: auth.registryToken || undefined,
   };
-  return Object.values(creds).some((v) => v !== undefined) ? creds : undefined;
+  if (!Object.values(creds).some((v) => v !== undefined)) return undefined;
+  // Scopes the credentials: they go to this registry only (see image/image-puller.ts).
+  return auth.serverAddress ? { ...creds, serverAddress: auth.serverAddress } : creds;
 }
 
 /** Handler for PullImage. */
