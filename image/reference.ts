@@ -46,7 +46,9 @@ export function isDigest(s: string): boolean {
  */
 export function parseReference(input: string, field = 'image', defaultDomain = DEFAULT_DOMAIN): ImageReference {
   const bad = (why: string): never => {
-    throw new InvalidArgumentError(`${field}: invalid image reference ${JSON.stringify(input)}: ${why}`);
+    // Hostile input can be long: the message (and so the log) quotes at most its first 256 characters.
+    const quoted = typeof input === 'string' && input.length > 256 ? `${JSON.stringify(input.slice(0, 256))}… (${input.length} characters)` : JSON.stringify(input);
+    throw new InvalidArgumentError(`${field}: invalid image reference ${quoted}: ${why}`);
   };
   if (typeof input !== 'string' || input.length === 0) bad('empty');
   if (input.length > 4096) bad('too long');

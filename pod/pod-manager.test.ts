@@ -115,7 +115,7 @@ describe('pod/pod-manager', () => {
     expect(shm.flags).to.have.members(['nosuid', 'nodev', 'noexec']);
 
     const spec = h.native.started[0];
-    expect(spec.namespaces).to.have.members(['net', 'uts', 'ipc']);
+    expect(spec.namespaces).to.have.members(['net', 'uts', 'ipc', 'pid']);
     expect(spec).to.deep.include({ hostname: 'web', uid: 65535, gid: 65535, executable: '/usr/libexec/berth/pause' });
     expect(spec.sysctls).to.deep.equal({ 'net.ipv4.ip_unprivileged_port_start': '0' });
     expect(spec.cgroupProcs).to.deep.equal([
@@ -124,12 +124,12 @@ describe('pod/pod-manager', () => {
     ]);
 
     const pid = h.manager.podSandboxStatus(id).verbose.pausePid!;
-    for (const kind of ['net', 'uts', 'ipc'] as const) {
+    // No namespace options: every namespace is the pod's own (POD), pid included.
+    for (const kind of ['net', 'uts', 'ipc', 'pid'] as const) {
       const pin = path.join(h.runRoot, 'ns', kind, id);
       expect(info.namespacePaths[kind]).to.equal(pin);
       expect(h.native.mounts.get(pin)).to.deep.include({ source: `/proc/${pid}/ns/${kind}`, flags: ['bind'] });
     }
-    expect(info.namespacePaths.pid).to.equal(undefined);
 
     const setUp = h.network.setUps[0];
     expect(setUp).to.deep.include({ id, name: 'web', namespace: 'default', uid: 'uid-web', netnsPath: info.namespacePaths.net });

@@ -107,6 +107,14 @@ describe('pod/validate-config', () => {
     expect(v.bandwidth).to.equal(undefined);
     expect(v.cgroupParent).to.equal('');
   });
+
+  it('absent namespace modes are POD (the CRI enum zero value), pid included', () => {
+    expect(validatePodConfig(base(), '', handlers).modes).to.deep.equal({ network: 'pod', ipc: 'pod', pid: 'pod' });
+    const partial = validatePodConfig(base({ linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD } } } }), '', handlers);
+    expect(partial.modes.pid).to.equal('pod');
+    const explicit = validatePodConfig(base({ linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.CONTAINER } } } }), '', handlers);
+    expect(explicit.modes.pid).to.equal('container');
+  });
 });
 
 describe('pod/sysctls and quantities', () => {

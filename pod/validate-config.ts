@@ -114,7 +114,8 @@ function namespaceModes(config: PodSandboxConfigInput): PodNamespaceModes {
   const opts = config.linux?.securityContext?.namespaceOptions;
   const network = opts?.network ?? NamespaceMode.POD;
   const ipc = opts?.ipc ?? NamespaceMode.POD;
-  const pid = opts?.pid ?? NamespaceMode.CONTAINER;
+  // Absent means POD for every namespace (the CRI enum's zero value): a pid namespace of the pod's own, shared.
+  const pid = opts?.pid ?? NamespaceMode.POD;
   const field = 'config.linux.security_context.namespace_options';
   if (network !== NamespaceMode.POD && network !== NamespaceMode.NODE) {
     throw new InvalidArgumentError(`${field}.network: must be POD or NODE for a sandbox`);

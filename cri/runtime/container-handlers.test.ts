@@ -197,7 +197,7 @@ describe('cri/runtime container handlers', () => {
     await h.CreateContainer!({ podSandboxId: 'p', config: { metadata: { name: 'a' }, image: { image: 'i' }, linux: { securityContext: { seccompProfilePath: 'runtime/default' } } } }, call);
     expect((fake.calls[0].args[1] as ContainerConfigInput).security.seccomp).to.deep.equal({ type: 'RuntimeDefault' });
     await h.CreateContainer!({ podSandboxId: 'p', config: { metadata: { name: 'a' }, image: { image: 'i' } } }, call);
-    expect((fake.calls[1].args[1] as ContainerConfigInput).security).to.deep.equal({});
+    expect((fake.calls[1].args[1] as ContainerConfigInput).security).to.deep.equal({ pidMode: 'POD' });
     expect(await rejection(h.CreateContainer!({ config: { metadata: { name: 'a' }, image: { image: 'i' } } }, call))).to.be.instanceOf(InvalidArgumentError);
     expect(String(await rejection(h.CreateContainer!({ podSandboxId: 'p', config: { metadata: { name: 'a' } } }, call)))).to.contain('config.image.image');
     expect(String(await rejection(h.CreateContainer!({ podSandboxId: 'p', config: { metadata: { name: 'a' }, image: { image: 'i' }, linux: { securityContext: { runAsGroup: { value: 1 } } } } }, call)))).to.contain('run_as_group');

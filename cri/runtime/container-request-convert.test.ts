@@ -39,4 +39,15 @@ describe('cri/runtime container-request-convert: security context', () => {
     expect(c.security).to.include({ privileged: true });
     expect(c.security.apparmor).to.deep.equal({ type: 'Localhost', localhostRef: 'p' });
   });
+
+  describe('pid namespace mode: absent means POD (the CRI enum zero value)', () => {
+    const config = (linux: runtime.v1.ILinuxContainerConfig | undefined) => containerConfigFromWire({ metadata: { name: 'a' }, image: { image: 'i' }, linux });
+    it('no linux section at all', () => expect(config(undefined).security.pidMode).to.equal('POD'));
+    it('a security context without namespace_options', () => expect(config({ securityContext: wire({ privileged: false }) }).security.pidMode).to.equal('POD'));
+    it('namespace_options without pid', () => expect(config({ securityContext: wire({ namespaceOptions: { network: runtime.v1.NamespaceMode.POD } }) }).security.pidMode).to.equal('POD'));
+    it('an explicit CONTAINER stays CONTAINER', () => expect(config({ securityContext: wire({ namespaceOptions: { pid: runtime.v1.NamespaceMode.CONTAINER } }) }).security.pidMode).to.equal('CONTAINER'));
+    it('an unknown mode is InvalidArgument naming the field', () => {
+      expect(() => config({ securityContext: { namespaceOptions: { pid: 9 as runtime.v1.NamespaceMode } } })).to.throw(InvalidArgumentError, /linux\.security_context\.namespace_options\.pid: unknown mode 9/);
+    });
+  });
 });

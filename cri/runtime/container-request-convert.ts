@@ -115,13 +115,20 @@ export function apparmorFromWire(sc: runtime.v1.ILinuxContainerSecurityContext):
   throw new InvalidArgumentError(`linux.security_context.apparmor_profile ${JSON.stringify(p.slice(0, 128))} is not runtime/default, unconfined or localhost/<name>`);
 }
 
+/** The container's pid namespace mode; absent means POD, the CRI enum's zero value (as kubelet, cri-o and containerd read it). */
+function pidModeFromWire(ns: runtime.v1.INamespaceOption | null | undefined): NamespaceMode {
+  const mode = NAMESPACE_MODE[ns?.pid ?? runtime.v1.NamespaceMode.POD];
+  if (!mode) throw new InvalidArgumentError(`linux.security_context.namespace_options.pid: unknown mode ${ns?.pid}`);
+  return mode;
+}
+
 function securityFromWire(sc: runtime.v1.ILinuxContainerSecurityContext | null | undefined): ContainerSecurityInput {
-  if (!sc) return {};
+  if (!sc) return { pidMode: 'POD' };
   const ns = sc.namespaceOptions;
   const out: ContainerSecurityInput = {
     privileged: sc.privileged === true,
     capabilities: { add: sc.capabilities?.addCapabilities ?? [], drop: sc.capabilities?.dropCapabilities ?? [] },
-    pidMode: ns ? NAMESPACE_MODE[ns.pid ?? 0] : 'CONTAINER',
+    pidMode: pidModeFromWire(ns),
     targetId: ns?.targetId || undefined,
     runAsUser: sc.runAsUser ? int64(sc.runAsUser.value as Int64) : undefined,
     runAsGroup: sc.runAsGroup ? int64(sc.runAsGroup.value as Int64) : undefined,

@@ -91,7 +91,7 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
     linux: {
       namespaces: containerNamespaces({
         sandbox,
-        pidMode: sec.pidMode ?? 'CONTAINER',
+        pidMode: sec.pidMode ?? 'POD',
         targetPid: input.targetPid,
         cgroupVersion: defaults.cgroupVersion,
       }),

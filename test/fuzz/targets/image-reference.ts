@@ -8,8 +8,11 @@ import { InvalidArgumentError } from '../../../common/errors';
 import { formatReference, parseReference, withDomain } from '../../../image/reference';
 import type { FuzzTarget } from '../target';
 
-/** Longest one parse may take; the parser refuses long input before any regex. */
-const PARSE_BUDGET_MS = 50;
+/**
+ * Longest one parse may take; the parser refuses long input before any regex. Generous for a
+ * loaded 2-core CI machine (a GC pause), yet far below what backtracking on 100 000 characters costs.
+ */
+const PARSE_BUDGET_MS = 250;
 
 const seedStrings = [
   'busybox',
