@@ -91,7 +91,9 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
     linux: {
       namespaces: containerNamespaces({
         sandbox,
-        pidMode: sec.pidMode ?? 'POD',
+        // The CRI conversion always sets the mode (absent on the wire = POD); a direct caller that
+        // leaves it out gets a pid namespace of its own, never the host's.
+        pidMode: sec.pidMode ?? 'CONTAINER',
         targetPid: input.targetPid,
         cgroupVersion: defaults.cgroupVersion,
       }),
