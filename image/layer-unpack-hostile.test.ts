@@ -162,4 +162,18 @@ describe('image/layer-unpack against hostile layers', () => {
     expect(() => tree.applyDirTimes()).to.throw(UnsafeLayerError, /"a".*(ELOOP|ENOTDIR)/);
     expect(statSync(path.join(host, 'tmp')).mtimeMs).to.equal(before);
   });
+
+  it('refuses an empty symlink target and a hardlink replacing the directory of its target (fuzz findings)', async () => {
+    const empty = await unpackError([{ name: 's', type: 'symlink', linkname: '' }]);
+    expect(empty).to.be.instanceOf(UnsafeLayerError);
+    expect((empty as Error).message).to.match(/empty target/);
+    await fs.rm(root, { recursive: true, force: true });
+    await fs.mkdir(root);
+    const link = await unpackError([
+      { name: 'a/b', content: 'x' },
+      { name: 'a', type: 'link', linkname: 'a/b' },
+    ]);
+    expect(link).to.be.instanceOf(UnsafeLayerError);
+    expect((link as Error).message).to.match(/replace the directory holding its target/);
+  });
 });

@@ -250,8 +250,9 @@ class LayerUnpacker {
         return;
       }
       case 'symlink': {
-        if (Buffer.byteLength(h.linkname ?? '') >= PATH_MAX) {
-          throw new UnsafeLayerError(`unpack layer: symlink ${quoteName(h.name)} has a target longer than PATH_MAX`);
+        const linkBytes = Buffer.byteLength(h.linkname ?? '');
+        if (linkBytes === 0 || linkBytes >= PATH_MAX) {
+          throw new UnsafeLayerError(`unpack layer: symlink ${quoteName(h.name)} has an empty target or one longer than PATH_MAX`);
         }
         this.tree.remove(parent, base);
         // The target is stored as is; it is never followed while unpacking.
@@ -271,6 +272,9 @@ class LayerUnpacker {
         }
         if (target.kind === 'dir') throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} to a directory`);
         if (targetParent.node === parent.node && targetBase === base) return;
+        if (targetParts.length > parts.length && parts.every((p, i) => targetParts[i] === p)) {
+          throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} would replace the directory holding its target`);
+        }
         this.tree.remove(parent, base);
         fs.linkSync(path.join(targetParent.abs, targetBase), abs); // link(2) does not follow a symlink target on Linux
         this.tree.addLeaf(parent, base, target.kind);

@@ -50,22 +50,75 @@ export async function buildTarGz(entries: readonly TarEntrySpec[]): Promise<Buff
   return gzipSync(await buildTar(entries));
 }
 
+/** Fields of a raw header beyond name, type and size. */
+export interface RawHeaderFields {
+  readonly linkname?: string;
+  readonly mode?: number;
+  readonly mtimeSec?: number;
+}
+
 /** One raw 512-byte ustar header (checksum filled in) for hand-built, possibly hostile, tarballs. */
-export function rawTarHeader(name: string, typeflag: string, size: number): Buffer {
+export function rawTarHeader(name: string, typeflag: string, size: number, fields: RawHeaderFields = {}): Buffer {
   const b = Buffer.alloc(512);
   b.write(name.slice(0, 100), 0);
-  b.write('0000644\0', 100);
+  b.write((fields.mode ?? 0o644).toString(8).padStart(7, '0') + '\0', 100);
   b.write('0000000\0', 108);
   b.write('0000000\0', 116);
   b.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  b.write('13000000000\0', 136);
+  b.write((fields.mtimeSec ?? 0o13000000000).toString(8).padStart(11, '0') + '\0', 136);
   b.write(typeflag, 156);
+  if (fields.linkname !== undefined) b.write(fields.linkname.slice(0, 100), 157);
   b.write('ustar\x0000', 257);
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (const x of b) sum += x;
   b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
   return b;
+}
+
+/** One entry of rawTar: typeflag '0' file, '1' hardlink, '2' symlink, '5' dir, '3' char dev, '6' fifo. */
+export interface RawTarEntry extends RawHeaderFields {
+  readonly name: string;
+  readonly typeflag?: string;
+  readonly content?: string | Buffer;
+  /** PAX records written in an 'x' header before the entry (e.g. path, SCHILY.xattr.user.x). */
+  readonly pax?: Readonly<Record<string, string>>;
+  /** A GNU 'L' record carrying the name (for names over 100 bytes). */
+  readonly gnuLongName?: boolean;
+}
+
+/** A PAX record: "<len> key=value\n", where len counts itself. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = Buffer.byteLength(body) + 1;
+  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+  return `${len}${body}`;
+}
+
+function padded(data: Buffer): Buffer[] {
+  const pad = (512 - (data.length % 512)) % 512;
+  return pad ? [data, Buffer.alloc(pad)] : [data];
+}
+
+/** A tarball built synchronously from raw headers (tar-stream's packer is async). */
+export function rawTar(entries: readonly RawTarEntry[]): Buffer {
+  const out: Buffer[] = [];
+  for (const e of entries) {
+    if (e.pax) {
+      const records = Buffer.from(Object.entries(e.pax).map(([k, v]) => paxRecord(k, v)).join(''));
+      out.push(rawTarHeader('PaxHeader', 'x', records.length), ...padded(records));
+    }
+    if (e.gnuLongName) {
+      const long = Buffer.from(e.name + '\0');
+      out.push(rawTarHeader('././@LongLink', 'L', long.length), ...padded(long));
+    }
+    const content = Buffer.from(e.content ?? '');
+    const typeflag = e.typeflag ?? '0';
+    out.push(rawTarHeader(e.name, typeflag, typeflag === '0' ? content.length : 0, e));
+    if (typeflag === '0' && content.length) out.push(...padded(content));
+  }
+  out.push(Buffer.alloc(1024));
+  return Buffer.concat(out);
 }
 
 /**
