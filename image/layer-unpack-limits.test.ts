@@ -3,9 +3,9 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { TarRecordTooLargeError, unpackLayer } from './layer-unpack';
+import { TarRecordTooLargeError, unpackLayer, UnsafeLayerError } from './layer-unpack';
 import { FakeUnpackNative } from './testing/fake-native';
-import { oversizedRecordTar } from './testing/tarball';
+import { oversizedRecordTar, rawTar } from './testing/tarball';
 
 const MiB = 1024 * 1024;
 const DIGEST = 'sha256:' + 'ab'.repeat(32);
@@ -53,5 +53,20 @@ describe('image/layer-unpack record size limits', () => {
     const result = await unpackRecord('x', MiB - 512);
     expect(result).to.not.be.instanceOf(Error);
     expect(await fs.readdir(root)).to.deep.equal(['file']);
+  });
+
+  it('refuses an entry with more than 128 xattrs before setting any', async () => {
+    const pax: Record<string, string> = {};
+    for (let i = 0; i < 5000; i++) pax[`SCHILY.xattr.user.k${i}`] = 'v';
+    const native = new FakeUnpackNative();
+    let caught: unknown;
+    try {
+      await unpackLayer(Readable.from([rawTar([{ name: 'f', content: 'x', pax }])]), 'none', root, { native });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.be.instanceOf(UnsafeLayerError);
+    expect((caught as Error).message).to.contain('5000 xattrs');
+    expect(native.calls).to.deep.equal([]);
   });
 });

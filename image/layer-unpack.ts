@@ -5,10 +5,13 @@
  * symlinks, devices and fifos are preserved.
  *
  * Safety: nothing may be created, followed or linked outside the target directory. Every name is
- * checked (no absolute paths, no `..`), every parent component is walked with lstat and must be a
- * real directory (a symlink planted earlier in the layer is never written through), hardlink
- * targets must resolve inside the layer, whiteout names must be plain names. A bad entry fails
- * the whole layer; the caller unpacks into a temp dir and deletes it on failure.
+ * checked (no absolute paths, no `..`, shorter than PATH_MAX), every parent component must be a
+ * directory this layer made (a symlink planted earlier in the layer is never written through; see
+ * image/layer-tree.ts), hardlink targets must resolve inside the layer, whiteout names must be
+ * plain names. Directory times are set last, through no-follow fds, and only for paths no later
+ * entry replaced. PAX and GNU long-name records over 1 MiB are refused from their header
+ * (image/tar-pax.ts). A bad entry fails the whole layer; the caller unpacks into a temp dir and
+ * deletes it on failure.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -60,6 +63,8 @@ const DECOMPRESS_INPUT_BYTES = 512 * 1024;
 const OPAQUE_MARKER = '.wh..wh..opq';
 /** Linux's limit on a path (and a symlink target); longer names could never be created. */
 const PATH_MAX = 4096;
+/** xattrs one entry may set. */
+const MAX_XATTRS_PER_ENTRY = 128;
 /** Longest message kept from an untyped error (it may quote huge names). */
 const MAX_MESSAGE_CHARS = 1024;
 export const OPAQUE_XATTR = 'trusted.overlay.opaque';
@@ -307,12 +312,14 @@ class LayerUnpacker {
     if (this.preserveOwners && !(this.asRoot && uid === 0 && gid === 0)) fs.lchownSync(abs, uid, gid);
     // chmod after chown: chown clears setuid/setgid bits. Symlinks have no mode of their own.
     if (!isSymlink) fs.chmodSync(abs, mode);
-    const xattrs = paxXattrs(h.pax as Record<string, string> | undefined);
-    for (const x of xattrs) {
-      // Only namespaces an image may carry; trusted.* would let a layer fake overlay state.
-      if (!x.name.startsWith('user.') && !x.name.startsWith('security.')) continue;
-      await this.opts.native.lsetxattr(abs, x.name, x.value);
+    // Only namespaces an image may carry; trusted.* would let a layer fake overlay state.
+    const xattrs = paxXattrs(h.pax as Record<string, string> | undefined).filter((x) => x.name.startsWith('user.') || x.name.startsWith('security.'));
+    // Each is a native call (a round trip to the main thread from a worker): a 1 MiB PAX record
+    // could otherwise ask for ~50 000 per entry.
+    if (xattrs.length > MAX_XATTRS_PER_ENTRY) {
+      throw new UnsafeLayerError(`unpack layer: ${quoteName(h.name)} carries ${xattrs.length} xattrs, over the limit of ${MAX_XATTRS_PER_ENTRY}`);
     }
+    for (const x of xattrs) await this.opts.native.lsetxattr(abs, x.name, x.value);
     const mtime = h.mtime ?? new Date(0);
     fs.lutimesSync(abs, mtime, mtime);
   }
