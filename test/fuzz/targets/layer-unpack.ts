@@ -48,6 +48,11 @@ function setUp(): Sandbox {
   return sandbox;
 }
 
+function tearDown(): void {
+  if (sandbox) fs.rmSync(sandbox.base, { recursive: true, force: true });
+  sandbox = undefined;
+}
+
 /** Names, types, modes, sizes, mtimes and file contents below `dir`, as one string. */
 function describeTree(dir: string): string {
   const lines: string[] = [];
@@ -175,13 +180,12 @@ export const target: FuzzTarget = {
     if (findings.length > 0) {
       // Start the next input from a clean outside dir, so one finding does not taint the rest.
       fs.rmSync('/tmp/berth-fuzz-evil', { force: true });
-      await this.dispose?.();
+      tearDown();
       throw new Error(`layer-unpack finding:\n${findings.join('\n')}`);
     }
   },
 
   async dispose(): Promise<void> {
-    if (sandbox) fs.rmSync(sandbox.base, { recursive: true, force: true });
-    sandbox = undefined;
+    tearDown();
   },
 };
