@@ -14,7 +14,7 @@ import type { Logger } from '../common/logger';
 import { ContentStore, VerifyingStream, sha256Digest } from './content-store';
 import { ImageRecord, ImageStore, OciImageConfig } from './image-store';
 import { LayerStore, chainIds } from './layer-store';
-import { UnpackNative, unpackLayer } from './layer-unpack';
+import { UnpackNative, UnpackResult, unpackLayer } from './layer-unpack';
 import { LayerWorkerPool, sharedLayerWorkerPool } from './layer-worker-pool';
 import { layerCompression, MAX_MANIFEST_BYTES } from './manifest';
 import { parseImageConfig, ParsedImageConfig } from './image-config';
@@ -239,7 +239,7 @@ export class ImageStorage {
         const open = async (): Promise<Readable> => addAbortSignal(signal, await layer.open(signal));
         if (layer.size !== undefined && layer.size >= minWorker) {
           const job = { compression, root: dir, zstdPath: this.opts.zstdPath, digest: layer.digest, size: layer.size };
-          return this.workers.unpack({ open, job, native: this.opts.native, onBytes: input.onBytes });
+          return this.warnSkippedDirTimes(layer.digest, await this.workers.unpack({ open, job, native: this.opts.native, onBytes: input.onBytes }));
         }
         const blob = await open();
         // pipeline() ties both ends: a failed unpack also closes the download, and vice versa.
@@ -247,9 +247,18 @@ export class ImageStorage {
           layer.digest !== undefined
             ? pipeline(blob, new VerifyingStream(layer.digest, layer.size, input.onBytes), () => undefined)
             : blob;
-        return unpackLayer(verified, compression, dir, { native: this.opts.native, zstdPath: this.opts.zstdPath });
+        const opts = { native: this.opts.native, zstdPath: this.opts.zstdPath, digest: layer.digest };
+        return this.warnSkippedDirTimes(layer.digest, await unpackLayer(verified, compression, dir, opts));
       }, input.signal);
     });
+  }
+
+  /** Logs a layer with more directories than the unpacker sets times for; returns `result`. */
+  private warnSkippedDirTimes(digest: string | undefined, result: UnpackResult): UnpackResult {
+    if (result.dirTimesSkipped) {
+      this.opts.logger.warn('layer has too many directories: some keep the time of their last write', { layer: digest, directories: result.dirTimesSkipped });
+    }
+    return result;
   }
 
   /** Lets go of the unpack worker threads (the last user of a pool stops them; idle ones also stop by themselves). */

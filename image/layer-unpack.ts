@@ -5,10 +5,13 @@
  * symlinks, devices and fifos are preserved.
  *
  * Safety: nothing may be created, followed or linked outside the target directory. Every name is
- * checked (no absolute paths, no `..`), every parent component is walked with lstat and must be a
- * real directory (a symlink planted earlier in the layer is never written through), hardlink
- * targets must resolve inside the layer, whiteout names must be plain names. A bad entry fails
- * the whole layer; the caller unpacks into a temp dir and deletes it on failure.
+ * checked (no absolute paths, no `..`, shorter than PATH_MAX), every parent component must be a
+ * directory this layer made (a symlink planted earlier in the layer is never written through; see
+ * image/layer-tree.ts), hardlink targets must resolve inside the layer, whiteout names must be
+ * plain names. Directory times are set last, through no-follow fds, and only for paths no later
+ * entry replaced. PAX and GNU long-name records over 1 MiB are refused from their header
+ * (image/tar-pax.ts). A bad entry fails the whole layer; the caller unpacks into a temp dir and
+ * deletes it on failure.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -22,7 +25,11 @@ import { FailedPreconditionError, RuntimeError } from '../common/errors';
 import type { NativeBinding } from '../native/binding';
 import { ChunkCoalescer } from './chunk-coalescer';
 import type { LayerCompression } from './manifest';
+import { quoteName, TarRecordTooLargeError, UnsafeLayerError } from './layer-errors';
+import { LayerTree, MAX_DIR_TIME_FIXUPS } from './layer-tree';
 import { paxXattrs } from './tar-pax';
+
+export { TarRecordTooLargeError, UnsafeLayerError } from './layer-errors';
 
 type TarHeader = tar.Header;
 
@@ -35,6 +42,10 @@ export interface UnpackOptions {
   readonly preserveOwners?: boolean;
   /** Path of the zstd CLI (Debian's `zstd`), used for tar+zstd layers. */
   readonly zstdPath?: string;
+  /** The layer's (compressed) digest, named in errors. */
+  readonly digest?: string;
+  /** Directory time fix-ups recorded at most (default MAX_DIR_TIME_FIXUPS). */
+  readonly maxDirTimeFixups?: number;
 }
 
 export interface UnpackResult {
@@ -42,26 +53,33 @@ export interface UnpackResult {
   readonly diffId: string;
   /** Bytes of uncompressed tar read. */
   readonly size: number;
+  /** Directories past the fix-up cap, left with the time of their last write. */
+  readonly dirTimesSkipped?: number;
 }
 
 const WHITEOUT_PREFIX = '.wh.';
 /** Compressed bytes handed to the decompressor at once (see ChunkCoalescer). */
 const DECOMPRESS_INPUT_BYTES = 512 * 1024;
 const OPAQUE_MARKER = '.wh..wh..opq';
+/** Linux's limit on a path (and a symlink target); longer names could never be created. */
+const PATH_MAX = 4096;
+/** xattrs one entry may set. */
+const MAX_XATTRS_PER_ENTRY = 128;
+/** Longest message kept from an untyped error (it may quote huge names). */
+const MAX_MESSAGE_CHARS = 1024;
 export const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
-/** Thrown for a layer entry that would escape the layer directory or is otherwise malformed. */
-export class UnsafeLayerError extends FailedPreconditionError {}
 
 /**
  * Splits a tar entry name into safe components; refuses absolute names and `..` components.
  * Returns [] for the root itself (`./`).
  */
 export function safeComponents(name: string): string[] {
-  if (name.includes('\0')) throw new UnsafeLayerError(`unpack layer: entry name ${JSON.stringify(name)} contains NUL`);
-  if (name.startsWith('/')) throw new UnsafeLayerError(`unpack layer: absolute entry name ${JSON.stringify(name)}`);
+  if (Buffer.byteLength(name) >= PATH_MAX) throw new UnsafeLayerError(`unpack layer: entry name ${quoteName(name)} is longer than PATH_MAX`);
+  if (name.includes('\0')) throw new UnsafeLayerError(`unpack layer: entry name ${quoteName(name)} contains NUL`);
+  if (name.startsWith('/')) throw new UnsafeLayerError(`unpack layer: absolute entry name ${quoteName(name)}`);
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new UnsafeLayerError(`unpack layer: entry name ${JSON.stringify(name)} contains ".."`);
+  if (parts.includes('..')) throw new UnsafeLayerError(`unpack layer: entry name ${quoteName(name)} contains ".."`);
   return parts;
 }
 
@@ -148,42 +166,40 @@ export async function unpackLayer(source: Readable, compression: LayerCompressio
     source.destroy();
     extract.destroy();
     await pumpDone.catch(() => undefined);
+    if (err instanceof TarRecordTooLargeError) {
+      throw new TarRecordTooLargeError(`unpack layer ${opts.digest ?? '(digest unknown)'}: ${err.message}`, { cause: err });
+    }
     throw unpackFailure(err);
   }
-  await unpacker.finish();
-  return { diffId: `sha256:${diff.hash.digest('hex')}`, size: diff.size };
+  unpacker.finish();
+  return { diffId: `sha256:${diff.hash.digest('hex')}`, size: diff.size, dirTimesSkipped: unpacker.tree.skippedDirTimes };
 }
 
 /** The error a failed unpack rejects with: typed errors as they are, anything else as FailedPrecondition. */
 export function unpackFailure(err: unknown): Error {
   return err instanceof FailedPreconditionError || err instanceof RuntimeError
     ? err
-    : new FailedPreconditionError(`unpack layer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    : new FailedPreconditionError(`unpack layer: ${(err instanceof Error ? err.message : String(err)).slice(0, MAX_MESSAGE_CHARS)}`, { cause: err });
 }
 
 /**
- * Applies tar entries one at a time inside `root`.
- *
- * The layer dir starts empty and only this unpacker writes into it, so it knows every path that
- * exists: `dirs` (real directories) and `others` (files, symlinks, devices, whiteouts). A parent
- * that is in `others` is a symlink or file and fails the layer; no lstat is needed.
+ * Applies tar entries one at a time inside `root`; what exists so far is tracked in a LayerTree
+ * (no lstat needed, see image/layer-tree.ts).
  *
  * Metadata calls use the synchronous fs API on purpose: each is a few microseconds on the page
  * cache, while a thread-pool round trip per call made unpacking a busybox layer (~270 entries)
  * several times slower. The event loop still gets a turn between entries.
  */
 class LayerUnpacker {
-  private readonly dirs = new Set<string>(['']);
-  private readonly others = new Set<string>();
-  /** Directory times to set last (writing into a dir changes its mtime). */
-  private readonly dirTimes: Array<{ abs: string; mtime: Date }> = [];
+  readonly tree: LayerTree;
   private readonly preserveOwners: boolean;
   private readonly asRoot: boolean;
 
   constructor(
-    private readonly root: string,
+    root: string,
     private readonly opts: UnpackOptions,
   ) {
+    this.tree = new LayerTree(root, opts.maxDirTimeFixups ?? MAX_DIR_TIME_FIXUPS);
     this.asRoot = process.getuid?.() === 0;
     this.preserveOwners = opts.preserveOwners ?? this.asRoot;
   }
@@ -192,47 +208,44 @@ class LayerUnpacker {
     const parts = safeComponents(h.name);
     if (parts.length === 0) return; // the layer root itself: keep our own dir
     const base = parts[parts.length - 1]!;
-    const parentRel = parts.slice(0, -1).join('/');
-    const parentAbs = this.ensureParent(parts.slice(0, -1), h.name);
+    const parent = this.tree.dirAt(parts.slice(0, -1), h.name);
 
     if (base === OPAQUE_MARKER) {
-      await this.opts.native.lsetxattr(parentAbs, OPAQUE_XATTR, Buffer.from('y'));
+      await this.opts.native.lsetxattr(parent.abs, OPAQUE_XATTR, Buffer.from('y'));
       return;
     }
     if (base.startsWith(WHITEOUT_PREFIX)) {
       const hidden = base.slice(WHITEOUT_PREFIX.length);
       if (hidden === '' || hidden === '.' || hidden === '..' || hidden.includes('/')) {
-        throw new UnsafeLayerError(`unpack layer: bad whiteout ${JSON.stringify(h.name)}`);
+        throw new UnsafeLayerError(`unpack layer: bad whiteout ${quoteName(h.name)}`);
       }
-      const rel = joinRel(parentRel, hidden);
-      const abs = path.join(parentAbs, hidden);
-      this.removeExisting(abs, rel);
-      await this.opts.native.mknod(abs, fsc.S_IFCHR | 0o000, 0, 0);
-      this.others.add(rel);
+      this.tree.remove(parent, hidden);
+      await this.opts.native.mknod(path.join(parent.abs, hidden), fsc.S_IFCHR | 0o000, 0, 0);
+      this.tree.addLeaf(parent, hidden, 'other');
       return;
     }
 
-    const rel = joinRel(parentRel, base);
-    const abs = path.join(parentAbs, base);
+    const abs = path.join(parent.abs, base);
     const mode = (h.mode ?? 0o644) & 0o7777;
     switch (h.type) {
       case 'directory': {
-        if (!this.dirs.has(rel)) {
-          this.removeExisting(abs, rel);
+        let node = this.tree.get(parent, base);
+        if (node?.kind !== 'dir') {
+          this.tree.remove(parent, base);
           fs.mkdirSync(abs, { mode: 0o700 });
-          this.dirs.add(rel);
+          node = this.tree.addDir(parent, base);
         }
         await this.setMetadata(abs, h, mode, false);
-        this.dirTimes.push({ abs, mtime: h.mtime ?? new Date(0) });
+        this.tree.setDirTime(parent, node, (h.mtime ?? new Date(0)).getTime());
         return;
       }
       case 'file':
       case 'contiguous-file':
       case undefined:
       case null: {
-        this.removeExisting(abs, rel);
+        this.tree.remove(parent, base);
         const fd = fs.openSync(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
-        this.others.add(rel);
+        this.tree.addLeaf(parent, base, 'other');
         try {
           for await (const chunk of body) fs.writeSync(fd, chunk as Buffer);
         } finally {
@@ -242,79 +255,54 @@ class LayerUnpacker {
         return;
       }
       case 'symlink': {
-        this.removeExisting(abs, rel);
+        const linkBytes = Buffer.byteLength(h.linkname ?? '');
+        if (linkBytes === 0 || linkBytes >= PATH_MAX) {
+          throw new UnsafeLayerError(`unpack layer: symlink ${quoteName(h.name)} has an empty target or one longer than PATH_MAX`);
+        }
+        this.tree.remove(parent, base);
         // The target is stored as is; it is never followed while unpacking.
         fs.symlinkSync(h.linkname ?? '', abs);
-        this.others.add(rel);
+        this.tree.addLeaf(parent, base, 'symlink');
         await this.setMetadata(abs, h, mode, true);
         return;
       }
       case 'link': {
         const targetParts = safeComponents(h.linkname ?? '');
-        if (targetParts.length === 0) throw new UnsafeLayerError(`unpack layer: hardlink ${JSON.stringify(h.name)} to the layer root`);
-        const targetParent = this.ensureParent(targetParts.slice(0, -1), h.linkname ?? '', false);
-        const targetRel = targetParts.join('/');
-        const targetAbs = path.join(targetParent, targetParts[targetParts.length - 1]!);
-        if (this.dirs.has(targetRel)) throw new UnsafeLayerError(`unpack layer: hardlink ${JSON.stringify(h.name)} to a directory`);
-        if (!this.others.has(targetRel)) {
-          throw new UnsafeLayerError(`unpack layer: hardlink ${JSON.stringify(h.name)} to missing ${JSON.stringify(h.linkname)}`);
+        if (targetParts.length === 0) throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} to the layer root`);
+        const targetParent = this.tree.dirAt(targetParts.slice(0, -1), h.linkname ?? '', false);
+        const targetBase = targetParts[targetParts.length - 1]!;
+        const target = this.tree.get(targetParent, targetBase);
+        if (target === undefined) {
+          throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} to missing ${quoteName(h.linkname)}`);
         }
-        if (targetRel === rel) return;
-        this.removeExisting(abs, rel);
-        fs.linkSync(targetAbs, abs); // link(2) does not follow a symlink target on Linux
-        this.others.add(rel);
+        if (target.kind === 'dir') throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} to a directory`);
+        if (targetParent.node === parent.node && targetBase === base) return;
+        if (targetParts.length > parts.length && parts.every((p, i) => targetParts[i] === p)) {
+          throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} would replace the directory holding its target`);
+        }
+        this.tree.remove(parent, base);
+        fs.linkSync(path.join(targetParent.abs, targetBase), abs); // link(2) does not follow a symlink target on Linux
+        this.tree.addLeaf(parent, base, target.kind);
         return;
       }
       case 'character-device':
       case 'block-device':
       case 'fifo': {
-        this.removeExisting(abs, rel);
+        this.tree.remove(parent, base);
         const kind = h.type === 'fifo' ? fsc.S_IFIFO : h.type === 'block-device' ? fsc.S_IFBLK : fsc.S_IFCHR;
         await this.opts.native.mknod(abs, kind | mode, h.devmajor ?? 0, h.devminor ?? 0);
-        this.others.add(rel);
+        this.tree.addLeaf(parent, base, 'other');
         await this.setMetadata(abs, h, mode, false);
         return;
       }
       default:
-        throw new UnsafeLayerError(`unpack layer: unsupported entry type ${String(h.type)} for ${JSON.stringify(h.name)}`);
+        throw new UnsafeLayerError(`unpack layer: unsupported entry type ${String(h.type)} for ${quoteName(h.name)}`);
     }
   }
 
-  /** Sets directory mtimes last. */
-  async finish(): Promise<void> {
-    for (const { abs, mtime } of this.dirTimes.reverse()) fs.lutimesSync(abs, mtime, mtime);
-  }
-
-  /**
-   * Walks `parts` from the root: every component must be a directory this layer made (created
-   * 0755 when missing). A symlink or file in the way fails the layer.
-   */
-  private ensureParent(parts: string[], name: string, create = true): string {
-    let rel = '';
-    for (const p of parts) {
-      rel = joinRel(rel, p);
-      if (this.dirs.has(rel)) continue;
-      if (this.others.has(rel)) {
-        const st = fs.lstatSync(path.join(this.root, rel));
-        const what = st.isSymbolicLink() ? 'through symlink' : 'under non-directory';
-        throw new UnsafeLayerError(`unpack layer: ${JSON.stringify(name)} would be written ${what} ${JSON.stringify(rel)}`);
-      }
-      if (!create) throw new UnsafeLayerError(`unpack layer: ${JSON.stringify(name)} refers to missing directory ${JSON.stringify(rel)}`);
-      fs.mkdirSync(path.join(this.root, rel), { mode: 0o755 });
-      this.dirs.add(rel);
-    }
-    return path.join(this.root, rel);
-  }
-
-  /** Removes what an earlier entry put at `rel` so this entry can replace it (never follows). */
-  private removeExisting(abs: string, rel: string): void {
-    if (this.dirs.has(rel)) {
-      fs.rmSync(abs, { recursive: true, force: true });
-      for (const set of [this.dirs, this.others]) for (const d of [...set]) if (d === rel || d.startsWith(rel + '/')) set.delete(d);
-    } else if (this.others.has(rel)) {
-      fs.unlinkSync(abs);
-      this.others.delete(rel);
-    }
+  /** Sets directory times last (see LayerTree.applyDirTimes). */
+  finish(): void {
+    this.tree.applyDirTimes();
   }
 
   private async setMetadata(abs: string, h: TarHeader, mode: number, isSymlink: boolean): Promise<void> {
@@ -324,17 +312,15 @@ class LayerUnpacker {
     if (this.preserveOwners && !(this.asRoot && uid === 0 && gid === 0)) fs.lchownSync(abs, uid, gid);
     // chmod after chown: chown clears setuid/setgid bits. Symlinks have no mode of their own.
     if (!isSymlink) fs.chmodSync(abs, mode);
-    const xattrs = paxXattrs(h.pax as Record<string, string> | undefined);
-    for (const x of xattrs) {
-      // Only namespaces an image may carry; trusted.* would let a layer fake overlay state.
-      if (!x.name.startsWith('user.') && !x.name.startsWith('security.')) continue;
-      await this.opts.native.lsetxattr(abs, x.name, x.value);
+    // Only namespaces an image may carry; trusted.* would let a layer fake overlay state.
+    const xattrs = paxXattrs(h.pax as Record<string, string> | undefined).filter((x) => x.name.startsWith('user.') || x.name.startsWith('security.'));
+    // Each is a native call (a round trip to the main thread from a worker): a 1 MiB PAX record
+    // could otherwise ask for ~50 000 per entry.
+    if (xattrs.length > MAX_XATTRS_PER_ENTRY) {
+      throw new UnsafeLayerError(`unpack layer: ${quoteName(h.name)} carries ${xattrs.length} xattrs, over the limit of ${MAX_XATTRS_PER_ENTRY}`);
     }
+    for (const x of xattrs) await this.opts.native.lsetxattr(abs, x.name, x.value);
     const mtime = h.mtime ?? new Date(0);
     fs.lutimesSync(abs, mtime, mtime);
   }
-}
-
-function joinRel(a: string, b: string): string {
-  return a === '' ? b : `${a}/${b}`;
 }

@@ -6,11 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { FailedPreconditionError, errnoCode, errorKindOf } from '../common/errors';
-import { UnpackNative, UnpackResult, UnsafeLayerError, OPAQUE_XATTR, unpackLayer } from './layer-unpack';
+import { TarRecordTooLargeError, UnpackNative, UnpackResult, UnsafeLayerError, OPAQUE_XATTR, unpackLayer } from './layer-unpack';
 import { LayerWorkerPool } from './layer-worker-pool';
 import { FakeUnpackNative } from './testing/fake-native';
-import { buildTar, buildTarGz, TarEntrySpec } from './testing/tarball';
+import { buildTar, buildTarGz, oversizedRecordTar, TarEntrySpec } from './testing/tarball';
 
 const run = promisify(execFile);
 const sha256 = (b: Buffer): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
@@ -68,7 +69,7 @@ describe('image/layer-worker-pool', function () {
     ];
     const result = await unpackGz(entries);
     const tarBytes = await buildTar(entries);
-    expect(result).to.deep.equal({ diffId: sha256(tarBytes), size: tarBytes.length });
+    expect(result).to.deep.equal({ diffId: sha256(tarBytes), size: tarBytes.length, dirTimesSkipped: 0 });
     expect((await fs.readFile(path.join(root, 'bin/data'))).equals(big)).to.equal(true);
     expect((await fs.stat(path.join(root, 'bin/data'))).mode & 0o777).to.equal(0o640);
     expect(await fs.readlink(path.join(root, 'bin/sh'))).to.equal('data');
@@ -125,6 +126,14 @@ describe('image/layer-worker-pool', function () {
     expect(err).to.be.instanceOf(UnsafeLayerError);
     expect(errorKindOf(err)).to.equal('FailedPrecondition');
     expect(err.message).to.match(/\.\./);
+  });
+
+  it('refuses an oversized PAX record on a worker with its class, the layer digest and the size', async () => {
+    const blob = gzipSync(Buffer.concat([...oversizedRecordTar('x', 2 * 1024 * 1024, { bytes: 0 })]));
+    const digest = sha256(blob);
+    const err = await caught(pool.unpack({ open: async () => chunked(blob), job: { compression: 'gzip', root, digest, size: blob.length }, native }));
+    expect(err).to.be.instanceOf(TarRecordTooLargeError);
+    expect(err.message).to.contain(digest).and.contain('2097152 bytes');
   });
 
   it('fails with the download error when the source breaks, after the worker has stopped', async () => {

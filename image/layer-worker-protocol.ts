@@ -17,7 +17,7 @@
  * next `start`.
  */
 import { BerthError, ErrorKind, RuntimeError, errorOfKind } from '../common/errors';
-import { UnpackResult, UnsafeLayerError } from './layer-unpack';
+import { TarRecordTooLargeError, UnpackResult, UnsafeLayerError } from './layer-unpack';
 import type { LayerCompression } from './manifest';
 
 /** One layer to unpack: where, how it is compressed, and what the compressed bytes must hash to. */
@@ -111,7 +111,8 @@ export function deserializeError(chain: SerializedError): Error {
     const link = chain[i]!;
     const options = cause ? { cause } : undefined;
     let err: Error;
-    if (link.name === UnsafeLayerError.name) err = new UnsafeLayerError(link.message, options);
+    if (link.name === TarRecordTooLargeError.name) err = new TarRecordTooLargeError(link.message, options);
+    else if (link.name === UnsafeLayerError.name) err = new UnsafeLayerError(link.message, options);
     else if (link.kind !== undefined) err = errorOfKind(link.kind, link.message, options);
     else {
       err = new Error(link.message, options);

@@ -49,6 +49,7 @@ class LayerJob {
     try {
       const result = await unpackLayer(verified, this.job.compression, this.job.root, {
         native: this.nativeProxy(),
+        digest: this.job.digest,
         zstdPath: this.job.zstdPath,
         preserveOwners: this.job.preserveOwners,
       });

@@ -1,9 +1,20 @@
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { InvalidArgumentError, NotFoundError } from '../common/errors';
-import { parseGroup, parsePasswd, readFileInRoot, resolveInRoot, resolveUser, resolveUserFrom, type UserRequest } from './user';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../common/errors';
+import {
+  MAX_ACCOUNTS_FILE_BYTES,
+  parseGroup,
+  parsePasswd,
+  readAccounts,
+  readFileInRoot,
+  readRegularFileNoFollow,
+  resolveInRoot,
+  resolveUser,
+  resolveUserFrom,
+  type UserRequest,
+} from './user';
 
 const PASSWD = ['root:x:0:0:root:/root:/bin/sh', 'www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin', 'alice:x:1000:1000::/home/alice:/bin/sh', 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin', 'broken line', ''].join('\n');
 const GROUP = ['root:x:0:', 'wheel:x:10:alice,root', 'www-data:x:33:', 'alice:x:1000:', 'audio:x:29:alice', 'staff:x:50:', 'garbage'].join('\n');
@@ -99,8 +110,8 @@ describe('runtime/user rootfs reading', () => {
     // ../../../../<outside>/passwd would escape if `..` could climb out of the root.
     const rel = path.relative(path.join(root, 'etc'), path.join(outside, 'passwd'));
     symlinkSync(rel, path.join(root, 'etc/passwd'));
-    const resolved = await resolveInRoot(root, '/etc/passwd');
-    expect(resolved.startsWith(root + path.sep)).to.equal(true);
+    // Climbing stops at the root, where <outside>'s name does not exist.
+    expect(await resolveInRoot(root, '/etc/passwd')).to.equal(undefined);
     expect(await readFileInRoot(root, '/etc/passwd')).to.equal(undefined);
   });
 
@@ -121,5 +132,62 @@ describe('runtime/user rootfs reading', () => {
       caught = err;
     }
     expect(caught).to.be.instanceOf(NotFoundError);
+  });
+
+  async function rejection(p: Promise<unknown>): Promise<unknown> {
+    try {
+      await p;
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  }
+
+  it('refuses a 100 MiB (sparse) /etc/passwd quickly instead of reading it', async () => {
+    const file = path.join(root, 'etc/passwd');
+    writeFileSync(file, 'root:x:0:0:root:/root:/bin/sh\n');
+    truncateSync(file, 100 * 1024 * 1024);
+    const started = Date.now();
+    const err = await rejection(readAccounts(root));
+    expect(Date.now() - started).to.be.below(200);
+    expect(err).to.be.instanceOf(FailedPreconditionError);
+    expect((err as Error).message).to.contain('/etc/passwd').and.contain(String(MAX_ACCOUNTS_FILE_BYTES)).and.contain('104857600');
+  });
+
+  it('reads a passwd of exactly the size limit', async () => {
+    const line = 'root:x:0:0:root:/root:/bin/sh\n';
+    writeFileSync(path.join(root, 'etc/passwd'), line + '#'.repeat(MAX_ACCOUNTS_FILE_BYTES - line.length - 1) + '\n');
+    expect((await readAccounts(root)).passwd.map((p) => p.name)).to.deep.equal(['root']);
+  });
+
+  it('skips lines over the line limit', () => {
+    const long = `big:x:7:7:${'g'.repeat(100_000)}:/:/bin/sh`;
+    expect(parsePasswd(`${long}\nok:x:8:8::/:/bin/sh\n`).map((p) => p.name)).to.deep.equal(['ok']);
+    expect(parseGroup(`huge:x:9:${'m,'.repeat(50_000)}\nok:x:10:a\n`).map((g) => g.name)).to.deep.equal(['ok']);
+  });
+
+  it('does not read a host file through a symlink whose target climbs out past a missing directory', async () => {
+    writeFileSync(path.join(outside, 'passwd'), 'eve:x:0:0::/:/bin/sh\n');
+    rmSync(path.join(root, 'etc'), { recursive: true });
+    // etc -> missing/../../(…)/<outside>: resolving `..` after the missing component would leave the root.
+    symlinkSync(`missing/${'../'.repeat(40)}${outside.slice(1)}`, path.join(root, 'etc'));
+    expect(await resolveInRoot(root, '/etc/passwd')).to.equal(undefined);
+    expect(await readFileInRoot(root, '/etc/passwd')).to.equal(undefined);
+    expect(await rejection(resolveUser(root, { imageUser: 'eve' }))).to.be.instanceOf(NotFoundError);
+  });
+
+  it('opens the resolved file with O_NOFOLLOW and only inside the root', async () => {
+    writeFileSync(path.join(outside, 'shadow'), 'root:secret:::::::\n');
+    // A passwd swapped for a symlink after the in-root walk (the walk would have resolved it).
+    symlinkSync(path.join(outside, 'shadow'), path.join(root, 'etc/passwd'));
+    expect(await readRegularFileNoFollow(root, path.join(root, 'etc/passwd'), '/etc/passwd')).to.equal(undefined);
+    // A parent directory swapped for a symlink: the fd's real path is outside the root.
+    rmSync(path.join(root, 'etc'), { recursive: true });
+    symlinkSync(outside, path.join(root, 'etc'));
+    expect(await readRegularFileNoFollow(root, path.join(root, 'etc/shadow'), '/etc/shadow')).to.equal(undefined);
+    writeFileSync(path.join(outside, 'group'), 'g:x:1:\n');
+    mkdirSync(path.join(root, 'real'));
+    writeFileSync(path.join(root, 'real/group'), 'g:x:2:\n');
+    expect(String(await readRegularFileNoFollow(root, path.join(root, 'real/group'), '/real/group'))).to.equal('g:x:2:\n');
   });
 });

@@ -2,17 +2,26 @@
  * Resolves the user a container runs as from the container's own /etc/passwd and /etc/group.
  * The rootfs is untrusted: paths are walked component by component with lstat, and symlinks are
  * resolved as if the rootfs were "/" (absolute targets restart at the root, `..` stops there), so
- * a /etc/passwd symlinked to the host's file reads the rootfs's path of that name instead.
+ * a /etc/passwd symlinked to the host's file reads the rootfs's path of that name instead. The
+ * file is then opened with O_NOFOLLOW, must be a regular file still inside the root (checked on
+ * the open fd), and is read only up to MAX_ACCOUNTS_FILE_BYTES.
  */
-import { promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
 import type { ResolvedUser } from './spec/inputs';
 
 const MAX_SYMLINKS = 40;
+/** Largest /etc/passwd or /etc/group read from a rootfs. */
+export const MAX_ACCOUNTS_FILE_BYTES = 4 * 1024 * 1024;
+/** Longer passwd/group lines are skipped as malformed. */
+export const MAX_ACCOUNTS_LINE_CHARS = 64 * 1024;
 
-/** The host path of `inside` (an absolute path in the container) within `root`, symlinks resolved inside the root. */
-export async function resolveInRoot(root: string, inside: string): Promise<string> {
+/**
+ * The host path of `inside` (an absolute path in the container) within `root`, symlinks resolved
+ * inside the root; undefined when a component does not exist or is not a directory.
+ */
+export async function resolveInRoot(root: string, inside: string): Promise<string | undefined> {
   let pending = inside.split('/').filter((c) => c !== '' && c !== '.');
   const resolved: string[] = [];
   let links = 0;
@@ -27,10 +36,9 @@ export async function resolveInRoot(root: string, inside: string): Promise<strin
     try {
       st = await fs.lstat(candidate);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') {
-        // The rest does not exist: the result is a path under the root that open() will not find.
-        return path.join(root, ...resolved, component, ...pending);
-      }
+      // Not found. The rest is never joined on: it may hold `..` components of a symlink target
+      // (`missing/../../..`), which path.join would resolve above the root.
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
       throw err;
     }
     if (!st.isSymbolicLink()) {
@@ -49,13 +57,48 @@ export async function resolveInRoot(root: string, inside: string): Promise<strin
 /** Reads a file of the rootfs safely; undefined when it does not exist or is not a regular file. */
 export async function readFileInRoot(root: string, inside: string): Promise<string | undefined> {
   const hostPath = await resolveInRoot(root, inside);
+  if (hostPath === undefined) return undefined;
+  const text = await readRegularFileNoFollow(root, hostPath, inside);
+  return text?.toString('utf8');
+}
+
+/**
+ * Reads `hostPath`, a file below `root`, without following a symlink at its last component
+ * (O_NOFOLLOW; O_NONBLOCK so a fifo cannot block), and only if the open fd is a regular file of at
+ * most MAX_ACCOUNTS_FILE_BYTES whose real path is inside `root`. Undefined when it is missing or
+ * not a regular file; a too big file is refused with FailedPreconditionError naming `inside`.
+ */
+export async function readRegularFileNoFollow(root: string, hostPath: string, inside: string): Promise<Buffer | undefined> {
+  let handle;
   try {
-    const st = await fs.lstat(hostPath);
-    if (!st.isFile()) return undefined;
-    return await fs.readFile(hostPath, 'utf8');
+    handle = await fs.open(hostPath, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
     throw err;
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return undefined;
+    // A directory swapped for a symlink between the walk and the open would land outside.
+    const [realRoot, opened] = await Promise.all([fs.realpath(root), fs.readlink(`/proc/self/fd/${handle.fd}`)]);
+    if (!opened.startsWith(realRoot + path.sep)) return undefined;
+    const tooBig = (): Error => new FailedPreconditionError(`read ${inside} of the image: over the limit of ${MAX_ACCOUNTS_FILE_BYTES} bytes (${st.size} bytes)`);
+    if (st.size > MAX_ACCOUNTS_FILE_BYTES) throw tooBig();
+    // Sized by fstat, but read to the end: the file may have grown since.
+    const chunks: Buffer[] = [];
+    let got = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(Math.min(Math.max(st.size - got, 0) + 1, MAX_ACCOUNTS_FILE_BYTES + 1 - got, 64 * 1024));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got > MAX_ACCOUNTS_FILE_BYTES) throw tooBig();
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks);
+  } finally {
+    await handle.close();
   }
 }
 
@@ -72,11 +115,11 @@ export interface GroupEntry {
   members: string[];
 }
 
-/** Parses /etc/passwd text; malformed lines are skipped. */
+/** Parses /etc/passwd text; malformed lines (and lines over MAX_ACCOUNTS_LINE_CHARS) are skipped. */
 export function parsePasswd(text: string): PasswdEntry[] {
   const out: PasswdEntry[] = [];
   for (const line of text.split('\n')) {
-    if (line.trim() === '' || line.startsWith('#')) continue;
+    if (line.length > MAX_ACCOUNTS_LINE_CHARS || line.trim() === '' || line.startsWith('#')) continue;
     const f = line.split(':');
     if (f.length < 7) continue;
     const uid = parseId(f[2]);
@@ -87,11 +130,11 @@ export function parsePasswd(text: string): PasswdEntry[] {
   return out;
 }
 
-/** Parses /etc/group text; malformed lines are skipped. */
+/** Parses /etc/group text; malformed lines (and lines over MAX_ACCOUNTS_LINE_CHARS) are skipped. */
 export function parseGroup(text: string): GroupEntry[] {
   const out: GroupEntry[] = [];
   for (const line of text.split('\n')) {
-    if (line.trim() === '' || line.startsWith('#')) continue;
+    if (line.length > MAX_ACCOUNTS_LINE_CHARS || line.trim() === '' || line.startsWith('#')) continue;
     const f = line.split(':');
     if (f.length < 4) continue;
     const gid = parseId(f[2]);
