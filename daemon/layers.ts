@@ -143,6 +143,9 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     const layers: DaemonLayers = {
       network,
       statusInfo: () => ({ apparmor: JSON.stringify(containers.appArmorStatus() ?? { enabled: false }) }),
+      handlerFeatures: () => containers.handlerFeatures(),
+      // Merge and Strict are both applied from the image's own group file (runtime/user.ts).
+      runtimeFeatures: { supplementalGroupsPolicy: true },
       handlers: [
         imageServiceHandlers({ images }),
         podSandboxHandlers({ pods: eventedPods }),

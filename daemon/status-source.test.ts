@@ -21,4 +21,12 @@ describe('daemon/status-source', () => {
     expect(JSON.parse(info.version)).to.equal('0.1.0');
     expect(JSON.parse(info.config).defaultRuntime).to.equal('crun');
   });
+
+  it('reports each handler features as the container layer found them, the default one also under ""; nothing claimed without it', () => {
+    const source = new DaemonStatusSource(defaultConfig(), '0.1.0');
+    for (const h of source.runtimeHandlers()) expect(h.features, h.name).to.deep.equal({ recursiveReadOnlyMounts: false, userNamespaces: false });
+    source.setHandlerFeatures(() => ({ runc: { recursiveReadOnlyMounts: true, userNamespaces: false }, crun: { recursiveReadOnlyMounts: false, userNamespaces: false } }));
+    const byName = Object.fromEntries(source.runtimeHandlers().map((h) => [h.name, h.features.recursiveReadOnlyMounts]));
+    expect(byName).to.deep.equal({ '': true, runc: true, crun: false });
+  });
 });

@@ -17,9 +17,16 @@ export const NETWORK_NOT_WIRED = {
   message: 'berth: the CNI network layer is not initialised',
 } as const;
 
+/** One handler's features as Status reports them (cri-api RuntimeHandlerFeatures). */
+export interface HandlerFeatureFlags {
+  recursiveReadOnlyMounts: boolean;
+  userNamespaces: boolean;
+}
+
 /** Implements cri/runtime/info-handlers' RuntimeStatusSource structurally. */
 export class DaemonStatusSource {
   private network: NetworkStatusProvider | undefined;
+  private handlerFeatures: (() => Record<string, HandlerFeatureFlags>) | undefined;
 
   constructor(
     private readonly config: Pick<BerthConfig, 'runtimes' | 'defaultRuntime' | 'root' | 'runRoot' | 'cgroupDriver'>,
@@ -31,6 +38,11 @@ export class DaemonStatusSource {
     this.network = provider;
   }
 
+  /** Plugs in what each handler can do on this host (the container layer knows); unset: nothing. */
+  setHandlerFeatures(provider: (() => Record<string, HandlerFeatureFlags>) | undefined): void {
+    this.handlerFeatures = provider;
+  }
+
   /** NetworkReady condition. */
   networkReady(): { ready: boolean; reason?: string; message?: string } {
     if (!this.network) return { ...NETWORK_NOT_WIRED };
@@ -38,11 +50,17 @@ export class DaemonStatusSource {
     return s.ready ? { ready: true } : { ready: false, reason: s.reason || 'NetworkPluginNotReady', message: s.message };
   }
 
-  /** The default handler first (also listed as "" as kubelet looks it up), then the others. */
-  runtimeHandlers(): Array<{ name: string }> {
+  /**
+   * The default handler first (also listed as "" as kubelet looks it up), then the others, each
+   * with the features it really has here (none claimed when nobody said).
+   */
+  runtimeHandlers(): Array<{ name: string; features: HandlerFeatureFlags }> {
     const names = Object.keys(this.config.runtimes);
     const ordered = [this.config.defaultRuntime, ...names.filter((n) => n !== this.config.defaultRuntime)];
-    return [{ name: '' }, ...ordered.map((name) => ({ name }))];
+    const known = this.handlerFeatures?.() ?? {};
+    const none: HandlerFeatureFlags = { recursiveReadOnlyMounts: false, userNamespaces: false };
+    const features = (name: string): HandlerFeatureFlags => known[name] ?? (name === '' ? known[this.config.defaultRuntime] : undefined) ?? none;
+    return ['', ...ordered].map((name) => ({ name, features: features(name) }));
   }
 
   /** Values for verbose Status (JSON text). */

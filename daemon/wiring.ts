@@ -18,7 +18,7 @@ import { parseHostPort } from './config-validate';
 import { DaemonMetrics } from './metrics';
 import { MemoryTrimmer } from './memory-trim';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
-import { DaemonStatusSource, type NetworkStatusProvider } from './status-source';
+import { DaemonStatusSource, type HandlerFeatureFlags, type NetworkStatusProvider } from './status-source';
 
 /** A serving daemon. */
 export interface RunningDaemon {
@@ -52,6 +52,10 @@ export interface DaemonLayers {
   network?: NetworkStatusProvider;
   /** More verbose Status entries (JSON text values), e.g. the host's AppArmor. */
   statusInfo?(): Record<string, string>;
+  /** What each runtime handler can do on this host, for Status ('' = the default handler). */
+  handlerFeatures?(): Record<string, HandlerFeatureFlags>;
+  /** CRI-level features the layers implement (Status `features`). */
+  runtimeFeatures?: { supplementalGroupsPolicy: boolean };
   /** Called after the CRI server stopped (close watchers, flush state); never stops pods. */
   close?(): Promise<void>;
 }
@@ -71,9 +75,10 @@ export async function startDaemon(
 
     const status = new DaemonStatusSource(config, version);
     status.setNetworkProvider(layers.network);
+    status.setHandlerFeatures(layers.handlerFeatures ? () => layers.handlerFeatures!() : undefined);
 
     const unary = mergeHandlers(
-      runtimeInfoHandlers({ runtimeVersion: version, status, cgroupDriver: config.cgroupDriver, extraInfo: () => layers.statusInfo?.() ?? {} }),
+      runtimeInfoHandlers({ runtimeVersion: version, status, cgroupDriver: config.cgroupDriver, extraInfo: () => layers.statusInfo?.() ?? {}, features: layers.runtimeFeatures }),
       // The image, pod, container, metrics and streaming handler maps (daemon/layers.ts).
       ...(layers.handlers ?? []),
     );

@@ -11,6 +11,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode
 import { CleanupStack } from '../common/cleanup-stack';
 import { appArmorProfileLoaded } from './apparmor';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
+import type { HandlerFeatures } from './handler-features';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
 import { containerLogPath } from './log-path';
 import { appArmorProfile } from './spec/apparmor';
@@ -23,6 +24,8 @@ export interface CreateDeps {
   images: ImageLookup;
   native: RuntimeNative;
   defaults: RuntimeSpecDefaults;
+  /** Per handler: recursive read-only mounts need the handler's support too, not only the kernel's. */
+  handlerFeatures?: Record<string, HandlerFeatures>;
   resolveDevice(d: ContainerConfigInput['devices'][number]): Promise<ResolvedDevice>;
   hostDevices(): Promise<ResolvedDevice[]>;
   /** Reads and parses a Localhost seccomp profile (NotFound when missing). */
@@ -133,7 +136,7 @@ export async function prepareContainer(
     hostDevices,
     localhostSeccompProfile,
     targetPid,
-    defaults: deps.defaults,
+    defaults: defaultsForHandler(deps, sandbox.runtimeHandler),
   });
   await Promise.all([fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec)), logPath ? fs.mkdir(path.dirname(logPath), { recursive: true }) : undefined]);
 
@@ -207,4 +210,10 @@ export async function readSeccompProfile(ref: string): Promise<unknown> {
   } catch (err) {
     throw new InvalidArgumentError(`seccomp profile ${file} is not valid JSON`, { cause: err });
   }
+}
+
+/** The spec defaults with the pod's handler's own recursive read-only support. */
+function defaultsForHandler(deps: Pick<CreateDeps, 'defaults' | 'handlerFeatures'>, handler: string): RuntimeSpecDefaults {
+  const features = deps.handlerFeatures?.[handler];
+  return features ? { ...deps.defaults, recursiveReadOnlySupported: features.recursiveReadOnlyMounts } : deps.defaults;
 }

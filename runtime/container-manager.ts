@@ -13,6 +13,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError, errnoCode } from '../common/errors';
+import type { HandlerFeatures } from './handler-features';
 import { nowNs, stopSignalName, wrapError } from './runtime-helpers';
 import type { Logger } from '../common/logger';
 import { conmonLaunchFor, type ContainerMonitorLauncher } from './conmon';
@@ -52,6 +53,8 @@ export interface ContainerManagerOptions {
   monitor: ContainerMonitorLauncher;
   conmonPath: string;
   specDefaults: RuntimeSpecDefaults;
+  /** What each handler can do on this host (absent: the host defaults for every handler). */
+  handlerFeatures?: Record<string, HandlerFeatures>;
   logger: Logger;
   /** Max bytes per container log before conmon truncates; unset = unlimited. */
   logSizeMax?: number;
@@ -95,6 +98,7 @@ export class ContainerManager {
       images: opts.images,
       native: opts.native,
       defaults: opts.specDefaults,
+      handlerFeatures: opts.handlerFeatures,
       resolveDevice,
       hostDevices: () => listHostDevices(),
       loadSeccompProfile: readSeccompProfile,
@@ -123,6 +127,16 @@ export class ContainerManager {
       thorough: opts.thoroughRecovery ?? false,
     });
     return m;
+  }
+
+  /** Each handler's features ('' is the default handler), for Status. */
+  handlerFeatures(): Record<string, HandlerFeatures> {
+    const rro = this.opts.specDefaults.recursiveReadOnlySupported;
+    const known = this.opts.handlerFeatures ?? {};
+    const out: Record<string, HandlerFeatures> = {};
+    for (const name of Object.keys(this.opts.runtimes)) out[name] = known[name] ?? { recursiveReadOnlyMounts: rro, userNamespaces: false };
+    out[''] = out[this.opts.defaultRuntime] ?? { recursiveReadOnlyMounts: rro, userNamespaces: false };
+    return out;
   }
 
   /** The host's AppArmor as found at start (undefined: not looked at); for Status. */

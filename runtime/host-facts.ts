@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
+import { handlerFeatures } from './handler-features';
 import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from './spec/capabilities';
 import type { ContainerDeviceInput, ResolvedDevice, RuntimeSpecDefaults } from './spec/inputs';
 
@@ -30,7 +31,7 @@ export async function detectHostFacts(opts: { cgroupDriver: 'cgroupfs' | 'system
     cgroupDriver: opts.cgroupDriver,
     oomScoreAdjFloor: floor,
     seccompAvailable,
-    recursiveReadOnlySupported: kernelAtLeast(os.release(), 5, 12) && runcSupportsRro(opts.runcVersion),
+    recursiveReadOnlySupported: handlerFeatures(opts.runcVersion, os.release()).recursiveReadOnlyMounts,
     swapAccounting,
     allCapabilities: boundingCapabilities(status, lastCap),
     defaultCapabilities: [...DEFAULT_CAPABILITIES],
@@ -58,22 +59,6 @@ export function parseHardLimit(limits: string, row: string): number | undefined 
   const fields = line.slice(row.length).trim().split(/\s+/);
   const hard = Number(fields[1]);
   return Number.isFinite(hard) && hard > 0 ? hard : undefined;
-}
-
-/** True when `release` (uname -r) is at least major.minor. */
-export function kernelAtLeast(release: string, major: number, minor: number): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) return false;
-  const [a, b] = [Number(m[1]), Number(m[2])];
-  return a > major || (a === major && b >= minor);
-}
-
-/** runc understands "rro" since 1.1; crun since 1.4. Unknown versions: assume yes. */
-function runcSupportsRro(version: string | undefined): boolean {
-  if (!version) return true;
-  const m = /(\d+)\.(\d+)/.exec(version);
-  if (!m) return true;
-  return Number(m[1]) > 1 || Number(m[2]) >= 1;
 }
 
 async function exists(p: string): Promise<boolean> {

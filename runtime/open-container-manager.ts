@@ -9,6 +9,7 @@ import type { Logger } from '../common/logger';
 import { ConmonLauncher } from './conmon';
 import { ContainerManager } from './container-manager';
 import { setUpAppArmor } from './apparmor';
+import { detectHandlerFeatures } from './handler-features';
 import { detectHostFacts } from './host-facts';
 import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
 import { RuncDriver, type OciRuntimeDriver } from './oci-runtime';
@@ -45,7 +46,7 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     (r) => r.stdout.toString(),
     () => undefined,
   );
-  const specDefaults = await detectHostFacts({ cgroupDriver: o.cgroupDriver, runcVersion: version });
+  const [specDefaults, handlerFeatures] = await Promise.all([detectHostFacts({ cgroupDriver: o.cgroupDriver, runcVersion: version }), detectHandlerFeatures(o.runtimes)]);
   // AppArmor where the host has it: berth's default profile is (re)loaded at every start.
   specDefaults.apparmor = await setUpAppArmor({ profileDir: path.join(o.runRoot, 'apparmor'), logger: o.logger });
   const { enabled, defaultProfileLoaded } = specDefaults.apparmor;
@@ -61,6 +62,7 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     monitor: new ConmonLauncher(),
     conmonPath: o.conmonPath,
     specDefaults,
+    handlerFeatures,
     logger: o.logger.child({ component: 'containers' }),
     logSizeMax: o.logSizeMax,
     thoroughRecovery: o.thoroughRecovery,

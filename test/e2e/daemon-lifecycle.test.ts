@@ -53,6 +53,9 @@ describe('e2e: berthd lifecycle', function () {
     const network = conditions.find((c) => c.type === 'NetworkReady');
     expect(network?.status, 'the embedded default network is ready').to.equal(true);
     expect((status.runtimeHandlers ?? []).map((h) => h.name)).to.deep.equal(['', 'crun', 'runc']);
+    // Linux >= 5.12 with runc 1.1 / crun 1.4 here: both handlers can do recursive read-only mounts.
+    for (const h of status.runtimeHandlers ?? []) expect(h.features?.recursiveReadOnlyMounts, `handler ${JSON.stringify(h.name)}`).to.equal(true);
+    expect(status.features?.supplementalGroupsPolicy).to.equal(true);
     expect(JSON.parse(status.info?.config ?? '{}').defaultRuntime).to.equal('crun');
 
     const rc = await client.runtimeConfig({});

@@ -6,6 +6,7 @@
  * pod's shared localhost. Complements runtime-containers.test.ts (same checks on the manager).
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -176,6 +177,27 @@ describe('e2e runtime: container behaviours through the berthd socket', function
       linux: { resources: { memoryLimitInBytes: 48 * 1024 * 1024, cpuShares: 256 } },
     });
     expect(r.stdout).to.deep.equal(['hi /tmp from-the-host', String(48 * 1024 * 1024), '256']);
+  });
+
+  it('Status claims recursive read-only mounts for runc here, and they hold: a submount of an rro mount refuses writes (a plain ro one does not)', async () => {
+    const status = await client.status({});
+    expect(status.features?.supplementalGroupsPolicy, 'supplementalGroupsPolicy').to.equal(true);
+    const runc = (status.runtimeHandlers ?? []).find((h) => h.name === 'runc');
+    expect(runc?.features?.recursiveReadOnlyMounts, 'runc handler rro').to.equal(true);
+    expect(runc?.features?.userNamespaces, 'runc handler user namespaces').to.equal(false);
+    const top = path.join(work, 'rro');
+    const sub = path.join(top, 'sub');
+    fs.mkdirSync(sub, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'rro-test', sub]);
+    try {
+      const probe = 'touch /m/sub/x 2>/dev/null && echo wrote || echo refused';
+      const plain = await run(probe, { mounts: [{ containerPath: '/m', hostPath: top, readonly: true }] });
+      expect(plain.stdout, 'a plain read-only mount leaves its submounts writable').to.deep.equal(['wrote']);
+      const rro = await run(probe, { mounts: [{ containerPath: '/m', hostPath: top, readonly: true, recursiveReadOnly: true }] });
+      expect(rro.stdout, 'a recursive read-only mount covers its submounts').to.deep.equal(['refused']);
+    } finally {
+      execFileSync('umount', ['-l', sub]);
+    }
   });
 
   it('ContainerStats reports non-zero CPU, memory and writable layer', async () => {

@@ -1,0 +1,31 @@
+import { expect } from 'chai';
+import { handlerFeatures, kernelAtLeast, parseRuntimeVersion, runtimeSupportsRro } from './handler-features';
+
+describe('runtime/handler-features', () => {
+  it('reads the name and version of runc and crun', () => {
+    expect(parseRuntimeVersion('runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1\nspec: 1.0.2-dev\n')).to.deep.equal({ name: 'runc', major: 1, minor: 1 });
+    expect(parseRuntimeVersion('crun version 1.8.1\ncommit: f8a096be060b22ccd3d5f3ebe44108517fbf6c30\n')).to.deep.equal({ name: 'crun', major: 1, minor: 8 });
+    expect(parseRuntimeVersion('garbage')).to.equal(undefined);
+  });
+
+  const rro: Array<[string | undefined, boolean]> = [
+    ['runc version 1.1.5', true],
+    ['runc version 1.0.3', false],
+    ['runc version 1.2.0', true],
+    ['crun version 1.8.1', true],
+    ['crun version 1.3', false],
+    ['youki version 0.3.0', false],
+    ['', false],
+    [undefined, false],
+  ];
+  for (const [text, want] of rro) {
+    it(`rro for ${JSON.stringify(text)}: ${want}`, () => expect(runtimeSupportsRro(text)).to.equal(want));
+  }
+
+  it('needs Linux 5.12 for recursive read-only mounts', () => {
+    expect(kernelAtLeast('6.18.0-1-amd64', 5, 12)).to.equal(true);
+    expect(kernelAtLeast('5.11.22', 5, 12)).to.equal(false);
+    expect(handlerFeatures('runc version 1.1.5', '5.10.0')).to.deep.equal({ recursiveReadOnlyMounts: false, userNamespaces: false });
+    expect(handlerFeatures('runc version 1.1.5', '6.1.0')).to.deep.equal({ recursiveReadOnlyMounts: true, userNamespaces: false });
+  });
+});

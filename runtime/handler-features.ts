@@ -1,0 +1,57 @@
+/**
+ * What each runtime handler can do on this host, reported to kubelet through Status and used by
+ * the spec builder. Recursive read-only mounts need mount_setattr(2) with AT_RECURSIVE (Linux
+ * 5.12) and a runtime that knows the `rro` mount option: runc 1.1 and crun 1.4 onwards. User
+ * namespaces are not offered yet.
+ */
+import * as os from 'node:os';
+import { runCommand } from './run-command';
+
+/** One handler's features, as CRI RuntimeHandlerFeatures names them. */
+export interface HandlerFeatures {
+  recursiveReadOnlyMounts: boolean;
+  userNamespaces: boolean;
+}
+
+/** The runtime's name and version from the first line of `<runtime> --version`. */
+export function parseRuntimeVersion(text: string): { name: string; major: number; minor: number } | undefined {
+  const m = /^(\S+)\s+version\s+v?(\d+)\.(\d+)/m.exec(text);
+  return m ? { name: m[1].toLowerCase(), major: Number(m[2]), minor: Number(m[3]) } : undefined;
+}
+
+/** True when the runtime named in `versionText` understands the `rro` mount option. Unknown: no. */
+export function runtimeSupportsRro(versionText: string | undefined): boolean {
+  const v = versionText === undefined ? undefined : parseRuntimeVersion(versionText);
+  if (!v) return false;
+  const atLeast = (major: number, minor: number): boolean => v.major > major || (v.major === major && v.minor >= minor);
+  if (v.name === 'runc') return atLeast(1, 1);
+  if (v.name === 'crun') return atLeast(1, 4);
+  return false;
+}
+
+/** True when `release` (uname -r) is at least major.minor. */
+export function kernelAtLeast(release: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
+
+/** The features of a handler whose `--version` printed `versionText`, on a kernel of `release`. */
+export function handlerFeatures(versionText: string | undefined, release: string): HandlerFeatures {
+  return { recursiveReadOnlyMounts: kernelAtLeast(release, 5, 12) && runtimeSupportsRro(versionText), userNamespaces: false };
+}
+
+/** Asks every configured handler's binary for its version; a binary that does not answer gets no features. */
+export async function detectHandlerFeatures(runtimes: Record<string, { path: string }>, release = os.release()): Promise<Record<string, HandlerFeatures>> {
+  const entries = await Promise.all(
+    Object.entries(runtimes).map(async ([name, rt]) => {
+      const text = await runCommand(rt.path, ['--version'], { timeoutMs: 5000 }).then(
+        (r) => r.stdout.toString(),
+        () => undefined,
+      );
+      return [name, handlerFeatures(text, release)] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
