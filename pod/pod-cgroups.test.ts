@@ -78,6 +78,7 @@ describe('pod/pod-cgroups', () => {
     ]);
     const created = await cg.create('/kubepods', 'leaf');
     expect(readFileSync(path.join(dir, 'devices/kubepods/leaf/devices.deny'), 'utf8')).to.equal('a');
+    expect(created.v2Dirs).to.deep.equal([path.join(dir, 'unified/kubepods/leaf')]);
     expect(existsSync(path.join(dir, 'devices/kubepods/devices.deny'))).to.equal(false);
     expect(existsSync(path.join(dir, 'unified/kubepods/leaf/devices.deny'))).to.equal(false);
     rmSync(path.join(dir, 'devices/kubepods/leaf/devices.deny'));

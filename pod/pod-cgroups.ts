@@ -50,6 +50,8 @@ export async function detectCgroupHierarchies(mountinfoPath = '/proc/self/mounti
 export interface PodCgroup {
   dirs: string[];
   procs: string[];
+  /** Its cgroup v2 directories: they get a deny-all device filter before pause joins. */
+  v2Dirs: string[];
 }
 
 /** The leaf name of a pod's cgroup. */
@@ -90,12 +92,14 @@ export class PodCgroups {
       throw new RuntimeError(`deny devices in pod cgroup ${relative}`, { cause: err });
     }
     const dirs = this.hierarchies.map((h) => path.join(h.mountPoint, relative));
-    return { dirs, procs: dirs.map((d) => path.join(d, 'cgroup.procs')) };
+    const v2Dirs = this.hierarchies.filter((h) => h.version === 2).map((h) => path.join(h.mountPoint, relative));
+    return { dirs, procs: dirs.map((d) => path.join(d, 'cgroup.procs')), v2Dirs };
   }
 
   /**
    * Pause needs no device once it is in its cgroup (stdio is opened before it joins), so the pod
-   * cgroup allows none: v1 `a` in devices.deny. Only pause lives there: containers' cgroups are
+   * cgroup allows none: v1 `a` in devices.deny here; on v2 the native launcher attaches a
+   * deny-all device filter (`v2Dirs`, PauseSpec.denyDevicesCgroups). Only pause lives there: containers' cgroups are
    * its siblings under the same parent (runtime's containerCgroupsPath), so a v1 child that could
    * never be granted more than its parent does not exist. Writing `a` fails (EINVAL) on a cgroup
    * that has children, which would be a layout berth never builds: the pod start fails then.

@@ -1,5 +1,7 @@
 #include "pause-launcher.h"
 
+#include "device-filter.h"
+
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
@@ -275,6 +277,15 @@ void WaitUntilReady(int ready_read_fd, LaunchOutcome* outcome) {
 
 LaunchOutcome LaunchPause(const PausePlan& plan) {
   LaunchOutcome outcome;
+  // Before pause joins these cgroups (it opened its stdio already when it does).
+  for (const auto& dir : plan.device_deny_cgroups) {
+    int err = AttachDenyAllDeviceFilter(dir.c_str());
+    if (err != 0) {
+      outcome.error = err;
+      outcome.failed_step = "attach a deny-all device filter to " + dir;
+      return outcome;
+    }
+  }
   std::vector<const char*> sysctl_paths, sysctl_values, cgroups;
   for (const auto& s : plan.sysctl_paths) sysctl_paths.push_back(s.c_str());
   for (const auto& s : plan.sysctl_values) sysctl_values.push_back(s.c_str());

@@ -23,6 +23,7 @@ struct PausePlan {
   std::vector<std::string> sysctl_paths;   // /proc/sys/...
   std::vector<std::string> sysctl_values;
   std::vector<std::string> cgroup_procs;
+  std::vector<std::string> device_deny_cgroups;  // cgroup v2 dirs that get a deny-all device filter
   uid_t uid = 65535;
   gid_t gid = 65535;
   std::string log_file;  // empty: /dev/null

@@ -233,6 +233,32 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     await waitFor(() => exited(pid), 'pause gone');
   });
 
+  it('attaches a deny-all device filter to the given cgroup v2 dirs before pause joins them', async () => {
+    // The v2 hierarchy: /sys/fs/cgroup/unified on a hybrid host (this VM), else /sys/fs/cgroup.
+    const unified = fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? 'unified' : '';
+    const cgroup = makeCgroup(unified);
+    const pid = await start({ cgroupProcs: [path.join(cgroup, 'cgroup.procs')], denyDevicesCgroups: [cgroup] });
+    expect(fs.readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8').trim()).to.equal(String(pid));
+    // Any process of that cgroup is refused every device; outside it /dev/null opens.
+    const script = `echo $$ > ${path.join(cgroup, 'cgroup.procs')} && exec cat /dev/null`;
+    let refused = '';
+    try {
+      execFileSync('/bin/sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      refused = String((error as { stderr?: Buffer }).stderr);
+    }
+    expect(refused).to.equal('cat: /dev/null: Operation not permitted\n');
+    expect(execFileSync('/bin/cat', ['/dev/null']).toString()).to.equal('');
+
+    const missing = path.join(cgroup, 'no-such-child');
+    try {
+      await native.startPause(spec({ denyDevicesCgroups: [missing] }));
+      expect.fail('startPause resolved');
+    } catch (error) {
+      expect((error as NativeError).message).to.equal(`start pause: attach a deny-all device filter to ${missing}: ENOENT (No such file or directory)`);
+    }
+  });
+
   it('pins the netns with a bind mount that outlives pause', async () => {
     const pid = await start({ namespaces: ['net'] });
     const pin = path.join(tmp, `net-${pid}`);

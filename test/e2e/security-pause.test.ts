@@ -179,6 +179,12 @@ describe('e2e security: a container cannot reach the host through the pod pause 
       const dir = path.join('/sys/fs/cgroup/devices', devicesPath!.split(':').slice(2).join(':'));
       expect(dir).to.contain(podEnv!.cgroupParent);
       expect(readFileSync(path.join(dir, 'devices.list'), 'utf8')).to.equal('');
+      // The v2 hierarchy of this hybrid host: a deny-all device filter on the same pod cgroup.
+      const v2 = readFileSync(`/proc/${pausePid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
+      expect(v2, 'pause is in the cgroup v2 hierarchy').to.be.a('string');
+      const procs = path.join('/sys/fs/cgroup/unified', v2!.slice(3), 'cgroup.procs');
+      const probe = await sh('/bin/sh', ['-c', `echo $$ > ${procs} && { cat /dev/null 2>&1; echo rc=$?; }`]);
+      expect(probe).to.equal('cat: /dev/null: Operation not permitted\nrc=1\n');
       // The containers are not below pause's cgroup: /dev/null still works in them.
       expect(await inside('user', 'echo hi > /dev/null')).to.equal('rc=0\n');
     });
