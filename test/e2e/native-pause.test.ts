@@ -136,7 +136,8 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
   it('pause itself: not dumpable, no_new_privs and seccomp before its readiness byte; exits 0 on SIGTERM and SIGINT', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       // Run directly as root: pause sets no_new_privs itself (seccomp needs it without CAP_SYS_ADMIN).
-      const child = spawn(pauseExecutablePath(), [], { env: { BERTH_PAUSE_READY_FD: '3' }, stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+      const child = spawn(pauseExecutablePath(), [], { env: { BERTH_PAUSE_READY_FD: '3' }, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+      pids.add(child.pid!); // killed by the after hook if an assertion fails first
       const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const ready = child.stdio[3] as NodeJS.ReadableStream;
       const byte = await new Promise<string>((resolve) => ready.once('data', (d: Buffer) => resolve(d.toString())));
