@@ -152,6 +152,19 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     }
   });
 
+  it("pause's seccomp filter: EPERM outside the allow-list, write only on the readiness fd, a foreign ABI killed", async () => {
+    // Built from pause.c itself (its install_seccomp), so the filter under test is the shipped one.
+    const probe = path.join(tmp, 'pause-filter-probe');
+    execFileSync('gcc', ['-static', '-O1', '-o', probe, path.resolve(__dirname, '../../../test/e2e/pause-filter-probe.c')]);
+    const child = spawn(probe, [], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    let output = '';
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (output += d.toString()));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
+    expect(output).to.equal(['getpid=-1/1', 'openat=-1/1', 'dup=-1/1', 'write-stdout=-1/1', 'wait4=-1/10', 'rt_sigprocmask=0/0', ''].join('\n'));
+    // SECCOMP_RET_KILL_PROCESS: the i386 getpid never returned (the probe tries it on x86_64 only).
+    expect([code, signal]).to.deep.equal(process.arch === 'x64' ? [null, 'SIGSYS'] : [0, null]);
+  });
+
   it('names the failed step when the executable is missing (opened before pause leaves the host filesystem)', async () => {
     const missing = path.join(tmp, 'no-such-pause');
     try {
