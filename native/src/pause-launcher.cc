@@ -290,7 +290,10 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
   for (const auto& s : plan.sysctl_paths) sysctl_paths.push_back(s.c_str());
   for (const auto& s : plan.sysctl_values) sysctl_values.push_back(s.c_str());
   for (const auto& s : plan.cgroup_procs) cgroups.push_back(s.c_str());
-  char* argv[] = {const_cast<char*>(plan.executable.c_str()), nullptr};
+  // Exec goes through an fd: argv[0] need not (and, readable by the pod's containers through
+  // /proc/1/cmdline, should not) name the host path of the binary.
+  char pause_name[] = "pause";
+  char* argv[] = {pause_name, nullptr};
   char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   char ready_env[] = "BERTH_PAUSE_READY_FD=3";
   char* envp[] = {path_env, ready_env, nullptr};

@@ -115,8 +115,9 @@ describe('e2e security: a container cannot reach the host through the pod pause 
 
   for (const who of ['user', 'root'] as const) {
     describe(`a container running as ${who === 'user' ? '65535:65535 (the uid of pause)' : 'root with the default capabilities'}`, () => {
-      it('sees pause as its PID 1', async () => {
+      it('sees pause as its PID 1, its command line naming no host path', async () => {
         expect(await inside(who, 'head -n 1 /proc/1/status')).to.equal('Name:\tpause\nrc=0\n');
+        expect(await inside(who, 'cat /proc/1/cmdline')).to.equal('pause\0rc=0\n');
       });
 
       it('cannot list /proc/1/root or /proc/1/cwd', async () => {
