@@ -43,6 +43,11 @@ export interface PauseSpec {
   /** `cgroup.procs` files pause is written into before it drops privileges. */
   readonly cgroupProcs: readonly string[];
   /**
+   * cgroup v2 directories that get a deny-all device filter (BPF_CGROUP_DEVICE, allow-multi)
+   * before pause joins them: v2's counterpart of `a` in a v1 devices.deny.
+   */
+  readonly denyDevicesCgroups?: readonly string[];
+  /**
    * Sysctls written under /proc/sys inside the new namespaces before privileges are dropped,
    * e.g. { 'net.ipv4.ip_unprivileged_port_start': '0' }. Names are already validated by pod/.
    */

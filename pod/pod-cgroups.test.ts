@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseCgroupMounts, PodCgroups, podCgroupName } from './pod-cgroups';
@@ -68,6 +68,34 @@ describe('pod/pod-cgroups', () => {
     await cg.remove(again.dirs);
     expect(existsSync(first.dirs[0])).to.equal(false);
     expect(existsSync(path.join(dir, 'unified', 'kubepods', 'pod2'))).to.equal(true);
+  });
+
+  it('denies every device in the v1 devices hierarchy of the pod cgroup, not in its parent', async () => {
+    for (const h of ['devices', 'unified']) mkdirSync(path.join(dir, h, 'kubepods'), { recursive: true });
+    const cg = new PodCgroups([
+      { mountPoint: path.join(dir, 'devices'), version: 1, controllers: ['devices'] },
+      { mountPoint: path.join(dir, 'unified'), version: 2, controllers: [] },
+    ]);
+    const created = await cg.create('/kubepods', 'leaf');
+    expect(readFileSync(path.join(dir, 'devices/kubepods/leaf/devices.deny'), 'utf8')).to.equal('a');
+    expect(created.v2Dirs).to.deep.equal([path.join(dir, 'unified/kubepods/leaf')]);
+    expect(existsSync(path.join(dir, 'devices/kubepods/devices.deny'))).to.equal(false);
+    expect(existsSync(path.join(dir, 'unified/kubepods/leaf/devices.deny'))).to.equal(false);
+    rmSync(path.join(dir, 'devices/kubepods/leaf/devices.deny'));
+    await cg.remove(created.dirs);
+  });
+
+  it('fails with a typed error and removes the cgroup when devices cannot be denied', async () => {
+    mkdirSync(path.join(dir, 'devices', 'p', 'leaf', 'devices.deny'), { recursive: true }); // EISDIR
+    mkdirSync(path.join(dir, 'unified'));
+    const cg = new PodCgroups([
+      { mountPoint: path.join(dir, 'unified'), version: 2, controllers: [] },
+      { mountPoint: path.join(dir, 'devices'), version: 1, controllers: ['devices'] },
+    ]);
+    let caught: Error | undefined;
+    await cg.create('/p', 'leaf').catch((err) => (caught = err));
+    expect(caught?.message).to.match(/^deny devices in pod cgroup \/p\/leaf/);
+    expect(existsSync(path.join(dir, 'unified', 'p', 'leaf'))).to.equal(false);
   });
 
   it('fails with a typed error and leaves nothing when a hierarchy is unusable', async () => {

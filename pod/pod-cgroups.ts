@@ -2,7 +2,8 @@
  * The pod's own cgroup (cgroupfs driver), holding pause: `<parent>/berth-pod-<id12>` in every
  * cgroup hierarchy the host mounts. Hierarchies come from /proc/self/mountinfo, so pure v1, pure
  * v2 and the hybrid layout (v1 controllers + a v2 mount at /sys/fs/cgroup/unified, as on this
- * project's hosts) are all handled the same way: one directory per mounted hierarchy.
+ * project's hosts) are all handled the same way: one directory per mounted hierarchy. The
+ * cgroup holds pause alone and allows it no device.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -49,6 +50,8 @@ export async function detectCgroupHierarchies(mountinfoPath = '/proc/self/mounti
 export interface PodCgroup {
   dirs: string[];
   procs: string[];
+  /** Its cgroup v2 directories: they get a deny-all device filter before pause joins. */
+  v2Dirs: string[];
 }
 
 /** The leaf name of a pod's cgroup. */
@@ -82,8 +85,31 @@ export class PodCgroups {
       await this.remove(created).catch(() => undefined);
       throw new RuntimeError(`create pod cgroup ${relative}`, { cause: failed.reason });
     }
+    try {
+      await this.denyDevices(relative);
+    } catch (err) {
+      await this.remove(created).catch(() => undefined);
+      throw new RuntimeError(`deny devices in pod cgroup ${relative}`, { cause: err });
+    }
     const dirs = this.hierarchies.map((h) => path.join(h.mountPoint, relative));
-    return { dirs, procs: dirs.map((d) => path.join(d, 'cgroup.procs')) };
+    const v2Dirs = this.hierarchies.filter((h) => h.version === 2).map((h) => path.join(h.mountPoint, relative));
+    return { dirs, procs: dirs.map((d) => path.join(d, 'cgroup.procs')), v2Dirs };
+  }
+
+  /**
+   * Pause needs no device once it is in its cgroup (stdio is opened before it joins), so the pod
+   * cgroup allows none: v1 `a` in devices.deny here; on v2 the native launcher attaches a
+   * deny-all device filter (`v2Dirs`, PauseSpec.denyDevicesCgroups). Only pause lives there: containers' cgroups are
+   * its siblings under the same parent (runtime's containerCgroupsPath), so a v1 child that could
+   * never be granted more than its parent does not exist. Writing `a` fails (EINVAL) on a cgroup
+   * that has children, which would be a layout berth never builds: the pod start fails then.
+   */
+  private async denyDevices(relative: string): Promise<void> {
+    for (const h of this.hierarchies) {
+      if (h.version === 1 && h.controllers.includes('devices')) {
+        await fs.writeFile(path.join(h.mountPoint, relative, 'devices.deny'), 'a');
+      }
+    }
   }
 
   /** Removes the pod's cgroup dirs (leaf only; parents belong to kubelet). Retries while busy. */

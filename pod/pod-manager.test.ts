@@ -122,6 +122,8 @@ describe('pod/pod-manager', () => {
       path.join(h.cgroupRoot, 'cpu/kubepods/pod1', `berth-pod-${id.slice(0, 12)}`, 'cgroup.procs'),
       path.join(h.cgroupRoot, 'unified/kubepods/pod1', `berth-pod-${id.slice(0, 12)}`, 'cgroup.procs'),
     ]);
+    // The v2 pod cgroup gets a deny-all device filter (pause needs no device).
+    expect(spec.denyDevicesCgroups).to.deep.equal([path.join(h.cgroupRoot, 'unified/kubepods/pod1', `berth-pod-${id.slice(0, 12)}`)]);
 
     const pid = h.manager.podSandboxStatus(id).verbose.pausePid!;
     // No namespace options: every namespace is the pod's own (POD), pid included.

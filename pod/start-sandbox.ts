@@ -159,6 +159,7 @@ export async function startSandbox(
         uid: deps.pauseUid,
         gid: deps.pauseGid,
         cgroupProcs: cgroup.procs,
+        denyDevicesCgroups: cgroup.v2Dirs,
         sysctls: cfg.sysctls,
         logFile: path.join(volatileDir, 'pause.log'),
       });

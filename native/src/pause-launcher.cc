@@ -1,11 +1,14 @@
 #include "pause-launcher.h"
 
+#include "device-filter.h"
+
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -41,6 +44,11 @@ enum Step : int {
   kStepCapset,
   kStepNoNewPrivs,
   kStepExec,
+  kStepOpenExecutable,
+  kStepMountPrivate,
+  kStepMountRoot,
+  kStepPivotRoot,
+  kStepUnmountOldRoot,
 };
 
 enum MessageKind : int { kMessagePid = 1, kMessageError = 2 };
@@ -75,6 +83,13 @@ struct ChildContext {
 };
 
 constexpr size_t kStackSize = 256 * 1024;
+/**
+ * Where pause's empty root is mounted before pivot_root: any directory every host has works, as
+ * the mount happens in pause's own (private) mount namespace and becomes its root at once.
+ */
+constexpr const char* kRootMountPoint = "/proc";
+/** Pause's root: empty, read-only, one inode, nothing executable or special on it. */
+constexpr const char* kRootMountOptions = "size=4k,nr_inodes=1,mode=0555";
 constexpr int kReadyFd = 3;
 /** How long pause may take from exec to installing its signal handlers. */
 constexpr int kReadyTimeoutMs = 10000;
@@ -125,16 +140,16 @@ int PauseMain(void* arg) {
     int err = WriteFile(ctx->sysctl_paths[i], ctx->sysctl_values[i], std::strlen(ctx->sysctl_values[i]));
     if (err != 0) FailChild(ctx, kStepSysctl, static_cast<int>(i), err);
   }
+  // Opened before the cgroup join: pause's cgroup denies every device (/dev/null included).
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0) FailChild(ctx, kStepStdin, 0, errno);
+  int out_fd = ::open(ctx->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (out_fd < 0) FailChild(ctx, kStepLog, 0, errno);
   // "0" moves the writing process itself (cgroup v1 and v2).
   for (size_t i = 0; i < ctx->cgroup_count; i++) {
     int err = WriteFile(ctx->cgroup_procs[i], "0", 1);
     if (err != 0) FailChild(ctx, kStepCgroup, static_cast<int>(i), err);
   }
-
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0) FailChild(ctx, kStepStdin, 0, errno);
-  int out_fd = ::open(ctx->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (out_fd < 0) FailChild(ctx, kStepLog, 0, errno);
   if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) FailChild(ctx, kStepDup, 0, errno);
   // Everything else Node had open (sockets, the event loop's fds) must not reach pause.
   if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
@@ -146,6 +161,22 @@ int PauseMain(void* arg) {
   } else if (::dup2(ctx->ready_fd, kReadyFd) < 0) {
     FailChild(ctx, kStepCloseFds, 0, errno);
   }
+
+  // The host's filesystem disappears below; exec goes through this fd (close-on-exec, so pause
+  // does not keep it). Opened after fd 3 is taken, so it never lands there.
+  int exe_fd = ::open(ctx->executable, O_PATH | O_CLOEXEC);
+  if (exe_fd < 0) FailChild(ctx, kStepOpenExecutable, 0, errno);
+  // Own mount namespace (CLONE_NEWNS) whose root is an empty read-only tmpfs: a container sharing
+  // the pod's pid namespace finds nothing of the host behind /proc/1/root or /proc/1/cwd.
+  // Private first, so neither the tmpfs nor the detach below propagates back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) FailChild(ctx, kStepMountPrivate, 0, errno);
+  if (::mount("berth-pause", kRootMountPoint, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, kRootMountOptions) != 0) {
+    FailChild(ctx, kStepMountRoot, 0, errno);
+  }
+  // pivot_root(".", ".") stacks the old root on the new one; detaching "." then drops it (and
+  // every host mount below it) without needing a put-old directory on a read-only root.
+  if (::chdir(kRootMountPoint) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0) FailChild(ctx, kStepPivotRoot, 0, errno);
+  if (::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0) FailChild(ctx, kStepUnmountOldRoot, 0, errno);
 
   for (int cap = 0; cap <= ctx->last_cap; cap++) {
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) FailChild(ctx, kStepCapBoundingSet, cap, errno);
@@ -166,14 +197,14 @@ int PauseMain(void* arg) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::execve(ctx->executable, ctx->argv, ctx->envp);
+  ::syscall(SYS_execveat, exe_fd, "", ctx->argv, ctx->envp, AT_EMPTY_PATH);
   FailChild(ctx, kStepExec, 0, errno);
 }
 
 /** The intermediate: clones pause (suspended until pause execs or dies), reports its pid, exits. */
 int IntermediateMain(void* arg) {
   const ChildContext* ctx = static_cast<const ChildContext*>(arg);
-  int flags = ctx->namespace_flags | CLONE_VM | CLONE_VFORK | SIGCHLD;
+  int flags = ctx->namespace_flags | CLONE_NEWNS | CLONE_VM | CLONE_VFORK | SIGCHLD;
   pid_t pid = ::clone(PauseMain, ctx->pause_stack_top, flags, arg);
   if (pid < 0) {
     WriteMessage(ctx->pipe_fd, Message{kMessageError, kStepClone, 0, errno});
@@ -213,6 +244,11 @@ std::string DescribeStep(const PausePlan& plan, int step, int index) {
     case kStepCapset: return "clear capabilities";
     case kStepNoNewPrivs: return "set no_new_privs";
     case kStepExec: return "exec " + plan.executable;
+    case kStepOpenExecutable: return "open " + plan.executable;
+    case kStepMountPrivate: return "make pause's mounts private";
+    case kStepMountRoot: return std::string("mount pause's empty root on ") + kRootMountPoint;
+    case kStepPivotRoot: return "pivot_root into pause's empty root";
+    case kStepUnmountOldRoot: return "detach the host's root from pause's mount namespace";
     default: return "step " + std::to_string(step);
   }
 }
@@ -241,11 +277,23 @@ void WaitUntilReady(int ready_read_fd, LaunchOutcome* outcome) {
 
 LaunchOutcome LaunchPause(const PausePlan& plan) {
   LaunchOutcome outcome;
+  // Before pause joins these cgroups (it opened its stdio already when it does).
+  for (const auto& dir : plan.device_deny_cgroups) {
+    int err = AttachDenyAllDeviceFilter(dir.c_str());
+    if (err != 0) {
+      outcome.error = err;
+      outcome.failed_step = "attach a deny-all device filter to " + dir;
+      return outcome;
+    }
+  }
   std::vector<const char*> sysctl_paths, sysctl_values, cgroups;
   for (const auto& s : plan.sysctl_paths) sysctl_paths.push_back(s.c_str());
   for (const auto& s : plan.sysctl_values) sysctl_values.push_back(s.c_str());
   for (const auto& s : plan.cgroup_procs) cgroups.push_back(s.c_str());
-  char* argv[] = {const_cast<char*>(plan.executable.c_str()), nullptr};
+  // Exec goes through an fd: argv[0] need not (and, readable by the pod's containers through
+  // /proc/1/cmdline, should not) name the host path of the binary.
+  char pause_name[] = "pause";
+  char* argv[] = {pause_name, nullptr};
   char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   char ready_env[] = "BERTH_PAUSE_READY_FD=3";
   char* envp[] = {path_env, ready_env, nullptr};

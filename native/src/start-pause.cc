@@ -97,6 +97,21 @@ PausePlan ParseSpec(const Napi::CallbackInfo& info) {
     plan.cgroup_procs.push_back(path);
   }
 
+  Napi::Value deny = spec.Get("denyDevicesCgroups");
+  if (!deny.IsUndefined() && !deny.IsNull()) {
+    if (!deny.IsArray()) throw Napi::TypeError::New(env, "startPause: spec.denyDevicesCgroups must be an array of strings");
+    Napi::Array dirs = deny.As<Napi::Array>();
+    for (uint32_t i = 0; i < dirs.Length(); i++) {
+      Napi::Value entry = dirs.Get(i);
+      if (!entry.IsString()) throw Napi::TypeError::New(env, "startPause: spec.denyDevicesCgroups must be an array of strings");
+      std::string dir = entry.As<Napi::String>().Utf8Value();
+      if (dir.empty() || dir.front() != '/' || dir.find('\0') != std::string::npos) {
+        throw Napi::TypeError::New(env, "startPause: spec.denyDevicesCgroups entries must be absolute paths");
+      }
+      plan.device_deny_cgroups.push_back(dir);
+    }
+  }
+
   Napi::Value sysctls = spec.Get("sysctls");
   if (!sysctls.IsObject() || sysctls.IsArray()) throw Napi::TypeError::New(env, "startPause: spec.sysctls must be an object");
   Napi::Object sysctl_map = sysctls.As<Napi::Object>();

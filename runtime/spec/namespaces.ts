@@ -21,8 +21,14 @@ export function containerNamespaces(opts: {
       ns.push({ type: 'pid' });
       break;
     case 'POD':
-      // The pod shares one PID namespace (pinned by pause); without a pinned one it is the host's.
-      if (namespacePaths.pid) ns.push({ type: 'pid', path: namespacePaths.pid });
+      // The pod's shared PID namespace (pinned by pause). A pod without one (its own pid mode
+      // CONTAINER or NODE) has nothing to share: joining "nothing" would be the host's namespace.
+      if (!namespacePaths.pid) {
+        throw new InvalidArgumentError(
+          `linux.security_context.namespace_options.pid: POD, but pod sandbox ${opts.sandbox.id} has no pid namespace of its own (its namespace_options.pid is not POD)`,
+        );
+      }
+      ns.push({ type: 'pid', path: namespacePaths.pid });
       break;
     case 'NODE':
       break;

@@ -6,7 +6,7 @@
  * Every pause, pin, cgroup and temp dir is removed in after hooks.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -133,6 +133,49 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     expect(execFileSync(pauseExecutablePath(), ['--version']).toString()).to.match(/^berth-pause \d+\.\d+\.\d+\n$/);
   });
 
+  it('pause itself: not dumpable, no_new_privs and seccomp before its readiness byte; exits 0 on SIGTERM and SIGINT', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      // Run directly as root: pause sets no_new_privs itself (seccomp needs it without CAP_SYS_ADMIN).
+      const child = spawn(pauseExecutablePath(), [], { env: { BERTH_PAUSE_READY_FD: '3' }, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+      pids.add(child.pid!); // killed by the after hook if an assertion fails first
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const ready = child.stdio[3] as NodeJS.ReadableStream;
+      const byte = await new Promise<string>((resolve) => ready.once('data', (d: Buffer) => resolve(d.toString())));
+      expect(byte).to.equal('r');
+      const fields = status(child.pid!);
+      expect(fields.get('Seccomp'), 'filter installed before the readiness byte').to.equal('2');
+      expect(fields.get('NoNewPrivs')).to.equal('1');
+      expect(fields.get('CapEff')).to.equal('0000000000000000');
+      expect(fs.statSync(`/proc/${child.pid}/environ`).uid).to.equal(0);
+      child.kill(signal);
+      expect(await exit, signal).to.equal(0);
+    }
+  });
+
+  it("pause's seccomp filter: EPERM outside the allow-list, write only on the readiness fd, a foreign ABI killed", async () => {
+    // Built from pause.c itself (its install_seccomp), so the filter under test is the shipped one.
+    const probe = path.join(tmp, 'pause-filter-probe');
+    execFileSync('gcc', ['-static', '-O1', '-o', probe, path.resolve(__dirname, '../../../test/e2e/pause-filter-probe.c')]);
+    const child = spawn(probe, [], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    let output = '';
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (output += d.toString()));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
+    expect(output).to.equal(['getpid=-1/1', 'openat=-1/1', 'dup=-1/1', 'write-stdout=-1/1', 'wait4=-1/10', 'rt_sigprocmask=0/0', ''].join('\n'));
+    // SECCOMP_RET_KILL_PROCESS: the i386 getpid never returned (the probe tries it on x86_64 only).
+    expect([code, signal]).to.deep.equal(process.arch === 'x64' ? [null, 'SIGSYS'] : [0, null]);
+  });
+
+  it('names the failed step when the executable is missing (opened before pause leaves the host filesystem)', async () => {
+    const missing = path.join(tmp, 'no-such-pause');
+    try {
+      await native.startPause(spec({ executable: missing }));
+      expect.fail('startPause resolved');
+    } catch (error) {
+      expect((error as NativeError).code).to.equal('ENOENT');
+      expect((error as NativeError).message).to.equal(`start pause: open ${missing}: ENOENT (No such file or directory)`);
+    }
+  });
+
   it('starts pause unprivileged in new namespaces with hostname, sysctls and cgroups applied inside', async () => {
     const pidsCgroup = makeCgroup('pids');
     const cpuCgroup = makeCgroup('cpu');
@@ -165,7 +208,18 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     for (const kind of ['net', 'ipc', 'uts', 'pid']) {
       expect(fs.readlinkSync(`/proc/${pid}/ns/${kind}`), kind).to.not.equal(fs.readlinkSync(`/proc/self/ns/${kind}`));
     }
-    expect(fs.readlinkSync(`/proc/${pid}/ns/mnt`)).to.equal(fs.readlinkSync('/proc/self/ns/mnt'));
+    // Its own mount namespace, rooted at an empty read-only tmpfs: nothing of the host is in it.
+    expect(fs.readlinkSync(`/proc/${pid}/ns/mnt`)).to.not.equal(fs.readlinkSync('/proc/self/ns/mnt'));
+    expect(fs.readdirSync(`/proc/${pid}/root`)).to.deep.equal([]);
+    const mounts = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').trim().split('\n');
+    expect(mounts).to.have.length(1);
+    expect(mounts[0]).to.match(/^\d+ \d+ \d+:\d+ \/ \/ ro,nosuid,nodev,noexec,relatime - tmpfs berth-pause ro,size=4k,nr_inodes=1,mode=555/);
+    expect(fs.readlinkSync(`/proc/${pid}/cwd`)).to.equal('/');
+    // Not dumpable (its /proc files belong to root), under a seccomp filter, named pause.
+    expect(fs.statSync(`/proc/${pid}/environ`).uid).to.equal(0);
+    expect(fields.get('Seccomp')).to.equal('2');
+    expect(fields.get('Seccomp_filters')).to.equal('1');
+    expect(fields.get('Name')).to.equal('pause');
 
     expect(execFileSync('nsenter', ['-t', String(pid), '-u', 'hostname']).toString().trim()).to.equal(`pod-${unique}`.slice(0, 63));
     expect(os.hostname()).to.not.equal(`pod-${unique}`.slice(0, 63));
@@ -185,11 +239,38 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     expect(fs.existsSync(logFile)).to.equal(true);
     // Only stdio is open in pause: nothing of ours leaked through.
     expect(fs.readdirSync(`/proc/${pid}/fd`).sort()).to.deep.equal(['0', '1', '2']);
-    expect(fs.readlinkSync(`/proc/${pid}/fd/0`)).to.equal('/dev/null');
-    expect(fs.readlinkSync(`/proc/${pid}/fd/1`)).to.equal(logFile);
+    // Compared by identity: the names are those of mounts detached from pause's namespace.
+    expect(fs.statSync(`/proc/${pid}/fd/0`).rdev).to.equal(fs.statSync('/dev/null').rdev);
+    expect(fs.statSync(`/proc/${pid}/fd/1`).ino).to.equal(fs.statSync(logFile).ino);
 
     process.kill(pid, 'SIGKILL');
     await waitFor(() => exited(pid), 'pause gone');
+  });
+
+  it('attaches a deny-all device filter to the given cgroup v2 dirs before pause joins them', async () => {
+    // The v2 hierarchy: /sys/fs/cgroup/unified on a hybrid host (this VM), else /sys/fs/cgroup.
+    const unified = fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? 'unified' : '';
+    const cgroup = makeCgroup(unified);
+    const pid = await start({ cgroupProcs: [path.join(cgroup, 'cgroup.procs')], denyDevicesCgroups: [cgroup] });
+    expect(fs.readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8').trim()).to.equal(String(pid));
+    // Any process of that cgroup is refused every device; outside it /dev/null opens.
+    const script = `echo $$ > ${path.join(cgroup, 'cgroup.procs')} && exec cat /dev/null`;
+    let refused = '';
+    try {
+      execFileSync('/bin/sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      refused = String((error as { stderr?: Buffer }).stderr);
+    }
+    expect(refused).to.equal('cat: /dev/null: Operation not permitted\n');
+    expect(execFileSync('/bin/cat', ['/dev/null']).toString()).to.equal('');
+
+    const missing = path.join(cgroup, 'no-such-child');
+    try {
+      await native.startPause(spec({ denyDevicesCgroups: [missing] }));
+      expect.fail('startPause resolved');
+    } catch (error) {
+      expect((error as NativeError).message).to.equal(`start pause: attach a deny-all device filter to ${missing}: ENOENT (No such file or directory)`);
+    }
   });
 
   it('pins the netns with a bind mount that outlives pause', async () => {
@@ -274,7 +355,7 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
       expect((error as NativeError).code).to.equal('ENOENT');
       expect((error as NativeError).message).to.match(/^start pause: write sysctl net\.ipv4\.berth_no_such_sysctl: ENOENT/);
     }
-    // The cgroup join comes after sysctls: a failed log-file open happens after the join.
+    // The log file is opened before the cgroup join (pause's cgroup may deny devices).
     const logFailure = native.startPause(
       spec({ logFile: path.join(tmp, 'no-such-dir', 'pause.log'), cgroupProcs: [path.join(cgroup, 'cgroup.procs')] }),
     );
