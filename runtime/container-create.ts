@@ -11,6 +11,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode
 import { CleanupStack } from '../common/cleanup-stack';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
+import { prepareMountSource } from './host-facts';
 import { containerLogPath } from './log-path';
 import { buildContainerSpec } from './spec/build-spec';
 import type { ContainerConfigInput, ResolvedDevice, ResolvedUser, RuntimeSpecDefaults } from './spec/inputs';
@@ -21,7 +22,8 @@ export interface CreateDeps {
   images: ImageLookup;
   native: RuntimeNative;
   defaults: RuntimeSpecDefaults;
-  resolveDevice(d: ContainerConfigInput['devices'][number]): Promise<ResolvedDevice>;
+  /** The device nodes of config.devices[index] (a directory expands to the nodes below it). */
+  resolveDevice(d: ContainerConfigInput['devices'][number], index: number): Promise<ResolvedDevice[]>;
   hostDevices(): Promise<ResolvedDevice[]>;
   /** Reads and parses a Localhost seccomp profile (NotFound when missing). */
   loadSeccompProfile(ref: string): Promise<unknown>;
@@ -93,9 +95,9 @@ export async function prepareContainer(
       supplementalGroupsPolicy: sec.supplementalGroupsPolicy,
       imageUser: image.config.User ?? undefined,
     }),
-    // CRI: a missing host path is an error; a symlinked one is mounted at its real destination.
-    Promise.all(config.mounts.map(async (m) => ({ ...m, hostPath: await realHostPath(m.hostPath) }))),
-    Promise.all(config.devices.map((d) => deps.resolveDevice(d))),
+    // Like cri-o: a missing host path is created as a directory; a symlinked one is mounted at its real destination.
+    Promise.all(config.mounts.map(async (m, i) => ({ ...m, hostPath: await prepareMountSource(m.hostPath, i) }))),
+    Promise.all(config.devices.map((d, i) => deps.resolveDevice(d, i))).then((lists) => lists.flat()),
     sec.privileged ? deps.hostDevices() : Promise.resolve([]),
     sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? deps.loadSeccompProfile(sec.seccomp.localhostRef) : Promise.resolve(undefined),
   ]);
@@ -159,17 +161,6 @@ export async function prepareContainer(
     cgroupsPath: spec.linux.cgroupsPath ?? '',
   };
   return { record, spec };
-}
-
-/** The real path of a mount's host path; InvalidArgument naming it when it does not exist. */
-async function realHostPath(hostPath: string): Promise<string> {
-  if (!path.isAbsolute(hostPath)) throw new InvalidArgumentError(`mount host_path ${JSON.stringify(hostPath)} is not absolute`);
-  try {
-    return await fs.realpath(hostPath);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new InvalidArgumentError(`mount host_path ${hostPath} does not exist`);
-    throw err;
-  }
 }
 
 /** Reads a Localhost seccomp profile from disk (absolute path required). */

@@ -28,7 +28,7 @@ import { readPodStats, type PodStatsInput, type PodStatsView } from './pod-stats
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
 import { runAttachSession, runExecSession, type AttachIo, type ExecSessionIo } from './exec-session';
 import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
-import { listHostDevices, resolveDevice } from './host-facts';
+import { listHostDevices, resolveDevices } from './host-facts';
 import { ImageAccounts } from './image-accounts';
 import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
@@ -95,7 +95,7 @@ export class ContainerManager {
       images: opts.images,
       native: opts.native,
       defaults: opts.specDefaults,
-      resolveDevice,
+      resolveDevice: resolveDevices,
       hostDevices: () => listHostDevices(),
       loadSeccompProfile: readSeccompProfile,
       targetPid: (id) => {
