@@ -9,6 +9,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
 import { CleanupStack } from '../common/cleanup-stack';
+import { cdiRequests } from './cdi/requests';
+import type { CdiEdits, CdiRequest } from './cdi/types';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
 import { prepareMountSource } from './host-facts';
@@ -25,6 +27,8 @@ export interface CreateDeps {
   /** The device nodes of config.devices[index] (a directory expands to the nodes below it). */
   resolveDevice(d: ContainerConfigInput['devices'][number], index: number): Promise<ResolvedDevice[]>;
   hostDevices(): Promise<ResolvedDevice[]>;
+  /** The edits of the requested CDI devices (FailedPrecondition naming an unknown one). */
+  resolveCdi(requests: CdiRequest[]): Promise<CdiEdits>;
   /** Reads and parses a Localhost seccomp profile (NotFound when missing). */
   loadSeccompProfile(ref: string): Promise<unknown>;
   /** pid of a running container of the same pod, for pid namespace TARGET. */
@@ -68,6 +72,8 @@ export async function prepareContainer(
   args: { id: string; reservedName: string; sandbox: SandboxView; config: ContainerConfigInput; containerDir: string },
 ): Promise<{ record: ContainerRecord; spec: OciSpec }> {
   const { id, sandbox, config, containerDir } = args;
+  // Hostile names and counts are refused before any work.
+  const cdi = cdiRequests(config.cdiDevices ?? [], config.annotations);
   const logPath = containerLogPath(sandbox.logDirectory, config.logPath);
   const image = await deps.images.resolveImage(config.image);
   if (!image) throw new NotFoundError(`image ${config.image} not found`);
@@ -86,7 +92,7 @@ export async function prepareContainer(
 
   const sec = config.security;
   // Independent lookups: run them together (Create's latency is kubelet's pod start latency).
-  const [user, mounts, devices, hostDevices, localhostSeccompProfile] = await Promise.all([
+  const [user, mounts, devices, hostDevices, localhostSeccompProfile, cdiEdits] = await Promise.all([
     deps.resolveUser(image.id, rootfs, {
       runAsUser: sec.runAsUser,
       runAsUsername: sec.runAsUsername,
@@ -100,6 +106,7 @@ export async function prepareContainer(
     Promise.all(config.devices.map((d, i) => deps.resolveDevice(d, i))).then((lists) => lists.flat()),
     sec.privileged ? deps.hostDevices() : Promise.resolve([]),
     sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? deps.loadSeccompProfile(sec.seccomp.localhostRef) : Promise.resolve(undefined),
+    cdi.length > 0 ? deps.resolveCdi(cdi) : Promise.resolve(undefined),
   ]);
   const targetPid = sec.pidMode === 'TARGET' ? deps.targetPid(sec.targetId ?? '') : undefined;
 
@@ -126,6 +133,7 @@ export async function prepareContainer(
     localhostSeccompProfile,
     targetPid,
     defaults: deps.defaults,
+    cdiEdits,
   });
   await Promise.all([fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec)), logPath ? fs.mkdir(path.dirname(logPath), { recursive: true }) : undefined]);
 

@@ -3,6 +3,7 @@
  * resolved user + host defaults → config.json. No I/O; every host fact arrives in the input.
  */
 import { InvalidArgumentError } from '../../common/errors';
+import { applyCdiEdits } from '../cdi/apply';
 import { capabilityList, ociCapabilities } from './capabilities';
 import { deviceCgroupRules, ociDevices } from './devices';
 import type { SpecBuildInput } from './inputs';
@@ -102,7 +103,7 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
       ...(seccomp ? { seccomp } : {}),
     },
   };
-  return spec;
+  return input.cdiEdits ? applyCdiEdits(spec, input.cdiEdits) : spec;
 }
 
 /** Host devices plus the requested ones; a requested device wins on the same container path. */

@@ -42,12 +42,40 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
     fs.mkdirSync(path.join(work, 'devdir', 'sub'), { recursive: true });
     execFileSync('mknod', ['-m', '0666', path.join(work, 'devdir', 'mynull'), 'c', '1', '3']);
     execFileSync('mknod', ['-m', '0666', path.join(work, 'devdir', 'sub', 'myzero'), 'c', '1', '5']);
+    // A private CDI directory: a spec mapping the test's nodes, plus env and a read-only mount.
+    fs.mkdirSync(path.join(work, 'cdi'));
+    fs.mkdirSync(path.join(work, 'cdi-data'));
+    fs.writeFileSync(path.join(work, 'cdi-data', 'file'), 'from-cdi\n');
+    fs.writeFileSync(
+      path.join(work, 'cdi', 'berth-test.yaml'),
+      [
+        'cdiVersion: "0.5.0"',
+        'kind: berth.test/dev',
+        'containerEdits:',
+        '  env: [CDI_VENDOR=berth]',
+        'devices:',
+        '  - name: pair',
+        '    containerEdits:',
+        '      env: [CDI_DEVICE=pair]',
+        '      deviceNodes:',
+        `        - path: /dev/cdi-null`,
+        `          hostPath: ${path.join(work, 'devdir', 'mynull')}`,
+        `        - path: /dev/cdi-zero`,
+        `          hostPath: ${path.join(work, 'devdir', 'sub', 'myzero')}`,
+        '          permissions: rw',
+        '      mounts:',
+        `        - hostPath: ${path.join(work, 'cdi-data')}`,
+        '          containerPath: /cdi-data',
+        '          options: [ro, bind]',
+        '',
+      ].join('\n'),
+    );
     registry = await startRegistry();
     await pushImage(registry.host, 'e2e/busybox', 'd', await busyboxImage());
     image = `${registry.host}/e2e/busybox:d`;
     const registriesConf = path.join(work, 'registries.conf');
     fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
-    berthd = await startBerthd({ name: 'berth-devices', extraArgs: ['--registries-config', registriesConf] });
+    berthd = await startBerthd({ name: 'berth-devices', extraArgs: ['--registries-config', registriesConf, '--cdi-spec-dirs', path.join(work, 'cdi')] });
     client = berthd.client();
     await client.pullImage({ image: { image } });
     podId = (await client.runPodSandbox({ config: podConfig() })).podSandboxId ?? '';
@@ -131,5 +159,35 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
     expect(nodes).to.deep.equal(['1, 3 mynull', '1, 5 myzero']);
     expect(r.stdout).to.include(' 00 00 00 00');
     expect(r.stdout).to.include('wrote');
+  });
+
+  it('CDI devices requested through cdi_devices: nodes, env and mount from the spec file', async () => {
+    const script = 'ls -ln /dev/cdi-null /dev/cdi-zero; head -c 2 /dev/cdi-zero | od -An -tx1; echo "env $CDI_DEVICE $CDI_VENDOR"; cat /cdi-data/file; touch /cdi-data/x 2>/dev/null || echo read-only';
+    const r = await run(script, { CDIDevices: [{ name: 'berth.test/dev=pair' }] });
+    expect(r.status.exitCode, r.stdout.join('\n')).to.equal(0);
+    const nodes = r.stdout.filter((l) => l.startsWith('c')).map((l) => `${l.split(/\s+/).slice(4, 6).join(' ')} ${l.split(/\s+/).pop()}`);
+    expect(nodes).to.deep.equal(['1, 3 /dev/cdi-null', '1, 5 /dev/cdi-zero']);
+    expect(r.stdout).to.include(' 00 00');
+    expect(r.stdout).to.include('env pair berth');
+    expect(r.stdout).to.include('from-cdi');
+    expect(r.stdout).to.include('read-only');
+  });
+
+  it('CDI devices requested through a cdi.k8s.io annotation', async () => {
+    const r = await run('echo "env $CDI_DEVICE"; ls /dev/cdi-null', { annotations: { 'cdi.k8s.io/berth-e2e': 'berth.test/dev=pair' } });
+    expect(r.status.exitCode, r.stdout.join('\n')).to.equal(0);
+    expect(r.stdout).to.deep.equal(['env pair', '/dev/cdi-null']);
+  });
+
+  it('an unknown CDI device is FAILED_PRECONDITION naming it', async () => {
+    const err = await client
+      .createContainer({
+        podSandboxId: podId,
+        config: { metadata: { name: 'unknown-cdi', attempt: 0 }, image: { image }, logPath: 'unknown-cdi/0.log', CDIDevices: [{ name: 'berth.test/dev=x' }] },
+        sandboxConfig: podConfig(),
+      })
+      .then(() => undefined, (e: unknown) => e);
+    expect(isServiceError(err) && err.code).to.equal(9);
+    expect(String((err as Error).message)).to.contain('cdi_devices[0]: unknown CDI device "berth.test/dev=x"');
   });
 });
