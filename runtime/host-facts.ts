@@ -203,13 +203,9 @@ async function createDirs(dir: string, field: string): Promise<void> {
 /** Every device node under /dev (not /dev/pts, /dev/shm, /dev/mqueue), for privileged containers. */
 export async function listHostDevices(root = '/dev'): Promise<ResolvedDevice[]> {
   const out: ResolvedDevice[] = [];
-  await walkDeviceNodes(root, async (p) => {
+  await walkDeviceNodes(root, async (p, st) => {
     if (p === path.join(root, 'console') || p === path.join(root, 'ptmx')) return; // runc sets these up itself
-    try {
-      out.push(await resolveDevice({ hostPath: p, containerPath: p, permissions: 'rwm' }));
-    } catch {
-      // vanished or unreadable: skip
-    }
+    out.push(deviceFromStat(st, p, 'rwm'));
   });
   return out;
 }

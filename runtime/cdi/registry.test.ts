@@ -141,3 +141,21 @@ describe('runtime/cdi registry', () => {
     expect(String(logger.warnings[0]?.fields?.error)).to.contain(`larger than ${MAX_SPEC_FILE_BYTES} bytes`);
   });
 });
+
+describe('runtime/cdi registry: concurrent resolves', () => {
+  it('a resolve that starts during a scan sees a file written after that scan began', async () => {
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cdi-race-'));
+    try {
+      const registry = new CdiRegistry([tmp]);
+      const spec = (name: string) => JSON.stringify({ cdiVersion: '0.3.0', kind: 'v.com/c', devices: [{ name, containerEdits: { env: [`N=${name}`] } }] });
+      await fs.writeFile(path.join(tmp, 'a.json'), spec('a'));
+      const first = registry.resolve([{ name: 'v.com/c=a', field: 'cdi_devices[0]' }]);
+      await fs.writeFile(path.join(tmp, 'b.json'), spec('b'));
+      const second = registry.resolve([{ name: 'v.com/c=b', field: 'cdi_devices[0]' }]);
+      expect((await first).env).to.deep.equal(['N=a']);
+      expect((await second).env).to.deep.equal(['N=b']);
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  });
+});

@@ -33,7 +33,8 @@ interface Conflict {
 /** Loads, validates and caches CDI specs; resolves requested devices to edits. */
 export class CdiRegistry {
   private readonly cache = new Map<string, CachedFile>();
-  private refreshing: Promise<Map<string, IndexedDevice | Conflict>> | undefined;
+  private scanning: Promise<Map<string, IndexedDevice | Conflict>> | undefined;
+  private queued: Promise<Map<string, IndexedDevice | Conflict>> | undefined;
 
   constructor(
     private readonly dirs: readonly string[],
@@ -53,10 +54,20 @@ export class CdiRegistry {
   }
 
   /** Every valid device by qualified name, from the spec files as they are now. */
-  async index(): Promise<Map<string, IndexedDevice | Conflict>> {
-    // Creates at the same moment share one scan.
-    this.refreshing ??= this.scan().finally(() => (this.refreshing = undefined));
-    return this.refreshing;
+  index(): Promise<Map<string, IndexedDevice | Conflict>> {
+    if (!this.scanning) {
+      this.scanning = this.scan().finally(() => (this.scanning = undefined));
+      return this.scanning;
+    }
+    // The scan in progress may have listed a directory before a change this caller must see:
+    // callers arriving meanwhile share one more scan after it.
+    this.queued ??= this.scanning
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.index();
+      });
+    return this.queued;
   }
 
   private async scan(): Promise<Map<string, IndexedDevice | Conflict>> {

@@ -60,3 +60,18 @@ describe('runtime/cdi validate', () => {
     expect(minimumVersion(validateCdiSpec(edits({ intelRdt: { closID: 'x' } }, '0.8.0'))).version).to.equal('0.7.0');
   });
 });
+
+describe('runtime/cdi validate: YAML alias amplification', () => {
+  it('refuses a spec whose aliases repeat a big list past the total bound, quickly', async () => {
+    const { load, CORE_SCHEMA } = await import('js-yaml');
+    const env = Array.from({ length: 4000 }, (_, i) => `      - E${i}=1`).join('\n');
+    const devices = Array.from({ length: 100 }, (_, i) => `  - name: d${i}\n    containerEdits: *edits`).join('\n');
+    const text = `cdiVersion: "0.3.0"\nkind: v.com/c\nx: &edits\n  env:\n${env}\ndevices:\n${devices}\n`;
+    const started = Date.now();
+    expect(() => validateCdiSpec(load(text, { schema: CORE_SCHEMA }))).to.throw(InvalidArgumentError, 'more than 65536 list entries in all');
+    expect(Date.now() - started).to.be.lessThan(2000);
+    // The same spec with few devices is fine: the bound is on the total.
+    const few = text.replace(devices, devices.split('\n').slice(0, 4).join('\n'));
+    expect(validateCdiSpec(load(few, { schema: CORE_SCHEMA })).devices).to.have.length(2);
+  });
+});

@@ -15,11 +15,16 @@ const NODE_TYPES = ['b', 'c', 'u', 'p'] as const;
 /** Bounds on list lengths and strings: a spec is admin-written, but a broken one must not stall a create. */
 const MAX_ITEMS = 4096;
 const MAX_STRING = 65536;
+/** Entries of all lists of one spec together: YAML aliases can repeat one big list many times. */
+const MAX_TOTAL_ITEMS = 65536;
+/** List entries left for the spec being validated (validation is synchronous). */
+let itemBudget = MAX_TOTAL_ITEMS;
 
 type Json = Record<string, unknown>;
 
 /** Validates `doc` as a CDI spec; the error message names the offending field. */
 export function validateCdiSpec(doc: unknown): CdiSpec {
+  itemBudget = MAX_TOTAL_ITEMS;
   const spec = object(doc, 'spec');
   const cdiVersion = string(spec.cdiVersion, 'cdiVersion');
   if (!(SUPPORTED_CDI_VERSIONS as readonly string[]).includes(cdiVersion)) {
@@ -165,6 +170,8 @@ function object(v: unknown, field: string): Json {
 function list(v: unknown, field: string): unknown[] {
   if (!Array.isArray(v)) throw new InvalidArgumentError(`${field}: must be a list`);
   if (v.length > MAX_ITEMS) throw new InvalidArgumentError(`${field}: more than ${MAX_ITEMS} entries`);
+  itemBudget -= v.length;
+  if (itemBudget < 0) throw new InvalidArgumentError(`${field}: the spec has more than ${MAX_TOTAL_ITEMS} list entries in all`);
   return v;
 }
 
