@@ -70,6 +70,15 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
         '',
       ].join('\n'),
     );
+    // A JSON spec (0.7.0) with a createRuntime hook, run by runc on the host, and an extra group.
+    fs.writeFileSync(
+      path.join(work, 'cdi', 'berth-extra.json'),
+      JSON.stringify({
+        cdiVersion: '0.7.0',
+        kind: 'berth.test/extra',
+        devices: [{ name: 'hooked', containerEdits: { additionalGids: [4242], hooks: [{ hookName: 'createRuntime', path: '/bin/sh', args: ['sh', '-c', `cat > ${path.join(work, 'hook-state.json')}`], timeout: 10 }] } }],
+      }),
+    );
     registry = await startRegistry();
     await pushImage(registry.host, 'e2e/busybox', 'd', await busyboxImage());
     image = `${registry.host}/e2e/busybox:d`;
@@ -189,5 +198,14 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
       .then(() => undefined, (e: unknown) => e);
     expect(isServiceError(err) && err.code).to.equal(9);
     expect(String((err as Error).message)).to.contain('cdi_devices[0]: unknown CDI device "berth.test/dev=x"');
+  });
+
+  it('CDI hooks run on the host with the container state, and additionalGids reach the process', async () => {
+    const r = await run('id -G', { CDIDevices: [{ name: 'berth.test/extra=hooked' }] });
+    expect(r.status.exitCode, r.stdout.join('\n')).to.equal(0);
+    expect(r.stdout[0].split(' ')).to.include('4242');
+    const state = JSON.parse(fs.readFileSync(path.join(work, 'hook-state.json'), 'utf8')) as { id?: string; bundle?: string };
+    expect(state.id).to.match(/^[0-9a-f]{64}$/);
+    expect(state.bundle).to.be.a('string');
   });
 });
