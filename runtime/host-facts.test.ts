@@ -102,7 +102,7 @@ describe('runtime/host-facts: mount sources and device directories', () => {
     ]);
   });
 
-  const deviceCases: Array<{ name: string; setup: (dir: string) => Promise<string>; max?: number; error: new (m: string) => Error; message: string }> = [
+  const deviceCases: Array<{ name: string; setup: (dir: string) => Promise<string>; max?: number; maxEntries?: number; error: new (m: string) => Error; message: string }> = [
     { name: 'a missing path is NotFound', setup: async (d) => path.join(d, 'nope'), error: NotFoundError, message: 'devices[3].host_path: ' },
     { name: 'a regular file is InvalidArgument', setup: async (d) => (await fs.writeFile(path.join(d, 'f'), ''), path.join(d, 'f')), error: InvalidArgumentError, message: 'is not a device node' },
     { name: 'a relative path is InvalidArgument', setup: async () => 'dev/null', error: InvalidArgumentError, message: 'devices[3].host_path: "dev/null" is not absolute' },
@@ -113,11 +113,21 @@ describe('runtime/host-facts: mount sources and device directories', () => {
       error: InvalidArgumentError,
       message: 'holds more than 1 device nodes',
     },
+    {
+      name: 'a directory with more entries than the search bound is InvalidArgument, even without nodes',
+      setup: async (d) => {
+        for (let i = 0; i < 12; i++) await fs.mkdir(path.join(d, `dir${i}`, 'sub'), { recursive: true });
+        return d;
+      },
+      maxEntries: 20,
+      error: InvalidArgumentError,
+      message: 'has more than 20 entries to search for device nodes',
+    },
   ];
   for (const c of deviceCases) {
     it(`device: ${c.name}`, async () => {
       const hostPath = await c.setup(tmp);
-      const err = await resolveDevices({ hostPath, containerPath: '', permissions: '' }, 3, c.max).then(() => undefined, (e: unknown) => e);
+      const err = await resolveDevices({ hostPath, containerPath: '', permissions: '' }, 3, c.max, c.maxEntries).then(() => undefined, (e: unknown) => e);
       expect(err).to.be.instanceOf(c.error);
       expect((err as Error).message).to.contain(c.message);
     });

@@ -87,6 +87,8 @@ async function exists(p: string): Promise<boolean> {
 
 /** Largest number of device nodes one CRI Device directory may expand to (a hostile path could name /). */
 export const MAX_DEVICES_PER_DIR = 4096;
+/** Most directory entries looked at while expanding one CRI Device directory (/sys has millions, no nodes). */
+export const MAX_DEVICE_DIR_ENTRIES = 16384;
 
 /** Stats one device node (following symlinks); NotFound / InvalidArgument name the path. */
 export async function resolveDevice(d: ContainerDeviceInput, field = 'device'): Promise<ResolvedDevice> {
@@ -100,17 +102,22 @@ export async function resolveDevice(d: ContainerDeviceInput, field = 'device'): 
  * (recursively, symlinks skipped), each at container_path + its path relative to host_path, as
  * cri-o does. Errors name `devices[index]`.
  */
-export async function resolveDevices(d: ContainerDeviceInput, index: number, maxNodes = MAX_DEVICES_PER_DIR): Promise<ResolvedDevice[]> {
+export async function resolveDevices(d: ContainerDeviceInput, index: number, maxNodes = MAX_DEVICES_PER_DIR, maxEntries = MAX_DEVICE_DIR_ENTRIES): Promise<ResolvedDevice[]> {
   const field = `devices[${index}].host_path`;
   if (!path.isAbsolute(d.hostPath)) throw new InvalidArgumentError(`${field}: ${JSON.stringify(d.hostPath)} is not absolute`);
   const st = await statDevicePath(d.hostPath, field);
   if (!st.isDirectory()) return [await resolveDevice(d, field)];
   const containerRoot = d.containerPath || d.hostPath;
   const out: ResolvedDevice[] = [];
-  await walkDeviceNodes(d.hostPath, async (p, node) => {
-    if (out.length >= maxNodes) throw new InvalidArgumentError(`${field}: ${d.hostPath} holds more than ${maxNodes} device nodes`);
-    out.push(deviceFromStat(node, path.posix.join(containerRoot, path.relative(d.hostPath, p)), d.permissions));
-  });
+  const walked = await walkDeviceNodes(
+    d.hostPath,
+    async (p, node) => {
+      if (out.length >= maxNodes) throw new InvalidArgumentError(`${field}: ${d.hostPath} holds more than ${maxNodes} device nodes`);
+      out.push(deviceFromStat(node, path.posix.join(containerRoot, path.relative(d.hostPath, p)), d.permissions));
+    },
+    maxEntries,
+  );
+  if (!walked) throw new InvalidArgumentError(`${field}: ${d.hostPath} has more than ${maxEntries} entries to search for device nodes`);
   return out;
 }
 
@@ -139,16 +146,21 @@ function deviceFromStat(st: Stats, containerPath: string, permissions: string): 
 /**
  * Calls `onNode` for every char/block device below `root` (lstat: symlinks are not followed), in
  * name order; runc's own mount points (pts, shm, mqueue, fd) are skipped like libcontainer does.
+ * False when it stopped after `maxEntries` directory entries.
  */
-async function walkDeviceNodes(root: string, onNode: (p: string, st: Stats) => Promise<void>): Promise<void> {
+async function walkDeviceNodes(root: string, onNode: (p: string, st: Stats) => Promise<void>, maxEntries = Infinity): Promise<boolean> {
   const skip = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
+  let budget = maxEntries;
   async function walk(dir: string): Promise<void> {
+    if (budget < 0) return;
     let entries;
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
     } catch {
       return; // vanished or unreadable
     }
+    budget -= entries.length;
+    if (budget < 0) return;
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const p = path.join(dir, e.name);
@@ -162,6 +174,7 @@ async function walkDeviceNodes(root: string, onNode: (p: string, st: Stats) => P
     }
   }
   await walk(root);
+  return budget >= 0;
 }
 
 /**
