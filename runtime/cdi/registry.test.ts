@@ -134,6 +134,15 @@ describe('runtime/cdi registry', () => {
     expect((await registry.resolve([req('vendor.com/gpu=g')])).deviceNodes).to.deep.equal([{ path: '/dev/nowhere', permissions: 'rwm', uid: 5, gid: 6, type: 'c', major: 195, minor: 7, fileMode: 0o660 }]);
   });
 
+  it('a spec "directory" that is a file is logged and skipped; the other directories still count', async () => {
+    const notDir = path.join(tmp, 'file-not-dir');
+    await fs.writeFile(notDir, '');
+    await fs.writeFile(path.join(run, 'gpu.json'), JSON.stringify(gpuSpec));
+    const r = new CdiRegistry([notDir, run], logger);
+    expect((await r.resolve([req('vendor.com/gpu=gpu1')])).devices).to.deep.equal(['vendor.com/gpu=gpu1']);
+    expect(logger.warnings.map((w) => w.msg)).to.deep.equal(['CDI spec directory skipped']);
+  });
+
   it('skips a spec file over the size bound', async () => {
     await fs.writeFile(path.join(etc, 'big.json'), ' '.repeat(MAX_SPEC_FILE_BYTES + 1));
     await fs.writeFile(path.join(etc, 'gpu.json'), JSON.stringify(gpuSpec));

@@ -74,7 +74,7 @@ export class CdiRegistry {
     const index = new Map<string, IndexedDevice & { priority: number } | Conflict & { priority: number }>();
     const present = new Set<string>();
     for (const [priority, dir] of this.dirs.entries()) {
-      for (const file of await specFiles(dir)) {
+      for (const file of await specFiles(dir, this.logger)) {
         present.add(file);
         const spec = await this.load(file);
         if (!spec) continue;
@@ -132,13 +132,13 @@ export function parseSpecFile(file: string, text: string): CdiSpec {
   }
 }
 
-/** The .json and .yaml files of `dir` in name order; none when it does not exist. */
-async function specFiles(dir: string): Promise<string[]> {
+/** The .json and .yaml files of `dir` in name order; none when it does not exist or cannot be read (logged). */
+async function specFiles(dir: string, logger: Logger | undefined): Promise<string[]> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw err;
+    if (errnoCode(err) !== 'ENOENT') logger?.warn('CDI spec directory skipped', { dir, error: describeError(err) });
     return [];
   }
   return names
