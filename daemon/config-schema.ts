@@ -37,6 +37,7 @@ export interface BerthConfig {
   streamingAddress: string;
   streamingTlsCert: string;
   streamingTlsKey: string;
+  cdiSpecDirs: string[];
   runtimes: Record<string, RuntimeHandlerConfig>;
 }
 
@@ -71,7 +72,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { field: 'root', section: 'daemon', key: 'root', flag: 'root', kind: 'path', default: '/var/lib/berth', doc: 'Persistent state: images, pod and container records.' },
   { field: 'runRoot', section: 'daemon', key: 'run_root', flag: 'run-root', kind: 'path', default: '/run/berth', doc: 'Volatile state: namespace pins, exit files, conmon sockets.' },
   { field: 'shutdownGraceSeconds', section: 'daemon', key: 'shutdown_grace_seconds', flag: 'shutdown-grace-seconds', kind: 'int', default: 10, doc: 'On SIGTERM/SIGINT, how long in-flight RPCs may finish before they are cancelled.' },
-  { field: 'cgroupDriver', section: 'daemon', key: 'cgroup_driver', flag: 'cgroup-driver', kind: 'enum', choices: ['cgroupfs', 'systemd'], default: 'cgroupfs', doc: 'Cgroup driver reported to kubelet (RuntimeConfig) and used for pod cgroups.' },
+  { field: 'cgroupDriver', section: 'daemon', key: 'cgroup_driver', flag: 'cgroup-driver', kind: 'enum', choices: ['cgroupfs', 'systemd'], default: 'cgroupfs', doc: 'Cgroup driver reported to kubelet (RuntimeConfig) and used for pod cgroups; only cgroupfs works today, berthd refuses to start with systemd (exit 2).' },
   { field: 'logLevel', section: 'log', key: 'level', flag: 'log-level', kind: 'enum', choices: LOG_LEVELS, default: 'info', doc: 'Lowest level written to stderr.' },
   { field: 'logFormat', section: 'log', key: 'format', flag: 'log-format', kind: 'enum', choices: ['json', 'text'], default: 'json', doc: 'json: one JSON object per line; text: for humans.' },
   { field: 'metricsListen', section: 'metrics', key: 'listen', flag: 'metrics-listen', kind: 'address', default: '127.0.0.1:9090', doc: 'host:port of the Prometheus endpoint (/metrics); empty disables it; port 0 picks a free port.' },
@@ -89,6 +90,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { field: 'streamingAddress', section: 'streaming', key: 'address', flag: 'streaming-address', kind: 'address', default: '127.0.0.1:0', doc: 'host:port of the Exec/Attach/PortForward streaming server; port 0 picks a free port.' },
   { field: 'streamingTlsCert', section: 'streaming', key: 'tls_cert', kind: 'path-or-empty', default: '', doc: 'PEM certificate for serving streaming over HTTPS (with tls_key); empty serves plain HTTP.' },
   { field: 'streamingTlsKey', section: 'streaming', key: 'tls_key', kind: 'path-or-empty', default: '', doc: 'PEM private key of tls_cert.' },
+  { field: 'cdiSpecDirs', section: 'cdi', key: 'spec_dirs', flag: 'cdi-spec-dirs', kind: 'path-list', default: ['/etc/cdi', '/var/run/cdi'], doc: 'Directories of CDI spec files (.json, .yaml), re-read when they change; a later directory overrides an earlier one (flag: comma-separated).' },
 ];
 
 /** Default `[runtimes]`: runc (works on cgroup v1 hybrid hosts) and crun. */

@@ -115,6 +115,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
             native,
             logger,
             thoroughRecovery: thorough,
+            cdiSpecDirs: config.cdiSpecDirs,
           });
           stack.push('close container manager', () => containers.close());
           return containerOutcome(containers.recoveryReport());

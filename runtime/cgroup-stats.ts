@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { expandSlice, systemdCgroupPath } from '../common/systemd-cgroup';
 
 export interface CgroupUsage {
   timestampNs: number;
@@ -59,19 +60,12 @@ async function firstExisting(candidates: string[], rel: string): Promise<string 
  */
 export function cgroupFsPath(cgroupsPath: string): string {
   if (cgroupsPath.startsWith('/')) return cgroupsPath;
-  // a bare slice (a pod's systemd cgroup parent) expands the same way
-  if (/^[^/:]+\.slice$/.test(cgroupsPath)) return `/${sliceDirs(cgroupsPath).join('/')}`;
-  const parts = cgroupsPath.split(':');
-  if (parts.length !== 3) return cgroupsPath;
-  const [slice, prefix, name] = parts;
-  return `/${[...sliceDirs(slice), `${prefix ? `${prefix}-` : ''}${name}.scope`].join('/')}`;
-}
-
-/** systemd's slice nesting: `a-b-c.slice` lives at a.slice/a-b.slice/a-b-c.slice. */
-function sliceDirs(slice: string): string[] {
-  if (!slice || slice === '-.slice') return [];
-  const words = slice.replace(/\.slice$/, '').split('-');
-  return words.map((_, i) => `${words.slice(0, i + 1).join('-')}.slice`);
+  try {
+    // a bare slice (a pod's systemd cgroup parent) expands the same way
+    return /^[^/:]+\.slice$/.test(cgroupsPath) ? expandSlice(cgroupsPath) : systemdCgroupPath(cgroupsPath);
+  } catch {
+    return cgroupsPath; // not systemd's form: read it as given
+  }
 }
 
 /** Usage of the cgroup at `cgroupsPath` (cgroupfs form, e.g. /kubepods/pod1/berth-<id>, or systemd's slice:prefix:name). */

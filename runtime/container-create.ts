@@ -10,9 +10,12 @@ import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
 import { CleanupStack } from '../common/cleanup-stack';
 import { appArmorProfileLoaded } from './apparmor';
+import { cdiRequests } from './cdi/requests';
+import type { CdiEdits, CdiRequest } from './cdi/types';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
 import type { HandlerFeatures } from './handler-features';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
+import { prepareMountSource } from './host-facts';
 import { containerLogPath } from './log-path';
 import { appArmorProfile } from './spec/apparmor';
 import { buildContainerSpec } from './spec/build-spec';
@@ -26,8 +29,11 @@ export interface CreateDeps {
   defaults: RuntimeSpecDefaults;
   /** Per handler: recursive read-only mounts need the handler's support too, not only the kernel's. */
   handlerFeatures?: Record<string, HandlerFeatures>;
-  resolveDevice(d: ContainerConfigInput['devices'][number]): Promise<ResolvedDevice>;
+  /** The device nodes of config.devices[index] (a directory expands to the nodes below it). */
+  resolveDevice(d: ContainerConfigInput['devices'][number], index: number): Promise<ResolvedDevice[]>;
   hostDevices(): Promise<ResolvedDevice[]>;
+  /** The edits of the requested CDI devices (FailedPrecondition naming an unknown one). */
+  resolveCdi(requests: CdiRequest[]): Promise<CdiEdits>;
   /** Reads and parses a Localhost seccomp profile (NotFound when missing). */
   loadSeccompProfile(ref: string): Promise<unknown>;
   /** pid of a running container of the same pod, for pid namespace TARGET. */
@@ -77,6 +83,8 @@ export async function prepareContainer(
   args: { id: string; reservedName: string; sandbox: SandboxView; config: ContainerConfigInput; containerDir: string },
 ): Promise<{ record: ContainerRecord; spec: OciSpec }> {
   const { id, sandbox, config, containerDir } = args;
+  // Hostile names and counts are refused before any work.
+  const cdi = cdiRequests(config.cdiDevices ?? [], config.annotations);
   const logPath = containerLogPath(sandbox.logDirectory, config.logPath);
   await checkAppArmor(deps, config);
   const image = await deps.images.resolveImage(config.image);
@@ -96,7 +104,7 @@ export async function prepareContainer(
 
   const sec = config.security;
   // Independent lookups: run them together (Create's latency is kubelet's pod start latency).
-  const [user, mounts, devices, hostDevices, localhostSeccompProfile] = await Promise.all([
+  const [user, mounts, devices, hostDevices, localhostSeccompProfile, cdiEdits] = await Promise.all([
     deps.resolveUser(image.id, rootfs, {
       runAsUser: sec.runAsUser,
       runAsUsername: sec.runAsUsername,
@@ -105,12 +113,13 @@ export async function prepareContainer(
       supplementalGroupsPolicy: sec.supplementalGroupsPolicy,
       imageUser: image.config.User ?? undefined,
     }),
-    // CRI: a missing host path is an error; a symlinked one is mounted at its real destination.
-    Promise.all(config.mounts.map(async (m) => ({ ...m, hostPath: await realHostPath(m.hostPath) }))),
-    Promise.all(config.devices.map((d) => deps.resolveDevice(d))),
+    // Like cri-o: a missing host path is created as a directory; a symlinked one is mounted at its real destination.
+    Promise.all(config.mounts.map(async (m, i) => ({ ...m, hostPath: await prepareMountSource(m.hostPath, i) }))),
+    Promise.all(config.devices.map((d, i) => deps.resolveDevice(d, i))).then((lists) => lists.flat()),
     sec.privileged ? deps.hostDevices() : Promise.resolve([]),
     // Privileged containers ignore seccomp: their Localhost profile is not even read.
     !sec.privileged && sec.seccomp?.type === 'Localhost' && sec.seccomp.localhostRef ? deps.loadSeccompProfile(sec.seccomp.localhostRef) : Promise.resolve(undefined),
+    cdi.length > 0 ? deps.resolveCdi(cdi) : Promise.resolve(undefined),
   ]);
   const targetPid = sec.pidMode === 'TARGET' ? deps.targetPid(sec.targetId ?? '') : undefined;
 
@@ -137,6 +146,7 @@ export async function prepareContainer(
     localhostSeccompProfile,
     targetPid,
     defaults: defaultsForHandler(deps, sandbox.runtimeHandler),
+    cdiEdits,
   });
   await Promise.all([fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec)), logPath ? fs.mkdir(path.dirname(logPath), { recursive: true }) : undefined]);
 
@@ -181,17 +191,6 @@ async function checkAppArmor(deps: CreateDeps, config: ContainerConfigInput): Pr
   if (profile === undefined || sec.apparmor?.type !== 'Localhost') return;
   const loaded = await (deps.appArmorProfileLoaded ?? ((name: string) => appArmorProfileLoaded(name)))(profile);
   if (!loaded) throw new FailedPreconditionError(`linux.security_context.apparmor: AppArmor profile localhost/${profile} is not loaded on this host`);
-}
-
-/** The real path of a mount's host path; InvalidArgument naming it when it does not exist. */
-async function realHostPath(hostPath: string): Promise<string> {
-  if (!path.isAbsolute(hostPath)) throw new InvalidArgumentError(`mount host_path ${JSON.stringify(hostPath)} is not absolute`);
-  try {
-    return await fs.realpath(hostPath);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new InvalidArgumentError(`mount host_path ${hostPath} does not exist`);
-    throw err;
-  }
 }
 
 /** Reads a Localhost seccomp profile from disk (absolute path required). */

@@ -112,14 +112,19 @@ describe('runtime/ContainerManager (fakes)', () => {
     expect(native.calls.map((c) => c.method)).to.deep.equal(['mount', 'unmount']);
   });
 
-  it('refuses a mount whose host path does not exist, and mounts a symlinked one at its real path', async () => {
-    const err = await rejection(manager.createContainer('pod1', config({ mounts: [{ containerPath: '/d', hostPath: path.join(dir, 'nope'), readonly: false, propagation: 'private' }] })));
+  it('creates a mount source that does not exist (as cri-o does), refuses a relative one, and mounts a symlinked one at its real path', async () => {
+    const missing = path.join(dir, 'nope', 'deeper');
+    const created = await manager.createContainer('pod1', config({ mounts: [{ containerPath: '/d', hostPath: missing, readonly: false, propagation: 'private' }] }));
+    const createdSpec = JSON.parse(readFileSync(path.join(dir, 'containers', created, 'bundle', 'config.json'), 'utf8'));
+    expect(createdSpec.mounts.find((m: { destination: string }) => m.destination === '/d').source).to.equal(missing);
+    const { mkdirSync, statSync, symlinkSync } = await import('node:fs');
+    expect(statSync(missing).isDirectory()).to.equal(true);
+    const err = await rejection(manager.createContainer('pod1', config({ name: 'rel', mounts: [{ containerPath: '/d', hostPath: 'relative/x', readonly: false, propagation: 'private' }] })));
     expect(errorKindOf(err)).to.equal('InvalidArgument');
-    expect(String((err.cause as Error | undefined)?.message ?? err.message)).to.contain('does not exist');
-    const { mkdirSync, symlinkSync } = await import('node:fs');
+    expect(String((err.cause as Error | undefined)?.message ?? err.message)).to.contain('mounts[0].host_path: "relative/x" is not absolute');
     mkdirSync(path.join(dir, 'real'));
     symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'));
-    const id = await manager.createContainer('pod1', config({ mounts: [{ containerPath: '/d', hostPath: path.join(dir, 'link'), readonly: true, propagation: 'private' }] }));
+    const id = await manager.createContainer('pod1', config({ name: 'linked', mounts: [{ containerPath: '/d', hostPath: path.join(dir, 'link'), readonly: true, propagation: 'private' }] }));
     const spec = JSON.parse(readFileSync(path.join(dir, 'containers', id, 'bundle', 'config.json'), 'utf8'));
     expect(spec.mounts.find((m: { destination: string }) => m.destination === '/d').source).to.equal(path.join(dir, 'real'));
   });

@@ -29,7 +29,8 @@ import { readPodStats, type PodStatsInput, type PodStatsView } from './pod-stats
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
 import { runAttachSession, runExecSession, type AttachIo, type ExecSessionIo } from './exec-session';
 import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
-import { listHostDevices, resolveDevice } from './host-facts';
+import { CdiRegistry } from './cdi/registry';
+import { listHostDevices, resolveDevices } from './host-facts';
 import { ImageAccounts } from './image-accounts';
 import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
@@ -60,6 +61,8 @@ export interface ContainerManagerOptions {
   logSizeMax?: number;
   /** How long to wait for an exit report after SIGKILL (default 10 s). */
   killWaitMs?: number;
+  /** CDI spec directories, lowest priority first (none: every CDI request is an unknown device). */
+  cdiSpecDirs?: readonly string[];
   /** Overrides for tests. */
   createDeps?: Partial<CreateDeps>;
   /** Recover as after a crash: also sweep exit files and temp files without a record. */
@@ -94,13 +97,15 @@ export class ContainerManager {
     this.socketDir = path.join(opts.runDir, 'sockets');
     this.exitWatcher = new ExitWatcher(this.exitDir, (e) => this.onExit(e), opts.logger);
     this.statsReader = new ContainerStatsReader(this, opts.specDefaults.cgroupVersion, nowNs);
+    const cdi = new CdiRegistry(opts.cdiSpecDirs ?? [], opts.logger.child({ component: 'cdi' }));
     this.createDeps = {
       images: opts.images,
       native: opts.native,
       defaults: opts.specDefaults,
       handlerFeatures: opts.handlerFeatures,
-      resolveDevice,
+      resolveDevice: resolveDevices,
       hostDevices: () => listHostDevices(),
+      resolveCdi: (requests) => cdi.resolve(requests),
       loadSeccompProfile: readSeccompProfile,
       targetPid: (id) => {
         const rec = this.store.get(id);

@@ -3,7 +3,7 @@
  * accounting, seccomp, recursive read-only mounts) and stats device nodes. All the I/O the pure
  * builder must not do lives here.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
@@ -70,54 +70,140 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Stats one device node for config.devices; NotFound / InvalidArgument name the path. */
-export async function resolveDevice(d: ContainerDeviceInput): Promise<ResolvedDevice> {
-  let st;
+/** Largest number of device nodes one CRI Device directory may expand to (a hostile path could name /). */
+export const MAX_DEVICES_PER_DIR = 4096;
+/** Most directory entries looked at while expanding one CRI Device directory (/sys has millions, no nodes). */
+export const MAX_DEVICE_DIR_ENTRIES = 16384;
+
+/** Stats one device node (following symlinks); NotFound / InvalidArgument name the path. */
+export async function resolveDevice(d: ContainerDeviceInput, field = 'device'): Promise<ResolvedDevice> {
+  const st = await statDevicePath(d.hostPath, field);
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new InvalidArgumentError(`${field}: ${d.hostPath} is not a device node`);
+  return deviceFromStat(st, d.containerPath || d.hostPath, d.permissions);
+}
+
+/**
+ * A CRI Device as device nodes: a node is itself; a directory is every char/block node below it
+ * (recursively, symlinks skipped), each at container_path + its path relative to host_path, as
+ * cri-o does. Errors name `devices[index]`.
+ */
+export async function resolveDevices(d: ContainerDeviceInput, index: number, maxNodes = MAX_DEVICES_PER_DIR, maxEntries = MAX_DEVICE_DIR_ENTRIES): Promise<ResolvedDevice[]> {
+  const field = `devices[${index}].host_path`;
+  if (!path.isAbsolute(d.hostPath)) throw new InvalidArgumentError(`${field}: ${JSON.stringify(d.hostPath)} is not absolute`);
+  const st = await statDevicePath(d.hostPath, field);
+  if (!st.isDirectory()) return [await resolveDevice(d, field)];
+  const containerRoot = d.containerPath || d.hostPath;
+  const out: ResolvedDevice[] = [];
+  const walked = await walkDeviceNodes(
+    d.hostPath,
+    async (p, node) => {
+      if (out.length >= maxNodes) throw new InvalidArgumentError(`${field}: ${d.hostPath} holds more than ${maxNodes} device nodes`);
+      out.push(deviceFromStat(node, path.posix.join(containerRoot, path.relative(d.hostPath, p)), d.permissions));
+    },
+    maxEntries,
+  );
+  if (!walked) throw new InvalidArgumentError(`${field}: ${d.hostPath} has more than ${maxEntries} entries to search for device nodes`);
+  return out;
+}
+
+async function statDevicePath(hostPath: string, field: string): Promise<Stats> {
   try {
-    st = await fs.stat(d.hostPath);
+    return await fs.stat(hostPath);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new NotFoundError(`device ${d.hostPath} does not exist on the host`);
+    if (errnoCode(err) === 'ENOENT') throw new NotFoundError(`${field}: ${hostPath} does not exist on the host`);
     throw err;
   }
-  if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new InvalidArgumentError(`device ${d.hostPath} is not a device node`);
+}
+
+function deviceFromStat(st: Stats, containerPath: string, permissions: string): ResolvedDevice {
   return {
-    containerPath: d.containerPath || d.hostPath,
+    containerPath,
     type: st.isCharacterDevice() ? 'c' : 'b',
     major: Number((BigInt(st.rdev) >> 8n) & 0xfffn),
     minor: Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n)),
     fileMode: st.mode & 0o7777,
     uid: st.uid,
     gid: st.gid,
-    permissions: d.permissions || 'rwm',
+    permissions: permissions || 'rwm',
   };
+}
+
+/**
+ * Calls `onNode` for every char/block device below `root` (lstat: symlinks are not followed), in
+ * name order; runc's own mount points (pts, shm, mqueue, fd) are skipped like libcontainer does.
+ * False when it stopped after `maxEntries` directory entries.
+ */
+async function walkDeviceNodes(root: string, onNode: (p: string, st: Stats) => Promise<void>, maxEntries = Infinity): Promise<boolean> {
+  const skip = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
+  let budget = maxEntries;
+  async function walk(dir: string): Promise<void> {
+    if (budget < 0) return;
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return; // vanished or unreadable
+    }
+    budget -= entries.length;
+    if (budget < 0) return;
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (skip.has(e.name)) continue;
+        await walk(p);
+      } else if (e.isCharacterDevice() || e.isBlockDevice()) {
+        const st = await fs.lstat(p).catch(() => undefined);
+        if (st && (st.isCharacterDevice() || st.isBlockDevice())) await onNode(p, st);
+      }
+    }
+  }
+  await walk(root);
+  return budget >= 0;
+}
+
+/**
+ * The source of a CRI bind mount, as cri-o and containerd treat it: an absolute path without ".."
+ * components; created as a directory (0755, root-owned, parents too) when missing; symlinks
+ * resolved. Errors name `mounts[index].host_path`.
+ */
+export async function prepareMountSource(hostPath: string, index: number): Promise<string> {
+  const field = `mounts[${index}].host_path`;
+  if (!path.isAbsolute(hostPath)) throw new InvalidArgumentError(`${field}: ${JSON.stringify(hostPath)} is not absolute`);
+  if (hostPath.split('/').includes('..')) throw new InvalidArgumentError(`${field}: ${JSON.stringify(hostPath)} has ".." components`);
+  if (hostPath.includes('\0')) throw new InvalidArgumentError(`${field}: contains a NUL byte`);
+  const clean = path.posix.normalize(hostPath);
+  try {
+    return await fs.realpath(clean);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw new InvalidArgumentError(`${field}: resolve ${clean}: ${errnoCode(err) ?? 'failed'}`, { cause: err });
+  }
+  await createDirs(clean, field);
+  return fs.realpath(clean);
+}
+
+/** mkdir -p with every created level 0755 and owned by root, whatever the umask. */
+async function createDirs(dir: string, field: string): Promise<void> {
+  let first: string | undefined;
+  try {
+    first = await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+  } catch (err) {
+    throw new InvalidArgumentError(`${field}: create missing directory ${dir}: ${errnoCode(err) ?? 'failed'}`, { cause: err });
+  }
+  if (first === undefined) return; // appeared meanwhile
+  for (let level = dir; ; level = path.dirname(level)) {
+    await fs.chmod(level, 0o755);
+    await fs.chown(level, 0, 0);
+    if (level === first || level === '/') break;
+  }
 }
 
 /** Every device node under /dev (not /dev/pts, /dev/shm, /dev/mqueue), for privileged containers. */
 export async function listHostDevices(root = '/dev'): Promise<ResolvedDevice[]> {
   const out: ResolvedDevice[] = [];
-  const skip = new Set(['pts', 'shm', 'mqueue', 'fd']);
-  async function walk(dir: string): Promise<void> {
-    let entries;
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (dir === root && skip.has(e.name)) continue;
-        await walk(p);
-      } else if (e.isCharacterDevice() || e.isBlockDevice()) {
-        if (p === '/dev/console' || p === '/dev/ptmx') continue; // runc sets these up itself
-        try {
-          out.push(await resolveDevice({ hostPath: p, containerPath: p, permissions: 'rwm' }));
-        } catch {
-          // vanished or unreadable: skip
-        }
-      }
-    }
-  }
-  await walk(root);
+  await walkDeviceNodes(root, async (p, st) => {
+    if (p === path.join(root, 'console') || p === path.join(root, 'ptmx')) return; // runc sets these up itself
+    out.push(deviceFromStat(st, p, 'rwm'));
+  });
   return out;
 }

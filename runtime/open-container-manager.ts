@@ -33,6 +33,8 @@ export interface OpenContainerManagerOptions {
   logSizeMax?: number;
   /** Recover as after a crash (daemon/recovery.ts decides from the clean-shutdown marker). */
   thoroughRecovery?: boolean;
+  /** CDI spec directories, lowest priority first. */
+  cdiSpecDirs?: readonly string[];
 }
 
 /** Builds and opens the ContainerManager from plain config values. */
@@ -66,5 +68,6 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     logger: o.logger.child({ component: 'containers' }),
     logSizeMax: o.logSizeMax,
     thoroughRecovery: o.thoroughRecovery,
+    cdiSpecDirs: o.cdiSpecDirs,
   });
 }

@@ -183,5 +183,6 @@ export function containerConfigFromWire(c: runtime.v1.IContainerConfig | null | 
     resources: resourcesFromWire(c.linux?.resources),
     security: securityFromWire(c.linux?.securityContext),
     ...(stopSignal ? { stopSignal } : {}),
+    ...(c.CDIDevices && c.CDIDevices.length > 0 ? { cdiDevices: c.CDIDevices.map((d) => d.name ?? '') } : {}),
   };
 }

@@ -36,7 +36,8 @@ describe('cri/runtime container RPCs on the wire', () => {
   beforeEach(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cwire-'));
     const sandboxes = new FakeSandboxes();
-    sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
+    // A pod without namespace options has a pid namespace of its own (POD), which containers join by default.
+    sandboxes.add({ id: 'pod1', namespacePaths: { pid: '/run/berth/ns/pid/pod1' } }, path.join(dir, 'logs'));
     const images = new FakeImages();
     images.images.set('busybox', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:d'], config: { Cmd: ['sh'] }, lowerDirs: ['/l'] });
     fakeRuntime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));

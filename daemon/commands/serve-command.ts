@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { describeError } from '../../common/errors';
 import { createLogger } from '../../common/logger';
+import { cgroupDriverProblem } from '../cgroup-driver';
 import { buildLayers } from '../layers';
 import { DaemonMetrics } from '../metrics';
 import { installSignalHandlers } from '../signals';
@@ -20,6 +21,11 @@ export const serveCommand: BerthdCommand = {
     const loaded = loadConfigOrReport(ctx, false);
     if (!loaded) return EXIT_USAGE;
     const { config } = loaded;
+    const driverProblem = await cgroupDriverProblem(config);
+    if (driverProblem) {
+      ctx.stderr(`berthd: ${driverProblem}\n`);
+      return EXIT_USAGE;
+    }
     const logger = createLogger({ level: config.logLevel, format: config.logFormat });
     for (const warning of loaded.warnings) logger.warn('configuration warning', { warning });
     const version = berthVersion();

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from '../../common/errors';
 import { appArmorProfile } from './apparmor';
+import { applyCdiEdits } from '../cdi/apply';
 import { capabilityList, ociCapabilities } from './capabilities';
 import { deviceCgroupRules, ociDevices } from './devices';
 import type { SpecBuildInput } from './inputs';
@@ -106,7 +107,7 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
       ...(seccomp ? { seccomp } : {}),
     },
   };
-  return spec;
+  return input.cdiEdits ? applyCdiEdits(spec, input.cdiEdits) : spec;
 }
 
 /** Host devices plus the requested ones; a requested device wins on the same container path. */

@@ -4,6 +4,7 @@
  * Everything that needs I/O (the resolved user, host devices, a Localhost seccomp profile's
  * content, the target container's pid, host capabilities) is resolved before and passed in.
  */
+import type { CdiEdits } from '../cdi/types';
 
 /** CRI MountPropagation. */
 export type MountPropagation = 'private' | 'host-to-container' | 'bidirectional';
@@ -121,6 +122,8 @@ export interface ContainerConfigInput {
   security: ContainerSecurityInput;
   /** Stop signal name (e.g. "SIGQUIT") overriding the image's StopSignal. */
   stopSignal?: string;
+  /** CRI cdi_devices: fully-qualified CDI device names (`vendor.com/class=name`). */
+  cdiDevices?: string[];
 }
 
 /** The pod data the spec needs (a subset of pod/'s SandboxInfo). */
@@ -212,4 +215,6 @@ export interface SpecBuildInput {
   /** The pid of the TARGET container, when pidMode is TARGET. */
   targetPid?: number;
   defaults: RuntimeSpecDefaults;
+  /** The requested CDI devices' edits (resolved from the spec files outside), applied last. */
+  cdiEdits?: CdiEdits;
 }

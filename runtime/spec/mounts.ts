@@ -34,6 +34,8 @@ export function bindMount(m: ContainerMountInput, rroSupported: boolean): OciMou
   if (!path.isAbsolute(m.containerPath)) throw new InvalidArgumentError(`mount container_path ${JSON.stringify(m.containerPath)} is not absolute`);
   if (m.containerPath.split('/').includes('..')) throw new InvalidArgumentError(`mount container_path ${JSON.stringify(m.containerPath)} has ".." segments`);
   if (!path.isAbsolute(m.hostPath)) throw new InvalidArgumentError(`mount host_path ${JSON.stringify(m.hostPath)} is not absolute`);
+  // host-facts resolves sources to real paths first; a ".." reaching the builder is a caller bug.
+  if (m.hostPath.split('/').includes('..')) throw new InvalidArgumentError(`mount host_path ${JSON.stringify(m.hostPath)} has ".." segments`);
   const options = ['rbind', propagationOption(m.propagation)];
   if (m.recursiveReadOnly) {
     if (!m.readonly) throw new InvalidArgumentError(`mount ${m.containerPath}: recursive read-only needs readonly`);

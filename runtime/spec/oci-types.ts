@@ -11,6 +11,24 @@ export interface OciSpec {
   mounts: OciMount[];
   annotations: Record<string, string>;
   linux: OciLinux;
+  hooks?: OciHooks;
+}
+
+/** A lifecycle hook runc runs on the host. */
+export interface OciHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+export interface OciHooks {
+  prestart?: OciHook[];
+  createRuntime?: OciHook[];
+  createContainer?: OciHook[];
+  startContainer?: OciHook[];
+  poststart?: OciHook[];
+  poststop?: OciHook[];
 }
 
 export interface OciProcess {
@@ -107,4 +125,5 @@ export interface OciLinux {
   readonlyPaths?: string[];
   sysctl?: Record<string, string>;
   mountLabel?: string;
+  intelRdt?: { closID?: string; l3CacheSchema?: string; memBwSchema?: string; enableCMT?: boolean; enableMBM?: boolean };
 }

@@ -1,5 +1,8 @@
 /** berthd's config from the outside: `berthd config`, invalid configs, `version`, `--help`. */
 import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parse } from 'smol-toml';
 import { runBerthd, startBerthd } from './support/berthd';
 
@@ -49,6 +52,21 @@ describe('e2e: berthd config and CLI', function () {
     } finally {
       await d.cleanup();
     }
+  });
+
+  it('refuses the systemd cgroup driver on this host (no systemd as PID 1): exit 2 naming the key and why', async () => {
+    // Private paths: were the driver accepted, the daemon must not touch the host's default state.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-cgdriver-'));
+    let run;
+    try {
+      run = await runBerthd(['--cgroup-driver', 'systemd', '--root', `${tmp}/root`, '--run-root', `${tmp}/run`, '--listen', `${tmp}/berth.sock`, '--metrics-listen', ''], {}, 10000);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    expect(run.code, run.stderr).to.equal(2);
+    expect(run.stderr).to.contain('[daemon] cgroup_driver: "systemd" needs systemd as the init system (PID 1), but /run/systemd/system does not exist');
+    expect(run.stderr).to.contain('set cgroup_driver = "cgroupfs"');
+    expect(run.stderr).not.to.contain('berthd ready');
   });
 
   it('prints version and help, and refuses unknown commands and flags', async () => {
