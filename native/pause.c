@@ -10,12 +10,8 @@
  * architecture is killed).
  */
 #include <errno.h>
-#include <linux/audit.h>
 #include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pause-filter.h"
+
 #define BERTH_PAUSE_VERSION "0.2.0"
 
-#if defined(__x86_64__)
-#define PAUSE_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define PAUSE_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#else
-#error "pause: no seccomp architecture for this target"
-#endif
 
 static void on_terminate(int sig) {
   (void)sig;
@@ -46,49 +37,14 @@ static void on_child(int sig) {
   }
 }
 
-/* What pause may still do once set up: wait for signals, run its handlers, reap, exit. */
-static const int allowed_syscalls[] = {
-    SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_restart_syscall,
-#ifdef SYS_pause
-    SYS_pause, /* glibc's pause() on x86_64 */
-#endif
-    SYS_ppoll,  SYS_rt_sigsuspend,  /* glibc's pause() where there is no pause syscall */
-    SYS_wait4,  SYS_waitid,         SYS_exit, SYS_exit_group,
-};
-
-#define ALLOWED_COUNT (sizeof allowed_syscalls / sizeof allowed_syscalls[0])
-/* arch check (3) + nr load (1) + allow-list + fd rule (5) + deny + allow. */
-#define FILTER_MAX (4 + ALLOWED_COUNT + 5 + 2)
-
 /*
  * Installs the filter; `ready_fd` >= 0 also allows write and close on that one fd (the
  * readiness byte is written after the filter is in place, so berth never sees a pause without
  * it). Returns 0 or -1 with errno set.
  */
 static int install_seccomp(int ready_fd) {
-  struct sock_filter filter[FILTER_MAX];
-  unsigned short n = 0;
-  filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-  filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PAUSE_AUDIT_ARCH, 1, 0);
-  filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-  filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-  /* Jump targets are relative: count what follows each instruction up to the final ALLOW. */
-  unsigned short fd_rule = ready_fd >= 0 ? 5 : 0;
-  unsigned short allow = (unsigned short)(n + ALLOWED_COUNT + fd_rule + 1); /* index of RET ALLOW */
-  for (size_t i = 0; i < ALLOWED_COUNT; i++, n++) {
-    filter[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)allowed_syscalls[i], (unsigned char)(allow - n - 1), 0);
-  }
-  if (ready_fd >= 0) {
-    filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 1, 0);
-    filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_close, 0, 2);
-    /* fd arguments are 32-bit: the low word of args[0] (little-endian on both targets). */
-    filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
-    filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)ready_fd, 2, 0);
-    filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
-  }
-  filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
-  filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-  struct sock_fprog program = {.len = n, .filter = filter};
+  struct sock_filter filter[PAUSE_FILTER_MAX];
+  struct sock_fprog program = {.len = pause_filter_build(filter, ready_fd), .filter = filter};
   return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
 }
 

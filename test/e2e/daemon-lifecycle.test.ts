@@ -40,7 +40,7 @@ describe('e2e: berthd lifecycle', function () {
   });
 
   it('answers Version, Status and RuntimeConfig over the socket', async () => {
-    const d = await start({ configToml: '[runtime]\ndefault_runtime = "crun"\n[daemon]\ncgroup_driver = "systemd"\n' });
+    const d = await start({ configToml: '[runtime]\ndefault_runtime = "crun"\n' });
     const client = d.client();
     const version = await client.version({ version: 'v1' });
     expect(version.runtimeName).to.equal('berth');
@@ -59,7 +59,7 @@ describe('e2e: berthd lifecycle', function () {
     expect(JSON.parse(status.info?.config ?? '{}').defaultRuntime).to.equal('crun');
 
     const rc = await client.runtimeConfig({});
-    expect(rc.linux?.cgroupDriver).to.equal(runtime.v1.CgroupDriver.SYSTEMD);
+    expect(rc.linux?.cgroupDriver).to.equal(runtime.v1.CgroupDriver.CGROUPFS);
   });
 
   it('on SIGTERM finishes, removes the socket and exits 0', async () => {
