@@ -39,6 +39,19 @@ export const DEFAULT_WINDOW = 64 * 1024;
 const ANNOUNCED_WINDOW = 4 * 1024 * 1024;
 /** Largest data frame we send. */
 const MAX_DATA_FRAME = 64 * 1024;
+/**
+ * Streams open at once on one session; more are refused (RST REFUSED_STREAM). A remotecommand
+ * session needs 5, a port-forward session 2 per forwarded connection.
+ */
+export const MAX_OPEN_STREAMS = 1024;
+/**
+ * Unsent bytes in the socket beyond which we stop reading the peer. Data writers wait for
+ * 'drain' long before this; only frames we answer with (PING, RST_STREAM, SYN_REPLY) can pile
+ * up here, when a peer keeps sending while it does not read.
+ */
+const MAX_UNSENT_BYTES = 1024 * 1024;
+/** Parsed frames waiting for a header block to be inflated before we stop reading the peer. */
+const MAX_INBOX_FRAMES = 1024;
 
 export interface SpdySessionOptions {
   /** The server end accepts peer streams and replies to them at once, as kubelet does. */
@@ -75,6 +88,9 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   private closedFlag = false;
   private peerGone = false;
   private socketPausedFor = new Set<SpdyStream>();
+  /** Reading is paused until our unsent bytes drain. */
+  private writeCongested = false;
+  private readPaused = false;
 
   constructor(
     private readonly socket: Duplex,
@@ -84,6 +100,11 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     this.nextStreamId = options.isServer ? 2 : 1;
     this.nextPingId = options.isServer ? 2 : 1;
     this.writer = new FrameWriter(socket, (err) => this.protocolFailure(err));
+    socket.on('drain', () => {
+      if (!this.writeCongested) return;
+      this.writeCongested = false;
+      this.updateReadPause();
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // Frames already received are handled before the session counts as closed.
     socket.on('end', () => this.shutdownAfterInbox());
@@ -176,14 +197,14 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   /** @internal */
   streamRead(stream: SpdyStream): void {
     this.credit(stream);
-    if (this.socketPausedFor.delete(stream) && this.socketPausedFor.size === 0) this.socket.resume();
+    if (this.socketPausedFor.delete(stream)) this.updateReadPause();
   }
 
   /** @internal */
   streamDestroyed(stream: SpdyStream): void {
     if (this.streams.get(stream.id) !== stream) return;
     this.streams.delete(stream.id);
-    if (this.socketPausedFor.delete(stream) && this.socketPausedFor.size === 0) this.socket.resume();
+    if (this.socketPausedFor.delete(stream)) this.updateReadPause();
     // A stream dropped before both sides finished is cancelled for the peer too.
     if (!this.closedFlag && !stream.resetByPeer && !(stream.localFin && stream.remoteFin)) {
       this.enqueue(encodeRstStream(stream.id, RstStatus.Cancel));
@@ -200,8 +221,22 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       this.protocolFailure(err);
       return;
     }
-    this.inbox.push(...frames);
+    for (const f of frames) this.inbox.push(f);
     void this.drainInbox();
+    this.updateReadPause();
+  }
+
+  /**
+   * Reading the peer pauses while a reader is full (peers without flow control), while our
+   * answers pile up unsent, or while parsed frames wait for a header block to inflate.
+   */
+  private updateReadPause(): void {
+    if (!this.writeCongested && this.socket.writableLength > MAX_UNSENT_BYTES) this.writeCongested = true;
+    const pause = this.socketPausedFor.size > 0 || this.writeCongested || this.inbox.length > MAX_INBOX_FRAMES;
+    if (pause === this.readPaused || this.closedFlag) return;
+    this.readPaused = pause;
+    if (pause) this.socket.pause();
+    else this.socket.resume();
   }
 
   private async drainInbox(): Promise<void> {
@@ -222,6 +257,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     } finally {
       this.draining = false;
     }
+    this.updateReadPause();
     if (this.peerGone) this.shutdown();
   }
 
@@ -238,7 +274,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
         return;
       }
       this.lastPeerStreamId = frame.streamId;
-      if (this.goingAway) {
+      if (this.goingAway || this.streams.size >= MAX_OPEN_STREAMS) {
         this.enqueue(encodeRstStream(frame.streamId, RstStatus.RefusedStream));
         return;
       }
@@ -278,7 +314,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
         if (frame.data.length > 0 && !stream.deliver(frame.data) && !this.peerFlowControl) {
           // The peer ignores windows: stop reading the socket until this reader catches up.
           this.socketPausedFor.add(stream);
-          this.socket.pause();
+          this.updateReadPause();
         }
         if (frame.data.length > 0 && !stream.readerFull) this.credit(stream);
         if (frame.flags & FLAG_FIN) this.remoteEnd(stream);
