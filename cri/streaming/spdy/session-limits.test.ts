@@ -4,6 +4,7 @@ import { encodePing, encodeSynStream, FrameParser, MAX_CONTROL_FRAME_PAYLOAD, ty
 import { bombBlock } from './header-bomb';
 import { HeaderCompressor } from './header-codec';
 import { MAX_OPEN_STREAMS, SpdySession } from './session';
+import type { SpdyStream } from './stream';
 
 interface RawPair {
   /** The peer's raw socket: we write hand-made frames on it. */
@@ -17,7 +18,7 @@ interface RawPair {
 }
 
 /** A server session and a raw client socket over loopback TCP. */
-async function rawPair(opts: { readClient: boolean }): Promise<RawPair> {
+async function rawPair(opts: { readClient: boolean; maxOpenStreams?: number }): Promise<RawPair> {
   const listener = net.createServer();
   await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));
   const accepted = new Promise<net.Socket>((r) => listener.once('connection', r));
@@ -25,7 +26,7 @@ async function rawPair(opts: { readClient: boolean }): Promise<RawPair> {
   raw.on('error', () => undefined);
   await new Promise((r) => raw.once('connect', r));
   const serverSocket = await accepted;
-  const server = new SpdySession(serverSocket, { isServer: true });
+  const server = new SpdySession(serverSocket, { isServer: true, maxOpenStreams: opts.maxOpenStreams });
   const closed = new Promise<void>((r) => server.once('close', r));
   const frames: SpdyFrame[] = [];
   if (opts.readClient) {
@@ -110,16 +111,26 @@ describe('spdy/session limits (hostile peer)', () => {
     expect(maxUnsent / 2 ** 20, `unsent ${maxUnsent} bytes`).to.be.lessThan(2);
   });
 
-  it(`refuses streams beyond ${MAX_OPEN_STREAMS} open at once with RST_STREAM(REFUSED_STREAM)`, async () => {
-    pair = await rawPair({ readClient: true });
+  it('refuses streams beyond the open-stream limit with RST_STREAM(REFUSED_STREAM), and takes new ones once some closed', async () => {
+    expect(MAX_OPEN_STREAMS).to.equal(1024);
+    const limit = 16;
+    pair = await rawPair({ readClient: true, maxOpenStreams: limit });
     const compressor = new HeaderCompressor();
-    let streams = 0;
-    pair.server.on('stream', () => streams++);
-    for (let i = 0; i < MAX_OPEN_STREAMS + 3; i++) pair.raw.write(encodeSynStream(2 * i + 1, await compressor.compress({ streamtype: ['data'] })));
-    compressor.close();
+    const opened: SpdyStream[] = [];
+    pair.server.on('stream', (s) => opened.push(s));
+    for (let i = 0; i < limit + 3; i++) pair.raw.write(encodeSynStream(2 * i + 1, await compressor.compress({ streamtype: ['data'] })));
     await until(() => pair!.frames.filter((f) => f.type === 'rst_stream').length >= 3);
-    expect(streams).to.equal(MAX_OPEN_STREAMS);
+    expect(opened.length).to.equal(limit);
     const resets = pair.frames.filter((f) => f.type === 'rst_stream');
-    expect(resets.map((f) => f.type === 'rst_stream' && f.status)).to.deep.equal([3, 3, 3]);
+    expect(resets.map((f) => f.type === 'rst_stream' && [f.streamId, f.status])).to.deep.equal([
+      [2 * limit + 1, 3],
+      [2 * limit + 3, 3],
+      [2 * limit + 5, 3],
+    ]);
+    opened[0].destroy(); // one closes: room for one more
+    pair.raw.write(encodeSynStream(2 * (limit + 3) + 1, await compressor.compress({ streamtype: ['data'] })));
+    await until(() => opened.length > limit);
+    expect(opened.length).to.equal(limit + 1);
+    compressor.close();
   });
 });

@@ -58,6 +58,8 @@ export interface SpdySessionOptions {
   isServer: boolean;
   /** Announce SETTINGS and the larger window at start (a client that does flow control). */
   announceFlowControl?: boolean;
+  /** Streams open at once; default MAX_OPEN_STREAMS. */
+  maxOpenStreams?: number;
 }
 
 export interface SpdySessionEvents {
@@ -274,7 +276,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
         return;
       }
       this.lastPeerStreamId = frame.streamId;
-      if (this.goingAway || this.streams.size >= MAX_OPEN_STREAMS) {
+      if (this.goingAway || this.streams.size >= (this.options.maxOpenStreams ?? MAX_OPEN_STREAMS)) {
         this.enqueue(encodeRstStream(frame.streamId, RstStatus.RefusedStream));
         return;
       }
