@@ -45,9 +45,15 @@ export interface StreamingServerOptions {
 
 type Route = 'exec' | 'attach' | 'portforward';
 
+/**
+ * Largest WebSocket message accepted (ws buffers a whole message before handing it over; its
+ * default is 100 MiB). Clients send what one read gave them: kubectl's copies use 32 KiB buffers.
+ */
+export const MAX_WS_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 export class StreamingServer {
   private readonly tokens: TokenStore;
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (_p, req) => this.chosenWsProtocol.get(req) ?? false });
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_WS_MESSAGE_BYTES, handleProtocols: (_p, req) => this.chosenWsProtocol.get(req) ?? false });
   private readonly chosenWsProtocol = new WeakMap<http.IncomingMessage, string>();
   private readonly connections = new Set<Duplex>();
   private base = '';
