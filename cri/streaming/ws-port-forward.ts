@@ -10,6 +10,7 @@ import { setMaxListeners } from 'node:events';
 import { describeError, InvalidArgumentError, UnimplementedError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StreamingBackends } from './backends';
+import type { PortForwardLimiter } from './port-forward-limits';
 import { parsePort } from './port-forward-pipe';
 import type { PortForwardSessionRequest } from './requests';
 import { decodeChannelMessage, encodeChannelMessage } from './ws-channels';
@@ -38,6 +39,7 @@ export async function serveWsPortForward(
   request: PortForwardSessionRequest,
   backends: StreamingBackends,
   logger: Logger,
+  limiter: PortForwardLimiter,
 ): Promise<void> {
   const base64 = protocol.includes('base64');
   const abort = new AbortController();
@@ -72,9 +74,11 @@ export async function serveWsPortForward(
 
   const forwardOne = async (i: number): Promise<void> => {
     const port = ports[i];
+    let release: () => void = () => undefined;
     try {
       if (request.ports.length > 0 && !request.ports.includes(port)) throw new InvalidArgumentError(`port ${port} was not requested`);
       if (!backends.portForward) throw new UnimplementedError('port forwarding is not supported by this runtime');
+      release = limiter.acquire(request.podSandboxId);
       const conn = await backends.portForward.connect(request.podSandboxId, port, abort.signal);
       conns[i] = conn;
       for (const b of early[i].splice(0)) conn.write(b);
@@ -96,6 +100,8 @@ export async function serveWsPortForward(
       const message = `error forwarding port ${port} to pod ${request.podSandboxId}: ${describeError(err)}`;
       logger.debug('port-forward connection failed', { pod: request.podSandboxId, error: message });
       await send(2 * i + 1, Buffer.from(message));
+    } finally {
+      release();
     }
   };
   await Promise.all(ports.map((_, i) => forwardOne(i)));
