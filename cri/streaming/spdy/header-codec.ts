@@ -45,13 +45,16 @@ export function parseHeaderBlock(block: Buffer): SpdyHeaders {
     off += len;
     return s;
   };
-  const out: SpdyHeaders = {};
+  // No prototype: a peer's header named "__proto__" or "constructor" is just a header.
+  const out: SpdyHeaders = Object.create(null) as SpdyHeaders;
   for (let i = 0; i < count; i++) {
     const name = readString();
     const value = readString();
     if (name.length === 0) throw new SpdyProtocolError('empty header name');
     if (name !== name.toLowerCase()) throw new SpdyProtocolError(`header name ${name} is not lower-case`);
-    out[name] = [...(out[name] ?? []), ...value.split('\0')];
+    // Appended in place: a block repeating one name many times stays linear.
+    const values = (out[name] ??= []);
+    for (const v of value.split('\0')) values.push(v);
   }
   return out;
 }

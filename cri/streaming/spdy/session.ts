@@ -129,7 +129,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     if (this.closedFlag || this.goingAway) return Promise.reject(new SpdyProtocolError('session is closed'));
     const id = this.nextStreamId;
     this.nextStreamId += 2;
-    const stream = new SpdyStream(id, {}, this, this.peerInitialWindow);
+    const stream = new SpdyStream(id, Object.create(null) as SpdyHeaders, this, this.peerInitialWindow);
     if (opts.fin) stream.localFin = true;
     this.streams.set(id, stream);
     const block = this.compressor.compress(toSpdyHeaders(headers));
@@ -299,7 +299,10 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       this.pendingOpens.delete(frame.streamId);
       pending?.resolve(stream);
     } else {
-      for (const [k, v] of Object.entries(headers)) stream.headers[k] = [...(stream.headers[k] ?? []), ...v];
+      for (const [k, v] of Object.entries(headers)) {
+        const values = (stream.headers[k] ??= []);
+        for (const x of v) values.push(x);
+      }
     }
     if (frame.flags & FLAG_FIN) this.remoteEnd(stream);
   }
