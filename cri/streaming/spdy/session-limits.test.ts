@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
-import { encodePing, encodeSynStream, FrameParser, MAX_CONTROL_FRAME_PAYLOAD, type SpdyFrame } from './frames';
+import { encodeDataFrame, encodePing, encodeSettings, encodeSynStream, FrameParser, MAX_CONTROL_FRAME_PAYLOAD, SETTINGS_INITIAL_WINDOW_SIZE, type SpdyFrame } from './frames';
 import { bombBlock } from './header-bomb';
 import { HeaderCompressor } from './header-codec';
 import { MAX_OPEN_STREAMS, SpdySession } from './session';
@@ -133,4 +133,41 @@ describe('spdy/session limits (hostile peer)', () => {
     expect(opened.length).to.equal(limit + 1);
     compressor.close();
   });
+
+  /** A flow-controlling peer (it sent SETTINGS) that opens `streams` streams nobody reads and sends `perStream` bytes on each. */
+  async function overrun(streams: number, perStream: number): Promise<{ opened: SpdyStream[] }> {
+    pair = await rawPair({ readClient: true });
+    const compressor = new HeaderCompressor();
+    const opened: SpdyStream[] = [];
+    pair.server.on('stream', (s) => opened.push(s)); // never read
+    pair.raw.write(encodeSettings([{ id: SETTINGS_INITIAL_WINDOW_SIZE, value: 1 << 20 }]));
+    for (let i = 0; i < streams; i++) pair.raw.write(encodeSynStream(2 * i + 1, await compressor.compress({ streamtype: ['stdin'] })));
+    compressor.close();
+    await until(() => opened.length === streams);
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    for (let sent = 0; sent < perStream; sent += chunk.length) {
+      for (let i = 0; i < streams; i++) pair.raw.write(encodeDataFrame(2 * i + 1, chunk, false));
+    }
+    return { opened };
+  }
+
+  for (const [streams, perStream] of [
+    [1, 6 * 1024 * 1024],
+    [3, 2 * 1024 * 1024],
+  ]) {
+    it(`drops a flow-controlling peer that sends past the 4 MiB window (${streams} unread stream(s), ${perStream / 2 ** 20} MiB each): GOAWAY, at most the window buffered`, async () => {
+      let maxBuffered = 0;
+      const opened: SpdyStream[] = [];
+      const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, opened.reduce((n, s) => n + s.readableLength, 0))), 1);
+      try {
+        opened.push(...(await overrun(streams, perStream)).opened);
+        await pair!.closed;
+      } finally {
+        clearInterval(sampler);
+      }
+      await until(() => pair!.frames.some((f) => f.type === 'goaway'));
+      expect(pair!.frames.find((f) => f.type === 'goaway')).to.deep.include({ status: 1 });
+      expect(maxBuffered, `${maxBuffered} bytes buffered`).to.be.at.most(4 * 1024 * 1024);
+    });
+  }
 });

@@ -85,6 +85,8 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   private sessionSendWindow = DEFAULT_WINDOW;
   private readonly sessionWaiters: Array<() => void> = [];
   private sessionUncredited = 0;
+  /** Bytes a flow-controlled peer sent that we have not given back at session level yet. */
+  private sessionOutstanding = 0;
   private lastPeerStreamId = 0;
   private goingAway = false;
   private closedFlag = false;
@@ -211,6 +213,10 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     if (!this.closedFlag && !stream.resetByPeer && !(stream.localFin && stream.remoteFin)) {
       this.enqueue(encodeRstStream(stream.id, RstStatus.Cancel));
     }
+    // What the peer sent to this stream and nobody will read still counts in the session window.
+    this.sessionUncredited += stream.uncreditedBytes;
+    stream.uncreditedBytes = 0;
+    this.creditSession();
   }
 
   // ---- inbound ----
@@ -311,6 +317,16 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     switch (frame.type) {
       case 'data': {
         const stream = this.streams.get(frame.streamId);
+        if (this.peerFlowControl) {
+          // A peer doing flow control may not send past the session window we announced (as large
+          // as a stream's, so this bounds every stream too); one that does would make us buffer
+          // without bound for readers that do not read.
+          this.sessionOutstanding += frame.data.length;
+          if (this.sessionOutstanding > ANNOUNCED_WINDOW) {
+            this.protocolFailure(new SpdyProtocolError(`peer sent ${this.sessionOutstanding} bytes past the session window`));
+            return;
+          }
+        }
         if (!stream) {
           this.sessionUncredited += frame.data.length;
           this.creditSession();
@@ -387,6 +403,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   private becomeFlowControlled(): void {
     if (this.peerFlowControl) return;
     this.peerFlowControl = true;
+    this.sessionOutstanding = 0; // counted from here: never more than the peer itself counts
     this.enqueue(encodeSettings([{ id: SETTINGS_INITIAL_WINDOW_SIZE, value: ANNOUNCED_WINDOW }]));
     this.enqueue(encodeWindowUpdate(0, ANNOUNCED_WINDOW - DEFAULT_WINDOW));
   }
@@ -423,6 +440,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     }
     if (this.sessionUncredited >= ANNOUNCED_WINDOW / 4) {
       this.enqueue(encodeWindowUpdate(0, this.sessionUncredited));
+      this.sessionOutstanding = Math.max(0, this.sessionOutstanding - this.sessionUncredited);
       this.sessionUncredited = 0;
     }
   }
