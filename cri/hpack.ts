@@ -206,6 +206,9 @@ const STATIC_NAMES: readonly string[] = [
   'strict-transport-security', 'transfer-encoding', 'user-agent', 'vary', 'via', 'www-authenticate',
 ];
 
+/** HTTP/2's default SETTINGS_HEADER_TABLE_SIZE, which Node's (grpc-js's) server keeps. */
+export const DEFAULT_HEADER_TABLE_SIZE = 4096;
+
 interface TableEntry {
   name: string;
   size: number;
@@ -218,8 +221,12 @@ interface TableEntry {
 export class DynamicTableTracker {
   private entries: TableEntry[] = [];
   private size = 0;
+  /** The most a size update may ask for: the server's SETTINGS_HEADER_TABLE_SIZE (RFC 7541 4.2). */
+  private readonly limit: number;
 
-  constructor(private maxSize = 4096) {}
+  constructor(private maxSize = DEFAULT_HEADER_TABLE_SIZE) {
+    this.limit = Math.max(maxSize, DEFAULT_HEADER_TABLE_SIZE);
+  }
 
   /** The name at HPACK index `index` (static or dynamic). */
   nameAt(index: number): string {
@@ -237,8 +244,12 @@ export class DynamicTableTracker {
     this.evict();
   }
 
-  /** Applies a dynamic table size update. */
+  /**
+   * Applies a dynamic table size update. Above the limit it is a decoding error (the server would
+   * answer COMPRESSION_ERROR), and it keeps the names tracked here bounded.
+   */
   resize(maxSize: number): void {
+    if (maxSize > this.limit) throw new HpackError(`dynamic table size update to ${maxSize} exceeds ${this.limit}`);
     this.maxSize = maxSize;
     this.evict();
   }

@@ -113,6 +113,13 @@ describe('cri/http2-authority-rewrite', () => {
       expect(() => r.rewrite(Buffer.concat([encodeInteger(0, 5, 0x20), litNoIdx(62, 'x')]))).to.throw(HpackError);
     });
 
+    it('refuses a dynamic table size update above the 4096 bytes the server allows (the tracked names stay bounded)', () => {
+      const r = new HeaderBlockRewriter();
+      r.rewrite(encodeInteger(4096, 5, 0x20));
+      expect(() => r.rewrite(encodeInteger(4097, 5, 0x20))).to.throw(HpackError, /exceeds 4096/);
+      expect(() => new HeaderBlockRewriter().rewrite(encodeInteger(0xffffffff, 5, 0x20))).to.throw(HpackError);
+    });
+
     it('rejects a block that ends inside a representation', () => {
       const block = litIdx(1, SOCK);
       expect(() => new HeaderBlockRewriter().rewrite(block.subarray(0, block.length - 3))).to.throw(HpackError);
@@ -205,6 +212,49 @@ describe('cri/http2-authority-rewrite', () => {
     it('passes non-HTTP/2 bytes through for the server to reject', () => {
       const input = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
       expect(new AuthorityRewriter().push(input).equals(input)).to.equal(true);
+    });
+  });
+
+  describe('AuthorityRewriter bounds (hostile client)', () => {
+    it('refuses a HEADERS frame announcing 16 MiB at its 9-byte header, before buffering any of it', () => {
+      const w = new AuthorityRewriter();
+      const head = Buffer.alloc(9);
+      head.writeUIntBE(0xffffff, 0, 3);
+      head[3] = 0x1;
+      head.writeUInt32BE(1, 5);
+      expect(() => w.push(Buffer.concat([PREFACE, SETTINGS, head]))).to.throw(Http2FramingError, /header block too large/);
+    });
+
+    it('refuses CONTINUATIONs once the joined block passes 1 MiB', () => {
+      const w = new AuthorityRewriter();
+      w.push(Buffer.concat([PREFACE, frame(0x1, 0, 1, Buffer.alloc(16384, 0x82))]));
+      const cont = frame(0x9, 0, 1, Buffer.alloc(16384, 0x82));
+      let err: unknown;
+      let sent = 0;
+      for (let i = 0; i < 100 && !err; i++) {
+        try {
+          w.push(cont);
+          sent += cont.length;
+        } catch (e) {
+          err = e;
+        }
+      }
+      expect(err).to.be.instanceOf(Http2FramingError);
+      expect(sent).to.be.lessThan(1024 * 1024);
+    });
+
+    it('joins a 1 MiB HEADERS frame fed in 1 KiB chunks in linear time', () => {
+      const w = new AuthorityRewriter();
+      w.push(PREFACE);
+      // Just under 1 MiB: one :path literal (cheap to parse, so the time is the joining).
+      const big = frame(0x1, 0x4 | 0x1, 1, litNoIdx(4, 'p'.repeat(1024 * 1024 - 32)));
+      const started = process.hrtime.bigint();
+      let out = 0;
+      for (let off = 0; off < big.length; off += 1024) out += w.push(big.subarray(off, off + 1024)).length;
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      expect(out).to.equal(big.length);
+      // Joining the held bytes on every chunk copied ~512 MiB here (~150 ms, quadratic); once is ~1 MiB.
+      expect(ms, `${ms.toFixed(1)} ms`).to.be.lessThan(60);
     });
   });
 });

@@ -45,7 +45,11 @@ interface PendingHeaders {
  */
 export class AuthorityRewriter {
   private readonly headerBlocks = new HeaderBlockRewriter();
-  private buffered: Buffer = Buffer.alloc(0);
+  /** Bytes received but not processed yet, kept as chunks until `need` bytes are there. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** Bytes needed before processing can go on (the preface, a frame header, a whole header frame). */
+  private need = PREFACE.length;
   private prefaceSeen = false;
   /** Bytes of a non-header frame payload still to pass through. */
   private passthrough = 0;
@@ -53,23 +57,36 @@ export class AuthorityRewriter {
   /** Number of `:authority` values replaced so far. */
   rewrittenCount = 0;
 
-  /** Consumes client bytes, returns what to forward to the HTTP/2 server (maybe empty). */
+  /**
+   * Consumes client bytes, returns what to forward to the HTTP/2 server (maybe empty). Incomplete
+   * units are held as chunks and joined once, when complete, so the work stays linear in the input.
+   */
   push(chunk: Buffer): Buffer {
+    if (this.passthrough > 0 && this.heldBytes === 0) {
+      // Inside a DATA (or other non-header) payload: stream it.
+      const n = Math.min(this.passthrough, chunk.length);
+      this.passthrough -= n;
+      if (n === chunk.length) return chunk;
+      const rest = this.push(chunk.subarray(n));
+      return rest.length === 0 ? chunk.subarray(0, n) : Buffer.concat([chunk.subarray(0, n), rest]);
+    }
+    if (chunk.length > 0) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+    }
+    if (this.heldBytes < this.need && !(this.prefaceSeen && this.passthrough > 0)) return this.prefixCheck();
+    let data = this.held.length === 1 ? this.held[0] : Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
     const out: Buffer[] = [];
-    let data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
-    this.buffered = Buffer.alloc(0);
     if (!this.prefaceSeen) {
-      if (data.length < PREFACE.length) {
-        if (!PREFACE.subarray(0, data.length).equals(data)) return this.giveUp(data, out);
-        this.buffered = data;
-        return Buffer.alloc(0);
-      }
       // Not HTTP/2 prior knowledge: pass everything through and let the server reject it.
       if (!data.subarray(0, PREFACE.length).equals(PREFACE)) return this.giveUp(data, out);
       out.push(data.subarray(0, PREFACE.length));
       data = data.subarray(PREFACE.length);
       this.prefaceSeen = true;
     }
+    this.need = FRAME_HEADER_BYTES;
     while (data.length > 0) {
       if (this.passthrough > 0) {
         const n = Math.min(this.passthrough, data.length);
@@ -91,14 +108,36 @@ export class AuthorityRewriter {
         this.passthrough = length;
         continue;
       }
-      if (data.length < FRAME_HEADER_BYTES + length) break;
+      // Refused before it is buffered: nothing legitimate comes near this (the server's frames are 16 KiB).
+      if (length + (this.pending?.size ?? 0) > MAX_HEADER_BLOCK_BYTES) throw new Http2FramingError(`header block too large (over ${MAX_HEADER_BLOCK_BYTES} bytes)`);
+      if (data.length < FRAME_HEADER_BYTES + length) {
+        this.need = FRAME_HEADER_BYTES + length;
+        break;
+      }
       const frame = data.subarray(0, FRAME_HEADER_BYTES + length);
       data = data.subarray(FRAME_HEADER_BYTES + length);
       const result = this.headerFrame(frame);
       if (result) out.push(result);
     }
-    if (data.length > 0) this.buffered = Buffer.from(data);
+    if (data.length > 0) {
+      // Copied: the caller may reuse its chunk.
+      this.held = [Buffer.from(data)];
+      this.heldBytes = data.length;
+    }
     return out.length === 1 ? out[0] : Buffer.concat(out);
+  }
+
+  /** While the preface is incomplete, bytes that cannot begin it are passed through at once. */
+  private prefixCheck(): Buffer {
+    if (this.prefaceSeen) return Buffer.alloc(0);
+    const data = Buffer.concat(this.held, this.heldBytes);
+    if (PREFACE.subarray(0, data.length).equals(data)) {
+      this.held = [data];
+      return Buffer.alloc(0);
+    }
+    this.held = [];
+    this.heldBytes = 0;
+    return this.giveUp(data, []);
   }
 
   /** Handles a HEADERS or CONTINUATION frame; returns bytes to forward once the block is complete. */
@@ -128,7 +167,6 @@ export class AuthorityRewriter {
       }
       this.pending.fragments.push(payload);
       this.pending.size += payload.length;
-      if (this.pending.size > MAX_HEADER_BLOCK_BYTES) throw new Http2FramingError('header block too large');
       // The flags that matter (END_STREAM, PRIORITY) come from the HEADERS frame.
       this.pending.flags = (this.pending.flags & ~FLAG_END_HEADERS) | (flags & FLAG_END_HEADERS);
     }
@@ -145,6 +183,7 @@ export class AuthorityRewriter {
 
   private giveUp(data: Buffer, out: Buffer[]): Buffer {
     this.prefaceSeen = true;
+    this.need = 0;
     this.passthrough = Number.POSITIVE_INFINITY;
     out.push(data);
     return Buffer.concat(out);

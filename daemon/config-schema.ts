@@ -37,6 +37,8 @@ export interface BerthConfig {
   streamingAddress: string;
   streamingTlsCert: string;
   streamingTlsKey: string;
+  streamingPortForwardPerPod: number;
+  streamingPortForwardTotal: number;
   cdiSpecDirs: string[];
   runtimes: Record<string, RuntimeHandlerConfig>;
 }
@@ -90,6 +92,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { field: 'streamingAddress', section: 'streaming', key: 'address', flag: 'streaming-address', kind: 'address', default: '127.0.0.1:0', doc: 'host:port of the Exec/Attach/PortForward streaming server; port 0 picks a free port.' },
   { field: 'streamingTlsCert', section: 'streaming', key: 'tls_cert', kind: 'path-or-empty', default: '', doc: 'PEM certificate for serving streaming over HTTPS (with tls_key); empty serves plain HTTP.' },
   { field: 'streamingTlsKey', section: 'streaming', key: 'tls_key', kind: 'path-or-empty', default: '', doc: 'PEM private key of tls_cert.' },
+  { field: 'streamingPortForwardPerPod', section: 'streaming', key: 'port_forward_per_pod', kind: 'int', default: 128, doc: 'Port-forward connections open at once to one pod; more are refused with an error naming the limit (0 refuses all).' },
+  { field: 'streamingPortForwardTotal', section: 'streaming', key: 'port_forward_total', kind: 'int', default: 1024, doc: 'Port-forward connections open at once on this node, all pods together (0 refuses all).' },
   { field: 'cdiSpecDirs', section: 'cdi', key: 'spec_dirs', flag: 'cdi-spec-dirs', kind: 'path-list', default: ['/etc/cdi', '/var/run/cdi'], doc: 'Directories of CDI spec files (.json, .yaml), re-read when they change; a later directory overrides an earlier one (flag: comma-separated).' },
 ];
 

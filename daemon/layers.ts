@@ -135,6 +135,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
       address: streamingAt.host,
       port: streamingAt.port,
       tls: config.streamingTlsCert ? { certFile: config.streamingTlsCert, keyFile: config.streamingTlsKey } : undefined,
+      portForwardLimits: { perPod: config.streamingPortForwardPerPod, total: config.streamingPortForwardTotal },
       backends: { exec: containers, attach: containers, portForward: new NetnsPortForwardBackend(podNetnsLookup(pods), native) },
       logger: logger.child({ component: 'streaming' }),
     });

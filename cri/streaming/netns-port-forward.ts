@@ -3,6 +3,11 @@
  * by the native addon (a dedicated thread does setns + connect and hands back the fd), so a pod
  * port is reachable without any hostPort, exactly as kubelet's port-forward expects. Pods on the
  * host network are reached on the host's loopback.
+ *
+ * Each connect in progress holds one native thread (up to the addon's 30 s connect timeout, e.g.
+ * against a DROP rule), so at most MAX_CONNECTS_IN_FLIGHT run at once; the others wait their
+ * turn (no thread) or give up when their client leaves. Once connected, the fd lives on the
+ * event loop: open connections hold no thread (their number is bounded by PortForwardLimiter).
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -24,18 +29,34 @@ export interface NetnsConnector {
   connectInNetns(netnsPath: string, host: string, port: number): Promise<number>;
 }
 
+/** Native connects (one thread each) running at once. */
+export const MAX_CONNECTS_IN_FLIGHT = 16;
+
 export class NetnsPortForwardBackend implements PortForwardBackend {
+  private readonly slots: ConnectSlots;
+
   constructor(
     private readonly pods: PodNetnsLookup,
     private readonly native: NetnsConnector,
-  ) {}
+    maxConnectsInFlight = MAX_CONNECTS_IN_FLIGHT,
+  ) {
+    this.slots = new ConnectSlots(maxConnectsInFlight);
+  }
+
+  /** Native connects running now (each on its own thread). */
+  get connectsInFlight(): number {
+    return this.slots.busy;
+  }
 
   async connect(podSandboxId: string, port: number, signal: AbortSignal): Promise<Duplex> {
     const netnsPath = this.pods.netnsPathOf(podSandboxId);
     if (netnsPath === null) return connectOnHostLoopback(port, signal);
+    await this.slots.take(signal, () => new UnavailableError(`connect to port ${port} in pod ${podSandboxId}: client went away`));
     let fd: number;
     try {
-      fd = await this.native.connectInNetns(netnsPath, '127.0.0.1', port);
+      // The slot is held until the native call returns, not until the client leaves: the thread
+      // runs to its end either way.
+      fd = await this.native.connectInNetns(netnsPath, '127.0.0.1', port).finally(() => this.slots.give());
     } catch (cause) {
       const code = errnoCode(cause);
       if (code === 'ENOENT' || code === 'EINVAL') {
@@ -50,6 +71,42 @@ export class NetnsPortForwardBackend implements PortForwardBackend {
     const socket = new net.Socket({ fd, readable: true, writable: true });
     socket.setNoDelay(true);
     return socket;
+  }
+}
+
+/** A counting semaphore whose waiters leave when their signal aborts. */
+class ConnectSlots {
+  busy = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private readonly size: number) {}
+
+  /** Resolves with a slot taken; rejects with `gone()` if `signal` aborts first. */
+  take(signal: AbortSignal, gone: () => Error): Promise<void> {
+    if (signal.aborted) return Promise.reject(gone());
+    if (this.busy < this.size) {
+      this.busy += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiters.indexOf(grant);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(gone());
+      };
+      const grant = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(); // the slot passes straight from give() to this waiter
+      };
+      this.waiters.push(grant);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  give(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.busy -= 1;
   }
 }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseSize, ResizeDecoder, ResizeQueue } from './resize';
+import { MAX_QUEUED_SIZES, MAX_RESIZE_MESSAGE_BYTES, parseSize, ResizeDecoder, ResizeQueue } from './resize';
 import type { TerminalSize } from './backends';
 
 describe('streaming/resize', () => {
@@ -38,5 +38,55 @@ describe('streaming/resize', () => {
       { width: 1, height: 1 },
       { width: 2, height: 2 },
     ]);
+  });
+
+  const tenMiB = 10 * 1024 * 1024;
+  const hostileStreams: Array<[string, Buffer]> = [
+    ['an object that never closes', Buffer.concat([Buffer.from('{"Width":'), Buffer.alloc(tenMiB, '1')])],
+    ['nested braces', Buffer.alloc(tenMiB, '{')],
+    ['a string that never closes', Buffer.concat([Buffer.from('{"'), Buffer.alloc(tenMiB, 'x')])],
+    ['garbage without any brace', Buffer.alloc(tenMiB, 'z')],
+  ];
+  for (const [what, bytes] of hostileStreams) {
+    it(`scans 10 MiB of ${what} in 1 KiB chunks in linear time, holding at most ${MAX_RESIZE_MESSAGE_BYTES} bytes`, () => {
+      let oversized = 0;
+      const sizes: TerminalSize[] = [];
+      const d = new ResizeDecoder((s) => sizes.push(s), () => oversized++);
+      let maxHeld = 0;
+      const started = process.hrtime.bigint();
+      for (let off = 0; off < bytes.length; off += 1024) {
+        d.push(bytes.subarray(off, off + 1024));
+        maxHeld = Math.max(maxHeld, d.bufferedBytes);
+      }
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      expect(maxHeld).to.be.at.most(MAX_RESIZE_MESSAGE_BYTES);
+      // A single pass over 10 MiB takes ~20-40 ms here; re-scanning a growing buffer took seconds.
+      expect(ms, `${ms.toFixed(1)} ms`).to.be.lessThan(250);
+      expect(sizes).to.deep.equal([]);
+      // An unfinished object is dropped once it passes the limit: the channel works again after it.
+      d.push(Buffer.alloc(MAX_RESIZE_MESSAGE_BYTES, ' '));
+      d.push('{"Width":7,"Height":9}');
+      if (what !== 'garbage without any brace') expect(oversized).to.be.greaterThan(0);
+      expect(sizes.at(-1)).to.deep.equal({ width: 7, height: 9 });
+    });
+  }
+
+  it('decodes sizes split inside multi-byte characters of an unknown field', () => {
+    const sizes: TerminalSize[] = [];
+    const d = new ResizeDecoder((s) => sizes.push(s));
+    const bytes = Buffer.from('{"note":"größe","Width":3,"Height":4}');
+    for (let i = 0; i < bytes.length; i++) d.push(bytes.subarray(i, i + 1));
+    expect(sizes).to.deep.equal([{ width: 3, height: 4 }]);
+  });
+
+  it(`keeps at most ${MAX_QUEUED_SIZES} sizes for a consumer that does not read, the newest`, async () => {
+    const q = new ResizeQueue();
+    for (let i = 1; i <= 100_000; i++) q.push({ width: i, height: i });
+    expect(q.length).to.equal(MAX_QUEUED_SIZES);
+    q.end();
+    const got: TerminalSize[] = [];
+    for await (const s of q) got.push(s);
+    expect(got.at(-1)).to.deep.equal({ width: 100_000, height: 100_000 });
+    expect(got[0]).to.deep.equal({ width: 100_000 - MAX_QUEUED_SIZES + 1, height: 100_000 - MAX_QUEUED_SIZES + 1 });
   });
 });

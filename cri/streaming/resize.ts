@@ -3,7 +3,11 @@
  * (Go's json.Encoder, one per line, but nothing guarantees the line breaks or frame boundaries),
  * and the backend consumes them as an async iterable.
  */
+import type { Logger } from '../../common/logger';
 import type { TerminalSize } from './backends';
+
+/** Sizes kept for a slow consumer; older ones are dropped (only the latest size matters). */
+export const MAX_QUEUED_SIZES = 16;
 
 /** An async queue of terminal sizes; iteration ends after `end()`. */
 export class ResizeQueue implements AsyncIterable<TerminalSize> {
@@ -11,11 +15,17 @@ export class ResizeQueue implements AsyncIterable<TerminalSize> {
   private waiter: (() => void) | undefined;
   private ended = false;
 
-  /** Queues one size (ignored after end). */
+  /** Queues one size (ignored after end); beyond MAX_QUEUED_SIZES the oldest is dropped. */
   push(size: TerminalSize): void {
     if (this.ended) return;
     this.items.push(size);
+    if (this.items.length > MAX_QUEUED_SIZES) this.items.shift();
     this.wake();
+  }
+
+  /** Sizes waiting for the consumer. */
+  get length(): number {
+    return this.items.length;
   }
 
   /** Ends iteration once queued sizes are consumed. */
@@ -43,45 +53,77 @@ export class ResizeQueue implements AsyncIterable<TerminalSize> {
   }
 }
 
-/** Splits a byte stream into top-level JSON objects and parses each as a terminal size. */
-export class ResizeDecoder {
-  private text = '';
+/**
+ * Largest resize message kept for parsing. `{"Width":65535,"Height":65535}` is 31 bytes; the rest
+ * is room for whitespace and unknown fields.
+ */
+export const MAX_RESIZE_MESSAGE_BYTES = 1024;
 
-  constructor(private readonly onSize: (size: TerminalSize) => void) {}
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Splits a byte stream into top-level JSON objects and parses each as a terminal size. One pass
+ * over each byte, state kept between chunks (no re-scanning), at most MAX_RESIZE_MESSAGE_BYTES
+ * held: bytes between objects are dropped as they are seen, and an object growing past the limit
+ * is dropped and scanning restarts at the next `{` (the sizes are validated anyway). Works on
+ * bytes, so a chunk boundary inside a multi-byte character does no harm.
+ */
+export class ResizeDecoder {
+  private readonly message = Buffer.alloc(MAX_RESIZE_MESSAGE_BYTES);
+  private fill = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+
+  constructor(
+    private readonly onSize: (size: TerminalSize) => void,
+    /** Called for every object dropped for its size (for a log line). */
+    private readonly onOversized: () => void = () => undefined,
+  ) {}
+
+  /** Bytes of an unfinished message held (at most MAX_RESIZE_MESSAGE_BYTES). */
+  get bufferedBytes(): number {
+    return this.fill;
+  }
 
   /** Feeds bytes; calls onSize for every complete, valid object. Invalid objects are skipped. */
   push(chunk: Buffer | string): void {
-    this.text += chunk.toString();
-    for (;;) {
-      const end = this.findObjectEnd();
-      if (end < 0) break;
-      const start = this.text.indexOf('{');
-      const candidate = this.text.slice(start, end + 1);
-      this.text = this.text.slice(end + 1);
-      const size = parseSize(candidate);
-      if (size) this.onSize(size);
-    }
-    if (this.text.length > 64 * 1024) this.text = ''; // garbage that never closes: drop it
-  }
-
-  /** Index of the `}` closing the first top-level object, or -1. */
-  private findObjectEnd(): number {
-    let depth = 0;
-    let inString = false;
-    for (let i = 0; i < this.text.length; i++) {
-      const c = this.text[i];
-      if (inString) {
-        if (c === '\\') i++;
-        else if (c === '"') inString = false;
-      } else if (c === '"') inString = true;
-      else if (c === '{') depth++;
-      else if (c === '}') {
-        depth--;
-        if (depth === 0) return i;
-        if (depth < 0) depth = 0;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i];
+      if (this.depth === 0) {
+        if (c !== OPEN_BRACE) continue; // between objects: dropped
+        this.depth = 1;
+        this.fill = 0;
+        this.inString = false;
+        this.escaped = false;
+        this.message[this.fill++] = c;
+        continue;
+      }
+      if (this.fill === MAX_RESIZE_MESSAGE_BYTES) {
+        this.depth = 0;
+        this.fill = 0;
+        this.onOversized();
+        continue;
+      }
+      this.message[this.fill++] = c;
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === BACKSLASH) this.escaped = true;
+        else if (c === QUOTE) this.inString = false;
+      } else if (c === QUOTE) {
+        this.inString = true;
+      } else if (c === OPEN_BRACE) {
+        this.depth++;
+      } else if (c === CLOSE_BRACE && --this.depth === 0) {
+        const size = parseSize(this.message.toString('utf8', 0, this.fill));
+        this.fill = 0;
+        if (size) this.onSize(size);
       }
     }
-    return -1;
   }
 }
 
@@ -106,4 +148,17 @@ export function parseSize(json: string): TerminalSize | undefined {
 
 function isDimension(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff;
+}
+
+/** A decoder feeding `queue`, logging (once per session) that oversized messages were dropped. */
+export function sessionResizeDecoder(queue: ResizeQueue, logger: Logger): ResizeDecoder {
+  let logged = false;
+  return new ResizeDecoder(
+    (size) => queue.push(size),
+    () => {
+      if (logged) return;
+      logged = true;
+      logger.warn('dropping terminal resize messages longer than the limit', { limitBytes: MAX_RESIZE_MESSAGE_BYTES });
+    },
+  );
 }

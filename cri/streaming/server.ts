@@ -14,6 +14,7 @@ import { WebSocketServer } from 'ws';
 import { RuntimeError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StreamingBackends } from './backends';
+import { PortForwardLimiter, type PortForwardLimits } from './port-forward-limits';
 import type { AttachSessionRequest, ExecSessionRequest, PortForwardSessionRequest, SessionRequest } from './requests';
 import { SpdySession } from './spdy/session';
 import { SPDY_PORT_FORWARD_PROTOCOLS, serveSpdyPortForward } from './spdy-port-forward';
@@ -41,15 +42,24 @@ export interface StreamingServerOptions {
   streamCreationTimeoutMs?: number;
   /** Connections idle this long are closed; default 4 h (kubelet's default). */
   idleTimeoutMs?: number;
+  /** Port-forward connections open at once, per pod and in total; default DEFAULT_PORT_FORWARD_LIMITS. */
+  portForwardLimits?: PortForwardLimits;
 }
 
 type Route = 'exec' | 'attach' | 'portforward';
 
+/**
+ * Largest WebSocket message accepted (ws buffers a whole message before handing it over; its
+ * default is 100 MiB). Clients send what one read gave them: kubectl's copies use 32 KiB buffers.
+ */
+export const MAX_WS_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 export class StreamingServer {
   private readonly tokens: TokenStore;
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (_p, req) => this.chosenWsProtocol.get(req) ?? false });
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_WS_MESSAGE_BYTES, handleProtocols: (_p, req) => this.chosenWsProtocol.get(req) ?? false });
   private readonly chosenWsProtocol = new WeakMap<http.IncomingMessage, string>();
   private readonly connections = new Set<Duplex>();
+  private readonly portForwardLimiter: PortForwardLimiter;
   private base = '';
 
   private constructor(
@@ -57,6 +67,7 @@ export class StreamingServer {
     private readonly opts: StreamingServerOptions,
   ) {
     this.tokens = new TokenStore({ ttlMs: opts.tokenTtlMs, maxInFlight: opts.maxInFlight });
+    this.portForwardLimiter = new PortForwardLimiter(opts.portForwardLimits);
     server.on('request', (req, res) => this.onPlainRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as Socket, head));
     server.on('connection', (socket: Socket) => {
@@ -178,7 +189,7 @@ export class StreamingServer {
     socket.setNoDelay(true);
     const session = new SpdySession(socket, { isServer: true });
     if (head.length > 0) socket.unshift(head);
-    const opts = { streamCreationTimeoutMs: this.opts.streamCreationTimeoutMs ?? 30_000, logger };
+    const opts = { streamCreationTimeoutMs: this.opts.streamCreationTimeoutMs ?? 30_000, logger, limiter: this.portForwardLimiter };
     const served =
       request.kind === 'portforward'
         ? serveSpdyPortForward(session, request, this.opts.backends, opts)
@@ -210,7 +221,7 @@ export class StreamingServer {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const served =
         request.kind === 'portforward'
-          ? serveWsPortForward(ws, protocol, ports, request, this.opts.backends, logger)
+          ? serveWsPortForward(ws, protocol, ports, request, this.opts.backends, logger, this.portForwardLimiter)
           : serveWsRemoteCommand(ws, protocol, request, this.opts.backends, logger);
       served.catch((err) => {
         logger.error('streaming session crashed', { error: String(err) });

@@ -9,6 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { describeError, InvalidArgumentError, UnimplementedError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StreamingBackends } from './backends';
+import type { PortForwardLimiter } from './port-forward-limits';
 import { forwardBothWays, parsePort } from './port-forward-pipe';
 import { endWritable } from './remote-command';
 import type { PortForwardSessionRequest } from './requests';
@@ -36,7 +37,7 @@ export function serveSpdyPortForward(
   session: SpdySession,
   request: PortForwardSessionRequest,
   backends: StreamingBackends,
-  opts: { streamCreationTimeoutMs: number; logger: Logger },
+  opts: { streamCreationTimeoutMs: number; logger: Logger; limiter: PortForwardLimiter },
 ): Promise<void> {
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per forwarded connection, legitimately many
@@ -48,16 +49,20 @@ export function serveSpdyPortForward(
     data.on('error', () => undefined);
     error.on('error', () => undefined);
     error.resume();
+    let release: () => void = () => undefined;
     try {
       if (port === undefined) throw new InvalidArgumentError(`invalid port header ${JSON.stringify(data.header('port'))}`);
       if (request.ports.length > 0 && !request.ports.includes(port)) throw new InvalidArgumentError(`port ${port} was not requested`);
       if (!backends.portForward) throw new UnimplementedError('port forwarding is not supported by this runtime');
+      release = opts.limiter.acquire(request.podSandboxId);
       const conn = await backends.portForward.connect(request.podSandboxId, port, abort.signal);
       await forwardBothWays(data, conn);
     } catch (err) {
       const message = `error forwarding port ${port ?? data.header('port')} to pod ${request.podSandboxId}: ${describeError(err)}`;
       opts.logger.debug('port-forward connection failed', { pod: request.podSandboxId, error: message });
       if (!error.destroyed) error.write(message);
+    } finally {
+      release();
     }
     await endWritable(error);
     await endWritable(data);

@@ -9,7 +9,7 @@ import type { SessionIo, StreamingBackends } from './backends';
 import { encodeStatus } from './k8s-status';
 import { endWritable, runRemoteCommand } from './remote-command';
 import type { RemoteCommandRequest } from './requests';
-import { ResizeDecoder, ResizeQueue } from './resize';
+import { ResizeQueue, sessionResizeDecoder } from './resize';
 import type { SpdySession } from './spdy/session';
 import type { SpdyStream } from './spdy/stream';
 
@@ -39,7 +39,7 @@ export async function serveSpdyRemoteCommand(
   const expected = expectedStreamTypes(request, protocol);
   const streams = new Map<StreamType, SpdyStream>();
   const resize = new ResizeQueue();
-  const resizeDecoder = new ResizeDecoder((size) => resize.push(size));
+  const resizeDecoder = sessionResizeDecoder(resize, opts.logger);
   const abort = new AbortController();
   session.once('close', () => abort.abort());
 

@@ -10,7 +10,7 @@ import type { SessionIo, StreamingBackends } from './backends';
 import { encodeStatus } from './k8s-status';
 import { endWritable, runRemoteCommand } from './remote-command';
 import type { RemoteCommandRequest } from './requests';
-import { ResizeDecoder, ResizeQueue } from './resize';
+import { ResizeQueue, sessionResizeDecoder } from './resize';
 import { CLOSE_SIGNAL_CHANNEL, ChannelWriter, decodeChannelMessage, encodeChannelMessage } from './ws-channels';
 
 /** WebSocket remotecommand subprotocols we speak, preferred first ('' = no subprotocol, v1). */
@@ -35,7 +35,7 @@ export async function serveWsRemoteCommand(
   const abort = new AbortController();
   const stdin = request.stdin ? new PassThrough() : undefined;
   const resize = new ResizeQueue();
-  const resizeDecoder = new ResizeDecoder((size) => resize.push(size));
+  const resizeDecoder = sessionResizeDecoder(resize, logger);
   const stdout = request.stdout ? new ChannelWriter(ws, STDOUT, base64) : undefined;
   const stderr = request.stderr && !request.tty ? new ChannelWriter(ws, STDERR, base64) : undefined;
   for (const w of [stdout, stderr]) w?.on('error', () => undefined);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { connectWs } from '../../test/support/ws-stream-client';
+import { MAX_WS_MESSAGE_BYTES } from './server';
 import { startEchoServer, startHttpServer, startLocalStreamingServer, unusedPort, type LocalStreamingFixture, type TcpFixture } from './streaming-test-support';
 
 const STDIN = 0;
@@ -103,5 +104,11 @@ describe('streaming server: WebSocket', () => {
       (e: { statusCode?: number }) => e,
     );
     expect(err?.statusCode).to.equal(404);
+  });
+
+  it(`closes a connection whose client sends a message over ${MAX_WS_MESSAGE_BYTES} bytes (1009)`, async () => {
+    const s = await connectWs(exec(['/bin/cat'], { stdin: true }), ['v5.channel.k8s.io']);
+    s.send(STDIN, Buffer.alloc(MAX_WS_MESSAGE_BYTES + 1));
+    expect((await s.closed).code).to.equal(1009);
   });
 });

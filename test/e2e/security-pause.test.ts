@@ -193,7 +193,10 @@ describe('e2e security: a container cannot reach the host through the pod pause 
 
   describe('a pod without a pid namespace of its own', () => {
     it("refuses a container asking for pid mode POD instead of giving it the host's", async () => {
-      const other = await podEnv!.pods.runPodSandbox(podConfig(`nopidns-${podEnv!.names.suffix}`), '');
+      const other = await podEnv!.pods.runPodSandbox(
+        podConfig(`nopidns-${podEnv!.names.suffix}`, { linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.CONTAINER } } } }),
+        '',
+      );
       podEnv!.pausePids.add(podEnv!.pods.podSandboxStatus(other).verbose.pausePid!);
       try {
         let caught: unknown;

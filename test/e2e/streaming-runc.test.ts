@@ -12,7 +12,7 @@ import { NetnsPortForwardBackend, staticNetnsLookup } from '../../cri/streaming/
 import { StreamingServer } from '../../cri/streaming/server';
 import { loadNativeBinding } from '../../native/addon';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
-import { readAll, SpdyPortForwardClient, spdyRemoteCommand } from '../support/spdy-client';
+import { connectSpdy, readAll, SpdyPortForwardClient, spdyRemoteCommand } from '../support/spdy-client';
 import { connectWs } from '../support/ws-stream-client';
 import { createRuntimeEnv, destroyRuntimeEnv, type RuntimeEnv } from './runtime-support';
 
@@ -89,6 +89,35 @@ describe('e2e streaming: exec and port-forward into runc containers', function (
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(ps).to.not.contain('sleep 31');
+  });
+
+  it('an exec writing 200 MB to a client that stops reading is held back: the process blocks, berthd stays bounded', async () => {
+    const { session } = await connectSpdy(execUrl(['head', '-c', '200000000', '/dev/zero']), ['v4.channel.k8s.io']);
+    try {
+      const rssBefore = process.memoryUsage().rss;
+      let rssMax = rssBefore;
+      const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 20);
+      (await session.openStream({ streamType: 'error' })).end();
+      const stdout = await session.openStream({ streamType: 'stdout' }); // never read
+      stdout.end();
+      (await session.openStream({ streamType: 'stderr' })).end();
+      await new Promise((r) => setTimeout(r, 3000));
+      clearInterval(sampler);
+      const grewMiB = (rssMax - rssBefore) / 2 ** 20;
+      // Without backpressure all 200 MB were queued in berthd for the client within the 3 s.
+      expect(grewMiB, `RSS grew ${grewMiB.toFixed(1)} MiB`).to.be.lessThan(64);
+      const ps = (await env.manager.execSync(shellId, ['ps', '-o', 'args'], 5)).stdout.toString();
+      expect(ps, 'head is blocked, not finished').to.contain('head -c 200000000');
+    } finally {
+      session.destroy();
+    }
+    let ps = '';
+    for (let i = 0; i < 50; i++) {
+      ps = (await env.manager.execSync(shellId, ['ps', '-o', 'args'], 5)).stdout.toString();
+      if (!ps.includes('head -c')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ps, 'killed once the client left').to.not.contain('head -c');
   });
 
   it('port-forward fetches a page from httpd in the pod (no hostPort) and carries 20 parallel connections', async () => {

@@ -206,64 +206,104 @@ function decodeControl(type: number, flags: number, p: Buffer): SpdyFrame {
   }
 }
 
-/** Incremental parser: feed socket chunks, get whole frames. */
-export class FrameParser {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+/**
+ * Largest control frame payload accepted: a SYN_STREAM/SYN_REPLY/HEADERS frame is 4–10 bytes
+ * plus a compressed header block, and a block that decodes within MAX_HEADER_BLOCK_BYTES never
+ * compresses to more than that (plus zlib's few bytes of framing). Larger control frames are
+ * refused before they are buffered.
+ */
+export const MAX_CONTROL_FRAME_PAYLOAD = 256 * 1024 + 1024;
 
-  constructor(private readonly maxPayload = MAX_FRAME_PAYLOAD) {}
+/** Decoded header blocks larger than this are refused (a decompression bomb guard). */
+export const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
+
+/**
+ * Incremental parser: feed socket chunks, get whole frames. The frame being received is
+ * collected in one buffer that grows by doubling (never more than twice what arrived, so a
+ * header announcing 16 MiB costs nothing until the bytes come), which keeps the work linear
+ * however small the socket's chunks are.
+ */
+export class FrameParser {
+  private readonly head = Buffer.alloc(8);
+  private headFill = 0;
+  private body: Buffer = Buffer.alloc(0);
+  private bodyFill = 0;
+  /** Payload length of the frame being received, once its header is complete. */
+  private bodyLength = -1;
+
+  constructor(
+    private readonly maxPayload = MAX_FRAME_PAYLOAD,
+    private readonly maxControlPayload = Math.min(maxPayload, MAX_CONTROL_FRAME_PAYLOAD),
+  ) {}
 
   /** Bytes received but not yet part of a whole frame. */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.headFill + this.bodyFill;
   }
 
   /** Appends `chunk` and returns every frame now complete; throws SpdyProtocolError on garbage. */
   push(chunk: Buffer): SpdyFrame[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
     const out: SpdyFrame[] = [];
-    for (;;) {
-      if (this.buffered < 8) break;
-      const head = this.peek(8);
-      const length = head.readUInt32BE(4) & 0xffffff;
-      if (length > this.maxPayload) throw new SpdyProtocolError(`frame of ${length} bytes exceeds the limit`);
-      if (this.buffered < 8 + length) break;
-      const whole = this.take(8 + length);
-      const payload = whole.subarray(8);
-      const flags = whole[4];
-      if (whole[0] & 0x80) {
-        const version = whole.readUInt16BE(0) & 0x7fff;
-        if (version !== SPDY_VERSION) throw new SpdyProtocolError(`unsupported SPDY version ${version}`);
-        out.push(decodeControl(whole.readUInt16BE(2), flags, payload));
-      } else {
-        out.push({ type: 'data', streamId: whole.readUInt32BE(0) & 0x7fffffff, flags, data: payload });
+    let off = 0;
+    while (off < chunk.length || this.bodyLength === 0) {
+      if (this.bodyLength < 0) {
+        const n = Math.min(8 - this.headFill, chunk.length - off);
+        chunk.copy(this.head, this.headFill, off, off + n);
+        this.headFill += n;
+        off += n;
+        if (this.headFill < 8) break;
+        this.startBody();
+        continue;
       }
+      const want = this.bodyLength - this.bodyFill;
+      const n = Math.min(want, chunk.length - off);
+      if (n > 0) {
+        this.reserve(this.bodyFill + n);
+        chunk.copy(this.body, this.bodyFill, off, off + n);
+        this.bodyFill += n;
+        off += n;
+      }
+      if (this.bodyFill < this.bodyLength) break;
+      out.push(this.finishFrame());
     }
     return out;
   }
 
-  private peek(n: number): Buffer {
-    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
-    const merged = Buffer.concat(this.chunks);
-    this.chunks = [merged];
-    return merged.subarray(0, n);
+  private startBody(): void {
+    const length = this.head.readUInt32BE(4) & 0xffffff;
+    const control = (this.head[0] & 0x80) !== 0;
+    if (length > this.maxPayload) throw new SpdyProtocolError(`frame of ${length} bytes exceeds the limit`);
+    if (control) {
+      const version = this.head.readUInt16BE(0) & 0x7fff;
+      if (version !== SPDY_VERSION) throw new SpdyProtocolError(`unsupported SPDY version ${version}`);
+      if (length > this.maxControlPayload) {
+        throw new SpdyProtocolError(`control frame of ${length} bytes exceeds the limit of ${this.maxControlPayload}`);
+      }
+    }
+    this.bodyLength = length;
+    this.body = Buffer.alloc(0);
+    this.bodyFill = 0;
   }
 
-  private take(n: number): Buffer {
-    let result: Buffer;
-    if (this.chunks[0].length >= n) {
-      result = this.chunks[0].subarray(0, n);
-      const rest = this.chunks[0].subarray(n);
-      if (rest.length > 0) this.chunks[0] = rest;
-      else this.chunks.shift();
-    } else {
-      const merged = Buffer.concat(this.chunks);
-      result = merged.subarray(0, n);
-      const rest = merged.subarray(n);
-      this.chunks = rest.length > 0 ? [rest] : [];
-    }
-    this.buffered -= n;
-    return result;
+  /** Grows the body buffer to hold `needed` bytes (doubling, capped at the frame's length). */
+  private reserve(needed: number): void {
+    if (needed <= this.body.length) return;
+    const size = Math.min(this.bodyLength, Math.max(needed, this.body.length * 2, 4096));
+    const grown = Buffer.allocUnsafe(size);
+    this.body.copy(grown, 0, 0, this.bodyFill);
+    this.body = grown;
+  }
+
+  private finishFrame(): SpdyFrame {
+    const head = this.head;
+    const payload = this.body.subarray(0, this.bodyLength);
+    const flags = head[4];
+    // The next frame gets a fresh buffer: the payload returned here stays the caller's.
+    this.body = Buffer.alloc(0);
+    this.bodyFill = 0;
+    this.bodyLength = -1;
+    this.headFill = 0;
+    if (head[0] & 0x80) return decodeControl(head.readUInt16BE(2), flags, payload);
+    return { type: 'data', streamId: head.readUInt32BE(0) & 0x7fffffff, flags, data: payload };
   }
 }

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { SPDY3_DICTIONARY } from './dictionary';
 import { HeaderCompressor, HeaderDecompressor, parseHeaderBlock, serializeHeaderBlock } from './header-codec';
@@ -57,6 +59,26 @@ describe('spdy/header-codec', () => {
     d.close();
   });
 
+  it('parses a block repeating one name 29 000 times in linear time, and takes "__proto__" as a plain name', () => {
+    const n = 29_000; // 261 KiB, just under the decoded-block limit
+    const block = Buffer.alloc(4 + n * 9);
+    block.writeUInt32BE(n, 0);
+    for (let i = 0; i < n; i++) {
+      block.writeUInt32BE(1, 4 + i * 9);
+      block.write('a', 8 + i * 9);
+      block.writeUInt32BE(0, 9 + i * 9);
+    }
+    const started = Date.now();
+    expect(parseHeaderBlock(block).a).to.have.length(n);
+    // Copying the value list on every repeat took 9.3 s here.
+    expect(Date.now() - started).to.be.lessThan(200);
+    const proto = parseHeaderBlock(serializeHeaderBlock({ ['__proto__']: ['x'], constructor: ['y'] }));
+    expect(Object.entries(proto)).to.deep.equal([
+      ['__proto__', ['x']],
+      ['constructor', ['y']],
+    ]);
+  });
+
   it('fails on garbage instead of hanging', async () => {
     const d = new HeaderDecompressor();
     const err = await d.decompress(Buffer.from('not zlib at all')).then(
@@ -65,5 +87,30 @@ describe('spdy/header-codec', () => {
     );
     expect(err).to.be.instanceOf(SpdyProtocolError);
     d.close();
+  });
+
+  it('stops inflating a 128 MiB header bomb at the limit: RSS high-water grows by < 32 MiB', async () => {
+    // A fresh process, so its RSS high-water mark shows this decompression alone.
+    const script = `
+      const { HeaderDecompressor } = require(${JSON.stringify(path.join(__dirname, 'header-codec.js'))});
+      const { bombBlock } = require(${JSON.stringify(path.join(__dirname, 'header-bomb.js'))});
+      (async () => {
+        const block = await bombBlock(128 * 1024 * 1024);
+        global.gc();
+        const before = process.resourceUsage().maxRSS;
+        const started = Date.now();
+        const d = new HeaderDecompressor();
+        const error = await d.decompress(block).then(() => 'none', (e) => e.name + ': ' + e.message);
+        d.close();
+        const after = process.resourceUsage().maxRSS;
+        console.log(JSON.stringify({ compressed: block.length, beforeKiB: before, afterKiB: after, ms: Date.now() - started, error }));
+      })();`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--expose-gc', '-e', script], { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve(stdout))),
+    );
+    const r = JSON.parse(out) as { compressed: number; beforeKiB: number; afterKiB: number; ms: number; error: string };
+    expect(r.compressed, 'the bomb is small').to.be.lessThan(200 * 1024);
+    expect(r.error).to.match(/SpdyProtocolError: header block exceeds 262144 bytes/);
+    expect((r.afterKiB - r.beforeKiB) / 1024, `RSS high-water grew ${((r.afterKiB - r.beforeKiB) / 1024).toFixed(1)} MiB`).to.be.lessThan(32);
   });
 });

@@ -7,13 +7,10 @@
  */
 import * as zlib from 'node:zlib';
 import { SPDY3_DICTIONARY } from './dictionary';
-import { SpdyProtocolError } from './frames';
+import { MAX_HEADER_BLOCK_BYTES, SpdyProtocolError } from './frames';
 
 /** Header names (lower-case) to values; repeated headers keep every value. */
 export type SpdyHeaders = Record<string, string[]>;
-
-/** Decoded header blocks larger than this are refused (a decompression bomb guard). */
-const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
 
 /** Serialises header pairs to the uncompressed block layout. */
 export function serializeHeaderBlock(headers: SpdyHeaders): Buffer {
@@ -48,13 +45,16 @@ export function parseHeaderBlock(block: Buffer): SpdyHeaders {
     off += len;
     return s;
   };
-  const out: SpdyHeaders = {};
+  // No prototype: a peer's header named "__proto__" or "constructor" is just a header.
+  const out: SpdyHeaders = Object.create(null) as SpdyHeaders;
   for (let i = 0; i < count; i++) {
     const name = readString();
     const value = readString();
     if (name.length === 0) throw new SpdyProtocolError('empty header name');
     if (name !== name.toLowerCase()) throw new SpdyProtocolError(`header name ${name} is not lower-case`);
-    out[name] = [...(out[name] ?? []), ...value.split('\0')];
+    // Appended in place: a block repeating one name many times stays linear.
+    const values = (out[name] ??= []);
+    for (const v of value.split('\0')) values.push(v);
   }
   return out;
 }
@@ -69,28 +69,44 @@ class SerialQueue {
   }
 }
 
-/** Feeds `input` to a zlib transform and resolves with everything it emitted up to a SYNC_FLUSH. */
+/**
+ * Feeds `input` to a zlib transform and resolves with everything it emitted up to a SYNC_FLUSH.
+ * Output is counted as zlib produces it (chunk by chunk): once it passes `limit` the engine is
+ * destroyed at once, so a decompression bomb costs at most `limit` plus one chunk, never its
+ * full size. The engine is unusable afterwards; the connection must be dropped.
+ */
 function flushThrough(engine: zlib.Deflate | zlib.Inflate, input: Buffer, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    if (engine.destroyed) {
+      reject(new SpdyProtocolError('header compression context is closed'));
+      return;
+    }
     const chunks: Buffer[] = [];
     let total = 0;
-    const onData = (c: Buffer) => {
-      chunks.push(c);
-      total += c.length;
-    };
-    const onError = (err: Error) => {
-      engine.off('data', onData);
-      reject(new SpdyProtocolError(`header block compression failed: ${err.message}`));
-    };
-    engine.on('data', onData);
-    engine.once('error', onError);
-    engine.write(input);
-    engine.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+    let settled = false;
+    const finish = (err?: SpdyProtocolError) => {
+      if (settled) return;
+      settled = true;
       engine.off('data', onData);
       engine.off('error', onError);
-      if (total > limit) reject(new SpdyProtocolError(`header block of ${total} bytes exceeds ${limit}`));
+      if (err) reject(err);
       else resolve(Buffer.concat(chunks, total));
-    });
+    };
+    const onData = (c: Buffer) => {
+      total += c.length;
+      if (total > limit) {
+        chunks.length = 0;
+        engine.destroy();
+        finish(new SpdyProtocolError(`header block exceeds ${limit} bytes once decompressed`));
+        return;
+      }
+      chunks.push(c);
+    };
+    const onError = (err: Error) => finish(new SpdyProtocolError(`header block compression failed: ${err.message}`));
+    engine.on('data', onData);
+    engine.on('error', onError);
+    engine.write(input);
+    engine.flush(zlib.constants.Z_SYNC_FLUSH, () => finish());
   });
 }
 
@@ -98,6 +114,10 @@ function flushThrough(engine: zlib.Deflate | zlib.Inflate, input: Buffer, limit:
 export class HeaderCompressor {
   private readonly deflate = zlib.createDeflate({ dictionary: SPDY3_DICTIONARY, level: zlib.constants.Z_DEFAULT_COMPRESSION });
   private readonly queue = new SerialQueue();
+
+  constructor() {
+    this.deflate.on('error', () => undefined); // reported to the caller by flushThrough
+  }
 
   /** The compressed block for `headers`, in call order. */
   compress(headers: SpdyHeaders): Promise<Buffer> {
@@ -114,6 +134,10 @@ export class HeaderCompressor {
 export class HeaderDecompressor {
   private readonly inflate = zlib.createInflate({ dictionary: SPDY3_DICTIONARY });
   private readonly queue = new SerialQueue();
+
+  constructor() {
+    this.inflate.on('error', () => undefined); // reported to the caller by flushThrough
+  }
 
   /** The headers of a compressed block, in call order. */
   decompress(block: Buffer): Promise<SpdyHeaders> {

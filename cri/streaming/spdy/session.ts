@@ -39,12 +39,27 @@ export const DEFAULT_WINDOW = 64 * 1024;
 const ANNOUNCED_WINDOW = 4 * 1024 * 1024;
 /** Largest data frame we send. */
 const MAX_DATA_FRAME = 64 * 1024;
+/**
+ * Streams open at once on one session; more are refused (RST REFUSED_STREAM). A remotecommand
+ * session needs 5, a port-forward session 2 per forwarded connection.
+ */
+export const MAX_OPEN_STREAMS = 1024;
+/**
+ * Unsent bytes in the socket beyond which we stop reading the peer. Data writers wait for
+ * 'drain' long before this; only frames we answer with (PING, RST_STREAM, SYN_REPLY) can pile
+ * up here, when a peer keeps sending while it does not read.
+ */
+const MAX_UNSENT_BYTES = 1024 * 1024;
+/** Parsed frames waiting for a header block to be inflated before we stop reading the peer. */
+const MAX_INBOX_FRAMES = 1024;
 
 export interface SpdySessionOptions {
   /** The server end accepts peer streams and replies to them at once, as kubelet does. */
   isServer: boolean;
   /** Announce SETTINGS and the larger window at start (a client that does flow control). */
   announceFlowControl?: boolean;
+  /** Streams open at once; default MAX_OPEN_STREAMS. */
+  maxOpenStreams?: number;
 }
 
 export interface SpdySessionEvents {
@@ -70,11 +85,16 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   private sessionSendWindow = DEFAULT_WINDOW;
   private readonly sessionWaiters: Array<() => void> = [];
   private sessionUncredited = 0;
+  /** Bytes a flow-controlled peer sent that we have not given back at session level yet. */
+  private sessionOutstanding = 0;
   private lastPeerStreamId = 0;
   private goingAway = false;
   private closedFlag = false;
   private peerGone = false;
   private socketPausedFor = new Set<SpdyStream>();
+  /** Reading is paused until our unsent bytes drain. */
+  private writeCongested = false;
+  private readPaused = false;
 
   constructor(
     private readonly socket: Duplex,
@@ -84,6 +104,11 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     this.nextStreamId = options.isServer ? 2 : 1;
     this.nextPingId = options.isServer ? 2 : 1;
     this.writer = new FrameWriter(socket, (err) => this.protocolFailure(err));
+    socket.on('drain', () => {
+      if (!this.writeCongested) return;
+      this.writeCongested = false;
+      this.updateReadPause();
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // Frames already received are handled before the session counts as closed.
     socket.on('end', () => this.shutdownAfterInbox());
@@ -106,7 +131,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     if (this.closedFlag || this.goingAway) return Promise.reject(new SpdyProtocolError('session is closed'));
     const id = this.nextStreamId;
     this.nextStreamId += 2;
-    const stream = new SpdyStream(id, {}, this, this.peerInitialWindow);
+    const stream = new SpdyStream(id, Object.create(null) as SpdyHeaders, this, this.peerInitialWindow);
     if (opts.fin) stream.localFin = true;
     this.streams.set(id, stream);
     const block = this.compressor.compress(toSpdyHeaders(headers));
@@ -176,18 +201,22 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   /** @internal */
   streamRead(stream: SpdyStream): void {
     this.credit(stream);
-    if (this.socketPausedFor.delete(stream) && this.socketPausedFor.size === 0) this.socket.resume();
+    if (this.socketPausedFor.delete(stream)) this.updateReadPause();
   }
 
   /** @internal */
   streamDestroyed(stream: SpdyStream): void {
     if (this.streams.get(stream.id) !== stream) return;
     this.streams.delete(stream.id);
-    if (this.socketPausedFor.delete(stream) && this.socketPausedFor.size === 0) this.socket.resume();
+    if (this.socketPausedFor.delete(stream)) this.updateReadPause();
     // A stream dropped before both sides finished is cancelled for the peer too.
     if (!this.closedFlag && !stream.resetByPeer && !(stream.localFin && stream.remoteFin)) {
       this.enqueue(encodeRstStream(stream.id, RstStatus.Cancel));
     }
+    // What the peer sent to this stream and nobody will read still counts in the session window.
+    this.sessionUncredited += stream.uncreditedBytes;
+    stream.uncreditedBytes = 0;
+    this.creditSession();
   }
 
   // ---- inbound ----
@@ -200,8 +229,22 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       this.protocolFailure(err);
       return;
     }
-    this.inbox.push(...frames);
+    for (const f of frames) this.inbox.push(f);
     void this.drainInbox();
+    this.updateReadPause();
+  }
+
+  /**
+   * Reading the peer pauses while a reader is full (peers without flow control), while our
+   * answers pile up unsent, or while parsed frames wait for a header block to inflate.
+   */
+  private updateReadPause(): void {
+    if (!this.writeCongested && this.socket.writableLength > MAX_UNSENT_BYTES) this.writeCongested = true;
+    const pause = this.socketPausedFor.size > 0 || this.writeCongested || this.inbox.length > MAX_INBOX_FRAMES;
+    if (pause === this.readPaused || this.closedFlag) return;
+    this.readPaused = pause;
+    if (pause) this.socket.pause();
+    else this.socket.resume();
   }
 
   private async drainInbox(): Promise<void> {
@@ -222,6 +265,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     } finally {
       this.draining = false;
     }
+    this.updateReadPause();
     if (this.peerGone) this.shutdown();
   }
 
@@ -238,7 +282,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
         return;
       }
       this.lastPeerStreamId = frame.streamId;
-      if (this.goingAway) {
+      if (this.goingAway || this.streams.size >= (this.options.maxOpenStreams ?? MAX_OPEN_STREAMS)) {
         this.enqueue(encodeRstStream(frame.streamId, RstStatus.RefusedStream));
         return;
       }
@@ -261,7 +305,10 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       this.pendingOpens.delete(frame.streamId);
       pending?.resolve(stream);
     } else {
-      for (const [k, v] of Object.entries(headers)) stream.headers[k] = [...(stream.headers[k] ?? []), ...v];
+      for (const [k, v] of Object.entries(headers)) {
+        const values = (stream.headers[k] ??= []);
+        for (const x of v) values.push(x);
+      }
     }
     if (frame.flags & FLAG_FIN) this.remoteEnd(stream);
   }
@@ -270,6 +317,16 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     switch (frame.type) {
       case 'data': {
         const stream = this.streams.get(frame.streamId);
+        if (this.peerFlowControl) {
+          // A peer doing flow control may not send past the session window we announced (as large
+          // as a stream's, so this bounds every stream too); one that does would make us buffer
+          // without bound for readers that do not read.
+          this.sessionOutstanding += frame.data.length;
+          if (this.sessionOutstanding > ANNOUNCED_WINDOW) {
+            this.protocolFailure(new SpdyProtocolError(`peer sent ${this.sessionOutstanding} bytes past the session window`));
+            return;
+          }
+        }
         if (!stream) {
           this.sessionUncredited += frame.data.length;
           this.creditSession();
@@ -278,7 +335,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
         if (frame.data.length > 0 && !stream.deliver(frame.data) && !this.peerFlowControl) {
           // The peer ignores windows: stop reading the socket until this reader catches up.
           this.socketPausedFor.add(stream);
-          this.socket.pause();
+          this.updateReadPause();
         }
         if (frame.data.length > 0 && !stream.readerFull) this.credit(stream);
         if (frame.flags & FLAG_FIN) this.remoteEnd(stream);
@@ -346,6 +403,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   private becomeFlowControlled(): void {
     if (this.peerFlowControl) return;
     this.peerFlowControl = true;
+    this.sessionOutstanding = 0; // counted from here: never more than the peer itself counts
     this.enqueue(encodeSettings([{ id: SETTINGS_INITIAL_WINDOW_SIZE, value: ANNOUNCED_WINDOW }]));
     this.enqueue(encodeWindowUpdate(0, ANNOUNCED_WINDOW - DEFAULT_WINDOW));
   }
@@ -382,6 +440,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     }
     if (this.sessionUncredited >= ANNOUNCED_WINDOW / 4) {
       this.enqueue(encodeWindowUpdate(0, this.sessionUncredited));
+      this.sessionOutstanding = Math.max(0, this.sessionOutstanding - this.sessionUncredited);
       this.sessionUncredited = 0;
     }
   }
