@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
 import { CleanupStack } from '../common/cleanup-stack';
-import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
+import { CONTAINER_RECORD_VERSION, reportedImageName, type ContainerRecord } from './container-record';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
 import { containerLogPath } from './log-path';
 import { buildContainerSpec } from './spec/build-spec';
@@ -134,7 +134,7 @@ export async function prepareContainer(
     name: config.name,
     attempt: config.attempt,
     reservedName: args.reservedName,
-    image: { requested: config.image, id: image.id, ref: imageRef(image) },
+    image: { requested: config.image, id: image.id, ref: imageRef(image), name: reportedImageName(config.userSpecifiedImage, image.repoTags, config.image) },
     runtimeHandler: sandbox.runtimeHandler,
     state: 'created',
     createdAtNs: deps.nowNs(),
