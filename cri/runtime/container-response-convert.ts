@@ -50,6 +50,8 @@ function resourcesToWire(r: LinuxResourcesInput | undefined): runtime.v1.ILinuxC
   };
 }
 
+const SIGNAL_BY_NAME = new Map(Object.entries(runtime.v1.Signal).filter((e): e is [string, runtime.v1.Signal] => typeof e[1] === 'number'));
+
 /**
  * A stop signal as OCI configs write it ("SIGQUIT", "QUIT", "3", "SIGRTMIN+3") → CRI Signal.
  * '' means the runtime default, which is SIGTERM (reported as such, like containerd does);
@@ -65,8 +67,7 @@ export function stopSignalToWire(name: string): runtime.v1.Signal {
   }
   if (!s.startsWith('SIG')) s = `SIG${s}`;
   s = s.replace(/^SIGRTMIN\+([0-9]+)$/, 'SIGRTMINPLUS$1').replace(/^SIGRTMAX-([0-9]+)$/, 'SIGRTMAXMINUS$1');
-  const value = (runtime.v1.Signal as unknown as Record<string, number | undefined>)[s];
-  return typeof value === 'number' ? value : runtime.v1.Signal.RUNTIME_DEFAULT;
+  return SIGNAL_BY_NAME.get(s) ?? runtime.v1.Signal.RUNTIME_DEFAULT;
 }
 
 /** ContainerStatus message. */
