@@ -4,8 +4,11 @@
  * image by that name (image_ref the repo digest, image_id the id) in ContainerStatus,
  * ListContainers and GetContainerEvents; stop_signal; PodSandboxStatus carries the container
  * statuses and a timestamp; pod stats get usage_nano_cores from the second sample; container stats
- * report swap where the host accounts it; ImageFsInfo fills container_filesystems.
+ * report swap where the host accounts it; ImageFsInfo fills container_filesystems. Env values
+ * OCI cannot carry are refused: a NUL with InvalidArgument naming the entry, bytes that are not
+ * UTF-8 already by the proto3 string decoding (as Go runtimes refuse them at unmarshal).
  */
+import { Client, credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -143,5 +146,43 @@ describe('e2e kubelet fields: image names, stop signal, pod status containers, C
     const fsInfo = await client.imageFsInfo({});
     expect(fsInfo.containerFilesystems).to.have.length(1);
     expect(fsInfo.containerFilesystems![0]!.fsId!.mountpoint).to.equal(fsInfo.imageFilesystems![0]!.fsId!.mountpoint);
+  });
+
+  /** CreateContainer sent as raw bytes (so a test can put bytes on the wire no client library would). */
+  function rawCreate(bytes: Buffer): Promise<ServiceError | undefined> {
+    const raw = new Client(`unix://${berthd.socketPath}`, credentials.createInsecure());
+    return new Promise((resolve) => {
+      raw.makeUnaryRequest('/runtime.v1.RuntimeService/CreateContainer', (b: Buffer) => b, (b: Buffer) => b, bytes, (err) => {
+        raw.close();
+        resolve(err ?? undefined);
+      });
+    });
+  }
+
+  /** A CreateContainerRequest whose env value is `value`, with the marker bytes "ZQZQ" then patched in place. */
+  function createWithEnv(value: string, patch?: number[]): Buffer {
+    const buf = Buffer.from(
+      runtime.v1.CreateContainerRequest.encode({
+        podSandboxId: podId,
+        config: { metadata: { name: `env-${value.length}`, attempt: 0 }, image: { image: imageId }, command: ['true'], envs: [{ key: 'A', value }] },
+        sandboxConfig: podConfig(),
+      }).finish(),
+    );
+    if (patch) {
+      const at = buf.indexOf('ZQZQ');
+      expect(at).to.be.greaterThan(0);
+      Buffer.from(patch).copy(buf, at);
+    }
+    return buf;
+  }
+
+  it('env values OCI cannot carry are refused: NUL names config.envs[0].value, invalid UTF-8 fails decoding', async () => {
+    const nul = await rawCreate(createWithEnv('a\0b'));
+    expect(nul?.code).to.equal(grpcStatus.INVALID_ARGUMENT);
+    expect(nul?.details).to.contain('config.envs[0].value');
+    const bad = await rawCreate(createWithEnv('ZQZQ', [0x5a, 0xff, 0xfe, 0x5a]));
+    expect(bad?.code, bad?.details).to.equal(grpcStatus.INVALID_ARGUMENT);
+    expect(bad?.details).to.match(/utf-8/i);
+    expect((await client.listContainers({ filter: { podSandboxId: podId } })).containers!.map((c) => c.id)).to.deep.equal([containerId]);
   });
 });
