@@ -12,7 +12,7 @@ import { CleanupStack } from '../common/cleanup-stack';
 import { appArmorProfileLoaded } from './apparmor';
 import { cdiRequests } from './cdi/requests';
 import type { CdiEdits, CdiRequest } from './cdi/types';
-import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
+import { CONTAINER_RECORD_VERSION, reportedImageName, type ContainerRecord } from './container-record';
 import type { HandlerFeatures } from './handler-features';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
 import { prepareMountSource } from './host-facts';
@@ -157,7 +157,7 @@ export async function prepareContainer(
     name: config.name,
     attempt: config.attempt,
     reservedName: args.reservedName,
-    image: { requested: config.image, id: image.id, ref: imageRef(image) },
+    image: { requested: config.image, id: image.id, ref: imageRef(image), name: reportedImageName(config.userSpecifiedImage, image.repoTags, config.image) },
     runtimeHandler: sandbox.runtimeHandler,
     state: 'created',
     createdAtNs: deps.nowNs(),

@@ -106,6 +106,8 @@ export interface ContainerConfigInput {
   name: string;
   attempt: number;
   image: string;
+  /** The image as the user wrote it (ImageSpec.user_specified_image), reported back in status. */
+  userSpecifiedImage?: string;
   command: string[];
   args: string[];
   workingDir: string;
