@@ -1,5 +1,5 @@
 /**
- * CreateContainer's steps, each registered on a CleanupStack (CONVENTIONS 5): validate, resolve
+ * CreateContainer's steps, each registered on a CleanupStack (docs/contributing.md, "Cleanup stacks"): validate, resolve
  * the image, make the container dir, mount the overlay rootfs, resolve the user inside it, build
  * the spec (pure), write the bundle and the record. Launching conmon + `runc create` is the
  * manager's next step (see container-manager.ts).

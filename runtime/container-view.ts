@@ -1,4 +1,4 @@
-/** Read-only views of container records for Status and List (served from memory, CONVENTIONS 11). */
+/** Read-only views of container records for Status and List (served from memory: docs/contributing.md, "Hot paths"). */
 import type { ContainerRecord, ContainerState } from './container-record';
 import type { ContainerMountInput, LinuxResourcesInput } from './spec/inputs';
 
