@@ -60,7 +60,8 @@ export async function runCommand(file: string, args: readonly string[], opts: Co
   }
 }
 
-function collector(cap: number) {
+/** Collects chunks up to `cap` bytes; later bytes are dropped (and counted as truncation). */
+export function collector(cap: number) {
   const chunks: Buffer[] = [];
   let size = 0;
   let dropped = false;
