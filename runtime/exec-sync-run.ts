@@ -12,7 +12,8 @@
  *   descendants and output holders within the container's cgroup) before the caller answers
  *   DEADLINE_EXCEEDED; runc cannot forward SIGKILL, so the processes are killed directly.
  *
- * Output is capped per stream (bytes beyond are read and dropped), so a `yes` cannot grow memory.
+ * Output is capped, both streams together (bytes beyond are read and dropped), so a `yes` cannot
+ * grow memory and the reply fits in one gRPC message.
  */
 import { promises as fs } from 'node:fs';
 import { defaultProcessSpawner, drainPipe, type ChildExit, type ProcessSpawner } from '../native/process-spawner';
@@ -26,7 +27,7 @@ export interface RuncExecSyncOptions {
   pidFile: string;
   /** Kill everything the exec started after this long (undefined or 0: never). */
   timeoutMs?: number;
-  /** Cap per stream. */
+  /** Cap of stdout and stderr together (bytes beyond are read and dropped). */
   maxOutputBytes: number;
   /** The container's processes (its cgroup.procs). */
   scope: ProcessScope;
@@ -79,8 +80,9 @@ export async function runcExecSync(o: RuncExecSyncOptions): Promise<RuncExecSync
   const procRoot = o.scope.procRoot;
   const spawner = o.spawner ?? defaultProcessSpawner();
   const child = await spawner.spawn(o.binary, o.args, { stdio: ['ignore', 'out', 'out'], env: process.env });
-  const out = collector(o.maxOutputBytes);
-  const err = collector(o.maxOutputBytes);
+  const budget = { left: o.maxOutputBytes };
+  const out = collector(o.maxOutputBytes, budget);
+  const err = collector(o.maxOutputBytes, budget);
   let runcExit: ChildExit | undefined;
   const done = Promise.all([child.exited.then((e) => (runcExit = e)), drainPipe(child.pipes[1]!, out.push), drainPipe(child.pipes[2]!, err.push)]);
   const started = Date.now();

@@ -44,7 +44,7 @@ export interface OciRuntimeDriver {
   /** undefined when runc does not know the container. */
   state(id: string): Promise<RuncState | undefined>;
   update(id: string, resources: OciResources): Promise<void>;
-  /** Runs `process` in the container; DeadlineExceededError after `timeoutMs` (the process is killed). */
+  /** Runs `process` in the container; DeadlineExceededError after `timeoutMs` (the process is killed); `maxOutputBytes` caps stdout and stderr together. */
   exec(id: string, process: OciProcess, opts: { timeoutMs?: number; maxOutputBytes: number }): Promise<ExecResult>;
 }
 

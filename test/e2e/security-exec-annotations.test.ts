@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { runtime } from '../../cri/api/generated/cri';
 import { errorKindOf } from '../../common/errors';
 import { cgroupFsPath } from '../../runtime/cgroup-stats';
 import { isServiceError, type CriClient } from '../support/cri-client';
@@ -140,6 +141,7 @@ describe('e2e security: ExecSync under hostile commands', function () {
     const daemon = (await containerProcesses()).find((p) => p.endsWith('sleep 57'));
     expect(daemon, 'the redirected background sleep is still running').to.not.equal(undefined);
     process.kill(Number(daemon!.split(' ')[0]), 'SIGKILL');
+    for (let i = 0; i < 100 && (await containerProcesses()).includes(daemon!); i++) await new Promise((r) => setTimeout(r, 20));
   });
 
   for (const script of ['sleep 30; echo x', 'sleep 30 & sleep 30', 'setsid sleep 30 & sleep 30']) {
@@ -154,13 +156,15 @@ describe('e2e security: ExecSync under hostile commands', function () {
     });
   }
 
-  it('output is capped: `yes` through head -c 40 MB returns 16 MiB of stdout, and berthd memory stays bounded', async () => {
+  it('output is capped so the reply fits one 16 MiB gRPC message: 40 MB of `yes` on each stream, memory bounded', async () => {
     const rss0 = process.memoryUsage().rss;
-    const r = await env.manager.execSync(id, ['sh', '-c', 'yes | head -c 40000000'], 30);
+    const r = await env.manager.execSync(id, ['sh', '-c', 'yes | head -c 40000000 & yes | head -c 40000000 >&2; wait'], 60);
     const grew = process.memoryUsage().rss - rss0;
-    console.log(`      stdout ${r.stdout.length} bytes; rss grew ${(grew / 2 ** 20).toFixed(1)} MiB`);
+    const reply = runtime.v1.ExecSyncResponse.encode({ stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode }).finish().length;
+    console.log(`      stdout ${r.stdout.length} + stderr ${r.stderr.length} bytes; reply ${reply} bytes; rss grew ${(grew / 2 ** 20).toFixed(1)} MiB`);
     expect(r.exitCode).to.equal(0);
-    expect(r.stdout.length).to.equal(16 * 1024 * 1024);
+    expect(r.stdout.length + r.stderr.length).to.equal(16 * 1024 * 1024 - 64 * 1024);
+    expect(reply).to.be.at.most(16 * 1024 * 1024);
     expect(grew).to.be.below(120 * 2 ** 20);
   });
 });
