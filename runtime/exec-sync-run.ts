@@ -109,6 +109,13 @@ export async function runcExecSync(o: RuncExecSyncOptions): Promise<RuncExecSync
   const notRunc = (procs: ProcStat[]) => procs.filter((p) => !ancestors.has(p.pid));
   const holders = async () => notRunc(await pipeHolders(o.scope, await runcOutputPipes()));
   const ofExec = (pid: number) => async () => notRunc(await execProcesses(o.scope, pid, await runcOutputPipes()));
+  /** Reads the exec'd process once runc has written its pid: its output pipes and its ancestors while it runs. */
+  const lookForExec = async () => {
+    exec = await execProcess(o.pidFile, procRoot);
+    if (exec === undefined || exec === 'exited') return;
+    execPipes = await pipeInodes(exec.pid, { only: [1, 2] }, procRoot);
+    for (let p = await readProcStat(exec.ppid, procRoot); p && p.pid > 1 && !ancestors.has(p.pid); p = await readProcStat(p.ppid, procRoot)) ancestors.add(p.pid);
+  };
   const stopRunc = () => {
     try {
       process.kill(child.pid, 'SIGKILL');
@@ -124,13 +131,7 @@ export async function runcExecSync(o: RuncExecSyncOptions): Promise<RuncExecSync
         timedOut = true;
         break;
       }
-      if (exec === undefined) {
-        exec = await execProcess(o.pidFile, procRoot);
-        if (exec !== undefined && exec !== 'exited') {
-          execPipes = await pipeInodes(exec.pid, { only: [1, 2] }, procRoot);
-          for (let p = await readProcStat(exec.ppid, procRoot); p && p.pid > 1 && !ancestors.has(p.pid); p = await readProcStat(p.ppid, procRoot)) ancestors.add(p.pid);
-        }
-      }
+      if (exec === undefined) await lookForExec();
       if (exec === undefined) continue;
       if (exitedAt === undefined) {
         if (exec === 'exited' || !(await stillRuns(exec, procRoot))) exitedAt = Date.now();
@@ -152,7 +153,7 @@ export async function runcExecSync(o: RuncExecSyncOptions): Promise<RuncExecSync
     if (timedOut) {
       // runc writes the pid file only once the process started: give it the kill wait to appear.
       for (const until = Date.now() + killWait; exec === undefined && runcExit === undefined && Date.now() < until; ) {
-        exec = await execProcess(o.pidFile, procRoot);
+        await lookForExec();
         if (exec === undefined) await new Promise((r) => setTimeout(r, 10));
       }
       await runcOutputPipes();
