@@ -1,5 +1,5 @@
 /**
- * Container resource usage from cgroup files (v1 and v2) and the writable layer's disk usage.
+ * Container resource usage from cgroup files (v1 and v2); the writable layer's disk usage is in disk-usage.ts.
  * Read on demand; kubelet polls stats every ~10 s, so no background sampling is needed.
  */
 import { promises as fs } from 'node:fs';
@@ -177,36 +177,4 @@ async function readV2(cg: string, nowNs: number, mount = CGROUP_MOUNT): Promise<
     ...(swapUsageBytes !== undefined ? { swapUsageBytes, ...(swapMax !== undefined ? { swapAvailableBytes: Math.max(0, swapMax - swapUsageBytes) } : {}) } : {}),
     ...(cpuPsi || memoryPsi || ioPsi ? { psi: { cpu: cpuPsi, memory: memoryPsi, io: ioPsi } } : {}),
   };
-}
-
-/** Bytes and inodes used under `dir` (the overlay upper dir), without following symlinks. */
-export async function directoryUsage(dir: string, maxEntries = 200_000): Promise<{ bytes: number; inodes: number }> {
-  let bytes = 0;
-  let inodes = 0;
-  const seen = new Set<string>();
-  const stack = [dir];
-  while (stack.length > 0 && inodes < maxEntries) {
-    const d = stack.pop()!;
-    let entries;
-    try {
-      entries = await fs.readdir(d, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      try {
-        const st = await fs.lstat(p, { bigint: true });
-        const key = `${st.dev}:${st.ino}`;
-        if (seen.has(key)) continue; // hard links count once
-        seen.add(key);
-        inodes++;
-        bytes += Number(st.blocks) * 512;
-        if (e.isDirectory()) stack.push(p);
-      } catch {
-        // vanished while walking
-      }
-    }
-  }
-  return { bytes, inodes };
 }

@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
 import { CleanupStack } from '../common/cleanup-stack';
+import { checkMetadataMaps } from '../common/metadata-limits';
 import { appArmorProfileLoaded } from './apparmor';
 import { cdiRequests } from './cdi/requests';
 import type { CdiEdits, CdiRequest } from './cdi/types';
@@ -58,6 +59,7 @@ export function containerReservedName(config: Pick<ContainerConfigInput, 'name' 
 /** Checks the request before any work; errors name the field. */
 export function validateCreate(config: ContainerConfigInput, sandbox: SandboxView | undefined, podId: string): SandboxView {
   if (!podId) throw new InvalidArgumentError('pod_sandbox_id is empty');
+  checkMetadataMaps(config);
   if (!sandbox) throw new NotFoundError(`pod sandbox ${podId} not found`);
   if (sandbox.state !== 'ready') throw new FailedPreconditionError(`pod sandbox ${podId} is not ready`);
   if (!config.name) throw new InvalidArgumentError('config.metadata.name is empty');

@@ -269,7 +269,7 @@ describe('runtime/ContainerManager (fakes)', () => {
     expect(r.stdout.toString()).to.equal('out');
     const exec = runtime.calls.find((c) => c.method === 'exec')!;
     expect((exec.args[1] as { args: string[] }).args).to.deep.equal(['echo', 'hi']);
-    expect(exec.args[2]).to.deep.equal({ timeoutMs: 2000, maxOutputBytes: 16 * 1024 * 1024 });
+    expect(exec.args[2]).to.deep.equal({ timeoutMs: 2000, maxOutputBytes: 16 * 1024 * 1024 - 64 * 1024 });
   });
 
   it('verbose status carries the pid and the spec', async () => {

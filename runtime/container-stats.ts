@@ -1,7 +1,8 @@
 /** ContainerStats / ListContainerStats: cgroup usage plus writable-layer usage, with a CPU rate from the previous sample. */
 import * as path from 'node:path';
 import { NotFoundError } from '../common/errors';
-import { directoryUsage, readCgroupUsage, type CgroupUsage } from './cgroup-stats';
+import { readCgroupUsage, type CgroupUsage } from './cgroup-stats';
+import { writableLayerUsage, type DiskUsageCache } from './disk-usage';
 import type { ContainerFilter, ContainerStatusView } from './container-view';
 import { CpuRateTracker } from './cpu-rate';
 import { readPodStats, type PodStatsInput, type PodStatsView } from './pod-stats';
@@ -40,6 +41,7 @@ export class ContainerStatsReader {
     private readonly cgroupVersion: 1 | 2,
     private readonly nowNs: () => number,
     private readonly readUsage: UsageReader = readCgroupUsage,
+    private readonly diskUsage: DiskUsageCache = writableLayerUsage,
   ) {}
 
   /** Stats of one container; NotFound when unknown. */
@@ -83,7 +85,7 @@ export class ContainerStatsReader {
       }
     }
     const upper = paths ? path.join(paths.dir, 'upper') : '';
-    const disk = upper ? await directoryUsage(upper) : { bytes: 0, inodes: 0 };
+    const disk = upper ? await this.diskUsage.usage(upper) : { bytes: 0, inodes: 0 };
     return {
       id: view.id,
       podSandboxId: view.podSandboxId,
