@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError, errnoCode } from '../common/errors';
-import type { HandlerFeatures } from './handler-features';
+import { featuresByHandler, type HandlerFeatures } from './handler-features';
 import { nowNs, stopSignalName, wrapError } from './runtime-helpers';
 import type { Logger } from '../common/logger';
 import { conmonLaunchFor, type ContainerMonitorLauncher } from './conmon';
@@ -136,12 +136,8 @@ export class ContainerManager {
 
   /** Each handler's features ('' is the default handler), for Status. */
   handlerFeatures(): Record<string, HandlerFeatures> {
-    const rro = this.opts.specDefaults.recursiveReadOnlySupported;
-    const known = this.opts.handlerFeatures ?? {};
-    const out: Record<string, HandlerFeatures> = {};
-    for (const name of Object.keys(this.opts.runtimes)) out[name] = known[name] ?? { recursiveReadOnlyMounts: rro, userNamespaces: false };
-    out[''] = out[this.opts.defaultRuntime] ?? { recursiveReadOnlyMounts: rro, userNamespaces: false };
-    return out;
+    const fallback = { recursiveReadOnlyMounts: this.opts.specDefaults.recursiveReadOnlySupported, userNamespaces: false };
+    return featuresByHandler(Object.keys(this.opts.runtimes), this.opts.defaultRuntime, this.opts.handlerFeatures ?? {}, fallback);
   }
 
   /** The host's AppArmor as found at start (undefined: not looked at); for Status. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { handlerFeatures, kernelAtLeast, parseRuntimeVersion, runtimeSupportsRro } from './handler-features';
+import { featuresByHandler, handlerFeatures, kernelAtLeast, parseRuntimeVersion, runtimeSupportsRro } from './handler-features';
 
 describe('runtime/handler-features', () => {
   it('reads the name and version of runc and crun', () => {
@@ -27,5 +27,11 @@ describe('runtime/handler-features', () => {
     expect(kernelAtLeast('5.11.22', 5, 12)).to.equal(false);
     expect(handlerFeatures('runc version 1.1.5', '5.10.0')).to.deep.equal({ recursiveReadOnlyMounts: false, userNamespaces: false });
     expect(handlerFeatures('runc version 1.1.5', '6.1.0')).to.deep.equal({ recursiveReadOnlyMounts: true, userNamespaces: false });
+  });
+
+  it('lists every handler, the default one also under the empty name, with a fallback for the undetected', () => {
+    const yes = { recursiveReadOnlyMounts: true, userNamespaces: false };
+    const no = { recursiveReadOnlyMounts: false, userNamespaces: false };
+    expect(featuresByHandler(['runc', 'crun'], 'crun', { runc: yes }, no)).to.deep.equal({ runc: yes, crun: no, '': no });
   });
 });

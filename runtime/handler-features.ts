@@ -42,6 +42,14 @@ export function handlerFeatures(versionText: string | undefined, release: string
   return { recursiveReadOnlyMounts: kernelAtLeast(release, 5, 12) && runtimeSupportsRro(versionText), userNamespaces: false };
 }
 
+/** Features per handler name, the default handler's also under '' (as kubelet looks it up); `fallback` for a handler nobody detected. */
+export function featuresByHandler(names: string[], defaultHandler: string, known: Record<string, HandlerFeatures>, fallback: HandlerFeatures): Record<string, HandlerFeatures> {
+  const out: Record<string, HandlerFeatures> = {};
+  for (const name of names) out[name] = known[name] ?? fallback;
+  out[''] = out[defaultHandler] ?? fallback;
+  return out;
+}
+
 /** Asks every configured handler's binary for its version; a binary that does not answer gets no features. */
 export async function detectHandlerFeatures(runtimes: Record<string, { path: string }>, release = os.release()): Promise<Record<string, HandlerFeatures>> {
   const entries = await Promise.all(
