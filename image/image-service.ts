@@ -10,6 +10,7 @@ import { imageUser } from './image-config';
 import { ImagePuller } from './image-puller';
 import { importImageArchive } from './import-archive';
 import { ImageStorage } from './image-storage';
+import { ImageUsers } from './image-users';
 import type { ImageRecord, OciImageConfig } from './image-store';
 import type { UnpackNative } from './layer-unpack';
 import type { Platform } from './manifest';
@@ -73,6 +74,7 @@ export class ImageService {
   private readonly puller: ImagePuller;
   private readonly metrics: ImageMetrics;
   private usage: { at: number; value: Promise<{ bytes: number; inodes: number }> } | undefined;
+  private readonly users = new ImageUsers();
 
   private constructor(
     private readonly opts: ImageServiceOptions,
@@ -169,8 +171,19 @@ export class ImageService {
         return;
       }
     }
+    this.users.assertUnused(rec.id, JSON.stringify(image.slice(0, 256)));
     await this.storage.removeImage(rec.id);
     this.opts.logger.info('removed image', { id: rec.id, tags: rec.repoTags });
+  }
+
+  /** Marks image `imageId` as used by an image volume of `containerId` (RemoveImage refuses it meanwhile). */
+  addImageUser(imageId: string, containerId: string): void {
+    this.users.add(imageId, containerId);
+  }
+
+  /** The image volume of `containerId` no longer uses image `imageId`. */
+  removeImageUser(imageId: string, containerId: string): void {
+    this.users.remove(imageId, containerId);
   }
 
   /** Usage of the filesystem holding the image store. */

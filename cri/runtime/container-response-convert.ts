@@ -1,7 +1,7 @@
 /** Converts runtime/'s container views into CRI response messages. */
 import type { ContainerState } from '../../runtime/container-record';
 import type { ContainerStatusView } from '../../runtime/container-view';
-import type { LinuxResourcesInput } from '../../runtime/spec/inputs';
+import type { ContainerMountInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
 import { runtime } from '../api/generated/cri';
 import { propagationToWire } from './container-request-convert';
 
@@ -49,6 +49,16 @@ function resourcesToWire(r: LinuxResourcesInput | undefined): runtime.v1.ILinuxC
   };
 }
 
+/** A status mount; an image volume also carries its image and sub path, as in the request. */
+function mountToWire(m: ContainerMountInput): runtime.v1.IMount {
+  const out: runtime.v1.IMount = { containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly, propagation: propagationToWire(m.propagation), recursiveReadOnly: m.recursiveReadOnly === true };
+  if (m.image !== undefined) {
+    out.image = { image: m.image };
+    if (m.imageSubPath) out.imageSubPath = m.imageSubPath;
+  }
+  return out;
+}
+
 /** ContainerStatus message. */
 export function statusToWire(v: ContainerStatusView): runtime.v1.IContainerStatus {
   return {
@@ -66,7 +76,7 @@ export function statusToWire(v: ContainerStatusView): runtime.v1.IContainerStatu
     message: v.message,
     labels: v.labels,
     annotations: v.annotations,
-    mounts: v.mounts.map((m) => ({ containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly, propagation: propagationToWire(m.propagation), recursiveReadOnly: m.recursiveReadOnly === true })),
+    mounts: v.mounts.map(mountToWire),
     logPath: v.logPath,
     resources: v.resources ? { linux: resourcesToWire(v.resources) } : undefined,
     user: { linux: { uid: v.user.uid, gid: v.user.gid, supplementalGroups: v.user.supplementalGroups } },
