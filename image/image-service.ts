@@ -75,6 +75,8 @@ export class ImageService {
   private readonly metrics: ImageMetrics;
   private usage: { at: number; value: Promise<{ bytes: number; inodes: number }> } | undefined;
   private readonly users = new ImageUsers();
+  /** Images whose removal has begun: no longer handed out to containers. */
+  private readonly removing = new Set<string>();
 
   private constructor(
     private readonly opts: ImageServiceOptions,
@@ -171,8 +173,15 @@ export class ImageService {
         return;
       }
     }
-    this.users.assertUnused(rec.id, JSON.stringify(image.slice(0, 256)));
-    await this.storage.removeImage(rec.id);
+    try {
+      await this.storage.removeImage(rec.id, () => {
+        // Checked and marked in one step: a container that registers later no longer resolves the image.
+        this.users.assertUnused(rec.id, JSON.stringify(image.slice(0, 256)));
+        this.removing.add(rec.id);
+      });
+    } finally {
+      this.removing.delete(rec.id);
+    }
     this.opts.logger.info('removed image', { id: rec.id, tags: rec.repoTags });
   }
 
@@ -206,7 +215,7 @@ export class ImageService {
   /** The image `ref` names, with what a container needs to run it (undefined when absent). */
   async resolveImage(ref: string): Promise<ResolvedImage | undefined> {
     const rec = this.lookup(ref);
-    if (!rec) return undefined;
+    if (!rec || this.removing.has(rec.id)) return undefined;
     return {
       id: rec.id,
       repoTags: [...rec.repoTags],

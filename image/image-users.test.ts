@@ -74,4 +74,26 @@ describe('image/ImageService.removeImage with image volume users', () => {
     await svc.removeImage('example.com/data:1');
     expect(svc.listImages()).to.deep.equal([]);
   });
+
+  it('checks users when the record is about to go, not when the call arrives: a volume registered meanwhile wins', async () => {
+    const removal = svc.removeImage(id);
+    svc.addImageUser(id, 'ctr-late');
+    const err = await rejection(removal);
+    expect(errorKindOf(err)).to.equal('FailedPrecondition');
+    expect(err.message).to.contain('ctr-late');
+    expect(await svc.resolveImage(id), 'a refused removal leaves the image usable').to.not.equal(undefined);
+  });
+
+  it('hands an image whose removal has begun to no container', async () => {
+    const removal = svc.removeImage(id);
+    // Let the removal take the store lock and start deleting.
+    let seen: unknown = 'not asked';
+    for (let i = 0; i < 50 && seen === 'not asked'; i++) {
+      await new Promise((r) => setImmediate(r));
+      if (svc.listImages().length === 1 && (await svc.resolveImage(id)) === undefined) seen = undefined;
+    }
+    await removal;
+    expect(seen).to.equal(undefined);
+    expect(await svc.resolveImage(id)).to.equal(undefined);
+  });
 });

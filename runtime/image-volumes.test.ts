@@ -79,6 +79,7 @@ describe('runtime/image volumes (fakes)', () => {
     images = new FakeImages();
     images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: [], config: { Cmd: ['sh'] }, lowerDirs: ['/l/2', '/l/1'] });
     images.images.set('data:1', { id: 'sha256:data', repoTags: ['data:1'], repoDigests: [], config: {}, lowerDirs: ['/l/d1'] });
+    images.images.set('sha256:data', images.images.get('data:1')!);
     native = new FakeNative();
     runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
     users = new RecordingUsers();
@@ -112,6 +113,17 @@ describe('runtime/image volumes (fakes)', () => {
     expect(native.mounted.size).to.equal(0);
     expect(users.users.size).to.equal(0);
     expect(existsSync(path.join(dir, 'containers')) ? (await import('node:fs')).readdirSync(path.join(dir, 'containers')) : []).to.deep.equal([]);
+  });
+
+  it('refuses an image whose removal began before the volume registered (re-resolved by id after registering)', async () => {
+    const resolveImage = images.resolveImage.bind(images);
+    // The first lookup (by ref) finds it; by the time the volume has registered, RemoveImage has marked it.
+    images.resolveImage = async (ref) => (ref === 'sha256:data' ? undefined : resolveImage(ref));
+    const err = await rejection(manager.createContainer('pod1', config()));
+    expect(errorKindOf(err)).to.equal('NotFound');
+    expect(messages(err)).to.contain('mounts[0].image: image sha256:data was removed meanwhile');
+    expect(volumeMounts()).to.have.length(0);
+    expect(users.users.size).to.equal(0);
   });
 
   it('unmounts the volume and unregisters its image when a later create step fails', async () => {

@@ -60,6 +60,8 @@ export async function prepareImageVolumes(
     const image = await resolveVolumeImage(deps.images, m.image, i);
     deps.imageUsers?.addImageUser(image.id, args.containerId);
     stack.push(`unregister image volume ${i}`, () => deps.imageUsers?.removeImageUser(image.id, args.containerId));
+    // A RemoveImage that checked before we registered has marked the image: it must not be mounted now.
+    if ((await deps.images.resolveImage(image.id))?.id !== image.id) throw new NotFoundError(`mounts[${i}].image: image ${image.id} was removed meanwhile`);
     const mountPoint = path.join(base, String(i));
     await fs.mkdir(mountPoint);
     try {
