@@ -1,5 +1,5 @@
 /**
- * CniManager: the pod network API the pod layer calls (contract 3). It owns the selected network
+ * CniManager: the pod network API the pod layer calls. It owns the selected network
  * (config dir, watched, or the embedded default), runs ADD/DEL/CHECK/STATUS chains through the
  * plugin runner, and keeps the per-pod result cache that makes DEL work across restarts.
  *

@@ -1,5 +1,5 @@
 /**
- * The one place where a CNI plugin's failure output becomes a typed berth error (CONVENTIONS 4).
+ * The one place where a CNI plugin's failure output becomes a typed berth error (docs/contributing.md, "Tool output").
  * Per the CNI spec a failing plugin exits non-zero and prints `{cniVersion, code, msg, details}`
  * on stdout; older or broken plugins print only to stderr, so we fall back to that.
  */

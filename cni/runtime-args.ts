@@ -1,6 +1,6 @@
 /**
  * What berth passes to plugins besides the network config: CNI_ARGS (the K8S_POD_* keys kubelet
- * conventions define) and `runtimeConfig` capability arguments (CNI CONVENTIONS.md), of which a
+ * conventions define) and `runtimeConfig` capability arguments (the CNI project's conventions document), of which a
  * plugin receives only those it declares in `capabilities`.
  */
 import { PodBandwidth, PodDns, PodNetworkRequest, PluginConf, NetworkConfigList, CniResult } from './types';

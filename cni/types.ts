@@ -1,5 +1,5 @@
 /**
- * Public types of the CNI layer (contract 3 in the project plan) and the CNI wire shapes we read.
+ * Public types of the CNI layer and the CNI wire shapes we read.
  * Shapes follow the CNI spec 1.0/1.1 (github.com/containernetworking/cni SPEC.md).
  */
 

@@ -1,4 +1,4 @@
-/** Crash-safe file writes: tmp + fsync + rename + fsync of the directory (CONVENTIONS 7). */
+/** Crash-safe file writes: tmp + fsync + rename + fsync of the directory (docs/contributing.md, "State and recovery"). */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 

@@ -1,5 +1,5 @@
 /**
- * A stack of undo steps for multi-step creation (CONVENTIONS 5). Steps are undone newest first;
+ * A stack of undo steps for multi-step creation (docs/contributing.md, "Cleanup stacks"). Steps are undone newest first;
  * undo runs under its own timeout, and its failures are joined to the original error.
  */
 export interface UndoStep {

@@ -1,4 +1,4 @@
-/** Per-object locks (CONVENTIONS 7): calls with the same key run one at a time, in order. */
+/** Per-object locks (docs/contributing.md, "State and recovery"): calls with the same key run one at a time, in order. */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
 

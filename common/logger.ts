@@ -1,5 +1,5 @@
 /**
- * Structured logging (CONVENTIONS 13): JSON lines to stderr by default (journald and log shippers
+ * Structured logging (docs/contributing.md, "Observability"): JSON lines to stderr by default (journald and log shippers
  * read them), or a human format. Children carry fields such as `pod` and `container`.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -1,5 +1,5 @@
 /**
- * The one place where berth errors become gRPC statuses (CONVENTIONS 3). The first typed error
+ * The one place where berth errors become gRPC statuses (docs/contributing.md, "Errors"). The first typed error
  * along the cause chain decides the code; the details carry the whole wrapped message chain so
  * kubelet's events say what failed and why. An untyped error becomes UNKNOWN and is flagged as
  * such in the log (it means some layer forgot to type its error).

@@ -2,7 +2,7 @@
  * The CRI gRPC server on a unix socket. Connections are accepted by a plain `net` server and
  * handed to grpc-js through a connection injector, each wrapped in a stream that rewrites the
  * HTTP/2 `:authority` of old clients (kubelet/crictl <= 1.29 send the socket path, which Node's
- * HTTP/2 layer rejects; see http2-authority-rewrite.ts and ARCHITECTURE "Compatibility notes").
+ * HTTP/2 layer rejects; see http2-authority-rewrite.ts and docs/architecture.md).
  */
 import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import * as net from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * Per-section validation of an assembled config (CONVENTIONS 12): each check returns errors and
+ * Per-section validation of an assembled config (docs/contributing.md, "Configuration"): each check returns errors and
  * warnings whose messages start with `[section] key:` and say where the value came from.
  */
 import { OPTIONS, optionLabel, type BerthConfig, type OptionSpec } from './config-schema';

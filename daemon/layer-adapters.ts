@@ -1,6 +1,6 @@
 /**
  * Small adapters between the layers' narrow interfaces, kept out of the layers themselves so
- * none of them imports another (CONVENTIONS 2): the streaming server asks the pod layer for a
+ * none of them imports another (docs/contributing.md, "Layers"): the streaming server asks the pod layer for a
  * pod's netns and both layers whether a target can stream; the container layer's event stream
  * wants the pod's CRI status.
  */

@@ -151,7 +151,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
       runtimeFeatures: { supplementalGroupsPolicy: true },
       handlers: [
         imageServiceHandlers({ images }),
-        podSandboxHandlers({ pods: eventedPods }),
+        podSandboxHandlers({ pods: eventedPods, containerStatuses: (id) => containers.listContainers({ podSandboxId: id }) }),
         containerHandlers({ containers, pods, podStatus: podStatusForEvents(pods), sandboxEvents: eventedPods }),
         streamingHandlers({ urls: streaming, targets: streamingTargets(pods, containers) }),
         podMetricsHandlers({ metrics: new PodMetricsCollector({ containers }), pods }),

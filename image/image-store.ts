@@ -1,7 +1,7 @@
 /**
  * Image records, one JSON file per image under `<dir>/records/<config hex>.json`, written
  * atomically and loaded at start; an in-memory index by id, tag and digest serves the hot
- * ListImages/ImageStatus path (CONVENTIONS 11).
+ * ListImages/ImageStatus path (docs/contributing.md, "Hot paths").
  *
  * A record is written only after every layer it names is in the layer store, so a record that
  * exists always describes a complete image (a failed pull leaves no record).

@@ -1,5 +1,5 @@
 /**
- * The syscall seam (CONVENTIONS 9): everything berth needs that Node cannot do. pod/, runtime/ and
+ * The syscall seam (docs/contributing.md, "The native seam"): everything berth needs that Node cannot do. pod/, runtime/ and
  * image/ receive a `NativeBinding` by injection; berthd passes the real addon (native/addon.ts),
  * unit tests pass the recording fake (native/fake.ts) and assert on the calls.
  *

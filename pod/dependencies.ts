@@ -1,6 +1,6 @@
 /**
- * The narrow interfaces pod/ consumes (CONVENTIONS 2). The real providers: CniManager (cni/,
- * contract 3) implements PodNetwork; the NativeBinding (native/) satisfies PodNativeOps; the
+ * The narrow interfaces pod/ consumes (docs/contributing.md, "Layers"). The real providers: CniManager (cni/)
+ * implements PodNetwork; the NativeBinding (native/) satisfies PodNativeOps; the
  * daemon plugs ContainerManager into PodContainersHook and a prom-client histogram into
  * PodStartObserver.
  */

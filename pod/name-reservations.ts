@@ -1,5 +1,5 @@
 /**
- * Pod name reservation (CONVENTIONS 6): `k8s_<name>_<namespace>_<uid>_<attempt>` maps to one
+ * Pod name reservation (docs/contributing.md, "Name reservation"): `k8s_<name>_<namespace>_<uid>_<attempt>` maps to one
  * sandbox id. A kubelet retry of RunPodSandbox (after its deadline passed while we were still
  * working) must find the in-flight or finished sandbox, never build a second one.
  *

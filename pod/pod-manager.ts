@@ -1,7 +1,7 @@
 /**
- * PodManager: the PodSandbox lifecycle (contract 4). RunPodSandbox reserves the pod's name, then
+ * PodManager: the PodSandbox lifecycle. RunPodSandbox reserves the pod's name, then
  * runs the steps of start-sandbox.ts under the pod's lock with a cleanup stack; Stop and Remove
- * are idempotent; Status and List are served from memory (CONVENTIONS 11).
+ * are idempotent; Status and List are served from memory (docs/contributing.md, "Hot paths").
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';

@@ -24,16 +24,50 @@ const SUFFIX: Record<string, number> = {
   Ei: 2 ** 60,
 };
 
-const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$/;
+/** Longest quantity string accepted; Kubernetes' own quantities are far shorter (`999999999999999999999Ei`). */
+export const MAX_QUANTITY_LENGTH = 64;
 
-/** Parses a quantity string to a number; undefined when it is not one. */
-export function parseQuantity(text: string): number | undefined {
-  const m = QUANTITY.exec(text.trim());
-  if (!m) return undefined;
-  const base = Number(m[1]);
+/**
+ * Parses a quantity string to a number; undefined when it is not one. Grammar:
+ * `[+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits | Ki|Mi|Gi|Ti|Pi|Ei | n|u|m|k|M|G|T|P|E)?`,
+ * read by one left-to-right scan (no regex: a backtracking one was quadratic in the digits).
+ * Longer than `maxLength` is not a quantity.
+ */
+export function parseQuantity(text: string, maxLength = MAX_QUANTITY_LENGTH): number | undefined {
+  if (text.length > maxLength + 32) return undefined; // before trim(): it copies
+  const s = text.trim();
+  if (s.length > maxLength) return undefined;
+  let i = 0;
+  if (s[i] === '+' || s[i] === '-') i++;
+  const intStart = i;
+  while (isDigit(s, i)) i++;
+  const intDigits = i - intStart;
+  let fracDigits = 0;
+  if (s[i] === '.') {
+    i++;
+    const fracStart = i;
+    while (isDigit(s, i)) i++;
+    fracDigits = i - fracStart;
+  }
+  if (intDigits === 0 && fracDigits === 0) return undefined;
+  const base = Number(s.slice(0, i));
   if (!Number.isFinite(base)) return undefined;
-  if (m[2]) return base * 10 ** Number(m[2].slice(1));
-  return base * SUFFIX[m[3] ?? ''];
+  const rest = s.slice(i);
+  if (rest === '') return base;
+  // A suffix first: "E" and "Ei" are exa and exbi, not an exponent without digits.
+  if (Object.prototype.hasOwnProperty.call(SUFFIX, rest)) return base * SUFFIX[rest];
+  if (rest[0] !== 'e' && rest[0] !== 'E') return undefined;
+  let j = 1;
+  if (rest[j] === '+' || rest[j] === '-') j++;
+  const expStart = j;
+  while (isDigit(rest, j)) j++;
+  if (j === expStart || j !== rest.length) return undefined;
+  return base * 10 ** Number(rest.slice(1));
+}
+
+function isDigit(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  return c >= 48 && c <= 57;
 }
 
 // kubelet's bounds (pkg/util/bandwidth/utils.go): 1k ≤ rate ≤ 1P bits/s.
@@ -56,10 +90,13 @@ export function bandwidthFromAnnotations(
 function parseBandwidth(annotations: Record<string, string>, key: string): number | undefined {
   const raw = annotations[key];
   if (raw === undefined) return undefined;
+  if (raw.length > MAX_QUANTITY_LENGTH) {
+    throw new InvalidArgumentError(`annotations[${JSON.stringify(key)}]: value of ${Buffer.byteLength(raw)} bytes exceeds ${MAX_QUANTITY_LENGTH} bytes (a quantity)`);
+  }
   const value = parseQuantity(raw);
-  if (value === undefined) throw new InvalidArgumentError(`annotations[${key}]: ${JSON.stringify(raw)} is not a quantity`);
+  if (value === undefined) throw new InvalidArgumentError(`annotations[${JSON.stringify(key)}]: ${JSON.stringify(raw)} is not a quantity`);
   if (value < MIN_BPS || value > MAX_BPS) {
-    throw new InvalidArgumentError(`annotations[${key}]: ${raw} is outside 1k..1P bits per second`);
+    throw new InvalidArgumentError(`annotations[${JSON.stringify(key)}]: ${raw} is outside 1k..1P bits per second`);
   }
   return Math.floor(value);
 }

@@ -1,5 +1,5 @@
 /**
- * Recovery of pods at berthd start (ARCHITECTURE: pods outlive berthd).
+ * Recovery of pods at berthd start (pods outlive berthd: docs/contributing.md, "State and recovery").
  *
  * Assumptions:
  * - state.json is the truth about which pods exist; it was written before any reply.

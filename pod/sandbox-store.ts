@@ -1,7 +1,7 @@
 /**
  * The sandbox store: an in-memory index of pods plus one versioned `state.json` per pod under
  * `<root>/pods/<id>/`, written atomically (tmp + fsync + rename) BEFORE memory changes, so what
- * a List/Status sees has always reached the disk first (CONVENTIONS 7).
+ * a List/Status sees has always reached the disk first (docs/contributing.md, "State and recovery").
  *
  *                 RunPodSandbox                        all steps done
  *   (none) ───────────────────────▶ creating ────────────────────────────▶ ready

@@ -1,6 +1,6 @@
 /**
  * The steps of RunPodSandbox, in order, each timed and each registering its undo on the cleanup
- * stack the caller unwinds if a later step fails (ARCHITECTURE "Request flow"):
+ * stack the caller unwinds if a later step fails (docs/architecture.md, "RunPodSandbox"):
  *   files  - state dir with a `creating` record, volatile dir, hostname/hosts/resolv.conf
  *   shm    - /dev/shm tmpfs (unless ipc NODE)
  *   cgroup - the pod cgroup in every hierarchy

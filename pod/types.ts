@@ -1,5 +1,5 @@
 /**
- * Public types of the pod layer (contract 4). The config shapes mirror the interfaces protobufjs
+ * Public types of the pod layer. The config shapes mirror the interfaces protobufjs
  * generates for CRI v1 (`runtime.v1.IPodSandboxConfig`: lowerCamelCase, every field optional and
  * nullable, enums as numbers), so cri/ passes the decoded request through unchanged while pod/
  * never imports cri/ (dependencies point down).
@@ -76,7 +76,7 @@ export interface NamespacePaths {
   pid?: string;
 }
 
-/** What the container layer reads about a sandbox (contract 4). */
+/** What the container layer reads about a sandbox. */
 export interface SandboxInfo {
   id: string;
   name: string;

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from '../common/errors';
+import { checkMetadataMaps } from '../common/metadata-limits';
 import { PodPortMapping } from './dependencies';
 import { bandwidthFromAnnotations } from './quantity';
 import { validateSysctls } from './sysctls';
@@ -54,6 +55,7 @@ export function validatePodConfig(
   choice: HandlerChoice,
 ): ValidatedPodConfig {
   if (!config) throw new InvalidArgumentError('config: is required');
+  checkMetadataMaps(config); // first: later steps parse annotation values
   const md = config.metadata;
   if (!md) throw new InvalidArgumentError('config.metadata: is required');
   const name = requiredText(md.name, 'config.metadata.name');
@@ -182,6 +184,16 @@ function validateDns(config: PodSandboxConfigInput): ValidatedPodConfig['dns'] {
   return { servers, searches, options };
 }
 
+/** PATH_MAX: a cgroup directory path cannot be longer. */
+const MAX_CGROUP_PARENT_LENGTH = 4096;
+
+/** `p` without trailing "/"s; a loop, since /\/+$/ rescans the run of slashes from each start (quadratic). */
+function trimTrailingSlashes(p: string): string {
+  let end = p.length;
+  while (end > 0 && p.charCodeAt(end - 1) === 47) end--;
+  return p.slice(0, end);
+}
+
 /** cgroupfs parents are absolute paths (`/kubepods/burstable/pod<uid>`); systemd slices are refused. */
 function validateCgroupParent(parent: string): string {
   if (parent === '') return '';
@@ -190,7 +202,8 @@ function validateCgroupParent(parent: string): string {
   if (parent.endsWith('.slice')) {
     throw new InvalidArgumentError(`${field}: ${JSON.stringify(parent)} is a systemd slice, but the cgroup driver is cgroupfs`);
   }
-  const trimmed = parent.replace(/\/+$/, '');
+  if (parent.length > MAX_CGROUP_PARENT_LENGTH) throw new InvalidArgumentError(`${field}: is longer than ${MAX_CGROUP_PARENT_LENGTH} characters`);
+  const trimmed = trimTrailingSlashes(parent);
   const segments = trimmed.split('/').slice(1);
   if (trimmed !== '' && segments.some((s) => s === '' || s === '.' || s === '..' || HAS_SPACE_OR_CONTROL.test(s))) {
     throw new InvalidArgumentError(`${field}: ${JSON.stringify(parent)} is not a clean path`);

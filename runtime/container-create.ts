@@ -1,5 +1,5 @@
 /**
- * CreateContainer's steps, each registered on a CleanupStack (CONVENTIONS 5): validate, resolve
+ * CreateContainer's steps, each registered on a CleanupStack (docs/contributing.md, "Cleanup stacks"): validate, resolve
  * the image, make the container dir, mount the overlay rootfs, resolve the user inside it, build
  * the spec (pure), write the bundle and the record. Launching conmon + `runc create` is the
  * manager's next step (see container-manager.ts).
@@ -9,10 +9,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
 import { CleanupStack } from '../common/cleanup-stack';
+import { checkMetadataMaps } from '../common/metadata-limits';
 import { appArmorProfileLoaded } from './apparmor';
 import { cdiRequests } from './cdi/requests';
 import type { CdiEdits, CdiRequest } from './cdi/types';
-import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
+import { CONTAINER_RECORD_VERSION, reportedImageName, type ContainerRecord } from './container-record';
 import type { HandlerFeatures } from './handler-features';
 import type { ImageLookup, ImageUseRegistry, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
 import { prepareImageVolumes } from './image-volumes';
@@ -61,6 +62,7 @@ export function containerReservedName(config: Pick<ContainerConfigInput, 'name' 
 /** Checks the request before any work; errors name the field. */
 export function validateCreate(config: ContainerConfigInput, sandbox: SandboxView | undefined, podId: string): SandboxView {
   if (!podId) throw new InvalidArgumentError('pod_sandbox_id is empty');
+  checkMetadataMaps(config);
   if (!sandbox) throw new NotFoundError(`pod sandbox ${podId} not found`);
   if (sandbox.state !== 'ready') throw new FailedPreconditionError(`pod sandbox ${podId} is not ready`);
   if (!config.name) throw new InvalidArgumentError('config.metadata.name is empty');
@@ -161,7 +163,7 @@ export async function prepareContainer(
     name: config.name,
     attempt: config.attempt,
     reservedName: args.reservedName,
-    image: { requested: config.image, id: image.id, ref: imageRef(image) },
+    image: { requested: config.image, id: image.id, ref: imageRef(image), name: reportedImageName(config.userSpecifiedImage, image.repoTags, config.image) },
     runtimeHandler: sandbox.runtimeHandler,
     state: 'created',
     createdAtNs: deps.nowNs(),

@@ -77,7 +77,7 @@ describe('runtime/ContainerManager (fakes)', () => {
     expect(spec.process.args).to.deep.equal(['/bin/sh']);
     const { status } = await manager.containerStatus(id, false);
     expect(status).to.include({ state: 'created', podSandboxId: 'pod1', name: 'app', logPath: path.join(dir, 'logs', 'app/0.log') });
-    expect(status.image).to.deep.equal({ requested: 'busybox:latest', id: 'sha256:img', ref: 'busybox@sha256:dig' });
+    expect(status.image).to.deep.equal({ requested: 'busybox:latest', id: 'sha256:img', ref: 'busybox@sha256:dig', name: 'busybox:latest' });
     expect(events.map((e) => e.type)).to.deep.equal(['created']);
   });
 
@@ -269,7 +269,7 @@ describe('runtime/ContainerManager (fakes)', () => {
     expect(r.stdout.toString()).to.equal('out');
     const exec = runtime.calls.find((c) => c.method === 'exec')!;
     expect((exec.args[1] as { args: string[] }).args).to.deep.equal(['echo', 'hi']);
-    expect(exec.args[2]).to.deep.equal({ timeoutMs: 2000, maxOutputBytes: 16 * 1024 * 1024 });
+    expect(exec.args[2]).to.deep.equal({ timeoutMs: 2000, maxOutputBytes: 16 * 1024 * 1024 - 64 * 1024 });
   });
 
   it('verbose status carries the pid and the spec', async () => {

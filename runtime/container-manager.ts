@@ -25,7 +25,7 @@ import { configFingerprint } from './config-fingerprint';
 import { assertSameCreate, InflightCreates } from './inflight-creates';
 import { ContainerStatsReader, type ContainerStatsView } from './container-stats';
 import { ContainerStore } from './container-store';
-import { readPodStats, type PodStatsInput, type PodStatsView } from './pod-stats';
+import type { PodStatsInput, PodStatsView } from './pod-stats';
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
 import { runAttachSession, runExecSession, type AttachIo, type ExecSessionIo } from './exec-session';
 import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
@@ -481,8 +481,7 @@ export class ContainerManager {
 
   /** PodSandboxStats for `pod` (facts from the pod layer) with its containers' stats. */
   async podStats(pod: PodStatsInput): Promise<PodStatsView> {
-    const containers = await this.statsReader.list({ podSandboxId: pod.id });
-    return readPodStats(pod, containers, this.opts.specDefaults.cgroupVersion, nowNs());
+    return this.statsReader.podStats(pod);
   }
 
   /** Stops every container of a pod (PodContainersHook.stopAll). */

@@ -16,7 +16,12 @@ export interface ContainerRecord {
   attempt: number;
   /** k8s_<container>_<pod>_<namespace>_<uid>_<attempt>: unique, reserved before any work. */
   reservedName: string;
-  image: { requested: string; id: string; ref: string };
+  /**
+   * requested: config.image.image (kubelet sends the image id); id: the image id; ref: first repo
+   * digest, else the id; name: what status reports as image.image (absent in records written
+   * before it existed).
+   */
+  image: { requested: string; id: string; ref: string; name?: string };
   runtimeHandler: string;
   state: ContainerState;
   createdAtNs: number;
@@ -49,4 +54,9 @@ export interface ContainerRecord {
   cgroupsPath: string;
   /** Fingerprint of the CreateContainer request (runtime/config-fingerprint.ts), so a retry can be told from a conflict. */
   configFingerprint?: string;
+}
+
+/** The image name status reports: as the user wrote it, else the image's first repo tag, else the request. */
+export function reportedImageName(userSpecified: string | undefined, repoTags: readonly string[], requested: string): string {
+  return userSpecified || repoTags[0] || requested;
 }

@@ -1,5 +1,5 @@
 /**
- * Recovery of containers at berthd start (CONVENTIONS 7). Assumptions:
+ * Recovery of containers at berthd start (docs/contributing.md, "State and recovery"). Assumptions:
  *
  * - conmon outlives berthd and writes `<exits>/<id>` when the container ends; the exit watcher's
  *   initial scan (run before this) already settled every container that has an exit file.

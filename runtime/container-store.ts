@@ -1,5 +1,5 @@
 /**
- * The container store (CONVENTIONS 7): one versioned JSON file per container at
+ * The container store (docs/contributing.md, "State and recovery"): one versioned JSON file per container at
  * `<root>/containers/<id>/state.json`, written atomically; an in-memory index serves List/Status;
  * memory changes only after the write succeeded; per-container locks; names are reserved before
  * any work so a kubelet retry finds the container in flight instead of building a second one.

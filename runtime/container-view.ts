@@ -1,4 +1,4 @@
-/** Read-only views of container records for Status and List (served from memory, CONVENTIONS 11). */
+/** Read-only views of container records for Status and List (served from memory: docs/contributing.md, "Hot paths"). */
 import type { ContainerRecord, ContainerState } from './container-record';
 import type { ContainerMountInput, LinuxResourcesInput } from './spec/inputs';
 
@@ -13,7 +13,10 @@ export interface ContainerStatusView {
   startedAtNs: number;
   finishedAtNs: number;
   exitCode: number;
-  image: { requested: string; id: string; ref: string };
+  /** name: reported as image.image; ref: repo digest (else id); id: the image id. */
+  image: { requested: string; id: string; ref: string; name: string };
+  /** Signal name the container is stopped with ('' = the runtime default, SIGTERM). */
+  stopSignal: string;
   reason: string;
   message: string;
   labels: Record<string, string>;
@@ -45,7 +48,9 @@ export function statusView(rec: ContainerRecord): ContainerStatusView {
     startedAtNs: rec.startedAtNs,
     finishedAtNs: rec.finishedAtNs,
     exitCode: rec.exitCode,
-    image: rec.image,
+    // Records written before `name` existed report what they always did.
+    image: { ...rec.image, name: rec.image.name ?? rec.image.requested },
+    stopSignal: rec.stopSignal ?? '',
     reason: rec.reason,
     message: rec.message,
     labels: rec.labels,

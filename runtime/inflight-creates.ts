@@ -1,5 +1,5 @@
 /**
- * Idempotent CreateContainer (CONVENTIONS 6): a kubelet retry after its deadline carries the same
+ * Idempotent CreateContainer (docs/contributing.md, "Name reservation"): a kubelet retry after its deadline carries the same
  * config under the same reserved name `k8s_<container>_<pod>_<ns>_<uid>_<attempt>`. An identical
  * retry joins the create still in flight (or gets the finished container's id); the same name with
  * a different config is a real conflict (AlreadyExists naming the holder). A failed create

@@ -1,11 +1,11 @@
 /**
- * The narrow interfaces runtime/ consumes (CONVENTIONS 2). pod/ (PodManager.getSandbox),
+ * The narrow interfaces runtime/ consumes (docs/contributing.md, "Layers"). pod/ (PodManager.getSandbox),
  * image/ (ImageService.resolveImage) and native/ implement them; tests pass fakes.
  */
 import type { NativeBinding } from '../native/binding';
 import type { OciImageConfig } from './spec/inputs';
 
-/** What runtime/ needs of a pod (a subset of pod/'s SandboxInfo, contract 4). */
+/** What runtime/ needs of a pod (a subset of pod/'s SandboxInfo). */
 export interface SandboxView {
   id: string;
   name: string;
@@ -32,7 +32,7 @@ export interface SandboxLookup {
   getSandbox(id: string): SandboxView | undefined;
 }
 
-/** An image ready to run (contract 5). */
+/** An image ready to run. */
 export interface ResolvedImage {
   id: string;
   repoTags: string[];

@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { StatsSource } from './container-stats';
-import { directoryUsage } from './cgroup-stats';
+import { writableLayerUsage, type DiskUsageCache } from './disk-usage';
 import { readCgroupMetrics, type CgroupMetricsSample } from './metrics-cgroup';
 import { CONTAINER_METRICS, METRIC_DESCRIPTORS, POD_NETWORK_METRICS, type MetricDescriptorView, type MetricKind } from './metrics-descriptors';
 import { parseNetDev, type NetworkInterfaceUsage, type PodStatsInput } from './pod-stats';
@@ -47,6 +47,8 @@ export interface PodMetricsCollectorOptions {
   procRoot?: string;
   /** Wall clock in ms, for container_last_seen. */
   nowMs?: () => number;
+  /** Writable-layer usage (default: the cache ContainerStats shares). */
+  diskUsage?: DiskUsageCache;
 }
 
 const NS_PER_S = 1_000_000_000;
@@ -98,7 +100,7 @@ export class PodMetricsCollector implements PodMetricsService {
     const upper = path.join(paths.dir, 'upper');
     const [cg, disk, fsStat] = await Promise.all([
       paths.cgroupsPath ? this.version.then((v) => readCgroupMetrics(paths.cgroupsPath, v, this.cgroupRoot)) : Promise.resolve(undefined),
-      directoryUsage(upper),
+      (this.opts.diskUsage ?? writableLayerUsage).usage(upper),
       fs.statfs(upper).catch(() => undefined),
     ]);
     const out: MetricSample[] = [];

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DeadlineExceededError, FailedPreconditionError, RuntimeError, errnoCode } from '../common/errors';
 import { runcError } from './runc-errors';
-import { killExecProcess } from './exec-kill';
+import { runcExecSync } from './exec-sync-run';
 import { runCommand } from './run-command';
 import type { OciProcess, OciResources } from './spec/oci-types';
 
@@ -44,7 +44,7 @@ export interface OciRuntimeDriver {
   /** undefined when runc does not know the container. */
   state(id: string): Promise<RuncState | undefined>;
   update(id: string, resources: OciResources): Promise<void>;
-  /** Runs `process` in the container; DeadlineExceededError after `timeoutMs` (the process is killed). */
+  /** Runs `process` in the container; DeadlineExceededError after `timeoutMs` (the process is killed); `maxOutputBytes` caps stdout and stderr together. */
   exec(id: string, process: OciProcess, opts: { timeoutMs?: number; maxOutputBytes: number }): Promise<ExecResult>;
 }
 
@@ -117,25 +117,39 @@ export class RuncDriver implements OciRuntimeDriver {
       const processFile = path.join(dir, 'process.json');
       const pidFile = path.join(dir, 'pid');
       await fs.writeFile(processFile, JSON.stringify(proc));
-      const r = await runCommand(this.binary, this.args('exec', '--process', processFile, '--pid-file', pidFile, id), {
+      const procsFile = isPlainId(id) ? await containerProcsFile(path.join(this.root, id)) : undefined;
+      const r = await runcExecSync({
+        binary: this.binary,
+        args: this.args('exec', '--process', processFile, '--pid-file', pidFile, id),
+        pidFile,
         timeoutMs: opts.timeoutMs,
         maxOutputBytes: opts.maxOutputBytes,
-        // runc exec cannot forward SIGKILL: kill the exec'd process itself, then runc exits.
-        onTimeout: () => killExecProcess(pidFile, () => true),
+        scope: { procsFile },
       });
       if (r.timedOut) {
-        throw new DeadlineExceededError(`exec in container ${id}: command timed out after ${opts.timeoutMs} ms`);
+        const left = r.leftovers ? ' (some of its processes could not be killed)' : '';
+        throw new DeadlineExceededError(`exec in container ${id}: command timed out after ${opts.timeoutMs} ms${left}`);
       }
-      if (r.exitCode === null) throw new RuntimeError(`exec in container ${id}: runc was killed by ${r.signal}`);
+      if (r.exit.exitCode === null) throw new RuntimeError(`exec in container ${id}: runc was killed by ${r.exit.signal}`);
       // runc exits 255 with its own message when it could not start the process at all.
-      if (r.exitCode === 255 && /level=(error|fatal)/.test(r.stderr.toString())) {
-        throw runcError('exec', id, r.stderr.toString(), r.exitCode);
+      if (r.exit.exitCode === 255 && /level=(error|fatal)/.test(r.stderr.toString())) {
+        throw runcError('exec', id, r.stderr.toString(), r.exit.exitCode);
       }
-      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+      return { exitCode: r.exit.exitCode, stdout: r.stdout, stderr: r.stderr };
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * The cgroup.procs file listing a runc container's processes (state.json's cgroup paths: the
+ * pids or memory hierarchy on cgroup v1, the unified one on v2); undefined when unknown.
+ */
+export async function containerProcsFile(stateDir: string): Promise<string | undefined> {
+  const paths = (await readRuncState(stateDir))?.cgroup_paths ?? {};
+  const dir = paths.pids || paths.memory || paths[''] || Object.values(paths).find(Boolean);
+  return dir && path.isAbsolute(dir) ? path.join(dir, 'cgroup.procs') : undefined;
 }
 
 /**

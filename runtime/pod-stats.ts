@@ -35,7 +35,7 @@ export interface PodStatsInput {
 
 export interface PodStatsView {
   pod: PodStatsInput;
-  usage?: CgroupUsage;
+  usage?: CgroupUsage & { cpuUsageNanoCores?: number };
   network?: { timestampNs: number; defaultInterface?: NetworkInterfaceUsage; interfaces: NetworkInterfaceUsage[] };
   containers: ContainerStatsView[];
 }
@@ -55,8 +55,14 @@ export function parseNetDev(text: string): NetworkInterfaceUsage[] {
 }
 
 /** Reads a pod's stats; `containers` are the pod's container stats (already read). */
-export async function readPodStats(pod: PodStatsInput, containers: ContainerStatsView[], cgroupVersion: 1 | 2, nowNs: number): Promise<PodStatsView> {
-  const usage = pod.cgroupParent ? await readCgroupUsage(pod.cgroupParent, cgroupVersion, nowNs) : undefined;
+export async function readPodStats(
+  pod: PodStatsInput,
+  containers: ContainerStatsView[],
+  cgroupVersion: 1 | 2,
+  nowNs: number,
+  readUsage: typeof readCgroupUsage = readCgroupUsage,
+): Promise<PodStatsView> {
+  const usage = pod.cgroupParent ? await readUsage(pod.cgroupParent, cgroupVersion, nowNs) : undefined;
   let network: PodStatsView['network'];
   if (pod.netnsPid && pod.netnsPid > 0) {
     const text = await fs.readFile(`/proc/${pod.netnsPid}/net/dev`, 'utf8').catch(() => undefined);

@@ -60,25 +60,26 @@ export async function runCommand(file: string, args: readonly string[], opts: Co
   }
 }
 
-function collector(cap: number) {
+/**
+ * Collects chunks up to `cap` bytes; later bytes are dropped (and counted as truncation). Collectors
+ * given the same `shared` budget stop together once it is spent.
+ */
+export function collector(cap: number, shared?: { left: number }) {
   const chunks: Buffer[] = [];
   let size = 0;
   let dropped = false;
   return {
     push: (chunk: Buffer) => {
-      if (size >= cap) {
+      const room = Math.min(cap - size, shared ? shared.left : Infinity);
+      if (room <= 0) {
         dropped = true;
         return;
       }
-      const room = cap - size;
-      if (chunk.length > room) {
-        chunks.push(chunk.subarray(0, room));
-        size = cap;
-        dropped = true;
-      } else {
-        chunks.push(chunk);
-        size += chunk.length;
-      }
+      const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      if (kept !== chunk) dropped = true;
+      chunks.push(kept);
+      size += kept.length;
+      if (shared) shared.left -= kept.length;
     },
     data: () => Buffer.concat(chunks),
     truncated: () => dropped,

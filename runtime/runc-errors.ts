@@ -1,6 +1,6 @@
 /**
  * The ONE place where runc's (and crun's) stderr and log output become typed errors
- * (CONVENTIONS 4). runc prints `time="…" level=error msg="…"` lines or plain text.
+ * (docs/contributing.md, "Tool output"). runc prints `time="…" level=error msg="…"` lines or plain text.
  */
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, type BerthError } from '../common/errors';
 

@@ -3,7 +3,8 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, errorKindOf } from '../common/errors';
-import { directoryUsage, parseFlatKeyed } from './cgroup-stats';
+import { parseFlatKeyed } from './cgroup-stats';
+import { directoryUsage } from './disk-usage';
 import { conmonArgs, parseSyncMessage } from './conmon';
 import { ExitWaiters, readExitFile } from './exit-watcher';
 import { containerLogPath } from './log-path';

@@ -100,5 +100,7 @@ describe('cri/image handlers', () => {
     expect(fsu.usedBytes?.value).to.equal(42);
     expect(fsu.inodesUsed?.value).to.equal(7);
     expect(fsu.timestamp).to.be.greaterThan(1.6e18);
+    // writable layers share the image store's filesystem: one fs, same mountpoint (not a split image fs)
+    expect(fsInfo.containerFilesystems).to.deep.equal([fsu]);
   });
 });

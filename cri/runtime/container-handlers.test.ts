@@ -44,7 +44,8 @@ const view: ContainerStatusView = {
   startedAtNs: 1.1e18,
   finishedAtNs: 1.2e18,
   exitCode: 137,
-  image: { requested: 'busybox:latest', id: 'sha256:img', ref: 'busybox@sha256:d' },
+  image: { requested: 'sha256:img', id: 'sha256:img', ref: 'busybox@sha256:d', name: 'busybox:latest' },
+  stopSignal: 'SIGQUIT',
   reason: 'OOMKilled',
   message: '',
   labels: { a: 'b' },
@@ -153,7 +154,7 @@ describe('cri/runtime container handlers', () => {
       podSandboxId: 'pod1',
       config: {
         metadata: { name: 'app', attempt: 1 },
-        image: { image: 'busybox' },
+        image: { image: 'busybox', userSpecifiedImage: 'busybox:1.36' },
         command: ['sh'],
         args: ['-c', 'true'],
         workingDir: '/w',
@@ -183,7 +184,7 @@ describe('cri/runtime container handlers', () => {
     expect(res).to.deep.equal({ containerId: 'newid' });
     const [pod, cfg] = fake.calls[0].args as [string, ContainerConfigInput];
     expect(pod).to.equal('pod1');
-    expect(cfg).to.deep.include({ name: 'app', attempt: 1, image: 'busybox', command: ['sh'], args: ['-c', 'true'], workingDir: '/w', logPath: 'app/0.log', tty: true });
+    expect(cfg).to.deep.include({ name: 'app', attempt: 1, image: 'busybox', userSpecifiedImage: 'busybox:1.36', command: ['sh'], args: ['-c', 'true'], workingDir: '/w', logPath: 'app/0.log', tty: true });
     expect(cfg.mounts).to.deep.equal([{ containerPath: '/d', hostPath: '/h', readonly: true, propagation: 'bidirectional', recursiveReadOnly: false }]);
     expect(cfg.resources).to.deep.equal({ memoryLimitInBytes: 1048576, cpuShares: 512, oomScoreAdj: -5 });
     expect(cfg.security).to.deep.include({ pidMode: 'TARGET', targetId: 'other', runAsUser: 1000, runAsGroup: 3000, supplementalGroupsPolicy: 'Strict', readonlyRootfs: true, noNewPrivs: true });
@@ -211,6 +212,9 @@ describe('cri/runtime container handlers', () => {
     expect(s.mounts![0].propagation).to.equal(runtime.v1.MountPropagation.PROPAGATION_HOST_TO_CONTAINER);
     expect(s.user!.linux).to.deep.equal({ uid: 1000, gid: 1000, supplementalGroups: [1000, 10] });
     expect(s.resources!.linux!.memoryLimitInBytes).to.equal(1024);
+    // kubelet sent the id as config.image.image; status names the image as the user wrote it
+    expect(s.image).to.deep.equal({ image: 'busybox:latest' });
+    expect(s.stopSignal).to.equal(runtime.v1.Signal.SIGQUIT);
     expect(res.info).to.deep.equal({ info: '{}' });
     // and it encodes: the message is valid on the wire
     const bytes = runtime.v1.ContainerStatusResponse.encode(runtime.v1.ContainerStatusResponse.fromObject(res)).finish();
@@ -220,7 +224,7 @@ describe('cri/runtime container handlers', () => {
   it('ListContainers converts the filter', async () => {
     const res = await h.ListContainers!({ filter: { id: 'ab', state: { state: runtime.v1.ContainerState.CONTAINER_RUNNING }, podSandboxId: 'p', labelSelector: { a: 'b' } } }, call);
     expect(fake.calls[0].args[0]).to.deep.equal({ id: 'ab', state: 'running', podSandboxId: 'p', labelSelector: { a: 'b' } });
-    expect(res.containers![0]).to.deep.include({ id: 'abc123', podSandboxId: 'pod1' });
+    expect(res.containers![0]).to.deep.include({ id: 'abc123', podSandboxId: 'pod1', image: { image: 'busybox:latest' }, imageRef: 'busybox@sha256:d', imageId: 'sha256:img' });
     await h.ListContainers!({}, call);
     expect(fake.calls[1].args[0]).to.equal(undefined);
   });
@@ -281,7 +285,7 @@ describe('cri/runtime container handlers', () => {
     expect(fake.listeners.size).to.equal(0);
     expect(written.map((m) => m.containerEventType)).to.deep.equal([runtime.v1.ContainerEventType.CONTAINER_STARTED_EVENT, runtime.v1.ContainerEventType.CONTAINER_DELETED_EVENT]);
     expect(written[0]).to.deep.include({ containerId: 'abc123', createdAt: 9, podSandboxStatus: { id: 'pod1' } });
-    expect(written[0].containersStatuses![0].id).to.equal('abc123');
+    expect(written[0].containersStatuses![0]).to.deep.include({ id: 'abc123', image: { image: 'busybox:latest' }, imageRef: 'busybox@sha256:d', imageId: 'sha256:img' });
   });
 
   it('PodSandboxStats / ListPodSandboxStats (registered only with a pod source): pod facts in, cgroup + network + containers out', async () => {

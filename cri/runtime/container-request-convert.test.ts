@@ -67,7 +67,7 @@ describe('cri/runtime container mounts: image volumes', () => {
   });
 
   it('reports an image volume in ContainerStatus with its image and sub path, host_path being berth\'s mount', () => {
-    const view = { id: 'c', podSandboxId: 'p', name: 'a', attempt: 0, state: 'running' as const, createdAtNs: 0, startedAtNs: 0, finishedAtNs: 0, exitCode: 0, image: { requested: 'i', id: 'sha256:i', ref: 'i' }, reason: '', message: '', labels: {}, annotations: {}, logPath: '', user: { uid: 0, gid: 0, supplementalGroups: [] }, pid: 1,
+    const view = { id: 'c', podSandboxId: 'p', name: 'a', attempt: 0, state: 'running' as const, createdAtNs: 0, startedAtNs: 0, finishedAtNs: 0, exitCode: 0, image: { requested: 'i', id: 'sha256:i', ref: 'i', name: 'i' }, stopSignal: '', reason: '', message: '', labels: {}, annotations: {}, logPath: '', user: { uid: 0, gid: 0, supplementalGroups: [] }, pid: 1,
       mounts: [{ containerPath: '/data', hostPath: '/var/lib/berth/containers/c/iv/0/dir', readonly: true, propagation: 'private' as const, image: 'data:1', imageSubPath: 'dir' }, { containerPath: '/plain', hostPath: '/srv', readonly: false, propagation: 'private' as const }] };
     const status = runtime.v1.ContainerStatus.decode(runtime.v1.ContainerStatus.encode(statusToWire(view)).finish());
     expect(status.mounts[0]).to.deep.include({ containerPath: '/data', hostPath: '/var/lib/berth/containers/c/iv/0/dir', readonly: true, imageSubPath: 'dir' });

@@ -159,6 +159,7 @@ export function containerConfigFromWire(c: runtime.v1.IContainerConfig | null | 
     name: c.metadata.name,
     attempt: c.metadata.attempt ?? 0,
     image: c.image.image,
+    ...(c.image.userSpecifiedImage ? { userSpecifiedImage: c.image.userSpecifiedImage } : {}),
     command: [...(c.command ?? [])],
     args: [...(c.args ?? [])],
     workingDir: c.workingDir ?? '',

@@ -1,4 +1,5 @@
 /** Converts runtime/'s container views into CRI response messages. */
+import { constants as osConstants } from 'node:os';
 import type { ContainerState } from '../../runtime/container-record';
 import type { ContainerStatusView } from '../../runtime/container-view';
 import type { ContainerMountInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
@@ -59,6 +60,26 @@ function mountToWire(m: ContainerMountInput): runtime.v1.IMount {
   return out;
 }
 
+const SIGNAL_BY_NAME = new Map(Object.entries(runtime.v1.Signal).filter((e): e is [string, runtime.v1.Signal] => typeof e[1] === 'number'));
+
+/**
+ * A stop signal as OCI configs write it ("SIGQUIT", "QUIT", "3", "SIGRTMIN+3") → CRI Signal.
+ * '' means the runtime default, which is SIGTERM (reported as such, like containerd does);
+ * a name CRI has no value for is RUNTIME_DEFAULT.
+ */
+export function stopSignalToWire(name: string): runtime.v1.Signal {
+  let s = name.trim().toUpperCase();
+  if (s === '') return runtime.v1.Signal.SIGTERM;
+  if (/^[0-9]+$/.test(s)) {
+    const byNumber = Object.entries(osConstants.signals).find(([, n]) => n === Number(s));
+    if (!byNumber) return runtime.v1.Signal.RUNTIME_DEFAULT;
+    s = byNumber[0];
+  }
+  if (!s.startsWith('SIG')) s = `SIG${s}`;
+  s = s.replace(/^SIGRTMIN\+([0-9]+)$/, 'SIGRTMINPLUS$1').replace(/^SIGRTMAX-([0-9]+)$/, 'SIGRTMAXMINUS$1');
+  return SIGNAL_BY_NAME.get(s) ?? runtime.v1.Signal.RUNTIME_DEFAULT;
+}
+
 /** ContainerStatus message. */
 export function statusToWire(v: ContainerStatusView): runtime.v1.IContainerStatus {
   return {
@@ -69,7 +90,7 @@ export function statusToWire(v: ContainerStatusView): runtime.v1.IContainerStatu
     startedAt: v.startedAtNs,
     finishedAt: v.finishedAtNs,
     exitCode: v.exitCode,
-    image: { image: v.image.requested },
+    image: { image: v.image.name },
     imageRef: v.image.ref,
     imageId: v.image.id,
     reason: v.reason,
@@ -80,6 +101,7 @@ export function statusToWire(v: ContainerStatusView): runtime.v1.IContainerStatu
     logPath: v.logPath,
     resources: v.resources ? { linux: resourcesToWire(v.resources) } : undefined,
     user: { linux: { uid: v.user.uid, gid: v.user.gid, supplementalGroups: v.user.supplementalGroups } },
+    stopSignal: stopSignalToWire(v.stopSignal),
   };
 }
 
@@ -89,7 +111,7 @@ export function containerToWire(v: ContainerStatusView): runtime.v1.IContainer {
     id: v.id,
     podSandboxId: v.podSandboxId,
     metadata: { name: v.name, attempt: v.attempt },
-    image: { image: v.image.requested },
+    image: { image: v.image.name },
     imageRef: v.image.ref,
     imageId: v.image.id,
     state: stateToWire(v.state),

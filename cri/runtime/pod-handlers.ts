@@ -10,6 +10,7 @@ import { podSandboxStatus } from './pod-sandbox-status';
 import { removePodSandbox } from './remove-pod-sandbox';
 import { runPodSandbox } from './run-pod-sandbox';
 import { stopPodSandbox } from './stop-pod-sandbox';
+import type { ContainerStatusView } from '../../runtime/container-view';
 
 /** What the pod handlers call (implemented by PodManager). */
 export interface PodSandboxService {
@@ -24,6 +25,10 @@ export interface PodSandboxService {
 /** Dependencies of the pod handlers. */
 export interface PodHandlerDeps {
   pods: PodSandboxService;
+  /** The pod's containers, for PodSandboxStatusResponse.containers_statuses (kubelet's evented PLEG reads them). */
+  containerStatuses?(podSandboxId: string): ContainerStatusView[];
+  /** Clock of PodSandboxStatusResponse.timestamp (ns since the epoch); tests pass a fixed one. */
+  nowNs?(): number;
 }
 
 /** The pod RPC handlers. */

@@ -1,19 +1,28 @@
 /**
  * PodSandboxStatus, served from memory. With `verbose`, `info["info"]` is a JSON document with the
- * pause pid, netns path, CNI result and the milliseconds each RunPodSandbox step took.
+ * pause pid, netns path, CNI result and the milliseconds each RunPodSandbox step took. Every
+ * answer also carries the statuses of the pod's containers and the time they were taken (kubelet
+ * with EventedPLEG reads both instead of listing containers), as containerd answers.
  */
 import { InvalidArgumentError } from '../../common/errors';
 import type { PodNamespaceModes, SandboxInfo, SandboxStatusView } from '../../pod/types';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
+import { statusToWire } from './container-response-convert';
 import type { PodHandlerDeps } from './pod-handlers';
+
+const wallClockNs = (): number => Date.now() * 1e6;
 
 /** Handler for PodSandboxStatus. */
 export function podSandboxStatus(deps: PodHandlerDeps) {
   return async (request: runtime.v1.IPodSandboxStatusRequest, _call: CallContext): Promise<runtime.v1.IPodSandboxStatusResponse> => {
     if (!request.podSandboxId) throw new InvalidArgumentError('pod_sandbox_id: is required');
     const view = deps.pods.podSandboxStatus(request.podSandboxId);
-    const response: runtime.v1.IPodSandboxStatusResponse = { status: statusOf(view) };
+    const response: runtime.v1.IPodSandboxStatusResponse = {
+      status: statusOf(view),
+      containersStatuses: (deps.containerStatuses?.(view.id) ?? []).filter((c) => c.podSandboxId === view.id).map(statusToWire),
+      timestamp: (deps.nowNs ?? wallClockNs)(),
+    };
     if (request.verbose) response.info = { info: JSON.stringify(verboseInfoOf(view)) };
     return response;
   };

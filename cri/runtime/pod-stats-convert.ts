@@ -1,7 +1,7 @@
 /** PodSandboxStats messages from runtime/'s pod stats, and the pod facts from the pod layer. */
 import type { PodStatsInput, PodStatsView } from '../../runtime/pod-stats';
 import type { runtime } from '../api/generated/cri';
-import { statsToWire } from './container-stats-convert';
+import { statsToWire, usageToWire } from './container-stats-convert';
 
 /** What the pod stats handlers need of the pod layer (pod/PodManager fits). */
 export interface PodStatsSource {
@@ -39,6 +39,7 @@ const u64 = (value: number | undefined) => (value === undefined ? undefined : { 
 
 /** One PodSandboxStats message. */
 export function podStatsToWire(s: PodStatsView): runtime.v1.IPodSandboxStats {
+  const { cpu, memory, io } = usageToWire(s.usage);
   const u = s.usage;
   const iface = (i: { name: string; rxBytes: number; rxErrors: number; txBytes: number; txErrors: number }) => ({
     name: i.name,
@@ -50,13 +51,12 @@ export function podStatsToWire(s: PodStatsView): runtime.v1.IPodSandboxStats {
   return {
     attributes: { id: s.pod.id, metadata: { name: s.pod.name, namespace: s.pod.namespace, uid: s.pod.uid, attempt: s.pod.attempt }, labels: s.pod.labels, annotations: s.pod.annotations },
     linux: {
-      cpu: u ? { timestamp: u.timestampNs, usageCoreNanoSeconds: u64(u.cpuUsageNs) } : undefined,
-      memory: u
-        ? { timestamp: u.timestampNs, workingSetBytes: u64(u.memoryWorkingSetBytes), usageBytes: u64(u.memoryUsageBytes), rssBytes: u64(u.memoryRssBytes), availableBytes: u64(u.memoryAvailableBytes), pageFaults: u64(u.pageFaults), majorPageFaults: u64(u.majorPageFaults) }
-        : undefined,
+      cpu,
+      memory,
       network: s.network ? { timestamp: s.network.timestampNs, defaultInterface: s.network.defaultInterface ? iface(s.network.defaultInterface) : undefined, interfaces: s.network.interfaces.map(iface) } : undefined,
       process: u?.processCount !== undefined ? { timestamp: u.timestampNs, processCount: { value: u.processCount } } : undefined,
       containers: s.containers.map(statsToWire),
+      ...(io ? { io } : {}),
     },
   };
 }

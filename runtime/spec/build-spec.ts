@@ -1,5 +1,5 @@
 /**
- * The pure OCI spec builder (CONVENTIONS 8): CRI container config + pod data + image config +
+ * The pure OCI spec builder (docs/contributing.md, "The pure spec builder"): CRI container config + pod data + image config +
  * resolved user + host defaults → config.json. No I/O; every host fact arrives in the input.
  */
 import { InvalidArgumentError } from '../../common/errors';

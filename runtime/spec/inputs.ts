@@ -1,5 +1,5 @@
 /**
- * The inputs of the pure spec builder (CONVENTIONS 8). They are CRI-shaped but plain (numbers,
+ * The inputs of the pure spec builder (docs/contributing.md, "The pure spec builder"). They are CRI-shaped but plain (numbers,
  * string unions), so runtime/ does not depend on the generated proto code: cri/ converts.
  * Everything that needs I/O (the resolved user, host devices, a Localhost seccomp profile's
  * content, the target container's pid, host capabilities) is resolved before and passed in.
@@ -110,6 +110,8 @@ export interface ContainerConfigInput {
   name: string;
   attempt: number;
   image: string;
+  /** The image as the user wrote it (ImageSpec.user_specified_image), reported back in status. */
+  userSpecifiedImage?: string;
   command: string[];
   args: string[];
   workingDir: string;

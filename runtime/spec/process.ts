@@ -21,6 +21,21 @@ export function mergeArgs(config: Pick<ContainerConfigInput, 'command' | 'args'>
   return argv;
 }
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Checks one config env entry is what OCI's process.env (a string array) can carry: execve takes
+ * NUL-terminated "KEY=VALUE" strings, so a NUL anywhere or "=" in the key would splice entries,
+ * and a lone UTF-16 surrogate has no UTF-8 form for the JSON spec.
+ */
+function checkEnvEntry(key: string, value: string, i: number): void {
+  if (key === '') throw new InvalidArgumentError(`config.envs[${i}].key: empty key`);
+  if (key.includes('=') || key.includes('\0')) throw new InvalidArgumentError(`config.envs[${i}].key contains "=" or a NUL byte`);
+  if (LONE_SURROGATE.test(key)) throw new InvalidArgumentError(`config.envs[${i}].key is not valid UTF-8`);
+  if (value.includes('\0')) throw new InvalidArgumentError(`config.envs[${i}].value contains a NUL byte`);
+  if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(`config.envs[${i}].value is not valid UTF-8`);
+}
+
 /** Image env first, then the config's (same key replaces in place), then defaults for PATH/HOSTNAME/HOME/TERM. */
 export function mergeEnv(
   imageEnv: readonly string[],
@@ -38,12 +53,10 @@ export function mergeEnv(
     if (eq <= 0) continue; // a bare name in an image config has no value to pass on
     set(entry.slice(0, eq), entry.slice(eq + 1));
   }
-  for (const { key, value } of configEnv) {
-    if (key === '') throw new InvalidArgumentError('config.envs has an empty key');
-    // execve takes NUL-terminated "KEY=VALUE" strings: a NUL or "=" in the key would splice entries.
-    if (key.includes('=') || key.includes('\0') || value.includes('\0')) throw new InvalidArgumentError(`config.envs entry ${JSON.stringify(key)} contains "=" in its key or a NUL byte`);
+  configEnv.forEach(({ key, value }, i) => {
+    checkEnvEntry(key, value, i);
     set(key, value);
-  }
+  });
   const setDefault = (key: string, value: string | undefined) => {
     if (value !== undefined && !values.has(key)) set(key, value);
   };

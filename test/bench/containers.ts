@@ -34,7 +34,7 @@ export interface ContainerBenchResult {
   targetsMs: Partial<Record<ContainerRpc, number>>;
 }
 
-/** Targets from issue 5 (2-core VM, runc). */
+/** Container operation targets (2-core VM, runc). */
 export const CONTAINER_TARGETS_MS: Partial<Record<ContainerRpc, number>> = { CreateContainer: 10, StartContainer: 90 };
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The container behaviours of issue 5 through a real berthd socket (CRI messages as kubelet sends
+ * Container behaviours through a real berthd socket (CRI messages as kubelet sends
  * them, not the manager API): exit codes and reasons, OOMKilled, ExecSync output/exit/timeout,
  * SIGTERM-ignoring process killed after the timeout, readonly rootfs, masked paths, users,
  * capabilities, env/working dir/mounts/cgroup limits seen from inside, stats, log reopen and the

@@ -70,7 +70,7 @@ export function containerdConfigToml(l: ContainerdLayout): string {
     '  stream_server_port = "0"',
     '  enable_selinux = false',
     '  disable_apparmor = true',
-    // This host denies lowering oom_score_adj even for root (ARCHITECTURE "learned the hard way").
+    // This host denies lowering oom_score_adj even for root (containerd's restrict_oom_score_adj does the same).
     '  restrict_oom_score_adj = true',
     // Pod netns pins under the state dir, not /var/run/netns, so cleanup finds every one.
     '  netns_mounts_under_state_dir = true',
