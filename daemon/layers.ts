@@ -112,6 +112,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
             cgroupDriver: config.cgroupDriver,
             sandboxes: pods,
             images,
+            imageUsers: images,
             native,
             logger,
             thoroughRecovery: thorough,

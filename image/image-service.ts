@@ -10,6 +10,7 @@ import { imageUser } from './image-config';
 import { ImagePuller } from './image-puller';
 import { importImageArchive } from './import-archive';
 import { ImageStorage } from './image-storage';
+import { ImageUsers } from './image-users';
 import type { ImageRecord, OciImageConfig } from './image-store';
 import type { UnpackNative } from './layer-unpack';
 import type { Platform } from './manifest';
@@ -73,6 +74,9 @@ export class ImageService {
   private readonly puller: ImagePuller;
   private readonly metrics: ImageMetrics;
   private usage: { at: number; value: Promise<{ bytes: number; inodes: number }> } | undefined;
+  private readonly users = new ImageUsers();
+  /** Images whose removal has begun: no longer handed out to containers. */
+  private readonly removing = new Set<string>();
 
   private constructor(
     private readonly opts: ImageServiceOptions,
@@ -169,8 +173,26 @@ export class ImageService {
         return;
       }
     }
-    await this.storage.removeImage(rec.id);
+    try {
+      await this.storage.removeImage(rec.id, () => {
+        // Checked and marked in one step: a container that registers later no longer resolves the image.
+        this.users.assertUnused(rec.id, JSON.stringify(image.slice(0, 256)));
+        this.removing.add(rec.id);
+      });
+    } finally {
+      this.removing.delete(rec.id);
+    }
     this.opts.logger.info('removed image', { id: rec.id, tags: rec.repoTags });
+  }
+
+  /** Marks image `imageId` as used by an image volume of `containerId` (RemoveImage refuses it meanwhile). */
+  addImageUser(imageId: string, containerId: string): void {
+    this.users.add(imageId, containerId);
+  }
+
+  /** The image volume of `containerId` no longer uses image `imageId`. */
+  removeImageUser(imageId: string, containerId: string): void {
+    this.users.remove(imageId, containerId);
   }
 
   /** Usage of the filesystem holding the image store. */
@@ -193,7 +215,7 @@ export class ImageService {
   /** The image `ref` names, with what a container needs to run it (undefined when absent). */
   async resolveImage(ref: string): Promise<ResolvedImage | undefined> {
     const rec = this.lookup(ref);
-    if (!rec) return undefined;
+    if (!rec || this.removing.has(rec.id)) return undefined;
     return {
       id: rec.id,
       repoTags: [...rec.repoTags],

@@ -269,8 +269,10 @@ export class ImageStorage {
   }
 
   /** Removes an image record and frees layers and blobs no other image uses. */
-  async removeImage(id: string): Promise<void> {
+  async removeImage(id: string, beforeDelete?: () => void): Promise<void> {
     await this.lock.run('records', async () => {
+      // Under the lock, so a check made here (e.g. "not in use") still holds when the record goes.
+      beforeDelete?.();
       await this.images.delete(id);
       this.configs.delete(id);
       await this.collectGarbageLocked();

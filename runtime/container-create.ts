@@ -15,7 +15,8 @@ import { cdiRequests } from './cdi/requests';
 import type { CdiEdits, CdiRequest } from './cdi/types';
 import { CONTAINER_RECORD_VERSION, reportedImageName, type ContainerRecord } from './container-record';
 import type { HandlerFeatures } from './handler-features';
-import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
+import type { ImageLookup, ImageUseRegistry, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
+import { prepareImageVolumes } from './image-volumes';
 import { prepareMountSource } from './host-facts';
 import { containerLogPath } from './log-path';
 import { appArmorProfile } from './spec/apparmor';
@@ -27,6 +28,8 @@ import type { UserRequest } from './user';
 export interface CreateDeps {
   images: ImageLookup;
   native: RuntimeNative;
+  /** Where image volumes register the images they use (absent: nothing tracks them). */
+  imageUsers?: ImageUseRegistry;
   defaults: RuntimeSpecDefaults;
   /** Per handler: recursive read-only mounts need the handler's support too, not only the kernel's. */
   handlerFeatures?: Record<string, HandlerFeatures>;
@@ -103,6 +106,7 @@ export async function prepareContainer(
 
   await deps.native.mount('overlay', rootfs, 'overlay', [], `lowerdir=${image.lowerDirs.join(':')},upperdir=${upper},workdir=${work}`);
   stack.push('unmount rootfs', () => deps.native.unmount(rootfs, ['detach']));
+  const volumes = await prepareImageVolumes(deps, stack, { containerId: id, containerDir, mounts: config.mounts });
 
   const sec = config.security;
   // Independent lookups: run them together (Create's latency is kubelet's pod start latency).
@@ -116,7 +120,7 @@ export async function prepareContainer(
       imageUser: image.config.User ?? undefined,
     }),
     // Like cri-o: a missing host path is created as a directory; a symlinked one is mounted at its real destination.
-    Promise.all(config.mounts.map(async (m, i) => ({ ...m, hostPath: await prepareMountSource(m.hostPath, i) }))),
+    Promise.all(volumes.mounts.map(async (m, i) => (m.image !== undefined ? m : { ...m, hostPath: await prepareMountSource(m.hostPath, i) }))),
     Promise.all(config.devices.map((d, i) => deps.resolveDevice(d, i))).then((lists) => lists.flat()),
     sec.privileged ? deps.hostDevices() : Promise.resolve([]),
     // Privileged containers ignore seccomp: their Localhost profile is not even read.
@@ -172,7 +176,8 @@ export async function prepareContainer(
     logPath,
     labels: { ...config.labels },
     annotations: { ...config.annotations },
-    mounts: config.mounts.map((m) => ({ ...m })),
+    // Status reports a bind as requested, an image volume with the source berth mounted.
+    mounts: config.mounts.map((m, i) => (m.image !== undefined ? { ...mounts[i] } : { ...m })),
     resources: config.resources ? structuredClone(config.resources) : undefined,
     user: { uid: user.uid, gid: user.gid, supplementalGroups: [...user.additionalGids], ...(sec.runAsUsername ? { username: sec.runAsUsername } : {}) },
     stopSignal: config.stopSignal || image.config.StopSignal || '',
@@ -181,6 +186,7 @@ export async function prepareContainer(
     stdinOnce: config.stdinOnce,
     paths: { dir: containerDir, bundle, rootfs },
     rootfsMounted: true,
+    ...(volumes.volumes.length > 0 ? { imageVolumes: volumes.volumes } : {}),
     cgroupsPath: spec.linux.cgroupsPath ?? '',
   };
   return { record, spec };

@@ -32,7 +32,8 @@ import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './ex
 import { CdiRegistry } from './cdi/registry';
 import { listHostDevices, resolveDevices } from './host-facts';
 import { ImageAccounts } from './image-accounts';
-import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
+import type { ImageLookup, ImageUseRegistry, RuntimeNative, SandboxLookup } from './interfaces';
+import { releaseImageVolumes } from './image-volumes';
 import type { OciRuntimeDriver } from './oci-runtime';
 import type { ContainerConfigInput, LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
 import { applyResources, execInContainer, readSpec, reopenLog, type ExecSyncResult } from './container-ops';
@@ -47,6 +48,8 @@ export interface ContainerManagerOptions {
   runDir: string;
   sandboxes: SandboxLookup;
   images: ImageLookup;
+  /** Told which containers' image volumes use which images (RemoveImage refuses those). */
+  imageUsers?: ImageUseRegistry;
   native: RuntimeNative;
   /** OCI runtime per handler name; '' maps to `defaultRuntime`. */
   runtimes: Record<string, OciRuntimeDriver>;
@@ -100,6 +103,7 @@ export class ContainerManager {
     const cdi = new CdiRegistry(opts.cdiSpecDirs ?? [], opts.logger.child({ component: 'cdi' }));
     this.createDeps = {
       images: opts.images,
+      imageUsers: opts.imageUsers,
       native: opts.native,
       defaults: opts.specDefaults,
       handlerFeatures: opts.handlerFeatures,
@@ -130,6 +134,7 @@ export class ContainerManager {
       nowNs,
       exitDir: m.exitDir,
       thorough: opts.thoroughRecovery ?? false,
+      imageUsers: opts.imageUsers,
     });
     return m;
   }
@@ -383,6 +388,7 @@ export class ContainerManager {
         if (rec.state !== 'exited') await this.stopLocked(id, 0);
         await this.runtimeFor(rec.runtimeHandler).delete(id, true);
         if (rec.rootfsMounted) await this.unmountRootfs(rec);
+        await releaseImageVolumes(this.opts.native, this.opts.imageUsers, rec);
         // Forget the record first so a late exit report cannot recreate the directory.
         await this.store.delete(id);
         await fs.rm(rec.paths.dir, { recursive: true, force: true });

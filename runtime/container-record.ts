@@ -1,4 +1,5 @@
 /** The persisted record of one container (versioned JSON, see container-store.ts). */
+import type { ImageVolumeRecord } from './image-volumes';
 import type { ContainerMountInput, LinuxResourcesInput } from './spec/inputs';
 
 /** CRI ContainerState, lower-case. */
@@ -47,6 +48,8 @@ export interface ContainerRecord {
   paths: { dir: string; bundle: string; rootfs: string };
   /** The rootfs overlay is mounted (so remove must unmount). */
   rootfsMounted: boolean;
+  /** berth's image volume mounts (absent in records older than image volumes): remove unmounts them. */
+  imageVolumes?: ImageVolumeRecord[];
   /** The cgroup path the spec gave runc (for stats). */
   cgroupsPath: string;
   /** Fingerprint of the CreateContainer request (runtime/config-fingerprint.ts), so a retry can be told from a conflict. */

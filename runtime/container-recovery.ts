@@ -17,8 +17,10 @@
  * - Overlay mounts do not survive a reboot; Remove tolerates an already unmounted rootfs.
  * - A container directory without state.json is a Create that died before its record was written
  *   (berthd crashed mid-create): nothing else refers to it, so its rootfs is unmounted and the
- *   directory deleted — but only once the unmount succeeded or nothing was mounted, so a
- *   recursive delete never runs through a live overlay.
+ *   directory deleted (its image volumes unmounted too) — but only once the unmounts succeeded or
+ *   nothing was mounted, so a recursive delete never runs through a live overlay.
+ * - Image volumes of recorded containers stay mounted (the container may run); their images are
+ *   registered as in use again so RemoveImage keeps refusing them.
  * - After a crash (`thorough`): exit files and atomic-write temp files that belong to no record
  *   are deleted (a crash between a record's delete and its exit file's).
  */
@@ -28,7 +30,8 @@ import { describeError, errnoCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ContainerRecord } from './container-record';
 import type { ContainerStore, UnreadableContainer } from './container-store';
-import type { RuntimeNative } from './interfaces';
+import { imageVolumeMountPoints, registerRecoveredImageVolumes, unmountImageVolume } from './image-volumes';
+import type { ImageUseRegistry, RuntimeNative } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
 
 /** Exit code recorded when the real one was lost. */
@@ -67,8 +70,11 @@ export async function recoverContainers(opts: {
   nowNs: () => number;
   exitDir: string;
   thorough: boolean;
+  imageUsers?: ImageUseRegistry;
 }): Promise<ContainerRecoveryReport> {
   const { records, unreadable } = await opts.store.load();
+  // Before anything can serve RemoveImage: an image still mounted as a volume must stay.
+  registerRecoveredImageVolumes(opts.imageUsers, records);
   const wasLive = records.filter((r) => r.state === 'created' || r.state === 'running').map((r) => r.id);
   await opts.startExitWatcher();
   const exitedWhileDown = wasLive.filter((id) => opts.store.get(id)?.state === 'exited');
@@ -200,11 +206,12 @@ export async function removeOrphanContainerDirs(opts: { store: ContainerStore; n
     const dir = opts.store.containerDir(id);
     if (await fs.access(path.join(dir, 'state.json')).then(() => true, () => false)) continue; // unreadable record: keep for a human
     try {
+      for (const mountPoint of await imageVolumeMountPoints(dir)) await unmountImageVolume(opts.native, mountPoint, ['detach']);
       await opts.native.unmount(path.join(dir, 'bundle', 'rootfs'), ['detach']);
     } catch (err) {
       const code = errnoCode(err);
       if (code !== 'EINVAL' && code !== 'ENOENT') {
-        opts.logger.warn('keep orphan container dir: rootfs unmount failed', { container: id, err: describeError(err) });
+        opts.logger.warn('keep orphan container dir: unmount failed', { container: id, err: describeError(err) });
         continue;
       }
     }

@@ -47,5 +47,11 @@ export interface ImageLookup {
   resolveImage(ref: string): Promise<ResolvedImage | undefined>;
 }
 
+/** Tells the image store which containers' image volumes use an image (implemented by image/'s ImageService). */
+export interface ImageUseRegistry {
+  addImageUser(imageId: string, containerId: string): void;
+  removeImageUser(imageId: string, containerId: string): void;
+}
+
 /** The syscalls runtime/ uses. */
 export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount'>;

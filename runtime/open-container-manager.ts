@@ -11,7 +11,7 @@ import { ContainerManager } from './container-manager';
 import { setUpAppArmor } from './apparmor';
 import { detectHandlerFeatures } from './handler-features';
 import { detectHostFacts } from './host-facts';
-import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
+import type { ImageLookup, ImageUseRegistry, RuntimeNative, SandboxLookup } from './interfaces';
 import { RuncDriver, type OciRuntimeDriver } from './oci-runtime';
 import { runCommand } from './run-command';
 
@@ -27,6 +27,8 @@ export interface OpenContainerManagerOptions {
   cgroupDriver: 'cgroupfs' | 'systemd';
   sandboxes: SandboxLookup;
   images: ImageLookup;
+  /** Told which images container image volumes use (RemoveImage refuses those). */
+  imageUsers?: ImageUseRegistry;
   native: RuntimeNative;
   logger: Logger;
   /** Max bytes per container log file before conmon truncates it (unset: unlimited). */
@@ -58,6 +60,7 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     runDir: path.join(o.runRoot, 'containers'),
     sandboxes: o.sandboxes,
     images: o.images,
+    imageUsers: o.imageUsers,
     native: o.native,
     runtimes: drivers,
     defaultRuntime: o.defaultRuntime,

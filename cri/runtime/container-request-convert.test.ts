@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { InvalidArgumentError } from '../../common/errors';
 import { runtime } from '../api/generated/cri';
 import { apparmorFromWire, containerConfigFromWire } from './container-request-convert';
+import { statusToWire } from './container-response-convert';
 
 const { RuntimeDefault, Unconfined, Localhost } = runtime.v1.SecurityProfile.ProfileType;
 
@@ -49,5 +50,28 @@ describe('cri/runtime container-request-convert: security context', () => {
     it('an unknown mode is InvalidArgument naming the field', () => {
       expect(() => config({ securityContext: { namespaceOptions: { pid: 9 as runtime.v1.NamespaceMode } } })).to.throw(InvalidArgumentError, /linux\.security_context\.namespace_options\.pid: unknown mode 9/);
     });
+  });
+});
+
+describe('cri/runtime container mounts: image volumes', () => {
+  /** A CreateContainer config as it arrives on the wire. */
+  const decoded = (mounts: runtime.v1.IMount[]) => runtime.v1.ContainerConfig.decode(runtime.v1.ContainerConfig.encode({ metadata: { name: 'a' }, image: { image: 'i' }, mounts }).finish());
+
+  it('passes Mount.image and image_sub_path through (host_path of an image volume is not used); a plain bind has neither', () => {
+    const c = containerConfigFromWire(decoded([
+      { containerPath: '/data', hostPath: '/etc', readonly: true, image: { image: 'registry.example/data@sha256:' + 'a'.repeat(64) }, imageSubPath: 'dir' },
+      { containerPath: '/plain', hostPath: '/srv' },
+    ]));
+    expect(c.mounts[0]).to.deep.equal({ containerPath: '/data', hostPath: '', readonly: true, propagation: 'private', recursiveReadOnly: false, image: 'registry.example/data@sha256:' + 'a'.repeat(64), imageSubPath: 'dir' });
+    expect(c.mounts[1]).to.not.have.property('image');
+  });
+
+  it('reports an image volume in ContainerStatus with its image and sub path, host_path being berth\'s mount', () => {
+    const view = { id: 'c', podSandboxId: 'p', name: 'a', attempt: 0, state: 'running' as const, createdAtNs: 0, startedAtNs: 0, finishedAtNs: 0, exitCode: 0, image: { requested: 'i', id: 'sha256:i', ref: 'i', name: 'i' }, stopSignal: '', reason: '', message: '', labels: {}, annotations: {}, logPath: '', user: { uid: 0, gid: 0, supplementalGroups: [] }, pid: 1,
+      mounts: [{ containerPath: '/data', hostPath: '/var/lib/berth/containers/c/iv/0/dir', readonly: true, propagation: 'private' as const, image: 'data:1', imageSubPath: 'dir' }, { containerPath: '/plain', hostPath: '/srv', readonly: false, propagation: 'private' as const }] };
+    const status = runtime.v1.ContainerStatus.decode(runtime.v1.ContainerStatus.encode(statusToWire(view)).finish());
+    expect(status.mounts[0]).to.deep.include({ containerPath: '/data', hostPath: '/var/lib/berth/containers/c/iv/0/dir', readonly: true, imageSubPath: 'dir' });
+    expect(status.mounts[0].image?.image).to.equal('data:1');
+    expect(status.mounts[1].image).to.equal(null);
   });
 });

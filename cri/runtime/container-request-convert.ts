@@ -165,14 +165,15 @@ export function containerConfigFromWire(c: runtime.v1.IContainerConfig | null | 
     workingDir: c.workingDir ?? '',
     envs: (c.envs ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' })),
     mounts: (c.mounts ?? []).map((m) => {
-      if (m.image?.image) throw new InvalidArgumentError(`mount ${m.containerPath}: image volumes are not supported`);
-      return {
+      const mount = {
         containerPath: m.containerPath ?? '',
         hostPath: m.hostPath ?? '',
         readonly: m.readonly === true,
         propagation: propagationFromWire(m.propagation),
         recursiveReadOnly: m.recursiveReadOnly === true,
       };
+      // An image volume's source is berth's own mount of the image: a host_path sent with it is not used.
+      return m.image?.image ? { ...mount, hostPath: '', image: m.image.image, imageSubPath: m.imageSubPath ?? '' } : mount;
     }),
     devices: (c.devices ?? []).map((d) => ({ containerPath: d.containerPath ?? '', hostPath: d.hostPath ?? '', permissions: d.permissions ?? '' })),
     labels: { ...(c.labels ?? {}) },

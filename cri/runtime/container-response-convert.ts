@@ -2,7 +2,7 @@
 import { constants as osConstants } from 'node:os';
 import type { ContainerState } from '../../runtime/container-record';
 import type { ContainerStatusView } from '../../runtime/container-view';
-import type { LinuxResourcesInput } from '../../runtime/spec/inputs';
+import type { ContainerMountInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
 import { runtime } from '../api/generated/cri';
 import { propagationToWire } from './container-request-convert';
 
@@ -50,6 +50,16 @@ function resourcesToWire(r: LinuxResourcesInput | undefined): runtime.v1.ILinuxC
   };
 }
 
+/** A status mount; an image volume also carries its image and sub path, as in the request. */
+function mountToWire(m: ContainerMountInput): runtime.v1.IMount {
+  const out: runtime.v1.IMount = { containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly, propagation: propagationToWire(m.propagation), recursiveReadOnly: m.recursiveReadOnly === true };
+  if (m.image !== undefined) {
+    out.image = { image: m.image };
+    if (m.imageSubPath) out.imageSubPath = m.imageSubPath;
+  }
+  return out;
+}
+
 const SIGNAL_BY_NAME = new Map(Object.entries(runtime.v1.Signal).filter((e): e is [string, runtime.v1.Signal] => typeof e[1] === 'number'));
 
 /**
@@ -87,7 +97,7 @@ export function statusToWire(v: ContainerStatusView): runtime.v1.IContainerStatu
     message: v.message,
     labels: v.labels,
     annotations: v.annotations,
-    mounts: v.mounts.map((m) => ({ containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly, propagation: propagationToWire(m.propagation), recursiveReadOnly: m.recursiveReadOnly === true })),
+    mounts: v.mounts.map(mountToWire),
     logPath: v.logPath,
     resources: v.resources ? { linux: resourcesToWire(v.resources) } : undefined,
     user: { linux: { uid: v.user.uid, gid: v.user.gid, supplementalGroups: v.user.supplementalGroups } },

@@ -8,7 +8,7 @@ import { applyCdiEdits } from '../cdi/apply';
 import { capabilityList, ociCapabilities } from './capabilities';
 import { deviceCgroupRules, ociDevices } from './devices';
 import type { SpecBuildInput } from './inputs';
-import { assembleMounts, bindMount, defaultMounts, rootfsPropagation, sandboxMounts } from './mounts';
+import { assembleMounts, configMount, defaultMounts, rootfsPropagation, sandboxMounts } from './mounts';
 import { containerNamespaces } from './namespaces';
 import type { OciSpec } from './oci-types';
 import { clampOomScoreAdj, mergeArgs, mergeEnv, processUser, rlimits, workingDir } from './process';
@@ -37,7 +37,7 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
     all: defaults.allCapabilities,
   });
 
-  const configMounts = config.mounts.map((m) => bindMount(m, defaults.recursiveReadOnlySupported));
+  const configMounts = config.mounts.map((m) => configMount(m, defaults.recursiveReadOnlySupported));
   const mounts = assembleMounts({
     defaults: defaultMounts({ privileged, cgroupVersion: defaults.cgroupVersion }),
     sandbox: sandboxMounts(sandbox, sec.readonlyRootfs === true),

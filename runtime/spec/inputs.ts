@@ -19,6 +19,10 @@ export interface ContainerMountInput {
   propagation: MountPropagation;
   /** Make the bind recursively read-only (needs readonly; kernel ≥ 5.12 and runc support). */
   recursiveReadOnly?: boolean;
+  /** An image volume: the image (ref or id) whose content is mounted read-only and noexec; hostPath is berth's mount of it. */
+  image?: string;
+  /** The subdirectory of the image volume to mount instead of its root (relative, inside the image). */
+  imageSubPath?: string;
 }
 
 export interface ContainerDeviceInput {

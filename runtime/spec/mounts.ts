@@ -48,6 +48,20 @@ export function bindMount(m: ContainerMountInput, rroSupported: boolean): OciMou
   return { destination: path.posix.normalize(m.containerPath), type: 'bind', source: m.hostPath, options };
 }
 
+/**
+ * An image volume's bind: always private and read-only, and never a place to run or find setuid
+ * programs or device nodes, whatever the request says (the source is berth's own overlay of the image).
+ */
+export function imageVolumeMount(m: ContainerMountInput, rroSupported: boolean): OciMount {
+  const bind = bindMount({ ...m, readonly: true, propagation: 'private' }, rroSupported);
+  return { ...bind, options: [...bind.options, 'noexec', 'nosuid', 'nodev'] };
+}
+
+/** A config mount as its OCI mount: an image volume's bind or a plain bind. */
+export function configMount(m: ContainerMountInput, rroSupported: boolean): OciMount {
+  return m.image !== undefined ? imageVolumeMount(m, rroSupported) : bindMount(m, rroSupported);
+}
+
 /** The pod's hostname, hosts, resolv.conf and /dev/shm, bound into the container. */
 export function sandboxMounts(sandbox: SandboxSpecInput, readonlyRootfs: boolean): OciMount[] {
   const fileOptions = ['rbind', 'rprivate', ...(readonlyRootfs ? ['ro'] : [])];
