@@ -12,11 +12,12 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
+import type { ContainerManagerOptions } from './container-manager-options';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError, errnoCode } from '../common/errors';
 import { featuresByHandler, type HandlerFeatures } from './handler-features';
 import { nowNs, stopSignalName, wrapError } from './runtime-helpers';
 import type { Logger } from '../common/logger';
-import { conmonLaunchFor, type ContainerMonitorLauncher } from './conmon';
+import { conmonLaunchFor } from './conmon';
 import { containerReservedName, newContainerId, prepareContainer, readSeccompProfile, validateCreate, type CreateDeps } from './container-create';
 import { ContainerEventHub, type ContainerEventListener, type ContainerEventType } from './container-events';
 import type { ContainerRecord } from './container-record';
@@ -32,7 +33,6 @@ import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './ex
 import { CdiRegistry } from './cdi/registry';
 import { listHostDevices, resolveDevices } from './host-facts';
 import { ImageAccounts } from './image-accounts';
-import type { ImageLookup, ImageUseRegistry, RuntimeNative, SandboxLookup } from './interfaces';
 import { releaseImageVolumes } from './image-volumes';
 import type { OciRuntimeDriver } from './oci-runtime';
 import type { ContainerConfigInput, LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
@@ -41,36 +41,7 @@ import { applyResources, execInContainer, readSpec, reopenLog, type ExecSyncResu
 /** How long to wait for a SIGKILLed container to be reported gone. */
 const KILL_WAIT_MS = 10_000;
 
-export interface ContainerManagerOptions {
-  /** Persistent dir for records and bundles: `<root>/containers`. */
-  containersDir: string;
-  /** Volatile dir: exits/ and conmon sockets. */
-  runDir: string;
-  sandboxes: SandboxLookup;
-  images: ImageLookup;
-  /** Told which containers' image volumes use which images (RemoveImage refuses those). */
-  imageUsers?: ImageUseRegistry;
-  native: RuntimeNative;
-  /** OCI runtime per handler name; '' maps to `defaultRuntime`. */
-  runtimes: Record<string, OciRuntimeDriver>;
-  defaultRuntime: string;
-  monitor: ContainerMonitorLauncher;
-  conmonPath: string;
-  specDefaults: RuntimeSpecDefaults;
-  /** What each handler can do on this host (absent: the host defaults for every handler). */
-  handlerFeatures?: Record<string, HandlerFeatures>;
-  logger: Logger;
-  /** Max bytes per container log before conmon truncates; unset = unlimited. */
-  logSizeMax?: number;
-  /** How long to wait for an exit report after SIGKILL (default 10 s). */
-  killWaitMs?: number;
-  /** CDI spec directories, lowest priority first (none: every CDI request is an unknown device). */
-  cdiSpecDirs?: readonly string[];
-  /** Overrides for tests. */
-  createDeps?: Partial<CreateDeps>;
-  /** Recover as after a crash: also sweep exit files and temp files without a record. */
-  thoroughRecovery?: boolean;
-}
+export type { ContainerManagerOptions } from './container-manager-options';
 
 export class ContainerManager {
   private readonly store: ContainerStore;
