@@ -283,11 +283,13 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
 
   it('ContainerStatus and ListContainers report image.image as the user-specified name, not the image id kubelet passed', async () => {
     const listed = (await client.listContainers({ filter: { podSandboxId: podId } })).containers ?? [];
+    const statuses = await Promise.all(Object.values(ids).map(status));
     const seen = [
-      ...(await Promise.all(Object.values(ids).map(async (id) => [`ContainerStatus ${id.slice(0, 12)}`, (await status(id)).image?.image] as const))),
+      ...statuses.map((s) => [`ContainerStatus ${s.metadata?.name}`, s.image?.image] as const),
+      ...statuses.map((s) => [`ContainerStatus ${s.metadata?.name} user_specified_image`, s.image?.userSpecifiedImage] as const),
       ...listed.map((c) => [`ListContainers ${c.metadata?.name}`, c.image?.image] as const),
     ];
-    expect(seen.length).to.equal(6);
+    expect(seen.length).to.equal(9);
     expect(seen.filter(([, image]) => image !== imageName), 'kubelet shows image.image as the pod status image').to.deep.equal([]);
   });
 
