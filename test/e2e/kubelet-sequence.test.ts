@@ -73,7 +73,7 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     app: {
       name: 'app',
       attempt: 0,
-      script: 'trap "exit 0" TERM; test -f /work/init-marker || exit 9; touch /tmp/healthy; while [ ! -f /tmp/crash ]; do echo "app-tick $ROLE"; sleep 1; done; echo crashing >&2; exit 2',
+      script: 'trap "exit 0" TERM; test -f /work/init-marker || exit 9; touch /tmp/healthy; while [ ! -f /tmp/crash ]; do echo "app-tick $ROLE"; sleep 1; done; echo crashing >&2; echo "boom: crash marker" > /dev/termination-log; exit 2',
       workingDir: '/work',
       env: { ROLE: 'app' },
       hash: '9c0d1e2f',
@@ -121,6 +121,12 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     expect(s.labels).to.deep.equal(containerLabels(pod, spec.name));
     expect(s.annotations).to.deep.equal(containerAnnotations(spec));
     expect(s.logPath).to.equal(path.join(pod.logDirectory, spec.name, `${spec.attempt}.log`));
+    // kubelet 1.33's resize compares ContainerStatus.resources with the spec.
+    const r = s.resources?.linux;
+    expect([num(r?.cpuPeriod), num(r?.cpuQuota), num(r?.cpuShares), num(r?.memoryLimitInBytes)], 'ContainerStatus.resources.linux').to.deep.equal([100000, spec.cpuQuota, spec.cpuShares, spec.memoryLimit]);
+    if (s.state === ContainerState.CONTAINER_RUNNING) {
+      expect([num(s.finishedAt), num(s.exitCode), s.reason ?? '']).to.deep.equal([0, 0, '']);
+    }
     // kubelet fills VolumeMountStatus (recursive read-only) from ContainerStatus.mounts.
     const mounts = (s.mounts ?? []).map((m) => [m.containerPath, m.hostPath, m.readonly === true, m.recursiveReadOnly === true]);
     const want = (containerConfig(pod, spec, imageId, imageName).mounts ?? []).map((m) => [m.containerPath, m.hostPath, m.readonly === true, false]);
@@ -156,6 +162,9 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     const st = await client.status({ verbose: false });
     const cond = Object.fromEntries((st.status?.conditions ?? []).map((c) => [c.type, c.status]));
     expect(cond).to.deep.include({ RuntimeReady: true, NetworkReady: true });
+    // kubelet looks a pod without RuntimeClass up under the handler name "" (recursive read-only, user namespaces).
+    const handlers = (st.runtimeHandlers ?? []).map((h) => h.name ?? '');
+    expect(handlers, 'the default handler is also listed under ""').to.include.members(['', 'runc']);
     const rc = await client.runtimeConfig({});
     expect(rc.linux?.cgroupDriver).to.equal(runtime.v1.CgroupDriver.CGROUPFS);
   });
@@ -202,6 +211,9 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     expectIdentity(s, specs.init);
     const log = readCriLog(s.logPath!);
     expect(log.map((l) => `${l.stream} ${l.tag} ${l.text}`)).to.deep.equal(['stdout F init ran']);
+    // `kubectl logs --since` relies on the line times falling inside the container's life.
+    const lineNs = log[0].time.getTime() * 1e6;
+    expect(lineNs).to.be.within(num(s.startedAt) - 1e9, num(s.finishedAt) + 1e9);
     expect(fs.readFileSync(path.join(pod.emptyDir, 'init-marker'), 'utf8')).to.equal('done\n');
   });
 
@@ -299,6 +311,8 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     const dead = await waitState(first, ContainerState.CONTAINER_EXITED);
     expect(dead).to.include({ exitCode: 2, reason: 'Error' });
     expect(num(dead.finishedAt)).to.be.greaterThan(num(dead.startedAt));
+    // kubelet reads the termination message from the host side of /dev/termination-log.
+    expect(fs.readFileSync(path.join(pod.podDir, 'containers', 'app', 'c0ffee01'), 'utf8')).to.equal('boom: crash marker\n');
     const firstLog = readCriLog(dead.logPath!);
     expect(firstLog.some((l) => l.stream === 'stderr' && l.text === 'crashing')).to.equal(true);
     expect(firstLog.some((l) => l.stream === 'stdout' && l.text === 'app-tick app')).to.equal(true);
@@ -342,6 +356,7 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     expect(num(cs.memory?.workingSetBytes?.value)).to.be.greaterThan(0);
     expect(num(cs.cpu?.timestamp)).to.be.greaterThan(0);
     expect(cs.writableLayer?.fsId?.mountpoint ?? '').to.not.equal('');
+    expect(num(cs.writableLayer?.inodesUsed?.value), 'the app created /tmp/healthy in its writable layer').to.be.greaterThan(0);
 
     const list = (await client.listContainerStats({ filter: { podSandboxId: podId } })).stats ?? [];
     expect(list.map((x) => x.attributes?.metadata?.name).sort()).to.include.members(['app', 'sidecar']);
