@@ -97,6 +97,8 @@ describe('pod/pod-resources', () => {
       [{ cpusetCpus: '0-1\n' }, /^resources\.cpuset_cpus: .* is not a cpuset list/],
       [{ cpusetMems: 'x'.repeat(30_000) }, /^resources\.cpuset_mems: is 30000 characters/],
       [{ cpuQuota: -2 }, /^resources\.cpu_quota: -2 is below -1/],
+      [{ cpuQuota: 999 }, /^resources\.cpu_quota: 999 µs is below the kernel's minimum/],
+      [{ cpuPeriod: 2_000_000 }, /^resources\.cpu_period: 2000000 µs is outside 1000\.\.1000000/],
       [{ memoryLimitInBytes: 1.5 }, /^resources\.memory_limit_in_bytes: 1\.5 is not an integer/],
       [{ memoryLimitInBytes: 200, memorySwapLimitInBytes: 100 }, /^resources\.memory_swap_limit_in_bytes: 100 is below memory_limit_in_bytes 200/],
     ];
@@ -114,15 +116,18 @@ describe('pod/pod-resources', () => {
     expect((err as Error).message).to.match(/cpu\.cfs_period_us = 100000/);
   });
 
-  it('maps the kernel answers: EBUSY on memory is usage, EINVAL a refused value, both naming the field', () => {
+  it('maps the kernel answers: EBUSY on memory is usage, EINVAL on CFS a hierarchy conflict, other EINVAL a refused value, all naming the field', () => {
     const mem = cgroupWriteError('/cg/pod', { file: 'memory.limit_in_bytes', value: '4096', field: 'memory_limit_in_bytes' }, errno('EBUSY'));
     expect(mem).to.be.instanceOf(FailedPreconditionError);
     expect(mem.message).to.match(/^resources\.memory_limit_in_bytes: 4096 is below the pod's current memory usage/);
     const cpuset = cgroupWriteError('/cg/pod', { file: 'cpuset.cpus', value: '0', field: 'cpuset_cpus' }, errno('EBUSY'));
     expect(cpuset).to.be.instanceOf(FailedPreconditionError);
-    const quota = cgroupWriteError('/cg/pod', { file: 'cpu.cfs_quota_us', value: '10', field: 'cpu_quota' }, errno('EINVAL'));
-    expect(quota).to.be.instanceOf(InvalidArgumentError);
-    expect(quota.message).to.match(/^resources\.cpu_quota: the kernel refused 10/);
+    const quota = cgroupWriteError('/cg/pod', { file: 'cpu.cfs_quota_us', value: '10000', field: 'cpu_quota' }, errno('EINVAL'));
+    expect(quota).to.be.instanceOf(FailedPreconditionError);
+    expect(quota.message).to.match(/^resources\.cpu_quota: 10000 conflicts with the CPU quota of a container/);
+    const mems = cgroupWriteError('/cg/pod', { file: 'cpuset.mems', value: '7', field: 'cpuset_mems' }, errno('EINVAL'));
+    expect(mems).to.be.instanceOf(InvalidArgumentError);
+    expect(mems.message).to.match(/^resources\.cpuset_mems: the kernel refused 7/);
     expect(cgroupWriteError('/cg/pod', { file: 'cpu.shares', value: '2', field: 'cpu_shares' }, errno('EIO'))).to.be.instanceOf(RuntimeError);
   });
 });

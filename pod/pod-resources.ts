@@ -43,6 +43,9 @@ export type CgroupStep = CgroupWrite[];
 const CPUSET_LIST = /^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/;
 /** Longest cpuset list accepted (a 4096-CPU machine spelled out one by one fits). */
 const MAX_CPUSET_LENGTH = 20_000;
+/** The kernel's CFS bounds in µs: quota ≥ 1 ms, 1 ms ≤ period ≤ 1 s. */
+const MIN_CFS_US = 1000;
+const MAX_CFS_PERIOD_US = 1_000_000;
 
 /** Refuses fields no cgroup would take, naming the field. Pure. */
 export function checkPodResources(r: PodCgroupResources): void {
@@ -57,6 +60,9 @@ export function checkPodResources(r: PodCgroupResources): void {
   int('cpu_shares', r.cpuShares, 0);
   int('memory_limit_in_bytes', r.memoryLimitInBytes, 0);
   int('memory_swap_limit_in_bytes', r.memorySwapLimitInBytes, -1);
+  // Range-checked here so that the kernel's EINVAL on a CFS file can only mean a hierarchy conflict.
+  if (r.cpuQuota && r.cpuQuota > 0 && r.cpuQuota < MIN_CFS_US) throw bad('cpu_quota', `${r.cpuQuota} µs is below the kernel's minimum of ${MIN_CFS_US} µs (-1: unlimited)`);
+  if (r.cpuPeriod && (r.cpuPeriod < MIN_CFS_US || r.cpuPeriod > MAX_CFS_PERIOD_US)) throw bad('cpu_period', `${r.cpuPeriod} µs is outside ${MIN_CFS_US}..${MAX_CFS_PERIOD_US} µs`);
   for (const [field, v] of [['cpuset_cpus', r.cpusetCpus], ['cpuset_mems', r.cpusetMems]] as const) {
     if (!v) continue;
     if (v.length > MAX_CPUSET_LENGTH) throw bad(field, `is ${v.length} characters, more than ${MAX_CPUSET_LENGTH}`);
@@ -131,7 +137,8 @@ export function v2Steps(controllers: readonly string[], r: PodCgroupResources, c
 /**
  * Writes `r` into the cgroup `relative` (a pod's cgroup_parent) of every hierarchy. A directory
  * that is missing is FailedPrecondition; EBUSY (memory below usage, a cpuset a container still
- * uses) FailedPrecondition; EINVAL InvalidArgument; each names the field and the value.
+ * uses) and EINVAL on a CFS file (a container's quota above the pod's) FailedPrecondition; other
+ * EINVAL InvalidArgument; each names the field and the value.
  * Not transactional: hierarchies written before a failure keep their new values (kubelet retries
  * the whole resize).
  */
@@ -212,6 +219,12 @@ export function cgroupWriteError(dir: string, w: CgroupWrite, cause: unknown): E
         { cause: err },
       );
     case 'EINVAL':
+      if (file.startsWith('cpu.cfs_') || file === 'cpu.max') {
+        return new FailedPreconditionError(
+          `resources.${field}: ${value} conflicts with the CPU quota of a container of the pod or of the parent cgroup (EINVAL writing ${where}); lower the containers first`,
+          { cause: err },
+        );
+      }
       return new InvalidArgumentError(`resources.${field}: the kernel refused ${value} (EINVAL writing ${where}: out of range, or beyond a container's or the parent's limit)`, { cause: err });
     case 'ENOENT':
       return new FailedPreconditionError(`resources.${field}: the pod cgroup has no ${file} (ENOENT writing ${where})`, { cause: err });

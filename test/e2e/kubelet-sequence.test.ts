@@ -407,6 +407,11 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     expect(refused !== 'OK' && refused.details).to.match(/memory_limit_in_bytes: 8388608 is below the pod's current memory usage/);
     expect(fs.readFileSync(podCgroupFile(pod, 'memory', 'memory.limit_in_bytes'), 'utf8').trim()).to.equal(String(512 * MiB));
     await exec(ids.app, ['rm', '/dev/shm/fill']);
+    // A pod quota below a container's: the v1 kernel refuses the parent (EINVAL); kubelet lowers containers first.
+    const conflict = await grpcCode(client.updatePodSandboxResources({ podSandboxId: podId, resources: { cpuPeriod: 100000, cpuQuota: 50000 } }));
+    expect(conflict).to.deep.include({ code: FAILED_PRECONDITION });
+    expect(conflict !== 'OK' && conflict.details).to.match(/cpu_quota: 50000 conflicts with the CPU quota of a container/);
+    expect(fs.readFileSync(podCgroupFile(pod, 'cpu', 'cpu.cfs_quota_us'), 'utf8').trim()).to.equal('250000');
     expect((await status(ids.app)).state).to.equal(ContainerState.CONTAINER_RUNNING);
     expect(await grpcCode(client.updatePodSandboxResources({ podSandboxId: 'f'.repeat(64), resources: res }))).to.deep.include({ code: NOT_FOUND });
   });
