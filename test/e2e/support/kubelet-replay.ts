@@ -115,10 +115,10 @@ export function podLabels(pod: KubeletPod): Record<string, string> {
   return { app: 'kseq', 'io.kubernetes.pod.name': pod.name, 'io.kubernetes.pod.namespace': pod.namespace, 'io.kubernetes.pod.uid': pod.uid };
 }
 
-/** The PodSandboxConfig kubelet sends for the pod (attempt 0). */
-export function podSandboxConfig(pod: KubeletPod): runtime.v1.IPodSandboxConfig {
+/** The PodSandboxConfig kubelet sends for the pod (`attempt` counts sandboxes of the pod). */
+export function podSandboxConfig(pod: KubeletPod, attempt = 0): runtime.v1.IPodSandboxConfig {
   return {
-    metadata: { name: pod.name, namespace: pod.namespace, uid: pod.uid, attempt: 0 },
+    metadata: { name: pod.name, namespace: pod.namespace, uid: pod.uid, attempt },
     hostname: pod.name,
     logDirectory: pod.logDirectory,
     dnsConfig: { servers: ['10.96.0.10'], searches: [`${pod.namespace}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'], options: ['ndots:5'] },
