@@ -231,8 +231,8 @@ export class PodManager {
    * UpdatePodSandboxResources: writes the pod-level limits into the pod's cgroup_parent (the
    * cgroup enclosing pause and every container; see pod-resources.ts). A pod that is not ready
    * is a no-op success, as containerd answers (it looks the sandbox up and never checks its
-   * state); an unknown id is NotFound. A pod created without cgroup_parent has no cgroup of its
-   * own (its containers sit in berth's default parent with every other such pod):
+   * state); an unknown id is NotFound. A pod created without cgroup_parent, or with `/` or berth's
+   * default parent, has no cgroup of its own (its containers share it with other pods):
    * FailedPrecondition naming the field, rather than limiting all of them.
    */
   async updatePodSandboxResources(idOrPrefix: string, resources: PodCgroupResources): Promise<'applied' | 'not-ready'> {
@@ -244,10 +244,12 @@ export class PodManager {
       const record = this.store.get(id);
       if (!record) throw new NotFoundError(`pod sandbox ${idOrPrefix} not found`);
       if (record.phase !== 'ready') return 'not-ready' as const;
+      // The root or berth's default parent is shared with other pods: limiting it would limit them.
       const parent = record.info.config.linux?.cgroupParent ?? '';
-      if (parent.replace(/\/+$/, '') === '') {
+      const shared = parent.replace(/\/+$/, '') === '' || record.info.cgroupParent === this.steps.defaultCgroupParent.replace(/\/+$/, '');
+      if (shared) {
         throw new FailedPreconditionError(
-          `pod sandbox ${id}: config.linux.cgroup_parent is ${parent === '' ? 'empty' : JSON.stringify(parent)}, so the pod has no cgroup of its own to limit (its containers share ${record.info.cgroupParent})`,
+          `pod sandbox ${id}: config.linux.cgroup_parent is ${parent === '' ? 'empty' : JSON.stringify(parent)}, so the pod has no cgroup of its own to limit (${record.info.cgroupParent} is shared with other pods)`,
         );
       }
       try {

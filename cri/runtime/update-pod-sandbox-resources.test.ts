@@ -82,11 +82,18 @@ describe('cri/runtime UpdatePodSandboxResources', () => {
     expect(() => readFileSync(path.join(dir, 'cpu/kubepods/podu-web/cpu.shares'))).to.throw();
   });
 
-  it('a pod without cgroup_parent shares berth\'s default parent: FailedPrecondition naming the field, nothing written', async () => {
+  it('a pod without cgroup_parent (or with / or berth\'s default parent) shares its cgroup: FailedPrecondition naming the field, nothing written', async () => {
     const id = await run('web');
     const err = await fail(update(id, { cpuShares: 300 }));
     expect(err).to.be.instanceOf(FailedPreconditionError);
     expect(err.message).to.match(/config\.linux\.cgroup_parent is empty/);
     expect(() => readFileSync(path.join(dir, 'cpu/berth/cpu.shares'))).to.throw();
+    for (const parent of ['/', '/berth/']) {
+      const other = await run(`p${parent.length}`, parent);
+      const shared = await fail(update(other, { cpuShares: 300 }));
+      expect(shared, parent).to.be.instanceOf(FailedPreconditionError);
+      expect(shared.message).to.match(/is shared with other pods/);
+    }
+    expect(() => readFileSync(path.join(dir, 'cpu/cpu.shares'))).to.throw();
   });
 });
