@@ -252,6 +252,11 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     const write = await exec(ids.app, ['sh', '-c', 'echo x > /var/run/secrets/kubernetes.io/serviceaccount/token']);
     expect(write.exitCode, 'the projected volume is read-only').to.not.equal(0);
     expect(write.stderr).to.match(/Read-only file system/);
+    expect((await exec(ids.app, ['cat', '/var/run/secrets/tokens/vault-token'])).stdout).to.equal('eyJhbGciOiJSUzI1NiJ9.replay-token\n');
+    const writeFile = await exec(ids.app, ['sh', '-c', 'echo x > /var/run/secrets/tokens/vault-token']);
+    expect(writeFile.exitCode, 'the single-file projected mount is read-only').to.not.equal(0);
+    expect(writeFile.stderr).to.match(/Read-only file system/);
+    expect(fs.readFileSync(path.join(pod.projectedDir, 'token'), 'utf8')).to.equal('eyJhbGciOiJSUzI1NiJ9.replay-token\n');
     expect((await exec(ids.app, ['pwd'])).stdout).to.equal('/work\n');
     const env = (await exec(ids.app, ['env'])).stdout;
     expect(env).to.contain('ROLE=app\n').and.contain('KUBERNETES_SERVICE_HOST=10.96.0.1\n');

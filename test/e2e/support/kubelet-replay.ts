@@ -195,6 +195,8 @@ export function containerConfig(pod: KubeletPod, spec: ContainerSpec, imageId: s
       { containerPath: '/data', hostPath: pod.hostPathDir, readonly: false, propagation: PRIVATE },
       { containerPath: '/work', hostPath: pod.emptyDir, readonly: false, propagation: PRIVATE },
       { containerPath: '/var/run/secrets/kubernetes.io/serviceaccount', hostPath: pod.projectedDir, readonly: true, propagation: PRIVATE },
+      // A projected token mounted as a single read-only file (a subPath mount).
+      { containerPath: '/var/run/secrets/tokens/vault-token', hostPath: path.join(pod.projectedDir, 'token'), readonly: true, propagation: PRIVATE },
       { containerPath: '/etc/hosts', hostPath: pod.etcHosts, readonly: false, propagation: PRIVATE },
       { containerPath: '/dev/termination-log', hostPath: terminationLogPath(pod, spec.name), readonly: false, propagation: PRIVATE },
     ],
