@@ -26,6 +26,9 @@ function fakePods(): PodSandboxService & { states: Map<string, 'ready' | 'notrea
     },
     podSandboxStatus: status,
     listPodSandboxes: () => [],
+    async updatePodSandboxResources(id) {
+      status(id);
+    },
   };
 }
 

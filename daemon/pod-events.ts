@@ -46,6 +46,11 @@ export class EventedPodService implements PodSandboxService {
     return this.pods.listPodSandboxes(...args);
   }
 
+  /** No event: a resize changes no state kubelet watches for. */
+  updatePodSandboxResources(...args: Parameters<PodSandboxService['updatePodSandboxResources']>): ReturnType<PodSandboxService['updatePodSandboxResources']> {
+    return this.pods.updatePodSandboxResources(...args);
+  }
+
   /** The full id of an existing pod (undefined when unknown: the call will say so itself). */
   private fullId(idOrPrefix: string): string | undefined {
     try {

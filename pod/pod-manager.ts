@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
-import { BerthError, describeError, NotFoundError } from '../common/errors';
+import { BerthError, describeError, FailedPreconditionError, NotFoundError } from '../common/errors';
 import { KeyedMutex } from '../common/keyed-mutex';
 import { Logger } from '../common/logger';
 import {
@@ -25,6 +25,7 @@ import { unpinNamespaces } from './namespace-pins';
 import { PauseWatcher } from './pause-watcher';
 import { recoverSandboxes, RecoveryOptions, RecoveryReport } from './recover-sandboxes';
 import { CgroupHierarchy, detectCgroupHierarchies, PodCgroups } from './pod-cgroups';
+import { applyPodResources, checkPodResources, PodCgroupResources } from './pod-resources';
 import { SandboxRecord, SandboxStore } from './sandbox-store';
 import { DEFAULT_SHM_SIZE_BYTES, unmountShm } from './shm';
 import { startSandbox, StartSandboxDeps, volatileDirOf } from './start-sandbox';
@@ -75,8 +76,9 @@ export class PodManager {
 
   private constructor(
     private readonly opts: PodManagerOptions,
-    cgroups: PodCgroups,
+    private readonly hierarchies: readonly CgroupHierarchy[],
   ) {
+    const cgroups = new PodCgroups(hierarchies);
     const processes = opts.processes ?? realProcessControl;
     this.store = new SandboxStore(path.join(opts.root, 'pods'));
     this.containers = opts.containers ?? noContainersHook;
@@ -108,7 +110,7 @@ export class PodManager {
     await fs.mkdir(path.join(opts.root, 'pods'), { recursive: true, mode: 0o700 });
     await fs.mkdir(path.join(opts.runRoot, 'pods'), { recursive: true, mode: 0o700 });
     const hierarchies = opts.cgroupHierarchies ?? (await detectCgroupHierarchies());
-    return new PodManager(opts, new PodCgroups(hierarchies));
+    return new PodManager(opts, hierarchies);
   }
 
   /**
@@ -223,6 +225,41 @@ export class PodManager {
         ...(record.runtime.pauseExitedAt ? { pauseExitedAt: record.runtime.pauseExitedAt } : {}),
       },
     };
+  }
+
+  /**
+   * UpdatePodSandboxResources: writes the pod-level limits into the pod's cgroup_parent (the
+   * cgroup enclosing pause and every container; see pod-resources.ts). A pod that is not ready
+   * is a no-op success, as containerd answers (it looks the sandbox up and never checks its
+   * state); an unknown id is NotFound. A pod created without cgroup_parent, or with `/` or berth's
+   * default parent, has no cgroup of its own (its containers share it with other pods):
+   * FailedPrecondition naming the field, rather than limiting all of them.
+   */
+  async updatePodSandboxResources(idOrPrefix: string, resources: PodCgroupResources): Promise<'applied' | 'not-ready'> {
+    checkPodResources(resources);
+    const found = this.visible(idOrPrefix);
+    if (!found) throw new NotFoundError(`pod sandbox ${idOrPrefix} not found`);
+    const id = found.info.id;
+    return this.locks.run(id, async () => {
+      const record = this.store.get(id);
+      if (!record) throw new NotFoundError(`pod sandbox ${idOrPrefix} not found`);
+      if (record.phase !== 'ready') return 'not-ready' as const;
+      // The root or berth's default parent is shared with other pods: limiting it would limit them.
+      const parent = record.info.config.linux?.cgroupParent ?? '';
+      const shared = parent.replace(/\/+$/, '') === '' || record.info.cgroupParent === this.steps.defaultCgroupParent.replace(/\/+$/, '');
+      if (shared) {
+        throw new FailedPreconditionError(
+          `pod sandbox ${id}: config.linux.cgroup_parent is ${parent === '' ? 'empty' : JSON.stringify(parent)}, so the pod has no cgroup of its own to limit (${record.info.cgroupParent} is shared with other pods)`,
+        );
+      }
+      try {
+        await applyPodResources(this.hierarchies, record.info.cgroupParent, resources);
+      } catch (err) {
+        throw new BerthError(`update resources of pod sandbox ${id}`, { cause: err });
+      }
+      this.opts.logger.info('pod sandbox resources updated', { pod: id, cgroup: record.info.cgroupParent });
+      return 'applied' as const;
+    });
   }
 
   /** ListPodSandbox, from memory. */

@@ -1,15 +1,17 @@
 /**
  * The PodSandbox RPCs (RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus,
- * ListPodSandbox) as one CriHandlers map for the daemon to merge. `PodSandboxService` is the narrow
+ * ListPodSandbox, UpdatePodSandboxResources) as one CriHandlers map for the daemon to merge. `PodSandboxService` is the narrow
  * interface these handlers need; pod/PodManager implements it.
  */
 import type { CriHandlers } from '../handlers';
+import type { PodCgroupResources } from '../../pod/pod-resources';
 import type { PodSandboxConfigInput, SandboxFilter, SandboxInfo, SandboxStatusView } from '../../pod/types';
 import { listPodSandbox } from './list-pod-sandbox';
 import { podSandboxStatus } from './pod-sandbox-status';
 import { removePodSandbox } from './remove-pod-sandbox';
 import { runPodSandbox } from './run-pod-sandbox';
 import { stopPodSandbox } from './stop-pod-sandbox';
+import { updatePodSandboxResources } from './update-pod-sandbox-resources';
 import type { ContainerStatusView } from '../../runtime/container-view';
 
 /** What the pod handlers call (implemented by PodManager). */
@@ -20,6 +22,8 @@ export interface PodSandboxService {
   /** Throws NotFoundError for an unknown id. */
   podSandboxStatus(idOrPrefix: string): SandboxStatusView;
   listPodSandboxes(filter?: SandboxFilter): SandboxInfo[];
+  /** Throws NotFoundError for an unknown id; a pod that is not ready is a successful no-op. */
+  updatePodSandboxResources(idOrPrefix: string, resources: PodCgroupResources): Promise<unknown>;
 }
 
 /** Dependencies of the pod handlers. */
@@ -39,5 +43,6 @@ export function podSandboxHandlers(deps: PodHandlerDeps): CriHandlers {
     RemovePodSandbox: removePodSandbox(deps),
     PodSandboxStatus: podSandboxStatus(deps),
     ListPodSandbox: listPodSandbox(deps),
+    UpdatePodSandboxResources: updatePodSandboxResources(deps),
   };
 }
