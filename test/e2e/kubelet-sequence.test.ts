@@ -298,14 +298,16 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     expect(byContainerLabel.map((c) => c.id)).to.deep.equal([ids.sidecar]);
   });
 
-  it('ListContainers echoes the image spec kubelet passed (the id); ContainerStatus reports image.image as the user-specified name', async () => {
-    // kubelet's PLEG keeps ListContainers' image.image as is (containerd echoes the config's spec).
+  it('ListContainers and ContainerStatus report image.image as the user-specified name, never the id kubelet resolved it to; image_id is the id', async () => {
+    // kubelet passed the id in image.image and the name in user_specified_image; both RPCs show the
+    // name (cri-o does the same; containerd shows the image's first tag, here the same name).
     const listed = (await client.listContainers({ filter: { podSandboxId: podId } })).containers ?? [];
     expect(listed.map((c) => [c.metadata?.name, c.image?.image]).sort()).to.deep.equal([
-      ['app', imageId],
-      ['init', imageId],
-      ['sidecar', imageId],
+      ['app', imageName],
+      ['init', imageName],
+      ['sidecar', imageName],
     ]);
+    expect(listed.map((c) => c.imageId)).to.deep.equal(listed.map(() => imageId));
     // The pod status shows ContainerStatus.image.image (containerd: the image's tag, here the
     // user-specified name; cri-o: the user-specified name), never the id kubelet resolved it to.
     const shown = await Promise.all(Object.values(ids).map(async (id) => [(await status(id)).metadata?.name, (await status(id)).image?.image]));
