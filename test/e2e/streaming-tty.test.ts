@@ -99,13 +99,14 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     const s: WsSession = await connectWs(ttyExecUrl(['sh']), ['v5.channel.k8s.io']);
     s.send(4, JSON.stringify({ Width: 80, Height: 24 }));
     s.send(0, 'stty size\n');
-    await waitFor(() => s.channelData(1).toString(), (o) => o.includes('24 80\r\n'));
+    // One CR, or two when the shell wrote before runc cleared ONLCR on the container's pty (README).
+    await waitFor(() => s.channelData(1).toString(), (o) => /24 80\r{1,2}\n/.test(o));
     s.send(4, JSON.stringify({ Width: 120, Height: 30 }));
     await new Promise((r) => setTimeout(r, 100)); // SIGWINCH → runc copies the size
     s.send(0, 'stty size; exit 0\n');
     await s.closed;
     const out = s.channelData(1).toString();
-    expect(out).to.contain('24 80\r\n').and.to.contain('30 120\r\n');
+    expect(out, JSON.stringify(out)).to.match(/24 80\r{1,2}\n/).and.to.match(/30 120\r{1,2}\n/);
     expect(JSON.parse(s.channelData(3).toString()).status).to.equal('Success');
   });
 
