@@ -150,6 +150,21 @@ describe('e2e runtime: container behaviours through the berthd socket', function
     }
   });
 
+  it('a container without namespace_options shares the pod pid namespace (absent = POD): PID 1 is pause, and SIGTERM stops a handler-less command at once', async () => {
+    const id = await start('exec top -b -d 1 > /dev/null');
+    try {
+      const r = await exec(id, ['sh', '-c', 'tr "\\0" " " < /proc/1/cmdline; echo; cat /proc/self/status | grep ^NSpid']);
+      expect(r.stdout.split('\n')[0].trim(), 'PID 1 of the container').to.equal('pause');
+      // Not PID 1 of its own namespace, so the kernel delivers SIGTERM's default action.
+      const t0 = Date.now();
+      await client.stopContainer({ containerId: id, timeout: 30 });
+      expect(Date.now() - t0, 'StopContainer with a 30 s grace').to.be.below(5000);
+      expect((await client.containerStatus({ containerId: id })).status?.state).to.equal(EXITED);
+    } finally {
+      await client.removeContainer({ containerId: id });
+    }
+  });
+
   it('readonly rootfs refuses writes; masked paths read nothing', async () => {
     const r = await run('touch /newfile && echo wrote || echo refused; wc -c < /proc/timer_list; ls /sys/firmware | wc -l', { linux: { securityContext: { readonlyRootfs: true } } });
     // /proc/timer_list is bound to /dev/null, /sys/firmware is an empty read-only tmpfs
