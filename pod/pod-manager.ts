@@ -60,6 +60,8 @@ export interface PodManagerOptions {
   hostHosts?: string;
   /** How long Stop waits for a killed pause to exit (default 5 s). */
   killTimeoutMs?: number;
+  /** Whether `handler` supports user namespaces here (default: none does; such pods are refused). */
+  userNamespaces?: (handler: string) => boolean;
 }
 
 /** The pod layer's public API. */
@@ -167,7 +169,11 @@ export class PodManager {
    * The caller's deadline is deliberately not honoured mid-way: finishing lets the retry find it.
    */
   async runPodSandbox(config: PodSandboxConfigInput, runtimeHandler: string | null | undefined): Promise<string> {
-    const cfg = validatePodConfig(config, runtimeHandler, { handlers: this.handlers, defaultHandler: this.defaultHandler });
+    const cfg = validatePodConfig(config, runtimeHandler, {
+      handlers: this.handlers,
+      defaultHandler: this.defaultHandler,
+      userNamespaces: this.opts.userNamespaces,
+    });
     const newId = randomBytes(32).toString('hex');
     const log = this.opts.logger.child({ pod: newId });
     const { id } = await this.names.reserveOrJoin(

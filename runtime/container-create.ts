@@ -133,6 +133,7 @@ export async function prepareContainer(
       uid: sandbox.uid,
       hostname: sandbox.hostname || sandbox.config?.hostname || '',
       namespacePaths: sandbox.namespacePaths,
+      ...(sandbox.userNamespace ? { userNamespace: sandbox.userNamespace } : {}),
       cgroupParent: sandbox.cgroupParent,
       hostnamePath: sandbox.hostnamePath,
       hostsPath: sandbox.hostsPath,

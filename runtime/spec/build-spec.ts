@@ -95,6 +95,7 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
         // The CRI conversion always sets the mode (absent on the wire = POD); a direct caller that
         // leaves it out gets a pid namespace of its own, never the host's.
         pidMode: sec.pidMode ?? 'CONTAINER',
+        userNamespace: sec.userNamespace,
         targetPid: input.targetPid,
         cgroupVersion: defaults.cgroupVersion,
       }),

@@ -4,6 +4,7 @@
  * Everything that needs I/O (the resolved user, host devices, a Localhost seccomp profile's
  * content, the target container's pid, host capabilities) is resolved before and passed in.
  */
+import type { UserNamespaceMappings } from '../../common/id-mappings';
 import type { CdiEdits } from '../cdi/types';
 
 /** CRI MountPropagation. */
@@ -76,6 +77,8 @@ export interface ContainerSecurityInput {
   seccomp?: SeccompInput;
   /** undefined = RuntimeDefault (as cri-o does). */
   apparmor?: AppArmorInput;
+  /** namespace_options.userns_options: the pod's user namespace it expects; undefined: the host's. */
+  userNamespace?: UserNamespaceMappings;
 }
 
 export interface HugepageLimitInput {
@@ -134,7 +137,9 @@ export interface SandboxSpecInput {
   uid: string;
   hostname: string;
   /** Pinned namespace paths; an absent entry means the host's namespace. */
-  namespacePaths: { net?: string; ipc?: string; uts?: string; pid?: string };
+  namespacePaths: { net?: string; ipc?: string; uts?: string; pid?: string; user?: string };
+  /** The pod's user namespace mappings; undefined: the host's user namespace. */
+  userNamespace?: UserNamespaceMappings;
   cgroupParent: string;
   hostnamePath: string;
   hostsPath: string;

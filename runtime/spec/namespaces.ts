@@ -1,5 +1,6 @@
-/** Namespaces: join the pod's pinned net/ipc/uts (and pid when shared); new mount (and pid). Pure. */
+/** Namespaces: join the pod's pinned user/net/ipc/uts (and pid when shared); new mount (and pid). Pure. */
 import { InvalidArgumentError } from '../../common/errors';
+import { sameUserNamespace, UserNamespaceMappings } from '../../common/id-mappings';
 import type { NamespaceMode, SandboxSpecInput } from './inputs';
 import type { OciNamespace } from './oci-types';
 
@@ -7,11 +8,26 @@ import type { OciNamespace } from './oci-types';
 export function containerNamespaces(opts: {
   sandbox: SandboxSpecInput;
   pidMode: NamespaceMode;
+  /** The user namespace the container's request expects (userns_options); must be its pod's. */
+  userNamespace?: UserNamespaceMappings;
   targetPid?: number;
   cgroupVersion: 1 | 2;
 }): OciNamespace[] {
   const { namespacePaths } = opts.sandbox;
+  // A container never gets a user namespace of its own nor leaves its pod's: kubelet sends the
+  // pod's mappings again, and anything else would run it with ids the pod was not given.
+  if (!sameUserNamespace(opts.userNamespace, opts.sandbox.userNamespace)) {
+    throw new InvalidArgumentError(
+      opts.sandbox.userNamespace
+        ? `linux.security_context.namespace_options.userns_options: must equal the mappings of pod sandbox ${opts.sandbox.id}`
+        : `linux.security_context.namespace_options.userns_options: pod sandbox ${opts.sandbox.id} has no user namespace`,
+    );
+  }
   const ns: OciNamespace[] = [{ type: 'mount' }];
+  if (opts.sandbox.userNamespace) {
+    if (!namespacePaths.user) throw new InvalidArgumentError(`pod sandbox ${opts.sandbox.id} has user namespace mappings but no pinned user namespace`);
+    ns.push({ type: 'user', path: namespacePaths.user });
+  }
   // An absent pinned path means the pod uses the host's namespace: no entry = inherit the host's.
   if (namespacePaths.net) ns.push({ type: 'network', path: namespacePaths.net });
   if (namespacePaths.ipc) ns.push({ type: 'ipc', path: namespacePaths.ipc });
