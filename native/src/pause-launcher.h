@@ -27,6 +27,10 @@ struct PausePlan {
   uid_t uid = 65535;
   gid_t gid = 65535;
   std::string log_file;  // empty: /dev/null
+  // Non-empty: pause gets a new user namespace (owning all its other namespaces) with these
+  // /proc/<pid>/uid_map and gid_map texts; uid/gid above are then ids inside it.
+  std::string uid_map;
+  std::string gid_map;
 };
 
 /** Outcome: the host pid of pause, or the failed step ("write sysctl x") and its errno. */
