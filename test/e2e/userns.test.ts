@@ -11,7 +11,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { CleanupStack } from '../../common/cleanup-stack';
 import { loadNativeBinding, pauseExecutablePath } from '../../native/addon';
+import { idmappedLayersDir, mountIdmappedRootfs } from '../../runtime/idmapped-rootfs';
 import { type NativeBinding, type PauseSpec, type UserNamespaceMaps } from '../../native/binding';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,6 +51,7 @@ describe('user namespaces (e2e, root): native pause and idmapped mounts', functi
   const pids = new Set<number>();
   const mounts: string[] = [];
   let cgroupDir: string | undefined;
+  const stacks: CleanupStack[] = [];
 
   before(function () {
     expect(process.getuid?.(), 'these tests need root').to.equal(0);
@@ -57,6 +60,7 @@ describe('user namespaces (e2e, root): native pause and idmapped mounts', functi
   });
 
   after(async () => {
+    for (const stack of stacks) await stack.unwind();
     for (const target of mounts.reverse()) await native.unmount(target, ['detach']).catch(() => undefined);
     for (const pid of pids) {
       try {
@@ -187,5 +191,44 @@ describe('user namespaces (e2e, root): native pause and idmapped mounts', functi
     expect(fs.statSync(path.join(byPin, 'root-file')).uid).to.equal(BASE + 65536);
     // Host root has no id in that namespace: it cannot create files through the mount.
     expect(() => fs.writeFileSync(path.join(byPin, 'new'), 'z')).to.throw(/EOVERFLOW/);
+  });
+
+  it('an overlay of idmapped layers: image files keep their owners inside and on disk, writes of the mapped root land as its host id', async () => {
+    const base = BASE + 2 * 65536;
+    fs.chmodSync(tmp, 0o711); // the mapped root (no host capability) must reach the rootfs
+    const layers = ['lower-top', 'lower-bottom'].map((name) => path.join(tmp, name));
+    for (const dir of layers) fs.mkdirSync(path.join(dir, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(layers[1], 'etc', 'owned-by-root'), 'image\n', { mode: 0o644 });
+    fs.writeFileSync(path.join(layers[0], 'etc', 'top'), 'top\n', { mode: 0o644 });
+    const pid = await start({ userNamespace: maps(base) });
+    const pin = path.join(tmp, 'user-pin-rootfs');
+    fs.writeFileSync(pin, '');
+    await native.mount(`/proc/${pid}/ns/user`, pin, 'none', ['bind']);
+    mounts.unshift(pin);
+
+    const containerDir = path.join(tmp, 'ctr');
+    fs.mkdirSync(containerDir, { mode: 0o711 });
+    const [rootfs, upper, work] = ['rootfs', 'upper', 'work'].map((d) => path.join(containerDir, d));
+    for (const d of [rootfs, upper, work]) fs.mkdirSync(d);
+    const stack = new CleanupStack();
+    stacks.push(stack);
+    await mountIdmappedRootfs(native, { lowerDirs: layers, containerDir, rootfs, upper, work, usernsPath: pin, root: { uid: base, gid: base } }, stack);
+
+    expect(fs.statSync(path.join(rootfs, 'etc', 'owned-by-root')).uid, 'host view').to.equal(base);
+    const inside = (script: string): string => execFileSync('nsenter', [`--user=${pin}`, 'sh', '-c', script]).toString().trim();
+    expect(inside(`id -u; stat -c %u ${rootfs}/etc/owned-by-root; cat ${rootfs}/etc/top`).split('\n')).to.deep.equal(['0', '0', 'top']);
+    inside(`echo new > ${rootfs}/etc/written && echo changed >> ${rootfs}/etc/owned-by-root`);
+    expect(fs.statSync(path.join(upper, 'etc', 'written')).uid, 'on disk: the pod root host id').to.equal(base);
+    expect(fs.statSync(path.join(upper, 'etc', 'owned-by-root')).uid, 'copied up, still root inside = base on disk').to.equal(base);
+    const lower = fs.statSync(path.join(layers[1], 'etc', 'owned-by-root'));
+    expect([lower.uid, fs.readFileSync(path.join(layers[1], 'etc', 'owned-by-root'), 'utf8')], 'the layer is untouched').to.deep.equal([0, 'image\n']);
+    // Host root is nobody there: it cannot create files through the idmapped layers.
+    expect(() => fs.writeFileSync(path.join(idmappedLayersDir(containerDir), '1', 'x'), '')).to.throw(/EROFS|EOVERFLOW/);
+
+    const failures = await stack.unwind();
+    expect(failures).to.deep.equal([]);
+    const left = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(containerDir));
+    expect(left, 'no idmapped layer or overlay left').to.deep.equal([]);
+    expect(fs.existsSync(idmappedLayersDir(containerDir))).to.equal(false);
   });
 });
