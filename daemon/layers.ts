@@ -98,6 +98,8 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
             observer: metrics.podStart,
             pauseUid: config.pauseUid,
             pauseGid: config.pauseGid,
+            // Containers open after pods; no pod is created before both are.
+            userNamespaces: (handler) => containers?.handlerFeatures()[handler]?.userNamespaces ?? false,
           });
           stack.push('close pod manager', () => pods.close());
           return podOutcome(await pods.recover({ thorough }));

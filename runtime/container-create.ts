@@ -16,6 +16,7 @@ import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-reco
 import type { HandlerFeatures } from './handler-features';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
 import { prepareMountSource } from './host-facts';
+import { idmapMountSources, mountIdmappedRootfs, podUserNamespace } from './idmapped-rootfs';
 import { containerLogPath } from './log-path';
 import { appArmorProfile } from './spec/apparmor';
 import { buildContainerSpec } from './spec/build-spec';
@@ -99,8 +100,12 @@ export async function prepareContainer(
   stack.push('remove container dir', () => fs.rm(containerDir, { recursive: true, force: true }));
   await Promise.all([fs.mkdir(rootfs, { recursive: true }), fs.mkdir(upper), fs.mkdir(work)]);
 
-  await deps.native.mount('overlay', rootfs, 'overlay', [], `lowerdir=${image.lowerDirs.join(':')},upperdir=${upper},workdir=${work}`);
-  stack.push('unmount rootfs', () => deps.native.unmount(rootfs, ['detach']));
+  if (sandbox.userNamespace) {
+    await mountIdmappedRootfs(deps.native, { lowerDirs: image.lowerDirs, containerDir, rootfs, upper, work, ...podUserNamespace(sandbox) }, stack);
+  } else {
+    await deps.native.mount('overlay', rootfs, 'overlay', [], `lowerdir=${image.lowerDirs.join(':')},upperdir=${upper},workdir=${work}`);
+    stack.push('unmount rootfs', () => deps.native.unmount(rootfs, ['detach']));
+  }
 
   const sec = config.security;
   // Independent lookups: run them together (Create's latency is kubelet's pod start latency).
@@ -114,7 +119,9 @@ export async function prepareContainer(
       imageUser: image.config.User ?? undefined,
     }),
     // Like cri-o: a missing host path is created as a directory; a symlinked one is mounted at its real destination.
-    Promise.all(config.mounts.map(async (m, i) => ({ ...m, hostPath: await prepareMountSource(m.hostPath, i) }))),
+    Promise.all(config.mounts.map(async (m, i) => ({ ...m, hostPath: await prepareMountSource(m.hostPath, i) }))).then((prepared) =>
+      idmapMountSources(deps.native, prepared, containerDir, sandbox, stack),
+    ),
     Promise.all(config.devices.map((d, i) => deps.resolveDevice(d, i))).then((lists) => lists.flat()),
     sec.privileged ? deps.hostDevices() : Promise.resolve([]),
     // Privileged containers ignore seccomp: their Localhost profile is not even read.

@@ -32,6 +32,7 @@ import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './ex
 import { CdiRegistry } from './cdi/registry';
 import { listHostDevices, resolveDevices } from './host-facts';
 import { ImageAccounts } from './image-accounts';
+import { unmountIdmappedLayers } from './idmapped-rootfs';
 import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
 import type { ContainerConfigInput, LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
@@ -405,9 +406,11 @@ export class ContainerManager {
       await this.opts.native.unmount(rec.paths.rootfs);
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'EINVAL' || code === 'ENOENT') return; // not mounted (any more)
-      throw new RuntimeError(`unmount rootfs of container ${rec.id}`, { cause: err });
+      // EINVAL/ENOENT: not mounted (any more)
+      if (code !== 'EINVAL' && code !== 'ENOENT') throw new RuntimeError(`unmount rootfs of container ${rec.id}`, { cause: err });
     }
+    // A container of a pod with a user namespace: its idmapped layers and bind sources (none otherwise).
+    await unmountIdmappedLayers(this.opts.native, rec.paths.dir);
   }
 
   /** ContainerStatus (from memory); `verbose` adds the pid and the OCI spec. */

@@ -28,6 +28,7 @@ import { describeError, errnoCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ContainerRecord } from './container-record';
 import type { ContainerStore, UnreadableContainer } from './container-store';
+import { unmountIdmappedLayers } from './idmapped-rootfs';
 import type { RuntimeNative } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
 
@@ -207,6 +208,13 @@ export async function removeOrphanContainerDirs(opts: { store: ContainerStore; n
         opts.logger.warn('keep orphan container dir: rootfs unmount failed', { container: id, err: describeError(err) });
         continue;
       }
+    }
+    // The recursive delete below must never run through an idmapped layer.
+    try {
+      await unmountIdmappedLayers(opts.native, dir);
+    } catch (err) {
+      opts.logger.warn('keep orphan container dir: idmapped layer unmount failed', { container: id, err: describeError(err) });
+      continue;
     }
     await fs.rm(dir, { recursive: true, force: true });
     removed.push(id);

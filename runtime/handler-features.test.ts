@@ -28,4 +28,12 @@ describe('runtime/handler-features', () => {
     expect(handlerFeatures('runc version 1.1.5', '5.10.0')).to.deep.equal({ recursiveReadOnlyMounts: false, userNamespaces: false });
     expect(handlerFeatures('runc version 1.1.5', '6.1.0')).to.deep.equal({ recursiveReadOnlyMounts: true, userNamespaces: false });
   });
+
+  it('offers user namespaces only with working idmapped mounts and a runc that joins a pinned namespace (1.1+)', () => {
+    expect(handlerFeatures('runc version 1.1.5', '6.18.0', true).userNamespaces).to.equal(true);
+    expect(handlerFeatures('runc version 1.1.5', '6.18.0', false).userNamespaces, 'probe failed').to.equal(false);
+    expect(handlerFeatures('runc version 1.0.3', '6.18.0', true).userNamespaces, 'old runc').to.equal(false);
+    expect(handlerFeatures('crun version 1.8', '6.18.0', true).userNamespaces, 'crun: not checked').to.equal(false);
+    expect(handlerFeatures(undefined, '6.18.0', true).userNamespaces, 'no answer').to.equal(false);
+  });
 });

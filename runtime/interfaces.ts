@@ -51,4 +51,4 @@ export interface ImageLookup {
 }
 
 /** The syscalls runtime/ uses. */
-export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount'>;
+export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount'> & Partial<Pick<NativeBinding, 'idmapMount'>>;

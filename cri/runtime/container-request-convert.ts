@@ -191,6 +191,7 @@ export function containerConfigFromWire(c: runtime.v1.IContainerConfig | null | 
         readonly: m.readonly === true,
         propagation: propagationFromWire(m.propagation),
         recursiveReadOnly: m.recursiveReadOnly === true,
+        ...((m.uidMappings ?? []).length > 0 ? { idmapped: true } : {}),
       };
     }),
     devices: (c.devices ?? []).map((d) => ({ containerPath: d.containerPath ?? '', hostPath: d.hostPath ?? '', permissions: d.permissions ?? '' })),

@@ -9,7 +9,7 @@ import { capabilityList, ociCapabilities } from './capabilities';
 import { deviceCgroupRules, ociDevices } from './devices';
 import type { SpecBuildInput } from './inputs';
 import { assembleMounts, bindMount, defaultMounts, rootfsPropagation, sandboxMounts } from './mounts';
-import { containerNamespaces } from './namespaces';
+import { containerIdMappings, containerNamespaces } from './namespaces';
 import type { OciSpec } from './oci-types';
 import { clampOomScoreAdj, mergeArgs, mergeEnv, processUser, rlimits, workingDir } from './process';
 import { containerCgroupsPath, ociResources } from './resources';
@@ -99,6 +99,7 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
         targetPid: input.targetPid,
         cgroupVersion: defaults.cgroupVersion,
       }),
+      ...containerIdMappings(sandbox),
       devices: ociDevices(devices),
       resources,
       cgroupsPath: containerCgroupsPath(sandbox.cgroupParent, input.containerId, defaults.cgroupDriver),

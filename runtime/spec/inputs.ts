@@ -20,6 +20,8 @@ export interface ContainerMountInput {
   propagation: MountPropagation;
   /** Make the bind recursively read-only (needs readonly; kernel ≥ 5.12 and runc support). */
   recursiveReadOnly?: boolean;
+  /** Idmap the bind through the pod's user namespace (the request's uid/gid_mappings, equal to the pod's). */
+  idmapped?: boolean;
 }
 
 export interface ContainerDeviceInput {

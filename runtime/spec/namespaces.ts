@@ -2,7 +2,15 @@
 import { InvalidArgumentError } from '../../common/errors';
 import { sameUserNamespace, UserNamespaceMappings } from '../../common/id-mappings';
 import type { NamespaceMode, SandboxSpecInput } from './inputs';
-import type { OciNamespace } from './oci-types';
+import type { OciIdMapping, OciNamespace } from './oci-types';
+
+/** linux.uidMappings/gidMappings for a container joining its pod's user namespace (runc checks them against it). */
+export function containerIdMappings(sandbox: SandboxSpecInput): { uidMappings?: OciIdMapping[]; gidMappings?: OciIdMapping[] } {
+  const ns = sandbox.userNamespace;
+  if (!ns) return {};
+  const oci = (list: UserNamespaceMappings['uids']): OciIdMapping[] => list.map((m) => ({ containerID: m.containerId, hostID: m.hostId, size: m.length }));
+  return { uidMappings: oci(ns.uids), gidMappings: oci(ns.gids) };
+}
 
 /** The namespace list for a container of `sandbox`. */
 export function containerNamespaces(opts: {
