@@ -146,7 +146,10 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     const eventedPods = new EventedPodService(pods);
     const layers: DaemonLayers = {
       network,
-      statusInfo: () => ({ apparmor: JSON.stringify(containers.appArmorStatus() ?? { enabled: false }) }),
+      statusInfo: () => ({
+        apparmor: JSON.stringify(containers.appArmorStatus() ?? { enabled: false }),
+        userNamespaces: JSON.stringify(containers.userNamespaceSupport() ?? { idmappedMounts: false, reason: 'not probed' }),
+      }),
       handlerFeatures: () => containers.handlerFeatures(),
       // Merge and Strict are both applied from the image's own group file (runtime/user.ts).
       runtimeFeatures: { supplementalGroupsPolicy: true },

@@ -33,6 +33,7 @@ import { CdiRegistry } from './cdi/registry';
 import { listHostDevices, resolveDevices } from './host-facts';
 import { ImageAccounts } from './image-accounts';
 import { unmountIdmappedLayers } from './idmapped-rootfs';
+import type { UserNamespaceSupport } from './userns-support';
 import type { ImageLookup, RuntimeNative, SandboxLookup } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
 import type { ContainerConfigInput, LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
@@ -57,6 +58,8 @@ export interface ContainerManagerOptions {
   specDefaults: RuntimeSpecDefaults;
   /** What each handler can do on this host (absent: the host defaults for every handler). */
   handlerFeatures?: Record<string, HandlerFeatures>;
+  /** What the user namespace probe found at start (verbose Status). */
+  userNamespaceSupport?: UserNamespaceSupport;
   logger: Logger;
   /** Max bytes per container log before conmon truncates; unset = unlimited. */
   logSizeMax?: number;
@@ -143,6 +146,11 @@ export class ContainerManager {
     for (const name of Object.keys(this.opts.runtimes)) out[name] = known[name] ?? { recursiveReadOnlyMounts: rro, userNamespaces: false };
     out[''] = out[this.opts.defaultRuntime] ?? { recursiveReadOnlyMounts: rro, userNamespaces: false };
     return out;
+  }
+
+  /** The idmapped mount probe's result (undefined: not probed); for verbose Status. */
+  userNamespaceSupport(): UserNamespaceSupport | undefined {
+    return this.opts.userNamespaceSupport;
   }
 
   /** The host's AppArmor as found at start (undefined: not looked at); for Status. */

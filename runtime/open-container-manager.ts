@@ -73,6 +73,7 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     conmonPath: o.conmonPath,
     specDefaults,
     handlerFeatures,
+    userNamespaceSupport: userns,
     logger: o.logger.child({ component: 'containers' }),
     logSizeMax: o.logSizeMax,
     thoroughRecovery: o.thoroughRecovery,

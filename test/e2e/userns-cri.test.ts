@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { runtime } from '../../cri/api/generated/cri';
 import type { CriClient } from '../support/cri-client';
+import { RestartableBerthd, TEST_IMAGE } from './reliability-support';
 import { startBerthd, type BerthdInstance } from './support/berthd';
 import { startRegistry, type TestRegistry } from './support/registry';
 import { busyboxImage, pushImage } from './support/test-images';
@@ -102,9 +103,10 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
   }
 
   it('Status offers user namespaces for runc', async () => {
-    const { runtimeHandlers } = await client.status({ verbose: true });
+    const { runtimeHandlers, info } = await client.status({ verbose: true });
     const runc = runtimeHandlers?.find((h) => h.name === 'runc');
     expect(runc?.features?.userNamespaces).to.equal(true);
+    expect(JSON.parse(info?.userNamespaces ?? '{}'), 'verbose info shows the probe').to.deep.equal({ idmappedMounts: true });
   });
 
   it('refuses user namespaces with host network, naming the field', async () => {
@@ -138,5 +140,96 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
     const escape = await exec(id, ['sh', '-c', 'unshare -U -r cat /proc/self/uid_map; mount -t tmpfs none /mnt && echo mounted']);
     expect(escape.stdout).to.not.match(/mounted/);
     console.log(`      host uid of the container process: ${base} (pid ${pid})`);
+  });
+
+  it('a Mount with the pod mappings is idmapped: host-root files are root inside, and root writes land as host root', async () => {
+    const base = 0x120000;
+    const podId = await runPod('beta', base);
+    const range = [{ hostId: base, containerId: 0, length: 65536 }];
+    const id = await startContainer(podId, 'beta', base, 'sleep 300', [
+      { containerPath: '/vol', hostPath: path.join(work, 'host-root-dir'), uidMappings: range, gidMappings: range },
+    ]);
+    expect((await exec(id, ['stat', '-c', '%u', '/vol/secret'])).stdout.trim()).to.equal('0');
+    expect((await exec(id, ['sh', '-c', 'echo z > /vol/from-pod && echo ok'])).stdout.trim()).to.equal('ok');
+    expect(fs.statSync(path.join(work, 'host-root-dir', 'from-pod')).uid).to.equal(0);
+    fs.rmSync(path.join(work, 'host-root-dir', 'from-pod'));
+    // Logs and stats of such a container.
+    const { stats } = await client.containerStats({ containerId: id });
+    expect(Number(stats?.memory?.workingSetBytes?.value ?? 0)).to.be.greaterThan(0);
+  });
+
+  it('two pods with different ranges cannot read each other\'s files', async () => {
+    const [a, b] = [0x130000, 0x140000];
+    const shared = path.join(work, 'shared');
+    fs.mkdirSync(shared, { mode: 0o777 });
+    fs.chmodSync(shared, 0o777);
+    const mounts = [{ containerPath: '/shared', hostPath: shared }];
+    const idA = await startContainer(await runPod('gamma', a), 'gamma', a, 'umask 077; echo mine > /shared/a-secret; sleep 300', mounts);
+    const idB = await startContainer(await runPod('delta', b), 'delta', b, 'sleep 300', mounts);
+    for (let i = 0; i < 100 && !fs.existsSync(path.join(shared, 'a-secret')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(fs.statSync(path.join(shared, 'a-secret')).uid).to.equal(a);
+    expect((await exec(idA, ['cat', '/shared/a-secret'])).stdout.trim()).to.equal('mine');
+    const fromB = await exec(idB, ['cat', '/shared/a-secret']);
+    expect(fromB.exitCode).to.not.equal(0);
+    expect(fromB.stderr).to.match(/Permission denied/);
+    expect((await exec(idB, ['stat', '-c', '%u', '/shared/a-secret'])).stdout.trim(), "the other pod's root is nobody here").to.equal('65534');
+  });
+});
+
+describe('e2e user namespaces: a pod survives a berthd restart', function () {
+  this.timeout(120_000);
+  let b: RestartableBerthd;
+  const base = 0x150000;
+  const range = [{ hostId: base, containerId: 0, length: 65536 }];
+  const userns = { mode: POD, uids: range, gids: range };
+  const config = () => ({
+    metadata: { name: 'survivor', namespace: 'e2e', uid: `uid-survivor-${process.pid}`, attempt: 0 },
+    hostname: 'survivor',
+    logDirectory: path.join(b.logsDir, 'survivor'),
+    linux: { securityContext: { namespaceOptions: { pid: CONTAINER, usernsOptions: userns } } },
+  });
+
+  before(async () => {
+    b = await RestartableBerthd.create('berth-userns-restart');
+    fs.chmodSync(b.dir, 0o711);
+    await b.start();
+    await b.client().pullImage({ image: { image: TEST_IMAGE } });
+  });
+  after(async () => {
+    await b?.destroy();
+  });
+
+  it('after SIGKILL and restart: exec, logs and stats work, and removal leaves no idmapped mount', async () => {
+    let c = b.client();
+    const { podSandboxId } = await c.runPodSandbox({ config: config() });
+    const podId = podSandboxId ?? '';
+    const { containerId } = await c.createContainer({
+      podSandboxId: podId,
+      config: {
+        metadata: { name: 'sleeper', attempt: 0 },
+        image: { image: TEST_IMAGE },
+        command: ['sh', '-c', 'id -u; sleep 300'],
+        logPath: 'sleeper.log',
+        linux: { securityContext: { namespaceOptions: { pid: CONTAINER, usernsOptions: userns } } },
+      },
+      sandboxConfig: config(),
+    });
+    const id = containerId ?? '';
+    await c.startContainer({ containerId: id });
+    await b.stop('SIGKILL');
+    await b.start();
+    c = b.client();
+    const { status } = await c.podSandboxStatus({ podSandboxId: podId });
+    expect(status?.state, 'pod still ready').to.equal(0);
+    const r = await c.execSync({ containerId: id, cmd: ['id', '-u'], timeout: 10 });
+    expect(Buffer.from(r.stdout ?? []).toString().trim()).to.equal('0');
+    const { status: cs } = await c.containerStatus({ containerId: id });
+    expect(fs.readFileSync(cs?.logPath ?? '', 'utf8')).to.match(/ stdout F 0\n/);
+    const { stats } = await c.containerStats({ containerId: id });
+    expect(Number(stats?.memory?.workingSetBytes?.value ?? 0)).to.be.greaterThan(0);
+    await c.stopPodSandbox({ podSandboxId: podId });
+    await c.removePodSandbox({ podSandboxId: podId });
+    const left = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(b.dir));
+    expect(left, 'no rootfs, idmapped layer or namespace pin left').to.deep.equal([]);
   });
 });
