@@ -30,6 +30,7 @@ import { DEFAULT_SHM_SIZE_BYTES, unmountShm } from './shm';
 import { startSandbox, StartSandboxDeps, volatileDirOf } from './start-sandbox';
 import { PodSandboxConfigInput, SandboxFilter, SandboxInfo, SandboxStatusView } from './types';
 import { validatePodConfig } from './validate-config';
+import { checkIdRangeFree, IdRangeHolder } from './userns';
 
 /** How PodManager is configured; the daemon fills it from BerthConfig. */
 export interface PodManagerOptions {
@@ -74,6 +75,8 @@ export class PodManager {
   private readonly handlers: readonly string[];
   private readonly defaultHandler: string;
   private containers: PodContainersHook;
+  /** Host id ranges of pods being started (not yet in the store). */
+  private readonly startingIdRanges = new Map<string, IdRangeHolder>();
 
   private constructor(
     private readonly opts: PodManagerOptions,
@@ -176,13 +179,25 @@ export class PodManager {
     });
     const newId = randomBytes(32).toString('hex');
     const log = this.opts.logger.child({ pod: newId });
-    const { id } = await this.names.reserveOrJoin(
-      cfg.reservedName,
-      newId,
-      () => this.locks.run(newId, () => CleanupStack.run((stack) => startSandbox(this.steps, newId, cfg, config, stack, log)).then(() => undefined)),
-      configFingerprint({ config, handler: cfg.runtimeHandler }),
-    );
-    return id;
+    // Checked and claimed without an await in between: two concurrent requests cannot both pass.
+    if (cfg.userNamespace) {
+      checkIdRangeFree(cfg.userNamespace, cfg.reservedName, [
+        ...this.store.all().map((r) => ({ id: r.info.id, reservedName: r.reservedName, userNamespace: r.info.userNamespace })),
+        ...this.startingIdRanges.values(),
+      ]);
+      this.startingIdRanges.set(newId, { id: newId, reservedName: cfg.reservedName, userNamespace: cfg.userNamespace });
+    }
+    try {
+      const { id } = await this.names.reserveOrJoin(
+        cfg.reservedName,
+        newId,
+        () => this.locks.run(newId, () => CleanupStack.run((stack) => startSandbox(this.steps, newId, cfg, config, stack, log)).then(() => undefined)),
+        configFingerprint({ config, handler: cfg.runtimeHandler }),
+      );
+      return id;
+    } finally {
+      this.startingIdRanges.delete(newId);
+    }
   }
 
   /**

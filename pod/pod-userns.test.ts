@@ -91,4 +91,36 @@ describe('pod/pod-manager: user namespaces (RecordingNativeBinding)', () => {
       pods.close();
     }
   });
+
+  it('refuses a second pod whose host ids overlap a live pod, but lets the same pod be retried', async () => {
+    const pods = await manager(true);
+    try {
+      const id = await pods.runPodSandbox(config, '');
+      expect(await pods.runPodSandbox(config, ''), 'a retry of the same pod joins it').to.equal(id);
+      const other: PodSandboxConfigInput = { ...config, metadata: { name: 'q', namespace: 'n', uid: 'u2' } };
+      const err = await pods.runPodSandbox(other, '').then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).to.equal(`config.linux.security_context.namespace_options.userns_options.uids: host ids ${BASE}+65536 are already used by pod sandbox ${id}`);
+      expect(native.callsOf('startPause')).to.have.length(1);
+      await pods.stopPodSandbox(id);
+      await pods.removePodSandbox(id);
+      expect(await pods.runPodSandbox(other, ''), 'free again once the first pod is removed').to.be.a('string');
+    } finally {
+      pods.close();
+    }
+  });
+
+  it('of two concurrent pods asking for the same host ids, exactly one starts', async () => {
+    const pods = await manager(true);
+    try {
+      const second: PodSandboxConfigInput = { ...config, metadata: { name: 'r', namespace: 'n', uid: 'u3' } };
+      const results = await Promise.allSettled([pods.runPodSandbox(config, ''), pods.runPodSandbox(second, '')]);
+      expect(results.map((r) => r.status).sort()).to.deep.equal(['fulfilled', 'rejected']);
+      expect(native.callsOf('startPause')).to.have.length(1);
+    } finally {
+      pods.close();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 /** What a pod with its own user namespace needs on the host: its root's host ids own its files. */
 import { promises as fs } from 'node:fs';
-import { hostIdOf, UserNamespaceMappings } from '../common/id-mappings';
-import { RuntimeError } from '../common/errors';
+import { hostIdOf, IdMapping, UserNamespaceMappings } from '../common/id-mappings';
+import { InvalidArgumentError, RuntimeError } from '../common/errors';
 import { PodFilePaths } from './pod-files';
 
 /** The host uid and gid of the pod's root (container id 0). */
@@ -24,5 +24,27 @@ export async function chownPodFiles(paths: PodFilePaths, owner: { uid: number; g
     await Promise.all(files.map((file) => fs.lchown(file, owner.uid, owner.gid)));
   } catch (err) {
     throw new RuntimeError(`hand pod files to the pod's root (${owner.uid}:${owner.gid})`, { cause: err });
+  }
+}
+
+/** A pod holding (or about to hold) host ids. */
+export interface IdRangeHolder {
+  id: string;
+  reservedName: string;
+  userNamespace?: UserNamespaceMappings;
+}
+
+/**
+ * Refuses `mappings` when another pod (not the same pod retried: same reserved name) already
+ * holds any of its host ids: two pods sharing ids could read and signal each other's processes
+ * and files. kubelet never hands out a range twice; a client that does is refused.
+ */
+export function checkIdRangeFree(mappings: UserNamespaceMappings, reservedName: string, holders: Iterable<IdRangeHolder>): void {
+  const overlaps = (a: IdMapping[], b: IdMapping[]): boolean => a.some((x) => b.some((y) => x.hostId < y.hostId + y.length && y.hostId < x.hostId + x.length));
+  for (const h of holders) {
+    if (!h.userNamespace || h.reservedName === reservedName) continue;
+    const field = 'config.linux.security_context.namespace_options.userns_options';
+    if (overlaps(mappings.uids, h.userNamespace.uids)) throw new InvalidArgumentError(`${field}.uids: host ids ${mappings.uids[0].hostId}+${mappings.uids[0].length} are already used by pod sandbox ${h.id}`);
+    if (overlaps(mappings.gids, h.userNamespace.gids)) throw new InvalidArgumentError(`${field}.gids: host ids ${mappings.gids[0].hostId}+${mappings.gids[0].length} are already used by pod sandbox ${h.id}`);
   }
 }

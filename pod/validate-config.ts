@@ -159,6 +159,11 @@ function validatePodUserNamespace(
   if (modes.network === 'node') throw new InvalidArgumentError(`${field}.network: NODE cannot be combined with a user namespace (userns_options.mode POD)`);
   if (modes.ipc === 'node') throw new InvalidArgumentError(`${field}.ipc: NODE cannot be combined with a user namespace (userns_options.mode POD)`);
   if (modes.pid === 'node') throw new InvalidArgumentError(`${field}.pid: NODE cannot be combined with a user namespace (userns_options.mode POD)`);
+  // A privileged container gets the host's devices and an unconfined view of /sys and /proc,
+  // which a user namespace was asked to take away: the two do not go together.
+  if (config.linux?.securityContext?.privileged === true) {
+    throw new InvalidArgumentError('config.linux.security_context.privileged: a privileged pod cannot have a user namespace (userns_options.mode POD)');
+  }
   return mappings;
 }
 

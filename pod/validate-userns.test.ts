@@ -52,6 +52,11 @@ describe('pod/validate-config: user namespaces', () => {
     ['host network', pod({ uids: [range(65536)], gids: [range(65536)] }, { network: NamespaceMode.NODE }), new RegExp(`^${field}\\.network: NODE cannot be combined`)],
     ['host ipc', pod({ uids: [range(65536)], gids: [range(65536)] }, { ipc: NamespaceMode.NODE }), new RegExp(`^${field}\\.ipc: NODE cannot be combined`)],
     ['host pid', pod({ uids: [range(65536)], gids: [range(65536)] }, { pid: NamespaceMode.NODE }), new RegExp(`^${field}\\.pid: NODE cannot be combined`)],
+    [
+      'a privileged pod',
+      { ...pod({ uids: [range(65536)], gids: [range(65536)] }), linux: { securityContext: { privileged: true, namespaceOptions: { usernsOptions: { uids: [range(65536)], gids: [range(65536)] } } } } },
+      /^config\.linux\.security_context\.privileged: a privileged pod cannot have a user namespace/,
+    ],
   ];
   for (const [what, config, message] of refused) {
     it(`refuses ${what}`, () => {

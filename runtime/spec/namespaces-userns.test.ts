@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { InvalidArgumentError } from '../../common/errors';
 import { UserNamespaceMappings } from '../../common/id-mappings';
-import { containerNamespaces } from './namespaces';
+import { checkUserMapped, containerNamespaces } from './namespaces';
 import { specInput } from './spec-fixtures';
 
 const mappings = (hostId: number): UserNamespaceMappings => ({
@@ -29,4 +29,11 @@ describe('runtime/spec/namespaces: user namespace', () => {
       expect(fn).to.throw(InvalidArgumentError).with.property('message').that.matches(message);
     });
   }
+
+  it('accepts container ids inside the pod range and refuses ids outside it, naming the field', () => {
+    expect(() => checkUserMapped({ uid: 65535, gid: 0, additionalGids: [65535] }, userPod)).to.not.throw();
+    expect(() => checkUserMapped({ uid: 65536, gid: 0, additionalGids: [] }, userPod)).to.throw(InvalidArgumentError, /^linux\.security_context\.run_as_user: uid 65536 is not mapped/);
+    expect(() => checkUserMapped({ uid: 0, gid: 0, additionalGids: [70000] }, userPod)).to.throw(InvalidArgumentError, /^linux\.security_context\.run_as_group: gid 70000 is not mapped/);
+    expect(() => checkUserMapped({ uid: 70000, gid: 70000, additionalGids: [] }, plain), 'no user namespace: any id').to.not.throw();
+  });
 });

@@ -1,7 +1,7 @@
 /** Namespaces: join the pod's pinned user/net/ipc/uts (and pid when shared); new mount (and pid). Pure. */
 import { InvalidArgumentError } from '../../common/errors';
-import { sameUserNamespace, UserNamespaceMappings } from '../../common/id-mappings';
-import type { NamespaceMode, SandboxSpecInput } from './inputs';
+import { hostIdOf, sameUserNamespace, UserNamespaceMappings } from '../../common/id-mappings';
+import type { NamespaceMode, ResolvedUser, SandboxSpecInput } from './inputs';
 import type { OciIdMapping, OciNamespace } from './oci-types';
 
 /** linux.uidMappings/gidMappings for a container joining its pod's user namespace (runc checks them against it). */
@@ -10,6 +10,20 @@ export function containerIdMappings(sandbox: SandboxSpecInput): { uidMappings?: 
   if (!ns) return {};
   const oci = (list: UserNamespaceMappings['uids']): OciIdMapping[] => list.map((m) => ({ containerID: m.containerId, hostID: m.hostId, size: m.length }));
   return { uidMappings: oci(ns.uids), gidMappings: oci(ns.gids) };
+}
+
+/**
+ * In a user namespace the container's ids must be ones the pod was given: an unmapped uid would
+ * make runc fail half-way, or be read as the overflow id (nobody) by the kernel.
+ */
+export function checkUserMapped(user: ResolvedUser, sandbox: SandboxSpecInput): void {
+  const ns = sandbox.userNamespace;
+  if (!ns) return;
+  const field = 'linux.security_context';
+  if (hostIdOf(ns.uids, user.uid) === undefined) throw new InvalidArgumentError(`${field}.run_as_user: uid ${user.uid} is not mapped in the user namespace of pod sandbox ${sandbox.id}`);
+  for (const gid of [user.gid, ...user.additionalGids]) {
+    if (hostIdOf(ns.gids, gid) === undefined) throw new InvalidArgumentError(`${field}.run_as_group: gid ${gid} is not mapped in the user namespace of pod sandbox ${sandbox.id}`);
+  }
 }
 
 /** The namespace list for a container of `sandbox`. */
