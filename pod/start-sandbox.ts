@@ -167,6 +167,8 @@ export async function startSandbox(
         denyDevicesCgroups: cgroup.v2Dirs,
         sysctls: cfg.sysctls,
         logFile: path.join(volatileDir, 'pause.log'),
+        // uid/gid (65535) are then ids inside: pause stays an unprivileged id of the pod's own
+        // range (host base + 65535), never its root, whose files and processes it has no need of.
         ...(cfg.userNamespace ? { userNamespace: cfg.userNamespace } : {}),
       });
     } catch (err) {

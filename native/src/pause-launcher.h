@@ -3,7 +3,8 @@
 // never becomes berthd's child. Pause always gets its own mount namespace whose root is an empty
 // read-only tmpfs (host paths are opened before the pivot; the executable runs through an fd).
 // Between clone and execve only async-signal-safe calls are made; a failed step travels back
-// over a CLOEXEC pipe as (step, index, errno).
+// over a CLOEXEC pipe as (step, index, errno). With a user namespace, pause is not vforked: it
+// waits on a sync pipe until the intermediate (still host root) has written its uid/gid maps.
 #pragma once
 
 #include <sys/types.h>

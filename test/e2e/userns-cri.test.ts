@@ -125,6 +125,8 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
       { containerPath: '/scratch', hostPath: path.join(work, 'empty-dir') },
       { containerPath: '/host', hostPath: path.join(work, 'host-root-dir') },
     ]);
+    const { status: podStatus } = await client.podSandboxStatus({ podSandboxId: podId });
+    expect(podStatus?.linux?.namespaces?.options?.usernsOptions?.uids?.[0]?.hostId, 'PodSandboxStatus reports the mappings').to.equal(base);
     const pid = await hostPid(id);
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     expect(status).to.match(new RegExp(`\\nUid:\\s+${base}\\s+${base}\\s`));
