@@ -139,9 +139,35 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
     expect((await exec(id, ['sh', '-c', 'echo y > /host/new'])).exitCode).to.not.equal(0);
     expect(fs.existsSync(path.join(work, 'host-root-dir', 'new'))).to.equal(false);
     // Escalation: a nested user namespace gets nothing over the host, mounting is refused.
-    const escape = await exec(id, ['sh', '-c', 'unshare -U -r cat /proc/self/uid_map; mount -t tmpfs none /mnt && echo mounted']);
+    const escape = await exec(id, ['sh', '-c', 'mkdir -p /m; unshare -U -r -m sh -c "mount -t tmpfs none /m && echo nested-mounted"; echo unshare=$?; mount -t tmpfs none /m && echo mounted; echo mount=$?']);
+    console.log(`      escalation attempts: ${JSON.stringify(escape)}`);
+    expect(escape.stdout).to.match(/unshare=[1-9]/);
+    expect(escape.stdout).to.match(/mount=[1-9]/);
     expect(escape.stdout).to.not.match(/mounted/);
+    expect(escape.stderr, 'refused for lack of privilege, not a missing path').to.match(/mount: permission denied|Operation not permitted/);
+    expect(escape.stderr).to.not.match(/No such file/);
     console.log(`      host uid of the container process: ${base} (pid ${pid})`);
+  });
+
+  it('a container whose user is outside the pod range is refused, naming the field, and leaves no idmapped mount', async () => {
+    const base = 0x160000;
+    const podId = await runPod('epsilon', base);
+    const containerMounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(path.join(berthd.root, 'containers'))).sort();
+    const before = containerMounts();
+    const config: runtime.v1.IContainerConfig = {
+      metadata: { name: 'outside', attempt: 0 },
+      image: { image },
+      command: ['true'],
+      logPath: 'outside.log',
+      linux: { securityContext: { runAsUser: { value: 70000 }, namespaceOptions: { pid: CONTAINER, usernsOptions: userns(base) } } },
+    };
+    const err = await client.createContainer({ podSandboxId: podId, config, sandboxConfig: podConfig('epsilon', base) }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: number; details?: string },
+    );
+    expect(err?.code).to.equal(3);
+    expect(err?.details).to.match(/run_as_user: uid 70000 is not mapped/);
+    expect(containerMounts(), 'the failed create took its idmapped layers and rootfs down').to.deep.equal(before);
   });
 
   it('a Mount with the pod mappings is idmapped: host-root files are root inside, and root writes land as host root', async () => {
