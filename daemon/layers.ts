@@ -98,6 +98,8 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
             observer: metrics.podStart,
             pauseUid: config.pauseUid,
             pauseGid: config.pauseGid,
+            // Containers open after pods; no pod is created before both are.
+            userNamespaces: (handler) => containers?.handlerFeatures()[handler]?.userNamespaces ?? false,
           });
           stack.push('close pod manager', () => pods.close());
           return podOutcome(await pods.recover({ thorough }));
@@ -145,7 +147,10 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     const eventedPods = new EventedPodService(pods);
     const layers: DaemonLayers = {
       network,
-      statusInfo: () => ({ apparmor: JSON.stringify(containers.appArmorStatus() ?? { enabled: false }) }),
+      statusInfo: () => ({
+        apparmor: JSON.stringify(containers.appArmorStatus() ?? { enabled: false }),
+        userNamespaces: JSON.stringify(containers.userNamespaceSupport() ?? { idmappedMounts: false, reason: 'not probed' }),
+      }),
       handlerFeatures: () => containers.handlerFeatures(),
       // Merge and Strict are both applied from the image's own group file (runtime/user.ts).
       runtimeFeatures: { supplementalGroupsPolicy: true },

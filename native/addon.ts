@@ -22,6 +22,7 @@ import {
   type SeqpacketHandlers,
   type SeqpacketSocket,
   type UnmountFlag,
+  type UserNamespaceMaps,
 } from './binding';
 import { ChannelSeqpacketSocket, type RawSeqpacketChannelClass } from './seqpacket-socket';
 
@@ -34,6 +35,7 @@ export interface RawAddon {
   lgetxattr(path: string, name: string): Promise<Buffer | undefined>;
   llistxattr(path: string): Promise<string[]>;
   startPause(spec: PauseSpec): Promise<number>;
+  idmapMount(source: string, target: string, userns: string | UserNamespaceMaps, readOnly: boolean): Promise<void>;
   watchExit(pid: number, onExit: () => void): { close(): void };
   /** Like watchExit for a child of ours (spawnProcess), which it reaps: (exit code, or null; signal number, or null). */
   watchChild(pid: number, onExit: (exitCode: number | null, signal: number | null) => void): { close(): void };
@@ -195,6 +197,10 @@ export class AddonNativeBinding implements NativeBinding {
 
   llistxattr(filePath: string): Promise<string[]> {
     return call(() => this.addon.llistxattr(filePath));
+  }
+
+  idmapMount(source: string, target: string, userns: string | UserNamespaceMaps, readOnly = false): Promise<void> {
+    return call(() => this.addon.idmapMount(source, target, userns, readOnly));
   }
 
   async startPause(spec: PauseSpec): Promise<PauseProcess> {

@@ -17,7 +17,8 @@
         "src/memory-ops.cc",
         "src/connect-in-netns.cc",
         "src/terminal-ops.cc",
-        "src/seqpacket.cc"
+        "src/seqpacket.cc",
+        "src/idmap-ops.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

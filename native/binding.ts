@@ -27,7 +27,20 @@ export type MountFlag =
 export type UnmountFlag = 'detach' | 'force' | 'nofollow';
 
 /** Namespaces the pause process can be started in. */
-export type NamespaceKind = 'net' | 'ipc' | 'uts' | 'pid';
+export type NamespaceKind = 'net' | 'ipc' | 'uts' | 'pid' | 'user';
+
+/** One range of a user namespace's id map: `length` ids from `containerId` inside = from `hostId` outside. */
+export interface IdMap {
+  readonly containerId: number;
+  readonly hostId: number;
+  readonly length: number;
+}
+
+/** A user namespace's uid and gid maps. */
+export interface UserNamespaceMaps {
+  readonly uids: readonly IdMap[];
+  readonly gids: readonly IdMap[];
+}
 
 /** How to start a pod's pause process. */
 export interface PauseSpec {
@@ -54,6 +67,11 @@ export interface PauseSpec {
   readonly sysctls: Readonly<Record<string, string>>;
   /** A file pause's stdout/stderr go to (it writes nothing in normal operation). */
   readonly logFile?: string;
+  /**
+   * A new user namespace with these maps, owning every other namespace of pause (which then
+   * includes 'user'); uid/gid are ids inside it. Absent: the host's user namespace.
+   */
+  readonly userNamespace?: UserNamespaceMaps;
 }
 
 /** The started pause process. */
@@ -113,6 +131,12 @@ export interface NativeBinding {
    * outlives berthd and is reaped by init), and resolves once it has exec'd.
    */
   startPause(spec: PauseSpec): Promise<PauseProcess>;
+  /**
+   * An idmapped bind mount of `source` on `target` (nosuid, nodev; read-only when asked): ids on
+   * disk appear shifted by the maps of `userns`, a user namespace file (a pod's pin) or maps for
+   * a throwaway namespace. Not recursive.
+   */
+  idmapMount(source: string, target: string, userns: string | UserNamespaceMaps, readOnly?: boolean): Promise<void>;
   /**
    * Calls `onExit` once when process `pid` exits (pidfd_open + a poll on the event loop; no thread
    * is held). Throws (synchronously) a NativeError with code ESRCH when the process is already

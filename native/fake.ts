@@ -20,6 +20,7 @@ import {
   type SeqpacketHandlers,
   type SeqpacketSocket,
   type UnmountFlag,
+  type UserNamespaceMaps,
 } from './binding';
 
 /** Names of the NativeBinding methods. */
@@ -231,6 +232,11 @@ export class RecordingNativeBinding implements NativeBinding {
   async llistxattr(path: string): Promise<string[]> {
     this.record('llistxattr', [path]);
     return [...(this.xattrs.get(path)?.keys() ?? [])];
+  }
+
+  async idmapMount(source: string, target: string, userns: string | UserNamespaceMaps, readOnly = false): Promise<void> {
+    this.record('idmapMount', [source, target, userns, readOnly]);
+    this.mounts.push({ source, target, fstype: 'none', flags: readOnly ? ['bind', 'rdonly'] : ['bind'], data: undefined });
   }
 
   async startPause(spec: PauseSpec): Promise<PauseProcess> {

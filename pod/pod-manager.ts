@@ -31,6 +31,7 @@ import { DEFAULT_SHM_SIZE_BYTES, unmountShm } from './shm';
 import { startSandbox, StartSandboxDeps, volatileDirOf } from './start-sandbox';
 import { PodSandboxConfigInput, SandboxFilter, SandboxInfo, SandboxStatusView } from './types';
 import { validatePodConfig } from './validate-config';
+import { checkIdRangeFree, IdRangeHolder } from './userns';
 
 /** How PodManager is configured; the daemon fills it from BerthConfig. */
 export interface PodManagerOptions {
@@ -61,6 +62,8 @@ export interface PodManagerOptions {
   hostHosts?: string;
   /** How long Stop waits for a killed pause to exit (default 5 s). */
   killTimeoutMs?: number;
+  /** Whether `handler` supports user namespaces here (default: none does; such pods are refused). */
+  userNamespaces?: (handler: string) => boolean;
 }
 
 /** The pod layer's public API. */
@@ -73,6 +76,8 @@ export class PodManager {
   private readonly handlers: readonly string[];
   private readonly defaultHandler: string;
   private containers: PodContainersHook;
+  /** Host id ranges of pods being started (not yet in the store). */
+  private readonly startingIdRanges = new Map<string, IdRangeHolder>();
 
   private constructor(
     private readonly opts: PodManagerOptions,
@@ -169,16 +174,32 @@ export class PodManager {
    * The caller's deadline is deliberately not honoured mid-way: finishing lets the retry find it.
    */
   async runPodSandbox(config: PodSandboxConfigInput, runtimeHandler: string | null | undefined): Promise<string> {
-    const cfg = validatePodConfig(config, runtimeHandler, { handlers: this.handlers, defaultHandler: this.defaultHandler });
+    const cfg = validatePodConfig(config, runtimeHandler, {
+      handlers: this.handlers,
+      defaultHandler: this.defaultHandler,
+      userNamespaces: this.opts.userNamespaces,
+    });
     const newId = randomBytes(32).toString('hex');
     const log = this.opts.logger.child({ pod: newId });
-    const { id } = await this.names.reserveOrJoin(
-      cfg.reservedName,
-      newId,
-      () => this.locks.run(newId, () => CleanupStack.run((stack) => startSandbox(this.steps, newId, cfg, config, stack, log)).then(() => undefined)),
-      configFingerprint({ config, handler: cfg.runtimeHandler }),
-    );
-    return id;
+    // Checked and claimed without an await in between: two concurrent requests cannot both pass.
+    if (cfg.userNamespace) {
+      checkIdRangeFree(cfg.userNamespace, cfg.reservedName, [
+        ...this.store.all().map((r) => ({ id: r.info.id, reservedName: r.reservedName, userNamespace: r.info.userNamespace })),
+        ...this.startingIdRanges.values(),
+      ]);
+      this.startingIdRanges.set(newId, { id: newId, reservedName: cfg.reservedName, userNamespace: cfg.userNamespace });
+    }
+    try {
+      const { id } = await this.names.reserveOrJoin(
+        cfg.reservedName,
+        newId,
+        () => this.locks.run(newId, () => CleanupStack.run((stack) => startSandbox(this.steps, newId, cfg, config, stack, log)).then(() => undefined)),
+        configFingerprint({ config, handler: cfg.runtimeHandler }),
+      );
+      return id;
+    } finally {
+      this.startingIdRanges.delete(newId);
+    }
   }
 
   /**

@@ -109,7 +109,7 @@ async function sweepLeftovers(deps: RecoveryDeps, keep: ReadonlySet<string>, sta
   for (const id of stateDirsWithoutRecord) {
     if (!keep.has(id)) await attempt(id, 'remove state dir without record', () => fs.rm(deps.store.dirOf(id), { recursive: true, force: true }));
   }
-  for (const kind of ['net', 'ipc', 'uts', 'pid'] as NamespaceKind[]) {
+  for (const kind of ['net', 'ipc', 'uts', 'pid', 'user'] as NamespaceKind[]) {
     for (const id of await fs.readdir(path.join(deps.runRoot, 'ns', kind)).catch(() => [] as string[])) {
       if (!keep.has(id)) await attempt(id, `unpin orphaned ${kind} namespace`, () => unpinNamespace(deps.native, pinPath(deps.runRoot, kind, id)));
     }
@@ -156,7 +156,7 @@ async function discardCrashedCreation(deps: RecoveryDeps, record: SandboxRecord)
   const { name, namespace, uid } = record.info;
   await attempt('tear down network', () => deps.network.tearDownPod({ id, name, namespace, uid, netnsPath: netns }));
   await attempt('unmount shm', () => unmountShm(deps.native, path.join(volatileDirOf(deps.runRoot, id), 'shm')));
-  for (const kind of ['net', 'ipc', 'uts', 'pid'] as NamespaceKind[]) {
+  for (const kind of ['net', 'ipc', 'uts', 'pid', 'user'] as NamespaceKind[]) {
     await attempt(`unpin ${kind}`, () => unpinNamespace(deps.native, pinPath(deps.runRoot, kind, id)));
   }
   await attempt('remove cgroup', () => deps.cgroups.remove(cgroupDirs));

@@ -14,10 +14,12 @@ export const DEFAULT_SHM_SIZE_BYTES = 64 * 1024 * 1024;
  * pod; host users must not reach it, which the 0700 run root and `<run_root>/pods` ensure (a
  * world-writable tmpfs reachable from the host would let them plant files in the pod's shm).
  */
-export async function mountShm(native: PodNativeOps, dir: string, sizeBytes: number): Promise<void> {
+export async function mountShm(native: PodNativeOps, dir: string, sizeBytes: number, owner?: { uid: number; gid: number }): Promise<void> {
   await fs.mkdir(dir, { mode: 0o700 });
+  // In a user namespace the tmpfs root belongs to the pod's root (host ids), so it is root's there.
+  const ownerOptions = owner ? `,uid=${owner.uid},gid=${owner.gid}` : '';
   try {
-    await native.mount('shm', dir, 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=1777,size=${sizeBytes}`);
+    await native.mount('shm', dir, 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=1777,size=${sizeBytes}${ownerOptions}`);
   } catch (err) {
     await fs.rmdir(dir).catch(() => undefined);
     throw new RuntimeError(`mount pod shm at ${dir}`, { cause: err });

@@ -4,7 +4,7 @@
  *   files  - state dir with a `creating` record, volatile dir, hostname/hosts/resolv.conf
  *   shm    - /dev/shm tmpfs (unless ipc NODE)
  *   cgroup - the pod cgroup in every hierarchy
- *   pause  - native pause in the new namespaces, exit watch
+ *   pause  - native pause in the new namespaces (a new user namespace first, when asked), exit watch
  *   pin    - bind mounts of /proc/<pause>/ns/* under <run-root>/ns
  *   cni    - CNI ADD in the pinned netns (skipped for network NODE), hosts gets the pod IPs
  *   state  - the `ready` record
@@ -22,6 +22,7 @@ import { PodCgroups, podCgroupName } from './pod-cgroups';
 import { updateHostsWithIps, writePodFiles } from './pod-files';
 import { SANDBOX_RECORD_VERSION, SandboxRecord, SandboxStore } from './sandbox-store';
 import { mountShm, unmountShm } from './shm';
+import { chownPodFiles, podRootIds } from './userns';
 import { PodSandboxConfigInput, PodStartStep } from './types';
 import { ValidatedPodConfig } from './validate-config';
 
@@ -73,6 +74,8 @@ export async function startSandbox(
   };
 
   const hostNetwork = cfg.modes.network === 'node';
+  // Host ids of the pod's root (uid, gid) when it has a user namespace: what it must own.
+  const podRoot = cfg.userNamespace ? podRootIds(cfg.userNamespace) : undefined;
   const hostname = cfg.hostname || (hostNetwork ? osHostname() : id.slice(0, 12));
   const volatileDir = volatileDirOf(deps.runRoot, id);
   const cgroupParent = cfg.cgroupParent || deps.defaultCgroupParent;
@@ -91,6 +94,7 @@ export async function startSandbox(
       runtimeHandler: cfg.runtimeHandler,
       namespacePaths: {},
       namespaceModes: cfg.modes,
+      ...(cfg.userNamespace ? { userNamespace: cfg.userNamespace } : {}),
       cgroupParent,
       hostnamePath: '',
       hostsPath: '',
@@ -117,6 +121,7 @@ export async function startSandbox(
       writePodFiles(volatileDir, { hostname, dns: cfg.dns, hostNetwork, hostResolvConf: deps.hostResolvConf, hostHosts: deps.hostHosts }),
     ]);
     Object.assign(record.info, paths);
+    if (podRoot) await chownPodFiles(paths, podRoot);
     if (cfg.logDirectory) {
       // kubelet creates it; crictl users rely on the runtime doing so (as cri-o does).
       const firstCreated = await fs.mkdir(cfg.logDirectory, { recursive: true, mode: 0o755 });
@@ -127,7 +132,7 @@ export async function startSandbox(
     cfg.modes.ipc === 'pod'
       ? timed('shm', async () => {
           const shmPath = path.join(volatileDir, 'shm');
-          await mountShm(deps.native, shmPath, deps.shmSizeBytes);
+          await mountShm(deps.native, shmPath, deps.shmSizeBytes, podRoot);
           stack.push('unmount pod shm', () => unmountShm(deps.native, shmPath));
           record.info.shmPath = shmPath;
           record.runtime.shmMounted = true;
@@ -162,6 +167,9 @@ export async function startSandbox(
         denyDevicesCgroups: cgroup.v2Dirs,
         sysctls: cfg.sysctls,
         logFile: path.join(volatileDir, 'pause.log'),
+        // uid/gid (65535) are then ids inside: pause stays an unprivileged id of the pod's own
+        // range (host base + 65535), never its root, whose files and processes it has no need of.
+        ...(cfg.userNamespace ? { userNamespace: cfg.userNamespace } : {}),
       });
     } catch (err) {
       throw new RuntimeError(`start pause for pod ${id}`, { cause: err });
@@ -174,7 +182,8 @@ export async function startSandbox(
   });
 
   await timed('pin', async () => {
-    record.info.namespacePaths = await pinNamespaces(deps.native, deps.runRoot, id, pid, namespaces, (kind, file) =>
+    const pinned: NamespaceKind[] = cfg.userNamespace ? [...namespaces, 'user'] : namespaces;
+    record.info.namespacePaths = await pinNamespaces(deps.native, deps.runRoot, id, pid, pinned, (kind, file) =>
       stack.push(`unpin ${kind} namespace`, () => unpinNamespace(deps.native, file)),
     );
   });
@@ -194,7 +203,11 @@ export async function startSandbox(
       record.runtime.networkAttached = true;
       record.runtime.ips = result.ips;
       record.runtime.cniResult = result.raw;
-      if (result.ips.length > 0) await updateHostsWithIps(record.info.hostsPath, hostname, result.ips.slice(0, 1));
+      if (result.ips.length > 0) {
+        await updateHostsWithIps(record.info.hostsPath, hostname, result.ips.slice(0, 1));
+        // The rewrite is a new file: hand it to the pod's root again.
+        if (podRoot) await fs.lchown(record.info.hostsPath, podRoot.uid, podRoot.gid);
+      }
     });
   }
 

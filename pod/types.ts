@@ -5,6 +5,8 @@
  * never imports cri/ (dependencies point down).
  */
 
+import type { UserNamespaceInput, UserNamespaceMappings } from '../common/id-mappings';
+
 /** CRI NamespaceMode values (api.proto). */
 export const NamespaceMode = { POD: 0, CONTAINER: 1, NODE: 2, TARGET: 3 } as const;
 
@@ -38,6 +40,7 @@ export interface NamespaceOptionInput {
   pid?: Maybe<number>;
   ipc?: Maybe<number>;
   targetId?: Maybe<string>;
+  usernsOptions?: Maybe<UserNamespaceInput>;
 }
 
 export interface LinuxPodSandboxConfigInput {
@@ -74,6 +77,7 @@ export interface NamespacePaths {
   ipc?: string;
   uts?: string;
   pid?: string;
+  user?: string;
 }
 
 /** What the container layer reads about a sandbox. */
@@ -89,6 +93,8 @@ export interface SandboxInfo {
   runtimeHandler: string;
   namespacePaths: NamespacePaths;
   namespaceModes: PodNamespaceModes;
+  /** The pod's user namespace mappings; undefined: the host's user namespace. */
+  userNamespace?: UserNamespaceMappings;
   /** The cgroup parent containers of this pod go under (cgroupfs path). */
   cgroupParent: string;
   hostnamePath: string;

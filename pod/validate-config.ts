@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from '../common/errors';
 import { checkMetadataMaps } from '../common/metadata-limits';
+import { UserNamespaceMappings, validateUserNamespace } from '../common/id-mappings';
 import { PodPortMapping } from './dependencies';
 import { bandwidthFromAnnotations } from './quantity';
 import { validateSysctls } from './sysctls';
@@ -21,6 +22,8 @@ export interface ValidatedPodConfig {
   /** The requested hostname ('' = choose one). */
   hostname: string;
   modes: PodNamespaceModes;
+  /** The pod's own user namespace; undefined: the host's. */
+  userNamespace?: UserNamespaceMappings;
   sysctls: Record<string, string>;
   /** Mappings with a host port (the ones CNI's portmap needs). */
   portMappings: PodPortMapping[];
@@ -39,6 +42,8 @@ export interface ValidatedPodConfig {
 export interface HandlerChoice {
   handlers: readonly string[];
   defaultHandler: string;
+  /** Whether `handler` runs pods in user namespaces here; absent: no handler does. */
+  userNamespaces?: (handler: string) => boolean;
 }
 
 // RFC 1123 labels joined by dots; the kernel allows 64 bytes (HOST_NAME_MAX).
@@ -70,6 +75,8 @@ export function validatePodConfig(
   }
 
   const modes = namespaceModes(config);
+  const chosenHandler = validateRuntimeHandler(runtimeHandler ?? '', choice);
+  const userNamespace = validatePodUserNamespace(config, modes, chosenHandler, choice);
   const sysctls = validateSysctls(config.linux?.sysctls, { net: modes.network === 'pod', ipc: modes.ipc === 'pod' });
   const annotations = { ...(config.annotations ?? {}) };
   const logDirectory = config.logDirectory ?? '';
@@ -88,12 +95,13 @@ export function validatePodConfig(
     reservedName: `k8s_${name}_${namespace}_${uid}_${attempt}`,
     hostname,
     modes,
+    ...(userNamespace ? { userNamespace } : {}),
     sysctls,
     portMappings: validatePortMappings(config),
     dns: validateDns(config),
     bandwidth: modes.network === 'pod' ? bandwidthFromAnnotations(annotations) : undefined,
     cgroupParent: validateCgroupParent(config.linux?.cgroupParent ?? ''),
-    runtimeHandler: validateRuntimeHandler(runtimeHandler ?? '', choice),
+    runtimeHandler: chosenHandler,
     logDirectory,
     labels: { ...(config.labels ?? {}) },
     annotations,
@@ -133,6 +141,32 @@ function namespaceModes(config: PodSandboxConfigInput): PodNamespaceModes {
     ipc: ipc === NamespaceMode.NODE ? 'node' : 'pod',
     pid: pid === NamespaceMode.POD ? 'pod' : pid === NamespaceMode.NODE ? 'node' : 'container',
   };
+}
+
+/** The pod's user namespace: refused on a handler without support and with any host namespace. */
+function validatePodUserNamespace(
+  config: PodSandboxConfigInput,
+  modes: PodNamespaceModes,
+  handler: string,
+  choice: HandlerChoice,
+): UserNamespaceMappings | undefined {
+  const field = 'config.linux.security_context.namespace_options';
+  const mappings = validateUserNamespace(config.linux?.securityContext?.namespaceOptions?.usernsOptions, `${field}.userns_options`);
+  if (!mappings) return undefined;
+  if (!(choice.userNamespaces?.(handler) ?? false)) {
+    throw new InvalidArgumentError(`${field}.userns_options: runtime handler ${JSON.stringify(handler)} does not support user namespaces on this node`);
+  }
+  // A namespace of the host is owned by the host's user namespace: the pod's root would either
+  // gain nothing there or, for the network, reach the node's interfaces with its capabilities.
+  if (modes.network === 'node') throw new InvalidArgumentError(`${field}.network: NODE cannot be combined with a user namespace (userns_options.mode POD)`);
+  if (modes.ipc === 'node') throw new InvalidArgumentError(`${field}.ipc: NODE cannot be combined with a user namespace (userns_options.mode POD)`);
+  if (modes.pid === 'node') throw new InvalidArgumentError(`${field}.pid: NODE cannot be combined with a user namespace (userns_options.mode POD)`);
+  // A privileged container gets the host's devices and an unconfined view of /sys and /proc,
+  // which a user namespace was asked to take away: the two do not go together.
+  if (config.linux?.securityContext?.privileged === true) {
+    throw new InvalidArgumentError('config.linux.security_context.privileged: a privileged pod cannot have a user namespace (userns_options.mode POD)');
+  }
+  return mappings;
 }
 
 function validatePortMappings(config: PodSandboxConfigInput): PodPortMapping[] {

@@ -18,6 +18,7 @@ import type { HandlerFeatures } from './handler-features';
 import type { ImageLookup, ImageUseRegistry, ResolvedImage, RuntimeNative, SandboxView } from './interfaces';
 import { prepareImageVolumes } from './image-volumes';
 import { prepareMountSource } from './host-facts';
+import { idmapMountSources, mountIdmappedRootfs, podUserNamespace } from './idmapped-rootfs';
 import { containerLogPath } from './log-path';
 import { appArmorProfile } from './spec/apparmor';
 import { buildContainerSpec } from './spec/build-spec';
@@ -104,8 +105,12 @@ export async function prepareContainer(
   stack.push('remove container dir', () => fs.rm(containerDir, { recursive: true, force: true }));
   await Promise.all([fs.mkdir(rootfs, { recursive: true }), fs.mkdir(upper), fs.mkdir(work)]);
 
-  await deps.native.mount('overlay', rootfs, 'overlay', [], `lowerdir=${image.lowerDirs.join(':')},upperdir=${upper},workdir=${work}`);
-  stack.push('unmount rootfs', () => deps.native.unmount(rootfs, ['detach']));
+  if (sandbox.userNamespace) {
+    await mountIdmappedRootfs(deps.native, { lowerDirs: image.lowerDirs, containerDir, rootfs, upper, work, ...podUserNamespace(sandbox) }, stack);
+  } else {
+    await deps.native.mount('overlay', rootfs, 'overlay', [], `lowerdir=${image.lowerDirs.join(':')},upperdir=${upper},workdir=${work}`);
+    stack.push('unmount rootfs', () => deps.native.unmount(rootfs, ['detach']));
+  }
   const volumes = await prepareImageVolumes(deps, stack, { containerId: id, containerDir, mounts: config.mounts });
 
   const sec = config.security;
@@ -120,7 +125,9 @@ export async function prepareContainer(
       imageUser: image.config.User ?? undefined,
     }),
     // Like cri-o: a missing host path is created as a directory; a symlinked one is mounted at its real destination.
-    Promise.all(volumes.mounts.map(async (m, i) => (m.image !== undefined ? m : { ...m, hostPath: await prepareMountSource(m.hostPath, i) }))),
+    Promise.all(volumes.mounts.map(async (m, i) => (m.image !== undefined ? m : { ...m, hostPath: await prepareMountSource(m.hostPath, i) }))).then((prepared) =>
+      idmapMountSources(deps.native, prepared, containerDir, sandbox, stack),
+    ),
     Promise.all(config.devices.map((d, i) => deps.resolveDevice(d, i))).then((lists) => lists.flat()),
     sec.privileged ? deps.hostDevices() : Promise.resolve([]),
     // Privileged containers ignore seccomp: their Localhost profile is not even read.
@@ -139,6 +146,7 @@ export async function prepareContainer(
       uid: sandbox.uid,
       hostname: sandbox.hostname || sandbox.config?.hostname || '',
       namespacePaths: sandbox.namespacePaths,
+      ...(sandbox.userNamespace ? { userNamespace: sandbox.userNamespace } : {}),
       cgroupParent: sandbox.cgroupParent,
       hostnamePath: sandbox.hostnamePath,
       hostsPath: sandbox.hostsPath,

@@ -6,6 +6,7 @@ import type { HandlerFeatures } from './handler-features';
 import type { ImageLookup, ImageUseRegistry, RuntimeNative, SandboxLookup } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
 import type { RuntimeSpecDefaults } from './spec/inputs';
+import type { UserNamespaceSupport } from './userns-support';
 
 /** Options of ContainerManager.open. */
 export interface ContainerManagerOptions {
@@ -26,6 +27,8 @@ export interface ContainerManagerOptions {
   specDefaults: RuntimeSpecDefaults;
   /** What each handler can do on this host (absent: the host defaults for every handler). */
   handlerFeatures?: Record<string, HandlerFeatures>;
+  /** What the user namespace probe found at start (verbose Status). */
+  userNamespaceSupport?: UserNamespaceSupport;
   logger: Logger;
   /** Max bytes per container log before conmon truncates; unset = unlimited. */
   logSizeMax?: number;

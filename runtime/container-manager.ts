@@ -34,6 +34,8 @@ import { CdiRegistry } from './cdi/registry';
 import { listHostDevices, resolveDevices } from './host-facts';
 import { ImageAccounts } from './image-accounts';
 import { releaseImageVolumes } from './image-volumes';
+import { unmountIdmappedLayers } from './idmapped-rootfs';
+import type { UserNamespaceSupport } from './userns-support';
 import type { OciRuntimeDriver } from './oci-runtime';
 import type { ContainerConfigInput, LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
 import { applyResources, execInContainer, readSpec, reopenLog, type ExecSyncResult } from './container-ops';
@@ -114,6 +116,11 @@ export class ContainerManager {
   handlerFeatures(): Record<string, HandlerFeatures> {
     const fallback = { recursiveReadOnlyMounts: this.opts.specDefaults.recursiveReadOnlySupported, userNamespaces: false };
     return featuresByHandler(Object.keys(this.opts.runtimes), this.opts.defaultRuntime, this.opts.handlerFeatures ?? {}, fallback);
+  }
+
+  /** The idmapped mount probe's result (undefined: not probed); for verbose Status. */
+  userNamespaceSupport(): UserNamespaceSupport | undefined {
+    return this.opts.userNamespaceSupport;
   }
 
   /** The host's AppArmor as found at start (undefined: not looked at); for Status. */
@@ -378,9 +385,11 @@ export class ContainerManager {
       await this.opts.native.unmount(rec.paths.rootfs);
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'EINVAL' || code === 'ENOENT') return; // not mounted (any more)
-      throw new RuntimeError(`unmount rootfs of container ${rec.id}`, { cause: err });
+      // EINVAL/ENOENT: not mounted (any more)
+      if (code !== 'EINVAL' && code !== 'ENOENT') throw new RuntimeError(`unmount rootfs of container ${rec.id}`, { cause: err });
     }
+    // A container of a pod with a user namespace: its idmapped layers and bind sources (none otherwise).
+    await unmountIdmappedLayers(this.opts.native, rec.paths.dir);
   }
 
   /** ContainerStatus (from memory); `verbose` adds the pid and the OCI spec. */

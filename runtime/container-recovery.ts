@@ -31,6 +31,7 @@ import type { Logger } from '../common/logger';
 import type { ContainerRecord } from './container-record';
 import type { ContainerStore, UnreadableContainer } from './container-store';
 import { imageVolumeMountPoints, registerRecoveredImageVolumes, unmountImageVolume } from './image-volumes';
+import { unmountIdmappedLayers } from './idmapped-rootfs';
 import type { ImageUseRegistry, RuntimeNative } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
 
@@ -214,6 +215,13 @@ export async function removeOrphanContainerDirs(opts: { store: ContainerStore; n
         opts.logger.warn('keep orphan container dir: unmount failed', { container: id, err: describeError(err) });
         continue;
       }
+    }
+    // The recursive delete below must never run through an idmapped layer.
+    try {
+      await unmountIdmappedLayers(opts.native, dir);
+    } catch (err) {
+      opts.logger.warn('keep orphan container dir: idmapped layer unmount failed', { container: id, err: describeError(err) });
+      continue;
     }
     await fs.rm(dir, { recursive: true, force: true });
     removed.push(id);

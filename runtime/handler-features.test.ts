@@ -34,4 +34,12 @@ describe('runtime/handler-features', () => {
     const no = { recursiveReadOnlyMounts: false, userNamespaces: false };
     expect(featuresByHandler(['runc', 'crun'], 'crun', { runc: yes }, no)).to.deep.equal({ runc: yes, crun: no, '': no });
   });
+
+  it('offers user namespaces only with working idmapped mounts and a runc that joins a pinned namespace (1.1+)', () => {
+    expect(handlerFeatures('runc version 1.1.5', '6.18.0', true).userNamespaces).to.equal(true);
+    expect(handlerFeatures('runc version 1.1.5', '6.18.0', false).userNamespaces, 'probe failed').to.equal(false);
+    expect(handlerFeatures('runc version 1.0.3', '6.18.0', true).userNamespaces, 'old runc').to.equal(false);
+    expect(handlerFeatures('crun version 1.8', '6.18.0', true).userNamespaces, 'crun: not checked').to.equal(false);
+    expect(handlerFeatures(undefined, '6.18.0', true).userNamespaces, 'no answer').to.equal(false);
+  });
 });

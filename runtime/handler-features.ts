@@ -2,7 +2,9 @@
  * What each runtime handler can do on this host, reported to kubelet through Status and used by
  * the spec builder. Recursive read-only mounts need mount_setattr(2) with AT_RECURSIVE (Linux
  * 5.12) and a runtime that knows the `rro` mount option: runc 1.1 and crun 1.4 onwards. User
- * namespaces are not offered yet.
+ * namespaces need idmapped mounts of berth's root filesystem (probed at start, userns-support.ts:
+ * berth makes the idmapped layers itself) and runc 1.1 onwards, which joins the pod's pinned user
+ * namespace and opens bind sources before entering it.
  */
 import * as os from 'node:os';
 import { runCommand } from './run-command';
@@ -37,9 +39,18 @@ export function kernelAtLeast(release: string, major: number, minor: number): bo
   return a > major || (a === major && b >= minor);
 }
 
-/** The features of a handler whose `--version` printed `versionText`, on a kernel of `release`. */
-export function handlerFeatures(versionText: string | undefined, release: string): HandlerFeatures {
-  return { recursiveReadOnlyMounts: kernelAtLeast(release, 5, 12) && runtimeSupportsRro(versionText), userNamespaces: false };
+/** True when the runtime named in `versionText` runs containers joining a pinned user namespace (runc 1.1+ only: checked). */
+export function runtimeJoinsUserNamespaces(versionText: string | undefined): boolean {
+  const v = versionText === undefined ? undefined : parseRuntimeVersion(versionText);
+  return v !== undefined && v.name === 'runc' && (v.major > 1 || (v.major === 1 && v.minor >= 1));
+}
+
+/** The features of a handler whose `--version` printed `versionText`, on a kernel of `release` (idmapped mounts as probed). */
+export function handlerFeatures(versionText: string | undefined, release: string, idmappedMounts = false): HandlerFeatures {
+  return {
+    recursiveReadOnlyMounts: kernelAtLeast(release, 5, 12) && runtimeSupportsRro(versionText),
+    userNamespaces: idmappedMounts && runtimeJoinsUserNamespaces(versionText),
+  };
 }
 
 /** Features per handler name, the default handler's also under '' (as kubelet looks it up); `fallback` for a handler nobody detected. */
@@ -51,14 +62,14 @@ export function featuresByHandler(names: string[], defaultHandler: string, known
 }
 
 /** Asks every configured handler's binary for its version; a binary that does not answer gets no features. */
-export async function detectHandlerFeatures(runtimes: Record<string, { path: string }>, release = os.release()): Promise<Record<string, HandlerFeatures>> {
+export async function detectHandlerFeatures(runtimes: Record<string, { path: string }>, release = os.release(), idmappedMounts = false): Promise<Record<string, HandlerFeatures>> {
   const entries = await Promise.all(
     Object.entries(runtimes).map(async ([name, rt]) => {
       const text = await runCommand(rt.path, ['--version'], { timeoutMs: 5000 }).then(
         (r) => r.stdout.toString(),
         () => undefined,
       );
-      return [name, handlerFeatures(text, release)] as const;
+      return [name, handlerFeatures(text, release, idmappedMounts)] as const;
     }),
   );
   return Object.fromEntries(entries);

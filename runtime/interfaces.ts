@@ -2,6 +2,7 @@
  * The narrow interfaces runtime/ consumes (docs/contributing.md, "Layers"). pod/ (PodManager.getSandbox),
  * image/ (ImageService.resolveImage) and native/ implement them; tests pass fakes.
  */
+import type { UserNamespaceMappings } from '../common/id-mappings';
 import type { NativeBinding } from '../native/binding';
 import type { OciImageConfig } from './spec/inputs';
 
@@ -14,7 +15,9 @@ export interface SandboxView {
   attempt: number;
   state: 'ready' | 'notready';
   runtimeHandler: string;
-  namespacePaths: { net?: string; ipc?: string; uts?: string; pid?: string };
+  namespacePaths: { net?: string; ipc?: string; uts?: string; pid?: string; user?: string };
+  /** The pod's user namespace mappings; undefined: the host's user namespace. */
+  userNamespace?: UserNamespaceMappings;
   cgroupParent: string;
   hostnamePath: string;
   hostsPath: string;
@@ -54,4 +57,4 @@ export interface ImageUseRegistry {
 }
 
 /** The syscalls runtime/ uses. */
-export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount'>;
+export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount'> & Partial<Pick<NativeBinding, 'idmapMount'>>;

@@ -3,6 +3,7 @@
  * handler (each with its own --root under the run root), the conmon launcher, and opens the
  * ContainerManager (loading records, settling exits, reconciling with runc).
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -10,6 +11,7 @@ import { ConmonLauncher } from './conmon';
 import { ContainerManager } from './container-manager';
 import { setUpAppArmor } from './apparmor';
 import { detectHandlerFeatures } from './handler-features';
+import { probeIdmappedMounts } from './userns-support';
 import { detectHostFacts } from './host-facts';
 import type { ImageLookup, ImageUseRegistry, RuntimeNative, SandboxLookup } from './interfaces';
 import { RuncDriver, type OciRuntimeDriver } from './oci-runtime';
@@ -50,7 +52,13 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     (r) => r.stdout.toString(),
     () => undefined,
   );
-  const [specDefaults, handlerFeatures] = await Promise.all([detectHostFacts({ cgroupDriver: o.cgroupDriver, runcVersion: version }), detectHandlerFeatures(o.runtimes)]);
+  await fs.mkdir(path.join(o.root, 'containers'), { recursive: true, mode: 0o700 });
+  const userns = await probeIdmappedMounts(o.native, path.join(o.root, 'containers'));
+  const [specDefaults, handlerFeatures] = await Promise.all([
+    detectHostFacts({ cgroupDriver: o.cgroupDriver, runcVersion: version }),
+    detectHandlerFeatures(o.runtimes, undefined, userns.idmappedMounts),
+  ]);
+  o.logger.info('user namespace support', { ...userns, handlers: Object.entries(handlerFeatures).filter(([, f]) => f.userNamespaces).map(([n]) => n) });
   // AppArmor where the host has it: berth's default profile is (re)loaded at every start.
   specDefaults.apparmor = await setUpAppArmor({ profileDir: path.join(o.runRoot, 'apparmor'), logger: o.logger });
   const { enabled, defaultProfileLoaded } = specDefaults.apparmor;
@@ -68,6 +76,7 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     conmonPath: o.conmonPath,
     specDefaults,
     handlerFeatures,
+    userNamespaceSupport: userns,
     logger: o.logger.child({ component: 'containers' }),
     logSizeMax: o.logSizeMax,
     thoroughRecovery: o.thoroughRecovery,

@@ -3,6 +3,7 @@
  * string unions, int64 values numbers, unset messages undefined.
  */
 import { InvalidArgumentError } from '../../common/errors';
+import { sameUserNamespace, UserNamespaceMappings, validateUserNamespace } from '../../common/id-mappings';
 import type { AppArmorInput, ContainerConfigInput, ContainerSecurityInput, LinuxResourcesInput, MountPropagation, NamespaceMode, SeccompInput } from '../../runtime/spec/inputs';
 import { runtime } from '../api/generated/cri';
 
@@ -143,10 +144,27 @@ function securityFromWire(sc: runtime.v1.ILinuxContainerSecurityContext | null |
     seccomp: seccompFromWire(sc),
     apparmor: apparmorFromWire(sc),
   };
+  const userNamespace = validateUserNamespace(ns?.usernsOptions, 'linux.security_context.namespace_options.userns_options');
+  if (userNamespace) out.userNamespace = userNamespace;
   if (out.runAsGroup !== undefined && out.runAsUser === undefined && !out.runAsUsername) {
     throw new InvalidArgumentError('run_as_group needs run_as_user or run_as_username');
   }
   return out;
+}
+
+/**
+ * An idmapped mount is only made with the container's (= its pod's) own mappings: a mount asking
+ * for any other would map its files onto ids the pod does not own, and a mount of a container
+ * without a user namespace cannot be idmapped at all (refused rather than silently bound as is).
+ */
+function checkMountMappings(m: runtime.v1.IMount, index: number, userNamespace: UserNamespaceMappings | undefined): void {
+  const uids = m.uidMappings ?? [];
+  const gids = m.gidMappings ?? [];
+  if (uids.length === 0 && gids.length === 0) return;
+  const field = `mounts[${index}].uid_mappings`;
+  if (!userNamespace) throw new InvalidArgumentError(`${field}: an idmapped mount needs the container in a user namespace (namespace_options.userns_options)`);
+  const asked = validateUserNamespace({ uids, gids }, `mounts[${index}]`);
+  if (!sameUserNamespace(asked, userNamespace)) throw new InvalidArgumentError(`${field}: must equal the container's user namespace mappings`);
 }
 
 /** CreateContainerRequest.config → runtime's ContainerConfigInput; errors name the field. */
@@ -155,6 +173,7 @@ export function containerConfigFromWire(c: runtime.v1.IContainerConfig | null | 
   if (!c.metadata?.name) throw new InvalidArgumentError('config.metadata.name is required');
   if (!c.image?.image) throw new InvalidArgumentError('config.image.image is required');
   const stopSignal = c.stopSignal ? runtime.v1.Signal[c.stopSignal] : undefined;
+  const security = securityFromWire(c.linux?.securityContext);
   return {
     name: c.metadata.name,
     attempt: c.metadata.attempt ?? 0,
@@ -164,13 +183,15 @@ export function containerConfigFromWire(c: runtime.v1.IContainerConfig | null | 
     args: [...(c.args ?? [])],
     workingDir: c.workingDir ?? '',
     envs: (c.envs ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' })),
-    mounts: (c.mounts ?? []).map((m) => {
+    mounts: (c.mounts ?? []).map((m, i) => {
+      checkMountMappings(m, i, security.userNamespace);
       const mount = {
         containerPath: m.containerPath ?? '',
         hostPath: m.hostPath ?? '',
         readonly: m.readonly === true,
         propagation: propagationFromWire(m.propagation),
         recursiveReadOnly: m.recursiveReadOnly === true,
+        ...((m.uidMappings ?? []).length > 0 ? { idmapped: true } : {}),
       };
       // An image volume's source is berth's own mount of the image: a host_path sent with it is not used.
       return m.image?.image ? { ...mount, hostPath: '', image: m.image.image, imageSubPath: m.imageSubPath ?? '' } : mount;
@@ -183,7 +204,7 @@ export function containerConfigFromWire(c: runtime.v1.IContainerConfig | null | 
     stdinOnce: c.stdinOnce === true,
     tty: c.tty === true,
     resources: resourcesFromWire(c.linux?.resources),
-    security: securityFromWire(c.linux?.securityContext),
+    security,
     ...(stopSignal ? { stopSignal } : {}),
     ...(c.CDIDevices && c.CDIDevices.length > 0 ? { cdiDevices: c.CDIDevices.map((d) => d.name ?? '') } : {}),
   };

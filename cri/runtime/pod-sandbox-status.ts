@@ -37,7 +37,7 @@ export function statusOf(view: SandboxStatusView): runtime.v1.IPodSandboxStatus 
     state: stateOf(view),
     createdAt: view.createdAt,
     network: { ip: primary, additionalIps: additional.map((ip) => ({ ip })) },
-    linux: { namespaces: { options: namespaceOptionsOf(view.namespaceModes) } },
+    linux: { namespaces: { options: { ...namespaceOptionsOf(view.namespaceModes), ...usernsOptionsOf(view) } } },
     labels: { ...view.labels },
     annotations: { ...view.annotations },
     runtimeHandler: view.runtimeHandler,
@@ -67,6 +67,13 @@ export function metadataOf(info: SandboxInfo): runtime.v1.IPodSandboxMetadata {
 /** CRI state of a sandbox. */
 export function stateOf(info: SandboxInfo): runtime.v1.PodSandboxState {
   return info.state === 'ready' ? runtime.v1.PodSandboxState.SANDBOX_READY : runtime.v1.PodSandboxState.SANDBOX_NOTREADY;
+}
+
+/** The pod's user namespace as CRI says it (absent: the host's). */
+function usernsOptionsOf(view: SandboxInfo): runtime.v1.INamespaceOption {
+  const ns = view.userNamespace;
+  if (!ns) return {};
+  return { usernsOptions: { mode: runtime.v1.NamespaceMode.POD, uids: ns.uids.map((m) => ({ ...m })), gids: ns.gids.map((m) => ({ ...m })) } };
 }
 
 function namespaceOptionsOf(modes: PodNamespaceModes): runtime.v1.INamespaceOption {

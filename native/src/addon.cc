@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   berth::InitConnectInNetns(env, exports);
   berth::InitTerminalOps(env, exports);
   berth::InitSeqpacket(env, exports);
+  berth::InitIdmapOps(env, exports);
   return exports;
 }
 

@@ -14,5 +14,6 @@ void InitMemoryOps(Napi::Env env, Napi::Object exports);     // reduceMemory
 void InitConnectInNetns(Napi::Env env, Napi::Object exports);  // connectInNetns
 void InitTerminalOps(Napi::Env env, Napi::Object exports);     // openPty, setWindowSize
 void InitSeqpacket(Napi::Env env, Napi::Object exports);       // connectSeqpacket, SeqpacketChannel
+void InitIdmapOps(Napi::Env env, Napi::Object exports);        // idmapMount
 
 }  // namespace berth

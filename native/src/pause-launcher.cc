@@ -49,6 +49,9 @@ enum Step : int {
   kStepMountRoot,
   kStepPivotRoot,
   kStepUnmountOldRoot,
+  kStepWaitForMaps,
+  kStepUidMap,
+  kStepGidMap,
 };
 
 enum MessageKind : int { kMessagePid = 1, kMessageError = 2 };
@@ -79,6 +82,14 @@ struct ChildContext {
   int last_cap;
   int pipe_fd;
   int ready_fd;  // write end of the readiness pipe, becomes fd 3 in pause
+  // User namespace (uid_map empty: none). Pause waits on sync_read_fd until the intermediate has
+  // written its maps: before that it has no mapped ids and nothing it creates could be owned.
+  const char* uid_map;
+  size_t uid_map_length;
+  const char* gid_map;
+  size_t gid_map_length;
+  int sync_read_fd;
+  int sync_write_fd;
   char* pause_stack_top;
 };
 
@@ -130,15 +141,24 @@ int PauseMain(void* arg) {
   default_action.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; sig++) ::sigaction(sig, &default_action, nullptr);
 
+  if (ctx->sync_read_fd >= 0) {
+    // Our copy of the write end must go, or a dead intermediate would leave us waiting forever.
+    ::close(ctx->sync_write_fd);
+    char byte = 0;
+    ssize_t n;
+    do n = ::read(ctx->sync_read_fd, &byte, 1); while (n < 0 && errno == EINTR);
+    // No byte: the intermediate failed to write the maps and already reported why.
+    if (n != 1) _exit(127);
+    ::close(ctx->sync_read_fd);
+    // From here pause is root of its user namespace with every capability there (none on the
+    // host); its credentials still name host root (kuid 0) until the setresuid below, which is
+    // what lets it open its log file and join its cgroup on the host as before.
+  }
+
   if (::setsid() < 0) FailChild(ctx, kStepSetsid, 0, errno);
   if (::chdir("/") != 0) FailChild(ctx, kStepChdir, 0, errno);
   if (ctx->hostname != nullptr && ::sethostname(ctx->hostname, ctx->hostname_length) != 0) {
     FailChild(ctx, kStepHostname, 0, errno);
-  }
-  // /proc/sys/net/* and /proc/sys/kernel/{shm,msg,sem}* resolve against the writer's namespaces.
-  for (size_t i = 0; i < ctx->sysctl_count; i++) {
-    int err = WriteFile(ctx->sysctl_paths[i], ctx->sysctl_values[i], std::strlen(ctx->sysctl_values[i]));
-    if (err != 0) FailChild(ctx, kStepSysctl, static_cast<int>(i), err);
   }
   // Opened before the cgroup join: pause's cgroup denies every device (/dev/null included).
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -149,6 +169,17 @@ int PauseMain(void* arg) {
   for (size_t i = 0; i < ctx->cgroup_count; i++) {
     int err = WriteFile(ctx->cgroup_procs[i], "0", 1);
     if (err != 0) FailChild(ctx, kStepCgroup, static_cast<int>(i), err);
+  }
+  if (ctx->sync_read_fd >= 0) {
+    // Done with the host's files: become root of the user namespace (host id: the pod's base).
+    // The ipc sysctls are writable by that root only, not by holders of capabilities there.
+    if (::syscall(SYS_setresgid, 0, 0, 0) != 0) FailChild(ctx, kStepSetgid, 0, errno);
+    if (::syscall(SYS_setresuid, 0, 0, 0) != 0) FailChild(ctx, kStepSetuid, 0, errno);
+  }
+  // /proc/sys/net/* and /proc/sys/kernel/{shm,msg,sem}* resolve against the writer's namespaces.
+  for (size_t i = 0; i < ctx->sysctl_count; i++) {
+    int err = WriteFile(ctx->sysctl_paths[i], ctx->sysctl_values[i], std::strlen(ctx->sysctl_values[i]));
+    if (err != 0) FailChild(ctx, kStepSysctl, static_cast<int>(i), err);
   }
   if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) FailChild(ctx, kStepDup, 0, errno);
   // Everything else Node had open (sockets, the event loop's fds) must not reach pause.
@@ -201,9 +232,66 @@ int PauseMain(void* arg) {
   FailChild(ctx, kStepExec, 0, errno);
 }
 
+/** "/proc/<pid>/<leaf>" into `out` (at least 64 bytes) without allocating. */
+void ProcPath(char* out, pid_t pid, const char* leaf) {
+  char digits[16];
+  int n = 0;
+  unsigned value = static_cast<unsigned>(pid);
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0 && n < 15);
+  size_t at = 0;
+  for (const char* p = "/proc/"; *p; p++) out[at++] = *p;
+  while (n > 0) out[at++] = digits[--n];
+  out[at++] = '/';
+  for (const char* p = leaf; *p && at < 63; p++) out[at++] = *p;
+  out[at] = '\0';
+}
+
+/**
+ * Writes pause's uid and gid maps (the intermediate is still host root, so any range is allowed
+ * and /proc/<pid>/setgroups may stay "allow": containers joining this namespace need setgroups
+ * for their supplementary groups, and the ids they can name are the pod's own).
+ * Returns 0, or the step that failed with its errno in `*err`.
+ */
+int WriteIdMaps(const ChildContext* ctx, pid_t pid, int* err) {
+  char path[64];
+  ProcPath(path, pid, "uid_map");
+  if ((*err = WriteFile(path, ctx->uid_map, ctx->uid_map_length)) != 0) return kStepUidMap;
+  ProcPath(path, pid, "gid_map");
+  if ((*err = WriteFile(path, ctx->gid_map, ctx->gid_map_length)) != 0) return kStepGidMap;
+  return 0;
+}
+
 /** The intermediate: clones pause (suspended until pause execs or dies), reports its pid, exits. */
 int IntermediateMain(void* arg) {
   const ChildContext* ctx = static_cast<const ChildContext*>(arg);
+  if (ctx->uid_map_length > 0) {
+    // A user namespace needs its maps written from outside after the clone, so pause cannot be
+    // vforked: it waits on the sync pipe instead. Until that byte arrives pause only sits in
+    // read(2), so the shared memory (and errno) is this process's alone.
+    int flags = ctx->namespace_flags | CLONE_NEWUSER | CLONE_NEWNS | CLONE_VM | SIGCHLD;
+    pid_t pid = ::clone(PauseMain, ctx->pause_stack_top, flags, arg);
+    if (pid < 0) {
+      WriteMessage(ctx->pipe_fd, Message{kMessageError, kStepClone, 0, errno});
+      _exit(0);
+    }
+    int err = 0;
+    int step = WriteIdMaps(ctx, pid, &err);
+    if (step != 0) {
+      ::kill(pid, SIGKILL);
+      WriteMessage(ctx->pipe_fd, Message{kMessageError, step, 0, err});
+      _exit(0);
+    }
+    WriteMessage(ctx->pipe_fd, Message{kMessagePid, 0, 0, pid});
+    char go = 1;
+    if (::write(ctx->sync_write_fd, &go, 1) != 1) {
+      ::kill(pid, SIGKILL);
+      WriteMessage(ctx->pipe_fd, Message{kMessageError, kStepWaitForMaps, 0, EPIPE});
+    }
+    _exit(0);
+  }
   int flags = ctx->namespace_flags | CLONE_NEWNS | CLONE_VM | CLONE_VFORK | SIGCHLD;
   pid_t pid = ::clone(PauseMain, ctx->pause_stack_top, flags, arg);
   if (pid < 0) {
@@ -249,6 +337,9 @@ std::string DescribeStep(const PausePlan& plan, int step, int index) {
     case kStepMountRoot: return std::string("mount pause's empty root on ") + kRootMountPoint;
     case kStepPivotRoot: return "pivot_root into pause's empty root";
     case kStepUnmountOldRoot: return "detach the host's root from pause's mount namespace";
+    case kStepWaitForMaps: return "release pause after writing its id maps";
+    case kStepUidMap: return "write pause's uid_map";
+    case kStepGidMap: return "write pause's gid_map";
     default: return "step " + std::to_string(step);
   }
 }
@@ -324,11 +415,24 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
     ::close(pipe_fds[1]);
     return outcome;
   }
+  int sync_fds[2] = {-1, -1};
+  if (!plan.uid_map.empty() && ::pipe2(sync_fds, O_CLOEXEC) != 0) {
+    outcome.error = errno;
+    outcome.failed_step = "create user namespace sync pipe";
+    for (int fd : {pipe_fds[0], pipe_fds[1], ready_fds[0], ready_fds[1]}) ::close(fd);
+    return outcome;
+  }
+  auto close_sync = [&]() {
+    for (int fd : sync_fds) {
+      if (fd >= 0) ::close(fd);
+    }
+  };
   void* stacks = ::mmap(nullptr, 2 * kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stacks == MAP_FAILED) {
     outcome.error = errno;
     outcome.failed_step = "allocate clone stacks";
     for (int fd : {pipe_fds[0], pipe_fds[1], ready_fds[0], ready_fds[1]}) ::close(fd);
+    close_sync();
     return outcome;
   }
   char* stack_base = static_cast<char*>(stacks);
@@ -351,6 +455,12 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
   ctx.pipe_fd = pipe_fds[1];
   ctx.ready_fd = ready_fds[1];
   ctx.pause_stack_top = stack_base + 2 * kStackSize;  // stacks grow down
+  ctx.uid_map = plan.uid_map.c_str();
+  ctx.uid_map_length = plan.uid_map.size();
+  ctx.gid_map = plan.gid_map.c_str();
+  ctx.gid_map_length = plan.gid_map.size();
+  ctx.sync_read_fd = sync_fds[0];
+  ctx.sync_write_fd = sync_fds[1];
 
   // No Node signal handler may run on the children's (shared) memory: block all until exec.
   sigset_t all, previous;
@@ -361,6 +471,7 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   ::close(pipe_fds[1]);
   ::close(ready_fds[1]);
+  close_sync();
 
   if (intermediate < 0) {
     outcome.error = clone_errno;

@@ -3,7 +3,8 @@
 // never becomes berthd's child. Pause always gets its own mount namespace whose root is an empty
 // read-only tmpfs (host paths are opened before the pivot; the executable runs through an fd).
 // Between clone and execve only async-signal-safe calls are made; a failed step travels back
-// over a CLOEXEC pipe as (step, index, errno).
+// over a CLOEXEC pipe as (step, index, errno). With a user namespace, pause is not vforked: it
+// waits on a sync pipe until the intermediate (still host root) has written its uid/gid maps.
 #pragma once
 
 #include <sys/types.h>
@@ -27,6 +28,10 @@ struct PausePlan {
   uid_t uid = 65535;
   gid_t gid = 65535;
   std::string log_file;  // empty: /dev/null
+  // Non-empty: pause gets a new user namespace (owning all its other namespaces) with these
+  // /proc/<pid>/uid_map and gid_map texts; uid/gid above are then ids inside it.
+  std::string uid_map;
+  std::string gid_map;
 };
 
 /** Outcome: the host pid of pause, or the failed step ("write sysctl x") and its errno. */

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "args.h"
+#include "id-map.h"
 #include "ops.h"
 #include "pause-launcher.h"
 #include "promise-worker.h"
@@ -125,6 +126,14 @@ PausePlan ParseSpec(const Napi::CallbackInfo& info) {
     plan.sysctl_names.push_back(name);
     plan.sysctl_paths.push_back(SysctlPath(env, name));
     plan.sysctl_values.push_back(text);
+  }
+
+  Napi::Value userns = spec.Get("userNamespace");
+  if (!userns.IsUndefined() && !userns.IsNull()) {
+    if (!userns.IsObject()) throw Napi::TypeError::New(env, "startPause: spec.userNamespace must be an object {uids, gids}");
+    Napi::Object maps = userns.As<Napi::Object>();
+    plan.uid_map = ParseIdMappings(env, maps.Get("uids"), "startPause", "spec.userNamespace.uids");
+    plan.gid_map = ParseIdMappings(env, maps.Get("gids"), "startPause", "spec.userNamespace.gids");
   }
 
   Napi::Value log_file = spec.Get("logFile");

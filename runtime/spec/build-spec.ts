@@ -9,7 +9,7 @@ import { capabilityList, ociCapabilities } from './capabilities';
 import { deviceCgroupRules, ociDevices } from './devices';
 import type { SpecBuildInput } from './inputs';
 import { assembleMounts, configMount, defaultMounts, rootfsPropagation, sandboxMounts } from './mounts';
-import { containerNamespaces } from './namespaces';
+import { checkUserMapped, containerIdMappings, containerNamespaces } from './namespaces';
 import type { OciSpec } from './oci-types';
 import { clampOomScoreAdj, mergeArgs, mergeEnv, processUser, rlimits, workingDir } from './process';
 import { containerCgroupsPath, ociResources } from './resources';
@@ -48,6 +48,7 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
   const resources = ociResources(config.resources, defaults);
   resources.devices = deviceCgroupRules(privileged, devices);
 
+  checkUserMapped(input.user, sandbox);
   const paths = securityPaths({ privileged, maskedPaths: sec.maskedPaths, readonlyPaths: sec.readonlyPaths });
   const seccomp = seccompSection({
     seccomp: sec.seccomp,
@@ -95,9 +96,11 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
         // The CRI conversion always sets the mode (absent on the wire = POD); a direct caller that
         // leaves it out gets a pid namespace of its own, never the host's.
         pidMode: sec.pidMode ?? 'CONTAINER',
+        userNamespace: sec.userNamespace,
         targetPid: input.targetPid,
         cgroupVersion: defaults.cgroupVersion,
       }),
+      ...containerIdMappings(sandbox),
       devices: ociDevices(devices),
       resources,
       cgroupsPath: containerCgroupsPath(sandbox.cgroupParent, input.containerId, defaults.cgroupDriver),

@@ -4,6 +4,7 @@
  * Everything that needs I/O (the resolved user, host devices, a Localhost seccomp profile's
  * content, the target container's pid, host capabilities) is resolved before and passed in.
  */
+import type { UserNamespaceMappings } from '../../common/id-mappings';
 import type { CdiEdits } from '../cdi/types';
 
 /** CRI MountPropagation. */
@@ -23,6 +24,8 @@ export interface ContainerMountInput {
   image?: string;
   /** The subdirectory of the image volume to mount instead of its root (relative, inside the image). */
   imageSubPath?: string;
+  /** Idmap the bind through the pod's user namespace (the request's uid/gid_mappings, equal to the pod's). */
+  idmapped?: boolean;
 }
 
 export interface ContainerDeviceInput {
@@ -80,6 +83,8 @@ export interface ContainerSecurityInput {
   seccomp?: SeccompInput;
   /** undefined = RuntimeDefault (as cri-o does). */
   apparmor?: AppArmorInput;
+  /** namespace_options.userns_options: the pod's user namespace it expects; undefined: the host's. */
+  userNamespace?: UserNamespaceMappings;
 }
 
 export interface HugepageLimitInput {
@@ -140,7 +145,9 @@ export interface SandboxSpecInput {
   uid: string;
   hostname: string;
   /** Pinned namespace paths; an absent entry means the host's namespace. */
-  namespacePaths: { net?: string; ipc?: string; uts?: string; pid?: string };
+  namespacePaths: { net?: string; ipc?: string; uts?: string; pid?: string; user?: string };
+  /** The pod's user namespace mappings; undefined: the host's user namespace. */
+  userNamespace?: UserNamespaceMappings;
   cgroupParent: string;
   hostnamePath: string;
   hostsPath: string;

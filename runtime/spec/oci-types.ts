@@ -114,8 +114,17 @@ export interface OciSyscallRule {
   args?: Array<{ index: number; value: number; valueTwo?: number; op: string }>;
 }
 
+/** One range of a user namespace's id map (OCI LinuxIDMapping). */
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
 export interface OciLinux {
   namespaces: OciNamespace[];
+  uidMappings?: OciIdMapping[];
+  gidMappings?: OciIdMapping[];
   devices?: OciDevice[];
   resources?: OciResources;
   cgroupsPath?: string;
