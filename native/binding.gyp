@@ -11,6 +11,7 @@
         "src/xattr-ops.cc",
         "src/start-pause.cc",
         "src/pause-launcher.cc",
+        "src/pause-steps.cc",
         "src/device-filter.cc",
         "src/watch-exit.cc",
         "src/spawn-process.cc",
