@@ -19,6 +19,7 @@ import { DaemonHealth } from './health';
 import { DaemonMetrics } from './metrics';
 import { MemoryTrimmer } from './memory-trim';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
+import type { DaemonTracing } from './tracing';
 import { DaemonStatusSource, type HandlerFeatureFlags, type NetworkStatusProvider } from './status-source';
 
 /** A serving daemon. */
@@ -63,11 +64,16 @@ export interface DaemonLayers {
   close?(): Promise<void>;
 }
 
+/** How long a stopping daemon waits for its last spans to be exported. */
+const TRACING_FLUSH_MS = 3000;
+
 /** Services started before the layers, so /readyz answers (503) while recovery runs. */
 export interface EarlyServices {
   health: DaemonHealth;
   /** The metrics/health endpoint, undefined when disabled; startDaemon takes ownership. */
   metricsServer: MetricsServer | undefined;
+  /** The tracer when `[tracing] endpoint` is set; startDaemon takes ownership (flushed last on stop). */
+  tracing?: DaemonTracing;
 }
 
 /** Starts the metrics/health endpoint of `config` (undefined when `[metrics] listen` is empty). */
@@ -88,6 +94,8 @@ export async function startDaemon(
   early?: EarlyServices,
 ): Promise<RunningDaemon> {
   return CleanupStack.run(async (stack) => {
+    const tracing = early?.tracing;
+    if (tracing) stack.push('tracing', () => tracing.shutdown(TRACING_FLUSH_MS));
     if (early?.metricsServer) {
       const owned = early.metricsServer;
       stack.push('metrics server', () => owned.close());
@@ -121,6 +129,7 @@ export async function startDaemon(
     // Memory back to the kernel after bursts, between requests (memory-trim.ts); needs the addon.
     const trimmer = nativeAddonAvailable() ? new MemoryTrimmer({ reduce: () => loadRawAddon().reduceMemory(), logger: logger.child({ component: 'memory' }) }) : undefined;
     const observer = {
+      beginCall: tracing?.beginCall,
       observe(service: 'RuntimeService' | 'ImageService', method: string, code: string, seconds: number): void {
         metrics.observe(service, method, code, seconds);
         trimmer?.noteActivity();
@@ -146,6 +155,7 @@ export async function startDaemon(
         await server.shutdown(graceMs);
         await metricsServer?.close();
         await layers.close?.();
+        await tracing?.shutdown(TRACING_FLUSH_MS);
       },
     };
   });

@@ -8,6 +8,7 @@ import { DaemonHealth } from '../health';
 import { DaemonMetrics } from '../metrics';
 import type { MetricsServer } from '../metrics-server';
 import { SystemdNotifier } from '../sd-notify';
+import { startTracing, type DaemonTracing } from '../tracing';
 import { installSignalHandlers } from '../signals';
 import { berthVersion } from '../version';
 import { startDaemon, startMetricsEndpoint } from '../wiring';
@@ -34,15 +35,21 @@ export const serveCommand: BerthdCommand = {
     const version = berthVersion();
     let daemon;
     let metricsServer: MetricsServer | undefined;
+    let tracing: DaemonTracing | undefined;
     try {
       const metrics = new DaemonMetrics();
       const health = new DaemonHealth();
+      tracing = startTracing(config, version, logger.child({ component: 'tracing' }));
+      metrics.setSpanHooks(tracing);
       // First, so that /healthz answers and /readyz says what is missing while recovery runs.
       metricsServer = await startMetricsEndpoint(config, metrics, health, logger);
-      daemon = await startDaemon(config, logger, version, await buildLayers(config, logger, metrics), metrics, { health, metricsServer });
+      daemon = await startDaemon(config, logger, version, await buildLayers(config, logger, metrics), metrics, { health, metricsServer, tracing });
     } catch (err) {
       logger.error('berthd failed to start', { err, error: describeError(err) });
-      if (!daemon) await metricsServer?.close();
+      if (!daemon) {
+        await metricsServer?.close();
+        await tracing?.shutdown(1000);
+      }
       return EXIT_FAILURE;
     }
     const running = daemon;
