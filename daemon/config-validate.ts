@@ -69,7 +69,7 @@ export function checkValue(spec: OptionSpec, value: unknown): string | undefined
     case 'cidr':
       return typeof value === 'string' && isIpv4Cidr(value) ? undefined : `must be an IPv4 prefix like 10.89.0.0/16 (prefix 8..30), got ${JSON.stringify(value)}`;
     case 'url-or-empty':
-      return typeof value === 'string' && (value === '' || isHttpUrl(value)) ? undefined : `must be an http:// or https:// URL or "", got ${JSON.stringify(value)}`;
+      return typeof value === 'string' && (value === '' || isOtlpUrl(value)) ? undefined : `must be an http://, https://, grpc:// or grpcs:// URL or "", got ${JSON.stringify(value)}`;
     case 'ratio':
       return typeof value === 'number' && value >= 0 && value <= 1 ? undefined : `must be a number from 0 to 1, got ${JSON.stringify(value)}`;
     case 'address':
@@ -86,10 +86,10 @@ export function parseHostPort(address: string): { host: string; port: number } |
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
-function isHttpUrl(s: string): boolean {
+function isOtlpUrl(s: string): boolean {
   try {
     const u = new URL(s);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    return ['http:', 'https:', 'grpc:', 'grpcs:'].includes(u.protocol) && u.hostname !== '';
   } catch {
     return false;
   }

@@ -155,11 +155,12 @@ describe('daemon/config', () => {
     expect([config.tracingEndpoint, config.tracingSamplingRate, config.tracingServiceName]).to.deep.equal(['https://otel.example:4318/v1/traces', 0.05, 'berth-node1']);
     const flagged = loadConfig({ configPath: file, configDir: dropIns, optionFlags: [{ flag: 'tracing-sampling-rate', value: '1' }] });
     expect(flagged.config.tracingSamplingRate).to.equal(1);
-    const bad = write('bad.toml', '[tracing]\nendpoint = "grpc://collector:4317"\nsampling_rate = 1.5\n');
+    const bad = write('bad.toml', '[tracing]\nendpoint = "ftp://collector:4317"\nsampling_rate = 1.5\n');
     expect(problemsOf(() => loadConfig({ configPath: bad, configDir: dropIns }))).to.deep.equal([
-      `[tracing] endpoint: must be an http:// or https:// URL or "", got "grpc://collector:4317" (from ${bad})`,
+      `[tracing] endpoint: must be an http://, https://, grpc:// or grpcs:// URL or "", got "ftp://collector:4317" (from ${bad})`,
       `[tracing] sampling_rate: must be a number from 0 to 1, got 1.5 (from ${bad})`,
     ]);
     expect(problemsOf(() => loadConfig({ configPath: file, configDir: dropIns, optionFlags: [{ flag: 'tracing-sampling-rate', value: 'half' }] }))[0]).to.contain('--tracing-sampling-rate');
+    expect(loadConfig({ configPath: file, configDir: dropIns, optionFlags: [{ flag: 'tracing-endpoint', value: 'grpc://collector:4317' }] }).config.tracingEndpoint).to.equal('grpc://collector:4317');
   });
 });

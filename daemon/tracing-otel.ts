@@ -1,7 +1,8 @@
 /**
  * The OpenTelemetry implementation of DaemonTracing (loaded only when tracing is configured):
  * a private tracer provider (nothing registered globally, so two daemons in one process never
- * mix), parent-based ratio sampling, a batch processor exporting OTLP/HTTP JSON. The active call
+ * mix), parent-based ratio sampling, a batch processor exporting OTLP/HTTP JSON (http://, https://)
+ * or OTLP/gRPC (grpc:// plaintext, grpcs:// TLS). The active call
  * is carried in an AsyncLocalStorage, so observers deep in the layers find their parent span
  * without any OpenTelemetry import in the domain folders.
  */
@@ -9,7 +10,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -44,7 +44,7 @@ const metadataGetter: TextMapGetter<(key: string) => string | undefined> = {
 
 /** Builds the tracer; spans go to `endpoint` (OTLP/HTTP JSON) unless `exporter` is given. */
 export function createOtelTracing(opts: OtelTracingOptions): DaemonTracing {
-  const exporter = opts.exporter ?? new OTLPTraceExporter({ url: opts.endpoint });
+  const exporter = opts.exporter ?? otlpExporter(opts.endpoint);
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName, [ATTR_SERVICE_VERSION]: opts.version }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.samplingRate) }),
@@ -87,6 +87,20 @@ export function createOtelTracing(opts: OtelTracingOptions): DaemonTracing {
       }
     },
   };
+}
+
+/** The OTLP exporter for `endpoint`'s scheme; only the one used is loaded. */
+export function otlpExporter(endpoint: string): SpanExporter {
+  const url = new URL(endpoint);
+  if (url.protocol === 'grpc:' || url.protocol === 'grpcs:') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: gRPC export is the rarer choice
+    const grpc = require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc');
+    // The gRPC exporter reads http:// as plaintext and https:// as TLS.
+    return new grpc.OTLPTraceExporter({ url: `${url.protocol === 'grpcs:' ? 'https' : 'http'}://${url.host}` });
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, like the gRPC one
+  const httpJson = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  return new httpJson.OTLPTraceExporter({ url: endpoint });
 }
 
 function callScope(span: Span, ctx: Context, active: AsyncLocalStorage<Context>): RpcCallScope {

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { UnavailableError } from '../common/errors';
 import { silentLogger } from '../common/logger';
@@ -145,6 +146,49 @@ describe('daemon/tracing spans through the CRI dispatcher', function () {
   });
 });
 
+describe('daemon/tracing OTLP/gRPC export', () => {
+  it('sends the spans of a grpc:// endpoint as an OTLP/gRPC Export call', async () => {
+    const received: Buffer[] = [];
+    const server = new Server();
+    const identity = (b: Buffer) => b;
+    server.addService(
+      {
+        Export: {
+          path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: identity,
+          requestDeserialize: identity,
+          responseSerialize: identity,
+          responseDeserialize: identity,
+        },
+      },
+      {
+        Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+          received.push(call.request);
+          callback(null, Buffer.alloc(0));
+        },
+      },
+    );
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    try {
+      const tracing = createOtelTracing({ endpoint: `grpc://127.0.0.1:${port}`, samplingRate: 1, serviceName: 'berth-grpc-test', version: '0.0.0', logger: silentLogger });
+      const md: Record<string, string> = { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` };
+      const scope = tracing.beginCall('RuntimeService', 'Version', (k) => md[k])!;
+      scope.run(() => tracing.podStartStep('files', 0.001));
+      scope.end('OK');
+      await tracing.shutdown(5000);
+      const bytes = Buffer.concat(received);
+      expect(received.length).to.be.greaterThan(0);
+      expect(bytes.includes(Buffer.from(CALLER_TRACE, 'hex'))).to.equal(true);
+      expect(bytes.includes(Buffer.from(CALLER_SPAN, 'hex'))).to.equal(true);
+      expect(bytes.toString('latin1')).to.contain('berth-grpc-test').and.contain('runtime.v1.RuntimeService/Version').and.contain('pod start: files');
+    } finally {
+      server.forceShutdown();
+    }
+  });
+});
+
 describe('daemon/tracing off', () => {
   it('loads no OpenTelemetry SDK or exporter unless an endpoint is configured', () => {
     const dist = path.resolve(__dirname, '..');
@@ -154,7 +198,7 @@ describe('daemon/tracing off', () => {
       const { startTracing } = require(${JSON.stringify(path.join(dist, 'daemon/tracing.js'))});
       const { silentLogger } = require(${JSON.stringify(path.join(dist, 'common/logger.js'))});
       const t = startTracing({ tracingEndpoint: ${JSON.stringify(endpoint)}, tracingSamplingRate: 1, tracingServiceName: 'berth' }, '0', silentLogger);
-      const loaded = Object.keys(require.cache).filter((k) => /@opentelemetry\\/(sdk-trace-base|exporter-trace-otlp-http|core|resources)\\//.test(k));
+      const loaded = Object.keys(require.cache).filter((k) => /@opentelemetry\\/(sdk-trace-base|exporter-trace-otlp-http|exporter-trace-otlp-grpc|core|resources)\\//.test(k));
       console.log(JSON.stringify({ on: t !== undefined, loaded: loaded.length }));
       if (t) t.shutdown(100);
     `;

@@ -27,7 +27,7 @@ export interface DaemonTracing extends SpanHooks {
 export function startTracing(config: Pick<BerthConfig, 'tracingEndpoint' | 'tracingSamplingRate' | 'tracingServiceName'>, version: string, logger: Logger): DaemonTracing | undefined {
   if (config.tracingEndpoint === '') return undefined;
   // Required here, not imported: the SDK and exporter cost startup time and memory when unused.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see the file comment
   const otel = require('./tracing-otel') as typeof import('./tracing-otel');
   return otel.createOtelTracing({
     endpoint: config.tracingEndpoint,
