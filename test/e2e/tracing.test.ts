@@ -155,10 +155,4 @@ describe('e2e: tracing to an OTLP/HTTP receiver', function () {
     expect(exported).not.to.contain(PASSWORD);
     expect(exported).not.to.contain(Buffer.from(`admin:${PASSWORD}`).toString('base64'));
   });
-
-  it('exports nothing and logs no tracing line when no endpoint is set', async () => {
-    d = await startBerthd({ name: 'berth-trace-off' });
-    await d.client().version({});
-    expect(d.logLines.some((l) => l.includes('tracing on'))).to.equal(false);
-  });
 });
