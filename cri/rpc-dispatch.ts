@@ -27,9 +27,19 @@ import {
   type StreamCallContext,
 } from './handlers';
 
-/** Receives one observation per finished RPC (for metrics). */
+/** Receives one observation per finished RPC (for metrics), and may open a scope around each call. */
 export interface RpcObserver {
   observe(service: CriServiceName, method: string, code: string, seconds: number): void;
+  /** Called as a call arrives, with its request metadata (e.g. W3C traceparent); absent = no scope. */
+  beginCall?(service: CriServiceName, method: string, metadata: (key: string) => string | undefined): RpcCallScope | undefined;
+}
+
+/** One call's scope (a tracing span): the handler runs inside it; it sees request, response and outcome. */
+export interface RpcCallScope {
+  run<T>(fn: () => T): T;
+  request(message: unknown): void;
+  response(message: unknown): void;
+  end(code: string, err?: unknown): void;
 }
 
 /** The proto package of the CRI services. */
@@ -91,17 +101,21 @@ class RpcRunner {
   async serveUnary(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
     const started = process.hrtime.bigint();
     const ctx = this.context(call);
+    const scope = this.beginScope(call);
     try {
       const request = this.decode(call.request);
-      const response = await this.requireHandler()(request, ctx.call);
+      scope?.request(request);
+      const handler = this.requireHandler();
+      const response = await (scope ? scope.run(() => handler(request, ctx.call)) : handler(request, ctx.call));
+      scope?.response(response);
       const bytes = this.encode(response);
       callback(null, bytes);
-      this.finish(started, GrpcStatus.OK);
+      this.finish(started, GrpcStatus.OK, undefined, scope);
     } catch (err) {
       const typed = toGrpcError(err);
       const status = { ...typed, code: ctx.abortedCode() ?? typed.code };
       callback(status);
-      this.finish(started, status.code, err);
+      this.finish(started, status.code, err, scope);
     } finally {
       ctx.dispose();
     }
@@ -110,6 +124,7 @@ class RpcRunner {
   async serveStream(call: ServerWritableStream<Buffer, Buffer>): Promise<void> {
     const started = process.hrtime.bigint();
     const ctx = this.context(call);
+    const scope = this.beginScope(call);
     const write = (message: unknown): Promise<void> => {
       if (ctx.call.signal.aborted) return Promise.reject(ctx.call.signal.reason);
       let bytes: Buffer;
@@ -132,15 +147,32 @@ class RpcRunner {
     };
     try {
       const request = this.decode(call.request);
-      await this.requireHandler()(request, { ...ctx.call, write });
+      scope?.request(request);
+      const handler = this.requireHandler();
+      const streamCall = { ...ctx.call, write };
+      await (scope ? scope.run(() => handler(request, streamCall)) : handler(request, streamCall));
       call.end();
-      this.finish(started, ctx.abortedCode() ?? GrpcStatus.OK);
+      this.finish(started, ctx.abortedCode() ?? GrpcStatus.OK, undefined, scope);
     } catch (err) {
       const status = toGrpcError(err);
       if (!ctx.call.signal.aborted) call.emit('error', status);
-      this.finish(started, ctx.abortedCode() ?? status.code, err);
+      this.finish(started, ctx.abortedCode() ?? status.code, err, scope);
     } finally {
       ctx.dispose();
+    }
+  }
+
+  /** The observer's scope for this call; a failing observer costs the call nothing. */
+  private beginScope(call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>): RpcCallScope | undefined {
+    if (!this.observer?.beginCall) return undefined;
+    try {
+      return this.observer.beginCall(this.service, this.method, (key) => {
+        const values = call.metadata.get(key).filter((v): v is string => typeof v === 'string');
+        return values.length > 0 ? values.join(',') : undefined;
+      });
+    } catch (err) {
+      this.log.warn('rpc observer failed', { err });
+      return undefined;
     }
   }
 
@@ -213,7 +245,7 @@ class RpcRunner {
   }
 
   /** Logs and observes the outcome exactly once per call. */
-  private finish(started: bigint, code: GrpcStatus, err?: unknown): void {
+  private finish(started: bigint, code: GrpcStatus, err?: unknown, scope?: RpcCallScope): void {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const codeName = grpcCodeName(code);
     if (err === undefined) {
@@ -229,6 +261,7 @@ class RpcRunner {
       }
     }
     try {
+      scope?.end(codeName, err);
       this.observer?.observe(this.service, this.method, codeName, seconds);
     } catch (observeErr) {
       this.log.warn('rpc observer failed', { err: observeErr });

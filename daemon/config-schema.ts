@@ -40,6 +40,9 @@ export interface BerthConfig {
   streamingPortForwardPerPod: number;
   streamingPortForwardTotal: number;
   cdiSpecDirs: string[];
+  tracingEndpoint: string;
+  tracingSamplingRate: number;
+  tracingServiceName: string;
   runtimes: Record<string, RuntimeHandlerConfig>;
 }
 
@@ -49,9 +52,10 @@ export type ScalarField = Exclude<keyof BerthConfig, 'runtimes'>;
 /**
  * How a value is checked: `path` absolute path; `path-or-empty` absolute path or "" (derived);
  * `address` host:port or ""; `int` non-negative integer; `enum` one of `choices`; `name` a
- * short identifier; `cidr` an IPv4 prefix; `path-list` list of absolute paths.
+ * short identifier; `cidr` an IPv4 prefix; `path-list` list of absolute paths; `url-or-empty` an
+ * http(s):// or grpc(s):// URL or ""; `ratio` a number from 0 to 1.
  */
-export type OptionKind = 'path' | 'path-or-empty' | 'address' | 'int' | 'enum' | 'name' | 'cidr' | 'path-list';
+export type OptionKind = 'path' | 'path-or-empty' | 'address' | 'int' | 'enum' | 'name' | 'cidr' | 'path-list' | 'url-or-empty' | 'ratio';
 
 /** One documented option. */
 export interface OptionSpec {
@@ -95,6 +99,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { field: 'streamingPortForwardPerPod', section: 'streaming', key: 'port_forward_per_pod', kind: 'int', default: 128, doc: 'Port-forward connections open at once to one pod; more are refused with an error naming the limit (0 refuses all).' },
   { field: 'streamingPortForwardTotal', section: 'streaming', key: 'port_forward_total', kind: 'int', default: 1024, doc: 'Port-forward connections open at once on this node, all pods together (0 refuses all).' },
   { field: 'cdiSpecDirs', section: 'cdi', key: 'spec_dirs', flag: 'cdi-spec-dirs', kind: 'path-list', default: ['/etc/cdi', '/var/run/cdi'], doc: 'Directories of CDI spec files (.json, .yaml), re-read when they change; a later directory overrides an earlier one (flag: comma-separated).' },
+  { field: 'tracingEndpoint', section: 'tracing', key: 'endpoint', flag: 'tracing-endpoint', kind: 'url-or-empty', default: '', doc: 'OTLP collector for traces: http(s)://host:4318/v1/traces sends OTLP/HTTP JSON, grpc://host:4317 (plaintext) or grpcs://host:4317 (TLS) OTLP/gRPC; empty disables tracing and loads no tracing code.' },
+  { field: 'tracingSamplingRate', section: 'tracing', key: 'sampling_rate', flag: 'tracing-sampling-rate', kind: 'ratio', default: 1, doc: "Share of new traces recorded, 0 to 1; a call carrying the caller's traceparent follows the caller's sampling decision instead." },
+  { field: 'tracingServiceName', section: 'tracing', key: 'service_name', flag: 'tracing-service-name', kind: 'name', default: 'berth', doc: 'service.name resource attribute of the exported spans.' },
 ];
 
 /** Default `[runtimes]`: runc (works on cgroup v1 hybrid hosts) and crun. */

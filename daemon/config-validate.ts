@@ -68,6 +68,10 @@ export function checkValue(spec: OptionSpec, value: unknown): string | undefined
       return typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(value) ? undefined : `must be a non-empty name of letters, digits, '.', '_' or '-', got ${JSON.stringify(value)}`;
     case 'cidr':
       return typeof value === 'string' && isIpv4Cidr(value) ? undefined : `must be an IPv4 prefix like 10.89.0.0/16 (prefix 8..30), got ${JSON.stringify(value)}`;
+    case 'url-or-empty':
+      return typeof value === 'string' && (value === '' || isOtlpUrl(value)) ? undefined : `must be an http://, https://, grpc:// or grpcs:// URL or "", got ${JSON.stringify(value)}`;
+    case 'ratio':
+      return typeof value === 'number' && value >= 0 && value <= 1 ? undefined : `must be a number from 0 to 1, got ${JSON.stringify(value)}`;
     case 'address':
       return typeof value === 'string' && (value === '' || parseHostPort(value) !== undefined) ? undefined : `must be host:port (port 0..65535) or "", got ${JSON.stringify(value)}`;
   }
@@ -80,6 +84,15 @@ export function parseHostPort(address: string): { host: string; port: number } |
   const port = Number(m[2]);
   if (port > 65535) return undefined;
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function isOtlpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return ['http:', 'https:', 'grpc:', 'grpcs:'].includes(u.protocol) && u.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 function isIpv4Cidr(s: string): boolean {

@@ -148,4 +148,19 @@ describe('daemon/config', () => {
     expect(parseHostPort('host:70000')).to.equal(undefined);
     expect(parseHostPort(':80')).to.equal(undefined);
   });
+
+  it('reads [tracing]: an http(s) endpoint, a sampling rate from 0 to 1 (file or flag), refuses others', () => {
+    const file = write('t.toml', '[tracing]\nendpoint = "https://otel.example:4318/v1/traces"\nsampling_rate = 0.05\nservice_name = "berth-node1"\n');
+    const { config } = loadConfig({ configPath: file, configDir: dropIns });
+    expect([config.tracingEndpoint, config.tracingSamplingRate, config.tracingServiceName]).to.deep.equal(['https://otel.example:4318/v1/traces', 0.05, 'berth-node1']);
+    const flagged = loadConfig({ configPath: file, configDir: dropIns, optionFlags: [{ flag: 'tracing-sampling-rate', value: '1' }] });
+    expect(flagged.config.tracingSamplingRate).to.equal(1);
+    const bad = write('bad.toml', '[tracing]\nendpoint = "ftp://collector:4317"\nsampling_rate = 1.5\n');
+    expect(problemsOf(() => loadConfig({ configPath: bad, configDir: dropIns }))).to.deep.equal([
+      `[tracing] endpoint: must be an http://, https://, grpc:// or grpcs:// URL or "", got "ftp://collector:4317" (from ${bad})`,
+      `[tracing] sampling_rate: must be a number from 0 to 1, got 1.5 (from ${bad})`,
+    ]);
+    expect(problemsOf(() => loadConfig({ configPath: file, configDir: dropIns, optionFlags: [{ flag: 'tracing-sampling-rate', value: 'half' }] }))[0]).to.contain('--tracing-sampling-rate');
+    expect(loadConfig({ configPath: file, configDir: dropIns, optionFlags: [{ flag: 'tracing-endpoint', value: 'grpc://collector:4317' }] }).config.tracingEndpoint).to.equal('grpc://collector:4317');
+  });
 });

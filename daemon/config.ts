@@ -168,6 +168,7 @@ function applyFlag(config: BerthConfig, flag: string, raw: string, sources: Conf
   }
   let value: unknown = raw;
   if (spec.kind === 'int') value = /^\d+$/.test(raw) ? Number(raw) : raw;
+  else if (spec.kind === 'ratio') value = /^\d*\.?\d+$/.test(raw) ? Number(raw) : raw;
   else if (spec.kind === 'path-list') value = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const problem = assignTyped(config, spec, value);
   if (problem) errors.push(`--${flag}: ${optionLabel(spec)}: ${problem}`);
@@ -180,6 +181,9 @@ function assignTyped(config: BerthConfig, spec: OptionSpec, value: unknown): str
   if (spec.kind === 'int') {
     if (typeof value === 'bigint') value = Number(value);
     if (typeof value !== 'number' || !Number.isInteger(value)) return `expected an integer, got ${describeType(value)}`;
+  } else if (spec.kind === 'ratio') {
+    if (typeof value === 'bigint') value = Number(value);
+    if (typeof value !== 'number' || !Number.isFinite(value)) return `expected a number, got ${describeType(value)}`;
   } else if (spec.kind === 'path-list') {
     if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return `expected a list of strings, got ${describeType(value)}`;
     value = [...value];

@@ -30,6 +30,8 @@ export const COMMAND_FLAGS: readonly CommandFlagSpec[] = [
   { flag: 'destdir', value: '<dir>', doc: 'Install below this directory instead of / (packaging, tests).', commands: ['install'] },
   { flag: 'dry-run', value: '', doc: 'Print what would be installed without writing.', commands: ['install'] },
   { flag: 'name', value: '<ref>', doc: 'Name for imported images the archive does not name.', commands: ['images import'] },
+  { flag: 'timeout', value: '<seconds>', doc: 'How long to wait for readiness (default 60).', commands: ['wait-ready'] },
+  { flag: 'exclude', value: '<checks>', doc: 'Readiness checks not to wait for, comma-separated (cri, recovery, network).', commands: ['wait-ready'] },
 ];
 
 /** The parsed command line. */

@@ -5,6 +5,7 @@
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { cniPluginMetrics, imagePullMetrics, podStartStepMetrics, type ImagePullMetrics, type PodStepMetrics } from './layer-metrics';
+import type { SpanHooks } from './tracing';
 
 /** What the CRI server calls after each RPC (structurally cri/server.ts's RpcObserver). */
 export interface RpcObservation {
@@ -29,6 +30,8 @@ export class DaemonMetrics implements RpcObservation {
   readonly podStart: PodStepMetrics;
   /** For the CNI chain's onPluginDone. */
   readonly cniPluginDone: (plugin: string, command: string, ms: number, ok: boolean) => void;
+  /** Tracing's child spans, fed by the same observations (daemon/tracing.ts). */
+  private spans: SpanHooks | undefined;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.operations = new Counter({
@@ -50,10 +53,32 @@ export class DaemonMetrics implements RpcObservation {
       buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     });
-    this.image = imagePullMetrics(this.registry);
-    this.podStart = podStartStepMetrics(this.registry);
-    this.cniPluginDone = cniPluginMetrics(this.registry);
+    const image = imagePullMetrics(this.registry);
+    const podStart = podStartStepMetrics(this.registry);
+    const cniPluginDone = cniPluginMetrics(this.registry);
+    this.image = {
+      pullFinished: (outcome, s) => {
+        image.pullFinished(outcome, s);
+        this.spans?.imagePull(outcome, s);
+      },
+      bytesPulled: (n) => image.bytesPulled(n),
+    };
+    this.podStart = {
+      observeStep: (step, s) => {
+        podStart.observeStep(step, s);
+        this.spans?.podStartStep(step, s);
+      },
+    };
+    this.cniPluginDone = (plugin, command, ms, ok) => {
+      cniPluginDone(plugin, command, ms, ok);
+      this.spans?.cniPlugin(plugin, command, ms / 1000, ok);
+    };
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
+  }
+
+  /** Also turns pod start steps, CNI plugin calls and image pulls into spans (before the layers are built). */
+  setSpanHooks(hooks: SpanHooks | undefined): void {
+    this.spans = hooks;
   }
 
   /** Records one finished RPC. */

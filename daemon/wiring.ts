@@ -15,9 +15,11 @@ import { loadRawAddon, nativeAddonAvailable } from '../native/addon';
 import { streamListHandlers } from '../cri/stream-lists';
 import type { BerthConfig } from './config-schema';
 import { parseHostPort } from './config-validate';
+import { DaemonHealth } from './health';
 import { DaemonMetrics } from './metrics';
 import { MemoryTrimmer } from './memory-trim';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
+import type { DaemonTracing } from './tracing';
 import { DaemonStatusSource, type HandlerFeatureFlags, type NetworkStatusProvider } from './status-source';
 
 /** A serving daemon. */
@@ -27,6 +29,8 @@ export interface RunningDaemon {
   readonly metricsAddress: string | undefined;
   readonly metrics: DaemonMetrics;
   readonly status: DaemonStatusSource;
+  /** Readiness (/readyz): serving, recovered, network. */
+  readonly health: DaemonHealth;
   /** Stops accepting, lets in-flight RPCs finish for up to `graceMs`, removes the socket. */
   stop(graceMs: number): Promise<void>;
 }
@@ -60,6 +64,26 @@ export interface DaemonLayers {
   close?(): Promise<void>;
 }
 
+/** How long a stopping daemon waits for its last spans to be exported. */
+const TRACING_FLUSH_MS = 3000;
+
+/** Services started before the layers, so /readyz answers (503) while recovery runs. */
+export interface EarlyServices {
+  health: DaemonHealth;
+  /** The metrics/health endpoint, undefined when disabled; startDaemon takes ownership. */
+  metricsServer: MetricsServer | undefined;
+  /** The tracer when `[tracing] endpoint` is set; startDaemon takes ownership (flushed last on stop). */
+  tracing?: DaemonTracing;
+}
+
+/** Starts the metrics/health endpoint of `config` (undefined when `[metrics] listen` is empty). */
+export async function startMetricsEndpoint(config: BerthConfig, metrics: DaemonMetrics, health: DaemonHealth, logger: Logger): Promise<MetricsServer | undefined> {
+  if (config.metricsListen === '') return undefined;
+  const hostPort = parseHostPort(config.metricsListen);
+  if (!hostPort) throw new RuntimeError(`start metrics: bad address ${config.metricsListen}`);
+  return startMetricsServer(hostPort.host, hostPort.port, metrics, logger.child({ component: 'metrics' }), health);
+}
+
 /** Starts berthd's services for `config`; undoes what it did when a step fails. */
 export async function startDaemon(
   config: BerthConfig,
@@ -67,8 +91,15 @@ export async function startDaemon(
   version: string,
   layers: DaemonLayers = {},
   metrics: DaemonMetrics = new DaemonMetrics(),
+  early?: EarlyServices,
 ): Promise<RunningDaemon> {
   return CleanupStack.run(async (stack) => {
+    const tracing = early?.tracing;
+    if (tracing) stack.push('tracing', () => tracing.shutdown(TRACING_FLUSH_MS));
+    if (early?.metricsServer) {
+      const owned = early.metricsServer;
+      stack.push('metrics server', () => owned.close());
+    }
     stack.push('close layers', () => layers.close?.());
     await fs.mkdir(config.root, { recursive: true, mode: 0o700 });
     await fs.mkdir(config.runRoot, { recursive: true, mode: 0o700 });
@@ -84,18 +115,21 @@ export async function startDaemon(
     );
     const handlers = mergeHandlers(unary, streamListHandlers(unary));
 
-    let metricsServer: MetricsServer | undefined;
-    if (config.metricsListen !== '') {
-      const hostPort = parseHostPort(config.metricsListen);
-      if (!hostPort) throw new RuntimeError(`start metrics: bad address ${config.metricsListen}`);
-      metricsServer = await startMetricsServer(hostPort.host, hostPort.port, metrics, logger.child({ component: 'metrics' }));
+    // The layers were built (and recovered) before this is called.
+    const health = early?.health ?? new DaemonHealth();
+    health.setRecovered();
+    health.setNetwork(() => status.networkReady());
+    let metricsServer = early?.metricsServer;
+    if (!early) {
+      metricsServer = await startMetricsEndpoint(config, metrics, health, logger);
       const started = metricsServer;
-      stack.push('metrics server', () => started.close());
+      if (started) stack.push('metrics server', () => started.close());
     }
 
     // Memory back to the kernel after bursts, between requests (memory-trim.ts); needs the addon.
     const trimmer = nativeAddonAvailable() ? new MemoryTrimmer({ reduce: () => loadRawAddon().reduceMemory(), logger: logger.child({ component: 'memory' }) }) : undefined;
     const observer = {
+      beginCall: tracing?.beginCall,
       observe(service: 'RuntimeService' | 'ImageService', method: string, code: string, seconds: number): void {
         metrics.observe(service, method, code, seconds);
         trimmer?.noteActivity();
@@ -107,17 +141,21 @@ export async function startDaemon(
     } catch (err) {
       throw new RuntimeError(`serve CRI on ${config.listen}`, { cause: err });
     }
+    health.setServing(true);
     trimmer?.start();
     return {
       socketPath: config.listen,
       metricsAddress: metricsServer?.address,
       metrics,
       status,
+      health,
       async stop(graceMs: number): Promise<void> {
+        health.setServing(false);
         trimmer?.stop();
         await server.shutdown(graceMs);
         await metricsServer?.close();
         await layers.close?.();
+        await tracing?.shutdown(TRACING_FLUSH_MS);
       },
     };
   });

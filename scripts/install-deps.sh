@@ -13,6 +13,8 @@ APT_PACKAGES=(
   make g++ python3
   # libFuzzer harnesses of the addon's C++ code (test/fuzz)
   clang
+  # prometheus + promtool for test/e2e/prometheus-scrape.test.ts (the shipped scrape config and dashboard)
+  prometheus
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
@@ -34,6 +36,11 @@ if ((${#missing[@]} > 0)); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package enables a Prometheus service on :9090, berthd's default metrics port; the tests
+  # start their own Prometheus, so the service stays off.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')

@@ -11,9 +11,10 @@ import { installCommand } from './install-command';
 import { runtimeClassesSyncCommand } from './runtimeclasses-command';
 import { serveCommand } from './serve-command';
 import { versionCommand } from './version-command';
+import { waitReadyCommand } from './wait-ready-command';
 
 /** Every subcommand; the longest matching word sequence wins. */
-export const COMMANDS: readonly BerthdCommand[] = [serveCommand, configCommand, versionCommand, runtimeClassesSyncCommand, installCommand, imagesImportCommand];
+export const COMMANDS: readonly BerthdCommand[] = [serveCommand, configCommand, versionCommand, runtimeClassesSyncCommand, installCommand, imagesImportCommand, waitReadyCommand];
 
 /** Finds the command for the positional words (its words, then its operand if it takes one), or undefined. */
 export function findCommand(words: readonly string[]): BerthdCommand | undefined {

@@ -94,6 +94,7 @@ describe('daemon/commands install', () => {
     expect(fs.lstatSync(path.join(dest, 'opt/berth/bin/berthd')).isSymbolicLink()).to.equal(false);
     expect(fs.readFileSync(other, 'utf8')).to.equal('do not touch');
     expect(fs.readFileSync(path.join(dest, 'etc/systemd/system/berthd.service'), 'utf8')).to.match(/^ExecStart=\/opt\/berth\/bin\/berthd$/m);
+    expect(fs.readFileSync(path.join(dest, 'etc/systemd/system/berthd.service'), 'utf8')).to.match(/^ExecStartPost=\/opt\/berth\/bin\/berthd wait-ready /m);
     expect(r.out).to.match(/updated +\S+opt\/berth\/bin\/berthd/);
     expect(r.out).to.contain('systemctl daemon-reload && systemctl enable --now berthd');
   });

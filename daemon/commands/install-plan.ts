@@ -39,6 +39,8 @@ export type InstallOutcome = 'create' | 'update' | 'unchanged' | 'kept';
 
 /** The unit's ExecStart in contrib/berthd.service, replaced by the installed launcher path. */
 const TEMPLATE_EXEC_START = 'ExecStart=/usr/local/bin/berthd';
+/** Every Exec line running the launcher (ExecStart, ExecStartPost's wait-ready). */
+const TEMPLATE_EXEC_LINES = /^(Exec[A-Za-z]*=)\/usr\/local\/bin\/berthd\b/gm;
 
 /** The files to install, from the checkout's contrib/ templates. */
 export async function installFiles(inputs: InstallInputs): Promise<InstallFile[]> {
@@ -53,7 +55,7 @@ export async function installFiles(inputs: InstallInputs): Promise<InstallFile[]
   const under = (p: string) => path.join(inputs.destdir, p);
   const files: Array<Omit<InstallFile, 'target'>> = [
     { path: launcher, content: launcherScript(inputs.nodePath, launcherSource), mode: 0o755, policy: 'replace', what: `launcher for ${launcherSource}` },
-    { path: '/etc/systemd/system/berthd.service', content: unitTemplate.replace(TEMPLATE_EXEC_START, `ExecStart=${launcher}`), mode: 0o644, policy: 'replace', what: 'systemd unit' },
+    { path: '/etc/systemd/system/berthd.service', content: unitTemplate.replace(TEMPLATE_EXEC_LINES, (_m, key: string) => `${key}${launcher}`), mode: 0o644, policy: 'replace', what: 'systemd unit' },
     { path: '/etc/berth/berth.toml', content: `# berthd configuration written by \`berthd install\` (the defaults; see docs/configuration.md).\n${inputs.configToml}`, mode: 0o644, policy: 'if-absent', what: 'configuration' },
     { path: '/etc/crictl.yaml', content: crictlYaml(inputs.socketPath), mode: 0o644, policy: 'if-absent', what: 'crictl endpoints' },
   ];

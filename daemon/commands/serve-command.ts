@@ -4,10 +4,14 @@ import { describeError } from '../../common/errors';
 import { createLogger } from '../../common/logger';
 import { cgroupDriverProblem } from '../cgroup-driver';
 import { buildLayers } from '../layers';
+import { DaemonHealth } from '../health';
 import { DaemonMetrics } from '../metrics';
+import type { MetricsServer } from '../metrics-server';
+import { SystemdNotifier } from '../sd-notify';
+import { startTracing, type DaemonTracing } from '../tracing';
 import { installSignalHandlers } from '../signals';
 import { berthVersion } from '../version';
-import { startDaemon } from '../wiring';
+import { startDaemon, startMetricsEndpoint } from '../wiring';
 import { EXIT_FAILURE, EXIT_USAGE, type BerthdCommand } from './command';
 import { loadConfigOrReport } from './load-config';
 
@@ -30,14 +34,26 @@ export const serveCommand: BerthdCommand = {
     for (const warning of loaded.warnings) logger.warn('configuration warning', { warning });
     const version = berthVersion();
     let daemon;
+    let metricsServer: MetricsServer | undefined;
+    let tracing: DaemonTracing | undefined;
     try {
       const metrics = new DaemonMetrics();
-      daemon = await startDaemon(config, logger, version, await buildLayers(config, logger, metrics), metrics);
+      const health = new DaemonHealth();
+      tracing = startTracing(config, version, logger.child({ component: 'tracing' }));
+      metrics.setSpanHooks(tracing);
+      // First, so that /healthz answers and /readyz says what is missing while recovery runs.
+      metricsServer = await startMetricsEndpoint(config, metrics, health, logger);
+      daemon = await startDaemon(config, logger, version, await buildLayers(config, logger, metrics), metrics, { health, metricsServer, tracing });
     } catch (err) {
       logger.error('berthd failed to start', { err, error: describeError(err) });
+      if (!daemon) {
+        await metricsServer?.close();
+        await tracing?.shutdown(1000);
+      }
       return EXIT_FAILURE;
     }
     const running = daemon;
+    const notifier = new SystemdNotifier({ logger });
     return new Promise<number>((resolve) => {
       const remove = installSignalHandlers(logger, async (signal) => {
         const graceMs = config.shutdownGraceSeconds * 1000;
@@ -47,6 +63,7 @@ export const serveCommand: BerthdCommand = {
           resolve(EXIT_FAILURE);
         }, graceMs + SHUTDOWN_EXTRA_MS);
         try {
+          await notifier.stopping();
           await running.stop(graceMs);
           logger.info('berthd stopped', { signal });
           resolve(0);
@@ -69,6 +86,7 @@ export const serveCommand: BerthdCommand = {
         readyMs: Math.round(performance.now()),
         pid: process.pid,
       });
+      void notifier.ready(`serving CRI on ${running.socketPath}`);
     });
   },
 };
