@@ -47,10 +47,12 @@ describe('daemon/sd-notify', () => {
     try {
       let out = '';
       receiver.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+      // Listen before sending: the receiver may exit before systemd-notify returns.
+      const exited = new Promise((resolve) => receiver.once('exit', resolve));
       const deadline = Date.now() + 5000;
       while (!fs.existsSync(sock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await systemdNotifySender({ ...process.env, NOTIFY_SOCKET: sock })('READY=1\nSTATUS=serving');
-      await new Promise((resolve) => receiver.once('exit', resolve));
+      await exited;
       expect(out.split('\n')).to.include.members(['READY=1', 'STATUS=serving']);
     } finally {
       receiver.kill('SIGKILL');
