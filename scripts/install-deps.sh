@@ -26,6 +26,8 @@ for pkg in "${APT_PACKAGES[@]}"; do
   fi
 done
 if ! command -v node >/dev/null 2>&1; then missing+=(nodejs npm); fi
+# kubectl (exec/attach/port-forward e2e tests): any package that provides it will do, else Debian's.
+if ! command -v kubectl >/dev/null 2>&1; then missing+=(kubernetes-client); fi
 
 if ((${#missing[@]} > 0)); then
   if [[ $EUID -ne 0 ]]; then
