@@ -25,7 +25,11 @@ for pkg in "${APT_PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
-if ! command -v node >/dev/null 2>&1; then missing+=(nodejs npm); fi
+# Debian 12's own nodejs is 18, which berth refuses: never install it, ask for Node 20 instead.
+if ! command -v node >/dev/null 2>&1; then
+  log "Node.js >= 20 is required and none is installed; install Node 20 (e.g. from nodejs.org) and retry"
+  exit 1
+fi
 # kubectl (exec/attach/port-forward e2e tests): any package that provides it will do, else Debian's.
 if ! command -v kubectl >/dev/null 2>&1; then missing+=(kubernetes-client); fi
 
