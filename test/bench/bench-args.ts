@@ -1,10 +1,10 @@
 /** Command-line arguments of `npm run bench`. */
 
 /** Sections that can be selected with --section. */
-export const SECTION_NAMES = ['rpc-latency', 'cri', 'density', 'daemon-startup', 'streaming', 'image-throughput'] as const;
+export const SECTION_NAMES = ['rpc-latency', 'cri', 'density', 'daemon-startup', 'streaming', 'image-throughput', 'userns-start'] as const;
 export type SectionName = (typeof SECTION_NAMES)[number];
 
-/** Sections run without --section (image-throughput pulls ~150 MB through berth's image layer directly). */
+/** Sections run without --section (image-throughput pulls ~150 MB through berth's image layer directly; userns-start starts its own berthd). */
 export const DEFAULT_SECTIONS: readonly SectionName[] = ['rpc-latency', 'cri', 'density', 'daemon-startup', 'streaming'];
 
 /** Parsed arguments. */
@@ -39,7 +39,7 @@ export const USAGE = `usage: npm run bench -- [options]
                             bench's registry on 127.0.0.1 over plain HTTP)
   --vs containerd           also start Debian's containerd (installed if missing) and compare
   --section a,b             only these sections: ${SECTION_NAMES.join(', ')}
-                            (default: all but image-throughput)
+                            (default: all but image-throughput and userns-start)
   --pods N (40) --containers N (40) --pulls N (10) --scratch N (5)
   --density-pods N (30) --list-pods N (110) -n N (RPC calls, 1000) --starts N (10)
   --settle-ms N (100)       idle time after each interleaved step (two runtimes only)

@@ -24,6 +24,7 @@ import { killPids, pidsInCgroupTree, removeCgroupTree } from './host-cleanup';
 import { renderHtmlReport } from './html-report';
 import { formatDensityTable, formatLatencyTable, type BenchReport } from './report-model';
 import { benchStreaming, formatStreaming } from './streaming';
+import { runUsernsStartSection } from './userns-start';
 
 const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -162,6 +163,10 @@ export async function main(argv: string[]): Promise<void> {
       texts.push(
         `## image throughput (image layer, no daemon)\n\nbusybox pull median ${r.busyboxMedianMs} ms; ${(r.bigBytes / 1e6).toFixed(1)} MB image: berth ${r.bigMedianMs} ms = ${r.bigMBps} MB/s (pull + unpack), skopeo copy ${r.skopeoMedianMs} ms = ${r.skopeoMBps} MB/s (download only)`,
       );
+    }
+    if (args.sections.includes('userns-start')) {
+      progress('user namespace cost (pod + container starts with and without hostUsers: false)');
+      texts.push(`## user namespaces\n\n${await runUsernsStartSection(10)}`);
     }
     if (args.sections.includes('streaming')) {
       progress('streaming (in-process server, reference backends)');

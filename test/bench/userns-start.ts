@@ -2,8 +2,8 @@
  * Bench section: what a user namespace costs a pod start. Alternates pods with and without
  * `hostUsers: false` through a real berthd's socket and times RunPodSandbox, CreateContainer and
  * StartContainer of one busybox container each (the user-namespaced pod adds the maps, the pin
- * and one idmapped mount per layer). Run this file directly (root needed):
- * `node dist/test/bench/userns-start.js [pairs]`.
+ * and one idmapped mount per layer). `npm run bench -- --sections userns-start` (root needed), or
+ * this file directly: `node dist/test/bench/userns-start.js [pairs]`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -104,8 +104,8 @@ export function formatUsernsStart(r: UsernsStartResult): string {
   return `user namespace cost, ${r.pairs} pod+container starts each (ms, median / p90)\n${formatTable(['step', 'hostUsers: true', 'hostUsers: false', 'median diff'], rows)}`;
 }
 
-async function main(): Promise<void> {
-  const pairs = Number(process.argv[2] ?? 10);
+/** The whole section: its own registry and berthd, `pairs` interleaved starts; returns the table. */
+export async function runUsernsStartSection(pairs: number): Promise<string> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-userns-bench-'));
   const registry = await startRegistry();
   fs.writeFileSync(path.join(work, 'registries.conf'), `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     const image = `${registry.host}/bench/busybox:u`;
     const client = berthd.client();
     await client.pullImage({ image: { image } });
-    console.log(formatUsernsStart(await benchUsernsStart(client, image, { pairs, logDir: path.join(work, 'logs') })));
+    return formatUsernsStart(await benchUsernsStart(client, image, { pairs, logDir: path.join(work, 'logs') }));
   } finally {
     await berthd.cleanup();
     await registry.stop();
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((err: unknown) => {
+  runUsernsStartSection(Number(process.argv[2] ?? 10)).then(console.log, (err: unknown) => {
     console.error(err);
     process.exitCode = 1;
   });
