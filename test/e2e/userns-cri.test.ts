@@ -3,7 +3,7 @@
  * `hostUsers: false`): Status offers them, the container is root inside and the pod's base id on
  * the host, image files keep their owners, emptyDir writes land as the pod's ids, a host-root
  * hostPath without mappings is nobody and read-only to it, escalation attempts fail, and two pods
- * with different ranges cannot read each other's files.
+ * with different ranges cannot read each other's files; exec, attach and port-forward work in such pods.
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { runtime } from '../../cri/api/generated/cri';
 import type { CriClient } from '../support/cri-client';
+import { readAll, spdyRemoteCommand, SpdyPortForwardClient } from '../support/spdy-client';
+import { connectWs } from '../support/ws-stream-client';
 import { RestartableBerthd, TEST_IMAGE } from './reliability-support';
 import { startBerthd, type BerthdInstance } from './support/berthd';
 import { startRegistry, type TestRegistry } from './support/registry';
@@ -184,6 +186,50 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
     // Logs and stats of such a container.
     const { stats } = await client.containerStats({ containerId: id });
     expect(Number(stats?.memory?.workingSetBytes?.value ?? 0)).to.be.greaterThan(0);
+  });
+
+  it('streaming works in a user-namespaced pod: exec over SPDY, attach over WebSocket, port-forward into its netns', async () => {
+    const base = 0x150000;
+    const podId = await runPod('streams', base);
+    const web = await startContainer(podId, 'streams', base, 'mkdir -p /www && echo hi-from-userns > /www/index.html && exec httpd -f -p 8080 -h /www');
+    const { url: execUrl } = await client.exec({ containerId: web, cmd: ['id', '-u'], stdout: true, stderr: true });
+    const rc = await spdyRemoteCommand(execUrl ?? '', { stderr: true });
+    expect((await rc.stdout).toString()).to.equal('0\n');
+    expect(JSON.parse(await rc.error).status).to.equal('Success');
+
+    const { url: pfUrl } = await client.portForward({ podSandboxId: podId, port: [8080] });
+    const pf = await SpdyPortForwardClient.connect(pfUrl ?? '');
+    try {
+      let page = '';
+      for (let i = 0; i < 50 && !page.includes('200 OK'); i++) {
+        const conn = await pf.open(8080);
+        conn.data.write('GET /index.html HTTP/1.0\r\n\r\n');
+        page = (await readAll(conn.data)).toString();
+        if (!page.includes('200 OK')) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(page).to.contain('200 OK').and.to.contain('hi-from-userns');
+    } finally {
+      pf.close();
+    }
+
+    const config: runtime.v1.IContainerConfig = {
+      metadata: { name: `cat-${++seq}`, attempt: 0 },
+      image: { image },
+      command: ['cat'],
+      stdin: true,
+      stdinOnce: true,
+      logPath: `cat-${seq}.log`,
+      linux: { securityContext: { namespaceOptions: { pid: CONTAINER, usernsOptions: userns(base) } } },
+    };
+    const { containerId: cat } = await client.createContainer({ podSandboxId: podId, config, sandboxConfig: podConfig('streams', base) });
+    await client.startContainer({ containerId: cat ?? '' });
+    const { url: attachUrl } = await client.attach({ containerId: cat ?? '', stdin: true, stdout: true, stderr: true });
+    const ws = await connectWs(attachUrl ?? '', ['v5.channel.k8s.io']);
+    ws.send(0, 'ping in a user namespace\n');
+    for (let i = 0; i < 200 && !ws.channelData(1).toString().includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(ws.channelData(1).toString()).to.equal('ping in a user namespace\n');
+    ws.send(255, Buffer.from([0]));
+    await ws.closed;
   });
 
   it('two pods with different ranges cannot read each other\'s files', async () => {
