@@ -6,7 +6,6 @@
  */
 import * as path from 'node:path';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
-import { promises as fs } from 'node:fs';
 import { InvalidArgumentError } from '../common/errors';
 import { ensurePrivateDirs } from '../common/private-dirs';
 import { KeyedMutex } from '../common/keyed-mutex';

@@ -4,7 +4,7 @@
  * daemon plugs ContainerManager into PodContainersHook and a prom-client histogram into
  * PodStartObserver.
  */
-import { readFileSync } from 'node:fs';
+import { isRunning, readProcStatSync } from '../common/proc-stat';
 import type { NativeBinding } from '../native/binding';
 import type { PodStartStep } from './types';
 
@@ -76,22 +76,10 @@ export const realProcessControl: ProcessControl = {
     process.kill(pid, signal);
   },
   isAlive(pid) {
-    const stat = readStat(pid);
-    return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+    return isRunning(readProcStatSync(pid));
   },
   startTime(pid) {
-    return readStat(pid)?.startTime;
+    const stat = readProcStatSync(pid);
+    return stat === undefined ? undefined : String(stat.startTime);
   },
 };
-
-function readStat(pid: number): { state: string; startTime: string } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may contain spaces and parentheses: fields start after the last ')'.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: rest[0], startTime: rest[19] };
-}

@@ -28,6 +28,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { describeError, errnoCode } from '../common/errors';
 import type { Logger } from '../common/logger';
+import { isRunning, readProcStat } from '../common/proc-stat';
 import type { ContainerRecord } from './container-record';
 import type { ContainerStore, UnreadableContainer } from './container-store';
 import { imageVolumeMountPoints, registerRecoveredImageVolumes, unmountImageVolume } from './image-volumes';
@@ -189,10 +190,8 @@ async function conmonAlive(rec: ContainerRecord): Promise<boolean> {
   try {
     const pid = Number((await fs.readFile(path.join(rec.paths.dir, 'conmon.pid'), 'utf8')).trim());
     if (!(pid > 0)) return false;
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return comm === 'conmon' && state !== 'Z' && state !== 'X';
+    const stat = await readProcStat(pid);
+    return isRunning(stat) && stat.comm === 'conmon';
   } catch {
     return false;
   }

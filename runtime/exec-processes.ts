@@ -16,16 +16,9 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { isRunning, readProcStat, type ProcStat } from '../common/proc-stat';
 
-/** Fields of /proc/<pid>/stat used here. */
-export interface ProcStat {
-  pid: number;
-  state: string;
-  ppid: number;
-  session: number;
-  /** Clock ticks after boot: with the pid, identifies one process across pid reuse. */
-  startTime: number;
-}
+export { readProcStat, type ProcStat };
 
 /** Where a container's processes are listed; undefined scans all of /proc. */
 export interface ProcessScope {
@@ -39,27 +32,10 @@ const MAX_FDS_PER_PROCESS = 4096;
 /** Most processes looked at per scan. */
 const MAX_PROCESSES = 65_536;
 
-/** Parses /proc/<pid>/stat text (the comm field may hold spaces and parentheses). */
-export function parseProcStat(text: string): ProcStat | undefined {
-  const close = text.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const f = text.slice(close + 2).split(' ');
-  const pid = Number(text.slice(0, text.indexOf(' ')));
-  // f[0] is field 3 (state); ppid 4, session 6, starttime 22
-  if (!(pid > 0) || f.length < 20) return undefined;
-  return { pid, state: f[0], ppid: Number(f[1]), session: Number(f[3]), startTime: Number(f[19]) };
-}
-
-/** The stat of `pid`; undefined when it is gone. */
-export async function readProcStat(pid: number, procRoot = '/proc'): Promise<ProcStat | undefined> {
-  const text = await fs.readFile(path.join(procRoot, String(pid), 'stat'), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : parseProcStat(text);
-}
-
 /** True while the process `p` names runs (same start time, not a zombie). */
 export async function stillRuns(p: ProcStat, procRoot = '/proc'): Promise<boolean> {
   const now = await readProcStat(p.pid, procRoot);
-  return now !== undefined && now.startTime === p.startTime && now.state !== 'Z' && now.state !== 'X';
+  return isRunning(now) && now.startTime === p.startTime;
 }
 
 async function scopePids(scope: ProcessScope): Promise<number[]> {
@@ -80,7 +56,7 @@ async function scopePids(scope: ProcessScope): Promise<number[]> {
 export async function scopeProcesses(scope: ProcessScope): Promise<ProcStat[]> {
   const procRoot = scope.procRoot ?? '/proc';
   const stats = await Promise.all((await scopePids(scope)).map((pid) => readProcStat(pid, procRoot)));
-  return stats.filter((s): s is ProcStat => s !== undefined && s.state !== 'Z' && s.state !== 'X');
+  return stats.filter(isRunning);
 }
 
 /** The pipes among `pid`'s fds ("pipe:[123]"; both ends share it): all but `skip`, or only those in `only`. */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseProcStat } from './exec-processes';
+import { parseProcStat } from '../common/proc-stat';
 import { runcExecSync, type RuncExecSyncOptions } from './exec-sync-run';
 
 /**
@@ -89,10 +89,5 @@ describe('runtime/exec-sync-run (with a runc stand-in)', function () {
     expect(r.stdout.length + r.stderr.length).to.equal(1000);
     expect(r.stdout.length).to.be.at.least(600);
     expect(r.exit.exitCode).to.equal(0);
-  });
-
-  it('parses a stat line whose command name holds ") ("', () => {
-    const stat = parseProcStat('42 (a) (b) S 7 42 40 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0');
-    expect(stat).to.deep.equal({ pid: 42, state: 'S', ppid: 7, session: 40, startTime: 12345 });
   });
 });

@@ -3,12 +3,13 @@
  * (runtime/conmon.ts); this driver does start, kill, delete, state, update and exec. Each
  * handler has its own `--root` under the run root. Failures become typed errors in runc-errors.ts.
  */
-import { constants as fsc, close as closeFd, fstat, open as openFd, promises as fs, readFileSync } from 'node:fs';
+import { constants as fsc, close as closeFd, fstat, open as openFd, promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DeadlineExceededError, FailedPreconditionError, RuntimeError, errnoCode } from '../common/errors';
+import { isRunning, readProcStat, readProcStatSync } from '../common/proc-stat';
 import { runcError } from './runc-errors';
 import { runcExecSync } from './exec-sync-run';
 import { runCommand } from './run-command';
@@ -215,13 +216,7 @@ export async function startViaExecFifo(stateDir: string, id: string, initPid: nu
 
 /** True while `pid` exists and is not a zombie. */
 function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  return isRunning(readProcStatSync(pid));
 }
 
 /** The numeric value of a runc-style signal name ("TERM", "SIGKILL", "9"); undefined if unknown. */
@@ -255,11 +250,8 @@ async function readRuncState(stateDir: string): Promise<RuncStateFile | undefine
 async function initStillRuns(state: RuncStateFile): Promise<boolean> {
   const pid = state.init_process_pid;
   if (!pid || pid <= 0) return false;
-  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return false;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); field 22 (starttime) is fields[19]
-  return fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[19]) === state.init_process_start;
+  const stat = await readProcStat(pid);
+  return isRunning(stat) && stat.startTime === state.init_process_start;
 }
 
 /**

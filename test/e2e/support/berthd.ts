@@ -4,7 +4,7 @@
  * "berthd ready", and stops it. Every e2e test that needs a daemon uses this; `cleanup()` always
  * kills the child and removes the temp dir, so call it from an after/afterEach hook.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -1,0 +1,54 @@
+/**
+ * The one reader of /proc/<pid>/stat. The command name (field 2) may hold spaces and parentheses,
+ * so the fields after it are split from the last ')'. pid + start time identify one process
+ * across pid reuse; a zombie (Z) or dead (X) process no longer runs.
+ */
+import { readFileSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+/** The fields of /proc/<pid>/stat berth uses. */
+export interface ProcStat {
+  pid: number;
+  /** Field 2 without its parentheses (at most 15 bytes of the executable's name). */
+  comm: string;
+  /** Field 3: R, S, D, Z, X, … */
+  state: string;
+  ppid: number;
+  session: number;
+  /** Field 22: clock ticks after boot. */
+  startTime: number;
+}
+
+/** Parses the text of /proc/<pid>/stat; undefined when it is not one. */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const f = text.slice(close + 2).split(' ');
+  const pid = Number(text.slice(0, open).trim());
+  // f[0] is field 3 (state); ppid 4, session 6, starttime 22
+  if (!(pid > 0) || f.length < 20) return undefined;
+  return { pid, comm: text.slice(open + 1, close), state: f[0], ppid: Number(f[1]), session: Number(f[3]), startTime: Number(f[19]) };
+}
+
+/** The stat of `pid`; undefined when it is gone. */
+export async function readProcStat(pid: number, procRoot = '/proc'): Promise<ProcStat | undefined> {
+  const text = await fs.readFile(path.join(procRoot, String(pid), 'stat'), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : parseProcStat(text);
+}
+
+/** readProcStat for callers that must answer synchronously (hot Status paths, signal checks). */
+export function readProcStatSync(pid: number, procRoot = '/proc'): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(procRoot, String(pid), 'stat'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseProcStat(text);
+}
+
+/** True for a process that still runs: it exists and is neither a zombie nor dead. */
+export function isRunning(stat: ProcStat | undefined): stat is ProcStat {
+  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+}
