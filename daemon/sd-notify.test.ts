@@ -66,10 +66,15 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
 s.settimeout(10)
+# systemd-notify sends the message, then a BARRIER=1 datagram carrying an fd it waits to see
+# closed (recv drops it): stay until the barrier too, else it fails with "Connection refused".
 while True:
-    data = s.recv(4096).decode()
+    try:
+        data = s.recv(4096).decode()
+    except socket.timeout:
+        break
     if 'BARRIER=1' in data:
-        continue
+        break
     print(data, flush=True)
-    break
+    s.settimeout(2)
 `;
