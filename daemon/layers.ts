@@ -118,6 +118,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
             native,
             logger,
             thoroughRecovery: thorough,
+            stepObserver: metrics.containerSteps,
             cdiSpecDirs: config.cdiSpecDirs,
           });
           stack.push('close container manager', () => containers.close());
