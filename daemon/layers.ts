@@ -31,7 +31,7 @@ import { secureStateDirs } from './state-dirs';
 import { podNetnsLookup, podStatusForEvents, streamingTargets } from './layer-adapters';
 import type { DaemonMetrics } from './metrics';
 import { EventedPodService } from './pod-events';
-import { countByState, registerInventoryMetrics } from './metrics-inventory';
+import { countByHostUsers, countByState, registerInventoryMetrics } from './metrics-inventory';
 import { recoverNode, sweepCniCache } from './recovery';
 import { containerOutcome, imageOutcome, podOutcome, podStateExists } from './recovery-outcomes';
 import { writeShutdownMarker } from './shutdown-marker';
@@ -132,6 +132,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     registerInventoryMetrics(metrics.registry, {
       containers: { countsByState: () => countByState(containers.listContainers()) },
       pods: { countsByState: () => countByState(pods.listPodSandboxes()) },
+      podUserNamespaces: { countsByHostUsers: () => countByHostUsers(pods.listPodSandboxes()) },
     });
 
     const streamingAt = parseHostPort(config.streamingAddress) ?? { host: '127.0.0.1', port: 0 };

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
-import { countByState, registerInventoryMetrics } from './metrics-inventory';
+import { countByHostUsers, countByState, registerInventoryMetrics } from './metrics-inventory';
 
 describe('daemon/metrics-inventory', () => {
   it('exports container and pod counts by state at scrape time, zeros for known states', async () => {
@@ -20,6 +20,19 @@ describe('daemon/metrics-inventory', () => {
     text = await registry.metrics();
     expect(text).to.contain('container_runtime_berth_containers{state="created"} 1');
     expect(text).to.contain('container_runtime_berth_containers{state="running"} 0');
+  });
+
+  it('exports pods by host_users: a pod with user namespace mappings counts as host_users="false"', async () => {
+    const registry = new Registry();
+    const pods: Array<{ userNamespace?: object }> = [{}, { userNamespace: { uids: [], gids: [] } }, {}];
+    registerInventoryMetrics(registry, { podUserNamespaces: { countsByHostUsers: () => countByHostUsers(pods) } });
+    let text = await registry.metrics();
+    expect(text).to.contain('container_runtime_berth_pods_by_host_users{host_users="true"} 2');
+    expect(text).to.contain('container_runtime_berth_pods_by_host_users{host_users="false"} 1');
+    pods.splice(0, 3);
+    text = await registry.metrics();
+    expect(text).to.contain('container_runtime_berth_pods_by_host_users{host_users="true"} 0');
+    expect(text).to.contain('container_runtime_berth_pods_by_host_users{host_users="false"} 0');
   });
 
   it('exports no series for a source that is not wired', async () => {
