@@ -129,12 +129,6 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     recovered = true;
     logger.info('recovery finished', { previousShutdown: recovery.previousShutdown, thorough: recovery.thorough, unreadable: recovery.unreadable.length });
     pods.setContainersHook({ stopAll: (id) => containers.stopAllInPod(id), removeAll: (id) => containers.removeAllInPod(id) });
-    registerInventoryMetrics(metrics.registry, {
-      containers: { countsByState: () => countByState(containers.listContainers()) },
-      pods: { countsByState: () => countByState(pods.listPodSandboxes()) },
-      podUserNamespaces: { countsByHostUsers: () => countByHostUsers(pods.listPodSandboxes()) },
-    });
-
     const streamingAt = parseHostPort(config.streamingAddress) ?? { host: '127.0.0.1', port: 0 };
     const streaming = await StreamingServer.start({
       address: streamingAt.host,
@@ -145,6 +139,13 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
       logger: logger.child({ component: 'streaming' }),
     });
     stack.push('close streaming server', () => streaming.close());
+    registerInventoryMetrics(metrics.registry, {
+      containers: { countsByState: () => countByState(containers.listContainers()) },
+      pods: { countsByState: () => countByState(pods.listPodSandboxes()) },
+      podUserNamespaces: { countsByHostUsers: () => countByHostUsers(pods.listPodSandboxes()) },
+      streamingSessions: streaming,
+    });
+
 
     const eventedPods = new EventedPodService(pods);
     const layers: DaemonLayers = {

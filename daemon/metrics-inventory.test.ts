@@ -35,6 +35,15 @@ describe('daemon/metrics-inventory', () => {
     expect(text).to.contain('container_runtime_berth_pods_by_host_users{host_users="false"} 0');
   });
 
+  it('exports the open streaming sessions by kind', async () => {
+    const registry = new Registry();
+    registerInventoryMetrics(registry, { streamingSessions: { activeSessions: () => ({ exec: 2, attach: 0, portforward: 1 }) } });
+    const text = await registry.metrics();
+    expect(text).to.contain('container_runtime_berth_streaming_sessions{kind="exec"} 2');
+    expect(text).to.contain('container_runtime_berth_streaming_sessions{kind="attach"} 0');
+    expect(text).to.contain('container_runtime_berth_streaming_sessions{kind="portforward"} 1');
+  });
+
   it('exports no series for a source that is not wired', async () => {
     const registry = new Registry();
     registerInventoryMetrics(registry, {});

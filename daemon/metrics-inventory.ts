@@ -1,6 +1,6 @@
 /**
  * Gauges of what the node holds right now: containers and pod sandboxes by state, pods by user
- * namespace. They are
+ * namespace, open streaming sessions. They are
  * computed at scrape time from the layers' in-memory indexes (no runc calls), through the narrow
  * source interface below, which the integrator passes in daemon/layers.ts.
  */
@@ -17,6 +17,8 @@ export interface InventorySources {
   pods?: StateCountSource;
   /** Pod sandboxes by whether they run in the host's user namespace (CRI hostUsers). */
   podUserNamespaces?: { countsByHostUsers(): { hostUsers: number; userNamespace: number } };
+  /** Streaming sessions open now by kind (exec, attach, portforward). */
+  streamingSessions?: { activeSessions(): Readonly<Record<string, number>> };
 }
 
 /** CRI container states (lower-case, as runtime/ records them); always exported, 0 when none. */
@@ -26,7 +28,7 @@ export const POD_STATES = ['ready', 'notready'] as const;
 
 const PREFIX = 'container_runtime_berth';
 
-/** Registers `container_runtime_berth_containers{state}`, `container_runtime_berth_pods{state}` and `container_runtime_berth_pods_by_host_users{host_users}` on `registry`. */
+/** Registers `container_runtime_berth_containers{state}`, `container_runtime_berth_pods{state}` `container_runtime_berth_pods_by_host_users{host_users}` and `container_runtime_berth_streaming_sessions{kind}` on `registry`. */
 export function registerInventoryMetrics(registry: Registry, sources: InventorySources): void {
   new Gauge({
     name: `${PREFIX}_containers`,
@@ -57,6 +59,17 @@ export function registerInventoryMetrics(registry: Registry, sources: InventoryS
       if (!counts) return;
       this.set({ host_users: 'true' }, counts.hostUsers);
       this.set({ host_users: 'false' }, counts.userNamespace);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}_streaming_sessions`,
+    help: 'Streaming sessions open now (exec, attach, portforward), SPDY and WebSocket together.',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counts = sources.streamingSessions?.activeSessions();
+      for (const [kind, n] of Object.entries(counts ?? {})) this.set({ kind }, n);
     },
   });
 }
