@@ -52,12 +52,17 @@ export function podStartStepMetrics(registry: Registry): PodStepMetrics {
 /** Structurally runtime/step-observer.ts ContainerStepObserver. */
 export interface ContainerStepMetrics {
   observeStep(op: 'create' | 'start' | 'exec', step: string, seconds: number, ok: boolean): void;
+  cdiDevicesInjected(count: number): void;
 }
 
 /** Duration of each CreateContainer, StartContainer and ExecSync step. */
 export function containerStepMetrics(registry: Registry): ContainerStepMetrics {
   const steps = new Histogram({ name: `${PREFIX}_container_step_seconds`, help: 'Duration of container operation steps in seconds, by operation (create, start, exec), step and outcome.', labelNames: ['op', 'step', 'outcome'], buckets: STEP_BUCKETS, registers: [registry] });
-  return { observeStep: (op, step, s, ok) => steps.observe({ op, step, outcome: ok ? 'success' : 'failure' }, s) };
+  const cdi = new Counter({ name: `${PREFIX}_cdi_devices_injected_total`, help: 'CDI devices injected into container specs by CreateContainer.', registers: [registry] });
+  return {
+    observeStep: (op, step, s, ok) => steps.observe({ op, step, outcome: ok ? 'success' : 'failure' }, s),
+    cdiDevicesInjected: (n) => cdi.inc(n),
+  };
 }
 
 /** CNI plugin calls: the CNI chain's `onPluginDone(plugin, command, ms, ok)` callback. */

@@ -144,6 +144,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
       pods: { countsByState: () => countByState(pods.listPodSandboxes()) },
       podUserNamespaces: { countsByHostUsers: () => countByHostUsers(pods.listPodSandboxes()) },
       streamingSessions: streaming,
+      imageVolumes: { count: () => containers.listContainers().reduce((n, c) => n + c.mounts.filter((m) => m.image !== undefined).length, 0) },
     });
 
 

@@ -44,6 +44,15 @@ describe('daemon/metrics-inventory', () => {
     expect(text).to.contain('container_runtime_berth_streaming_sessions{kind="portforward"} 1');
   });
 
+  it('exports the image volumes mounted now', async () => {
+    const registry = new Registry();
+    let n = 3;
+    registerInventoryMetrics(registry, { imageVolumes: { count: () => n } });
+    expect(await registry.metrics()).to.contain('container_runtime_berth_image_volumes 3');
+    n = 0;
+    expect(await registry.metrics()).to.contain('container_runtime_berth_image_volumes 0');
+  });
+
   it('exports no series for a source that is not wired', async () => {
     const registry = new Registry();
     registerInventoryMetrics(registry, {});

@@ -19,6 +19,8 @@ export interface InventorySources {
   podUserNamespaces?: { countsByHostUsers(): { hostUsers: number; userNamespace: number } };
   /** Streaming sessions open now by kind (exec, attach, portforward). */
   streamingSessions?: { activeSessions(): Readonly<Record<string, number>> };
+  /** Image volumes mounted for the containers berth knows. */
+  imageVolumes?: { count(): number };
 }
 
 /** CRI container states (lower-case, as runtime/ records them); always exported, 0 when none. */
@@ -70,6 +72,15 @@ export function registerInventoryMetrics(registry: Registry, sources: InventoryS
       this.reset();
       const counts = sources.streamingSessions?.activeSessions();
       for (const [kind, n] of Object.entries(counts ?? {})) this.set({ kind }, n);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}_image_volumes`,
+    help: 'Image volumes (OCI images mounted as container volumes) mounted now; released at RemoveContainer.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (sources.imageVolumes) this.set(sources.imageVolumes.count());
     },
   });
 }

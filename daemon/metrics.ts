@@ -75,6 +75,7 @@ export class DaemonMetrics implements RpcObservation {
         containerSteps.observeStep(op, step, s, ok);
         this.spans?.containerStep(op, step, s, ok);
       },
+      cdiDevicesInjected: (n) => containerSteps.cdiDevicesInjected(n),
     };
     this.podStart = {
       observeStep: (step, s) => {

@@ -57,6 +57,7 @@ describe('daemon/tracing container steps (ContainerManager with fakes behind the
       logger: silentLogger,
       killWaitMs: 300,
       stepObserver: metrics.containerSteps,
+      createDeps: { resolveCdi: async (requests) => ({ devices: requests.map((r) => r.name), env: [], deviceNodes: [], mounts: [], hooks: [], additionalGids: [] }) },
     });
     const config = { ...specInput().config, command: ['/bin/sh'] };
     server = createCriServer({
@@ -133,6 +134,13 @@ describe('daemon/tracing container steps (ContainerManager with fakes behind the
     const text = await metrics.scrape();
     expect(text).to.contain('container_runtime_berth_container_step_seconds_count{op="create",step="image lookup",outcome="failure"} 1');
     expect(text).not.to.contain('step="rootfs mount"');
+  });
+
+  it('counts the CDI devices a created container gets', async () => {
+    expect(await metrics.scrape()).to.contain('container_runtime_berth_cdi_devices_injected_total 0');
+    await manager.createContainer('pod1', { ...specInput().config, name: 'gpu', command: ['/bin/sh'], cdiDevices: ['vendor.com/gpu=0', 'vendor.com/gpu=1'] });
+    await manager.createContainer('pod1', { ...specInput().config, name: 'plain', command: ['/bin/sh'] });
+    expect(await metrics.scrape()).to.contain('container_runtime_berth_cdi_devices_injected_total 2');
   });
 
   it('a failed overlay mount ends CreateContainer after the image lookup span (rootfs mount is timed only when it completes)', async () => {

@@ -170,6 +170,7 @@ export async function prepareContainer(
   });
   await Promise.all([fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec)), logPath ? fs.mkdir(path.dirname(logPath), { recursive: true }) : undefined]);
   specStep.end();
+  if (cdiEdits && cdiEdits.devices.length > 0) deps.stepObserver?.cdiDevicesInjected?.(cdiEdits.devices.length);
 
   const record: ContainerRecord = {
     version: CONTAINER_RECORD_VERSION,

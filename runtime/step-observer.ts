@@ -11,6 +11,8 @@ export type ContainerOp = 'create' | 'start' | 'exec';
 /** Receives the duration of each container operation step. */
 export interface ContainerStepObserver {
   observeStep(op: ContainerOp, step: string, seconds: number, ok: boolean): void;
+  /** `count` CDI devices were injected into a container's spec. */
+  cdiDevicesInjected?(count: number): void;
 }
 
 /** Runs `fn` and reports its duration as `op`'s step `step` (also when it throws); no timing without an observer. */
