@@ -31,7 +31,7 @@ import { secureStateDirs } from './state-dirs';
 import { podNetnsLookup, podStatusForEvents, streamingTargets } from './layer-adapters';
 import type { DaemonMetrics } from './metrics';
 import { EventedPodService } from './pod-events';
-import { countByState, registerInventoryMetrics } from './metrics-inventory';
+import { countByHostUsers, countByState, registerInventoryMetrics } from './metrics-inventory';
 import { recoverNode, sweepCniCache } from './recovery';
 import { containerOutcome, imageOutcome, podOutcome, podStateExists } from './recovery-outcomes';
 import { writeShutdownMarker } from './shutdown-marker';
@@ -118,6 +118,7 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
             native,
             logger,
             thoroughRecovery: thorough,
+            stepObserver: metrics.containerSteps,
             cdiSpecDirs: config.cdiSpecDirs,
           });
           stack.push('close container manager', () => containers.close());
@@ -128,11 +129,6 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
     recovered = true;
     logger.info('recovery finished', { previousShutdown: recovery.previousShutdown, thorough: recovery.thorough, unreadable: recovery.unreadable.length });
     pods.setContainersHook({ stopAll: (id) => containers.stopAllInPod(id), removeAll: (id) => containers.removeAllInPod(id) });
-    registerInventoryMetrics(metrics.registry, {
-      containers: { countsByState: () => countByState(containers.listContainers()) },
-      pods: { countsByState: () => countByState(pods.listPodSandboxes()) },
-    });
-
     const streamingAt = parseHostPort(config.streamingAddress) ?? { host: '127.0.0.1', port: 0 };
     const streaming = await StreamingServer.start({
       address: streamingAt.host,
@@ -143,6 +139,14 @@ export async function buildLayers(config: BerthConfig, logger: Logger, metrics: 
       logger: logger.child({ component: 'streaming' }),
     });
     stack.push('close streaming server', () => streaming.close());
+    registerInventoryMetrics(metrics.registry, {
+      containers: { countsByState: () => countByState(containers.listContainers()) },
+      pods: { countsByState: () => countByState(pods.listPodSandboxes()) },
+      podUserNamespaces: { countsByHostUsers: () => countByHostUsers(pods.listPodSandboxes()) },
+      streamingSessions: streaming,
+      imageVolumes: { count: () => containers.listContainers().reduce((n, c) => n + c.mounts.filter((m) => m.image !== undefined).length, 0) },
+    });
+
 
     const eventedPods = new EventedPodService(pods);
     const layers: DaemonLayers = {

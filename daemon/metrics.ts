@@ -4,7 +4,7 @@
  * created from `registry` (one Registry per daemon so two daemons in one test process never mix).
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { cniPluginMetrics, imagePullMetrics, podStartStepMetrics, type ImagePullMetrics, type PodStepMetrics } from './layer-metrics';
+import { cniPluginMetrics, containerStepMetrics, imagePullMetrics, podStartStepMetrics, type ContainerStepMetrics, type ImagePullMetrics, type PodStepMetrics } from './layer-metrics';
 import type { SpanHooks } from './tracing';
 
 /** What the CRI server calls after each RPC (structurally cri/server.ts's RpcObserver). */
@@ -28,6 +28,8 @@ export class DaemonMetrics implements RpcObservation {
   readonly image: ImagePullMetrics;
   /** For the pod layer (PodStartObserver). */
   readonly podStart: PodStepMetrics;
+  /** For the container layer (ContainerStepObserver). */
+  readonly containerSteps: ContainerStepMetrics;
   /** For the CNI chain's onPluginDone. */
   readonly cniPluginDone: (plugin: string, command: string, ms: number, ok: boolean) => void;
   /** Tracing's child spans, fed by the same observations (daemon/tracing.ts). */
@@ -56,12 +58,24 @@ export class DaemonMetrics implements RpcObservation {
     const image = imagePullMetrics(this.registry);
     const podStart = podStartStepMetrics(this.registry);
     const cniPluginDone = cniPluginMetrics(this.registry);
+    const containerSteps = containerStepMetrics(this.registry);
     this.image = {
       pullFinished: (outcome, s) => {
         image.pullFinished(outcome, s);
         this.spans?.imagePull(outcome, s);
       },
       bytesPulled: (n) => image.bytesPulled(n),
+      pullStep: (step, s, ok, layerDigest) => {
+        image.pullStep(step, s, ok);
+        this.spans?.imagePullStep(step, s, ok, layerDigest);
+      },
+    };
+    this.containerSteps = {
+      observeStep: (op, step, s, ok) => {
+        containerSteps.observeStep(op, step, s, ok);
+        this.spans?.containerStep(op, step, s, ok);
+      },
+      cdiDevicesInjected: (n) => containerSteps.cdiDevicesInjected(n),
     };
     this.podStart = {
       observeStep: (step, s) => {
@@ -76,7 +90,7 @@ export class DaemonMetrics implements RpcObservation {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
   }
 
-  /** Also turns pod start steps, CNI plugin calls and image pulls into spans (before the layers are built). */
+  /** Also turns pod start steps, container steps, CNI plugin calls and image pulls (and their steps) into spans (before the layers are built). */
   setSpanHooks(hooks: SpanHooks | undefined): void {
     this.spans = hooks;
   }

@@ -75,6 +75,9 @@ export function createOtelTracing(opts: OtelTracingOptions): DaemonTracing {
     podStartStep: (step, seconds) => child(`pod start: ${step}`, seconds, { 'berth.pod_start.step': step }),
     cniPlugin: (plugin, command, seconds, ok) => child(`cni ${command}: ${plugin}`, seconds, { 'berth.cni.plugin': plugin, 'berth.cni.command': command }, ok),
     imagePull: (outcome, seconds) => child('image pull', seconds, { 'berth.image.pull.outcome': outcome }, outcome === 'success'),
+    imagePullStep: (step, seconds, ok, layerDigest) =>
+      child(`image pull: ${step}`, seconds, { 'berth.image.pull.step': step, ...(layerDigest ? { 'berth.image.layer.digest': layerDigest } : {}) }, ok),
+    containerStep: (op, step, seconds, ok) => child(`container ${op}: ${step}`, seconds, { 'berth.container.op': op, 'berth.container.step': step }, ok),
     async shutdown(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));

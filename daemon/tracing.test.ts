@@ -119,6 +119,25 @@ describe('daemon/tracing spans through the CRI dispatcher', function () {
     expect(ms(cni.endTime) - ms(cni.startTime)).to.be.closeTo(4, 0.5);
   });
 
+  it("PullImage's manifest fetch and layer steps are children of its span; the layer span names its digest", async () => {
+    const c = await start({
+      PullImage: async () => {
+        metrics.image.pullStep?.('manifest fetch', 0.003, true);
+        metrics.image.pullStep?.('layer', 0.004, false, 'sha256:' + 'a'.repeat(64));
+        return { imageRef: 'sha256:' + 'b'.repeat(64) };
+      },
+    });
+    await c.pullImage({ image: { image: 'reg/app:1' } });
+    const all = await spans();
+    const serverSpan = all.find((s) => s.name === 'runtime.v1.ImageService/PullImage')!;
+    const children = all.filter((s) => s !== serverSpan);
+    expect(children.map((s) => s.name)).to.deep.equal(['image pull: manifest fetch', 'image pull: layer']);
+    for (const s of children) expect(s.parentSpanContext?.spanId).to.equal(serverSpan.spanContext().spanId);
+    expect(children[1].attributes).to.deep.equal({ 'berth.image.pull.step': 'layer', 'berth.image.layer.digest': 'sha256:' + 'a'.repeat(64) });
+    expect(children[1].status.code).to.equal(2);
+    expect(await metrics.scrape()).to.contain('container_runtime_berth_image_pull_step_seconds_count{step="layer",outcome="failure"} 1');
+  });
+
   it('puts no credential of a PullImage on any span, even when the pull fails', async () => {
     const c = await start({
       PullImage: async () => {

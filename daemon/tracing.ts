@@ -3,7 +3,7 @@
  * and the daemon's hooks stay unset; otherwise tracing-otel.ts is required on demand and gives
  * the hooks below. The CRI dispatcher calls `beginCall` (one server span per call, continuing the
  * caller's W3C trace context); the metric observers the layers already report to (pod start
- * steps, CNI plugin calls, image pulls) add child spans of the call they happen in.
+ * steps, container create/start/exec steps, CNI plugin calls, image pulls and their steps) add child spans of the call they happen in.
  */
 import type { Logger } from '../common/logger';
 import type { RpcObserver } from '../cri/rpc-dispatch';
@@ -14,6 +14,10 @@ export interface SpanHooks {
   podStartStep(step: string, seconds: number): void;
   cniPlugin(plugin: string, command: string, seconds: number, ok: boolean): void;
   imagePull(outcome: 'success' | 'failure', seconds: number): void;
+  /** A pull's manifest fetch, or one layer's download and unpack (`layerDigest`). */
+  imagePullStep(step: 'manifest fetch' | 'layer', seconds: number, ok: boolean, layerDigest?: string): void;
+  /** A CreateContainer, StartContainer or ExecSync step. */
+  containerStep(op: 'create' | 'start' | 'exec', step: string, seconds: number, ok: boolean): void;
 }
 
 /** A running tracer. */

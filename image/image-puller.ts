@@ -4,11 +4,13 @@
  * verify the config, then hand layers to the storage, which streams each blob from the registry
  * through digest verification into the unpacker. The image keeps the name it was asked for.
  */
+import { performance } from 'node:perf_hooks';
 import { ErrorKind, FailedPreconditionError, NotFoundError, errorKindOf, errorOfKind } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { sha256Digest } from './content-store';
 import { ImageStorage } from './image-storage';
 import type { ImageRecord } from './image-store';
+import type { ImagePullStep } from './metrics';
 import { MAX_MANIFEST_BYTES, Platform, parseManifest, selectPlatformManifest, ImageManifest } from './manifest';
 import { ImageReference, digestedName, formatReference, taggedName, withDomain } from './reference';
 import { RegistriesConfig, pullEndpoints, searchRegistries, PullEndpoint } from './registries-config';
@@ -20,6 +22,8 @@ export interface PullOptions {
   readonly signal?: AbortSignal;
   /** Called with every compressed byte count received (for metrics). */
   readonly onBytes?: (n: number) => void;
+  /** Called when a step ends: the manifest fetch, each layer's download and unpack (for metrics and spans). */
+  readonly onStep?: (step: ImagePullStep, seconds: number, ok: boolean, layerDigest?: string) => void;
 }
 
 export interface ImagePullerOptions {
@@ -63,9 +67,12 @@ export class ImagePuller {
           signal: options.signal,
         });
         let resolved: { manifest: ImageManifest; manifestBytes: Buffer; topDigest: string; configBytes: Buffer };
+        const manifestStarted = performance.now();
         try {
           resolved = await this.resolveManifest(client, endpoint.repository, candidate);
+          options.onStep?.('manifest fetch', (performance.now() - manifestStarted) / 1000, true);
         } catch (err) {
+          options.onStep?.('manifest fetch', (performance.now() - manifestStarted) / 1000, false);
           // Mirrors are best effort; after the last endpoint the error is reported.
           log.debug('endpoint failed', { error: String(err) });
           errors.push(err);
@@ -88,6 +95,7 @@ export class ImagePuller {
           repoDigests,
           size,
           onBytes: options.onBytes,
+          onLayerDone: options.onStep && ((digest, seconds, ok) => options.onStep?.('layer', seconds, ok, digest)),
           signal: options.signal,
         });
       }

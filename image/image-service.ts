@@ -123,7 +123,7 @@ export class ImageService {
     const started = process.hrtime.bigint();
     const log = this.opts.logger.child({ image });
     try {
-      const rec = await this.puller.pull(ref, { ...options, onBytes: (n) => this.metrics.bytesPulled(n) });
+      const rec = await this.puller.pull(ref, { ...options, onBytes: (n) => this.metrics.bytesPulled(n), onStep: this.metrics.pullStep?.bind(this.metrics) });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.pullFinished('success', seconds);
       log.info('pulled image', { id: rec.id, seconds: Math.round(seconds * 1000) / 1000 });

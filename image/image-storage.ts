@@ -5,6 +5,7 @@
  * then the record; nothing half-written is ever visible.
  */
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { InvalidArgumentError } from '../common/errors';
 import { ensurePrivateDirs } from '../common/private-dirs';
@@ -37,6 +38,8 @@ export interface WriteImageInput {
   readonly repoDigests: readonly string[];
   readonly size: number;
   readonly onBytes?: (n: number) => void;
+  /** Called after each layer this write downloads and unpacks (not for layers already stored). */
+  readonly onLayerDone?: (digest: string | undefined, seconds: number, ok: boolean) => void;
   /**
    * The caller's cancellation: it stops waiting at once; shared layer downloads stop when no other
    * writer waits for them; no record is written once it aborted.
@@ -64,6 +67,20 @@ export interface ImageStorageOptions {
 
 /** Default of ImageStorageOptions.workerMinLayerBytes. */
 export const DEFAULT_WORKER_MIN_LAYER_BYTES = 4 * 1024 * 1024;
+
+/** Runs one layer's download and unpack, telling `input.onLayerDone` how long it took. */
+async function timeLayer<T>(input: WriteImageInput, digest: string | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!input.onLayerDone) return fn();
+  const started = performance.now();
+  let ok = false;
+  try {
+    const out = await fn();
+    ok = true;
+    return out;
+  } finally {
+    input.onLayerDone(digest, (performance.now() - started) / 1000, ok);
+  }
+}
 
 /** Runs `fn` over `items` with at most `limit` running at once; fails fast. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -233,7 +250,7 @@ export class ImageStorage {
     const minWorker = this.opts.workerMinLayerBytes ?? DEFAULT_WORKER_MIN_LAYER_BYTES;
     await mapLimit(input.layers, this.opts.layerConcurrency ?? 4, async (layer, i) => {
       const compression = layerCompression(layer.mediaType);
-      await this.layers.ensure(chains[i]!, diffIds[i]!, chains[i - 1], async (dir, signal) => {
+      await this.layers.ensure(chains[i]!, diffIds[i]!, chains[i - 1], (dir, signal) => timeLayer(input, layer.digest, async () => {
         // The download dies with the shared signal whatever the source does with it.
         const open = async (): Promise<Readable> => addAbortSignal(signal, await layer.open(signal));
         if (layer.size !== undefined && layer.size >= minWorker) {
@@ -248,7 +265,7 @@ export class ImageStorage {
             : blob;
         const opts = { native: this.opts.native, zstdPath: this.opts.zstdPath, digest: layer.digest };
         return this.warnSkippedDirTimes(layer.digest, await unpackLayer(verified, compression, dir, opts));
-      }, input.signal);
+      }), input.signal);
     });
   }
 

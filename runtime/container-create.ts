@@ -24,6 +24,7 @@ import { appArmorProfile } from './spec/apparmor';
 import { buildContainerSpec } from './spec/build-spec';
 import type { ContainerConfigInput, ResolvedDevice, ResolvedUser, RuntimeSpecDefaults } from './spec/inputs';
 import type { OciSpec } from './spec/oci-types';
+import { startStep, timeStep, type ContainerStepObserver } from './step-observer';
 import type { UserRequest } from './user';
 
 export interface CreateDeps {
@@ -48,6 +49,8 @@ export interface CreateDeps {
   resolveUser(imageId: string, rootfs: string, req: UserRequest): Promise<ResolvedUser>;
   /** Whether AppArmor profile `name` is loaded in the kernel (default: the host's list). */
   appArmorProfileLoaded?(name: string): Promise<boolean>;
+  /** Told how long each step took (image lookup, rootfs mount, spec build). */
+  stepObserver?: ContainerStepObserver;
 }
 
 /** A fresh 64-hex-digit container id. */
@@ -93,7 +96,7 @@ export async function prepareContainer(
   const cdi = cdiRequests(config.cdiDevices ?? [], config.annotations);
   const logPath = containerLogPath(sandbox.logDirectory, config.logPath);
   await checkAppArmor(deps, config);
-  const image = await deps.images.resolveImage(config.image);
+  const image = await timeStep(deps.stepObserver, 'create', 'image lookup', () => deps.images.resolveImage(config.image));
   if (!image) throw new NotFoundError(`image ${config.image} not found`);
   if (image.lowerDirs.length === 0) throw new FailedPreconditionError(`image ${config.image} has no unpacked layers`);
 
@@ -101,6 +104,7 @@ export async function prepareContainer(
   const rootfs = path.join(bundle, 'rootfs');
   const upper = path.join(containerDir, 'upper');
   const work = path.join(containerDir, 'work');
+  const mountStep = startStep(deps.stepObserver, 'create', 'rootfs mount');
   await fs.mkdir(containerDir, { recursive: true, mode: 0o700 });
   stack.push('remove container dir', () => fs.rm(containerDir, { recursive: true, force: true }));
   await Promise.all([fs.mkdir(rootfs, { recursive: true }), fs.mkdir(upper), fs.mkdir(work)]);
@@ -111,8 +115,10 @@ export async function prepareContainer(
     await deps.native.mount('overlay', rootfs, 'overlay', [], `lowerdir=${image.lowerDirs.join(':')},upperdir=${upper},workdir=${work}`);
     stack.push('unmount rootfs', () => deps.native.unmount(rootfs, ['detach']));
   }
+  mountStep.end();
   const volumes = await prepareImageVolumes(deps, stack, { containerId: id, containerDir, mounts: config.mounts });
 
+  const specStep = startStep(deps.stepObserver, 'create', 'spec build');
   const sec = config.security;
   // Independent lookups: run them together (Create's latency is kubelet's pod start latency).
   const [user, mounts, devices, hostDevices, localhostSeccompProfile, cdiEdits] = await Promise.all([
@@ -163,6 +169,8 @@ export async function prepareContainer(
     cdiEdits,
   });
   await Promise.all([fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec)), logPath ? fs.mkdir(path.dirname(logPath), { recursive: true }) : undefined]);
+  specStep.end();
+  if (cdiEdits && cdiEdits.devices.length > 0) deps.stepObserver?.cdiDevicesInjected?.(cdiEdits.devices.length);
 
   const record: ContainerRecord = {
     version: CONTAINER_RECORD_VERSION,

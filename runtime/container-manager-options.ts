@@ -5,6 +5,7 @@ import type { CreateDeps } from './container-create';
 import type { HandlerFeatures } from './handler-features';
 import type { ImageLookup, ImageUseRegistry, RuntimeNative, SandboxLookup } from './interfaces';
 import type { OciRuntimeDriver } from './oci-runtime';
+import type { ContainerStepObserver } from './step-observer';
 import type { RuntimeSpecDefaults } from './spec/inputs';
 import type { UserNamespaceSupport } from './userns-support';
 
@@ -36,6 +37,8 @@ export interface ContainerManagerOptions {
   killWaitMs?: number;
   /** CDI spec directories, lowest priority first (none: every CDI request is an unknown device). */
   cdiSpecDirs?: readonly string[];
+  /** Told how long each CreateContainer, StartContainer and ExecSync step took. */
+  stepObserver?: ContainerStepObserver;
   /** Overrides for tests. */
   createDeps?: Partial<CreateDeps>;
   /** Recover as after a crash: also sweep exit files and temp files without a record. */

@@ -39,6 +39,7 @@ import type { UserNamespaceSupport } from './userns-support';
 import type { OciRuntimeDriver } from './oci-runtime';
 import type { ContainerConfigInput, LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
 import { applyResources, execInContainer, readSpec, reopenLog, type ExecSyncResult } from './container-ops';
+import { timeStep } from './step-observer';
 
 /** How long to wait for a SIGKILLed container to be reported gone. */
 const KILL_WAIT_MS = 10_000;
@@ -90,6 +91,7 @@ export class ContainerManager {
       },
       nowNs,
       resolveUser: (imageId, rootfs, req) => this.imageAccounts.resolve(imageId, rootfs, req),
+      stepObserver: opts.stepObserver,
       ...opts.createDeps,
     };
   }
@@ -184,7 +186,7 @@ export class ContainerManager {
       stack.push('release name', () => this.store.releaseName(reservedName, id));
       const { record } = await prepareContainer(this.createDeps, stack, { id, reservedName, sandbox, config, containerDir: this.store.containerDir(id) });
       record.configFingerprint = fingerprint;
-      await this.store.put(record);
+      await timeStep(this.opts.stepObserver, 'create', 'record write', () => this.store.put(record));
       return record;
     })
       .then((record) => {
@@ -248,8 +250,8 @@ export class ContainerManager {
       if (rec.state !== 'created') throw new FailedPreconditionError(`container ${rec.id} is ${rec.state}, not created`);
       let pid: number;
       try {
-        pid = await this.ensureLaunched(rec);
-        await this.runtimeFor(rec.runtimeHandler).start(rec.id, pid);
+        pid = await timeStep(this.opts.stepObserver, 'start', 'conmon launch', () => this.ensureLaunched(rec));
+        await timeStep(this.opts.stepObserver, 'start', 'runc start', () => this.runtimeFor(rec.runtimeHandler).start(rec.id, pid));
       } catch (err) {
         throw wrapError(err, `start container ${rec.id}`);
       }
@@ -414,7 +416,7 @@ export class ContainerManager {
   /** ExecSync: runs `cmd` in the container; DeadlineExceeded after `timeoutSeconds` (0 = none). */
   async execSync(idOrPrefix: string, cmd: string[], timeoutSeconds: number): Promise<ExecSyncResult> {
     const rec = this.require(idOrPrefix);
-    return execInContainer(rec, this.runtimeFor(rec.runtimeHandler), cmd, timeoutSeconds);
+    return timeStep(this.opts.stepObserver, 'exec', 'runc exec', () => execInContainer(rec, this.runtimeFor(rec.runtimeHandler), cmd, timeoutSeconds));
   }
 
   /** A streaming exec session (the streaming server's ExecBackend.exec). */

@@ -16,6 +16,7 @@ import { detectHostFacts } from './host-facts';
 import type { ImageLookup, ImageUseRegistry, RuntimeNative, SandboxLookup } from './interfaces';
 import { RuncDriver, type OciRuntimeDriver } from './oci-runtime';
 import { runCommand } from './run-command';
+import type { ContainerStepObserver } from './step-observer';
 
 export interface OpenContainerManagerOptions {
   /** Persistent root (e.g. /var/lib/berth): records and bundles go to `<root>/containers`. */
@@ -39,6 +40,8 @@ export interface OpenContainerManagerOptions {
   thoroughRecovery?: boolean;
   /** CDI spec directories, lowest priority first. */
   cdiSpecDirs?: readonly string[];
+  /** Told how long each CreateContainer, StartContainer and ExecSync step took (daemon metrics and spans). */
+  stepObserver?: ContainerStepObserver;
 }
 
 /** Builds and opens the ContainerManager from plain config values. */
@@ -81,5 +84,6 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     logSizeMax: o.logSizeMax,
     thoroughRecovery: o.thoroughRecovery,
     cdiSpecDirs: o.cdiSpecDirs,
+    stepObserver: o.stepObserver,
   });
 }

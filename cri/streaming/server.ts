@@ -60,6 +60,8 @@ export class StreamingServer {
   private readonly chosenWsProtocol = new WeakMap<http.IncomingMessage, string>();
   private readonly connections = new Set<Duplex>();
   private readonly portForwardLimiter: PortForwardLimiter;
+  /** Upgraded sessions open now, by route (a metrics gauge reads them). */
+  private readonly sessions: Record<Route, number> = { exec: 0, attach: 0, portforward: 0 };
   private base = '';
 
   private constructor(
@@ -138,6 +140,17 @@ export class StreamingServer {
     this.wss.close();
   }
 
+  /** Streaming sessions open now (upgraded, not yet closed), by kind. */
+  activeSessions(): Readonly<Record<Route, number>> {
+    return { ...this.sessions };
+  }
+
+  /** Counts `socket` as an open `kind` session until it closes. */
+  private track(kind: Route, socket: Duplex): void {
+    this.sessions[kind]++;
+    socket.once('close', () => this.sessions[kind]--);
+  }
+
   private urlFor(route: Route, request: SessionRequest): string {
     return `${this.base}/${route}/${this.tokens.insert(request)}`;
   }
@@ -186,6 +199,7 @@ export class StreamingServer {
     const lines = ['HTTP/1.1 101 Switching Protocols', 'Connection: Upgrade', 'Upgrade: SPDY/3.1'];
     if (protocol !== '') lines.push(`X-Stream-Protocol-Version: ${protocol}`);
     socket.write(lines.join('\r\n') + '\r\n\r\n');
+    this.track(request.kind, socket);
     socket.setNoDelay(true);
     const session = new SpdySession(socket, { isServer: true });
     if (head.length > 0) socket.unshift(head);
@@ -219,6 +233,7 @@ export class StreamingServer {
     }
     if (protocol !== '') this.chosenWsProtocol.set(req, protocol);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.track(request.kind, socket);
       const served =
         request.kind === 'portforward'
           ? serveWsPortForward(ws, protocol, ports, request, this.opts.backends, logger, this.portForwardLimiter)

@@ -34,6 +34,16 @@ describe('streaming server: WebSocket', () => {
     expect(status.details.causes).to.deep.equal([{ reason: 'ExitCode', message: '7' }]);
   });
 
+  it('counts an open exec session by kind until it closes', async () => {
+    expect(f.server.activeSessions()).to.deep.equal({ exec: 0, attach: 0, portforward: 0 });
+    const s = await connectWs(exec(['/bin/cat'], { stdin: true }), ['v5.channel.k8s.io']);
+    expect(f.server.activeSessions().exec).to.equal(1);
+    s.send(255, Buffer.from([STDIN]));
+    await s.closed;
+    for (let i = 0; i < 100 && f.server.activeSessions().exec !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(f.server.activeSessions()).to.deep.equal({ exec: 0, attach: 0, portforward: 0 });
+  });
+
   it('v5: stdin through `cat`, half-closed with the close signal', async () => {
     const s = await connectWs(exec(['/bin/cat'], { stdin: true }), ['v5.channel.k8s.io']);
     s.send(STDIN, 'typed in\n');

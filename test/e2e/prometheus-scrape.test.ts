@@ -130,7 +130,13 @@ describe('e2e: Prometheus scraping berthd with the shipped config and dashboard'
       await client.checkpointContainer({ containerId: 'x' }).catch(() => undefined);
       await client.pullImage({ image: { image: `${registry!.host}/library/busybox:1` } });
       const name = `scraped-${round}`;
-      await client.runPodSandbox({ config: { metadata: { name, namespace: 'e2e', uid: `uid-${name}`, attempt: 0 }, hostname: name, logDirectory: logs, linux: {} } });
+      const podConfig = { metadata: { name, namespace: 'e2e', uid: `uid-${name}`, attempt: 0 }, hostname: name, logDirectory: logs, linux: {} };
+      const { podSandboxId } = await client.runPodSandbox({ config: podConfig });
+      // Container steps (create, start, exec) for the container step panel.
+      const image = { image: `${registry!.host}/library/busybox:1` };
+      const { containerId } = await client.createContainer({ podSandboxId, config: { metadata: { name: 'c', attempt: 0 }, image, command: ['sleep', '60'], logPath: 'c.log' }, sandboxConfig: podConfig });
+      await client.startContainer({ containerId });
+      await client.execSync({ containerId, cmd: ['true'], timeout: 10 });
     };
     const pulls = 'container_runtime_berth_image_pulls_total{job="berth-local"}';
     const samples = async () => Number((await query(`count_over_time(${pulls}[1m])`))[0]?.value[1] ?? 0);

@@ -3,6 +3,9 @@
  * spans of a RunPodSandbox whose gRPC metadata carries the caller's W3C traceparent, as kubelet
  * sends it. The server span continues the caller's trace; each pod start step and CNI plugin call
  * is a child span of it. A PullImage with credentials puts none of them into the export.
+ * PullImage, CreateContainer, StartContainer and ExecSync of a real image have their steps
+ * (manifest fetch, layers; image lookup, rootfs mount, spec build, record write; conmon launch,
+ * runc start; runc exec) as children.
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
@@ -11,6 +14,8 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startBerthd, type BerthdInstance } from './support/berthd';
+import { startRegistry, type TestRegistry } from './support/registry';
+import { busyboxImage, pushImage } from './support/test-images';
 
 const CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const CALLER_SPAN = 'b7ad6b7169203331';
@@ -89,9 +94,19 @@ describe('e2e: tracing to an OTLP/HTTP receiver', function () {
   let d: BerthdInstance | undefined;
   let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
   let logDir: string | undefined;
+  let registry: TestRegistry | undefined;
+  let pod = '';
 
   afterEach(async () => {
+    if (d && pod) {
+      const c = d.client();
+      await c.stopPodSandbox({ podSandboxId: pod }).catch(() => undefined);
+      await c.removePodSandbox({ podSandboxId: pod }).catch(() => undefined);
+    }
+    pod = '';
     await d?.cleanup();
+    await registry?.stop();
+    registry = undefined;
     await receiver?.close();
     if (logDir) fs.rmSync(logDir, { recursive: true, force: true });
     d = receiver = logDir = undefined;
@@ -154,5 +169,60 @@ describe('e2e: tracing to an OTLP/HTTP receiver', function () {
     const exported = receiver.bodies.join('\n');
     expect(exported).not.to.contain(PASSWORD);
     expect(exported).not.to.contain(Buffer.from(`admin:${PASSWORD}`).toString('base64'));
+  });
+
+  it('exports the steps of PullImage, CreateContainer, StartContainer and ExecSync as children of their server spans', async () => {
+    receiver = await startReceiver();
+    logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-trace-logs-'));
+    registry = await startRegistry();
+    await pushImage(registry.host, 'e2e/busybox', 't', await busyboxImage());
+    const image = `${registry.host}/e2e/busybox:t`;
+    const registriesConf = path.join(logDir, 'registries.conf');
+    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
+    const saved = process.env.OTEL_BSP_SCHEDULE_DELAY;
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '100';
+    try {
+      d = await startBerthd({ name: 'berth-trace-steps', extraArgs: ['--tracing-endpoint', receiver.url, '--registries-config', registriesConf] });
+    } finally {
+      if (saved === undefined) delete process.env.OTEL_BSP_SCHEDULE_DELAY;
+      else process.env.OTEL_BSP_SCHEDULE_DELAY = saved;
+    }
+    const client = d.client();
+    const podConfig = { metadata: { name: 'steps', namespace: 'e2e', uid: 'uid-steps', attempt: 0 }, hostname: 'steps', logDirectory: logDir, linux: {} };
+    await client.pullImage({ image: { image } });
+    pod = (await client.runPodSandbox({ config: podConfig })).podSandboxId ?? '';
+    const { containerId } = await client.createContainer({
+      podSandboxId: pod,
+      config: { metadata: { name: 'app', attempt: 0 }, image: { image }, command: ['sleep', '60'], logPath: 'app/0.log' },
+      sandboxConfig: podConfig,
+    });
+    await client.startContainer({ containerId: containerId ?? '' });
+    const r = await client.execSync({ containerId, cmd: ['echo', 'hi'], timeout: 10 });
+    expect(String(r.stdout)).to.equal('hi\n');
+
+    const names = ['PullImage', 'CreateContainer', 'StartContainer', 'ExecSync'];
+    const server = (m: string) => receiver!.spans.find((s) => s.name.endsWith(`/${m}`));
+    const deadline = Date.now() + 20_000;
+    while (!names.every((m) => server(m)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    await new Promise((res) => setTimeout(res, 300)); // children end before their parent but may sit in a later batch
+    const childNames = (m: string) => {
+      const parent = server(m);
+      expect(parent, `${m} in ${JSON.stringify(receiver!.spans.map((s) => s.name))}`).to.not.equal(undefined);
+      const kids = receiver!.spans.filter((s) => s.parentSpanId === parent!.spanId);
+      for (const k of kids) {
+        expect(k.traceId).to.equal(parent!.traceId);
+        expect(ms(k.startTimeUnixNano)).to.be.at.least(ms(parent!.startTimeUnixNano) - 1);
+        expect(ms(k.endTimeUnixNano)).to.be.at.most(ms(parent!.endTimeUnixNano) + 1);
+      }
+      return kids.sort((a, b) => ms(a.startTimeUnixNano) - ms(b.startTimeUnixNano)).map((k) => k.name);
+    };
+    expect(childNames('PullImage')).to.include.members(['image pull: manifest fetch', 'image pull: layer', 'image pull']);
+    const layer = receiver.spans.find((s) => s.name === 'image pull: layer')!;
+    expect(attr(layer, 'berth.image.layer.digest')).to.match(/^sha256:[0-9a-f]{64}$/);
+    expect(childNames('CreateContainer')).to.deep.equal(['container create: image lookup', 'container create: rootfs mount', 'container create: spec build', 'container create: record write']);
+    expect(childNames('StartContainer')).to.deep.equal(['container start: conmon launch', 'container start: runc start']);
+    expect(childNames('ExecSync')).to.deep.equal(['container exec: runc exec']);
+    for (const m of names) console.log(renderTree(server(m)!, receiver.spans).replace(/^/gm, '        '));
+    await client.stopContainer({ containerId, timeout: 0 }).catch(() => undefined);
   });
 });
