@@ -5,6 +5,7 @@
  * order (from 0.4.0, unless `disableCheck`); STATUS per plugin (from 1.1.0).
  */
 import { BerthError } from '../common/errors';
+import { timeAsync } from '../common/timed';
 import { atLeast } from './cni-version';
 import { CniErrorCode, CniPluginError } from './plugin-error';
 import { CniCommand, PluginRunner } from './plugin-exec';
@@ -138,16 +139,9 @@ function invocationBase(ctx: AttachmentContext, s: ChainSettings) {
   };
 }
 
-async function timed<T>(s: ChainSettings, plugin: string, command: CniCommand, fn: () => Promise<T>): Promise<T> {
-  const start = process.hrtime.bigint();
-  let ok = false;
-  try {
-    const out = await fn();
-    ok = true;
-    return out;
-  } finally {
-    s.onPluginDone?.(plugin, command, Number(process.hrtime.bigint() - start) / 1e6, ok);
-  }
+function timed<T>(s: ChainSettings, plugin: string, command: CniCommand, fn: () => Promise<T>): Promise<T> {
+  const done = s.onPluginDone;
+  return done ? timeAsync(fn, (seconds, ok) => done(plugin, command, seconds * 1000, ok)) : fn();
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -5,11 +5,11 @@
  * then the record; nothing half-written is ever visible.
  */
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { InvalidArgumentError } from '../common/errors';
 import { ensurePrivateDirs } from '../common/private-dirs';
 import { KeyedMutex } from '../common/keyed-mutex';
+import { timeAsync } from '../common/timed';
 import type { Logger } from '../common/logger';
 import { ContentStore, VerifyingStream, sha256Digest } from './content-store';
 import { ImageRecord, ImageStore, OciImageConfig } from './image-store';
@@ -69,17 +69,9 @@ export interface ImageStorageOptions {
 export const DEFAULT_WORKER_MIN_LAYER_BYTES = 4 * 1024 * 1024;
 
 /** Runs one layer's download and unpack, telling `input.onLayerDone` how long it took. */
-async function timeLayer<T>(input: WriteImageInput, digest: string | undefined, fn: () => Promise<T>): Promise<T> {
-  if (!input.onLayerDone) return fn();
-  const started = performance.now();
-  let ok = false;
-  try {
-    const out = await fn();
-    ok = true;
-    return out;
-  } finally {
-    input.onLayerDone(digest, (performance.now() - started) / 1000, ok);
-  }
+function timeLayer<T>(input: WriteImageInput, digest: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const done = input.onLayerDone;
+  return done ? timeAsync(fn, (seconds, ok) => done(digest, seconds, ok)) : fn();
 }
 
 /** Runs `fn` over `items` with at most `limit` running at once; fails fast. */

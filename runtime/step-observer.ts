@@ -4,6 +4,7 @@
  * span of the CRI call). Nothing here knows about Prometheus or OpenTelemetry.
  */
 import { performance } from 'node:perf_hooks';
+import { timeAsync } from '../common/timed';
 
 /** The container operation a step belongs to. */
 export type ContainerOp = 'create' | 'start' | 'exec';
@@ -16,17 +17,8 @@ export interface ContainerStepObserver {
 }
 
 /** Runs `fn` and reports its duration as `op`'s step `step` (also when it throws); no timing without an observer. */
-export async function timeStep<T>(observer: ContainerStepObserver | undefined, op: ContainerOp, step: string, fn: () => Promise<T>): Promise<T> {
-  if (!observer) return fn();
-  const started = performance.now();
-  let ok = false;
-  try {
-    const out = await fn();
-    ok = true;
-    return out;
-  } finally {
-    observer.observeStep(op, step, (performance.now() - started) / 1000, ok);
-  }
+export function timeStep<T>(observer: ContainerStepObserver | undefined, op: ContainerOp, step: string, fn: () => Promise<T>): Promise<T> {
+  return observer ? timeAsync(fn, (seconds, ok) => observer.observeStep(op, step, seconds, ok)) : fn();
 }
 
 /** A running step timer: `end()` reports the time since it started (a no-op without an observer). */
