@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CriClient } from '../support/cri-client';
-import { readAll, SpdyPortForwardClient, spdyRemoteCommand } from '../support/spdy-client';
+import { SpdyPortForwardClient, spdyRemoteCommand } from '../support/spdy-client';
 import { mountsUnder } from './support/berthd-cleanup';
 import { httpGetText, startBerthd, type BerthdInstance } from './support/berthd';
 import { startRegistry, type TestRegistry } from './support/registry';
@@ -129,13 +129,7 @@ describe('e2e: the whole stack through the berthd socket', function () {
     const { url } = await client.portForward({ podSandboxId: podId, port: [8080] });
     const pf = await SpdyPortForwardClient.connect(url ?? '');
     try {
-      let page = '';
-      for (let i = 0; i < 50 && !page.includes('200 OK'); i++) {
-        const conn = await pf.open(8080);
-        conn.data.write('GET /index.html HTTP/1.0\r\n\r\n');
-        page = (await readAll(conn.data)).toString();
-        if (!page.includes('200 OK')) await new Promise((r) => setTimeout(r, 50));
-      }
+      const page = await pf.httpGetWhenUp(8080, '/index.html');
       expect(page).to.contain('200 OK').and.to.contain('served through berthd');
     } finally {
       pf.close();

@@ -12,7 +12,7 @@ import { NetnsPortForwardBackend, staticNetnsLookup } from '../../cri/streaming/
 import { StreamingServer } from '../../cri/streaming/server';
 import { loadNativeBinding } from '../../native/addon';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
-import { connectSpdy, readAll, SpdyPortForwardClient, spdyRemoteCommand } from '../support/spdy-client';
+import { connectSpdy, SpdyPortForwardClient, spdyRemoteCommand } from '../support/spdy-client';
 import { connectWs } from '../support/ws-stream-client';
 import { createRuntimeEnv, destroyRuntimeEnv, type RuntimeEnv } from './runtime-support';
 
@@ -123,18 +123,9 @@ describe('e2e streaming: exec and port-forward into runc containers', function (
   it('port-forward fetches a page from httpd in the pod (no hostPort) and carries 20 parallel connections', async () => {
     const client = await SpdyPortForwardClient.connect(server.getPortForwardUrl({ podSandboxId: env.pod.id, ports: [8080, 8081] }));
     try {
-      const fetchPage = async () => {
-        const conn = await client.open(8080);
-        conn.data.write('GET /index.html HTTP/1.0\r\n\r\n');
-        return (await readAll(conn.data)).toString();
-      };
-      let first = '';
-      for (let i = 0; i < 50 && !first.includes('200 OK'); i++) {
-        first = await fetchPage();
-        if (!first.includes('200 OK')) await new Promise((r) => setTimeout(r, 50)); // httpd still starting
-      }
+      const first = await client.httpGetWhenUp(8080, '/index.html');
       expect(first).to.contain('200 OK').and.to.contain('hello from a pod without hostPort');
-      const pages = await Promise.all(Array.from({ length: 20 }, fetchPage));
+      const pages = await Promise.all(Array.from({ length: 20 }, () => client.httpGet(8080, '/index.html')));
       for (const p of pages) expect(p).to.contain('hello from a pod without hostPort');
       const refused = await client.open(8081);
       const message = await refused.error;

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { runtime } from '../../cri/api/generated/cri';
 import type { CriClient } from '../support/cri-client';
-import { readAll, spdyRemoteCommand, SpdyPortForwardClient } from '../support/spdy-client';
+import { spdyRemoteCommand, SpdyPortForwardClient } from '../support/spdy-client';
 import { connectWs } from '../support/ws-stream-client';
 import { RestartableBerthd, TEST_IMAGE } from './reliability-support';
 import { startBerthd, type BerthdInstance } from './support/berthd';
@@ -200,13 +200,7 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
     const { url: pfUrl } = await client.portForward({ podSandboxId: podId, port: [8080] });
     const pf = await SpdyPortForwardClient.connect(pfUrl ?? '');
     try {
-      let page = '';
-      for (let i = 0; i < 50 && !page.includes('200 OK'); i++) {
-        const conn = await pf.open(8080);
-        conn.data.write('GET /index.html HTTP/1.0\r\n\r\n');
-        page = (await readAll(conn.data)).toString();
-        if (!page.includes('200 OK')) await new Promise((r) => setTimeout(r, 50));
-      }
+      const page = await pf.httpGetWhenUp(8080, '/index.html');
       expect(page).to.contain('200 OK').and.to.contain('hi-from-userns');
     } finally {
       pf.close();

@@ -141,6 +141,23 @@ export class SpdyPortForwardClient {
     return { data, error: readAll(errorStream).then((b) => b.toString()) };
   }
 
+  /** One HTTP/1.0 GET of `path` on a new connection to `port`; the raw response. */
+  async httpGet(port: number, path: string): Promise<string> {
+    const conn = await this.open(port);
+    conn.data.write(`GET ${path} HTTP/1.0\r\n\r\n`);
+    return (await readAll(conn.data)).toString();
+  }
+
+  /** httpGet until the answer is 200 OK (the server in the pod may still be starting), at most `tries` times 50 ms apart; the last answer. */
+  async httpGetWhenUp(port: number, path: string, tries = 50): Promise<string> {
+    let page = '';
+    for (let i = 0; i < tries && !page.includes('200 OK'); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50));
+      page = await this.httpGet(port, path);
+    }
+    return page;
+  }
+
   close(): void {
     this.session.close();
   }
