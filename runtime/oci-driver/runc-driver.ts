@@ -117,9 +117,12 @@ export class RuncDriver implements OciRuntimeDriver {
   async exec(id: string, proc: object, opts: { timeoutMs?: number; maxOutputBytes: number }): Promise<ExecResult> {
     const exec = await this.prepareExec(id, proc, { tty: false });
     try {
+      // state.json (~30 KB with a seccomp profile) is read only if the exec's processes must be
+      // looked for: output holders after the command exited, or a timeout.
       const dir = this.stateDir(id);
-      const procsFile = dir ? await containerProcsFile(dir) : undefined;
-      const r = await runcExecSync({ binary: exec.file, args: exec.args, pidFile: exec.pidFile, timeoutMs: opts.timeoutMs, maxOutputBytes: opts.maxOutputBytes, scope: { procsFile } });
+      let procsFile: Promise<string | undefined> | undefined;
+      const findProcsFile = () => (procsFile ??= dir ? containerProcsFile(dir) : Promise.resolve(undefined));
+      const r = await runcExecSync({ binary: exec.file, args: exec.args, pidFile: exec.pidFile, timeoutMs: opts.timeoutMs, maxOutputBytes: opts.maxOutputBytes, scope: { findProcsFile } });
       if (r.timedOut) {
         const left = r.leftovers ? ' (some of its processes could not be killed)' : '';
         throw new DeadlineExceededError(`exec in container ${id}: command timed out after ${opts.timeoutMs} ms${left}`);
