@@ -43,6 +43,8 @@ export interface OciRuntimeDriver {
   readonly binary: string;
   /** The runtime flags conmon passes before `create` (as `--runtime-arg` pairs). */
   conmonRuntimeArgs(): string[];
+  /** `--version` output; undefined when the binary does not answer. */
+  version(): Promise<string | undefined>;
   /** Lets the created container run; `initPid` (the pid conmon reported) lets a start notice a dead init. */
   start(id: string, initPid?: number): Promise<void>;
   /** Sends `signal` (e.g. "TERM", "KILL") to the init process; NotFound/FailedPrecondition when gone. */

@@ -94,6 +94,9 @@ export class FakeRuntime implements OciRuntimeDriver {
     this.calls.push({ method: 'exec', args: [id, proc, opts] });
     return this.execResult;
   }
+  async version(): Promise<string | undefined> {
+    return 'runc version 1.1.5';
+  }
   conmonRuntimeArgs(): string[] {
     return ['--runtime-arg', `--root=${this.root}`];
   }

@@ -23,7 +23,8 @@ export type RuntimeCommand =
   | { readonly verb: 'state'; readonly id: string }
   /** Resources as JSON on stdin. */
   | { readonly verb: 'update'; readonly id: string }
-  | { readonly verb: 'features' }
+  /** `--version` alone: no global flags. */
+  | { readonly verb: 'version' }
   | {
       readonly verb: 'exec';
       readonly id: string;
@@ -57,8 +58,8 @@ export function runtimeArgv(g: RuntimeGlobals, cmd: RuntimeCommand): string[] {
       return [...globalArgs(g), 'state', cmd.id];
     case 'update':
       return [...globalArgs(g), 'update', '--resources=-', cmd.id];
-    case 'features':
-      return [...globalArgs(g), 'features'];
+    case 'version':
+      return ['--version'];
     case 'exec':
       return [
         ...globalArgs(g, cmd.logFile),

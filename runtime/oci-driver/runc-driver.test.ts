@@ -86,12 +86,21 @@ describe('runtime/oci-driver/runc-driver: every runtime invocation', () => {
     expect(await invocations()).to.deep.equal([`${globals()} start c1`]);
   });
 
-  it('argv of features and conmon`s runtime args; never --systemd-cgroup', () => {
+  it('version: `--version` alone, asked once', async () => {
+    await fs.writeFile(bin, `#!/bin/sh\necho "$@" >> "$(dirname "$0")/argv"\necho 'runc version 1.1.5'\n`, { mode: 0o755 });
     const driver = new RuncDriver(bin, root);
-    expect(driver.argv({ verb: 'features' })).to.deep.equal([`--root=${root}`, '--log-format=json', 'features']);
+    expect(await driver.version()).to.equal('runc version 1.1.5\n');
+    expect(await driver.version()).to.equal('runc version 1.1.5\n');
+    expect(await invocations()).to.deep.equal(['--version']);
+    expect(await new RuncDriver(path.join(dir, 'missing'), root).version()).to.equal(undefined);
+  });
+
+  it('conmon`s runtime args are the global flags; never --systemd-cgroup', () => {
+    const driver = new RuncDriver(bin, root);
     expect(driver.conmonRuntimeArgs()).to.deep.equal(['--runtime-arg', `--root=${root}`, '--runtime-arg', '--log-format=json']);
     const all = [
-      driver.argv({ verb: 'features' }),
+      driver.argv({ verb: 'version' }),
+      driver.argv({ verb: 'state', id: 'c' }),
       driver.argv({ verb: 'start', id: 'c' }),
       driver.argv({ verb: 'exec', id: 'c', processFile: '/p', pidFile: '/q', logFile: '/l', tty: true }),
       driver.conmonRuntimeArgs(),

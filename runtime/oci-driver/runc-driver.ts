@@ -19,6 +19,8 @@ import { containerProcsFile, deleteStoppedDirectly, isPlainId, signalInitDirectl
 
 /** How long a start through the exec fifo waits for the container's init before giving up. */
 const EXEC_FIFO_TIMEOUT_MS = 10_000;
+/** How long `--version` may take. */
+const VERSION_TIMEOUT_MS = 5000;
 
 /** runc/crun CLI driver. */
 export class RuncDriver implements OciRuntimeDriver {
@@ -29,6 +31,7 @@ export class RuncDriver implements OciRuntimeDriver {
    */
   private readonly directOps: boolean;
   private readonly globals: RuntimeGlobals;
+  private versionText: Promise<string | undefined> | undefined;
 
   constructor(
     readonly binary: string,
@@ -46,6 +49,15 @@ export class RuncDriver implements OciRuntimeDriver {
 
   conmonRuntimeArgs(): string[] {
     return conmonRuntimeArgs(this.globals);
+  }
+
+  /** `<runtime> --version` output (asked once); undefined when the binary does not answer. */
+  version(): Promise<string | undefined> {
+    this.versionText ??= runCommand(this.binary, this.argv({ verb: 'version' }), { timeoutMs: VERSION_TIMEOUT_MS }).then(
+      (r) => r.stdout.toString(),
+      () => undefined,
+    );
+    return this.versionText;
   }
 
   private async run(cmd: RuntimeCommand & { id: string }, input?: string): Promise<string> {
