@@ -9,7 +9,7 @@ import { ATTACH_STDIN_CHUNK, attachSocketPath, resizeMessage, runAttachSession }
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
 import { hasExecTtyNative } from './exec-tty';
 import { runExecSession } from './exec-session';
-import type { OciRuntimeDriver } from './oci-runtime';
+import { RuncDriver } from './oci-driver/runc-driver';
 
 function record(patch: Partial<ContainerRecord> = {}): ContainerRecord {
   return {
@@ -166,7 +166,7 @@ describe('runtime/attach (conmon attach socket protocol, fake native)', () => {
 });
 
 describe('runtime/exec-session with a terminal (fake native)', () => {
-  const runtime = { binary: '/nonexistent/runc', root: '/nonexistent' } as Pick<OciRuntimeDriver, 'binary' | 'root'> as OciRuntimeDriver;
+  const runtime = new RuncDriver('/nonexistent/runc', '/nonexistent');
 
   it('knows which bindings can run a terminal', () => {
     expect(hasExecTtyNative(new RecordingNativeBinding())).to.equal(true);

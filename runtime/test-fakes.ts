@@ -5,7 +5,7 @@ import { NotFoundError } from '../common/errors';
 import type { MountFlag, UnmountFlag } from '../native/binding';
 import type { ConmonLaunch, ConmonStarted, ContainerMonitorLauncher } from './conmon';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxLookup, SandboxView } from './interfaces';
-import type { ExecResult, OciRuntimeDriver, RuncState } from './oci-runtime';
+import type { ExecResult, OciRuntimeDriver, PreparedExec, RuncState } from './oci-runtime';
 import type { OciProcess, OciResources } from './spec/oci-types';
 
 export class FakeSandboxes implements SandboxLookup {
@@ -93,6 +93,16 @@ export class FakeRuntime implements OciRuntimeDriver {
   async exec(id: string, proc: OciProcess, opts: { timeoutMs?: number; maxOutputBytes: number }): Promise<ExecResult> {
     this.calls.push({ method: 'exec', args: [id, proc, opts] });
     return this.execResult;
+  }
+  async version(): Promise<string | undefined> {
+    return 'runc version 1.1.5';
+  }
+  conmonRuntimeArgs(): string[] {
+    return ['--runtime-arg', `--root=${this.root}`];
+  }
+  async prepareExec(id: string, proc: object, opts: { tty: boolean }): Promise<PreparedExec> {
+    this.calls.push({ method: 'prepareExec', args: [id, proc, opts] });
+    return { file: this.binary, args: ['exec', id], pidFile: path.join(this.root, `${id}.exec-pid`), runtimeFailure: async () => undefined, dispose: async () => undefined };
   }
 }
 
