@@ -3,6 +3,8 @@
  * column pair per runtime and the ratio when two runtimes were measured.
  */
 import type { DensityResult } from './density';
+import type { KubeletResult } from './kubelet-load';
+import type { ParallelStartResult } from './parallel-start';
 import { SEQUENCE_OPS } from './cri-sequence';
 import { fmtMs, formatTable, quantile } from './stats';
 
@@ -15,6 +17,10 @@ export interface RuntimeRun {
   /** Raw latency samples (ms) per operation. */
   samples: Record<string, number[]>;
   density?: DensityResult;
+  /** The kubelet steady-state section. */
+  kubelet?: KubeletResult;
+  /** The parallel-start section (and the PSS kept after it). */
+  parallelStart?: ParallelStartResult;
   /** Spawn → serving (ms), when the bench started it. */
   readyMs?: number;
   /** Daemon PSS right after start (KiB), when the bench started it. */

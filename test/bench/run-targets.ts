@@ -11,6 +11,8 @@ import type { BenchImages } from './bench-images';
 import { emptySamples, ensureImage, runStepsInterleaved, sequenceSteps } from './cri-sequence';
 import { processMemory } from './daemon-startup';
 import { benchDensity } from './density';
+import { benchKubeletLoad } from './kubelet-load';
+import { benchParallelStart } from './parallel-start';
 import type { RuntimeRun } from './report-model';
 import { benchRpcLatency } from './rpc-latency';
 
@@ -71,6 +73,22 @@ export async function benchTargets(targets: Target[], args: BenchArgs, images: B
         runs[i].samples.DensityPodStart = d.perPodMs;
         runs[i].samples.ListPodSandbox = d.listPodSandboxMs;
         runs[i].samples.ListContainers = d.listContainersMs;
+      }
+    }
+    if (args.sections.includes('parallel-start') && images) {
+      for (const [i, target] of targets.entries()) {
+        progress(`${target.label}: parallel start (${args.startPods} pods, ${args.inFlight} in flight)`);
+        const own = { ...common(target), namePrefix: `${common(target).namePrefix}-par`, containerImage: images.container, daemonPid: target.daemonPid, metricsAddress: target.metricsAddress };
+        const p = await benchParallelStart(clients[i], { ...own, pods: args.startPods, inFlight: args.inFlight, memoryWaitS: args.memoryWaitS, log: progress });
+        runs[i].parallelStart = p;
+        runs[i].samples.ParallelPodStart = p.perPodMs;
+      }
+    }
+    if (args.sections.includes('kubelet') && images) {
+      for (const [i, target] of targets.entries()) {
+        progress(`${target.label}: kubelet steady state (${args.kubeletPods} pods, ${args.durationS} s)`);
+        const own = { ...common(target), namePrefix: `${common(target).namePrefix}-kub`, containerImage: images.container, daemonPid: target.daemonPid, metricsAddress: target.metricsAddress };
+        runs[i].kubelet = await benchKubeletLoad(clients[i], { ...own, pods: args.kubeletPods, durationS: args.durationS, probeShare: args.probeShare, inFlight: args.inFlight, log: progress });
       }
     }
     return runs;
