@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { renderHtmlReport } from './html-report';
 import type { KubeletResult } from './kubelet-load';
 import { comparisonRows, formatKubeletCostTable, formatKubeletRpcTable, formatParallelStartTable, ratio } from './kubelet-report';
 import { KUBELET_RPCS, type KubeletRpc } from './kubelet-schedule';
@@ -56,5 +57,13 @@ describe('bench: kubelet and parallel-start report rows', () => {
     expect(t).to.match(/total wall s\s+3\.00\s+6\.00\s+0\.50×/);
     expect(t).to.match(/per pod start p90 ms\s+300\.0\s+600\.0\s+0\.50×/);
     expect(t).to.match(/daemon PSS MiB 30 s after removal\s+50\.0\s+50\.0\s+1\.00×/);
+  });
+
+  it('puts both tables and a chart per kubelet RPC into the HTML report', () => {
+    const html = renderHtmlReport({ startedAt: 'now', conditions: '', runs: [run('berth', kubelet(2)), run('containerd', kubelet(1))] });
+    expect(html).to.contain('kubelet steady state (110 pods, 60 s;');
+    expect(html).to.contain('daemon + helpers CPU s');
+    for (const rpc of KUBELET_RPCS) expect(html).to.contain(`aria-label="kubelet window: ${rpc} latency"`);
+    expect(html).to.not.contain('Latency (median, p90)');
   });
 });

@@ -23,7 +23,7 @@ import { benchImagePull } from './image-pull';
 import { createCgroupParent, killPids, pidsInCgroupTree, removeCgroupTree } from './host-cleanup';
 import { renderHtmlReport } from './html-report';
 import { formatKubeletCostTable, formatKubeletRpcTable, formatParallelStartTable, kubeletHeading, parallelStartHeading } from './kubelet-report';
-import { formatDensityTable, formatLatencyTable, type BenchReport } from './report-model';
+import { formatDensityTable, formatLatencyTable, reportOps, type BenchReport } from './report-model';
 import { benchStreaming, formatStreaming } from './streaming';
 import { runUsernsStartSection } from './userns-start';
 
@@ -211,8 +211,10 @@ function printReport(report: BenchReport, texts: string[], args: BenchArgs): voi
   for (const r of report.runs) console.log(`  ${r.label}: ${r.version}`);
   console.log(`  ${report.conditions}`);
   if (report.runs.length > 0) {
-    console.log(`\n## latency (ms; ${args.pods} pods, ${args.containers} containers, ${args.pulls} pulls, ${args.scratch} pod+container from scratch)\n`);
-    console.log(formatLatencyTable(report));
+    if (reportOps(report).length > 0) {
+      console.log(`\n## latency (ms; ${args.pods} pods, ${args.containers} containers, ${args.pulls} pulls, ${args.scratch} pod+container from scratch)\n`);
+      console.log(formatLatencyTable(report));
+    }
     if (report.runs.some((r) => r.density || r.readyMs !== undefined)) {
       console.log('\n## density and memory\n');
       console.log(formatDensityTable(report));
