@@ -21,6 +21,9 @@ describe('bench: parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--probe-share', '2'])).to.throw(/--probe-share: not a share/);
     expect(() => parseBenchArgs(['--probe-share', '1/0'])).to.throw(/not a share/);
     expect(() => parseBenchArgs(['--in-flight', '0'])).to.throw(/at least 1/);
+    expect(parseBenchArgs([]).rounds).to.equal(1);
+    expect(parseBenchArgs(['--rounds', '4']).rounds).to.equal(4);
+    expect(() => parseBenchArgs(['--rounds', '0'])).to.throw(/--rounds: at least 1/);
   });
 
   it('strips unix:// from --endpoint and reads counts and sections', () => {

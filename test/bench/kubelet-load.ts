@@ -12,7 +12,7 @@ import { processMemory } from './daemon-startup';
 import { kubeletSchedule, KUBELET_RPCS, probedPodCount, type KubeletCall, type KubeletEvent, type KubeletRpc } from './kubelet-schedule';
 import { scrapeLoopLag, type LoopLag } from './loop-lag';
 import { removePods, startPods, type PodPoolOptions, type StartedPod } from './pod-pool';
-import { cpuDelta, cpuSnapshot, runtimeProcesses, ticksPerSecond, type CpuSnapshot } from './proc-sampler';
+import { cpuDelta, cpuSnapshot, runtimeProcesses, ticksPerSecond, type CpuSnapshot, type RuntimeProcesses } from './proc-sampler';
 
 /** What the section needs. */
 export interface KubeletLoadOptions extends PodPoolOptions {
@@ -26,6 +26,8 @@ export interface KubeletLoadOptions extends PodPoolOptions {
   inFlight: number;
   /** Quiet time between the last pod start and the window (ms). */
   settleMs?: number;
+  /** Runtime name in progress lines. */
+  label: string;
   log?: (line: string) => void;
 }
 
@@ -48,6 +50,8 @@ export interface WindowCpu {
 export interface KubeletResult {
   pods: number;
   durationS: number;
+  /** Windows the duration was played in (interleaved with other runtimes when more than 1). */
+  rounds: number;
   probedPods: number;
   /** Actual wall time of the window, to the last call's answer (ms). */
   windowMs: number;
@@ -119,61 +123,171 @@ export async function playTimetable(
   return { wallMs: performance.now() - t0, maxInFlight };
 }
 
-/** Runs the section on one runtime; every pod it made is removed again. */
-export async function benchKubeletLoad(client: CriClient, opts: KubeletLoadOptions): Promise<KubeletResult> {
-  const log = opts.log ?? (() => undefined);
+/** One runtime's pods, started and their processes found, between polling windows. */
+export interface KubeletNode {
+  client: CriClient;
+  opts: KubeletLoadOptions;
+  pods: StartedPod[];
+  procs: RuntimeProcesses;
+  setupMs: number;
+  /** Sandboxes still to remove. */
+  podIds: string[];
+}
+
+/** What one polling window measured. */
+export type KubeletWindow = Pick<KubeletResult, 'windowMs' | 'samples' | 'errors' | 'firstError' | 'maxInFlight' | 'cpu' | 'loopLag'>;
+
+/** Starts the node's pods (removed again when a start fails) and finds their processes. */
+export async function startKubeletNode(client: CriClient, opts: KubeletLoadOptions): Promise<KubeletNode> {
   await ensureImage(client, opts.containerImage);
   const podIds: string[] = [];
   try {
     const started = await startPods(client, opts.pods, opts.inFlight, opts, podIds);
-    log(`  ${started.pods.length} pods started in ${(started.totalMs / 1000).toFixed(1)} s (${opts.inFlight} in flight)`);
+    opts.log?.(`  ${started.pods.length} pods started in ${(started.totalMs / 1000).toFixed(1)} s (${opts.inFlight} in flight)`);
     const procs = await runtimeProcesses(client, started.pods.map((p) => p.podId), started.pods.map((p) => p.containerId), opts.daemonPid);
-    await sleep(opts.settleMs ?? 5000);
+    return { client, opts, pods: started.pods, procs, setupMs: started.totalMs, podIds };
+  } catch (err) {
+    await removePods(client, podIds, opts.inFlight);
+    throw err;
+  }
+}
 
-    const events = kubeletSchedule({ pods: started.pods.length, durationMs: opts.durationS * 1000, probeShare: opts.probeShare });
-    const samples = Object.fromEntries(KUBELET_RPCS.map((r) => [r, [] as number[]])) as unknown as Record<KubeletRpc, number[]>;
-    const errors = Object.fromEntries(KUBELET_RPCS.map((r) => [r, 0])) as Record<KubeletRpc, number>;
-    let firstError: string | undefined;
-    const daemon = opts.daemonPid === undefined ? [] : [opts.daemonPid];
-    log(`  polling for ${opts.durationS} s (${events.length} events; ${probedPodCount(started.pods.length, opts.probeShare)} probed pods)`);
-    await scrapeLoopLag(opts.metricsAddress); // resets the histogram: the next scrape covers the window only
-    const before = { daemon: cpuSnapshot(daemon), helpers: cpuSnapshot(procs.helperPids), pods: cpuSnapshot(procs.podPids) };
-    const played = await playTimetable(
-      events,
-      (c) => callRpc(client, c, started.pods),
-      (rpc, ms, err) => {
-        if (err === undefined) samples[rpc].push(ms);
-        else {
-          errors[rpc]++;
-          firstError ??= `${rpc}: ${err instanceof Error ? err.message : String(err)}`;
-        }
-      },
-    );
-    const after = { daemon: cpuSnapshot(daemon), helpers: cpuSnapshot(procs.helperPids), pods: cpuSnapshot(procs.podPids) };
-    const loopLag = await scrapeLoopLag(opts.metricsAddress);
-    const sumPss = (pids: Set<number>) => [...pids].reduce((n, pid) => n + (memoryOf(pid) ?? 0), 0);
-    const result: KubeletResult = {
-      pods: started.pods.length,
-      durationS: opts.durationS,
-      probedPods: probedPodCount(started.pods.length, opts.probeShare),
-      windowMs: played.wallMs,
-      samples,
-      errors,
-      firstError,
-      maxInFlight: played.maxInFlight,
-      cpu: opts.daemonPid === undefined ? undefined : windowCpu(before, after),
-      loopLag,
-      daemonPssKiB: opts.daemonPid === undefined ? undefined : memoryOf(opts.daemonPid),
-      helpersPssKiB: procs.helperPids.size > 0 ? sumPss(procs.helperPids) : undefined,
-      setupMs: started.totalMs,
-      teardownMs: 0,
-    };
-    const toRemove = podIds.splice(0);
-    result.teardownMs = await removePods(client, toRemove, opts.inFlight);
-    log(`  ${toRemove.length} pods removed in ${(result.teardownMs / 1000).toFixed(1)} s`);
-    return result;
+/** The events of `events` in [fromMs, toMs), moved to start at 0. */
+export function timetableSlice(events: readonly KubeletEvent[], fromMs: number, toMs: number): KubeletEvent[] {
+  return events.filter((e) => e.atMs >= fromMs && e.atMs < toMs).map((e) => ({ ...e, atMs: e.atMs - fromMs }));
+}
+
+/**
+ * Plays part `round` of `rounds` of a `durationS` kubelet timetable on a started node and measures
+ * it (all of it for one round): the parts together make exactly the one-window call mix.
+ */
+export async function pollKubeletWindow(node: KubeletNode, durationS: number, round = 0, rounds = 1): Promise<KubeletWindow> {
+  const { client, opts, procs } = node;
+  const part = (durationS * 1000) / rounds;
+  const events = timetableSlice(kubeletSchedule({ pods: node.pods.length, durationMs: durationS * 1000, probeShare: opts.probeShare }), round * part, (round + 1) * part);
+  const samples = Object.fromEntries(KUBELET_RPCS.map((r) => [r, [] as number[]])) as unknown as Record<KubeletRpc, number[]>;
+  const errors = Object.fromEntries(KUBELET_RPCS.map((r) => [r, 0])) as Record<KubeletRpc, number>;
+  let firstError: string | undefined;
+  const daemon = opts.daemonPid === undefined ? [] : [opts.daemonPid];
+  opts.log?.(`  polling for ${(part / 1000).toFixed(1)} s (${events.length} events; ${probedPodCount(node.pods.length, opts.probeShare)} probed pods)`);
+  await scrapeLoopLag(opts.metricsAddress); // resets the histogram: the next scrape covers the window only
+  const before = { daemon: cpuSnapshot(daemon), helpers: cpuSnapshot(procs.helperPids), pods: cpuSnapshot(procs.podPids) };
+  const played = await playTimetable(
+    events,
+    (c) => callRpc(client, c, node.pods),
+    (rpc, ms, err) => {
+      if (err === undefined) samples[rpc].push(ms);
+      else {
+        errors[rpc]++;
+        firstError ??= `${rpc}: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    },
+  );
+  const after = { daemon: cpuSnapshot(daemon), helpers: cpuSnapshot(procs.helperPids), pods: cpuSnapshot(procs.podPids) };
+  const loopLag = await scrapeLoopLag(opts.metricsAddress);
+  return { windowMs: played.wallMs, samples, errors, firstError, maxInFlight: played.maxInFlight, cpu: opts.daemonPid === undefined ? undefined : windowCpu(before, after), loopLag };
+}
+
+/** Reads the node's PSS, removes its pods and puts the windows together. */
+export async function finishKubeletNode(node: KubeletNode, windows: readonly KubeletWindow[], durationS: number): Promise<KubeletResult> {
+  const { opts, procs } = node;
+  const sumPss = (pids: Set<number>) => [...pids].reduce((n, pid) => n + (memoryOf(pid) ?? 0), 0);
+  const daemonPssKiB = opts.daemonPid === undefined ? undefined : memoryOf(opts.daemonPid);
+  const helpersPssKiB = procs.helperPids.size > 0 ? sumPss(procs.helperPids) : undefined;
+  const count = node.podIds.length;
+  const teardownMs = await removePods(node.client, node.podIds.splice(0), opts.inFlight);
+  opts.log?.(`  ${count} pods removed in ${(teardownMs / 1000).toFixed(1)} s`);
+  return {
+    ...mergeWindows(windows),
+    pods: node.pods.length,
+    durationS,
+    rounds: windows.length,
+    probedPods: probedPodCount(node.pods.length, opts.probeShare),
+    daemonPssKiB,
+    helpersPssKiB,
+    setupMs: node.setupMs,
+    teardownMs,
+  };
+}
+
+/**
+ * Several windows as one: samples and errors together, CPU and wall time added up, and the worst
+ * window's event-loop delay (percentiles of separate windows cannot be merged).
+ */
+export function mergeWindows(windows: readonly KubeletWindow[]): KubeletWindow {
+  if (windows.length === 0) throw new Error('merge kubelet windows: none');
+  const samples = Object.fromEntries(KUBELET_RPCS.map((r) => [r, windows.flatMap((w) => w.samples[r])])) as unknown as Record<KubeletRpc, number[]>;
+  const errors = Object.fromEntries(KUBELET_RPCS.map((r) => [r, windows.reduce((n, w) => n + w.errors[r], 0)])) as Record<KubeletRpc, number>;
+  const cpus = windows.map((w) => w.cpu).filter((c): c is WindowCpu => c !== undefined);
+  const sum = (f: (c: WindowCpu) => number) => cpus.reduce((n, c) => n + f(c), 0);
+  const max = (f: (c: WindowCpu) => number) => Math.max(...cpus.map(f));
+  const lags = windows.map((w) => w.loopLag).filter((l): l is LoopLag => l !== undefined);
+  const worst = (f: (l: LoopLag) => number) => Math.max(...lags.map(f));
+  return {
+    windowMs: windows.reduce((n, w) => n + w.windowMs, 0),
+    samples,
+    errors,
+    firstError: windows.find((w) => w.firstError)?.firstError,
+    maxInFlight: Math.max(...windows.map((w) => w.maxInFlight)),
+    cpu:
+      cpus.length === windows.length
+        ? {
+            daemonSelfS: sum((c) => c.daemonSelfS),
+            daemonChildrenS: sum((c) => c.daemonChildrenS),
+            helpers: max((c) => c.helpers),
+            helpersSelfS: sum((c) => c.helpersSelfS),
+            helpersChildrenS: sum((c) => c.helpersChildrenS),
+            helpersLost: max((c) => c.helpersLost),
+            podProcesses: max((c) => c.podProcesses),
+            podProcessesS: sum((c) => c.podProcessesS),
+          }
+        : undefined,
+    loopLag: lags.length === windows.length ? { p50Ms: worst((l) => l.p50Ms), p99Ms: worst((l) => l.p99Ms), maxMs: worst((l) => l.maxMs) } : undefined,
+  };
+}
+
+/**
+ * The section on several runtimes. With one round, one runtime after the other (start, settle,
+ * poll, remove). With `rounds` > 1, every runtime's pods are started first, then the window is
+ * cut into `rounds` parts played in turn (A, B, A, B, …) so that drifting background load hits
+ * every runtime alike; each window then also runs beside the other runtimes' idle pods.
+ */
+export async function benchKubeletLoad(clients: readonly CriClient[], opts: readonly KubeletLoadOptions[], rounds: number): Promise<KubeletResult[]> {
+  const settle = (o: KubeletLoadOptions) => sleep(o.settleMs ?? 5000);
+  const durationS = opts[0]?.durationS ?? 0;
+  if (rounds <= 1 || clients.length < 2) {
+    const out: KubeletResult[] = [];
+    for (const [i, client] of clients.entries()) {
+      opts[i].log?.(`${opts[i].label}: kubelet steady state (${opts[i].pods} pods, ${durationS} s)`);
+      const node = await startKubeletNode(client, opts[i]);
+      try {
+        await settle(opts[i]);
+        out.push(await finishKubeletNode(node, [await pollKubeletWindow(node, durationS)], durationS));
+      } finally {
+        await removePods(client, node.podIds.splice(0), opts[i].inFlight);
+      }
+    }
+    return out;
+  }
+  const nodes: KubeletNode[] = [];
+  try {
+    for (const [i, client] of clients.entries()) {
+      opts[i].log?.(`${opts[i].label}: kubelet pods (${opts[i].pods})`);
+      nodes.push(await startKubeletNode(client, opts[i]));
+    }
+    await settle(opts[0]);
+    const windows: KubeletWindow[][] = nodes.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, node] of nodes.entries()) {
+        opts[i].log?.(`${opts[i].label}: kubelet round ${r + 1}/${rounds}`);
+        windows[i].push(await pollKubeletWindow(node, durationS, r, rounds));
+      }
+    }
+    const out: KubeletResult[] = [];
+    for (const [i, node] of nodes.entries()) out.push(await finishKubeletNode(node, windows[i], durationS));
+    return out;
   } finally {
-    if (podIds.length > 0) await removePods(client, podIds, opts.inFlight);
+    for (const node of nodes) await removePods(node.client, node.podIds.splice(0), node.opts.inFlight);
   }
 }
 

@@ -9,7 +9,7 @@ function kubelet(scale: number, extra: Partial<KubeletResult> = {}): KubeletResu
   const samples = Object.fromEntries(KUBELET_RPCS.map((r) => [r, Array.from({ length: 100 }, (_, i) => (i + 1) * scale)])) as unknown as Record<KubeletRpc, number[]>;
   const errors = Object.fromEntries(KUBELET_RPCS.map((r) => [r, 0])) as Record<KubeletRpc, number>;
   return {
-    pods: 110, durationS: 60, probedPods: 28, windowMs: 60_000, samples, errors, maxInFlight: 4,
+    pods: 110, durationS: 60, rounds: 1, probedPods: 28, windowMs: 60_000, samples, errors, maxInFlight: 4,
     cpu: { daemonSelfS: 3 * scale, daemonChildrenS: 1, helpers: 110, helpersSelfS: 0.5, helpersChildrenS: 0.5, helpersLost: 0, podProcesses: 110, podProcessesS: 0 },
     loopLag: undefined, daemonPssKiB: 51200, helpersPssKiB: 10240, setupMs: 12_000, teardownMs: 5000, ...extra,
   };

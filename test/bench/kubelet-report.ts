@@ -109,7 +109,8 @@ export function formatParallelStartTable(runs: readonly RuntimeRun[]): string {
 
 /** Heading of the kubelet section. */
 export function kubeletHeading(k: KubeletResult): string {
-  return `kubelet steady state (${k.pods} pods, ${k.durationS} s; relist 1/s, 2 pod status syncs/s, stats every 10 s, ExecSync probe on ${k.probedPods} pods every 10 s)`;
+  const rounds = k.rounds > 1 ? ` in ${k.rounds} rounds interleaved between the runtimes (event-loop delay: worst round)` : '';
+  return `kubelet steady state (${k.pods} pods, ${k.durationS} s${rounds}; relist 1/s, 2 pod status syncs/s, stats every 10 s, ExecSync probe on ${k.probedPods} pods every 10 s)`;
 }
 
 /** Heading of the parallel-start section. */

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { timetableSlice } from './kubelet-load';
 import { callCounts, kubeletSchedule, probedPodCount, probedPods } from './kubelet-schedule';
 
 describe('bench: kubelet timetable', () => {
@@ -50,5 +51,13 @@ describe('bench: kubelet timetable', () => {
     expect(events.every((e) => e.atMs >= 0 && e.atMs < 60_000)).to.equal(true);
     const short = kubeletSchedule({ pods: 10, durationMs: 15_000, probeShare: 0.5 });
     expect(callCounts(short).ExecSync).to.equal(5 + 3); // a full period, then the probes due before 15 s (0, 2, 4 s)
+  });
+
+  it('cuts into round slices that together are the whole timetable, each starting at 0', () => {
+    const slices = [0, 1, 2, 3].map((r) => timetableSlice(events, r * 15_000, (r + 1) * 15_000));
+    expect(slices.reduce((n, s) => n + s.length, 0)).to.equal(events.length);
+    expect(slices.every((s) => s[0].atMs === 0 && s.at(-1)!.atMs < 15_000)).to.equal(true);
+    const merged = slices.flatMap((s, r) => s.map((e) => ({ ...e, atMs: e.atMs + r * 15_000 })));
+    expect(merged).to.deep.equal(events);
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { windowCpu } from './kubelet-load';
+import { mergeWindows, windowCpu, type KubeletWindow } from './kubelet-load';
+import { KUBELET_RPCS, type KubeletRpc } from './kubelet-schedule';
 import { cpuDelta, parseProcStat, readProcStat, type CpuSnapshot, type ProcStat } from './proc-sampler';
 
 /** A /proc/<pid>/stat line with the given times (fields 14–17). */
@@ -45,5 +46,27 @@ describe('bench: /proc CPU sampling', () => {
       podProcesses: 1,
       podProcessesS: 0.01,
     });
+  });
+
+  it('adds up the CPU and wall time of interleaved windows and keeps the worst event-loop delay', () => {
+    const win = (k: number, lag?: number): KubeletWindow => ({
+      windowMs: 30_000,
+      samples: Object.fromEntries(KUBELET_RPCS.map((r) => [r, [k]])) as unknown as Record<KubeletRpc, number[]>,
+      errors: Object.fromEntries(KUBELET_RPCS.map((r) => [r, r === 'ExecSync' ? k : 0])) as Record<KubeletRpc, number>,
+      firstError: k === 2 ? 'second' : undefined,
+      maxInFlight: k,
+      cpu: { daemonSelfS: k, daemonChildrenS: 0.5, helpers: 110, helpersSelfS: 1, helpersChildrenS: 2, helpersLost: k - 1, podProcesses: 110, podProcessesS: 0 },
+      loopLag: lag === undefined ? undefined : { p50Ms: 10, p99Ms: lag, maxMs: lag * 2 },
+    });
+    const m = mergeWindows([win(1, 30), win(2, 20)]);
+    expect(m.windowMs).to.equal(60_000);
+    expect(m.samples.ListPodSandbox).to.deep.equal([1, 2]);
+    expect(m.errors.ExecSync).to.equal(3);
+    expect(m.firstError).to.equal('second');
+    expect(m.maxInFlight).to.equal(2);
+    expect(m.cpu).to.deep.equal({ daemonSelfS: 3, daemonChildrenS: 1, helpers: 110, helpersSelfS: 2, helpersChildrenS: 4, helpersLost: 1, podProcesses: 110, podProcessesS: 0 });
+    expect(m.loopLag).to.deep.equal({ p50Ms: 10, p99Ms: 30, maxMs: 60 });
+    expect(mergeWindows([win(1, 30), win(2)]).loopLag).to.equal(undefined);
+    expect(() => mergeWindows([])).to.throw(/none/);
   });
 });

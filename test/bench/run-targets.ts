@@ -85,11 +85,9 @@ export async function benchTargets(targets: Target[], args: BenchArgs, images: B
       }
     }
     if (args.sections.includes('kubelet') && images) {
-      for (const [i, target] of targets.entries()) {
-        progress(`${target.label}: kubelet steady state (${args.kubeletPods} pods, ${args.durationS} s)`);
-        const own = { ...common(target), namePrefix: `${common(target).namePrefix}-kub`, containerImage: images.container, daemonPid: target.daemonPid, metricsAddress: target.metricsAddress };
-        runs[i].kubelet = await benchKubeletLoad(clients[i], { ...own, pods: args.kubeletPods, durationS: args.durationS, probeShare: args.probeShare, inFlight: args.inFlight, log: progress });
-      }
+      const opts = targets.map((t) => ({ ...common(t), namePrefix: `${common(t).namePrefix}-kub`, label: t.label, containerImage: images.container, daemonPid: t.daemonPid, metricsAddress: t.metricsAddress }));
+      const kubelet = await benchKubeletLoad(clients, opts.map((o) => ({ ...o, pods: args.kubeletPods, durationS: args.durationS, probeShare: args.probeShare, inFlight: args.inFlight, log: progress })), args.rounds);
+      kubelet.forEach((k, i) => (runs[i].kubelet = k));
     }
     return runs;
   } finally {
