@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 
-import { NativeError } from './binding';
-import { RecordingNativeBinding } from './fake';
+import { NativeError } from '../binding';
+import { FakeNativeBinding } from './fake-native';
 
 const SPEC = {
   executable: '/usr/lib/berth/pause',
@@ -23,9 +23,9 @@ async function rejection(promise: Promise<unknown>): Promise<NativeError> {
   throw new Error('expected a rejection');
 }
 
-describe('native/fake RecordingNativeBinding', () => {
+describe('native/testing/fake-native FakeNativeBinding', () => {
   it('records calls with their arguments in order', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     await native.mount('tmpfs', '/a', 'tmpfs', ['nosuid'], 'size=1m');
     await native.unmount('/a', ['detach']);
     expect(native.calls.map((c) => c.method)).to.deep.equal(['mount', 'unmount']);
@@ -34,7 +34,7 @@ describe('native/fake RecordingNativeBinding', () => {
   });
 
   it('tracks active mounts, stacked mounts unmount newest first, and unmounting nothing is EINVAL', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     await native.mount('tmpfs', '/a', 'tmpfs', []);
     await native.mount('/src', '/a', 'none', ['bind']);
     await native.mount('shm', '/b', 'tmpfs', []);
@@ -52,7 +52,7 @@ describe('native/fake RecordingNativeBinding', () => {
   });
 
   it('treats propagation changes and remounts as changes to an existing mount, not new mounts', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     expect((await rejection(native.mount('none', '/x', '', ['rprivate']))).code).to.equal('EINVAL');
     await native.mount('/src', '/x', 'none', ['bind']);
     await native.mount('none', '/x', '', ['rprivate']);
@@ -62,7 +62,7 @@ describe('native/fake RecordingNativeBinding', () => {
   });
 
   it('keeps xattrs per path; an absent name reads as undefined', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     await native.lsetxattr('/d', 'trusted.overlay.opaque', Buffer.from('y'));
     expect((await native.lgetxattr('/d', 'trusted.overlay.opaque'))?.toString()).to.equal('y');
     expect(await native.lgetxattr('/d', 'user.other')).to.equal(undefined);
@@ -72,14 +72,14 @@ describe('native/fake RecordingNativeBinding', () => {
   });
 
   it('records device nodes and refuses a second node at the same path with EEXIST', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     await native.mknod('/wh', 0o20000, 0, 0);
     expect(native.nodes.get('/wh')).to.deep.equal({ mode: 0o20000, major: 0, minor: 0 });
     expect((await rejection(native.mknod('/wh', 0o20000, 0, 0))).code).to.equal('EEXIST');
   });
 
   it('gives pause processes distinct pids and fires exit watchers once', async () => {
-    const native = new RecordingNativeBinding({ firstPid: 500 });
+    const native = new FakeNativeBinding({ firstPid: 500 });
     const first = await native.startPause(SPEC);
     const second = await native.startPause({ ...SPEC, hostname: 'other' });
     expect(first.pid).to.equal(500);
@@ -98,14 +98,14 @@ describe('native/fake RecordingNativeBinding', () => {
   });
 
   it('throws ESRCH synchronously when watching a process that is not running', () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     expect(() => native.watchExit(12345, () => undefined))
       .to.throw(NativeError)
       .with.property('code', 'ESRCH');
   });
 
   it('injects failures for a number of calls, by code or error object', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     native.fail('mount', 'EPERM', 1);
     const error = await rejection(native.mount('tmpfs', '/a', 'tmpfs', []));
     expect(error.code).to.equal('EPERM');
@@ -124,7 +124,7 @@ describe('native/fake RecordingNativeBinding', () => {
   });
 
   it('refuses connections by default and uses connectHandler when set', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     expect((await rejection(native.connectInNetns('/run/ns/net', '127.0.0.1', 80))).code).to.equal('ECONNREFUSED');
     native.connectHandler = (_netns, _host, port) => port + 1000;
     expect(await native.connectInNetns('/run/ns/net', '127.0.0.1', 80)).to.equal(1080);
