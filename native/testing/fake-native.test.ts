@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { NativeError } from '../binding';
 import { FakeNativeBinding } from './fake-native';
@@ -128,5 +131,77 @@ describe('native/testing/fake-native FakeNativeBinding', () => {
     expect((await rejection(native.connectInNetns('/run/ns/net', '127.0.0.1', 80))).code).to.equal('ECONNREFUSED');
     native.connectHandler = (_netns, _host, port) => port + 1000;
     expect(await native.connectInNetns('/run/ns/net', '127.0.0.1', 80)).to.equal(1080);
+  });
+
+  it('fails only the calls whose arguments match the predicate', async () => {
+    const native = new FakeNativeBinding();
+    native.fail('mount', 'ENOMEM', 1, ([, , fstype]) => fstype === 'tmpfs');
+    await native.mount('/proc/1/ns/net', '/pin', 'none', ['bind']);
+    expect((await rejection(native.mount('shm', '/shm', 'tmpfs', []))).code).to.equal('ENOMEM');
+    await native.mount('shm', '/shm', 'tmpfs', []);
+    expect(native.activeMounts().map((m) => m.target)).to.deep.equal(['/pin', '/shm']);
+  });
+
+  it('tracks mounts by target for assertions and seeds mounts left by an earlier run without recording', async () => {
+    const native = new FakeNativeBinding();
+    native.addMount('/left', { source: 'shm', fstype: 'tmpfs', flags: [] });
+    expect(native.calls).to.deep.equal([]);
+    expect(native.isMounted('/left')).to.equal(true);
+    expect(native.mountAt('/left')).to.deep.include({ source: 'shm', fstype: 'tmpfs' });
+    await native.unmount('/left');
+    expect(native.isMounted('/left')).to.equal(false);
+    expect(native.mountAt('/left')).to.equal(undefined);
+  });
+
+  it('lists the pauses started, can make them exit at once, and writes their pid to cgroup.procs files', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-fake-native-'));
+    try {
+      const procs = path.join(dir, 'cgroup.procs');
+      const native = new FakeNativeBinding({ firstPid: 7 });
+      native.writeCgroupProcs = true;
+      native.fail('startPause', 'EPERM', 1);
+      await rejection(native.startPause({ ...SPEC, cgroupProcs: [procs] }));
+      const { pid } = await native.startPause({ ...SPEC, cgroupProcs: [procs] });
+      expect(native.startedPauses()).to.have.length(1);
+      expect(fs.readFileSync(procs, 'utf8')).to.equal(`${pid}\n`);
+      native.pauseExitsAtOnce = true;
+      const gone = await native.startPause(SPEC);
+      expect(native.isAlive(gone.pid)).to.equal(false);
+      expect(() => native.watchExit(gone.pid, () => undefined)).to.throw(NativeError).with.property('code', 'ESRCH');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('mknod leaves a placeholder file when asked, refusing an existing path like the kernel', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-fake-native-'));
+    try {
+      const native = new FakeNativeBinding({ nodesOnDisk: true });
+      const node = path.join(dir, 'wh');
+      await native.mknod(node, fs.constants.S_IFCHR, 0, 0);
+      expect(fs.existsSync(node)).to.equal(true);
+      expect((await rejection(native.mknod(node, fs.constants.S_IFCHR, 0, 0))).code).to.equal('EEXIST');
+      expect((await rejection(native.mknod(path.join(dir, 'no', 'x'), fs.constants.S_IFCHR, 0, 0))).code).to.equal('ENOENT');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('spawns fake children, reports their exit to watchChild once, and counts memory reductions', () => {
+    const native = new FakeNativeBinding({ firstPid: 300 });
+    const [r, w] = native.makePipe();
+    expect(r).to.not.equal(w);
+    const pid = native.spawnProcess('/usr/bin/conmon', ['conmon', '--version'], ['PATH=/bin'], '', [-1, w, -1], true);
+    expect(pid).to.equal(300);
+    const exits: Array<[number | null, number | null]> = [];
+    native.watchChild(pid, (code, signal) => exits.push([code, signal]));
+    expect(native.exitChild(pid, null, 9)).to.equal(true);
+    expect(native.exitChild(pid, 0)).to.equal(false);
+    expect(exits).to.deep.equal([[null, 9]]);
+    expect(() => native.watchChild(pid, () => undefined)).to.throw(NativeError).with.property('code', 'ESRCH');
+    expect(native.callsOf('spawnProcess')[0].args).to.deep.equal(['/usr/bin/conmon', ['conmon', '--version'], ['PATH=/bin'], '', [-1, w, -1], true]);
+    native.reduceMemory();
+    native.reduceMemory();
+    expect(native.memoryReductions).to.equal(2);
   });
 });

@@ -153,6 +153,7 @@ export class FakeNativeBinding implements NativeBinding {
 
   private readonly mounts: FakeMount[] = [];
   private readonly children = new Map<number, ChildExitCallback[]>();
+  private readonly pauseSpecs: PauseSpec[] = [];
   private nextFd = 1000;
   private readonly processes = new Map<number, FakeProcess>();
   private readonly watchers = new Map<number, Set<() => void>>();
@@ -208,9 +209,9 @@ export class FakeNativeBinding implements NativeBinding {
     this.mounts.push({ source: mount.source ?? 'none', target, fstype: mount.fstype ?? 'none', flags: mount.flags ?? ['bind'], data: mount.data });
   }
 
-  /** Specs of every startPause call, in order. */
+  /** Specs of every pause started (calls that failed are not included), in order. */
   startedPauses(): PauseSpec[] {
-    return this.callsOf('startPause').map((entry) => entry.args[0] as PauseSpec);
+    return [...this.pauseSpecs];
   }
 
   /** Fake pause processes still running. */
@@ -258,7 +259,7 @@ export class FakeNativeBinding implements NativeBinding {
 
   async mknod(path: string, mode: number, major: number, minor: number): Promise<void> {
     this.record('mknod', [path, mode, major, minor]);
-    if (this.nodes.has(path)) throw fakeNativeError('EEXIST', `mknod ${path}`);
+    if (!this.nodesOnDisk && this.nodes.has(path)) throw fakeNativeError('EEXIST', `mknod ${path}`);
     if (this.nodesOnDisk) {
       try {
         writeFileSync(path, '', { flag: 'wx' });
@@ -295,6 +296,7 @@ export class FakeNativeBinding implements NativeBinding {
   async startPause(spec: PauseSpec): Promise<PauseProcess> {
     this.record('startPause', [spec]);
     const pid = this.nextPid++;
+    this.pauseSpecs.push(spec);
     if (this.writeCgroupProcs) for (const file of spec.cgroupProcs) appendFileSync(file, `${pid}\n`);
     if (!this.pauseExitsAtOnce) this.processes.set(pid, { pid, spec });
     return { pid };
