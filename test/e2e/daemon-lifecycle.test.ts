@@ -144,7 +144,7 @@ describe('e2e: berthd lifecycle', function () {
     it('exits 1 at start when the addon file does not load (a broken build)', async () => {
       const build = path.join(dir, 'build');
       fs.mkdirSync(build);
-      fs.writeFileSync(path.join(build, 'berth_native.node'), 'not an ELF object\n');
+      fs.writeFileSync(path.join(build, 'berth_native.node'), 'not an ELF object\n'.repeat(256)); // big enough for dlopen to read a header
       const run = await serveWith(build);
       expect(run.code).to.equal(1);
       expect(run.stderr).to.match(/berthd: native addon \S+berth_native\.node: cannot load \(.*invalid ELF header.*\); rebuild with npm run build:native/);
