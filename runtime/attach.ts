@@ -14,7 +14,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { FailedPreconditionError, RuntimeError, UnimplementedError } from '../common/errors';
+import { FailedPreconditionError, RuntimeError } from '../common/errors';
 import type { NativeBinding, SeqpacketSocket } from '../native/binding';
 import type { ContainerRecord } from './container-record';
 
