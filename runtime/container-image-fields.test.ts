@@ -7,7 +7,8 @@ import { ContainerManager } from './container-manager';
 import { reportedImageName } from './container-record';
 import { specInput } from './spec/spec-fixtures';
 import type { ContainerConfigInput } from './spec/inputs';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeImages, FakeMonitor, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 describe('runtime container image fields (what status reports as image / image_ref / image_id)', () => {
   let dir: string;
@@ -26,7 +27,7 @@ describe('runtime container image fields (what status reports as image / image_r
       runDir: path.join(dir, 'run'),
       sandboxes,
       images,
-      native: new FakeNative(),
+      native: new FakeNativeBinding(),
       runtimes: { runc: runtime },
       defaultRuntime: 'runc',
       monitor: new FakeMonitor(),

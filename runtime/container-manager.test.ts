@@ -8,7 +8,8 @@ import type { ContainerEvent } from './container-events';
 import { ContainerManager } from './container-manager';
 import { specInput } from './spec/spec-fixtures';
 import type { ContainerConfigInput } from './spec/inputs';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeImages, FakeMonitor, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -23,7 +24,7 @@ describe('runtime/ContainerManager (fakes)', () => {
   let dir: string;
   let sandboxes: FakeSandboxes;
   let images: FakeImages;
-  let native: FakeNative;
+  let native: FakeNativeBinding;
   let runtime: FakeRuntime;
   let monitor: FakeMonitor;
   let manager: ContainerManager;
@@ -56,7 +57,7 @@ describe('runtime/ContainerManager (fakes)', () => {
     sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
     images = new FakeImages();
     images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:dig'], config: { Cmd: ['sh'], StopSignal: 'SIGQUIT' }, lowerDirs: ['/l/2', '/l/1'] });
-    native = new FakeNative();
+    native = new FakeNativeBinding();
     runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
     monitor = new FakeMonitor();
     events = [];
@@ -100,7 +101,7 @@ describe('runtime/ContainerManager (fakes)', () => {
   });
 
   it('undoes the container dir when the overlay mount fails', async () => {
-    native.failMount = new Error('EINVAL');
+    native.fail('mount', new Error('EINVAL'));
     await rejection(manager.createContainer('pod1', config()));
     const { readdirSync } = await import('node:fs');
     expect(readdirSync(path.join(dir, 'containers'))).to.deep.equal([]);
@@ -241,7 +242,7 @@ describe('runtime/ContainerManager (fakes)', () => {
     const rootfs = path.join(dir, 'containers', orphan, 'bundle', 'rootfs');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(rootfs, { recursive: true });
-    native.mounted.add(rootfs);
+    native.addMount(rootfs);
     manager.close();
     manager = await open();
     expect(existsSync(path.join(dir, 'containers', orphan))).to.equal(false);

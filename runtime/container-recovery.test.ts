@@ -8,13 +8,14 @@ import { ContainerManager } from './container-manager';
 import { LOST_EXIT_CODE, LOST_REASON } from './container-recovery';
 import { specInput } from './spec/spec-fixtures';
 import type { ContainerConfigInput } from './spec/inputs';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeImages, FakeMonitor, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 describe('runtime/container-recovery and idempotent creates (fakes)', () => {
   let dir: string;
   let sandboxes: FakeSandboxes;
   let images: FakeImages;
-  let native: FakeNative;
+  let native: FakeNativeBinding;
   let runtime: FakeRuntime;
   let manager: ContainerManager;
 
@@ -49,7 +50,7 @@ describe('runtime/container-recovery and idempotent creates (fakes)', () => {
     sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
     images = new FakeImages();
     images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:dig'], config: { Cmd: ['sh'] }, lowerDirs: ['/l/1'] });
-    native = new FakeNative();
+    native = new FakeNativeBinding();
     runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
     manager = await open();
   });

@@ -12,7 +12,8 @@ import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
 import type { AppArmorHostFacts, ContainerConfigInput } from './spec/inputs';
 import { specInput } from './spec/spec-fixtures';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeImages, FakeMonitor, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -33,7 +34,7 @@ function messages(err: unknown): string {
 describe('runtime/ContainerManager security policy (fakes)', () => {
   let dir: string;
   let sandboxes: FakeSandboxes;
-  let native: FakeNative;
+  let native: FakeNativeBinding;
   let manager: ContainerManager;
   let seccompLoads: string[];
 
@@ -76,7 +77,7 @@ describe('runtime/ContainerManager security policy (fakes)', () => {
     sandboxes = new FakeSandboxes();
     sandboxes.add({ id: 'plain' }, path.join(dir, 'logs'));
     sandboxes.add({ id: 'priv', config: { hostname: 'h', linux: { securityContext: { privileged: true } } } }, path.join(dir, 'logs'));
-    native = new FakeNative();
+    native = new FakeNativeBinding();
     seccompLoads = [];
     manager = await open();
   });

@@ -14,7 +14,7 @@ import type { ContainerRecord } from './container-record';
 import { readSpec } from './container-ops';
 import { killExecProcess } from './exec-kill';
 import type { OciRuntimeDriver } from './oci-runtime';
-import { hasExecTtyNative, runTtyExecSession } from './exec-tty';
+import { runTtyExecSession, type ExecTtyNative } from './exec-tty';
 // Attach is the other streaming session; re-exported so the manager imports sessions from one place.
 export { runAttachSession, type AttachIo } from './attach';
 
@@ -45,11 +45,11 @@ function forwardWithBackpressure(from: Readable, to: Writable): void {
  * Runs `cmd` in the container with `io`; resolves with the exit code. `native` (the daemon's
  * NativeBinding) is needed only for a terminal.
  */
-export async function runExecSession(rec: ContainerRecord, runtime: OciRuntimeDriver, cmd: string[], io: ExecSessionIo, signal: AbortSignal, native?: object): Promise<{ exitCode: number }> {
+export async function runExecSession(rec: ContainerRecord, runtime: OciRuntimeDriver, cmd: string[], io: ExecSessionIo, signal: AbortSignal, native?: ExecTtyNative): Promise<{ exitCode: number }> {
   if (cmd.length === 0) throw new InvalidArgumentError('cmd is empty');
   if (rec.state !== 'running') throw new FailedPreconditionError(`container ${rec.id} is ${rec.state}, not running`);
   if (io.tty) {
-    if (!native || !hasExecTtyNative(native)) throw new UnimplementedError('exec with a terminal needs the native addon (openPty, setWindowSize)');
+    if (!native) throw new UnimplementedError('exec with a terminal needs the native addon (openPty, setWindowSize)');
     return runTtyExecSession(rec, runtime, cmd, io, signal, native);
   }
   const spec = await readSpec(rec);

@@ -59,12 +59,6 @@ async function firstSize(io: TtyExecIo): Promise<{ first?: { width: number; heig
   return { first: first.value, sizes, pending: sizes.next() };
 }
 
-/** Whether `native` offers what a terminal exec needs (the daemon passes the full binding). */
-export function hasExecTtyNative(native: object): native is ExecTtyNative {
-  const candidate = native as Partial<ExecTtyNative>;
-  return typeof candidate.openPty === 'function' && typeof candidate.setWindowSize === 'function' && typeof candidate.streamFd === 'function';
-}
-
 /** The exec'd process spec: the container's, with `cmd`, a terminal, and TERM when unset. */
 export async function ttyProcessSpec(rec: ContainerRecord, cmd: string[]): Promise<Record<string, unknown>> {
   const spec = await readSpec(rec);

@@ -9,7 +9,8 @@ import { checkImageSubPath, resolveImageSubPath } from './image-volumes';
 import type { ImageUseRegistry } from './interfaces';
 import { specInput } from './spec/spec-fixtures';
 import type { ContainerConfigInput, ContainerMountInput } from './spec/inputs';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeImages, FakeMonitor, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -46,7 +47,7 @@ describe('runtime/image volumes (fakes)', () => {
   let dir: string;
   let sandboxes: FakeSandboxes;
   let images: FakeImages;
-  let native: FakeNative;
+  let native: FakeNativeBinding;
   let runtime: FakeRuntime;
   let users: RecordingUsers;
   let manager: ContainerManager;
@@ -80,7 +81,7 @@ describe('runtime/image volumes (fakes)', () => {
     images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: [], config: { Cmd: ['sh'] }, lowerDirs: ['/l/2', '/l/1'] });
     images.images.set('data:1', { id: 'sha256:data', repoTags: ['data:1'], repoDigests: [], config: {}, lowerDirs: ['/l/d1'] });
     images.images.set('sha256:data', images.images.get('data:1')!);
-    native = new FakeNative();
+    native = new FakeNativeBinding();
     runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
     users = new RecordingUsers();
     manager = await open();
@@ -110,7 +111,7 @@ describe('runtime/image volumes (fakes)', () => {
     const err = await rejection(manager.createContainer('pod1', config({ mounts: [volume({ containerPath: '/a', image: 'data:1' }), volume({ containerPath: '/b', image: 'nope:1' })] })));
     expect(errorKindOf(err)).to.equal('NotFound');
     expect(messages(err)).to.contain('mounts[1].image: image "nope:1" not found');
-    expect(native.mounted.size).to.equal(0);
+    expect(native.activeMounts().length).to.equal(0);
     expect(users.users.size).to.equal(0);
     expect(existsSync(path.join(dir, 'containers')) ? (await import('node:fs')).readdirSync(path.join(dir, 'containers')) : []).to.deep.equal([]);
   });
@@ -130,7 +131,7 @@ describe('runtime/image volumes (fakes)', () => {
     const err = await rejection(manager.createContainer('pod1', config({ security: { capabilities: { add: ['FLY'] } } })));
     expect(errorKindOf(err)).to.equal('InvalidArgument');
     expect(volumeMounts()).to.have.length(1);
-    expect(native.mounted.size).to.equal(0);
+    expect(native.activeMounts().length).to.equal(0);
     expect(users.users.size).to.equal(0);
   });
 
@@ -148,7 +149,7 @@ describe('runtime/image volumes (fakes)', () => {
     const id = await manager.createContainer('pod1', config());
     const plain = await manager.createContainer('pod1', config({ name: 'plain', mounts: [] }));
     const mountPoint = path.join(dir, 'containers', id, 'iv', '0');
-    expect(native.mounted.has(mountPoint)).to.equal(true);
+    expect(native.isMounted(mountPoint)).to.equal(true);
     // A record written before image volumes existed has no imageVolumes field.
     const plainRecord = path.join(dir, 'containers', plain, 'state.json');
     const old = JSON.parse(readFileSync(plainRecord, 'utf8'));
@@ -158,7 +159,7 @@ describe('runtime/image volumes (fakes)', () => {
     manager = await open();
     expect(users.of('sha256:data')).to.deep.equal([id]);
     await manager.removeContainer(id);
-    expect(native.mounted.has(mountPoint)).to.equal(false);
+    expect(native.isMounted(mountPoint)).to.equal(false);
     expect(native.calls.filter((c) => c.method === 'unmount').map((c) => c.args[0])).to.include(mountPoint);
     expect(users.users.size).to.equal(0);
     await manager.removeContainer(plain);
@@ -169,10 +170,10 @@ describe('runtime/image volumes (fakes)', () => {
     const orphan = 'cd'.repeat(32);
     const mountPoint = path.join(dir, 'containers', orphan, 'iv', '0');
     mkdirSync(mountPoint, { recursive: true });
-    native.mounted.add(mountPoint);
+    native.addMount(mountPoint);
     manager.close();
     manager = await open();
-    expect(native.mounted.has(mountPoint)).to.equal(false);
+    expect(native.isMounted(mountPoint)).to.equal(false);
     expect(existsSync(path.join(dir, 'containers', orphan))).to.equal(false);
   });
 });

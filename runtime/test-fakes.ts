@@ -1,10 +1,9 @@
-/** Fakes of the manager's collaborators for unit tests (sandboxes, images, native, runtime, conmon). */
+/** Fakes of the manager's collaborators for unit tests (sandboxes, images, runtime, conmon); the native fake is native/testing/fake-native.ts. */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { NotFoundError } from '../common/errors';
-import type { MountFlag, UnmountFlag } from '../native/binding';
 import type { ConmonLaunch, ConmonStarted, ContainerMonitorLauncher } from './conmon';
-import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxLookup, SandboxView } from './interfaces';
+import type { ImageLookup, ResolvedImage, SandboxLookup, SandboxView } from './interfaces';
 import type { ExecResult, OciRuntimeDriver, PreparedExec, RuncState } from './oci-runtime';
 import type { OciProcess, OciResources } from './spec/oci-types';
 
@@ -39,22 +38,6 @@ export class FakeImages implements ImageLookup {
   readonly images = new Map<string, ResolvedImage>();
   async resolveImage(ref: string): Promise<ResolvedImage | undefined> {
     return this.images.get(ref);
-  }
-}
-
-export class FakeNative implements RuntimeNative {
-  readonly calls: Array<{ method: string; args: unknown[] }> = [];
-  failMount: Error | undefined;
-  /** Targets currently "mounted"; unmounting anything else fails with EINVAL like umount2. */
-  readonly mounted = new Set<string>();
-  async mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void> {
-    this.calls.push({ method: 'mount', args: [source, target, fstype, flags, data] });
-    if (this.failMount) throw this.failMount;
-    this.mounted.add(target);
-  }
-  async unmount(target: string, flags?: readonly UnmountFlag[]): Promise<void> {
-    this.calls.push({ method: 'unmount', args: [target, flags] });
-    if (!this.mounted.delete(target)) throw Object.assign(new Error(`umount ${target}: EINVAL`), { code: 'EINVAL' });
   }
 }
 

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { ContainerManager } from '../../runtime/container-manager';
 import { specInput } from '../../runtime/spec/spec-fixtures';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from '../../runtime/test-fakes';
+import { FakeImages, FakeMonitor, FakeRuntime, FakeSandboxes } from '../../runtime/test-fakes';
+import { FakeNativeBinding } from '../../native/testing/fake-native';
 import { createCriClient, isServiceError, type CriClient } from '../../test/support/cri-client';
 import { runtime } from '../api/generated/cri';
 import { createCriServer, type CriServer } from '../server';
@@ -46,7 +47,7 @@ describe('cri/runtime container RPCs on the wire', () => {
       runDir: path.join(dir, 'run'),
       sandboxes,
       images,
-      native: new FakeNative(),
+      native: new FakeNativeBinding(),
       runtimes: { runc: fakeRuntime },
       defaultRuntime: 'runc',
       monitor: new FakeMonitor(),

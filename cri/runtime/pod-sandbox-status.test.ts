@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { PodManager } from '../../pod/pod-manager';
-import { FakePodNative, FakePodNetwork, FakeProcesses } from '../../pod/pod-test-fakes';
+import { FakeNativeBinding } from '../../native/testing/fake-native';
+import { FakePodNetwork, FakeProcesses } from '../../pod/pod-test-fakes';
 import type { ContainerStatusView } from '../../runtime/container-view';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
@@ -20,7 +21,7 @@ describe('cri/runtime PodSandboxStatus containers_statuses and timestamp (evente
     dir = mkdtempSync(path.join(tmpdir(), 'berth-podst-'));
     mkdirSync(path.join(dir, 'cg'));
     writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
-    const native = new FakePodNative();
+    const native = new FakeNativeBinding();
     manager = await PodManager.create({
       root: path.join(dir, 'root'),
       runRoot: path.join(dir, 'run'),
