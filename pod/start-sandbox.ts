@@ -22,6 +22,7 @@ import { PodCgroups, podCgroupName } from './pod-cgroups';
 import { updateHostsWithIps, writePodFiles } from './pod-files';
 import { SANDBOX_RECORD_VERSION, SandboxRecord, SandboxStore } from './sandbox-store';
 import { mountShm, unmountShm } from './shm';
+import { pauseBeforeStepForTests } from './test-pause-hook';
 import { chownPodFiles, podRootIds } from './userns';
 import { PodSandboxConfigInput, PodStartStep } from './types';
 import { ValidatedPodConfig } from './validate-config';
@@ -63,6 +64,7 @@ export async function startSandbox(
 ): Promise<SandboxRecord> {
   const timings: Partial<Record<PodStartStep, number>> = {};
   const timed = async <T>(step: PodStartStep, fn: () => Promise<T>): Promise<T> => {
+    await pauseBeforeStepForTests(step, { id, name: cfg.name, namespace: cfg.namespace });
     const started = process.hrtime.bigint();
     try {
       return await fn();
@@ -110,14 +112,16 @@ export async function startSandbox(
 
   // files, shm and cgroup are independent: they run concurrently (allSettled, so every undo is on
   // the stack before a failure unwinds it). The undo of the two dirs is pushed first so it runs
-  // last, after shm is unmounted. The `creating` record is durable before pause exists, which is
-  // what recovery needs to find an orphaned pause.
+  // last, after shm is unmounted. The `creating` record is durable before the pod cgroup and pause
+  // exist: recovery finds both only through it (the cgroup parent is in the record), so a crash
+  // between them and the record would leak the cgroup.
   stack.push('delete pod state', () => deps.store.delete(id));
   stack.push('delete pod volatile dir', () => fs.rm(volatileDir, { recursive: true, force: true }));
   await fs.mkdir(volatileDir, { recursive: true, mode: 0o711 });
+  const recordWritten = deps.store.put(record);
   const files = timed('files', async () => {
     const [, paths] = await Promise.all([
-      deps.store.put(record),
+      recordWritten,
       writePodFiles(volatileDir, { hostname, dns: cfg.dns, hostNetwork, hostResolvConf: deps.hostResolvConf, hostHosts: deps.hostHosts }),
     ]);
     Object.assign(record.info, paths);
@@ -138,12 +142,12 @@ export async function startSandbox(
           record.runtime.shmMounted = true;
         })
       : Promise.resolve();
-  const cgroupStep = timed('cgroup', async () => {
+  const cgroupStep = recordWritten.then(() => timed('cgroup', async () => {
     const created = await deps.cgroups.create(cgroupParent, podCgroupName(id));
     stack.push('remove pod cgroup', () => deps.cgroups.remove(created.dirs));
     record.runtime.cgroupDirs = created.dirs;
     return created;
-  });
+  }));
   const settled = await Promise.allSettled([files, shm, cgroupStep]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
