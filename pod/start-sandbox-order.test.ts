@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../common/logger';
 import { PodManager } from './pod-manager';
-import { FakePodNative, FakePodNetwork, FakeProcesses } from './pod-test-fakes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
+import { FakePodNetwork, FakeProcesses } from './pod-test-fakes';
 import { TEST_PAUSE_MARKER_ENV, TEST_PAUSE_STEP_ENV, type TestPauseMarker } from './test-pause-hook';
 
 /** Waits until `file` exists (the crash seam paused berthd's step). */
@@ -36,7 +37,7 @@ describe('pod/start-sandbox: order of the durable record', () => {
     mkdirSync(path.join(cgroupRoot, 'unified'), { recursive: true });
     writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
     writeFileSync(path.join(dir, 'hosts'), '127.0.0.1 localhost\n');
-    const native = new FakePodNative();
+    const native = new FakeNativeBinding();
     const manager = await PodManager.create({
       root,
       runRoot: path.join(dir, 'run'),
