@@ -6,13 +6,13 @@
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { runtime } from '../../cri/api/generated/cri';
-import { isServiceError, type CriClient } from '../support/cri-client';
-import { startBerthd, type BerthdInstance } from './support/berthd';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { buildImage, busyboxImage, pushImage } from './support/test-images';
+import type { CriClient } from '../support/cri-client';
+import type { BerthdInstance } from './support/berthd';
+import { CriStack, grpcRefusal } from './support/cri-stack';
+import type { TestRegistry } from './support/registry';
+import { buildImage, pushImage } from './support/test-images';
 
 const NOT_FOUND = 5;
 const INVALID_ARGUMENT = 3;
@@ -28,82 +28,50 @@ function mountsUnder(dir: string): string[] {
 
 describe('e2e kubelet: image volumes (CRI Mount.image)', function () {
   this.timeout(120_000);
+  const stack = new CriStack();
   let registry: TestRegistry;
   let berthd: BerthdInstance;
   let client: CriClient;
-  let work: string;
-  let image: string;
   let dataRef = '';
   let podId = '';
-  let seq = 0;
 
-  const podConfig = () => ({
-    metadata: { name: 'imagevol', namespace: 'e2e', uid: `uid-imagevol-${process.pid}`, attempt: 0 },
-    hostname: 'imagevol',
-    logDirectory: path.join(work, 'logs'),
-    linux: {},
-  });
+  const podConfig = () => stack.podConfig('imagevol');
 
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-imagevol-'));
-    fs.mkdirSync(path.join(work, 'logs'));
-    registry = await startRegistry();
-    await pushImage(registry.host, 'e2e/busybox', 'b', await busyboxImage());
-    // The volume: a file, a subdirectory, an executable, and a link to the host's root.
-    const data = await buildImage({
-      layers: [
-        [
-          { name: 'hello.txt', content: 'hello from the data image\n' },
-          { name: 'dir/', type: 'directory' },
-          { name: 'dir/inner.txt', content: 'inner\n' },
-          { name: 'bin/', type: 'directory' },
-          { name: 'bin/busybox', content: fs.readFileSync('/bin/busybox'), mode: 0o755 },
-          { name: 'evil', type: 'symlink', linkname: '/' },
-        ],
-      ],
+    await stack.start({
+      name: 'imagevol',
+      // The volume: a file, a subdirectory, an executable, and a link to the host's root.
+      push: async (registry) => {
+        const data = await buildImage({
+          layers: [
+            [
+              { name: 'hello.txt', content: 'hello from the data image\n' },
+              { name: 'dir/', type: 'directory' },
+              { name: 'dir/inner.txt', content: 'inner\n' },
+              { name: 'bin/', type: 'directory' },
+              { name: 'bin/busybox', content: fs.readFileSync('/bin/busybox'), mode: 0o755 },
+              { name: 'evil', type: 'symlink', linkname: '/' },
+            ],
+          ],
+        });
+        await pushImage(registry.host, 'e2e/data', 'v1', data);
+      },
     });
-    await pushImage(registry.host, 'e2e/data', 'v1', data);
-    image = `${registry.host}/e2e/busybox:b`;
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
-    berthd = await startBerthd({ name: 'berth-imagevol', extraArgs: ['--registries-config', registriesConf] });
-    client = berthd.client();
-    await client.pullImage({ image: { image } });
+    ({ client } = stack);
+    registry = stack.registry!;
+    berthd = stack.berthd!;
     // kubelet pulls the volume's image first and passes the image_ref it got back.
     dataRef = (await client.pullImage({ image: { image: `${registry.host}/e2e/data:v1` } })).imageRef ?? '';
     expect(dataRef).to.not.equal('');
-    podId = (await client.runPodSandbox({ config: podConfig() })).podSandboxId ?? '';
+    podId = await stack.runPod(podConfig());
   });
 
-  after(async () => {
-    if (client && podId) {
-      await client.stopPodSandbox({ podSandboxId: podId }).catch(() => undefined);
-      await client.removePodSandbox({ podSandboxId: podId }).catch(() => undefined);
-    }
-    await berthd?.cleanup();
-    await registry?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => stack.stop());
 
-  const create = (mounts: runtime.v1.IMount[]) => {
-    const name = `c${++seq}`;
-    return client.createContainer({
-      podSandboxId: podId,
-      config: { metadata: { name, attempt: 0 }, image: { image }, command: ['sleep', '600'], logPath: `${name}/0.log`, mounts },
-      sandboxConfig: podConfig(),
-    });
-  };
+  const create = (mounts: runtime.v1.IMount[]) => stack.createScript(podId, podConfig(), '', { command: ['sleep', '600'], mounts }).then((containerId) => ({ containerId }));
   const exec = async (containerId: string, script: string) => {
     const r = await client.execSync({ containerId, cmd: ['sh', '-c', script], timeout: 10 });
     return { out: Buffer.from(r.stdout ?? []).toString() + Buffer.from(r.stderr ?? []).toString(), exitCode: r.exitCode };
-  };
-  const refusal = async (p: Promise<unknown>) => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    if (!isServiceError(err)) throw new Error(`expected a gRPC error, got ${String(err)}`);
-    return err;
   };
 
   it('mounts the image read-only and noexec, image_sub_path only that directory; the image stays until the container is removed', async () => {
@@ -137,7 +105,7 @@ describe('e2e kubelet: image volumes (CRI Mount.image)', function () {
       expect(hostMounts, 'one overlay per volume').to.have.length(2);
       for (const line of hostMounts) expect(line).to.match(/ ro,nosuid,nodev,noexec[, ].* - overlay /);
 
-      const busy = await refusal(client.removeImage({ image: { image: dataRef } }));
+      const busy = await grpcRefusal(client.removeImage({ image: { image: dataRef } }));
       expect(busy.code, busy.details).to.equal(FAILED_PRECONDITION);
       expect(busy.details).to.contain(id);
       expect((await client.imageStatus({ image: { image: dataRef } })).image?.id).to.be.a('string');
@@ -164,7 +132,7 @@ describe('e2e kubelet: image volumes (CRI Mount.image)', function () {
       [{ containerPath: '/v', image: { image: `${registry.host}/e2e/never-pulled:v1` } }, NOT_FOUND, 'mounts[0].image'],
     ];
     for (const [mount, code, field] of rows) {
-      const err = await refusal(create([mount]));
+      const err = await grpcRefusal(create([mount]));
       expect(err.code, `${mount.imageSubPath}: ${err.details}`).to.equal(code);
       expect(err.details).to.contain(field);
     }

@@ -10,6 +10,7 @@ import type { ContainerManager } from '../../runtime/container-manager';
 import type { SandboxView } from '../../runtime/interfaces';
 import { RuncDriver } from '../../runtime/oci-runtime';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
+import { containerConfigInput } from '../../runtime/spec/spec-fixtures';
 import { createRuntimeEnv, destroyRuntimeEnv, sh, type RuntimeEnv } from './runtime-support';
 
 const RUNC = '/usr/sbin/runc';
@@ -34,28 +35,7 @@ describe('e2e runtime: containers under runc + conmon', function () {
     if (env) await destroyRuntimeEnv(env);
   });
 
-  function config(patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput {
-    const name = `c${++seq}`;
-    return {
-      name,
-      attempt: 0,
-      image: 'busybox:e2e',
-      command: [],
-      args: [],
-      workingDir: '',
-      envs: [],
-      mounts: [],
-      devices: [],
-      labels: {},
-      annotations: {},
-      logPath: `${name}/0.log`,
-      stdin: false,
-      stdinOnce: false,
-      tty: false,
-      security: {},
-      ...patch,
-    };
-  }
+  const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => containerConfigInput(`c${++seq}`, patch);
 
   async function waitExited(id: string, ms = 15_000): Promise<void> {
     const deadline = Date.now() + ms;
