@@ -1,21 +1,18 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { FailedPreconditionError } from '../common/errors';
 import { ContentStore, sha256Digest } from './content-store';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('image/content-store', () => {
   let dir: string;
   let store: ContentStore;
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cs-'));
+  tempDirEach('berth-cs-', async (d) => {
+    dir = d;
     store = new ContentStore(dir);
     await store.init();
-  });
-  afterEach(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('stores a verified blob under its digest', async () => {

@@ -1,21 +1,16 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { chainIds, LayerStore } from './layer-store';
 import { mapLimit } from './image-storage';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 const d = (c: string): string => 'sha256:' + c.repeat(64);
 
 describe('image/layer-store', () => {
   let dir: string;
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-ls-'));
-  });
-  afterEach(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  tempDirEach('berth-ls-', (d) => (dir = d));
 
   it('computes chain IDs as the image spec defines them', () => {
     const ids = chainIds([d('a'), d('b'), d('c')]);

@@ -1,23 +1,17 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { TarRecordTooLargeError, unpackLayer, UnsafeLayerError } from './layer-unpack';
 import { FakeUnpackNative } from './testing/fake-native';
 import { oversizedRecordTar, rawTar } from './testing/tarball';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 const MiB = 1024 * 1024;
 const DIGEST = 'sha256:' + 'ab'.repeat(32);
 
 describe('image/layer-unpack record size limits', () => {
   let root: string;
-  beforeEach(async () => {
-    root = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-limits-'));
-  });
-  afterEach(async () => {
-    await fs.rm(root, { recursive: true, force: true });
-  });
+  tempDirEach('berth-limits-', (d) => (root = d));
 
   async function unpackRecord(typeflag: 'x' | 'g' | 'L' | 'K', size: number, pulled = { bytes: 0 }): Promise<unknown> {
     try {

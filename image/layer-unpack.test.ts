@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { promises as fs, constants as fsc } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
@@ -8,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { unpackLayer, safeComponents, UnsafeLayerError, OPAQUE_XATTR } from './layer-unpack';
 import { FakeUnpackNative } from './testing/fake-native';
 import { buildTar, buildTarGz, TarEntrySpec } from './testing/tarball';
+import { subdirs, tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('image/layer-unpack', () => {
   let tmp: string;
@@ -15,16 +15,10 @@ describe('image/layer-unpack', () => {
   let outside: string;
   let native: FakeUnpackNative;
 
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-unpack-'));
-    root = path.join(tmp, 'layer');
-    outside = path.join(tmp, 'outside');
-    await fs.mkdir(root);
-    await fs.mkdir(outside);
+  tempDirEach('berth-unpack-', async (d) => {
+    tmp = d;
+    [root, outside] = subdirs(tmp, 'layer', 'outside');
     native = new FakeUnpackNative();
-  });
-  afterEach(async () => {
-    await fs.rm(tmp, { recursive: true, force: true });
   });
 
   async function unpack(entries: TarEntrySpec[]): Promise<{ diffId: string; size: number }> {

@@ -1,14 +1,12 @@
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { PodManager } from '../../pod/pod-manager';
-import { FakePodNative, FakePodNetwork, FakeProcesses } from '../../pod/pod-test-fakes';
 import type { ContainerStatusView } from '../../runtime/container-view';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import { podSandboxHandlers } from './pod-handlers';
+import { fakePodManagerOptions } from '../../pod/testing/pod-manager-fixtures';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 
@@ -16,29 +14,11 @@ describe('cri/runtime PodSandboxStatus containers_statuses and timestamp (evente
   let dir: string;
   let manager: PodManager;
 
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-podst-'));
-    mkdirSync(path.join(dir, 'cg'));
-    writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
-    const native = new FakePodNative();
-    manager = await PodManager.create({
-      root: path.join(dir, 'root'),
-      runRoot: path.join(dir, 'run'),
-      native,
-      network: new FakePodNetwork(),
-      processes: new FakeProcesses(native),
-      pauseExecutable: '/pause',
-      runtimeHandlers: ['runc'],
-      logger: silentLogger,
-      cgroupHierarchies: [{ mountPoint: path.join(dir, 'cg'), version: 2, controllers: [] }],
-      hostResolvConf: path.join(dir, 'resolv.conf'),
-      hostHosts: path.join(dir, 'resolv.conf'),
-    });
+  tempDirEach('berth-podst-', async (d) => {
+    dir = d;
+    manager = await PodManager.create(fakePodManagerOptions(dir));
   });
-  afterEach(() => {
-    manager.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => manager.close());
 
   const container = (id: string, podSandboxId: string): ContainerStatusView =>
     ({
