@@ -5,21 +5,14 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  AlreadyExistsError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  ResourceExhaustedError,
-  RuntimeError,
-  UnavailableError,
-} from '../common/errors';
+import { NotFoundError, UnavailableError } from '../common/errors';
 import { createLogger, type Logger } from '../common/logger';
 import { createCriClient, isServiceError, type CriClient } from '../test/support/cri-client';
 import { runtime } from './api/generated/cri';
 import { CRI_METHOD_NAMES, CRI_METHODS, mergeHandlers, type CriHandlers } from './handlers';
 import { createCriServer, type CriServer } from './server';
 import { runtimeInfoHandlers, type RuntimeStatusSource } from './runtime/info-handlers';
+import { typedErrorCases } from './testing/grpc-error-fixtures';
 
 /** Collects log lines as objects. */
 function collectingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -136,17 +129,7 @@ describe('cri/server (in-process, unix socket)', function () {
   });
 
   it('maps typed errors to gRPC codes and keeps the wrapped message chain', async () => {
-    const cases: Array<[Error, GrpcStatus]> = [
-      [new NotFoundError('pod sandbox "abc" not found'), GrpcStatus.NOT_FOUND],
-      [new AlreadyExistsError('name k8s_x is reserved'), GrpcStatus.ALREADY_EXISTS],
-      [new InvalidArgumentError('config.metadata: is required'), GrpcStatus.INVALID_ARGUMENT],
-      [new FailedPreconditionError('container is running'), GrpcStatus.FAILED_PRECONDITION],
-      [new ResourceExhaustedError('too many pods'), GrpcStatus.RESOURCE_EXHAUSTED],
-      [new UnavailableError('registry unreachable'), GrpcStatus.UNAVAILABLE],
-      [new RuntimeError('start container c1', { cause: new NotFoundError('no such image') }), GrpcStatus.INTERNAL],
-      [new RuntimeError('remove pod p1', { cause: new Error('EBUSY') }), GrpcStatus.INTERNAL],
-      [new Error('something untyped'), GrpcStatus.UNKNOWN],
-    ];
+    const cases = typedErrorCases();
     let next = 0;
     const c = await start({
       RemovePodSandbox: async () => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { chainIds, LayerStore } from './layer-store';
 import { mapLimit } from './image-storage';
 import { tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 const d = (c: string): string => 'sha256:' + c.repeat(64);
 
@@ -46,12 +47,7 @@ describe('image/layer-store', () => {
   it('refuses a layer whose content has another DiffID and leaves nothing', async () => {
     const store = new LayerStore(dir);
     await store.init();
-    let caught: unknown;
-    try {
-      await store.ensure(d('a'), d('a'), undefined, async () => ({ diffId: d('b'), size: 0 }));
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(store.ensure(d('a'), d('a'), undefined, async () => ({ diffId: d('b'), size: 0 })));
     expect(String(caught)).to.match(/uncompressed content has digest/);
     expect(store.get(d('a'))).to.equal(undefined);
     expect(await fs.readdir(path.join(dir, 'tmp'))).to.deep.equal([]);

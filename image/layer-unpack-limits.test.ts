@@ -5,6 +5,7 @@ import { TarRecordTooLargeError, unpackLayer, UnsafeLayerError } from './layer-u
 import { FakeUnpackNative } from './testing/fake-native';
 import { oversizedRecordTar, rawTar } from './testing/tarball';
 import { tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 const MiB = 1024 * 1024;
 const DIGEST = 'sha256:' + 'ab'.repeat(32);
@@ -53,12 +54,7 @@ describe('image/layer-unpack record size limits', () => {
     const pax: Record<string, string> = {};
     for (let i = 0; i < 5000; i++) pax[`SCHILY.xattr.user.k${i}`] = 'v';
     const native = new FakeUnpackNative();
-    let caught: unknown;
-    try {
-      await unpackLayer(Readable.from([rawTar([{ name: 'f', content: 'x', pax }])]), 'none', root, { native });
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(unpackLayer(Readable.from([rawTar([{ name: 'f', content: 'x', pax }])]), 'none', root, { native }));
     expect(caught).to.be.instanceOf(UnsafeLayerError);
     expect((caught as Error).message).to.contain('5000 xattrs');
     expect(native.calls).to.deep.equal([]);

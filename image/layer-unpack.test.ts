@@ -8,6 +8,7 @@ import { unpackLayer, safeComponents, UnsafeLayerError, OPAQUE_XATTR } from './l
 import { FakeUnpackNative } from './testing/fake-native';
 import { buildTar, buildTarGz, TarEntrySpec } from './testing/tarball';
 import { subdirs, tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 describe('image/layer-unpack', () => {
   let tmp: string;
@@ -28,12 +29,7 @@ describe('image/layer-unpack', () => {
 
   async function expectRefused(entries: TarEntrySpec[], pattern: RegExp): Promise<void> {
     const before = await fs.readdir(outside);
-    let caught: unknown;
-    try {
-      await unpack(entries);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(unpack(entries));
     expect(caught, 'unpack should fail').to.be.instanceOf(UnsafeLayerError);
     expect((caught as Error).message).to.match(pattern);
     expect(await fs.readdir(outside)).to.deep.equal(before);
@@ -109,19 +105,9 @@ describe('image/layer-unpack', () => {
     const zst = execFileSync('zstd', ['-c', '-q'], { input: await buildTar([{ name: 'z', content: 'z'.repeat(100_000) }]) });
     const corrupt = Buffer.from(zst);
     corrupt.fill(0x55, 20, 60);
-    let caught: unknown;
-    try {
-      await unpackLayer(Readable.from([corrupt]), 'zstd', root, { native });
-    } catch (err) {
-      caught = err;
-    }
+    let caught = await rejection(unpackLayer(Readable.from([corrupt]), 'zstd', root, { native }));
     expect(caught).to.be.instanceOf(Error);
-    caught = undefined;
-    try {
-      await unpackLayer(Readable.from([zst]), 'zstd', root, { native, zstdPath: '/nonexistent/zstd' });
-    } catch (err) {
-      caught = err;
-    }
+    caught = await rejection(unpackLayer(Readable.from([zst]), 'zstd', root, { native, zstdPath: '/nonexistent/zstd' }));
     expect(String((caught as Error)?.message)).to.match(/zstd/);
   });
 
@@ -184,12 +170,7 @@ describe('image/layer-unpack', () => {
 
   it('fails cleanly on a truncated tarball', async () => {
     const data = await buildTar([{ name: 'big', content: Buffer.alloc(10_000, 1) }]);
-    let caught: unknown;
-    try {
-      await unpackLayer(Readable.from([data.subarray(0, 3000)]), 'none', root, { native });
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(unpackLayer(Readable.from([data.subarray(0, 3000)]), 'none', root, { native }));
     expect(caught).to.be.instanceOf(Error);
   });
 });

@@ -7,6 +7,7 @@ import type { CallContext } from '../handlers';
 import { podSandboxHandlers } from './pod-handlers';
 import { fakePodManagerOptions } from '../../pod/testing/pod-manager-fixtures';
 import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
+import { runningContainerView } from '../../runtime/testing/container-view-fixtures';
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 
@@ -21,27 +22,7 @@ describe('cri/runtime PodSandboxStatus containers_statuses and timestamp (evente
   afterEach(() => manager.close());
 
   const container = (id: string, podSandboxId: string): ContainerStatusView =>
-    ({
-      id,
-      podSandboxId,
-      name: id,
-      attempt: 0,
-      state: 'running',
-      createdAtNs: 1,
-      startedAtNs: 2,
-      finishedAtNs: 0,
-      exitCode: 0,
-      image: { requested: 'sha256:i', id: 'sha256:i', ref: 'busybox@sha256:d', name: 'busybox' },
-      stopSignal: '',
-      reason: '',
-      message: '',
-      labels: {},
-      annotations: {},
-      mounts: [],
-      logPath: '',
-      user: { uid: 0, gid: 0, supplementalGroups: [] },
-      pid: 9,
-    }) as ContainerStatusView;
+    runningContainerView(id, podSandboxId, { startedAtNs: 2, image: { requested: 'sha256:i', id: 'sha256:i', ref: 'busybox@sha256:d', name: 'busybox' }, pid: 9 });
 
   it("carries the pod's container statuses and when they were taken, verbose or not", async () => {
     const asked: string[] = [];

@@ -18,17 +18,14 @@ const IMAGE = 'registry.k8s.io/pause:3.9';
 
 describe('e2e: the whole stack through the berthd socket', function () {
   this.timeout(120_000);
-  const stack = new CriStack();
+  const stack = new CriStack('full-stack');
   let podId = '';
   let containerId = '';
   const events: Array<{ id: string; type: number }> = [];
   let eventStream: ReturnType<CriClient['getContainerEvents']> | undefined;
 
-  const podConfig = () => stack.podConfig('full-stack');
-
   before(async () => {
     await stack.start({
-      name: 'full',
       busybox: { repository: 'pause', tag: '3.9' },
       registriesConf: k8sMirrorConf,
       pull: false,
@@ -61,7 +58,7 @@ describe('e2e: the whole stack through the berthd socket', function () {
   });
 
   it('runs a pod with an IP from the daemon`s subnet', async () => {
-    podId = (await stack.client.runPodSandbox({ config: podConfig() })).podSandboxId ?? '';
+    podId = (await stack.client.runPodSandbox({ config: stack.podConfig() })).podSandboxId ?? '';
     const status = await stack.client.podSandboxStatus({ podSandboxId: podId });
     expect(status.status?.state).to.equal(0); // SANDBOX_READY
     const ip = status.status?.network?.ip ?? '';
@@ -80,7 +77,7 @@ describe('e2e: the whole stack through the berthd socket', function () {
           logPath: 'web.log',
           mounts: [{ containerPath: '/www', hostPath: path.join(stack.work, 'www'), readonly: true }],
         },
-        sandboxConfig: podConfig(),
+        sandboxConfig: stack.podConfig(),
       })
     ).containerId ?? '';
     await stack.client.startContainer({ containerId });

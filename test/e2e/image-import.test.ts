@@ -15,6 +15,7 @@ import { loadUnpackNative } from '../../image/testing/cli-native';
 import { startRegistry, TestRegistry } from './support/registry';
 import { buildTar } from '../../image/testing/tarball';
 import { layeredImage, pushImage, LAYERED_EXPECTATIONS } from './support/test-images';
+import { rejection } from '../../common/testing/rejection-fixtures';
 
 describe('e2e: image import', function () {
   this.timeout(60_000);
@@ -84,21 +85,11 @@ describe('e2e: image import', function () {
     await skopeo(`docker-archive:${file}:x.io/y:z`);
     const data = await fs.readFile(file);
     await fs.writeFile(file, data.subarray(0, Math.floor(data.length / 2) + 100));
-    let caught: unknown;
-    try {
-      await svc.importArchive(file);
-    } catch (err) {
-      caught = err;
-    }
+    let caught = await rejection(svc.importArchive(file));
     expect(errorKindOf(caught)).to.equal('InvalidArgument');
     const evil = path.join(tmp, 'evil.tar');
     await fs.writeFile(evil, await buildTar([{ name: '../escape', content: 'x' }]));
-    caught = undefined;
-    try {
-      await svc.importArchive(evil);
-    } catch (err) {
-      caught = err;
-    }
+    caught = await rejection(svc.importArchive(evil));
     expect(caught).to.be.instanceOf(Error);
     const exists = (p: string): Promise<boolean> => fs.access(p).then(() => true, () => false);
     expect(await exists(path.join(tmp, 'images', 'tmp', 'escape'))).to.equal(false);
@@ -110,12 +101,7 @@ describe('e2e: image import', function () {
     const svc = await ImageService.create({ dir: path.join(tmp, 'images'), registries: EMPTY_REGISTRIES_CONFIG, native, logger: silentLogger });
     const file = path.join(tmp, 'junk.tar');
     execFileSync('tar', ['-cf', file, '-C', os.tmpdir(), '--files-from', '/dev/null']);
-    let caught: unknown;
-    try {
-      await svc.importArchive(file);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(svc.importArchive(file));
     expect(errorKindOf(caught)).to.equal('InvalidArgument');
   });
 });

@@ -13,17 +13,13 @@ import { CriStack } from './support/cri-stack';
 
 describe('e2e: kubelet devices, hostPath sources and CDI', function () {
   this.timeout(120_000);
-  const stack = new CriStack();
+  const stack = new CriStack('devices');
   let podId = '';
   /** Host paths a test created outside `work`, removed in after(). */
   const outside: string[] = [];
 
-  const podConfig = () => stack.podConfig('devices');
-
   before(async () => {
     await stack.start({
-      name: 'devices',
-      busybox: { tag: 'd' },
       prepare: (work) => {
         // Device nodes with /dev/null's and /dev/zero's numbers, in a directory of the test's own.
         fs.mkdirSync(path.join(work, 'devdir', 'sub'), { recursive: true });
@@ -69,7 +65,7 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
       },
       extraArgs: (work) => ['--cdi-spec-dirs', path.join(work, 'cdi')],
     });
-    podId = await stack.runPod(podConfig());
+    podId = await stack.runPod(stack.podConfig());
   });
 
   after(async () => {
@@ -78,7 +74,7 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
   });
 
   /** Runs `script` (sh -c) to its end; returns the status and the stdout lines of the CRI log. */
-  const run = (script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) => stack.runScript(podId, podConfig(), script, patch);
+  const run = (script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) => stack.runScript(podId, stack.podConfig(), script, patch);
 
   it('a hostPath mount whose directory is missing is created (0755) and the container starts', async () => {
     // Outside the test's temp dir on purpose: the parents do not exist either.
@@ -102,7 +98,7 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
       .createContainer({
         podSandboxId: podId,
         config: { metadata: { name: 'dotdot', attempt: 0 }, image: { image: stack.image }, logPath: 'dotdot/0.log', mounts: [{ containerPath: '/x', hostPath: '/tmp' }, { containerPath: '/y', hostPath: '/tmp/../etc' }] },
-        sandboxConfig: podConfig(),
+        sandboxConfig: stack.podConfig(),
       })
       .then(() => undefined, (e: unknown) => e);
     expect(isServiceError(err) && err.code).to.equal(3);
@@ -143,7 +139,7 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
       .createContainer({
         podSandboxId: podId,
         config: { metadata: { name: 'unknown-cdi', attempt: 0 }, image: { image: stack.image }, logPath: 'unknown-cdi/0.log', CDIDevices: [{ name: 'berth.test/dev=x' }] },
-        sandboxConfig: podConfig(),
+        sandboxConfig: stack.podConfig(),
       })
       .then(() => undefined, (e: unknown) => e);
     expect(isServiceError(err) && err.code).to.equal(9);

@@ -18,7 +18,7 @@ import { CriStack } from './support/cri-stack';
 
 describe('e2e kubelet fields: image names, stop signal, pod status containers, CPU rate, swap, container fs', function () {
   this.timeout(120_000);
-  const stack = new CriStack();
+  const stack = new CriStack('kubelet-fields');
   let imageId = '';
   let podId = '';
   let containerId = '';
@@ -29,7 +29,7 @@ describe('e2e kubelet fields: image names, stop signal, pod status containers, C
   const podConfig = () => stack.podConfig('kubelet-fields', { cgroupParent });
 
   before(async () => {
-    await stack.start({ name: 'kf', busybox: { tag: 'kf' }, pull: false });
+    await stack.start({ pull: false });
     imageId = (await stack.client.pullImage({ image: { image: stack.image } })).imageRef ?? '';
     eventStream = stack.client.getContainerEvents({});
     eventStream.on('data', (e: runtime.v1.IContainerEventResponse) => events.push(e));

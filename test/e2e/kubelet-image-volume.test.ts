@@ -4,6 +4,7 @@
  * be written or executed, image_sub_path mounts only that directory and cannot escape, the image
  * cannot be removed while a container uses it, and removal leaves no mount behind.
  */
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,9 +15,7 @@ import { CriStack, grpcRefusal } from './support/cri-stack';
 import type { TestRegistry } from './support/registry';
 import { buildImage, pushImage } from './support/test-images';
 
-const NOT_FOUND = 5;
-const INVALID_ARGUMENT = 3;
-const FAILED_PRECONDITION = 9;
+const { NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION } = grpcStatus;
 
 /** Lines of this process's mount table whose mount point is under `dir`. */
 function mountsUnder(dir: string): string[] {
@@ -28,18 +27,15 @@ function mountsUnder(dir: string): string[] {
 
 describe('e2e kubelet: image volumes (CRI Mount.image)', function () {
   this.timeout(120_000);
-  const stack = new CriStack();
+  const stack = new CriStack('imagevol');
   let registry: TestRegistry;
   let berthd: BerthdInstance;
   let client: CriClient;
   let dataRef = '';
   let podId = '';
 
-  const podConfig = () => stack.podConfig('imagevol');
-
   before(async () => {
     await stack.start({
-      name: 'imagevol',
       // The volume: a file, a subdirectory, an executable, and a link to the host's root.
       push: async (registry) => {
         const data = await buildImage({
@@ -63,12 +59,12 @@ describe('e2e kubelet: image volumes (CRI Mount.image)', function () {
     // kubelet pulls the volume's image first and passes the image_ref it got back.
     dataRef = (await client.pullImage({ image: { image: `${registry.host}/e2e/data:v1` } })).imageRef ?? '';
     expect(dataRef).to.not.equal('');
-    podId = await stack.runPod(podConfig());
+    podId = await stack.runPod(stack.podConfig());
   });
 
   after(() => stack.stop());
 
-  const create = (mounts: runtime.v1.IMount[]) => stack.createScript(podId, podConfig(), '', { command: ['sleep', '600'], mounts }).then((containerId) => ({ containerId }));
+  const create = (mounts: runtime.v1.IMount[]) => stack.createScript(podId, stack.podConfig(), '', { command: ['sleep', '600'], mounts }).then((containerId) => ({ containerId }));
   const exec = async (containerId: string, script: string) => {
     const r = await client.execSync({ containerId, cmd: ['sh', '-c', script], timeout: 10 });
     return { out: Buffer.from(r.stdout ?? []).toString() + Buffer.from(r.stderr ?? []).toString(), exitCode: r.exitCode };

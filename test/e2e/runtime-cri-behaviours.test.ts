@@ -18,15 +18,12 @@ const DEADLINE_EXCEEDED = 4;
 
 describe('e2e runtime: container behaviours through the berthd socket', function () {
   this.timeout(120_000);
-  const stack = new CriStack();
+  const stack = new CriStack('behaviours');
   let wwwImage: string;
   let podId = '';
 
-  const podConfig = () => stack.podConfig('behaviours');
-
   before(async () => {
     await stack.start({
-      name: 'behaviours',
       prepare: (work) => {
         fs.mkdirSync(path.join(work, 'data'));
         fs.writeFileSync(path.join(work, 'data', 'greeting'), 'from-the-host\n');
@@ -37,16 +34,16 @@ describe('e2e runtime: container behaviours through the berthd socket', function
     });
     wwwImage = `${stack.registry!.host}/e2e/www:b`;
     await stack.client.pullImage({ image: { image: wwwImage } });
-    podId = await stack.runPod(podConfig());
+    podId = await stack.runPod(stack.podConfig());
   });
 
   after(() => stack.stop());
 
   /** Creates and starts a container running `script` (sh -c); `patch` merges into the CRI config. */
-  const start = (script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) => stack.startScript(podId, podConfig(), script, patch);
+  const start = (script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) => stack.startScript(podId, stack.podConfig(), script, patch);
 
   /** Runs `script` to its end; returns its status and its stdout lines from the CRI log. */
-  const run = (script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) => stack.runScript(podId, podConfig(), script, patch);
+  const run = (script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) => stack.runScript(podId, stack.podConfig(), script, patch);
 
   const exec = async (containerId: string, cmd: string[], timeout = 10) => {
     const r = await stack.client.execSync({ containerId, cmd, timeout });

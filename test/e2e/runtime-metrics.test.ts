@@ -27,23 +27,19 @@ function httpGet(host: string, port: number): Promise<string> {
 
 describe('e2e runtime: pod and container metrics through berthd', function () {
   this.timeout(120_000);
-  const stack = new CriStack();
+  const stack = new CriStack('metrics');
   let podId = '';
   let containerId = '';
   let podIp = '';
 
-  const podConfig = () => stack.podConfig('metrics');
-
   before(async () => {
     await stack.start({
-      name: 'metrics',
-      busybox: { tag: 'metrics' },
       prepare: (work) => {
         fs.mkdirSync(path.join(work, 'www'));
         fs.writeFileSync(path.join(work, 'www', 'index.html'), 'x'.repeat(20_000));
       },
     });
-    podId = await stack.runPod(podConfig());
+    podId = await stack.runPod(stack.podConfig());
     podIp = (await stack.client.podSandboxStatus({ podSandboxId: podId })).status?.network?.ip ?? '';
     containerId =
       (
@@ -58,7 +54,7 @@ describe('e2e runtime: pod and container metrics through berthd', function () {
             mounts: [{ containerPath: '/www', hostPath: path.join(stack.work, 'www'), readonly: true }],
             linux: { resources: { memoryLimitInBytes: MEMORY_LIMIT, cpuShares: 512 } },
           },
-          sandboxConfig: podConfig(),
+          sandboxConfig: stack.podConfig(),
         })
       ).containerId ?? '';
     await stack.client.startContainer({ containerId });

@@ -3,21 +3,19 @@
  * privileged pod; a privileged container runs without seccomp whatever profile it names; AppArmor
  * requests on a host without AppArmor.
  */
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { runtime } from '../../cri/api/generated/cri';
+import { runtime } from '../../cri/api/generated/cri';
 import { CriStack, grpcRefusal } from './support/cri-stack';
 
-const INVALID_ARGUMENT = 3;
-const FAILED_PRECONDITION = 9;
-const RUNTIME_DEFAULT = 0;
-const UNCONFINED = 1;
-const LOCALHOST = 2;
+const { INVALID_ARGUMENT, FAILED_PRECONDITION } = grpcStatus;
+const { RuntimeDefault: RUNTIME_DEFAULT, Unconfined: UNCONFINED, Localhost: LOCALHOST } = runtime.v1.SecurityProfile.ProfileType;
 
 describe('e2e security policy: privileged pods, seccomp and AppArmor through the berthd socket', function () {
   this.timeout(120_000);
-  const stack = new CriStack();
+  const stack = new CriStack('policy');
   let blocksSethostname: string;
   const pods: Record<'plain' | 'privileged', string> = { plain: '', privileged: '' };
 
@@ -26,8 +24,6 @@ describe('e2e security policy: privileged pods, seccomp and AppArmor through the
 
   before(async () => {
     await stack.start({
-      name: 'policy',
-      busybox: { tag: 'p' },
       prepare: (work) => {
         // Allows everything but sethostname(2), which fails with EPERM.
         blocksSethostname = path.join(work, 'blocks-sethostname.json');

@@ -15,25 +15,23 @@ const IMAGE = 'registry.k8s.io/berth-tty:1';
 
 describe('e2e streaming through berthd: tty exec and attach', function () {
   this.timeout(120_000);
-  const stack = new CriStack();
+  const stack = new CriStack('tty-attach');
   let podId = '';
-
-  const podConfig = () => stack.podConfig('tty-attach');
 
   async function run(name: string, config: { command: string[]; stdin?: boolean; stdinOnce?: boolean; tty?: boolean }): Promise<string> {
     const { containerId } = await stack.client.createContainer({
       podSandboxId: podId,
       config: { metadata: { name, attempt: 0 }, image: { image: IMAGE }, logPath: `${name}.log`, ...config },
-      sandboxConfig: podConfig(),
+      sandboxConfig: stack.podConfig(),
     });
     await stack.client.startContainer({ containerId });
     return containerId ?? '';
   }
 
   before(async () => {
-    await stack.start({ name: 'stream-d', busybox: { repository: 'berth-tty', tag: '1' }, registriesConf: k8sMirrorConf, pull: false });
+    await stack.start({ busybox: { repository: 'berth-tty', tag: '1' }, registriesConf: k8sMirrorConf, pull: false });
     await stack.client.pullImage({ image: { image: IMAGE } });
-    podId = await stack.runPod(podConfig());
+    podId = await stack.runPod(stack.podConfig());
   });
 
   after(() => stack.stop());

@@ -8,19 +8,17 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { runtime } from '../../cri/api/generated/cri';
+import { runtime } from '../../cri/api/generated/cri';
 import { spdyRemoteCommand, SpdyPortForwardClient } from '../support/spdy-client';
 import { connectWs } from '../support/ws-stream-client';
 import { RestartableBerthd, TEST_IMAGE } from './reliability-support';
 import { CriStack } from './support/cri-stack';
 
-const POD = 0;
-const CONTAINER = 1;
-const NODE = 2;
+const { POD, CONTAINER, NODE } = runtime.v1.NamespaceMode;
 
 describe('e2e user namespaces: hostUsers false through the berthd socket', function () {
   this.timeout(120_000);
-  const stack = new CriStack();
+  const stack = new CriStack('userns-cri');
   let seq = 0;
 
   const userns = (base: number): runtime.v1.IUserNamespace => ({
@@ -33,8 +31,6 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
 
   before(async () => {
     await stack.start({
-      name: 'userns-cri',
-      busybox: { tag: 'u' },
       prepare: (work) => {
         fs.chmodSync(work, 0o755);
         fs.mkdirSync(path.join(work, 'host-root-dir'), { mode: 0o755 });

@@ -16,6 +16,7 @@ import { loadNativeBinding, pauseExecutablePath } from '../../native/addon';
 import { idmappedLayersDir, mountIdmappedRootfs } from '../../runtime/idmapped-rootfs';
 import { type NativeBinding, type PauseSpec, type UserNamespaceMaps } from '../../native/binding';
 import { procStatus, sleep, waitFor } from './support/wait';
+import { rejection } from '../../common/testing/rejection-fixtures';
 
 const BASE = 0x7a0000; // 7995392: 65536-aligned, far from any id this host uses
 const maps = (base: number): UserNamespaceMaps => ({ uids: [{ containerId: 0, hostId: base, length: 65536 }], gids: [{ containerId: 0, hostId: base, length: 65536 }] });
@@ -114,12 +115,7 @@ describe('user namespaces (e2e, root): native pause and idmapped mounts', functi
     const before = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).length;
     // Overlapping ranges: the kernel refuses the uid_map write.
     const overlapping: UserNamespaceMaps = { uids: [{ containerId: 0, hostId: BASE, length: 65536 }, { containerId: 10, hostId: BASE * 2, length: 10 }], gids: maps(BASE).gids };
-    let caught: unknown;
-    try {
-      await start({ userNamespace: overlapping });
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(start({ userNamespace: overlapping }));
     expect(caught).to.be.instanceOf(Error);
     expect((caught as Error).message).to.match(/start pause: write pause's uid_map/);
     await sleep(100);

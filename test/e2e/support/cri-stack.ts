@@ -28,9 +28,7 @@ export function k8sMirrorConf(host: string): string {
 
 /** Options of CriStack.start. */
 export interface CriStackOptions {
-  /** Name of the temp dir and the berthd instance (`berth-<name>`). */
-  name: string;
-  /** Repository and tag the busybox image is pushed as (default `e2e/busybox:b`). */
+  /** Repository and tag the busybox image is pushed as (default `e2e/busybox:<stack name>`). */
   busybox?: { repository?: string; tag?: string };
   /** Writes the test's own files into the work dir before anything starts. */
   prepare?: (work: string) => void | Promise<void>;
@@ -57,15 +55,18 @@ export class CriStack {
   /** Pod sandboxes stopped and removed by stop(), in order. */
   readonly pods: string[] = [];
 
+  /** `name` names the temp dir, the berthd instance (`berth-<name>`) and the default pod. */
+  constructor(readonly name: string) {}
+
   /** Creates the work dir, starts the registry (busybox pushed) and berthd, pulls busybox. */
-  async start(opts: CriStackOptions): Promise<this> {
-    this.work = fs.mkdtempSync(path.join(os.tmpdir(), `berth-${opts.name}-`));
+  async start(opts: CriStackOptions = {}): Promise<this> {
+    this.work = fs.mkdtempSync(path.join(os.tmpdir(), `berth-${this.name}-`));
     fs.mkdirSync(path.join(this.work, 'logs'));
     await opts.prepare?.(this.work);
     const registry = await startRegistry();
     this.registry = registry;
     const repository = opts.busybox?.repository ?? 'e2e/busybox';
-    const tag = opts.busybox?.tag ?? 'b';
+    const tag = opts.busybox?.tag ?? this.name;
     await pushImage(registry.host, repository, tag, await busyboxImage());
     this.image = `${registry.host}/${repository}:${tag}`;
     await opts.push?.(registry);
@@ -73,7 +74,7 @@ export class CriStack {
     fs.writeFileSync(registriesConf, (opts.registriesConf ?? insecureRegistryConf)(registry.host));
     this.berthd = await startBerthd({
       ...opts.berthd,
-      name: `berth-${opts.name}`,
+      name: `berth-${this.name}`,
       extraArgs: ['--registries-config', registriesConf, ...(opts.extraArgs?.(this.work) ?? [])],
     });
     this.client = this.berthd.client();
@@ -81,8 +82,8 @@ export class CriStack {
     return this;
   }
 
-  /** A pod config as kubelet sends it, named `name` in namespace e2e. */
-  podConfig(name: string, linux: runtime.v1.ILinuxPodSandboxConfig = {}, logDirectory = path.join(this.work, 'logs')): runtime.v1.IPodSandboxConfig {
+  /** A pod config as kubelet sends it, named `name` (default: the stack's) in namespace e2e. */
+  podConfig(name = this.name, linux: runtime.v1.ILinuxPodSandboxConfig = {}, logDirectory = path.join(this.work, 'logs')): runtime.v1.IPodSandboxConfig {
     return { metadata: { name, namespace: 'e2e', uid: `uid-${name}-${process.pid}`, attempt: 0 }, hostname: name, logDirectory, linux };
   }
 
