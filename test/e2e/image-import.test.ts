@@ -16,6 +16,7 @@ import { startRegistry, TestRegistry } from './support/registry';
 import { buildTar } from '../../image/testing/tarball';
 import { layeredImage, pushImage, LAYERED_EXPECTATIONS } from './support/test-images';
 import { rejection } from '../../common/testing/rejection-fixtures';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 describe('e2e: image import', function () {
   this.timeout(60_000);
@@ -30,12 +31,7 @@ describe('e2e: image import', function () {
   after(async () => {
     await registry?.stop();
   });
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-import-e2e-'));
-  });
-  afterEach(async () => {
-    await fs.rm(tmp, { recursive: true, force: true });
-  });
+  tempDirEach('berth-import-e2e-', (d) => (tmp = d));
 
   async function skopeo(dest: string): Promise<void> {
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/test/layered:v1`, dest]);

@@ -28,6 +28,7 @@ import {
   busyboxLayerEntries,
 } from './support/test-images';
 import { rejection } from '../../common/testing/rejection-fixtures';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 describe('e2e: image pull', function () {
   this.timeout(60_000);
@@ -50,12 +51,7 @@ describe('e2e: image pull', function () {
   after(async () => {
     await registry?.stop();
   });
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-image-e2e-'));
-  });
-  afterEach(async () => {
-    await fs.rm(tmp, { recursive: true, force: true });
-  });
+  tempDirEach('berth-image-e2e-', (d) => (tmp = d));
 
   it('pulls busybox, reports it and resolves it to layer dirs', async () => {
     const svc = await newService();

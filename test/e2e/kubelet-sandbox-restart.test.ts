@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { runtime } from '../../cri/api/generated/cri';
 import { isServiceError, type CriClient } from '../support/cri-client';
 import { startBerthd, type BerthdInstance } from './support/berthd';
-import { containerConfig, createPodCgroup, podSandboxConfig, preparePod, readCriLog, removePodCgroup, waitFor, type ContainerSpec, type KubeletPod } from './support/kubelet-replay';
+import { containerConfig, createPodCgroup, podSandboxConfig, preparePod, readCriLog, removePodCgroup, waitFor, type ContainerSpec, type KubeletPod, containerStatusOf, waitContainerState } from './support/kubelet-replay';
 import { startRegistry, type TestRegistry } from './support/registry';
 import { busyboxImage, pushImage } from './support/test-images';
 
@@ -42,12 +42,8 @@ describe('e2e kubelet sequence: the sandbox dies and kubelet recreates it (attem
     cpuShares: 51,
     memoryLimit: 64 * MiB,
   });
-  const status = async (containerId: string) => (await client.containerStatus({ containerId })).status!;
-  const waitState = (containerId: string, state: number) =>
-    waitFor(`container ${containerId} in state ${state}`, async () => {
-      const s = await status(containerId);
-      return s.state === state ? s : undefined;
-    });
+  const status = (containerId: string) => containerStatusOf(client, containerId);
+  const waitState = (containerId: string, state: number) => waitContainerState(client, containerId, state);
 
   /** RunPodSandbox attempt `attempt`, then the init container to completion, then the app running. */
   async function startPod(attempt: number) {

@@ -12,21 +12,7 @@ import * as path from 'node:path';
 import { runtime } from '../../cri/api/generated/cri';
 import { isServiceError, type CriClient } from '../support/cri-client';
 import { startBerthd, type BerthdInstance } from './support/berthd';
-import {
-  containerAnnotations,
-  containerConfig,
-  containerLabels,
-  createPodCgroup,
-  podCgroupFile,
-  podLabels,
-  podSandboxConfig,
-  preparePod,
-  readCriLog,
-  removePodCgroup,
-  waitFor,
-  type ContainerSpec,
-  type KubeletPod,
-} from './support/kubelet-replay';
+import { containerAnnotations, containerConfig, containerLabels, createPodCgroup, podCgroupFile, podLabels, podSandboxConfig, preparePod, readCriLog, removePodCgroup, waitFor, type ContainerSpec, type KubeletPod, containerStatusOf, waitContainerState } from './support/kubelet-replay';
 import { startRegistry, type TestRegistry } from './support/registry';
 import { busyboxImage, pushImage, type BuiltImage } from './support/test-images';
 
@@ -83,12 +69,8 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     },
   };
 
-  const status = async (containerId: string) => (await client.containerStatus({ containerId })).status!;
-  const waitState = (containerId: string, state: number) =>
-    waitFor(`container ${containerId} in state ${state}`, async () => {
-      const s = await status(containerId);
-      return s.state === state ? s : undefined;
-    });
+  const status = (containerId: string) => containerStatusOf(client, containerId);
+  const waitState = (containerId: string, state: number) => waitContainerState(client, containerId, state);
   const exec = async (containerId: string, cmd: string[], timeout = 5) => {
     const r = await client.execSync({ containerId, cmd, timeout });
     return { stdout: Buffer.from(r.stdout ?? []).toString(), stderr: Buffer.from(r.stderr ?? []).toString(), exitCode: r.exitCode ?? 0 };

@@ -1,17 +1,9 @@
 /** Polling and /proc helpers the e2e files share. */
 import * as fs from 'node:fs';
 
-/** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../../../common/testing/wait-fixtures';
 
-/** Polls `condition` every 20 ms; rejects naming `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+export { sleep, waitFor } from '../../../common/testing/wait-fixtures';
 
 /** Polls `read` every 25 ms until `predicate` holds (or `timeoutMs` pass); returns the last value read. */
 export async function pollValue<T>(read: () => T | Promise<T>, predicate: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
