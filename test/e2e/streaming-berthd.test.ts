@@ -10,6 +10,7 @@ import { spdyRemoteCommand } from '../support/spdy-client';
 import { connectWs } from '../support/ws-stream-client';
 import { CriStack, k8sMirrorConf } from './support/cri-stack';
 import { pollValue } from './support/wait';
+import { expectSttySize } from './support/terminal';
 
 const IMAGE = 'registry.k8s.io/berth-tty:1';
 
@@ -70,13 +71,7 @@ describe('e2e streaming through berthd: tty exec and attach', function () {
     const id = await run('shell', { command: ['sh'], stdin: true, tty: true });
     const { url } = await stack.client.attach({ containerId: id, stdin: true, stdout: true, tty: true });
     const rc = await spdyRemoteCommand(url ?? '', { stdin: true, tty: true });
-    let seen = '';
-    rc.stdoutStream!.on('data', (d: Buffer) => (seen += d.toString()));
-    rc.sendResize(90, 21);
-    await new Promise((r) => setTimeout(r, 100));
-    rc.stdin!.write('stty size\n');
-    seen = await pollValue(() => seen, (o) => o.includes('21 90\r\n'));
-    expect(seen).to.contain('21 90\r\n');
+    await expectSttySize(rc, 90, 21);
     rc.session.destroy();
     const status = await stack.client.containerStatus({ containerId: id });
     expect(status.status?.state).to.equal(1); // still running after the client left

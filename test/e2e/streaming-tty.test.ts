@@ -21,6 +21,7 @@ import { connectWs, type WsSession } from '../support/ws-stream-client';
 import { pollValue } from './support/wait';
 import { createRuntimeEnv, destroyRuntimeEnv, type RuntimeEnv } from './runtime-support';
 import { addStreamingOps } from './support/pod-containers';
+import { expectSttySize } from './support/terminal';
 
 describe('e2e streaming: tty exec and attach on runc containers', function () {
   this.timeout(60_000);
@@ -198,13 +199,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
   it('attach to a tty container: the resize goes through conmon`s ctl fifo to the container`s terminal', async () => {
     const id = await run({ command: ['sh'], stdin: true, tty: true });
     const rc = await spdyRemoteCommand(server.getAttachUrl({ containerId: id, tty: true, stdin: true, stdout: true, stderr: false }), { stdin: true, tty: true });
-    let seen = '';
-    rc.stdoutStream!.on('data', (d: Buffer) => (seen += d.toString()));
-    rc.sendResize(111, 33);
-    await new Promise((r) => setTimeout(r, 100));
-    rc.stdin!.write('stty size\n');
-    seen = await pollValue(() => seen, (o) => o.includes('33 111\r\n'));
-    expect(seen).to.contain('33 111\r\n');
+    await expectSttySize(rc, 111, 33);
     rc.session.destroy();
   });
 
