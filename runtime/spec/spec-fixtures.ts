@@ -2,12 +2,12 @@
 import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities';
 import type { ContainerConfigInput, SpecBuildInput } from './inputs';
 
-/** A complete, valid SpecBuildInput; `patch` receives a deep copy to modify. */
-export function specInput(patch: (i: SpecBuildInput) => void = () => {}): SpecBuildInput {
-  const config: ContainerConfigInput = {
-    name: 'app',
+/** A complete container config named `name` (image busybox:e2e, log `<name>/0.log`, nothing else set); `patch` overrides fields. */
+export function containerConfigInput(name: string, patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput {
+  return {
+    name,
     attempt: 0,
-    image: 'busybox:latest',
+    image: 'busybox:e2e',
     command: [],
     args: [],
     workingDir: '',
@@ -16,15 +16,20 @@ export function specInput(patch: (i: SpecBuildInput) => void = () => {}): SpecBu
     devices: [],
     labels: {},
     annotations: {},
-    logPath: 'app/0.log',
+    logPath: `${name}/0.log`,
     stdin: false,
     stdinOnce: false,
     tty: false,
     security: {},
+    ...patch,
   };
+}
+
+/** A complete, valid SpecBuildInput; `patch` receives a deep copy to modify. */
+export function specInput(patch: (i: SpecBuildInput) => void = () => {}): SpecBuildInput {
   const input: SpecBuildInput = {
     containerId: 'c0ffee',
-    config,
+    config: containerConfigInput('app', { image: 'busybox:latest' }),
     sandbox: {
       id: 'pod1',
       name: 'web',
