@@ -24,7 +24,7 @@ import type { ContainerRecord } from './container-record';
 import { recoverContainers, type ContainerRecoveryReport } from './container-recovery';
 import { configFingerprint } from './config-fingerprint';
 import { assertSameCreate, InflightCreates } from './inflight-creates';
-import { ContainerStatsReader, type ContainerStatsView } from './container-stats';
+import { ContainerStatsReader, type ContainerStatsView, type StatsTarget } from './container-stats';
 import { ContainerStore } from './container-store';
 import type { PodStatsInput, PodStatsView } from './pod-stats';
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
@@ -462,6 +462,11 @@ export class ContainerManager {
     return this.statsReader.podStats(pod);
   }
 
+  /** ListPodSandboxStats: the stats of `pods` in one collection. */
+  listPodStats(pods: PodStatsInput[]): Promise<PodStatsView[]> {
+    return this.statsReader.listPodStats(pods);
+  }
+
   /** Stops every container of a pod (PodContainersHook.stopAll). */
   async stopAllInPod(podId: string, timeoutSeconds = 0): Promise<void> {
     const ids = this.store.list().filter((r) => r.podSandboxId === podId).map((r) => r.id);
@@ -479,6 +484,16 @@ export class ContainerManager {
     const id = this.store.resolveId(idOrPrefix);
     const rec = id ? this.store.get(id) : undefined;
     return rec ? statusView(rec) : undefined;
+  }
+
+  /** The stats reader's view of the containers passing `filter`: references into the records, no copies (StatsSource). */
+  statsTargets(filter?: ContainerFilter): StatsTarget[] {
+    const out: StatsTarget[] = [];
+    for (const r of this.store.list()) {
+      if (!matchesFilter(r, filter)) continue;
+      out.push({ id: r.id, podSandboxId: r.podSandboxId, name: r.name, attempt: r.attempt, labels: r.labels, annotations: r.annotations, state: r.state, cgroupsPath: r.cgroupsPath, dir: r.paths.dir });
+    }
+    return out;
   }
 
   /** Internal record access for stats (cgroup path, rootfs upper dir). */

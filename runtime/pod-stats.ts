@@ -3,8 +3,8 @@
  * container), network counters read from /proc/<pid>/net/dev of a process inside the pod's netns
  * (pause), and the stats of the pod's containers.
  */
-import { promises as fs } from 'node:fs';
-import { readCgroupUsage, type CgroupUsage } from './cgroup-stats';
+import { readSmallFile } from '../common/read-small-file';
+import type { CgroupFileReader, CgroupUsage } from './cgroup-stats';
 import type { ContainerStatsView } from './container-stats';
 
 export interface NetworkInterfaceUsage {
@@ -54,22 +54,22 @@ export function parseNetDev(text: string): NetworkInterfaceUsage[] {
   return out;
 }
 
-/** Reads a pod's stats; `containers` are the pod's container stats (already read). */
-export async function readPodStats(
+/** The pod's own part of its stats: the pod cgroup's usage and the network counters of its netns. */
+export type PodSample = Pick<PodStatsView, 'usage' | 'network'>;
+
+/** Reads a pod's cgroup and /proc/<netnsPid>/net/dev at once (both async; missing ones read as absent). */
+export async function readPodSample(
   pod: PodStatsInput,
-  containers: ContainerStatsView[],
   cgroupVersion: 1 | 2,
   nowNs: number,
-  readUsage: typeof readCgroupUsage = readCgroupUsage,
-): Promise<PodStatsView> {
-  const usage = pod.cgroupParent ? await readUsage(pod.cgroupParent, cgroupVersion, nowNs) : undefined;
-  let network: PodStatsView['network'];
-  if (pod.netnsPid && pod.netnsPid > 0) {
-    const text = await fs.readFile(`/proc/${pod.netnsPid}/net/dev`, 'utf8').catch(() => undefined);
-    if (text !== undefined) {
-      const interfaces = parseNetDev(text);
-      network = { timestampNs: nowNs, defaultInterface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0], interfaces };
-    }
-  }
-  return { pod, usage, network, containers };
+  readUsage: (cgroupsPath: string, version: 1 | 2, nowNs: number) => Promise<CgroupUsage | undefined>,
+  readFile: CgroupFileReader = readSmallFile,
+): Promise<PodSample> {
+  const [usage, text] = await Promise.all([
+    pod.cgroupParent ? readUsage(pod.cgroupParent, cgroupVersion, nowNs) : undefined,
+    pod.netnsPid && pod.netnsPid > 0 ? readFile(`/proc/${pod.netnsPid}/net/dev`) : undefined,
+  ]);
+  if (text === undefined) return { usage };
+  const interfaces = parseNetDev(text);
+  return { usage, network: { timestampNs: nowNs, defaultInterface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0], interfaces } };
 }
