@@ -31,6 +31,7 @@ export interface RawAddon {
   mount(source: string, target: string, fstype: string, flags: number, data?: string): Promise<void>;
   umount2(target: string, flags: number): Promise<void>;
   mknod(path: string, mode: number, major: number, minor: number): Promise<void>;
+  readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>>;
   lsetxattr(path: string, name: string, value: Buffer): Promise<void>;
   lgetxattr(path: string, name: string): Promise<Buffer | undefined>;
   llistxattr(path: string): Promise<string[]>;
@@ -185,6 +186,10 @@ export class AddonNativeBinding implements NativeBinding {
 
   mknod(filePath: string, mode: number, major: number, minor: number): Promise<void> {
     return call(() => this.addon.mknod(filePath, mode, major, minor));
+  }
+
+  readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>> {
+    return call(() => this.addon.readFiles(paths, maxBytes));
   }
 
   lsetxattr(filePath: string, name: string, value: Buffer): Promise<void> {

@@ -9,6 +9,7 @@
  * drives (packets to the client, end of stream) and inspects (packets sent, write shutdown);
  * streamFd connects to one the same way (path `fd:<n>`).
  */
+import { promises as fs } from 'node:fs';
 import {
   NativeError,
   type ExitWatch,
@@ -214,6 +215,12 @@ export class RecordingNativeBinding implements NativeBinding {
     this.record('mknod', [path, mode, major, minor]);
     if (this.nodes.has(path)) throw fakeNativeError('EEXIST', `mknod ${path}`);
     this.nodes.set(path, { mode, major, minor });
+  }
+
+  /** Reads the real files (stats tests point it at a temp tree). */
+  async readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>> {
+    this.record('readFiles', [[...paths], maxBytes]);
+    return Promise.all(paths.map((p) => fs.readFile(p).then((b) => b.subarray(0, maxBytes).toString('utf8'), () => undefined)));
   }
 
   async lsetxattr(path: string, name: string, value: Buffer): Promise<void> {

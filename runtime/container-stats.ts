@@ -64,7 +64,7 @@ export interface StatsSource {
 export interface StatsReaderOptions {
   readUsage?: UsageReader;
   diskUsage?: DiskUsageCache;
-  /** Reads /proc/<pid>/net/dev. */
+  /** Reads cgroup files (when readUsage is not given) and /proc/<pid>/net/dev (default readSmallFile; berthd batches them natively). */
   readFile?: CgroupFileReader;
   /** One sample per cgroup per this many ns (default 1 s). */
   periodNs?: number;
@@ -92,9 +92,10 @@ export class ContainerStatsReader {
     private readonly nowNs: () => number,
     opts: StatsReaderOptions = {},
   ) {
-    this.readUsage = opts.readUsage ?? readCgroupUsage;
-    this.diskUsage = opts.diskUsage ?? writableLayerUsage;
     this.readFile = opts.readFile ?? readSmallFile;
+    const readFile = this.readFile;
+    this.readUsage = opts.readUsage ?? ((cg, v, now) => readCgroupUsage(cg, v, now, readFile));
+    this.diskUsage = opts.diskUsage ?? writableLayerUsage;
     const limit = new ConcurrencyLimit(opts.concurrency ?? 4);
     const period = opts.periodNs ?? 1e9;
     this.containerSamples = new SampleCache(period, nowNs, limit);

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { readSmallFile } from '../common/read-small-file';
 import { readCgroupUsageAt, type CgroupFileReader } from './cgroup-stats';
 import { ContainerStatsReader, type StatsSource, type StatsTarget } from './container-stats';
+import { BatchFileReader } from './batch-file-reader';
 import { DiskUsageCache, type DiskUsage } from './disk-usage';
 import type { PodStatsInput } from './pod-stats';
 
@@ -164,6 +165,26 @@ describe('runtime/ContainerStatsReader: one collection per period', () => {
     } finally {
       t.state = 'running';
     }
+  });
+});
+
+describe('runtime/BatchFileReader', () => {
+  it('reads the files asked for in one turn with one readFiles call per chunk', async () => {
+    const calls: string[][] = [];
+    const reader = new BatchFileReader(async (paths) => {
+      calls.push([...paths]);
+      return paths.map((p) => (p.endsWith('missing') ? undefined : `text of ${p}`));
+    }, 3);
+    const texts = await Promise.all(['/a', '/b', '/missing', '/c', '/d'].map((p) => reader.read(p)));
+    expect(texts).to.deep.equal(['text of /a', 'text of /b', undefined, 'text of /c', 'text of /d']);
+    expect(calls).to.deep.equal([['/a', '/b', '/missing'], ['/c', '/d']]);
+    expect(await reader.read('/e')).to.equal('text of /e');
+    expect(calls).to.have.length(3);
+  });
+
+  it('a failed batch reads as unreadable files, not as a rejection', async () => {
+    const reader = new BatchFileReader(() => Promise.reject(new Error('EMFILE')));
+    expect(await reader.read('/a')).to.equal(undefined);
   });
 });
 
