@@ -129,7 +129,17 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${args.pods} pods started in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     await new Promise((r) => setTimeout(r, 2000));
     const idle: Samples = new Map();
-    for (let i = 0; i < args.idleCalls; i++) await timed(idle, 'ContainerStatus (idle)', () => client.containerStatus({ containerId: ctrIds[i % ctrIds.length] }));
+    // Daemon CPU (all threads, user + system) per call: steadier than latency on a loaded machine.
+    const cpuPerCall: string[] = [];
+    const cpuOf = async (label: string, calls: number, fn: () => Promise<void>) => {
+      const c0 = pid ? cpuSeconds(pid) : NaN;
+      await fn();
+      const c1 = pid ? cpuSeconds(pid) : NaN;
+      cpuPerCall.push(`${label}: ${(((c1 - c0) / calls) * 1000).toFixed(2)} ms CPU per call`);
+    };
+    await cpuOf('ContainerStatus', args.idleCalls, async () => {
+      for (let i = 0; i < args.idleCalls; i++) await timed(idle, 'ContainerStatus (idle)', () => client.containerStatus({ containerId: ctrIds[i % ctrIds.length] }));
+    });
     // 1.2 s apart: a runtime that keeps a collection for a second must collect anew each time
     const spaced = async (rpc: string, call: () => Promise<unknown>) => {
       for (let i = 0; i < 10; i++) {
@@ -137,14 +147,21 @@ async function main(argv: string[]): Promise<void> {
         await new Promise((r) => setTimeout(r, 1200));
       }
     };
-    await spaced('ListPodSandboxStats (idle)', () => client.listPodSandboxStats({}));
-    await spaced('ListContainerStats (idle)', () => client.listContainerStats({}));
+    await cpuOf('ListPodSandboxStats (1.2 s apart, with the idle time between)', 10, () => spaced('ListPodSandboxStats (idle)', () => client.listPodSandboxStats({})));
+    await cpuOf('ListContainerStats (1.2 s apart, with the idle time between)', 10, () => spaced('ListContainerStats (idle)', () => client.listContainerStats({})));
+    await cpuOf('ListContainers', 100, async () => {
+      for (let i = 0; i < 100; i++) await timed(idle, 'ListContainers (idle)', () => client.listContainers({}));
+    });
+    await cpuOf('PodSandboxStatus', 300, async () => {
+      for (let i = 0; i < 300; i++) await timed(idle, 'PodSandboxStatus (idle)', () => client.podSandboxStatus({ podSandboxId: podIds[i % podIds.length] }));
+    });
     const samples: Samples = new Map();
     const cpu0 = pid ? cpuSeconds(pid) : NaN;
     await poll(client, podIds, ctrIds, args, samples);
     const cpu1 = pid ? cpuSeconds(pid) : NaN;
     const rows = [...idle.entries(), ...samples.entries()].map(([rpc, ms]) => [rpc, String(ms.length), fmtMs(quantile(ms, 0.5)), fmtMs(quantile(ms, 0.99)), fmtMs(Math.max(...ms))]);
     console.log(formatTable(['rpc', 'n', 'p50 ms', 'p99 ms', 'max ms'], rows));
+    for (const line of cpuPerCall) console.log(line);
     console.log(`daemon CPU over ${args.seconds} s of polling: ${(cpu1 - cpu0).toFixed(2)} s; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     client.close();
   } finally {
