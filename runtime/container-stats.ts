@@ -19,9 +19,9 @@ import type { ContainerState } from './container-record';
 import type { ContainerFilter } from './container-view';
 import { CpuRateTracker } from './cpu-rate';
 import { SampleCache } from './stats-sample-cache';
-import { readPodSample, type PodSample, type PodStatsInput, type PodStatsView } from './pod-stats';
+import { readPodNetwork, type PodStatsInput, type PodStatsView } from './pod-stats';
 
-/** A pod not sampled for this long loses its previous CPU sample (pods are not tracked here). */
+/** A pod cgroup not sampled for this long loses its previous CPU sample (pods are not tracked here). */
 const POD_SAMPLE_TTL_NS = 10 * 60 * 1e9;
 
 export interface ContainerStatsView {
@@ -81,7 +81,9 @@ export class ContainerStatsReader {
   private readonly containerCpu = new CpuRateTracker();
   private readonly podCpu = new CpuRateTracker();
   private readonly containerSamples: SampleCache<ContainerSample>;
-  private readonly podSamples: SampleCache<PodSample>;
+  /** Keyed by cgroup path: pods sharing a cgroup parent (none given: the default one) share one read. */
+  private readonly podUsage: SampleCache<ContainerSample>;
+  private readonly podNetwork: SampleCache<PodStatsView['network']>;
   private readonly readUsage: UsageReader;
   private readonly diskUsage: DiskUsageCache;
   private readonly readFile: CgroupFileReader;
@@ -99,7 +101,8 @@ export class ContainerStatsReader {
     const limit = new ConcurrencyLimit(opts.concurrency ?? 4);
     const period = opts.periodNs ?? 1e9;
     this.containerSamples = new SampleCache(period, nowNs, limit);
-    this.podSamples = new SampleCache(period, nowNs, limit);
+    this.podUsage = new SampleCache(period, nowNs, limit);
+    this.podNetwork = new SampleCache(period, nowNs, limit);
   }
 
   /** Stats of one container; NotFound when unknown. */
@@ -127,7 +130,8 @@ export class ContainerStatsReader {
 
   private async podStatsOf(pods: PodStatsInput[], waitForDisk: boolean): Promise<PodStatsView[]> {
     this.forgetGone();
-    this.podSamples.prune();
+    this.podUsage.prune();
+    this.podNetwork.prune();
     this.podCpu.forgetOlderThan(this.nowNs() - POD_SAMPLE_TTL_NS);
     const byPod = new Map<string, StatsTarget[]>();
     for (const t of this.source.statsTargets()) {
@@ -138,11 +142,13 @@ export class ContainerStatsReader {
     }
     return Promise.all(
       pods.map(async (pod) => {
-        const [own, containers] = await Promise.all([
-          this.podSamples.get(pod.id, (now) => this.takePodSample(pod, now)),
+        const cg = pod.cgroupParent;
+        const [usage, network, containers] = await Promise.all([
+          cg ? this.podUsage.get(cg, (now) => this.takeCgroupSample(this.podCpu, cg, cg, now)) : undefined,
+          this.podNetwork.get(pod.id, (now) => readPodNetwork(pod.netnsPid, now, this.readFile)),
           Promise.all((byPod.get(pod.id) ?? []).map((t) => this.read(t, waitForDisk))),
         ]);
-        return { pod, ...own, containers };
+        return { pod, usage, network, containers };
       }),
     );
   }
@@ -154,22 +160,16 @@ export class ContainerStatsReader {
     this.containerSamples.retain(live);
   }
 
-  private async takePodSample(pod: PodStatsInput, now: number): Promise<PodSample> {
-    const own = await readPodSample(pod, this.cgroupVersion, now, this.readUsage, this.readFile);
-    if (!own.usage) return own;
-    const rate = this.podCpu.rate(pod.id, own.usage.timestampNs, own.usage.cpuUsageNs);
-    return rate === undefined ? own : { ...own, usage: { ...own.usage, cpuUsageNanoCores: rate } };
-  }
-
-  private async takeContainerSample(t: StatsTarget, now: number): Promise<ContainerSample> {
-    const u = await this.readUsage(t.cgroupsPath, this.cgroupVersion, now);
+  /** Reads a cgroup and records its CPU sample under `key` in `tracker`: the rate is between this sample and the previous one. */
+  private async takeCgroupSample(tracker: CpuRateTracker, key: string, cgroupsPath: string, now: number): Promise<ContainerSample> {
+    const u = await this.readUsage(cgroupsPath, this.cgroupVersion, now);
     if (!u) return undefined;
-    const rate = this.containerCpu.rate(t.id, u.timestampNs, u.cpuUsageNs);
+    const rate = tracker.rate(key, u.timestampNs, u.cpuUsageNs);
     return rate === undefined ? u : { ...u, cpuUsageNanoCores: rate };
   }
 
   private async read(t: StatsTarget, waitForDisk: boolean): Promise<ContainerStatsView> {
-    const usage = t.state !== 'exited' && t.cgroupsPath ? await this.containerSamples.get(t.id, (now) => this.takeContainerSample(t, now)) : undefined;
+    const usage = t.state !== 'exited' && t.cgroupsPath ? await this.containerSamples.get(t.id, (now) => this.takeCgroupSample(this.containerCpu, t.id, t.cgroupsPath, now)) : undefined;
     const upper = t.dir ? path.join(t.dir, 'upper') : '';
     let disk: DiskUsageSample | undefined = upper ? this.diskUsage.latest(upper) : undefined;
     if (upper && !disk && waitForDisk) disk = { usage: await this.diskUsage.usage(upper), atMs: Date.now() };

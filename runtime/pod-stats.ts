@@ -54,22 +54,11 @@ export function parseNetDev(text: string): NetworkInterfaceUsage[] {
   return out;
 }
 
-/** The pod's own part of its stats: the pod cgroup's usage and the network counters of its netns. */
-export type PodSample = Pick<PodStatsView, 'usage' | 'network'>;
-
-/** Reads a pod's cgroup and /proc/<netnsPid>/net/dev at once (both async; missing ones read as absent). */
-export async function readPodSample(
-  pod: PodStatsInput,
-  cgroupVersion: 1 | 2,
-  nowNs: number,
-  readUsage: (cgroupsPath: string, version: 1 | 2, nowNs: number) => Promise<CgroupUsage | undefined>,
-  readFile: CgroupFileReader = readSmallFile,
-): Promise<PodSample> {
-  const [usage, text] = await Promise.all([
-    pod.cgroupParent ? readUsage(pod.cgroupParent, cgroupVersion, nowNs) : undefined,
-    pod.netnsPid && pod.netnsPid > 0 ? readFile(`/proc/${pod.netnsPid}/net/dev`) : undefined,
-  ]);
-  if (text === undefined) return { usage };
+/** The network counters of the netns `netnsPid` is in, from /proc/<pid>/net/dev; undefined when unreadable. */
+export async function readPodNetwork(netnsPid: number | undefined, nowNs: number, readFile: CgroupFileReader = readSmallFile): Promise<PodStatsView['network']> {
+  if (!netnsPid || netnsPid <= 0) return undefined;
+  const text = await readFile(`/proc/${netnsPid}/net/dev`);
+  if (text === undefined) return undefined;
   const interfaces = parseNetDev(text);
-  return { usage, network: { timestampNs: nowNs, defaultInterface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0], interfaces } };
+  return { timestampNs: nowNs, defaultInterface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0], interfaces };
 }

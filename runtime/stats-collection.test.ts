@@ -96,6 +96,13 @@ describe('runtime/ContainerStatsReader: one collection per period', () => {
     expect(totalReads() - before).to.equal(PODS * 15);
   });
 
+  it('pods sharing a cgroup parent (none given: the default one) share one read of it', async () => {
+    const shared = pods.slice(0, 20).map((p) => ({ ...p, cgroupParent: '/kubepods/pod0' }));
+    const all = await reader().listPodStats(shared);
+    expect(reads.get(path.join(root, 'cpuacct/kubepods/pod0/cpuacct.usage'))).to.equal(1);
+    expect(all[19].usage!.cpuUsageNs).to.equal(1e9);
+  });
+
   it('lists the containers once per ListPodSandboxStats, not once per pod', async () => {
     await reader().listPodStats(pods);
     expect(targetCalls).to.be.at.most(2);

@@ -119,7 +119,8 @@ async function main(argv: string[]): Promise<void> {
     const opts = { cgroupParent, logDirectory: logDir };
     const t0 = performance.now();
     for (let i = 0; i < args.pods; i++) {
-      const config = benchPodConfig(`poll-${rand}-${i}`, opts);
+      // A cgroup parent per pod, as kubelet gives (kubepods/…/pod<uid>)
+      const config = benchPodConfig(`poll-${rand}-${i}`, { ...opts, cgroupParent: `${cgroupParent}/pod${i}` });
       const podId = (await client.runPodSandbox({ config })).podSandboxId!;
       podIds.push(podId);
       const c = await client.createContainer({ podSandboxId: podId, config: benchContainerConfig('sleep', images.container), sandboxConfig: config });
