@@ -24,8 +24,7 @@ import type { ContainerRecord } from './container-record';
 import { recoverContainers, type ContainerRecoveryReport } from './container-recovery';
 import { configFingerprint } from './config-fingerprint';
 import { assertSameCreate, InflightCreates } from './inflight-creates';
-import { BatchFileReader } from './batch-file-reader';
-import { ContainerStatsReader, type ContainerStatsView, type StatsTarget } from './container-stats';
+import { statsReaderFor, statsTargetOf, type ContainerStatsReader, type ContainerStatsView, type StatsTarget } from './container-stats';
 import { ContainerStore } from './container-store';
 import type { PodStatsInput, PodStatsView } from './pod-stats';
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
@@ -74,14 +73,7 @@ export class ContainerManager {
     this.exitDir = path.join(opts.runDir, 'exits');
     this.socketDir = path.join(opts.runDir, 'sockets');
     this.exitWatcher = new ExitWatcher(this.exitDir, (e) => this.onExit(e), opts.logger);
-    // With the addon, cgroup files are read in native batches (32 cgroups in flight make batches of ~220 files).
-    const readFiles = opts.native.readFiles?.bind(opts.native);
-    this.statsReader = new ContainerStatsReader(
-      this,
-      opts.specDefaults.cgroupVersion,
-      nowNs,
-      readFiles ? { readFile: new BatchFileReader(readFiles).read, concurrency: 32 } : {},
-    );
+    this.statsReader = statsReaderFor(this, opts.specDefaults.cgroupVersion, opts.native);
     const cdi = new CdiRegistry(opts.cdiSpecDirs ?? [], opts.logger.child({ component: 'cdi' }));
     this.createDeps = {
       images: opts.images,
@@ -496,12 +488,7 @@ export class ContainerManager {
 
   /** The stats reader's view of the containers passing `filter`: references into the records, no copies (StatsSource). */
   statsTargets(filter?: ContainerFilter): StatsTarget[] {
-    const out: StatsTarget[] = [];
-    for (const r of this.store.list()) {
-      if (!matchesFilter(r, filter)) continue;
-      out.push({ id: r.id, podSandboxId: r.podSandboxId, name: r.name, attempt: r.attempt, labels: r.labels, annotations: r.annotations, state: r.state, cgroupsPath: r.cgroupsPath, dir: r.paths.dir });
-    }
-    return out;
+    return this.store.list().filter((r) => matchesFilter(r, filter)).map(statsTargetOf);
   }
 
   /** Internal record access for stats (cgroup path, rootfs upper dir). */

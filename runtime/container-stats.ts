@@ -15,7 +15,10 @@ import { readSmallFile } from '../common/read-small-file';
 import { ConcurrencyLimit } from '../common/concurrency-limit';
 import { readCgroupUsage, type CgroupFileReader, type CgroupUsage } from './cgroup-stats';
 import { writableLayerUsage, type DiskUsageCache, type DiskUsageSample } from './disk-usage';
-import type { ContainerState } from './container-record';
+import type { ContainerRecord, ContainerState } from './container-record';
+import type { NativeBinding } from '../native/binding';
+import { BatchFileReader } from './batch-file-reader';
+import { nowNs } from './runtime-helpers';
 import type { ContainerFilter } from './container-view';
 import { CpuRateTracker } from './cpu-rate';
 import { SampleCache } from './stats-sample-cache';
@@ -186,4 +189,15 @@ export class ContainerStatsReader {
         : { timestampNs: this.nowNs(), mountpoint: upper },
     };
   }
+}
+
+/** berthd's reader: with the addon, cgroup files are read in native batches (32 cgroups in flight make batches of ~220 files). */
+export function statsReaderFor(source: StatsSource, cgroupVersion: 1 | 2, native: Partial<Pick<NativeBinding, 'readFiles'>>): ContainerStatsReader {
+  const readFiles = native.readFiles?.bind(native);
+  return new ContainerStatsReader(source, cgroupVersion, nowNs, readFiles ? { readFile: new BatchFileReader(readFiles).read, concurrency: 32 } : {});
+}
+
+/** The stats target of a record: references, not copies (the reader only reads them). */
+export function statsTargetOf(r: ContainerRecord): StatsTarget {
+  return { id: r.id, podSandboxId: r.podSandboxId, name: r.name, attempt: r.attempt, labels: r.labels, annotations: r.annotations, state: r.state, cgroupsPath: r.cgroupsPath, dir: r.paths.dir };
 }
