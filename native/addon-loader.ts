@@ -16,7 +16,7 @@ import { NativeError, type ChildExitCallback, type PauseSpec, type PtyPair, type
 import type { RawSeqpacketChannelClass } from './seqpacket-socket';
 
 /** The ABI marker this TypeScript expects (`abiVersion` of native/src/addon.cc). */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 const REBUILD_HINT = 'rebuild with npm run build:native';
 
@@ -26,6 +26,7 @@ export interface RawAddon {
   mount(source: string, target: string, fstype: string, flags: number, data?: string): Promise<void>;
   umount2(target: string, flags: number): Promise<void>;
   mknod(path: string, mode: number, major: number, minor: number): Promise<void>;
+  readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>>;
   lsetxattr(path: string, name: string, value: Buffer): Promise<void>;
   lgetxattr(path: string, name: string): Promise<Buffer | undefined>;
   llistxattr(path: string): Promise<string[]>;
@@ -48,6 +49,7 @@ const RAW_OP_SET: Readonly<Record<Exclude<keyof RawAddon, 'abiVersion'>, true>> 
   mount: true,
   umount2: true,
   mknod: true,
+  readFiles: true,
   lsetxattr: true,
   lgetxattr: true,
   llistxattr: true,

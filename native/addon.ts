@@ -117,6 +117,10 @@ export class AddonNativeBinding implements NativeBinding {
     return call(() => this.addon.mknod(filePath, mode, major, minor));
   }
 
+  readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>> {
+    return call(() => this.addon.readFiles(paths, maxBytes));
+  }
+
   lsetxattr(filePath: string, name: string, value: Buffer): Promise<void> {
     return call(() => this.addon.lsetxattr(filePath, name, value));
   }

@@ -124,6 +124,8 @@ export interface NativeBinding {
   unmount(target: string, flags?: readonly UnmountFlag[]): Promise<void>;
   /** mknod(2) for character and block devices and fifos; `mode` includes the file type bits. */
   mknod(path: string, mode: number, major: number, minor: number): Promise<void>;
+  /** Reads many small files (cgroup, /proc) in one pool job, each up to `maxBytes`; undefined for one that cannot be read. */
+  readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>>;
   /** lsetxattr(2): never follows a symlink at `path`. */
   lsetxattr(path: string, name: string, value: Buffer): Promise<void>;
   /** lgetxattr(2): undefined when the attribute is absent (ENODATA). */

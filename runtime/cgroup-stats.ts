@@ -1,9 +1,12 @@
 /**
  * Container resource usage from cgroup files (v1 and v2); the writable layer's disk usage is in disk-usage.ts.
- * Read on demand; kubelet polls stats every ~10 s, so no background sampling is needed.
+ * Every file of one cgroup is read in one round of async reads (no sync calls, no access() probes:
+ * a missing cgroup shows as unreadable files); container-stats.ts bounds how many cgroups are read
+ * at once and keeps one sample per cgroup per collection period.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { readSmallFile } from '../common/read-small-file';
 import { expandSlice, systemdCgroupPath } from '../common/systemd-cgroup';
 
 export interface CgroupUsage {
@@ -65,21 +68,33 @@ export function parseFlatKeyed(text: string): Record<string, number> {
   return out;
 }
 
-async function readNumber(file: string): Promise<number | undefined> {
-  try {
-    const t = (await fs.readFile(file, 'utf8')).trim();
-    return /^[0-9]+$/.test(t) ? Number(t) : undefined;
-  } catch {
-    return undefined;
-  }
+/** Reads one cgroup file's text; undefined when missing or unreadable (tests pass a counting fake). */
+export type CgroupFileReader = (file: string) => Promise<string | undefined>;
+
+/** A file holding one unsigned number; undefined when missing, unreadable or not a number ("max"). */
+async function readNumber(read: CgroupFileReader, file: string): Promise<number | undefined> {
+  const t = (await read(file))?.trim();
+  return t !== undefined && /^[0-9]+$/.test(t) ? Number(t) : undefined;
 }
 
-async function firstExisting(candidates: string[], rel: string): Promise<string | undefined> {
-  for (const c of candidates) {
-    const p = path.join(c, rel);
-    if (await fs.access(p).then(() => true, () => false)) return p;
+/** The v1 controller roots that exist, per mount point, found once: the mount layout does not change while berthd runs. */
+const v1RootCache = new Map<string, Promise<string | undefined>>();
+
+/** The first of `candidates` that exists (looked up once per process; a miss is looked up again next time). */
+function existingRoot(candidates: string[]): Promise<string | undefined> {
+  const key = candidates.join('\0');
+  let hit = v1RootCache.get(key);
+  if (!hit) {
+    hit = (async () => {
+      for (const c of candidates) if (await fs.access(c).then(() => true, () => false)) return c;
+      return undefined;
+    })();
+    v1RootCache.set(key, hit);
+    void hit.then((root) => {
+      if (root === undefined) v1RootCache.delete(key);
+    });
   }
-  return undefined;
+  return hit;
 }
 
 /**
@@ -98,14 +113,14 @@ export function cgroupFsPath(cgroupsPath: string): string {
 }
 
 /** Usage of the cgroup at `cgroupsPath` (cgroupfs form, e.g. /kubepods/pod1/berth-<id>, or systemd's slice:prefix:name). */
-export async function readCgroupUsage(cgroupsPath: string, version: 1 | 2, nowNs: number): Promise<CgroupUsage | undefined> {
+export async function readCgroupUsage(cgroupsPath: string, version: 1 | 2, nowNs: number, read: CgroupFileReader = readSmallFile): Promise<CgroupUsage | undefined> {
   const dir = cgroupFsPath(cgroupsPath);
-  return version === 2 ? readV2(dir, nowNs) : readV1(dir, nowNs);
+  return version === 2 ? readV2(dir, nowNs, CGROUP_MOUNT, read) : readV1(dir, nowNs, CGROUP_MOUNT, read);
 }
 
 /** readCgroupUsage for a cgroup directory under another cgroupfs mount point (tests use a temp dir). */
-export function readCgroupUsageAt(mount: string, dir: string, version: 1 | 2, nowNs: number): Promise<CgroupUsage | undefined> {
-  return version === 2 ? readV2(dir, nowNs, mount) : readV1(dir, nowNs, mount);
+export function readCgroupUsageAt(mount: string, dir: string, version: 1 | 2, nowNs: number, read: CgroupFileReader = readSmallFile): Promise<CgroupUsage | undefined> {
+  return version === 2 ? readV2(dir, nowNs, mount, read) : readV1(dir, nowNs, mount, read);
 }
 
 const CGROUP_MOUNT = '/sys/fs/cgroup';
@@ -115,65 +130,80 @@ function v1Roots(controller: keyof typeof V1_ROOTS, mount: string): string[] {
   return mount === CGROUP_MOUNT ? V1_ROOTS[controller] : V1_ROOTS[controller].map((r) => path.join(mount, path.relative(CGROUP_MOUNT, r)));
 }
 
-async function readV1(cg: string, nowNs: number, mount = CGROUP_MOUNT): Promise<CgroupUsage | undefined> {
-  const cpuDir = await firstExisting(v1Roots('cpuacct', mount), cg);
-  const memDir = await firstExisting(v1Roots('memory', mount), cg);
-  if (!cpuDir && !memDir) return undefined;
-  const cpuUsageNs = cpuDir ? ((await readNumber(path.join(cpuDir, 'cpuacct.usage'))) ?? 0) : 0;
-  const usage = memDir ? ((await readNumber(path.join(memDir, 'memory.usage_in_bytes'))) ?? 0) : 0;
-  const limit = memDir ? await readNumber(path.join(memDir, 'memory.limit_in_bytes')) : undefined;
-  const stat = memDir ? parseFlatKeyed(await fs.readFile(path.join(memDir, 'memory.stat'), 'utf8').catch(() => '')) : {};
+/** v1: every file read at once (one round of async reads per cgroup); undefined when neither cpuacct nor memory has the cgroup. */
+async function readV1(cg: string, nowNs: number, mount: string, read: CgroupFileReader): Promise<CgroupUsage | undefined> {
+  const [cpuRoot, memRoot, pidsRoot] = await Promise.all([existingRoot(v1Roots('cpuacct', mount)), existingRoot(v1Roots('memory', mount)), existingRoot(v1Roots('pids', mount))]);
+  const num = (root: string | undefined, file: string) => (root ? readNumber(read, path.join(root, cg, file)) : Promise.resolve(undefined));
+  const [cpu, usage, limit, statText, pids, memsw, memswLimit] = await Promise.all([
+    num(cpuRoot, 'cpuacct.usage'),
+    num(memRoot, 'memory.usage_in_bytes'),
+    num(memRoot, 'memory.limit_in_bytes'),
+    memRoot ? read(path.join(memRoot, cg, 'memory.stat')) : Promise.resolve(undefined),
+    num(pidsRoot, 'pids.current'),
+    num(memRoot, 'memory.memsw.usage_in_bytes'),
+    num(memRoot, 'memory.memsw.limit_in_bytes'),
+  ]);
+  if (cpu === undefined && usage === undefined) return undefined;
+  const memoryUsage = usage ?? 0;
+  const stat = parseFlatKeyed(statText ?? '');
   const inactive = stat.total_inactive_file ?? stat.inactive_file ?? 0;
-  const workingSet = Math.max(0, usage - inactive);
-  const pidsDir = await firstExisting(v1Roots('pids', mount), cg);
-  const swap = memDir ? await readV1Swap(memDir, usage, limit) : {};
+  const workingSet = Math.max(0, memoryUsage - inactive);
   return {
     timestampNs: nowNs,
-    cpuUsageNs,
-    memoryUsageBytes: usage,
+    cpuUsageNs: cpu ?? 0,
+    memoryUsageBytes: memoryUsage,
     memoryWorkingSetBytes: workingSet,
     memoryRssBytes: stat.total_rss ?? stat.rss ?? 0,
     pageFaults: stat.total_pgfault ?? stat.pgfault ?? 0,
     majorPageFaults: stat.total_pgmajfault ?? stat.pgmajfault ?? 0,
     // v1 reports "unlimited" as a huge page-aligned number
     memoryAvailableBytes: limit !== undefined && limit < 2 ** 62 ? Math.max(0, limit - workingSet) : undefined,
-    processCount: pidsDir ? await readNumber(path.join(pidsDir, 'pids.current')) : undefined,
-    ...swap,
+    processCount: pids,
+    ...v1Swap(memoryUsage, limit, memsw, memswLimit),
   };
 }
 
 /** v1 swap from memory.memsw.* (present only with swap accounting): memsw counts memory plus swap. */
-async function readV1Swap(memDir: string, usage: number, limit: number | undefined): Promise<Pick<CgroupUsage, 'swapUsageBytes' | 'swapAvailableBytes'>> {
-  const memsw = await readNumber(path.join(memDir, 'memory.memsw.usage_in_bytes'));
+function v1Swap(usage: number, limit: number | undefined, memsw: number | undefined, memswLimit: number | undefined): Pick<CgroupUsage, 'swapUsageBytes' | 'swapAvailableBytes'> {
   if (memsw === undefined) return {};
   const swapUsageBytes = Math.max(0, memsw - usage);
-  const memswLimit = await readNumber(path.join(memDir, 'memory.memsw.limit_in_bytes'));
   const bounded = memswLimit !== undefined && memswLimit < 2 ** 62 && limit !== undefined && limit < 2 ** 62;
   return { swapUsageBytes, ...(bounded ? { swapAvailableBytes: Math.max(0, memswLimit - limit - swapUsageBytes) } : {}) };
 }
 
-async function readV2(cg: string, nowNs: number, mount = CGROUP_MOUNT): Promise<CgroupUsage | undefined> {
+/** v2: every file read at once; undefined when neither cpu.stat nor memory.current can be read (no such cgroup). */
+async function readV2(cg: string, nowNs: number, mount: string, read: CgroupFileReader): Promise<CgroupUsage | undefined> {
   const dir = path.join(mount, cg);
-  if (!(await fs.access(dir).then(() => true, () => false))) return undefined;
-  const cpu = parseFlatKeyed(await fs.readFile(path.join(dir, 'cpu.stat'), 'utf8').catch(() => ''));
-  const usage = (await readNumber(path.join(dir, 'memory.current'))) ?? 0;
-  const max = await readNumber(path.join(dir, 'memory.max')); // "max" → undefined
-  const stat = parseFlatKeyed(await fs.readFile(path.join(dir, 'memory.stat'), 'utf8').catch(() => ''));
-  const workingSet = Math.max(0, usage - (stat.inactive_file ?? 0));
-  const swapUsageBytes = await readNumber(path.join(dir, 'memory.swap.current'));
-  const swapMax = swapUsageBytes !== undefined ? await readNumber(path.join(dir, 'memory.swap.max')) : undefined; // "max" → undefined
-  const pressure = async (file: string) => parsePressure(await fs.readFile(path.join(dir, file), 'utf8').catch(() => ''));
-  const [cpuPsi, memoryPsi, ioPsi] = await Promise.all([pressure('cpu.pressure'), pressure('memory.pressure'), pressure('io.pressure')]);
+  const file = (name: string) => read(path.join(dir, name));
+  const num = (name: string) => readNumber(read, path.join(dir, name));
+  const [cpuText, usage, max, statText, swapUsageBytes, swapMax, pids, cpuP, memP, ioP] = await Promise.all([
+    file('cpu.stat'),
+    num('memory.current'),
+    num('memory.max'), // "max" → undefined
+    file('memory.stat'),
+    num('memory.swap.current'),
+    num('memory.swap.max'), // "max" → undefined
+    num('pids.current'),
+    file('cpu.pressure'),
+    file('memory.pressure'),
+    file('io.pressure'),
+  ]);
+  if (cpuText === undefined && usage === undefined) return undefined;
+  const cpu = parseFlatKeyed(cpuText ?? '');
+  const stat = parseFlatKeyed(statText ?? '');
+  const memoryUsage = usage ?? 0;
+  const workingSet = Math.max(0, memoryUsage - (stat.inactive_file ?? 0));
+  const [cpuPsi, memoryPsi, ioPsi] = [cpuP, memP, ioP].map((t) => parsePressure(t ?? ''));
   return {
     timestampNs: nowNs,
     cpuUsageNs: (cpu.usage_usec ?? 0) * 1000,
-    memoryUsageBytes: usage,
+    memoryUsageBytes: memoryUsage,
     memoryWorkingSetBytes: workingSet,
     memoryRssBytes: stat.anon ?? 0,
     pageFaults: stat.pgfault ?? 0,
     majorPageFaults: stat.pgmajfault ?? 0,
     memoryAvailableBytes: max !== undefined ? Math.max(0, max - workingSet) : undefined,
-    processCount: await readNumber(path.join(dir, 'pids.current')),
+    processCount: pids,
     ...(swapUsageBytes !== undefined ? { swapUsageBytes, ...(swapMax !== undefined ? { swapAvailableBytes: Math.max(0, swapMax - swapUsageBytes) } : {}) } : {}),
     ...(cpuPsi || memoryPsi || ioPsi ? { psi: { cpu: cpuPsi, memory: memoryPsi, io: ioPsi } } : {}),
   };

@@ -24,7 +24,7 @@ import type { ContainerRecord } from './container-record';
 import { recoverContainers, type ContainerRecoveryReport } from './container-recovery';
 import { configFingerprint } from './config-fingerprint';
 import { assertSameCreate, InflightCreates } from './inflight-creates';
-import { ContainerStatsReader, type ContainerStatsView } from './container-stats';
+import { statsReaderFor, statsTargetOf, type ContainerStatsReader, type ContainerStatsView, type StatsTarget } from './container-stats';
 import { ContainerStore } from './container-store';
 import type { PodStatsInput, PodStatsView } from './pod-stats';
 import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
@@ -73,7 +73,7 @@ export class ContainerManager {
     this.exitDir = path.join(opts.runDir, 'exits');
     this.socketDir = path.join(opts.runDir, 'sockets');
     this.exitWatcher = new ExitWatcher(this.exitDir, (e) => this.onExit(e), opts.logger);
-    this.statsReader = new ContainerStatsReader(this, opts.specDefaults.cgroupVersion, nowNs);
+    this.statsReader = statsReaderFor(this, opts.specDefaults.cgroupVersion, opts.native);
     const cdi = new CdiRegistry(opts.cdiSpecDirs ?? [], opts.logger.child({ component: 'cdi' }));
     this.createDeps = {
       images: opts.images,
@@ -462,6 +462,11 @@ export class ContainerManager {
     return this.statsReader.podStats(pod);
   }
 
+  /** ListPodSandboxStats: the stats of `pods` in one collection. */
+  listPodStats(pods: PodStatsInput[]): Promise<PodStatsView[]> {
+    return this.statsReader.listPodStats(pods);
+  }
+
   /** Stops every container of a pod (PodContainersHook.stopAll). */
   async stopAllInPod(podId: string, timeoutSeconds = 0): Promise<void> {
     const ids = this.store.list().filter((r) => r.podSandboxId === podId).map((r) => r.id);
@@ -479,6 +484,11 @@ export class ContainerManager {
     const id = this.store.resolveId(idOrPrefix);
     const rec = id ? this.store.get(id) : undefined;
     return rec ? statusView(rec) : undefined;
+  }
+
+  /** The stats reader's view of the containers passing `filter`: references into the records, no copies (StatsSource). */
+  statsTargets(filter?: ContainerFilter): StatsTarget[] {
+    return this.store.list().filter((r) => matchesFilter(r, filter)).map(statsTargetOf);
   }
 
   /** Internal record access for stats (cgroup path, rootfs upper dir). */

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import type { CgroupUsage } from './cgroup-stats';
-import { ContainerStatsReader, type StatsSource } from './container-stats';
-import type { ContainerStatusView } from './container-view';
-import { runningContainerView } from './testing/container-view-fixtures';
+import { ContainerStatsReader, type StatsSource, type StatsTarget } from './container-stats';
 
 describe('runtime/ContainerStatsReader CPU rates (usage_nano_cores)', () => {
   let clock: number;
@@ -12,11 +10,10 @@ describe('runtime/ContainerStatsReader CPU rates (usage_nano_cores)', () => {
     if (ns === undefined) return undefined;
     return { timestampNs: nowNs, cpuUsageNs: ns, memoryUsageBytes: 0, memoryWorkingSetBytes: 0, memoryRssBytes: 0, pageFaults: 0, majorPageFaults: 0 };
   };
-  const view = (id: string, pod: string): ContainerStatusView => runningContainerView(id, pod);
+  const view = (id: string, pod: string): StatsTarget => ({ id, podSandboxId: pod, name: id, attempt: 0, state: 'running', labels: {}, annotations: {}, cgroupsPath: `/cg/${id}`, dir: '' });
   const views = [view('ca', 'podA'), view('cb', 'podB')];
   const source: StatsSource = {
-    listContainers: (f) => views.filter((v) => (!f?.podSandboxId || v.podSandboxId === f.podSandboxId) && (!f?.id || v.id === f.id)),
-    containerPaths: (id) => ({ cgroupsPath: `/cg/${id}`, dir: '', state: 'running' }),
+    statsTargets: (f) => views.filter((v) => (!f?.podSandboxId || v.podSandboxId === f.podSandboxId) && (!f?.id || v.id === f.id)),
   };
   const pod = (id: string) => ({ id, name: id, namespace: 'ns', uid: 'u', attempt: 0, labels: {}, annotations: {}, cgroupParent: `/cg/${id}` });
   const advance = (s: number, add: Record<string, number>) => {
@@ -31,7 +28,7 @@ describe('runtime/ContainerStatsReader CPU rates (usage_nano_cores)', () => {
   });
 
   it('a pod gets a rate from its second sample: Δ(cpu ns) / Δt', async () => {
-    const reader = new ContainerStatsReader(source, 2, () => clock, usage);
+    const reader = new ContainerStatsReader(source, 2, () => clock, { readUsage: usage });
     const first = await reader.podStats(pod('podA'));
     expect(first.usage).to.not.have.property('cpuUsageNanoCores');
     advance(10, { podA: 2.5e9, ca: 2e9 });
@@ -41,7 +38,7 @@ describe('runtime/ContainerStatsReader CPU rates (usage_nano_cores)', () => {
   });
 
   it("one pod's stats do not throw away the other pods' containers' samples", async () => {
-    const reader = new ContainerStatsReader(source, 2, () => clock, usage);
+    const reader = new ContainerStatsReader(source, 2, () => clock, { readUsage: usage });
     await reader.list(); // samples ca and cb
     advance(5, { ca: 1e9, cb: 5e8 });
     await reader.podStats(pod('podA')); // samples only podA's container
@@ -51,7 +48,7 @@ describe('runtime/ContainerStatsReader CPU rates (usage_nano_cores)', () => {
   });
 
   it('a removed container loses its sample (a new one with the same id starts over)', async () => {
-    const reader = new ContainerStatsReader(source, 2, () => clock, usage);
+    const reader = new ContainerStatsReader(source, 2, () => clock, { readUsage: usage });
     await reader.list();
     views.splice(1, 1);
     await reader.list();

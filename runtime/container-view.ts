@@ -36,9 +36,12 @@ export interface ContainerFilter {
   labelSelector?: Record<string, string>;
 }
 
-/** The status view of a record (a copy: callers may not mutate the store). */
+/**
+ * The status view of a record (a copy: callers may not mutate the store). Copied field by field:
+ * structuredClone of the whole record cost ~10 µs per container, 1.1 ms per ListContainers of 110.
+ */
 export function statusView(rec: ContainerRecord): ContainerStatusView {
-  return structuredClone({
+  return {
     id: rec.id,
     podSandboxId: rec.podSandboxId,
     name: rec.name,
@@ -53,14 +56,15 @@ export function statusView(rec: ContainerRecord): ContainerStatusView {
     stopSignal: rec.stopSignal ?? '',
     reason: rec.reason,
     message: rec.message,
-    labels: rec.labels,
-    annotations: rec.annotations,
-    mounts: rec.mounts,
+    labels: { ...rec.labels },
+    annotations: { ...rec.annotations },
+    // mounts and resources nest arrays and objects: deep copies (few containers have many)
+    mounts: rec.mounts.length > 0 ? structuredClone(rec.mounts) : [],
     logPath: rec.logPath,
-    resources: rec.resources,
-    user: rec.user,
+    resources: rec.resources === undefined ? undefined : structuredClone(rec.resources),
+    user: { ...rec.user, supplementalGroups: [...rec.user.supplementalGroups] },
     pid: rec.pid,
-  });
+  };
 }
 
 /** True when `rec` passes `filter` (id matches as a prefix, as crictl expects). */

@@ -57,4 +57,4 @@ export interface ImageUseRegistry {
 }
 
 /** The syscalls runtime/ uses (all declared: the daemon passes the checked addon, tests the fake). */
-export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount' | 'idmapMount' | 'openPty' | 'setWindowSize' | 'streamFd' | 'connectSeqpacket'>;
+export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount' | 'idmapMount' | 'openPty' | 'setWindowSize' | 'streamFd' | 'connectSeqpacket' | 'readFiles'>;

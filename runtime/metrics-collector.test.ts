@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { StatsSource } from './container-stats';
 import type { ContainerStatusView } from './container-view';
 import { cgroupFsPath } from './cgroup-stats';
 import { readCgroupMetrics, weightToShares } from './metrics-cgroup';
-import { PodMetricsCollector, type MetricSample } from './metrics-collector';
+import { PodMetricsCollector, type MetricSample, type MetricsSource } from './metrics-collector';
 import { METRIC_DESCRIPTORS } from './metrics-descriptors';
 import type { PodStatsInput } from './pod-stats';
 import { tempDirEach } from '../common/testing/temp-dir-fixtures';
@@ -62,7 +61,7 @@ const V2_FILES: Record<string, string> = {
   [`${CG}/pids.max`]: '200\n',
 };
 
-function fakeContainers(dir: string, views: Array<Partial<ContainerStatusView> & { id: string }>, cgroupsPath = CG): StatsSource {
+function fakeContainers(dir: string, views: Array<Partial<ContainerStatusView> & { id: string }>, cgroupsPath = CG): MetricsSource {
   const full = views.map(
     (v) =>
       ({

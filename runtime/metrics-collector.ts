@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { StatsSource } from './container-stats';
+import type { ContainerFilter, ContainerStatusView } from './container-view';
 import { writableLayerUsage, type DiskUsageCache } from './disk-usage';
 import { readCgroupMetrics, type CgroupMetricsSample } from './metrics-cgroup';
 import { CONTAINER_METRICS, METRIC_DESCRIPTORS, POD_NETWORK_METRICS, type MetricDescriptorView, type MetricKind } from './metrics-descriptors';
@@ -37,9 +37,15 @@ export interface PodMetricsService {
   podMetrics(pod: PodStatsInput): Promise<PodSandboxMetricsView>;
 }
 
+/** What the collector needs of the containers (runtime/ContainerManager fits). */
+export interface MetricsSource {
+  listContainers(filter?: ContainerFilter): ContainerStatusView[];
+  containerPaths(id: string): { cgroupsPath: string; dir: string; state: string } | undefined;
+}
+
 export interface PodMetricsCollectorOptions {
   /** The containers (runtime/ContainerManager fits). */
-  containers: StatsSource;
+  containers: MetricsSource;
   /** Detected from `cgroupRoot` when omitted (cgroup.controllers at the top means v2). */
   cgroupVersion?: 1 | 2;
   cgroupRoot?: string;

@@ -3,8 +3,8 @@
  * container), network counters read from /proc/<pid>/net/dev of a process inside the pod's netns
  * (pause), and the stats of the pod's containers.
  */
-import { promises as fs } from 'node:fs';
-import { readCgroupUsage, type CgroupUsage } from './cgroup-stats';
+import { readSmallFile } from '../common/read-small-file';
+import type { CgroupFileReader, CgroupUsage } from './cgroup-stats';
 import type { ContainerStatsView } from './container-stats';
 
 export interface NetworkInterfaceUsage {
@@ -54,22 +54,11 @@ export function parseNetDev(text: string): NetworkInterfaceUsage[] {
   return out;
 }
 
-/** Reads a pod's stats; `containers` are the pod's container stats (already read). */
-export async function readPodStats(
-  pod: PodStatsInput,
-  containers: ContainerStatsView[],
-  cgroupVersion: 1 | 2,
-  nowNs: number,
-  readUsage: typeof readCgroupUsage = readCgroupUsage,
-): Promise<PodStatsView> {
-  const usage = pod.cgroupParent ? await readUsage(pod.cgroupParent, cgroupVersion, nowNs) : undefined;
-  let network: PodStatsView['network'];
-  if (pod.netnsPid && pod.netnsPid > 0) {
-    const text = await fs.readFile(`/proc/${pod.netnsPid}/net/dev`, 'utf8').catch(() => undefined);
-    if (text !== undefined) {
-      const interfaces = parseNetDev(text);
-      network = { timestampNs: nowNs, defaultInterface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0], interfaces };
-    }
-  }
-  return { pod, usage, network, containers };
+/** The network counters of the netns `netnsPid` is in, from /proc/<pid>/net/dev; undefined when unreadable. */
+export async function readPodNetwork(netnsPid: number | undefined, nowNs: number, readFile: CgroupFileReader = readSmallFile): Promise<PodStatsView['network']> {
+  if (!netnsPid || netnsPid <= 0) return undefined;
+  const text = await readFile(`/proc/${netnsPid}/net/dev`);
+  if (text === undefined) return undefined;
+  const interfaces = parseNetDev(text);
+  return { timestampNs: nowNs, defaultInterface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0], interfaces };
 }

@@ -111,6 +111,10 @@ class FakeContainers implements ContainerService {
       containers: [statsView],
     };
   }
+  async listPodStats(pods: PodStatsInput[]): Promise<PodStatsView[]> {
+    this.calls.push({ method: 'listPodStats', args: [pods] });
+    return Promise.all(pods.map((p) => this.podStats(p)));
+  }
   listeners = new Set<ContainerEventListener>();
   onEvent(listener: ContainerEventListener) {
     this.listeners.add(listener);

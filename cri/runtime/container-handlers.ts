@@ -42,6 +42,8 @@ export interface ContainerService {
   listContainerStats(filter?: ContainerFilter): Promise<ContainerStatsView[]>;
   /** Stats of a pod (facts from the pod layer) with its containers' stats. */
   podStats(pod: PodStatsInput): Promise<PodStatsView>;
+  /** Stats of many pods in one collection (ListPodSandboxStats). */
+  listPodStats(pods: PodStatsInput[]): Promise<PodStatsView[]>;
   /** Subscribes to lifecycle events; returns the unsubscribe function. */
   onEvent(listener: ContainerEventListener): () => void;
 }

@@ -42,8 +42,8 @@ export function statsToWire(s: ContainerStatsView): runtime.v1.IContainerStats {
     writableLayer: {
       timestamp: s.writableLayer.timestampNs,
       fsId: { mountpoint: s.writableLayer.mountpoint },
-      usedBytes: { value: s.writableLayer.usedBytes },
-      inodesUsed: { value: s.writableLayer.inodesUsed },
+      usedBytes: u64(s.writableLayer.usedBytes),
+      inodesUsed: u64(s.writableLayer.inodesUsed),
     },
   };
 }

@@ -1,6 +1,6 @@
-/** ListPodSandboxStats: PodSandboxStats of every pod matching the filter. */
+/** ListPodSandboxStats: PodSandboxStats of every pod matching the filter, in one collection. */
 import { errorKindOf } from '../../common/errors';
-import type { PodStatsView } from '../../runtime/pod-stats';
+import type { PodStatsInput } from '../../runtime/pod-stats';
 import type { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import type { ContainerHandlerDeps } from './container-handlers';
@@ -11,14 +11,15 @@ export function listPodSandboxStats(deps: ContainerHandlerDeps & { pods: PodStat
   return async (request: runtime.v1.IListPodSandboxStatsRequest, _call: CallContext): Promise<runtime.v1.IListPodSandboxStatsResponse> => {
     const f = request.filter;
     const pods = deps.pods.listPodSandboxes(f ? { id: f.id || undefined, labelSelector: f.labelSelector ?? undefined } : undefined);
-    const stats: PodStatsView[] = [];
+    const inputs: PodStatsInput[] = [];
     for (const { id } of pods) {
       try {
-        stats.push(await deps.containers.podStats(podStatsInput(deps.pods.podSandboxStatus(id))));
+        inputs.push(podStatsInput(deps.pods.podSandboxStatus(id)));
       } catch (err) {
         if (errorKindOf(err) !== 'NotFound') throw err; // removed meanwhile: skip it
       }
     }
+    const stats = await deps.containers.listPodStats(inputs);
     return { stats: stats.map(podStatsToWire) };
   };
 }

@@ -7,7 +7,7 @@ namespace {
 
 // Bumped whenever an export is added, removed or changes its arguments; native/addon-loader.ts
 // refuses a build whose marker differs (a stale build would otherwise fail on first use).
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   berth::InitFsOps(env, exports);

@@ -5,7 +5,7 @@
 
 namespace berth {
 
-void InitFsOps(Napi::Env env, Napi::Object exports);       // mount, umount2, mknod
+void InitFsOps(Napi::Env env, Napi::Object exports);       // mount, umount2, mknod, readFiles
 void InitXattrOps(Napi::Env env, Napi::Object exports);    // lsetxattr, lgetxattr, llistxattr
 void InitStartPause(Napi::Env env, Napi::Object exports);  // startPause
 void InitWatchExit(Napi::Env env, Napi::Object exports);   // watchExit, watchChild

@@ -12,7 +12,7 @@
  * streamFd connects to one the same way (path `fd:<n>`). spawnProcess hands out fake pids whose
  * exit a test reports with `exitChild`; reduceMemory only counts.
  */
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, promises as fs, writeFileSync } from 'node:fs';
 import {
   NativeError,
   type ChildExitCallback,
@@ -268,6 +268,12 @@ export class FakeNativeBinding implements NativeBinding {
       }
     }
     this.nodes.set(path, { mode, major, minor });
+  }
+
+  /** Reads the real files (stats tests point it at a temp tree). */
+  async readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>> {
+    this.record('readFiles', [[...paths], maxBytes]);
+    return Promise.all(paths.map((p) => fs.readFile(p).then((b) => b.subarray(0, maxBytes).toString('utf8'), () => undefined)));
   }
 
   async lsetxattr(path: string, name: string, value: Buffer): Promise<void> {

@@ -214,6 +214,8 @@ describe('e2e runtime: containers under runc + conmon', function () {
       expect(s.usage!.memoryWorkingSetBytes).to.be.greaterThan(0);
       expect(s.writableLayer.usedBytes).to.be.at.least(2_000_000);
       expect(s.writableLayer.inodesUsed).to.be.at.least(2);
+      // A cgroup is sampled once per collection period (1 s): the rate needs the next period's sample.
+      await new Promise((r) => setTimeout(r, 1100));
       const again = await manager.listContainerStats({ podSandboxId: pod.id });
       expect(again.find((x) => x.id === id)!.usage!.cpuUsageNanoCores).to.be.a('number');
     } finally {

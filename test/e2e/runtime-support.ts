@@ -73,6 +73,9 @@ export class TrackedNative implements RuntimeNative {
   connectSeqpacket(socketPath: string, handlers: SeqpacketHandlers): Promise<SeqpacketSocket> {
     return this.inner.connectSeqpacket(socketPath, handlers);
   }
+  readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>> {
+    return this.inner.readFiles(paths, maxBytes);
+  }
 }
 
 export class StaticImages implements ImageLookup {
