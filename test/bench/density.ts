@@ -6,7 +6,7 @@
  * PSS comes from /proc/<pid>/smaps_rollup, so shared pages (libc, the node binary) are split
  * among the processes sharing them rather than counted once per process.
  */
-import * as fs from 'node:fs';
+import { readProcStatSync } from '../../common/proc-stat';
 import type { CriClient } from '../support/cri-client';
 import { benchContainerConfig, benchPodConfig, ensureImage } from './cri-sequence';
 import { processMemory } from './daemon-startup';
@@ -56,13 +56,7 @@ const rss = (pid: number | undefined): number | undefined => (pid === undefined 
 
 /** Parent pid of `pid` from /proc (undefined when gone). */
 export function parentPid(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The comm field may hold spaces and parentheses: fields resume after the last ')'.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
+  return readProcStatSync(pid)?.ppid;
 }
 
 /** The pid in a verbose status `info.info` document (berth and containerd both use `pid`). */
