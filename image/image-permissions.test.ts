@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { createLogger } from '../common/logger';
 import { sha256Digest } from './content-store';
 import { ImageStorage } from './image-storage';
-import { FakeUnpackNative } from './testing/fake-native';
+import { FakeUnpackNative } from './testing/fake-unpack-native';
 import { buildTar } from './testing/tarball';
 
 const modeOf = (p: string): string => (statSync(p).mode & 0o7777).toString(8);

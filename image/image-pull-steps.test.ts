@@ -7,7 +7,7 @@ import { ImagePuller } from './image-puller';
 import { ImageStorage } from './image-storage';
 import { parseReference } from './reference';
 import { EMPTY_REGISTRIES_CONFIG, parseRegistriesConfig } from './registries-config';
-import { FakeUnpackNative } from './testing/fake-native';
+import { FakeUnpackNative } from './testing/fake-unpack-native';
 import { startFakeRegistry, type FakeRegistry } from './testing/fake-registry';
 
 describe('image/image-puller step reports (onStep)', function () {

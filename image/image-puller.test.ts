@@ -9,7 +9,7 @@ import { ImageStorage } from './image-storage';
 import { parseReference } from './reference';
 import { EMPTY_REGISTRIES_CONFIG, parseRegistriesConfig, RegistriesConfig } from './registries-config';
 import { canonicalRegistryHost, type RegistryCredentials } from './registry-auth';
-import { FakeUnpackNative } from './testing/fake-native';
+import { FakeUnpackNative } from './testing/fake-unpack-native';
 import { startFakeRegistry, startFakeTokenServer, type FakeRegistry } from './testing/fake-registry';
 
 const USER = { username: 'alice', password: 's3cret' };

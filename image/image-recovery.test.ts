@@ -7,7 +7,7 @@ import { silentLogger } from '../common/logger';
 import { sha256Digest } from './content-store';
 import { ImageStorage } from './image-storage';
 import { buildTar } from './testing/tarball';
-import { FakeUnpackNative } from './testing/fake-native';
+import { FakeUnpackNative } from './testing/fake-unpack-native';
 
 /** Stores a one-layer image (uncompressed tar) and returns its id. */
 async function storeImage(storage: ImageStorage, tag: string): Promise<string> {

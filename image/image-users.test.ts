@@ -10,7 +10,7 @@ import { ImageService } from './image-service';
 import { ImageUsers } from './image-users';
 import { EMPTY_REGISTRIES_CONFIG } from './registries-config';
 import { buildTar } from './testing/tarball';
-import { FakeUnpackNative } from './testing/fake-native';
+import { FakeUnpackNative } from './testing/fake-unpack-native';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {

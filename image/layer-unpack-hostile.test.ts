@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { LayerTree } from './layer-tree';
 import { unpackLayer, UnsafeLayerError } from './layer-unpack';
-import { FakeUnpackNative } from './testing/fake-native';
+import { FakeUnpackNative } from './testing/fake-unpack-native';
 import { buildTar, TarEntrySpec } from './testing/tarball';
 
 const Y1999 = new Date('1999-01-01T00:00:00Z');

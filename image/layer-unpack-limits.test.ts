@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { TarRecordTooLargeError, unpackLayer, UnsafeLayerError } from './layer-unpack';
-import { FakeUnpackNative } from './testing/fake-native';
+import { FakeUnpackNative } from './testing/fake-unpack-native';
 import { oversizedRecordTar, rawTar } from './testing/tarball';
 
 const MiB = 1024 * 1024;

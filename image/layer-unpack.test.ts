@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { unpackLayer, safeComponents, UnsafeLayerError, OPAQUE_XATTR } from './layer-unpack';
-import { FakeUnpackNative } from './testing/fake-native';
+import { FakeUnpackNative } from './testing/fake-unpack-native';
 import { buildTar, buildTarGz, TarEntrySpec } from './testing/tarball';
 
 describe('image/layer-unpack', () => {

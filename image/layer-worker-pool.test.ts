@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { FailedPreconditionError, errnoCode, errorKindOf } from '../common/errors';
 import { TarRecordTooLargeError, UnpackNative, UnpackResult, UnsafeLayerError, OPAQUE_XATTR, unpackLayer } from './layer-unpack';
 import { LayerWorkerPool } from './layer-worker-pool';
-import { FakeUnpackNative } from './testing/fake-native';
+import { FakeUnpackNative } from './testing/fake-unpack-native';
 import { buildTar, buildTarGz, oversizedRecordTar, TarEntrySpec } from './testing/tarball';
 
 const run = promisify(execFile);

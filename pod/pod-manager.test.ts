@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { PodManager } from './pod-manager';
-import { FakePodNative, FakePodNetwork, FakeProcesses } from './pod-test-fakes';
+import { FakePodNative } from './testing/fake-pod-native';
+import { FakePodNetwork } from './testing/fake-pod-network';
+import { FakeProcesses } from './testing/fake-processes';
 import { NamespaceMode, PodSandboxConfigInput, PodStartStep } from './types';
 
 interface Harness {

@@ -8,7 +8,7 @@ import type { PauseSpec } from '../native/binding';
 import { RecordingNativeBinding } from '../native/fake';
 import { ProcessControl } from './dependencies';
 import { PodManager } from './pod-manager';
-import { FakePodNetwork } from './pod-test-fakes';
+import { FakePodNetwork } from './testing/fake-pod-network';
 import { NamespaceMode, PodSandboxConfigInput } from './types';
 
 const BASE = 131072;

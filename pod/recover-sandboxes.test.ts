@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../common/logger';
 import { PodManager, PodManagerOptions } from './pod-manager';
-import { FakePodNative, FakePodNetwork, FakeProcesses } from './pod-test-fakes';
+import { FakePodNative } from './testing/fake-pod-native';
+import { FakePodNetwork } from './testing/fake-pod-network';
+import { FakeProcesses } from './testing/fake-processes';
 import { PodSandboxConfigInput } from './types';
 
 function config(name: string): PodSandboxConfigInput {

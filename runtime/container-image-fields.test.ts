@@ -5,9 +5,13 @@ import * as path from 'node:path';
 import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
 import { reportedImageName } from './container-record';
-import { specInput } from './spec/spec-fixtures';
+import { specInput } from './testing/spec-fixtures';
 import type { ContainerConfigInput } from './spec/inputs';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeImages } from './testing/fake-images';
+import { FakeMonitor } from './testing/fake-monitor';
+import { FakeNative } from './testing/fake-native';
+import { FakeRuntime } from './testing/fake-runtime';
+import { FakeSandboxes } from './testing/fake-sandboxes';
 
 describe('runtime container image fields (what status reports as image / image_ref / image_id)', () => {
   let dir: string;

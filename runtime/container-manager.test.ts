@@ -6,9 +6,13 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errorKind
 import { silentLogger } from '../common/logger';
 import type { ContainerEvent } from './container-events';
 import { ContainerManager } from './container-manager';
-import { specInput } from './spec/spec-fixtures';
+import { specInput } from './testing/spec-fixtures';
 import type { ContainerConfigInput } from './spec/inputs';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeImages } from './testing/fake-images';
+import { FakeMonitor } from './testing/fake-monitor';
+import { FakeNative } from './testing/fake-native';
+import { FakeRuntime } from './testing/fake-runtime';
+import { FakeSandboxes } from './testing/fake-sandboxes';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {

@@ -6,9 +6,13 @@ import { errorKindOf } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
 import { LOST_EXIT_CODE, LOST_REASON } from './container-recovery';
-import { specInput } from './spec/spec-fixtures';
+import { specInput } from './testing/spec-fixtures';
 import type { ContainerConfigInput } from './spec/inputs';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeImages } from './testing/fake-images';
+import { FakeMonitor } from './testing/fake-monitor';
+import { FakeNative } from './testing/fake-native';
+import { FakeRuntime } from './testing/fake-runtime';
+import { FakeSandboxes } from './testing/fake-sandboxes';
 
 describe('runtime/container-recovery and idempotent creates (fakes)', () => {
   let dir: string;

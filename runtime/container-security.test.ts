@@ -11,8 +11,12 @@ import { errorKindOf } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
 import type { AppArmorHostFacts, ContainerConfigInput } from './spec/inputs';
-import { specInput } from './spec/spec-fixtures';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { specInput } from './testing/spec-fixtures';
+import { FakeImages } from './testing/fake-images';
+import { FakeMonitor } from './testing/fake-monitor';
+import { FakeNative } from './testing/fake-native';
+import { FakeRuntime } from './testing/fake-runtime';
+import { FakeSandboxes } from './testing/fake-sandboxes';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {

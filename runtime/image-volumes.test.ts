@@ -7,9 +7,13 @@ import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
 import { checkImageSubPath, resolveImageSubPath } from './image-volumes';
 import type { ImageUseRegistry } from './interfaces';
-import { specInput } from './spec/spec-fixtures';
+import { specInput } from './testing/spec-fixtures';
 import type { ContainerConfigInput, ContainerMountInput } from './spec/inputs';
-import { FakeImages, FakeMonitor, FakeNative, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { FakeImages } from './testing/fake-images';
+import { FakeMonitor } from './testing/fake-monitor';
+import { FakeNative } from './testing/fake-native';
+import { FakeRuntime } from './testing/fake-runtime';
+import { FakeSandboxes } from './testing/fake-sandboxes';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {

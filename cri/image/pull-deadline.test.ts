@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { ImageService } from '../../image/image-service';
 import { EMPTY_REGISTRIES_CONFIG } from '../../image/registries-config';
-import { FakeUnpackNative } from '../../image/testing/fake-native';
+import { FakeUnpackNative } from '../../image/testing/fake-unpack-native';
 import { startFakeRegistry, type FakeRegistry } from '../../image/testing/fake-registry';
 import { createCriClient, isServiceError, type CriClient } from '../../test/support/cri-client';
 import { createCriServer, type CriServer } from '../server';

@@ -1,11 +1,6 @@
-/**
- * Fakes of the interfaces pod/ consumes, for its unit tests: a native layer that tracks mounts and
- * fake pause processes, a ProcessControl that "kills" those, and a network that tracks attachments.
- * Failures are injected per operation.
- */
 import { appendFileSync } from 'node:fs';
-import { NativeError, type ExitWatch, type MountFlag, type PauseSpec } from '../native/binding';
-import { PodNativeOps, PodNetwork, PodNetworkRef, PodNetworkSetup, ProcessControl } from './dependencies';
+import { NativeError, type ExitWatch, type MountFlag, type PauseSpec } from '../../native/binding';
+import type { PodNativeOps } from '../dependencies';
 
 /** A fake native binding: mounts are recorded in a map, pause processes are fake pids. */
 export class FakePodNative implements PodNativeOps {
@@ -67,56 +62,5 @@ export class FakePodNative implements PodNativeOps {
     if (i < 0) return;
     const [failure] = this.failures.splice(i, 1);
     throw new NativeError(`${method} ${arg}: ${failure.code}`, failure.code, 1);
-  }
-}
-
-/** ProcessControl over FakePodNative's fake pids. */
-export class FakeProcesses implements ProcessControl {
-  readonly signals: Array<{ pid: number; signal: string }> = [];
-  constructor(private readonly native: FakePodNative) {}
-  kill(pid: number, signal: NodeJS.Signals): void {
-    this.signals.push({ pid, signal });
-    if (!this.native.alive.has(pid)) throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
-    if (signal === 'SIGKILL') this.native.exit(pid);
-  }
-  isAlive(pid: number): boolean {
-    return this.native.alive.has(pid);
-  }
-  startTime(pid: number): string | undefined {
-    return this.native.alive.has(pid) ? `start-${pid}` : undefined;
-  }
-}
-
-/** A network that hands out 10.99.0.x addresses and tracks attachments. */
-export class FakePodNetwork implements PodNetwork {
-  readonly attached = new Map<string, PodNetworkSetup>();
-  readonly setUps: PodNetworkSetup[] = [];
-  readonly tearDowns: string[] = [];
-  failSetUp: Error | undefined;
-  /** Make ADD fail after it attached (as a plugin failing mid-chain does). */
-  attachBeforeFailing = false;
-  /** Make ADD never finish (berthd "crashes" mid-RunPodSandbox). */
-  hang = false;
-  private next = 2;
-
-  async setUpPod(pod: PodNetworkSetup): Promise<{ ips: string[]; interfaceName: string; raw: unknown }> {
-    this.setUps.push(pod);
-    if (this.hang) return new Promise(() => undefined);
-    if (this.failSetUp) {
-      if (this.attachBeforeFailing) this.attached.set(pod.id, pod);
-      throw this.failSetUp;
-    }
-    this.attached.set(pod.id, pod);
-    const ip = `10.99.0.${this.next++}`;
-    return { ips: [ip], interfaceName: 'eth0', raw: { cniVersion: '1.0.0', ips: [{ address: `${ip}/24` }] } };
-  }
-
-  async tearDownPod(pod: PodNetworkRef): Promise<void> {
-    this.tearDowns.push(pod.id);
-    this.attached.delete(pod.id);
-  }
-
-  async checkPod(pod: PodNetworkRef): Promise<void> {
-    if (!this.attached.has(pod.id)) throw new Error(`pod ${pod.id} not attached`);
   }
 }

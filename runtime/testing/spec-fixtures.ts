@@ -1,6 +1,6 @@
 /** Test fixtures for the spec builder: a minimal valid input that rows then vary. */
-import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities';
-import type { ContainerConfigInput, SpecBuildInput } from './inputs';
+import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from '../spec/capabilities';
+import type { ContainerConfigInput, SpecBuildInput } from '../spec/inputs';
 
 /** A complete, valid SpecBuildInput; `patch` receives a deep copy to modify. */
 export function specInput(patch: (i: SpecBuildInput) => void = () => {}): SpecBuildInput {
