@@ -31,13 +31,13 @@ export interface AttachIo {
 }
 
 /** conmon's stream ids on the attach socket. */
-export const ATTACH_STDOUT = 2;
-export const ATTACH_STDERR = 3;
+const ATTACH_STDOUT = 2;
+const ATTACH_STDERR = 3;
 /** Largest stdin packet we send (conmon's buffer is 32 KiB). */
 export const ATTACH_STDIN_CHUNK = 8192;
 
 /** Whether `native` can attach (the daemon passes the full binding). */
-export function hasAttachNative(native: object): native is AttachNative {
+function hasAttachNative(native: object): native is AttachNative {
   return typeof (native as Partial<AttachNative>).connectSeqpacket === 'function';
 }
 

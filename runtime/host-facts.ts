@@ -72,12 +72,12 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Largest number of device nodes one CRI Device directory may expand to (a hostile path could name /). */
-export const MAX_DEVICES_PER_DIR = 4096;
+const MAX_DEVICES_PER_DIR = 4096;
 /** Most directory entries looked at while expanding one CRI Device directory (/sys has millions, no nodes). */
-export const MAX_DEVICE_DIR_ENTRIES = 16384;
+const MAX_DEVICE_DIR_ENTRIES = 16384;
 
 /** Stats one device node (following symlinks); NotFound / InvalidArgument name the path. */
-export async function resolveDevice(d: ContainerDeviceInput, field = 'device'): Promise<ResolvedDevice> {
+async function resolveDevice(d: ContainerDeviceInput, field = 'device'): Promise<ResolvedDevice> {
   const st = await statDevicePath(d.hostPath, field);
   if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new InvalidArgumentError(`${field}: ${d.hostPath} is not a device node`);
   return deviceFromStat(st, d.containerPath || d.hostPath, d.permissions);
