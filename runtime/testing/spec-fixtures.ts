@@ -2,12 +2,12 @@
 import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from '../spec/capabilities';
 import type { ContainerConfigInput, SpecBuildInput } from '../spec/inputs';
 
-/** A complete, valid SpecBuildInput; `patch` receives a deep copy to modify. */
-export function specInput(patch: (i: SpecBuildInput) => void = () => {}): SpecBuildInput {
-  const config: ContainerConfigInput = {
-    name: 'app',
+/** A valid ContainerConfigInput named `name` (log `<name>/0.log`), with `patch` applied over it (unit and e2e tests). */
+export function containerConfigInput(name: string, image: string, patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput {
+  return {
+    name,
     attempt: 0,
-    image: 'busybox:latest',
+    image,
     command: [],
     args: [],
     workingDir: '',
@@ -16,12 +16,18 @@ export function specInput(patch: (i: SpecBuildInput) => void = () => {}): SpecBu
     devices: [],
     labels: {},
     annotations: {},
-    logPath: 'app/0.log',
+    logPath: `${name}/0.log`,
     stdin: false,
     stdinOnce: false,
     tty: false,
     security: {},
+    ...patch,
   };
+}
+
+/** A complete, valid SpecBuildInput; `patch` receives a deep copy to modify. */
+export function specInput(patch: (i: SpecBuildInput) => void = () => {}): SpecBuildInput {
+  const config = containerConfigInput('app', 'busybox:latest');
   const input: SpecBuildInput = {
     containerId: 'c0ffee',
     config,
