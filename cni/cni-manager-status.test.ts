@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../common/logger';
 import { CniManager, CniManagerOptions } from './cni-manager';
-import { FakePluginDir } from './testing/fake-plugins';
+import { FakePluginDir } from './testing/fake-plugin-dir';
 
 /** Polls `probe` until it returns true or `ms` pass. */
 async function eventually(probe: () => boolean, ms = 3000): Promise<void> {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { errorKindOf } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { CniManager, CniManagerOptions } from './cni-manager';
-import { FakePluginDir } from './testing/fake-plugins';
+import { FakePluginDir } from './testing/fake-plugin-dir';
 import { PodNetworkRequest } from './types';
 
 describe('cni/CniManager (fake plugins)', () => {

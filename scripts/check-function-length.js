@@ -11,12 +11,13 @@ const ts = require('typescript');
 const ROOT = path.resolve(__dirname, '..');
 const FOLDERS = ['common', 'cri', 'pod', 'runtime', 'image', 'cni', 'native', 'daemon'];
 
-/** Non-test .ts files under `dir` (relative to the repository root). */
-function sources(dir) {
+/** The .ts files under `dir` (relative to the repository root), not descending into `skipDirs`; `tests` keeps *.test.ts. */
+function tsFiles(dir, { skipDirs = ['build', 'node_modules'], tests = true } = {}) {
   return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
     const rel = `${dir}/${e.name}`;
-    if (e.isDirectory()) return ['build', 'testing', 'generated', 'node_modules'].includes(e.name) ? [] : sources(rel);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') && !e.name.endsWith('.test.ts') ? [rel] : [];
+    if (e.isDirectory()) return skipDirs.includes(e.name) ? [] : tsFiles(rel, { skipDirs, tests });
+    if (!e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) return [];
+    return tests || !e.name.endsWith('.test.ts') ? [rel] : [];
   });
 }
 
@@ -47,13 +48,13 @@ function functionLengths(file, text) {
 
 /** Functions over `max` lines in the repository's non-test sources, longest first. */
 function longFunctions(max) {
-  return FOLDERS.flatMap(sources)
+  return FOLDERS.flatMap((dir) => tsFiles(dir, { skipDirs: ['build', 'testing', 'generated', 'node_modules'], tests: false }))
     .flatMap((file) => functionLengths(file, fs.readFileSync(path.join(ROOT, file), 'utf8')))
     .filter((f) => f.lines > max)
     .sort((a, b) => b.lines - a.lines);
 }
 
-module.exports = { functionLengths, longFunctions };
+module.exports = { functionLengths, longFunctions, tsFiles };
 
 if (require.main === module) {
   const max = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 80);
