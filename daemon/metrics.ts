@@ -3,7 +3,7 @@
  * `RpcObserver` this class implements; domain layers can later receive narrow metric interfaces
  * created from `registry` (one Registry per daemon so two daemons in one test process never mix).
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { cniPluginMetrics, containerStepMetrics, imagePullMetrics, podStartStepMetrics, type ContainerStepMetrics, type ImagePullMetrics, type PodStepMetrics } from './layer-metrics';
 import type { SpanHooks } from './tracing';
 
@@ -87,7 +87,10 @@ export class DaemonMetrics implements RpcObservation {
       cniPluginDone(plugin, command, ms, ok);
       this.spans?.cniPlugin(plugin, command, ms / 1000, ok);
     };
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
+    if (opts.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
+      renameTotalGauges(this.registry);
+    }
   }
 
   /** Also turns pod start steps, container steps, CNI plugin calls and image pulls (and their steps) into spans (before the layers are built). */
@@ -106,4 +109,40 @@ export class DaemonMetrics implements RpcObservation {
   scrape(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/**
+ * prom-client's defaults include three gauges named `*_total`, a suffix Prometheus reserves for
+ * counters (`promtool check metrics` flags them): they are replaced by `*_all` gauges with the
+ * same value (the per-type gauges without the suffix stay as they are).
+ */
+function renameTotalGauges(registry: Registry): void {
+  const renamed: Array<[string, string, () => number]> = [
+    ['berth_nodejs_active_handles_total', 'Active libuv handles of all types.', () => activeHandles()],
+    ['berth_nodejs_active_requests_total', 'Active libuv requests of all types.', () => activeRequests()],
+    ['berth_nodejs_active_resources_total', 'Resources of all types keeping the event loop alive.', () => process.getActiveResourcesInfo().length],
+  ];
+  for (const [old, help, count] of renamed) {
+    if (!registry.getSingleMetric(old)) continue;
+    registry.removeSingleMetric(old);
+    new Gauge({
+      name: old.replace(/_total$/, '_all'),
+      help,
+      registers: [registry],
+      collect() {
+        this.set(count());
+      },
+    });
+  }
+}
+
+/** The internal counts prom-client reads too (no public API gives them). */
+function activeHandles(): number {
+  const p = process as unknown as { _getActiveHandles?: () => unknown[] };
+  return p._getActiveHandles?.().length ?? 0;
+}
+
+function activeRequests(): number {
+  const p = process as unknown as { _getActiveRequests?: () => unknown[] };
+  return p._getActiveRequests?.().length ?? 0;
 }

@@ -9,9 +9,9 @@ import { ContainerManager } from '../runtime/container-manager';
 import { specInput } from '../runtime/testing/spec-fixtures';
 import { FakeImages } from '../runtime/testing/fake-images';
 import { FakeMonitor } from '../runtime/testing/fake-monitor';
-import { FakeNative } from '../runtime/testing/fake-native';
 import { FakeRuntime } from '../runtime/testing/fake-runtime';
 import { FakeSandboxes } from '../runtime/testing/fake-sandboxes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { createCriClient, type CriClient } from '../test/support/cri-client';
 import { DaemonMetrics } from './metrics';
 import { createOtelTracing } from './tracing-otel';
@@ -28,7 +28,7 @@ describe('daemon/tracing container steps (ContainerManager with fakes behind the
   this.timeout(20000);
   let dir: string;
   let manager: ContainerManager;
-  let native: FakeNative;
+  let native: FakeNativeBinding;
   let images: FakeImages;
   let metrics: DaemonMetrics;
   let tracing: DaemonTracing | undefined;
@@ -42,7 +42,7 @@ describe('daemon/tracing container steps (ContainerManager with fakes behind the
     sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
     images = new FakeImages();
     images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:dig'], config: { Cmd: ['sh'] }, lowerDirs: ['/l/1'] });
-    native = new FakeNative();
+    native = new FakeNativeBinding();
     metrics = new DaemonMetrics({ defaultMetrics: false });
     exporter = new KeepingExporter();
     tracing = createOtelTracing({ endpoint: 'http://unused', samplingRate: 1, serviceName: 'berth-test', version: '0.0.0', logger: silentLogger, exporter });
@@ -148,7 +148,7 @@ describe('daemon/tracing container steps (ContainerManager with fakes behind the
   });
 
   it('a failed overlay mount ends CreateContainer after the image lookup span (rootfs mount is timed only when it completes)', async () => {
-    native.failMount = new Error('EINVAL');
+    native.fail('mount', new Error('EINVAL'));
     await client!.createContainer({ podSandboxId: 'pod1', config: { metadata: { name: 'app' }, image: { image: 'busybox:latest' } } }).catch(() => undefined);
     expect(childrenOf(await spans(), 'CreateContainer')).to.deep.equal(['container create: image lookup']);
   });

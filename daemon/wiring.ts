@@ -11,7 +11,7 @@ import type { Logger } from '../common/logger';
 import type { CriHandlers } from '../cri/handlers';
 import { runtimeInfoHandlers } from '../cri/runtime/info-handlers';
 import { createCriServer, type CriServer } from '../cri/server';
-import { loadRawAddon, nativeAddonAvailable } from '../native/addon';
+import { loadNativeBinding } from '../native/addon';
 import { streamListHandlers } from '../cri/stream-lists';
 import type { BerthConfig } from './config-schema';
 import { parseHostPort } from './config-validate';
@@ -126,8 +126,9 @@ export async function startDaemon(
       if (started) stack.push('metrics server', () => started.close());
     }
 
-    // Memory back to the kernel after bursts, between requests (memory-trim.ts); needs the addon.
-    const trimmer = nativeAddonAvailable() ? new MemoryTrimmer({ reduce: () => loadRawAddon().reduceMemory(), logger: logger.child({ component: 'memory' }) }) : undefined;
+    // Memory back to the kernel after bursts, between requests (memory-trim.ts).
+    const native = loadNativeBinding();
+    const trimmer = new MemoryTrimmer({ reduce: () => native.reduceMemory(), logger: logger.child({ component: 'memory' }) });
     const observer = {
       beginCall: tracing?.beginCall,
       observe(service: 'RuntimeService' | 'ImageService', method: string, code: string, seconds: number): void {

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { createLogger } from '../common/logger';
 import { sha256Digest } from './content-store';
 import { ImageStorage } from './image-storage';
-import { FakeUnpackNative } from './testing/fake-unpack-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { buildTar } from './testing/tarball';
 
 const modeOf = (p: string): string => (statSync(p).mode & 0o7777).toString(8);
@@ -25,7 +25,7 @@ describe('image/ store permissions', () => {
       chmodSync(path.join(images, d), 0o755);
     }
     const lines: string[] = [];
-    const storage = new ImageStorage({ dir: images, native: new FakeUnpackNative(), logger: createLogger({ sink: (l) => lines.push(l) }) });
+    const storage = new ImageStorage({ dir: images, native: new FakeNativeBinding({ nodesOnDisk: true }), logger: createLogger({ sink: (l) => lines.push(l) }) });
     await storage.init();
     try {
       const layer = await buildTar([{ name: 'hello.txt', content: 'hi' }]);

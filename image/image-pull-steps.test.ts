@@ -7,7 +7,7 @@ import { ImagePuller } from './image-puller';
 import { ImageStorage } from './image-storage';
 import { parseReference } from './reference';
 import { EMPTY_REGISTRIES_CONFIG, parseRegistriesConfig } from './registries-config';
-import { FakeUnpackNative } from './testing/fake-unpack-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { startFakeRegistry, type FakeRegistry } from './testing/fake-registry';
 
 describe('image/image-puller step reports (onStep)', function () {
@@ -18,7 +18,7 @@ describe('image/image-puller step reports (onStep)', function () {
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'berth-pull-steps-'));
-    storage = new ImageStorage({ dir, native: new FakeUnpackNative(), logger: silentLogger });
+    storage = new ImageStorage({ dir, native: new FakeNativeBinding({ nodesOnDisk: true }), logger: silentLogger });
     await storage.init();
   });
   afterEach(async () => {

@@ -9,7 +9,7 @@ import { ImageStorage } from './image-storage';
 import { parseReference } from './reference';
 import { EMPTY_REGISTRIES_CONFIG, parseRegistriesConfig, RegistriesConfig } from './registries-config';
 import { canonicalRegistryHost, type RegistryCredentials } from './registry-auth';
-import { FakeUnpackNative } from './testing/fake-unpack-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { startFakeRegistry, startFakeTokenServer, type FakeRegistry } from './testing/fake-registry';
 
 const USER = { username: 'alice', password: 's3cret' };
@@ -23,7 +23,7 @@ describe('image/image-puller credential scoping', function () {
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'berth-puller-'));
-    storage = new ImageStorage({ dir, native: new FakeUnpackNative(), logger: silentLogger });
+    storage = new ImageStorage({ dir, native: new FakeNativeBinding({ nodesOnDisk: true }), logger: silentLogger });
     await storage.init();
   });
   afterEach(async () => {
@@ -98,7 +98,7 @@ describe('image/image-puller credential scoping', function () {
     const port = reg.host.split(':')[1]!;
     for (const serverAddress of [`https://127.0.0.1:${port}`, `127.0.0.1:${port}/v2/`, `http://127.0.0.1:${port}/v1/`]) {
       const svcDir = mkdtempSync(path.join(tmpdir(), 'berth-puller-sa-'));
-      const s = new ImageStorage({ dir: svcDir, native: new FakeUnpackNative(), logger: silentLogger });
+      const s = new ImageStorage({ dir: svcDir, native: new FakeNativeBinding({ nodesOnDisk: true }), logger: silentLogger });
       await s.init();
       try {
         const p = new ImagePuller({ storage: s, registries: () => EMPTY_REGISTRIES_CONFIG, logger: silentLogger });

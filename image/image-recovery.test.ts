@@ -7,7 +7,7 @@ import { silentLogger } from '../common/logger';
 import { sha256Digest } from './content-store';
 import { ImageStorage } from './image-storage';
 import { buildTar } from './testing/tarball';
-import { FakeUnpackNative } from './testing/fake-unpack-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 /** Stores a one-layer image (uncompressed tar) and returns its id. */
 async function storeImage(storage: ImageStorage, tag: string): Promise<string> {
@@ -33,7 +33,7 @@ describe('image/ crash consistency at start', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const open = async (): Promise<ImageStorage> => {
-    const s = new ImageStorage({ dir, native: new FakeUnpackNative(), logger: silentLogger });
+    const s = new ImageStorage({ dir, native: new FakeNativeBinding({ nodesOnDisk: true }), logger: silentLogger });
     await s.init();
     return s;
   };

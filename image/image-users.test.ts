@@ -10,7 +10,7 @@ import { ImageService } from './image-service';
 import { ImageUsers } from './image-users';
 import { EMPTY_REGISTRIES_CONFIG } from './registries-config';
 import { buildTar } from './testing/tarball';
-import { FakeUnpackNative } from './testing/fake-unpack-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -41,7 +41,7 @@ describe('image/ImageService.removeImage with image volume users', () => {
   let id: string;
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'berth-imgusers-'));
-    svc = await ImageService.create({ dir, registries: EMPTY_REGISTRIES_CONFIG, native: new FakeUnpackNative(), logger: silentLogger });
+    svc = await ImageService.create({ dir, registries: EMPTY_REGISTRIES_CONFIG, native: new FakeNativeBinding({ nodesOnDisk: true }), logger: silentLogger });
     const layer = await buildTar([{ name: 'hello.txt', type: 'file', content: 'hi' }]);
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256Digest(layer)] } }));
     const rec = await svc.storage.writeImage({

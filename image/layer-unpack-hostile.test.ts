@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { LayerTree } from './layer-tree';
 import { unpackLayer, UnsafeLayerError } from './layer-unpack';
-import { FakeUnpackNative } from './testing/fake-unpack-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { buildTar, TarEntrySpec } from './testing/tarball';
 
 const Y1999 = new Date('1999-01-01T00:00:00Z');
@@ -14,7 +14,7 @@ describe('image/layer-unpack against hostile layers', () => {
   let tmp: string;
   let root: string;
   let host: string;
-  let native: FakeUnpackNative;
+  let native: FakeNativeBinding;
 
   beforeEach(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-hostile-'));
@@ -22,7 +22,7 @@ describe('image/layer-unpack against hostile layers', () => {
     host = path.join(tmp, 'host');
     await fs.mkdir(root);
     await fs.mkdir(path.join(host, 'tmp'), { recursive: true });
-    native = new FakeUnpackNative();
+    native = new FakeNativeBinding({ nodesOnDisk: true });
   });
   afterEach(async () => {
     await fs.rm(tmp, { recursive: true, force: true });
@@ -75,7 +75,7 @@ describe('image/layer-unpack against hostile layers', () => {
       { name: '.wh.a' },
       { name: 'c/', type: 'directory', mtime: Y1999 },
     ]);
-    expect(native.calls.filter((c) => c.method === 'mknod').map((c) => c.path)).to.deep.equal([path.join(root, 'a')]);
+    expect(native.calls.filter((c) => c.method === 'mknod').map((c) => c.args[0])).to.deep.equal([path.join(root, 'a')]);
     expect((await fs.lstat(path.join(root, 'a'))).mtimeMs).to.not.equal(Y1999.getTime());
     expect((await fs.stat(path.join(root, 'c'))).mtimeMs).to.equal(Y1999.getTime());
   });

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { TarRecordTooLargeError, unpackLayer, UnsafeLayerError } from './layer-unpack';
-import { FakeUnpackNative } from './testing/fake-unpack-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { oversizedRecordTar, rawTar } from './testing/tarball';
 
 const MiB = 1024 * 1024;
@@ -21,7 +21,7 @@ describe('image/layer-unpack record size limits', () => {
 
   async function unpackRecord(typeflag: 'x' | 'g' | 'L' | 'K', size: number, pulled = { bytes: 0 }): Promise<unknown> {
     try {
-      return await unpackLayer(Readable.from(oversizedRecordTar(typeflag, size, pulled)), 'none', root, { native: new FakeUnpackNative(), digest: DIGEST });
+      return await unpackLayer(Readable.from(oversizedRecordTar(typeflag, size, pulled)), 'none', root, { native: new FakeNativeBinding({ nodesOnDisk: true }), digest: DIGEST });
     } catch (err) {
       return err;
     }
@@ -58,7 +58,7 @@ describe('image/layer-unpack record size limits', () => {
   it('refuses an entry with more than 128 xattrs before setting any', async () => {
     const pax: Record<string, string> = {};
     for (let i = 0; i < 5000; i++) pax[`SCHILY.xattr.user.k${i}`] = 'v';
-    const native = new FakeUnpackNative();
+    const native = new FakeNativeBinding({ nodesOnDisk: true });
     let caught: unknown;
     try {
       await unpackLayer(Readable.from([rawTar([{ name: 'f', content: 'x', pax }])]), 'none', root, { native });

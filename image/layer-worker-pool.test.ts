@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { FailedPreconditionError, errnoCode, errorKindOf } from '../common/errors';
 import { TarRecordTooLargeError, UnpackNative, UnpackResult, UnsafeLayerError, OPAQUE_XATTR, unpackLayer } from './layer-unpack';
 import { LayerWorkerPool } from './layer-worker-pool';
-import { FakeUnpackNative } from './testing/fake-unpack-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { buildTar, buildTarGz, oversizedRecordTar, TarEntrySpec } from './testing/tarball';
 
 const run = promisify(execFile);
@@ -36,14 +36,14 @@ describe('image/layer-worker-pool', function () {
   this.timeout(20_000);
   let tmp: string;
   let root: string;
-  let native: FakeUnpackNative;
+  let native: FakeNativeBinding;
   let pool: LayerWorkerPool;
 
   beforeEach(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-worker-'));
     root = path.join(tmp, 'layer');
     await fs.mkdir(root);
-    native = new FakeUnpackNative();
+    native = new FakeNativeBinding({ nodesOnDisk: true });
     pool = new LayerWorkerPool({ maxWorkers: 2 });
   });
   afterEach(async () => {
@@ -81,7 +81,7 @@ describe('image/layer-worker-pool', function () {
       { name: 'd/.wh..wh..opq' },
       { name: 'd/.wh.gone' },
     ]);
-    expect(native.calls.map((c) => [c.method, path.relative(root, c.path), c.args[0]])).to.deep.equal([
+    expect(native.calls.map((c) => [c.method, path.relative(root, String(c.args[0])), c.args[1]])).to.deep.equal([
       ['lsetxattr', 'd', OPAQUE_XATTR],
       ['mknod', 'd/gone', 0o020000],
     ]);

@@ -7,7 +7,7 @@ import { ImagePuller } from './image-puller';
 import { ImageStorage } from './image-storage';
 import { parseReference } from './reference';
 import { EMPTY_REGISTRIES_CONFIG } from './registries-config';
-import { FakeUnpackNative } from './testing/fake-unpack-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { startFakeRegistry, type FakeRegistry } from './testing/fake-registry';
 
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -41,7 +41,7 @@ for (const mode of ['in-process', 'worker-thread'] as const) {
       dir = mkdtempSync(path.join(tmpdir(), 'berth-pullcancel-'));
       storage = new ImageStorage({
         dir,
-        native: new FakeUnpackNative(),
+        native: new FakeNativeBinding({ nodesOnDisk: true }),
         logger: silentLogger,
         workerMinLayerBytes: mode === 'worker-thread' ? 0 : Infinity,
       });

@@ -1,18 +1,14 @@
 /**
  * The real NativeBinding: a typed wrapper over the berth_native addon (native/src/, built by
- * `npm run build:native` into native/build/Release/). Mount flags are mapped to MS_* numbers
- * here; addon errors become NativeError.
- *
- * Where the build is found: $BERTH_NATIVE_BUILD_DIR when set, else `native/build/Release` under
- * the first directory holding `native/binding.gyp` or `native/build/Release/berth_native.node`,
- * walking up from this file (works from the source tree, from dist/ and from an installed copy
- * that keeps that layout), then from the working directory.
+ * `npm run build:native` into native/build/Release/; found and checked by addon-loader.ts). Mount
+ * flags are mapped to MS_* numbers here; addon errors become NativeError.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import {
   NativeError,
+  type ChildExitCallback,
   type ExitWatch,
   type MountFlag,
   type NativeBinding,
@@ -24,33 +20,10 @@ import {
   type UnmountFlag,
   type UserNamespaceMaps,
 } from './binding';
-import { ChannelSeqpacketSocket, type RawSeqpacketChannelClass } from './seqpacket-socket';
+import { loadRawAddon, nativeBuildDirectory, type RawAddon } from './addon-loader';
+import { ChannelSeqpacketSocket } from './seqpacket-socket';
 
-/** The addon's raw exports (numbers for flags; errors are plain Errors with code/errno). */
-export interface RawAddon {
-  mount(source: string, target: string, fstype: string, flags: number, data?: string): Promise<void>;
-  umount2(target: string, flags: number): Promise<void>;
-  mknod(path: string, mode: number, major: number, minor: number): Promise<void>;
-  lsetxattr(path: string, name: string, value: Buffer): Promise<void>;
-  lgetxattr(path: string, name: string): Promise<Buffer | undefined>;
-  llistxattr(path: string): Promise<string[]>;
-  startPause(spec: PauseSpec): Promise<number>;
-  idmapMount(source: string, target: string, userns: string | UserNamespaceMaps, readOnly: boolean): Promise<void>;
-  watchExit(pid: number, onExit: () => void): { close(): void };
-  /** Like watchExit for a child of ours (spawnProcess), which it reaps: (exit code, or null; signal number, or null). */
-  watchChild(pid: number, onExit: (exitCode: number | null, signal: number | null) => void): { close(): void };
-  /** posix_spawn of `file` (a path); child fd i = fds[i] (-1: /dev/null), other fds closed on exec. Returns the pid. */
-  spawnProcess(file: string, argv: string[], env: string[], cwd: string, fds: number[], newSession: boolean): number;
-  /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
-  makePipe(): [number, number];
-  /** V8 LowMemoryNotification + malloc_trim(0): shrinks the heap after a burst (synchronous, tens of ms). */
-  reduceMemory(): void;
-  connectInNetns(netnsPath: string, host: string, port: number): Promise<number>;
-  openPty(): PtyPair;
-  setWindowSize(fd: number, rows: number, cols: number): void;
-  connectSeqpacket(path: string): Promise<number>;
-  SeqpacketChannel: RawSeqpacketChannelClass;
-}
+export { loadRawAddon, nativeAddonPath, nativeAddonProblem, nativeBuildDirectory, type RawAddon } from './addon-loader';
 
 /** MS_* values from <sys/mount.h>. */
 export const MOUNT_FLAG_BITS: Readonly<Record<MountFlag, number>> = {
@@ -114,52 +87,9 @@ export function toNativeError(error: unknown): unknown {
   return new NativeError(String(error), 'EUNKNOWN', 0);
 }
 
-/** Directory holding berth_native.node and pause. */
-export function nativeBuildDirectory(): string {
-  const override = process.env.BERTH_NATIVE_BUILD_DIR;
-  if (override) return override;
-  for (const start of [__dirname, process.cwd()]) {
-    let dir = start;
-    for (;;) {
-      const release = path.join(dir, 'native', 'build', 'Release');
-      // binding.gyp marks a source tree; the built addon alone marks an installed copy.
-      if (fs.existsSync(path.join(dir, 'native', 'binding.gyp')) || fs.existsSync(path.join(release, 'berth_native.node'))) {
-        return release;
-      }
-      const parent = path.dirname(dir);
-      if (parent === dir) break;
-      dir = parent;
-    }
-  }
-  throw new NativeError(
-    `locate native build: no native/binding.gyp above ${__dirname} or ${process.cwd()} (set BERTH_NATIVE_BUILD_DIR)`,
-    'ENOENT',
-    2,
-  );
-}
-
 /** Absolute path of the pause executable (native/build/Release/pause). */
 export function pauseExecutablePath(): string {
   return path.join(nativeBuildDirectory(), 'pause');
-}
-
-let cachedAddon: RawAddon | undefined;
-
-/** Loads the raw addon once; a clear NativeError when it was not built. */
-export function loadRawAddon(): RawAddon {
-  if (cachedAddon) return cachedAddon;
-  const file = path.join(nativeBuildDirectory(), 'berth_native.node');
-  if (!fs.existsSync(file)) {
-    throw new NativeError(`load native addon: ${file} does not exist (run \`npm run build:native\`)`, 'ENOENT', 2);
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  cachedAddon = require(file) as RawAddon;
-  return cachedAddon;
-}
-
-/** Whether the addon has been built (loadRawAddon would find it). */
-export function nativeAddonAvailable(): boolean {
-  return cachedAddon !== undefined || fs.existsSync(path.join(nativeBuildDirectory(), 'berth_native.node'));
 }
 
 /** Runs an addon call, converting both synchronous throws and rejections to NativeError. */
@@ -243,6 +173,23 @@ export class AddonNativeBinding implements NativeBinding {
   streamFd(fd: number, handlers: SeqpacketHandlers): SeqpacketSocket {
     return callSync(() => new ChannelSeqpacketSocket(this.addon.SeqpacketChannel, fd, handlers, toNativeError));
   }
+
+  spawnProcess(file: string, argv: readonly string[], env: readonly string[], cwd: string, fds: readonly number[], newSession: boolean): number {
+    return callSync(() => this.addon.spawnProcess(file, argv, env, cwd, fds, newSession));
+  }
+
+  makePipe(): [number, number] {
+    return callSync(() => this.addon.makePipe());
+  }
+
+  watchChild(pid: number, onExit: ChildExitCallback): ExitWatch {
+    const handle = callSync(() => this.addon.watchChild(pid, onExit));
+    return { close: () => handle.close() };
+  }
+
+  reduceMemory(): void {
+    callSync(() => this.addon.reduceMemory());
+  }
 }
 
 /** Runs a synchronous addon call, converting its throw to NativeError. */
@@ -254,7 +201,11 @@ function callSync<T>(operation: () => T): T {
   }
 }
 
-/** The real NativeBinding (loads the addon on first call). */
+let shared: { addon: RawAddon; binding: NativeBinding } | undefined;
+
+/** The real NativeBinding over the checked addon (loaded on first call; one instance per addon). */
 export function loadNativeBinding(): NativeBinding {
-  return new AddonNativeBinding(loadRawAddon());
+  const addon = loadRawAddon();
+  if (shared?.addon !== addon) shared = { addon, binding: new AddonNativeBinding(addon) };
+  return shared.binding;
 }

@@ -1,7 +1,8 @@
 /**
  * The syscall seam (docs/contributing.md, "The native seam"): everything berth needs that Node cannot do. pod/, runtime/ and
  * image/ receive a `NativeBinding` by injection; berthd passes the real addon (native/addon.ts),
- * unit tests pass the recording fake (native/fake.ts) and assert on the calls.
+ * unit tests pass the recording fake (native/testing/fake-native.ts) and assert on the calls.
+ * Nothing else reaches the addon: berthd checks at start that it exports every op below.
  *
  * Every method rejects with a `NativeError` carrying `code` (e.g. 'EPERM') and `errno`.
  */
@@ -113,6 +114,9 @@ export interface SeqpacketSocket {
   close(): void;
 }
 
+/** How a child started by `spawnProcess` ended: an exit code, or the number of the signal that killed it. */
+export type ChildExitCallback = (exitCode: number | null, signal: number | null) => void;
+
 export interface NativeBinding {
   /** mount(2). `data` is the filesystem-specific option string (e.g. overlay's lowerdir=…). */
   mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void>;
@@ -169,6 +173,19 @@ export interface NativeBinding {
    * its end as `onEnd(error)` with code EIO once every slave fd is closed.
    */
   streamFd(fd: number, handlers: SeqpacketHandlers): SeqpacketSocket;
+  /**
+   * posix_spawn of `file` (a path, or a name searched in berthd's PATH) with exactly `env`
+   * ("K=V"), an empty signal mask and default dispositions; child fd i = fds[i] (-1: /dev/null),
+   * every other fd closed on exec; setsid() when `newSession`. Returns the pid (synchronous: no
+   * fork of berthd's heap). Reap it with `watchChild`.
+   */
+  spawnProcess(file: string, argv: readonly string[], env: readonly string[], cwd: string, fds: readonly number[], newSession: boolean): number;
+  /** pipe2(O_CLOEXEC): [readFd, writeFd] (synchronous). */
+  makePipe(): [number, number];
+  /** Like watchExit for a child of `spawnProcess`, which it also reaps (waitid); ref'd until then. */
+  watchChild(pid: number, onExit: ChildExitCallback): ExitWatch;
+  /** V8 LowMemoryNotification + malloc_trim(0): gives memory back after a burst (synchronous, tens of ms). */
+  reduceMemory(): void;
 }
 
 /** The error every NativeBinding method rejects with. */

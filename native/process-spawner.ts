@@ -5,15 +5,14 @@
  * event loop waits for it, 2–6 ms per spawn at berthd's size (more as the heap grows), on every
  * pod and container start. The addon's spawnProcess is glibc's posix_spawn (clone with CLONE_VM |
  * CLONE_VFORK): ~0.1 ms, nothing copied. Its children are reaped by a pidfd watch on the event
- * loop (watchChild), since libuv only reaps the children it started itself.
- *
- * NodeProcessSpawner is the same contract over child_process, for hosts or tests without the addon.
+ * loop (watchChild), since libuv only reaps the children it started itself. There is no
+ * child_process path: the addon is required (berthd checks it at start).
  */
-import { spawn as nodeSpawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import * as net from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { loadRawAddon, nativeAddonAvailable, toNativeError, type RawAddon } from './addon';
+import { loadNativeBinding, toNativeError } from './addon';
+import type { NativeBinding } from './binding';
 
 /** What child fd i is: /dev/null, a pipe the parent writes ('in'), or a pipe the parent reads ('out'). */
 export type ChildStdio = 'ignore' | 'in' | 'out';
@@ -58,9 +57,12 @@ function signalName(signo: number): NodeJS.Signals | null {
   return entry ? (entry[0] as NodeJS.Signals) : null;
 }
 
-/** posix_spawn through the addon. */
+/** The ops of the binding a spawner uses. */
+export type SpawnNative = Pick<NativeBinding, 'spawnProcess' | 'makePipe' | 'watchChild'>;
+
+/** posix_spawn through the native binding. */
 export class NativeProcessSpawner implements ProcessSpawner {
-  constructor(private readonly addon: RawAddon = loadRawAddon()) {}
+  constructor(private readonly addon: SpawnNative) {}
 
   async spawn(file: string, args: readonly string[], opts: SpawnOptions): Promise<SpawnedChild> {
     const childFds: number[] = [];
@@ -96,29 +98,6 @@ export class NativeProcessSpawner implements ProcessSpawner {
   }
 }
 
-/** child_process (forks berthd). */
-export class NodeProcessSpawner implements ProcessSpawner {
-  spawn(file: string, args: readonly string[], opts: SpawnOptions): Promise<SpawnedChild> {
-    return new Promise((resolve, reject) => {
-      const child = nodeSpawn(file, args, {
-        env: opts.env,
-        cwd: opts.cwd,
-        detached: opts.newSession ?? false,
-        stdio: opts.stdio.map((k) => (k === 'ignore' ? 'ignore' : 'pipe')),
-      });
-      const exited = new Promise<ChildExit>((res) => child.once('exit', (exitCode, signal) => res({ exitCode, signal })));
-      child.once('error', reject);
-      child.once('spawn', () => {
-        child.removeListener('error', reject);
-        child.on('error', () => undefined); // later errors (kill of a dead child) are not fatal
-        const pid = child.pid!;
-        const pipes = opts.stdio.map((k, i) => (k === 'ignore' ? undefined : (child.stdio[i] as net.Socket)));
-        resolve({ pid, pipes, exited });
-      });
-    });
-  }
-}
-
 /** Resolves when `pipe` has ended (or failed), feeding every chunk to `onChunk`. */
 export function drainPipe(pipe: NodeJS.ReadableStream, onChunk: (chunk: Buffer) => void): Promise<void> {
   return new Promise((resolve) => {
@@ -131,8 +110,8 @@ export function drainPipe(pipe: NodeJS.ReadableStream, onChunk: (chunk: Buffer) 
 
 let shared: ProcessSpawner | undefined;
 
-/** The addon's spawner when the addon is built, else child_process. */
+/** The spawner over the real binding (throws a NativeError naming the addon file when it is unusable). */
 export function defaultProcessSpawner(): ProcessSpawner {
-  shared ??= nativeAddonAvailable() ? new NativeProcessSpawner() : new NodeProcessSpawner();
+  shared ??= new NativeProcessSpawner(loadNativeBinding());
   return shared;
 }

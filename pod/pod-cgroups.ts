@@ -172,11 +172,21 @@ async function mkdirLevels(h: CgroupHierarchy, relative: string, onCreated: (dir
   }
 }
 
-async function inheritIfEmpty(parentDir: string, dir: string, file: string): Promise<void> {
+/**
+ * Seeds `dir`'s cpuset file from its parent when empty. A parent that is itself still empty was
+ * made a moment ago by a concurrent pod start that has not seeded it yet (it found the level
+ * missing, this one found it existing): seed the parent first, up the tree, else the join fails
+ * with ENOSPC.
+ */
+async function inheritIfEmpty(parentDir: string, dir: string, file: string, depth = 0): Promise<void> {
   const own = await fs.readFile(path.join(dir, file), 'utf8').catch(() => undefined);
   if (own === undefined || own.trim() !== '') return;
-  const inherited = await fs.readFile(path.join(parentDir, file), 'utf8');
-  await fs.writeFile(path.join(dir, file), inherited.trim());
+  let inherited = (await fs.readFile(path.join(parentDir, file), 'utf8')).trim();
+  if (inherited === '' && depth < 16) {
+    await inheritIfEmpty(path.dirname(parentDir), parentDir, file, depth + 1);
+    inherited = (await fs.readFile(path.join(parentDir, file), 'utf8')).trim();
+  }
+  await fs.writeFile(path.join(dir, file), inherited);
 }
 
 /** rmdir; a cgroup whose last process just died may report EBUSY for a moment. */

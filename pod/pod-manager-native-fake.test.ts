@@ -1,19 +1,19 @@
-/** PodManager against native/'s RecordingNativeBinding: the exact syscall-level calls it makes. */
+/** PodManager against native/'s FakeNativeBinding: the exact syscall-level calls it makes. */
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../common/logger';
 import type { PauseSpec } from '../native/binding';
-import { RecordingNativeBinding } from '../native/fake';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { ProcessControl } from './dependencies';
 import { PodManager } from './pod-manager';
 import { FakePodNetwork } from './testing/fake-pod-network';
 import { NamespaceMode } from './types';
 
-describe('pod/pod-manager with RecordingNativeBinding', () => {
+describe('pod/pod-manager with FakeNativeBinding', () => {
   let dir: string;
-  let native: RecordingNativeBinding;
+  let native: FakeNativeBinding;
   let network: FakePodNetwork;
   let manager: PodManager;
 
@@ -21,7 +21,7 @@ describe('pod/pod-manager with RecordingNativeBinding', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'berth-podrec-'));
     mkdirSync(path.join(dir, 'cg'));
     writeFileSync(path.join(dir, 'resolv.conf'), '');
-    native = new RecordingNativeBinding({ firstPid: 7_000_000 });
+    native = new FakeNativeBinding({ firstPid: 7_000_000 });
     network = new FakePodNetwork();
     const processes: ProcessControl = {
       kill: (pid) => {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { PodManager } from './pod-manager';
-import { FakePodNative } from './testing/fake-pod-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { FakePodNetwork } from './testing/fake-pod-network';
 import { FakeProcesses } from './testing/fake-processes';
 import { NamespaceMode, PodSandboxConfigInput, PodStartStep } from './types';
@@ -15,7 +15,7 @@ interface Harness {
   root: string;
   runRoot: string;
   cgroupRoot: string;
-  native: FakePodNative;
+  native: FakeNativeBinding;
   network: FakePodNetwork;
   processes: FakeProcesses;
   steps: Array<[PodStartStep, number]>;
@@ -31,7 +31,7 @@ async function harness(): Promise<Harness> {
   for (const h of ['cpu', 'unified']) mkdirSync(path.join(cgroupRoot, h), { recursive: true });
   writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
   writeFileSync(path.join(dir, 'hosts'), '127.0.0.1 localhost\n192.0.2.1 node-1\n');
-  const native = new FakePodNative();
+  const native = new FakeNativeBinding();
   const network = new FakePodNetwork();
   const processes = new FakeProcesses(native);
   const steps: Array<[PodStartStep, number]> = [];
@@ -79,8 +79,8 @@ function leftovers(h: Harness) {
   const pins = ['net', 'ipc', 'uts', 'pid'].flatMap((k) => listOrEmpty(path.join(h.runRoot, 'ns', k)));
   const cgroupLeaves = ['cpu', 'unified'].flatMap((c) => listOrEmpty(path.join(h.cgroupRoot, c, 'kubepods/pod1')));
   return {
-    mounts: h.native.mounts.size,
-    pauses: h.native.alive.size,
+    mounts: h.native.activeMounts().length,
+    pauses: h.native.liveProcesses().length,
     attached: h.network.attached.size,
     stateDirs: listOrEmpty(path.join(h.root, 'pods')).length,
     volatileDirs: listOrEmpty(path.join(h.runRoot, 'pods')).length,
@@ -112,11 +112,11 @@ describe('pod/pod-manager', () => {
     expect(readFileSync(info.resolvConfPath, 'utf8')).to.equal('search default.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
     expect(readFileSync(info.hostsPath, 'utf8')).to.match(/\n10\.99\.0\.2\tweb\n$/);
 
-    const shm = h.native.mounts.get(info.shmPath!)!;
+    const shm = h.native.mountAt(info.shmPath!)!;
     expect(shm).to.deep.include({ fstype: 'tmpfs', data: 'mode=1777,size=67108864' });
     expect(shm.flags).to.have.members(['nosuid', 'nodev', 'noexec']);
 
-    const spec = h.native.started[0];
+    const spec = h.native.startedPauses()[0];
     expect(spec.namespaces).to.have.members(['net', 'uts', 'ipc', 'pid']);
     expect(spec).to.deep.include({ hostname: 'web', uid: 65535, gid: 65535, executable: '/usr/libexec/berth/pause' });
     expect(spec.sysctls).to.deep.equal({ 'net.ipv4.ip_unprivileged_port_start': '0' });
@@ -132,7 +132,7 @@ describe('pod/pod-manager', () => {
     for (const kind of ['net', 'uts', 'ipc', 'pid'] as const) {
       const pin = path.join(h.runRoot, 'ns', kind, id);
       expect(info.namespacePaths[kind]).to.equal(pin);
-      expect(h.native.mounts.get(pin)).to.deep.include({ source: `/proc/${pid}/ns/${kind}`, flags: ['bind'] });
+      expect(h.native.mountAt(pin)).to.deep.include({ source: `/proc/${pid}/ns/${kind}`, flags: ['bind'] });
     }
 
     const setUp = h.network.setUps[0];
@@ -159,7 +159,7 @@ describe('pod/pod-manager', () => {
     const [a, b] = await Promise.all([h.manager.runPodSandbox(podConfig(), 'runc'), h.manager.runPodSandbox(podConfig(), '')]);
     expect(a).to.equal(b);
     expect(await h.manager.runPodSandbox(podConfig(), '')).to.equal(a);
-    expect(h.native.started).to.have.length(1);
+    expect(h.native.startedPauses()).to.have.length(1);
     const next = await h.manager.runPodSandbox(podConfig('web', 1), '');
     expect(next).to.not.equal(a);
     expect(h.manager.listPodSandboxes()).to.have.length(2);
@@ -170,7 +170,7 @@ describe('pod/pod-manager', () => {
     const ids = await Promise.all(configs.flatMap((c) => [h.manager.runPodSandbox(c, ''), h.manager.runPodSandbox(structuredClone(c), '')]));
     for (let i = 0; i < 20; i++) expect(ids[2 * i]).to.equal(ids[2 * i + 1]);
     expect(new Set(ids).size).to.equal(20);
-    expect(h.native.started).to.have.length(20);
+    expect(h.native.startedPauses()).to.have.length(20);
     expect(h.manager.listPodSandboxes().map((p) => p.id).sort()).to.deep.equal([...new Set(ids)].sort());
     const changed = await h.manager.runPodSandbox(podConfig('p0', 0, { hostname: 'other' }), '').then(() => undefined, (e: unknown) => e);
     expect(changed).to.have.property('kind', 'AlreadyExists');
@@ -187,8 +187,8 @@ describe('pod/pod-manager', () => {
       '',
     );
     const info = h.manager.getSandbox(id)!;
-    expect(h.native.started[0].namespaces).to.deep.equal(['pid']);
-    expect(h.native.started[0].hostname).to.equal(osHostname());
+    expect(h.native.startedPauses()[0].namespaces).to.deep.equal(['pid']);
+    expect(h.native.startedPauses()[0].hostname).to.equal(osHostname());
     expect(info.namespacePaths).to.deep.equal({ pid: path.join(h.runRoot, 'ns', 'pid', id) });
     expect(info.shmPath).to.equal(undefined);
     expect(h.network.setUps).to.have.length(0);
@@ -212,15 +212,15 @@ describe('pod/pod-manager', () => {
         writeFileSync(hostResolv(h), '');
       },
     },
-    { step: 'shm', inject: (h) => h.native.failures.push({ method: 'mount', when: (a) => a.startsWith('tmpfs'), code: 'ENOMEM' }) },
+    { step: 'shm', inject: (h) => h.native.fail('mount', 'ENOMEM', 1, ([, , fstype]) => fstype === 'tmpfs') },
     {
       step: 'cgroup',
       inject: (h) => rmSync(path.join(h.cgroupRoot, 'unified'), { recursive: true }),
       heal: (h) => mkdirSync(path.join(h.cgroupRoot, 'unified')),
     },
-    { step: 'pause', inject: (h) => h.native.failures.push({ method: 'startPause', code: 'EPERM' }) },
-    { step: 'pause exiting at once', inject: (h) => (h.native.pauseDiesAtOnce = true), heal: (h) => (h.native.pauseDiesAtOnce = false) },
-    { step: 'pin', inject: (h) => h.native.failures.push({ method: 'mount', when: (a) => a.startsWith('none') && a.includes('/ns/ipc/'), code: 'EINVAL' }) },
+    { step: 'pause', inject: (h) => h.native.fail('startPause', 'EPERM', 1) },
+    { step: 'pause exiting at once', inject: (h) => (h.native.pauseExitsAtOnce = true), heal: (h) => (h.native.pauseExitsAtOnce = false) },
+    { step: 'pin', inject: (h) => h.native.fail('mount', 'EINVAL', 1, ([, target, fstype]) => fstype === 'none' && String(target).includes('/ns/ipc/')) },
     { step: 'cni', inject: (h) => (h.network.failSetUp = new Error('plugin bridge failed')), heal: (h) => (h.network.failSetUp = undefined) },
     {
       step: 'cni after a partial attach',
@@ -253,10 +253,10 @@ describe('pod/pod-manager', () => {
     const info = h.manager.getSandbox(id)!;
     await h.manager.stopPodSandbox(id);
     expect(h.hook).to.deep.equal([`stop ${id}`]);
-    expect(h.native.alive.size).to.equal(0);
+    expect(h.native.liveProcesses().length).to.equal(0);
     expect(h.network.attached.size).to.equal(0);
-    expect(h.native.mounts.has(info.shmPath!)).to.equal(false);
-    expect(h.native.mounts.has(info.namespacePaths.net!)).to.equal(true);
+    expect(h.native.isMounted(info.shmPath!)).to.equal(false);
+    expect(h.native.isMounted(info.namespacePaths.net!)).to.equal(true);
     expect(h.manager.getSandbox(id)?.state).to.equal('notready');
     const persisted = JSON.parse(readFileSync(path.join(h.root, 'pods', id, 'state.json'), 'utf8'));
     expect(persisted.phase).to.equal('notready');
@@ -281,7 +281,7 @@ describe('pod/pod-manager', () => {
   it('marks the pod NOTREADY (persisted) when pause dies, and still stops and removes it', async () => {
     const id = await h.manager.runPodSandbox(podConfig(), '');
     const pid = h.manager.podSandboxStatus(id).verbose.pausePid!;
-    h.native.exit(pid);
+    h.native.exitProcess(pid);
     // The exit callback persists NOTREADY asynchronously (lock + fsync'd write): poll, bounded.
     for (let i = 0; i < 400 && h.manager.getSandbox(id)?.state !== 'notready'; i++) await new Promise((r) => setTimeout(r, 5));
     expect(h.manager.getSandbox(id)?.state).to.equal('notready');

@@ -1,11 +1,11 @@
-/** PodManager with user namespaces against RecordingNativeBinding: maps reach pause, the namespace is pinned, files and shm are the pod root's. */
+/** PodManager with user namespaces against FakeNativeBinding: maps reach pause, the namespace is pinned, files and shm are the pod root's. */
 import { expect } from 'chai';
 import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../common/logger';
 import type { PauseSpec } from '../native/binding';
-import { RecordingNativeBinding } from '../native/fake';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { ProcessControl } from './dependencies';
 import { PodManager } from './pod-manager';
 import { FakePodNetwork } from './testing/fake-pod-network';
@@ -18,9 +18,9 @@ const config: PodSandboxConfigInput = {
   linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.POD, usernsOptions: { mode: NamespaceMode.POD, uids: [range], gids: [range] } } } },
 };
 
-describe('pod/pod-manager: user namespaces (RecordingNativeBinding)', () => {
+describe('pod/pod-manager: user namespaces (FakeNativeBinding)', () => {
   let dir: string;
-  let native: RecordingNativeBinding;
+  let native: FakeNativeBinding;
 
   async function manager(userNamespaces: boolean): Promise<PodManager> {
     const processes: ProcessControl = {
@@ -50,7 +50,7 @@ describe('pod/pod-manager: user namespaces (RecordingNativeBinding)', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'berth-poduserns-'));
     mkdirSync(path.join(dir, 'cg'));
     writeFileSync(path.join(dir, 'resolv.conf'), '');
-    native = new RecordingNativeBinding({ firstPid: 7_100_000 });
+    native = new FakeNativeBinding({ firstPid: 7_100_000 });
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../common/logger';
 import { PodManager, PodManagerOptions } from './pod-manager';
-import { FakePodNative } from './testing/fake-pod-native';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { FakePodNetwork } from './testing/fake-pod-network';
 import { FakeProcesses } from './testing/fake-processes';
 import { PodSandboxConfigInput } from './types';
@@ -20,7 +20,7 @@ async function until(probe: () => boolean): Promise<void> {
 
 describe('pod/recover-sandboxes', () => {
   let dir: string;
-  let native: FakePodNative;
+  let native: FakeNativeBinding;
   let network: FakePodNetwork;
   let options: PodManagerOptions;
   const managers: PodManager[] = [];
@@ -29,7 +29,7 @@ describe('pod/recover-sandboxes', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'berth-podrecover-'));
     mkdirSync(path.join(dir, 'cg'));
     writeFileSync(path.join(dir, 'resolv.conf'), '');
-    native = new FakePodNative();
+    native = new FakeNativeBinding({ firstPid: 4_000_000 });
     native.writeCgroupProcs = true;
     network = new FakePodNetwork();
     options = {
@@ -62,7 +62,7 @@ describe('pod/recover-sandboxes', () => {
     const crashedId = network.setUps[2].id;
     const crashedPid = 4_000_000 + 2;
     before.close(); // "berthd exits": watches end, pods keep running
-    native.exit(before.podSandboxStatus(dead).verbose.pausePid!); // dies while berthd is down
+    native.exitProcess(before.podSandboxStatus(dead).verbose.pausePid!); // dies while berthd is down
     network.hang = false;
 
     const after = await PodManager.create(options);
@@ -74,9 +74,9 @@ describe('pod/recover-sandboxes', () => {
     expect(after.getSandbox(dead)?.state).to.equal('notready');
     expect(JSON.parse(readFileSync(path.join(dir, 'root/pods', dead, 'state.json'), 'utf8')).phase).to.equal('notready');
     // The interrupted pod: pause killed, network torn down, mounts and pins gone, state deleted.
-    expect(native.alive.has(crashedPid)).to.equal(false);
+    expect(native.isAlive(crashedPid)).to.equal(false);
     expect(network.tearDowns).to.include(crashedId);
-    expect([...native.mounts.keys()].filter((m) => m.includes(crashedId))).to.deep.equal([]);
+    expect(native.activeMounts().map((m) => m.target).filter((m) => m.includes(crashedId))).to.deep.equal([]);
     expect(existsSync(path.join(dir, 'root/pods', crashedId))).to.equal(false);
     expect(existsSync(path.join(dir, 'run/pods', crashedId))).to.equal(false);
     expect(after.listPodSandboxes().map((p) => p.id).sort()).to.deep.equal([live, dead].sort());
@@ -84,7 +84,7 @@ describe('pod/recover-sandboxes', () => {
     // Names are claimed again: a kubelet retry gets the same pod.
     expect(await after.runPodSandbox(config('live'), '')).to.equal(live);
     // The adopted pause is watched again.
-    native.exit(after.podSandboxStatus(live).verbose.pausePid!);
+    native.exitProcess(after.podSandboxStatus(live).verbose.pausePid!);
     await until(() => after.getSandbox(live)?.state === 'notready');
     // The kernel empties cgroup.procs when processes die; the fake's plain files need deleting.
     for (const id of [live, dead]) rmSync(path.join(dir, 'cg/berth', `berth-pod-${id.slice(0, 12)}`, 'cgroup.procs'));
@@ -108,7 +108,7 @@ describe('pod/recover-sandboxes', () => {
     expect(report.unreadable[0].error).to.match(/JSON/);
     expect(report.swept).to.deep.equal([]); // the unreadable pod's pins and dirs are not "orphans"
     expect(existsSync(path.join(dir, 'run/pods', bad))).to.equal(true);
-    expect([...native.mounts.keys()].some((m) => m.includes(bad))).to.equal(true);
+    expect(native.activeMounts().map((m) => m.target).some((m) => m.includes(bad))).to.equal(true);
     expect(after.listPodSandboxes().map((p) => p.id)).to.deep.equal([good]);
   });
 
@@ -116,9 +116,9 @@ describe('pod/recover-sandboxes', () => {
     const orphan = 'f'.repeat(64);
     mkdirSync(path.join(dir, 'run/ns/net'), { recursive: true });
     writeFileSync(path.join(dir, 'run/ns/net', orphan), '');
-    native.mounts.set(path.join(dir, 'run/ns/net', orphan), { source: '/proc/1/ns/net', fstype: 'none', flags: ['bind'] });
+    native.addMount(path.join(dir, 'run/ns/net', orphan), { source: '/proc/1/ns/net', fstype: 'none', flags: ['bind'] });
     mkdirSync(path.join(dir, 'run/pods', orphan, 'shm'), { recursive: true });
-    native.mounts.set(path.join(dir, 'run/pods', orphan, 'shm'), { source: 'shm', fstype: 'tmpfs', flags: [] });
+    native.addMount(path.join(dir, 'run/pods', orphan, 'shm'), { source: 'shm', fstype: 'tmpfs', flags: [] });
     mkdirSync(path.join(dir, 'root/pods', orphan), { recursive: true });
 
     const clean = await PodManager.create(options);
@@ -131,7 +131,7 @@ describe('pod/recover-sandboxes', () => {
     managers.push(crashed);
     const report = await crashed.recover({ thorough: true });
     expect(report.swept).to.deep.equal([orphan]);
-    expect([...native.mounts.keys()].filter((m) => m.includes(orphan))).to.deep.equal([]);
+    expect(native.activeMounts().map((m) => m.target).filter((m) => m.includes(orphan))).to.deep.equal([]);
     expect(existsSync(path.join(dir, 'run/ns/net', orphan))).to.equal(false);
     expect(existsSync(path.join(dir, 'run/pods', orphan))).to.equal(false);
     expect(existsSync(path.join(dir, 'root/pods', orphan))).to.equal(false);

@@ -23,6 +23,7 @@ import { PodCgroup, PodCgroups, podCgroupName } from './pod-cgroups';
 import { updateHostsWithIps, writePodFiles } from './pod-files';
 import { SANDBOX_RECORD_VERSION, SandboxRecord, SandboxStore } from './sandbox-store';
 import { mountShm, unmountShm } from './shm';
+import { pauseBeforeStepForTests } from './test-pause-hook';
 import { chownPodFiles, podRootIds } from './userns';
 import { PodSandboxConfigInput, PodStartStep } from './types';
 import { ValidatedPodConfig } from './validate-config';
@@ -76,11 +77,13 @@ export async function startSandbox(
     podRoot: cfg.userNamespace ? podRootIds(cfg.userNamespace) : undefined,
     volatileDir: volatileDirOf(deps.runRoot, id),
     record: creatingRecord(id, cfg, rawConfig, hostname, cfg.cgroupParent || deps.defaultCgroupParent, timings),
-    timed: (step, fn) =>
-      timeAsync(fn, (seconds) => {
+    timed: async (step, fn) => {
+      await pauseBeforeStepForTests(step, { id, name: cfg.name, namespace: cfg.namespace });
+      return timeAsync(fn, (seconds) => {
         timings[step] = Math.round(seconds * 1e6) / 1e3;
         deps.observer?.observeStep(step, seconds);
-      }),
+      });
+    },
   };
   const cgroup = await prepareHostSide(ctx);
   const namespaces = podNamespaces(cfg, hostNetwork);
@@ -158,17 +161,19 @@ function creatingRecord(
 /**
  * The files, shm and cgroup steps. They are independent and run concurrently (allSettled, so every
  * undo is on the stack before a failure unwinds it). The undo of the two dirs is pushed first so it
- * runs last, after shm is unmounted. The `creating` record is durable before pause exists, which is
- * what recovery needs to find an orphaned pause.
+ * runs last, after shm is unmounted. The `creating` record is durable before the pod cgroup and
+ * pause exist: recovery finds both only through it (the cgroup parent is in the record), so a crash
+ * between them and the record would leak the cgroup.
  */
 async function prepareHostSide(ctx: StartContext): Promise<PodCgroup> {
   const { deps, id, cfg, stack, record, volatileDir, podRoot } = ctx;
   stack.push('delete pod state', () => deps.store.delete(id));
   stack.push('delete pod volatile dir', () => fs.rm(volatileDir, { recursive: true, force: true }));
   await fs.mkdir(volatileDir, { recursive: true, mode: 0o711 });
+  const recordWritten = deps.store.put(record);
   const files = ctx.timed('files', async () => {
     const [, paths] = await Promise.all([
-      deps.store.put(record),
+      recordWritten,
       writePodFiles(volatileDir, { hostname: ctx.hostname, dns: cfg.dns, hostNetwork: ctx.hostNetwork, hostResolvConf: deps.hostResolvConf, hostHosts: deps.hostHosts }),
     ]);
     Object.assign(record.info, paths);
@@ -189,12 +194,14 @@ async function prepareHostSide(ctx: StartContext): Promise<PodCgroup> {
           record.runtime.shmMounted = true;
         })
       : Promise.resolve();
-  const cgroupStep = ctx.timed('cgroup', async () => {
-    const created = await deps.cgroups.create(record.info.cgroupParent, podCgroupName(id));
-    stack.push('remove pod cgroup', () => deps.cgroups.remove(created.dirs));
-    record.runtime.cgroupDirs = created.dirs;
-    return created;
-  });
+  const cgroupStep = recordWritten.then(() =>
+    ctx.timed('cgroup', async () => {
+      const created = await deps.cgroups.create(record.info.cgroupParent, podCgroupName(id));
+      stack.push('remove pod cgroup', () => deps.cgroups.remove(created.dirs));
+      record.runtime.cgroupDirs = created.dirs;
+      return created;
+    }),
+  );
   const settled = await Promise.allSettled([files, shm, cgroupStep]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;

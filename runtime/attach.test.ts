@@ -4,12 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { FailedPreconditionError, RuntimeError, UnimplementedError } from '../common/errors';
-import { fakeNativeError, RecordingNativeBinding, type FakeSeqpacketPeer } from '../native/fake';
+import { fakeNativeError, FakeNativeBinding, type FakeSeqpacketPeer } from '../native/testing/fake-native';
 import { ATTACH_STDIN_CHUNK, attachSocketPath, resizeMessage, runAttachSession } from './attach';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
-import { hasExecTtyNative } from './exec-tty';
 import { runExecSession } from './exec-session';
-import type { OciRuntimeDriver } from './oci-runtime';
+import { RuncDriver } from './oci-driver/runc-driver';
 
 function record(patch: Partial<ContainerRecord> = {}): ContainerRecord {
   return {
@@ -35,7 +34,7 @@ class Sink extends Writable {
   }
 }
 
-async function peerOf(native: RecordingNativeBinding): Promise<FakeSeqpacketPeer> {
+async function peerOf(native: FakeNativeBinding): Promise<FakeSeqpacketPeer> {
   for (let i = 0; i < 100 && native.seqpacketPeers.length === 0; i++) await new Promise((r) => setImmediate(r));
   const peer = native.seqpacketPeers[0];
   if (!peer) throw new Error('no connection was made');
@@ -46,7 +45,7 @@ const tick = () => new Promise((r) => setTimeout(r, 5));
 
 describe('runtime/attach (conmon attach socket protocol, fake native)', () => {
   it('connects to <bundle>/attach and routes packets by stream id (2 stdout, 3 stderr; others dropped)', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     const stdout = new Sink();
     const stderr = new Sink();
     const session = runAttachSession(record(), { stdout, stderr, tty: false }, new AbortController().signal, native);
@@ -66,7 +65,7 @@ describe('runtime/attach (conmon attach socket protocol, fake native)', () => {
   });
 
   it('sends stdin in packets of at most 8 KiB, in order, then shuts the write side at its end', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     const stdin = new PassThrough();
     const session = runAttachSession(record(), { stdin, stdout: new Sink(), tty: false }, new AbortController().signal, native);
     const peer = await peerOf(native);
@@ -83,7 +82,7 @@ describe('runtime/attach (conmon attach socket protocol, fake native)', () => {
   });
 
   it('an abort (client gone) ends the session and closes the socket; the container is not touched', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     const abort = new AbortController();
     const session = runAttachSession(record(), { stdout: new Sink(), tty: false }, abort.signal, native);
     const peer = await peerOf(native);
@@ -94,7 +93,7 @@ describe('runtime/attach (conmon attach socket protocol, fake native)', () => {
   });
 
   it('pauses reading while the client`s stdout is full and resumes on drain', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     const stdout = new Sink();
     stdout.full = true;
     const session = runAttachSession(record(), { stdout, tty: false }, new AbortController().signal, native);
@@ -109,7 +108,7 @@ describe('runtime/attach (conmon attach socket protocol, fake native)', () => {
   });
 
   it('a read error rejects with a RuntimeError naming the container', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     const session = runAttachSession(record(), { stdout: new Sink(), tty: false }, new AbortController().signal, native);
     const peer = await peerOf(native);
     peer.end(fakeNativeError('ECONNRESET', 'seqpacket channel: recv'));
@@ -119,7 +118,7 @@ describe('runtime/attach (conmon attach socket protocol, fake native)', () => {
   });
 
   it('refuses containers that are not running, and says so when conmon is not listening', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     const notRunning = await runAttachSession(record({ state: 'exited' }), { tty: false }, new AbortController().signal, native).catch((e: unknown) => e);
     expect(notRunning).to.be.instanceOf(FailedPreconditionError);
     expect(native.calls).to.have.length(0);
@@ -127,11 +126,6 @@ describe('runtime/attach (conmon attach socket protocol, fake native)', () => {
     const refused = await runAttachSession(record(), { tty: false }, new AbortController().signal, native).catch((e: unknown) => e);
     expect(refused).to.be.instanceOf(FailedPreconditionError);
     expect((refused as Error).message).to.contain('not listening');
-  });
-
-  it('needs a native binding with connectSeqpacket (Unimplemented otherwise)', async () => {
-    const error = await runAttachSession(record(), { tty: false }, new AbortController().signal, { mount: () => undefined }).catch((e: unknown) => e);
-    expect(error).to.be.instanceOf(UnimplementedError);
   });
 
   it('writes resizes of tty containers to the ctl fifo as "1 <height> <width>"', async () => {
@@ -143,7 +137,7 @@ describe('runtime/attach (conmon attach socket protocol, fake native)', () => {
       await fs.mkdir(bundle);
       // A regular file stands in for the fifo: O_NONBLOCK write-open works on it too.
       await fs.writeFile(path.join(bundle, 'ctl'), '');
-      const native = new RecordingNativeBinding();
+      const native = new FakeNativeBinding();
       async function* sizes() {
         yield { width: 100, height: 40 };
         yield { width: 120, height: 30 };
@@ -166,18 +160,13 @@ describe('runtime/attach (conmon attach socket protocol, fake native)', () => {
 });
 
 describe('runtime/exec-session with a terminal (fake native)', () => {
-  const runtime = { binary: '/nonexistent/runc', root: '/nonexistent' } as Pick<OciRuntimeDriver, 'binary' | 'root'> as OciRuntimeDriver;
-
-  it('knows which bindings can run a terminal', () => {
-    expect(hasExecTtyNative(new RecordingNativeBinding())).to.equal(true);
-    expect(hasExecTtyNative({ mount: () => undefined })).to.equal(false);
-  });
+  const runtime = new RuncDriver('/nonexistent/runc', '/nonexistent');
 
   it('refuses a terminal exec without the native pty functions (Unimplemented), and checks the state first', async () => {
     const io = { tty: true };
     const noNative = await runExecSession(record(), runtime, ['sh'], io, new AbortController().signal).catch((e: unknown) => e);
     expect(noNative).to.be.instanceOf(UnimplementedError);
-    const stopped = await runExecSession(record({ state: 'exited' }), runtime, ['sh'], io, new AbortController().signal, new RecordingNativeBinding()).catch((e: unknown) => e);
+    const stopped = await runExecSession(record({ state: 'exited' }), runtime, ['sh'], io, new AbortController().signal, new FakeNativeBinding()).catch((e: unknown) => e);
     expect(stopped).to.be.instanceOf(FailedPreconditionError);
   });
 });

@@ -14,7 +14,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { FailedPreconditionError, RuntimeError, UnimplementedError } from '../common/errors';
+import { FailedPreconditionError, RuntimeError } from '../common/errors';
 import type { NativeBinding, SeqpacketSocket } from '../native/binding';
 import type { ContainerRecord } from './container-record';
 
@@ -36,11 +36,6 @@ const ATTACH_STDERR = 3;
 /** Largest stdin packet we send (conmon's buffer is 32 KiB). */
 export const ATTACH_STDIN_CHUNK = 8192;
 
-/** Whether `native` can attach (the daemon passes the full binding). */
-function hasAttachNative(native: object): native is AttachNative {
-  return typeof (native as Partial<AttachNative>).connectSeqpacket === 'function';
-}
-
 /** Path of conmon's attach socket for a container. */
 export function attachSocketPath(rec: Pick<ContainerRecord, 'paths'>): string {
   return path.join(rec.paths.bundle, 'attach');
@@ -52,11 +47,10 @@ export function resizeMessage(size: { width: number; height: number }): string {
 }
 
 /**
- * `native` is the daemon's NativeBinding (anything with connectSeqpacket). Streams until the container's monitor closes the socket (the container exited) or `signal`
+ * Streams until the container's monitor closes the socket (the container exited) or `signal`
  * aborts (the client left; the container keeps running).
  */
-export async function runAttachSession(rec: ContainerRecord, io: AttachIo, signal: AbortSignal, native: object): Promise<void> {
-  if (!hasAttachNative(native)) throw new UnimplementedError('attach needs the native addon (connectSeqpacket)');
+export async function runAttachSession(rec: ContainerRecord, io: AttachIo, signal: AbortSignal, native: AttachNative): Promise<void> {
   if (rec.state !== 'running') throw new FailedPreconditionError(`container ${rec.id} is ${rec.state}, not running`);
   let finish: () => void = () => undefined;
   let fail: (err: Error) => void = () => undefined;

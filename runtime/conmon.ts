@@ -13,7 +13,8 @@ import { runcError } from './runc-errors';
 export interface ConmonLaunch {
   conmonPath: string;
   runtimePath: string;
-  runtimeRoot: string;
+  /** The runtime's own flags before `create` (from the OCI driver), as `--runtime-arg` pairs. */
+  runtimeArgs: readonly string[];
   containerId: string;
   bundleDir: string;
   /** Where the container's init pid is written. */
@@ -34,13 +35,13 @@ export interface ConmonLaunch {
 /** The launch options for a container record (paths under its directory, log in the pod's log dir). */
 export function conmonLaunchFor(
   record: { id: string; logPath: string; stdin: boolean; stdinOnce: boolean; tty: boolean; paths: { dir: string; bundle: string } },
-  runtime: { binary: string; root: string },
+  runtime: { binary: string; conmonRuntimeArgs(): string[] },
   dirs: { conmonPath: string; exitDir: string; socketDir: string; logSizeMax?: number },
 ): ConmonLaunch {
   return {
     conmonPath: dirs.conmonPath,
     runtimePath: runtime.binary,
-    runtimeRoot: runtime.root,
+    runtimeArgs: runtime.conmonRuntimeArgs(),
     containerId: record.id,
     bundleDir: record.paths.bundle,
     containerPidFile: path.join(record.paths.dir, 'pidfile'),
@@ -64,7 +65,7 @@ export function conmonArgs(o: ConmonLaunch): string[] {
     '-u', o.containerId,
     '-n', o.containerId,
     '-r', o.runtimePath,
-    '--runtime-arg', `--root=${o.runtimeRoot}`,
+    ...o.runtimeArgs,
     '-b', o.bundleDir,
     '-p', o.containerPidFile,
     '-P', o.conmonPidFile,

@@ -9,9 +9,9 @@ import { specInput } from './testing/spec-fixtures';
 import type { ContainerConfigInput } from './spec/inputs';
 import { FakeImages } from './testing/fake-images';
 import { FakeMonitor } from './testing/fake-monitor';
-import { FakeNative } from './testing/fake-native';
 import { FakeRuntime } from './testing/fake-runtime';
 import { FakeSandboxes } from './testing/fake-sandboxes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 describe('runtime container image fields (what status reports as image / image_ref / image_id)', () => {
   let dir: string;
@@ -30,7 +30,7 @@ describe('runtime container image fields (what status reports as image / image_r
       runDir: path.join(dir, 'run'),
       sandboxes,
       images,
-      native: new FakeNative(),
+      native: new FakeNativeBinding(),
       runtimes: { runc: runtime },
       defaultRuntime: 'runc',
       monitor: new FakeMonitor(),

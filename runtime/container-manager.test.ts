@@ -10,9 +10,9 @@ import { specInput } from './testing/spec-fixtures';
 import type { ContainerConfigInput } from './spec/inputs';
 import { FakeImages } from './testing/fake-images';
 import { FakeMonitor } from './testing/fake-monitor';
-import { FakeNative } from './testing/fake-native';
 import { FakeRuntime } from './testing/fake-runtime';
 import { FakeSandboxes } from './testing/fake-sandboxes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -27,7 +27,7 @@ describe('runtime/ContainerManager (fakes)', () => {
   let dir: string;
   let sandboxes: FakeSandboxes;
   let images: FakeImages;
-  let native: FakeNative;
+  let native: FakeNativeBinding;
   let runtime: FakeRuntime;
   let monitor: FakeMonitor;
   let manager: ContainerManager;
@@ -60,7 +60,7 @@ describe('runtime/ContainerManager (fakes)', () => {
     sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
     images = new FakeImages();
     images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:dig'], config: { Cmd: ['sh'], StopSignal: 'SIGQUIT' }, lowerDirs: ['/l/2', '/l/1'] });
-    native = new FakeNative();
+    native = new FakeNativeBinding();
     runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
     monitor = new FakeMonitor();
     events = [];
@@ -104,7 +104,7 @@ describe('runtime/ContainerManager (fakes)', () => {
   });
 
   it('undoes the container dir when the overlay mount fails', async () => {
-    native.failMount = new Error('EINVAL');
+    native.fail('mount', new Error('EINVAL'));
     await rejection(manager.createContainer('pod1', config()));
     const { readdirSync } = await import('node:fs');
     expect(readdirSync(path.join(dir, 'containers'))).to.deep.equal([]);
@@ -245,7 +245,7 @@ describe('runtime/ContainerManager (fakes)', () => {
     const rootfs = path.join(dir, 'containers', orphan, 'bundle', 'rootfs');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(rootfs, { recursive: true });
-    native.mounted.add(rootfs);
+    native.addMount(rootfs);
     manager.close();
     manager = await open();
     expect(existsSync(path.join(dir, 'containers', orphan))).to.equal(false);

@@ -10,15 +10,15 @@ import { specInput } from './testing/spec-fixtures';
 import type { ContainerConfigInput } from './spec/inputs';
 import { FakeImages } from './testing/fake-images';
 import { FakeMonitor } from './testing/fake-monitor';
-import { FakeNative } from './testing/fake-native';
 import { FakeRuntime } from './testing/fake-runtime';
 import { FakeSandboxes } from './testing/fake-sandboxes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 describe('runtime/container-recovery and idempotent creates (fakes)', () => {
   let dir: string;
   let sandboxes: FakeSandboxes;
   let images: FakeImages;
-  let native: FakeNative;
+  let native: FakeNativeBinding;
   let runtime: FakeRuntime;
   let manager: ContainerManager;
 
@@ -53,7 +53,7 @@ describe('runtime/container-recovery and idempotent creates (fakes)', () => {
     sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
     images = new FakeImages();
     images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:dig'], config: { Cmd: ['sh'] }, lowerDirs: ['/l/1'] });
-    native = new FakeNative();
+    native = new FakeNativeBinding();
     runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
     manager = await open();
   });

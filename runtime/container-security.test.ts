@@ -14,9 +14,9 @@ import type { AppArmorHostFacts, ContainerConfigInput } from './spec/inputs';
 import { specInput } from './testing/spec-fixtures';
 import { FakeImages } from './testing/fake-images';
 import { FakeMonitor } from './testing/fake-monitor';
-import { FakeNative } from './testing/fake-native';
 import { FakeRuntime } from './testing/fake-runtime';
 import { FakeSandboxes } from './testing/fake-sandboxes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -37,7 +37,7 @@ function messages(err: unknown): string {
 describe('runtime/ContainerManager security policy (fakes)', () => {
   let dir: string;
   let sandboxes: FakeSandboxes;
-  let native: FakeNative;
+  let native: FakeNativeBinding;
   let manager: ContainerManager;
   let seccompLoads: string[];
 
@@ -80,7 +80,7 @@ describe('runtime/ContainerManager security policy (fakes)', () => {
     sandboxes = new FakeSandboxes();
     sandboxes.add({ id: 'plain' }, path.join(dir, 'logs'));
     sandboxes.add({ id: 'priv', config: { hostname: 'h', linux: { securityContext: { privileged: true } } } }, path.join(dir, 'logs'));
-    native = new FakeNative();
+    native = new FakeNativeBinding();
     seccompLoads = [];
     manager = await open();
   });

@@ -23,6 +23,8 @@ export { readProcStat, type ProcStat };
 /** Where a container's processes are listed; undefined scans all of /proc. */
 export interface ProcessScope {
   procsFile?: string;
+  /** Finds procsFile when a scan first needs it (most execs never scan); called once per scan. */
+  findProcsFile?: () => Promise<string | undefined>;
   /** /proc (tests may point elsewhere). */
   procRoot?: string;
 }
@@ -40,8 +42,9 @@ export async function stillRuns(p: ProcStat, procRoot = '/proc'): Promise<boolea
 
 async function scopePids(scope: ProcessScope): Promise<number[]> {
   const procRoot = scope.procRoot ?? '/proc';
-  const text = scope.procsFile
-    ? await fs.readFile(scope.procsFile, 'utf8').catch(() => '')
+  const procsFile = scope.procsFile ?? (await scope.findProcsFile?.());
+  const text = procsFile
+    ? await fs.readFile(procsFile, 'utf8').catch(() => '')
     : (await fs.readdir(procRoot).catch(() => [] as string[])).join('\n');
   const out: number[] = [];
   for (const line of text.split('\n')) {

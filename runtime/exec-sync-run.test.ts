@@ -60,7 +60,8 @@ describe('runtime/exec-sync-run (with a runc stand-in)', function () {
     const r = await run(`sleep ${marker} & echo started; sleep 0.2; exit 4`);
     expect(r.stdout.toString()).to.equal('started\n');
     expect(r.exit.exitCode).to.equal(4);
-    expect(r.ms).to.be.within(200, 1000);
+    // the holder sleeps for days: any answer within seconds shows it was not waited for (loose bound for loaded machines)
+    expect(r.ms).to.be.within(200, 6000);
     expect(r.outputHoldersKilled).to.equal(1);
     expect(await processesWith(`sleep\0${marker}`)).to.deep.equal([]);
   });
@@ -80,7 +81,7 @@ describe('runtime/exec-sync-run (with a runc stand-in)', function () {
     const r = await run(`sleep ${marker} & setsid sleep ${marker} & sleep ${marker} >/dev/null & sleep ${marker}`, { timeoutMs: 400 });
     expect(r.timedOut).to.equal(true);
     expect(r.leftovers).to.equal(false);
-    expect(r.ms).to.be.within(350, 1500);
+    expect(r.ms).to.be.within(350, 6000);
     expect(await processesWith(`sleep\0${marker}`)).to.deep.equal([]);
   });
 

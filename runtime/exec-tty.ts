@@ -12,9 +12,8 @@
  * to the container's pty (runc signals.go), and if berthd dies the closed master hangs runc up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { promises as fs, closeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { RuntimeError } from '../common/errors';
 import type { NativeBinding, SeqpacketSocket } from '../native/binding';
@@ -22,7 +21,6 @@ import type { ContainerRecord } from './container-record';
 import { readSpec } from './container-ops';
 import { killExecProcess } from './exec-kill';
 import type { OciRuntimeDriver } from './oci-runtime';
-import { runcError } from './runc-errors';
 
 /** The syscalls a terminal exec needs. */
 export type ExecTtyNative = Pick<NativeBinding, 'openPty' | 'setWindowSize' | 'streamFd'>;
@@ -61,12 +59,6 @@ async function firstSize(io: TtyExecIo): Promise<{ first?: { width: number; heig
   return { first: first.value, sizes, pending: sizes.next() };
 }
 
-/** Whether `native` offers what a terminal exec needs (the daemon passes the full binding). */
-export function hasExecTtyNative(native: object): native is ExecTtyNative {
-  const candidate = native as Partial<ExecTtyNative>;
-  return typeof candidate.openPty === 'function' && typeof candidate.setWindowSize === 'function' && typeof candidate.streamFd === 'function';
-}
-
 /** The exec'd process spec: the container's, with `cmd`, a terminal, and TERM when unset. */
 export async function ttyProcessSpec(rec: ContainerRecord, cmd: string[]): Promise<Record<string, unknown>> {
   const spec = await readSpec(rec);
@@ -91,11 +83,9 @@ export async function runTtyExecSession(
   // after the process started: the first size must be in the spec or the first command sees 0x0.
   const resizes = await firstSize(io);
   if (resizes.first) proc.consoleSize = { height: resizes.first.height, width: resizes.first.width };
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-exec-tty-'));
-  const pidFile = path.join(dir, 'pid');
-  const logFile = path.join(dir, 'runc.log');
+  const exec = await runtime.prepareExec(rec.id, proc, { tty: true });
+  const pidFile = exec.pidFile;
   try {
-    await fs.writeFile(path.join(dir, 'process.json'), JSON.stringify(proc));
     const pty = native.openPty();
     if (resizes.first) setSizeQuietly(native, pty.master, resizes.first);
     let session: TtySession;
@@ -113,11 +103,7 @@ export async function runTtyExecSession(
         // the kernel sends it SIGWINCH on every TIOCSWINSZ and SIGHUP when the master closes (berthd
         // gone): runc forwards both to the exec'd process, which leaves no orphan behind. Not a
         // process-group leader here, setsid(1) execs runc in place (same pid).
-        child = spawn(
-          SETSID,
-          ['--ctty', runtime.binary, '--root', runtime.root, '--log', logFile, 'exec', '--tty', '--process', path.join(dir, 'process.json'), '--pid-file', pidFile, rec.id],
-          { stdio: [pty.slave, pty.slave, pty.slave] },
-        );
+        child = spawn(SETSID, ['--ctty', exec.file, ...exec.args], { stdio: [pty.slave, pty.slave, pty.slave] });
       } finally {
         closeSync(pty.slave); // runc holds its copies; the master reads EIO once they are all gone
       }
@@ -128,14 +114,12 @@ export async function runTtyExecSession(
       else signal.addEventListener('abort', onAbort, { once: true });
       try {
         const code = await new Promise<number>((resolve, reject) => {
-          running.on('error', (e) => reject(new RuntimeError(`exec in container ${rec.id}: start ${runtime.binary}`, { cause: e })));
+          running.on('error', (e) => reject(new RuntimeError(`exec in container ${rec.id}: start ${exec.file}`, { cause: e })));
           running.on('exit', (c, sig) => resolve(c ?? 128 + (sig ? os.constants.signals[sig] : 9)));
         });
         await session.drained(DRAIN_TIMEOUT_MS);
-        // No pid file: the process never started, and runc's log says why.
-        if (code !== 0 && !(await exists(pidFile))) {
-          throw runcError('exec', rec.id, await fs.readFile(logFile, 'utf8').catch(() => ''), code);
-        }
+        const failure = await exec.runtimeFailure(code);
+        if (failure) throw failure;
         return { exitCode: code };
       } finally {
         signal.removeEventListener('abort', onAbort);
@@ -144,7 +128,7 @@ export async function runTtyExecSession(
       session.close();
     }
   } finally {
-    await fs.rm(dir, { recursive: true, force: true });
+    await exec.dispose();
   }
 }
 
@@ -226,8 +210,4 @@ function setSizeQuietly(native: ExecTtyNative, fd: number, size: { width: number
   } catch {
     // keep the previous size
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(() => true, () => false);
 }

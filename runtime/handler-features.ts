@@ -7,7 +7,6 @@
  * namespace and opens bind sources before entering it.
  */
 import * as os from 'node:os';
-import { runCommand } from './run-command';
 
 /** One handler's features, as CRI RuntimeHandlerFeatures names them. */
 export interface HandlerFeatures {
@@ -61,14 +60,11 @@ export function featuresByHandler(names: string[], defaultHandler: string, known
   return out;
 }
 
-/** Asks every configured handler's binary for its version; a binary that does not answer gets no features. */
-export async function detectHandlerFeatures(runtimes: Record<string, { path: string }>, release = os.release(), idmappedMounts = false): Promise<Record<string, HandlerFeatures>> {
+/** Asks every configured handler's runtime for its version; a binary that does not answer gets no features. */
+export async function detectHandlerFeatures(runtimes: Record<string, { version(): Promise<string | undefined> }>, release = os.release(), idmappedMounts = false): Promise<Record<string, HandlerFeatures>> {
   const entries = await Promise.all(
     Object.entries(runtimes).map(async ([name, rt]) => {
-      const text = await runCommand(rt.path, ['--version'], { timeoutMs: 5000 }).then(
-        (r) => r.stdout.toString(),
-        () => undefined,
-      );
+      const text = await rt.version();
       return [name, handlerFeatures(text, release, idmappedMounts)] as const;
     }),
   );

@@ -33,13 +33,8 @@ export interface IdmappedRootfsPlan {
   root: { uid: number; gid: number };
 }
 
-/** The native calls these mounts need (idmapMount is optional in the runtime's narrow native view). */
-export type IdmapNative = Pick<NativeBinding, 'mount' | 'unmount'> & Partial<Pick<NativeBinding, 'idmapMount'>>;
-
-function idmap(native: IdmapNative): NativeBinding['idmapMount'] {
-  if (!native.idmapMount) throw new FailedPreconditionError('this runtime cannot make idmapped mounts (user namespaces)');
-  return native.idmapMount.bind(native);
-}
+/** The native calls these mounts need. */
+export type IdmapNative = Pick<NativeBinding, 'mount' | 'unmount' | 'idmapMount'>;
 
 /** The dir holding a container's idmapped layer mounts. */
 export function idmappedLayersDir(containerDir: string): string {
@@ -60,7 +55,7 @@ export async function mountIdmappedRootfs(native: IdmapNative, plan: IdmappedRoo
   // One at a time: a failure leaves a prefix mounted, which the undo above takes down.
   for (const [i, lower] of plan.lowerDirs.entries()) {
     try {
-      await idmap(native)(lower, targets[i], plan.usernsPath, true);
+      await native.idmapMount(lower, targets[i], plan.usernsPath, true);
     } catch (err) {
       throw new RuntimeError(`make idmapped mount of layer ${i} (${lower})`, { cause: err });
     }
@@ -132,7 +127,7 @@ export async function idmapMountSources(
     if (isDir) await fs.mkdir(target);
     else await fs.writeFile(target, '', { flag: 'wx', mode: 0o600 });
     try {
-      await idmap(native)(m.hostPath, target, usernsPath, m.readonly);
+      await native.idmapMount(m.hostPath, target, usernsPath, m.readonly);
     } catch (err) {
       throw new RuntimeError(`make idmapped mount of mounts[${i}] (${m.hostPath})`, { cause: err });
     }

@@ -11,9 +11,9 @@ import { specInput } from './testing/spec-fixtures';
 import type { ContainerConfigInput, ContainerMountInput } from './spec/inputs';
 import { FakeImages } from './testing/fake-images';
 import { FakeMonitor } from './testing/fake-monitor';
-import { FakeNative } from './testing/fake-native';
 import { FakeRuntime } from './testing/fake-runtime';
 import { FakeSandboxes } from './testing/fake-sandboxes';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -50,7 +50,7 @@ describe('runtime/image volumes (fakes)', () => {
   let dir: string;
   let sandboxes: FakeSandboxes;
   let images: FakeImages;
-  let native: FakeNative;
+  let native: FakeNativeBinding;
   let runtime: FakeRuntime;
   let users: RecordingUsers;
   let manager: ContainerManager;
@@ -84,7 +84,7 @@ describe('runtime/image volumes (fakes)', () => {
     images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: [], config: { Cmd: ['sh'] }, lowerDirs: ['/l/2', '/l/1'] });
     images.images.set('data:1', { id: 'sha256:data', repoTags: ['data:1'], repoDigests: [], config: {}, lowerDirs: ['/l/d1'] });
     images.images.set('sha256:data', images.images.get('data:1')!);
-    native = new FakeNative();
+    native = new FakeNativeBinding();
     runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
     users = new RecordingUsers();
     manager = await open();
@@ -114,7 +114,7 @@ describe('runtime/image volumes (fakes)', () => {
     const err = await rejection(manager.createContainer('pod1', config({ mounts: [volume({ containerPath: '/a', image: 'data:1' }), volume({ containerPath: '/b', image: 'nope:1' })] })));
     expect(errorKindOf(err)).to.equal('NotFound');
     expect(messages(err)).to.contain('mounts[1].image: image "nope:1" not found');
-    expect(native.mounted.size).to.equal(0);
+    expect(native.activeMounts().length).to.equal(0);
     expect(users.users.size).to.equal(0);
     expect(existsSync(path.join(dir, 'containers')) ? (await import('node:fs')).readdirSync(path.join(dir, 'containers')) : []).to.deep.equal([]);
   });
@@ -134,7 +134,7 @@ describe('runtime/image volumes (fakes)', () => {
     const err = await rejection(manager.createContainer('pod1', config({ security: { capabilities: { add: ['FLY'] } } })));
     expect(errorKindOf(err)).to.equal('InvalidArgument');
     expect(volumeMounts()).to.have.length(1);
-    expect(native.mounted.size).to.equal(0);
+    expect(native.activeMounts().length).to.equal(0);
     expect(users.users.size).to.equal(0);
   });
 
@@ -152,7 +152,7 @@ describe('runtime/image volumes (fakes)', () => {
     const id = await manager.createContainer('pod1', config());
     const plain = await manager.createContainer('pod1', config({ name: 'plain', mounts: [] }));
     const mountPoint = path.join(dir, 'containers', id, 'iv', '0');
-    expect(native.mounted.has(mountPoint)).to.equal(true);
+    expect(native.isMounted(mountPoint)).to.equal(true);
     // A record written before image volumes existed has no imageVolumes field.
     const plainRecord = path.join(dir, 'containers', plain, 'state.json');
     const old = JSON.parse(readFileSync(plainRecord, 'utf8'));
@@ -162,7 +162,7 @@ describe('runtime/image volumes (fakes)', () => {
     manager = await open();
     expect(users.of('sha256:data')).to.deep.equal([id]);
     await manager.removeContainer(id);
-    expect(native.mounted.has(mountPoint)).to.equal(false);
+    expect(native.isMounted(mountPoint)).to.equal(false);
     expect(native.calls.filter((c) => c.method === 'unmount').map((c) => c.args[0])).to.include(mountPoint);
     expect(users.users.size).to.equal(0);
     await manager.removeContainer(plain);
@@ -173,10 +173,10 @@ describe('runtime/image volumes (fakes)', () => {
     const orphan = 'cd'.repeat(32);
     const mountPoint = path.join(dir, 'containers', orphan, 'iv', '0');
     mkdirSync(mountPoint, { recursive: true });
-    native.mounted.add(mountPoint);
+    native.addMount(mountPoint);
     manager.close();
     manager = await open();
-    expect(native.mounted.has(mountPoint)).to.equal(false);
+    expect(native.isMounted(mountPoint)).to.equal(false);
     expect(existsSync(path.join(dir, 'containers', orphan))).to.equal(false);
   });
 });

@@ -48,5 +48,5 @@ export interface ImageUseRegistry {
   removeImageUser(imageId: string, containerId: string): void;
 }
 
-/** The syscalls runtime/ uses. */
-export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount'> & Partial<Pick<NativeBinding, 'idmapMount'>>;
+/** The syscalls runtime/ uses (all declared: the daemon passes the checked addon, tests the fake). */
+export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount' | 'idmapMount' | 'openPty' | 'setWindowSize' | 'streamFd' | 'connectSeqpacket'>;

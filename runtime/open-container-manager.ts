@@ -15,7 +15,6 @@ import { probeIdmappedMounts } from './userns-support';
 import { detectHostFacts } from './host-facts';
 import type { ImageLookup, ImageUseRegistry, RuntimeNative, SandboxLookup } from './interfaces';
 import { RuncDriver, type OciRuntimeDriver } from './oci-runtime';
-import { runCommand } from './run-command';
 import type { ContainerStepObserver } from './step-observer';
 
 export interface OpenContainerManagerOptions {
@@ -51,15 +50,12 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
   for (const [name, rt] of Object.entries(o.runtimes)) {
     drivers[name] = new RuncDriver(rt.path, rt.root ?? path.join(o.runRoot, 'runtimes', name));
   }
-  const version = await runCommand(o.runtimes[o.defaultRuntime].path, ['--version'], { timeoutMs: 5000 }).then(
-    (r) => r.stdout.toString(),
-    () => undefined,
-  );
+  const version = await drivers[o.defaultRuntime].version();
   await fs.mkdir(path.join(o.root, 'containers'), { recursive: true, mode: 0o700 });
   const userns = await probeIdmappedMounts(o.native, path.join(o.root, 'containers'));
   const [specDefaults, handlerFeatures] = await Promise.all([
     detectHostFacts({ cgroupDriver: o.cgroupDriver, runcVersion: version }),
-    detectHandlerFeatures(o.runtimes, undefined, userns.idmappedMounts),
+    detectHandlerFeatures(drivers, undefined, userns.idmappedMounts),
   ]);
   o.logger.info('user namespace support', { ...userns, handlers: Object.entries(handlerFeatures).filter(([, f]) => f.userNamespaces).map(([n]) => n) });
   // AppArmor where the host has it: berth's default profile is (re)loaded at every start.

@@ -6,6 +6,7 @@ import { InvalidArgumentError, errorKindOf } from '../common/errors';
 import { parseFlatKeyed } from './cgroup-stats';
 import { directoryUsage } from './disk-usage';
 import { conmonArgs, parseSyncMessage } from './conmon';
+import { RuncDriver } from './oci-driver/runc-driver';
 import { ExitWaiters, readExitFile } from './exit-watcher';
 import { containerLogPath } from './log-path';
 import { runcError, runcMessage } from './runc-errors';
@@ -37,14 +38,15 @@ describe('runtime/runc-errors', () => {
 describe('runtime/conmon', () => {
   it('builds the argv with the runtime root, exit dir, k8s-file log and stdio flags', () => {
     const args = conmonArgs({
-      conmonPath: '/usr/bin/conmon', runtimePath: '/usr/sbin/runc', runtimeRoot: '/run/berth/runc/runc', containerId: 'c1',
+      conmonPath: '/usr/bin/conmon', runtimePath: '/usr/sbin/runc', runtimeArgs: new RuncDriver('/usr/sbin/runc', '/run/berth/runc/runc').conmonRuntimeArgs(), containerId: 'c1',
       bundleDir: '/b', containerPidFile: '/d/pidfile', conmonPidFile: '/d/conmon.pid', exitDir: '/run/berth/exits', persistDir: '/d',
       logPath: '/var/log/pods/p/c/0.log', socketDir: '/run/berth/sockets', stdin: true, stdinOnce: false, tty: true, logSizeMax: 1000,
     });
     const after = (flag: string) => args[args.indexOf(flag) + 1];
     expect(after('--api-version')).to.equal('1');
     expect(after('-r')).to.equal('/usr/sbin/runc');
-    expect(after('--runtime-arg')).to.equal('--root=/run/berth/runc/runc');
+    // the OCI driver's global flags, each one --runtime-arg value, right after the runtime path
+    expect(args.slice(args.indexOf('/usr/sbin/runc') + 1, args.indexOf('/usr/sbin/runc') + 5)).to.deep.equal(['--runtime-arg', '--root=/run/berth/runc/runc', '--runtime-arg', '--log-format=json']);
     expect(after('-l')).to.equal('k8s-file:/var/log/pods/p/c/0.log');
     expect(after('--exit-dir')).to.equal('/run/berth/exits');
     expect(after('--persist-dir')).to.equal('/d');

@@ -10,11 +10,6 @@ describe('runtime/userns-support: idmapped mount probe', () => {
   beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), 'berth-probe-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('says no, with the reason, when the addon cannot idmap', async () => {
-    const native = { mount: async () => undefined, unmount: async () => undefined };
-    expect(await probeIdmappedMounts(native, dir)).to.deep.equal({ idmappedMounts: false, reason: 'the native addon has no idmapMount' });
-  });
-
   it('says no when the kernel refuses the mount, and leaves nothing behind', async () => {
     const native = { mount: async () => undefined, unmount: async () => undefined, idmapMount: async () => Promise.reject(Object.assign(new Error('mount_setattr: EINVAL'), { code: 'EINVAL' })) };
     const found = await probeIdmappedMounts(native, dir);

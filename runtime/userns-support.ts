@@ -20,7 +20,6 @@ const PROBE_HOST_ID = 0xfffd0000;
 
 /** Tries an idmapped mount of a dir under `dir`; never throws. */
 export async function probeIdmappedMounts(native: IdmapNative, dir: string): Promise<UserNamespaceSupport> {
-  if (!native.idmapMount) return { idmappedMounts: false, reason: 'the native addon has no idmapMount' };
   const base = await fs.mkdtemp(path.join(dir, '.userns-probe-'));
   const [src, dst] = [path.join(base, 'src'), path.join(base, 'dst')];
   let mounted = false;

@@ -25,9 +25,15 @@ for pkg in "${APT_PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
-# Debian 12's own nodejs is 18, which berth refuses: never install it, ask for Node 20 instead.
+# Debian 12's own nodejs is 18, which berth refuses: never install it (no package above pulls it
+# in), and check the Node that is there before installing anything else.
 if ! command -v node >/dev/null 2>&1; then
   log "Node.js >= 20 is required and none is installed; install Node 20 (e.g. from nodejs.org) and retry"
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if ((node_major < 20)); then
+  log "Node.js >= 20 is required, found $(node -v); install Node 20 (e.g. from nodejs.org) and retry"
   exit 1
 fi
 # kubectl (exec/attach/port-forward e2e tests): any package that provides it will do, else Debian's.
@@ -47,12 +53,6 @@ if ((${#missing[@]} > 0)); then
   if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now prometheus.service >/dev/null 2>&1 || true
   fi
-fi
-
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if ((node_major < 20)); then
-  log "Node.js >= 20 is required, found $(node -v); install Node 20 (e.g. from nodejs.org) and retry"
-  exit 1
 fi
 
 # node-gyp would download Node's headers (no internet on build hosts); use the installed ones.

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { ImageService } from '../../image/image-service';
 import { EMPTY_REGISTRIES_CONFIG } from '../../image/registries-config';
-import { FakeUnpackNative } from '../../image/testing/fake-unpack-native';
+import { FakeNativeBinding } from '../../native/testing/fake-native';
 import { startFakeRegistry, type FakeRegistry } from '../../image/testing/fake-registry';
 import { createCriClient, isServiceError, type CriClient } from '../../test/support/cri-client';
 import { createCriServer, type CriServer } from '../server';
@@ -31,7 +31,7 @@ describe('cri/image PullImage deadline (in-process server, trickling registry)',
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'berth-pulldl-'));
-    images = await ImageService.create({ dir: path.join(dir, 'images'), registries: EMPTY_REGISTRIES_CONFIG, native: new FakeUnpackNative(), logger: silentLogger });
+    images = await ImageService.create({ dir: path.join(dir, 'images'), registries: EMPTY_REGISTRIES_CONFIG, native: new FakeNativeBinding({ nodesOnDisk: true }), logger: silentLogger });
     server = createCriServer({ handlers: imageServiceHandlers({ images }), logger: silentLogger, observer: { observe: (_s, m, code) => observed.push([m, code]) } });
     await server.listen(path.join(dir, 'cri.sock'));
     client = createCriClient(path.join(dir, 'cri.sock'));

@@ -12,9 +12,9 @@ import { ContainerManager } from '../../runtime/container-manager';
 import { specInput } from '../../runtime/testing/spec-fixtures';
 import { FakeImages } from '../../runtime/testing/fake-images';
 import { FakeMonitor } from '../../runtime/testing/fake-monitor';
-import { FakeNative } from '../../runtime/testing/fake-native';
 import { FakeRuntime } from '../../runtime/testing/fake-runtime';
 import { FakeSandboxes } from '../../runtime/testing/fake-sandboxes';
+import { FakeNativeBinding } from '../../native/testing/fake-native';
 import { createCriClient, isServiceError, type CriClient } from '../../test/support/cri-client';
 import { runtime } from '../api/generated/cri';
 import { createCriServer, type CriServer } from '../server';
@@ -50,7 +50,7 @@ describe('cri/runtime container RPCs on the wire', () => {
       runDir: path.join(dir, 'run'),
       sandboxes,
       images,
-      native: new FakeNative(),
+      native: new FakeNativeBinding(),
       runtimes: { runc: fakeRuntime },
       defaultRuntime: 'runc',
       monitor: new FakeMonitor(),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { PodManager } from '../../pod/pod-manager';
-import { FakePodNative } from '../../pod/testing/fake-pod-native';
+import { FakeNativeBinding } from '../../native/testing/fake-native';
 import { FakePodNetwork } from '../../pod/testing/fake-pod-network';
 import { FakeProcesses } from '../../pod/testing/fake-processes';
 import type { ContainerStatusView } from '../../runtime/container-view';
@@ -22,7 +22,7 @@ describe('cri/runtime PodSandboxStatus containers_statuses and timestamp (evente
     dir = mkdtempSync(path.join(tmpdir(), 'berth-podst-'));
     mkdirSync(path.join(dir, 'cg'));
     writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
-    const native = new FakePodNative();
+    const native = new FakeNativeBinding();
     manager = await PodManager.create({
       root: path.join(dir, 'root'),
       runRoot: path.join(dir, 'run'),

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../common/errors';
 import { silentLogger } from '../../common/logger';
 import { PodManager } from '../../pod/pod-manager';
-import { FakePodNative } from '../../pod/testing/fake-pod-native';
+import { FakeNativeBinding } from '../../native/testing/fake-native';
 import { FakePodNetwork } from '../../pod/testing/fake-pod-network';
 import { FakeProcesses } from '../../pod/testing/fake-processes';
 import { runtime } from '../api/generated/cri';
@@ -23,7 +23,7 @@ describe('cri/runtime UpdatePodSandboxResources', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'berth-podres-'));
     for (const h of ['cpu', 'memory']) mkdirSync(path.join(dir, h));
     writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
-    const native = new FakePodNative();
+    const native = new FakeNativeBinding();
     manager = await PodManager.create({
       root: path.join(dir, 'root'),
       runRoot: path.join(dir, 'run'),

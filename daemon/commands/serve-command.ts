@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { describeError } from '../../common/errors';
 import { createLogger } from '../../common/logger';
+import { nativeAddonProblem } from '../../native/addon-loader';
 import { cgroupDriverProblem } from '../cgroup-driver';
 import { buildLayers } from '../layers';
 import { DaemonHealth } from '../health';
@@ -25,6 +26,11 @@ export const serveCommand: BerthdCommand = {
     const loaded = loadConfigOrReport(ctx, false);
     if (!loaded) return EXIT_USAGE;
     const { config } = loaded;
+    const addonProblem = nativeAddonProblem();
+    if (addonProblem) {
+      ctx.stderr(`berthd: ${addonProblem}\n`);
+      return EXIT_FAILURE;
+    }
     const driverProblem = await cgroupDriverProblem(config);
     if (driverProblem) {
       ctx.stderr(`berthd: ${driverProblem}\n`);

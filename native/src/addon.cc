@@ -5,6 +5,10 @@
 
 namespace {
 
+// Bumped whenever an export is added, removed or changes its arguments; native/addon-loader.ts
+// refuses a build whose marker differs (a stale build would otherwise fail on first use).
+constexpr int kAbiVersion = 2;
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   berth::InitFsOps(env, exports);
   berth::InitXattrOps(env, exports);
@@ -16,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   berth::InitTerminalOps(env, exports);
   berth::InitSeqpacket(env, exports);
   berth::InitIdmapOps(env, exports);
+  exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   return exports;
 }
 

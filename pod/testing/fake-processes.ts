@@ -1,19 +1,19 @@
+import type { FakeNativeBinding } from '../../native/testing/fake-native';
 import type { ProcessControl } from '../dependencies';
-import type { FakePodNative } from './fake-pod-native';
 
-/** ProcessControl over FakePodNative's fake pids. */
+/** ProcessControl over the fake pause pids of FakeNativeBinding. */
 export class FakeProcesses implements ProcessControl {
   readonly signals: Array<{ pid: number; signal: string }> = [];
-  constructor(private readonly native: FakePodNative) {}
+  constructor(private readonly native: FakeNativeBinding) {}
   kill(pid: number, signal: NodeJS.Signals): void {
     this.signals.push({ pid, signal });
-    if (!this.native.alive.has(pid)) throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
-    if (signal === 'SIGKILL') this.native.exit(pid);
+    if (!this.native.isAlive(pid)) throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
+    if (signal === 'SIGKILL') this.native.exitProcess(pid);
   }
   isAlive(pid: number): boolean {
-    return this.native.alive.has(pid);
+    return this.native.isAlive(pid);
   }
   startTime(pid: number): string | undefined {
-    return this.native.alive.has(pid) ? `start-${pid}` : undefined;
+    return this.native.isAlive(pid) ? `start-${pid}` : undefined;
   }
 }

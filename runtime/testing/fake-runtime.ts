@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { ExecResult, OciRuntimeDriver, RuncState } from '../oci-runtime';
+import type { ExecResult, OciRuntimeDriver, PreparedExec, RuncState } from '../oci-runtime';
 import type { OciProcess, OciResources } from '../spec/oci-types';
 
 /** A runtime whose "processes" exit when signalled, by writing conmon-style exit files. */
@@ -38,5 +38,15 @@ export class FakeRuntime implements OciRuntimeDriver {
   async exec(id: string, proc: OciProcess, opts: { timeoutMs?: number; maxOutputBytes: number }): Promise<ExecResult> {
     this.calls.push({ method: 'exec', args: [id, proc, opts] });
     return this.execResult;
+  }
+  async version(): Promise<string | undefined> {
+    return 'runc version 1.1.5';
+  }
+  conmonRuntimeArgs(): string[] {
+    return ['--runtime-arg', `--root=${this.root}`];
+  }
+  async prepareExec(id: string, proc: object, opts: { tty: boolean }): Promise<PreparedExec> {
+    this.calls.push({ method: 'prepareExec', args: [id, proc, opts] });
+    return { file: this.binary, args: ['exec', id], pidFile: path.join(this.root, `${id}.exec-pid`), runtimeFailure: async () => undefined, dispose: async () => undefined };
   }
 }

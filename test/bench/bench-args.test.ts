@@ -9,6 +9,21 @@ describe('bench: parseBenchArgs', () => {
     expect([a.pods, a.containers, a.pulls, a.densityPods, a.listPods]).to.deep.equal([40, 40, 10, 30, 110]);
     expect(a.endpoint).to.equal(undefined);
     expect(a.vs).to.equal(undefined);
+    expect(a.sections).to.include('kubelet').and.to.include('parallel-start');
+    expect([a.kubeletPods, a.durationS, a.probeShare, a.startPods, a.inFlight, a.memoryWaitS]).to.deep.equal([110, 60, 0.25, 30, 10, 30]);
+  });
+
+  it('reads the kubelet and parallel-start options; --pods sets the kubelet pods too', () => {
+    const a = parseBenchArgs(['--section', 'kubelet', '--pods', '10', '--duration', '10', '--probe-share', '1/2', '--start-pods', '5', '--in-flight', '2', '--memory-wait', '3']);
+    expect([a.pods, a.kubeletPods, a.durationS, a.probeShare, a.startPods, a.inFlight, a.memoryWaitS]).to.deep.equal([10, 10, 10, 0.5, 5, 2, 3]);
+    expect(parseBenchArgs(['--kubelet-pods', '7']).pods).to.equal(40);
+    expect(parseBenchArgs(['--probe-share', '0.1']).probeShare).to.equal(0.1);
+    expect(() => parseBenchArgs(['--probe-share', '2'])).to.throw(/--probe-share: not a share/);
+    expect(() => parseBenchArgs(['--probe-share', '1/0'])).to.throw(/not a share/);
+    expect(() => parseBenchArgs(['--in-flight', '0'])).to.throw(/at least 1/);
+    expect(parseBenchArgs([]).rounds).to.equal(1);
+    expect(parseBenchArgs(['--rounds', '4']).rounds).to.equal(4);
+    expect(() => parseBenchArgs(['--rounds', '0'])).to.throw(/--rounds: at least 1/);
   });
 
   it('strips unix:// from --endpoint and reads counts and sections', () => {

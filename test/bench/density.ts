@@ -6,10 +6,11 @@
  * PSS comes from /proc/<pid>/smaps_rollup, so shared pages (libc, the node binary) are split
  * among the processes sharing them rather than counted once per process.
  */
-import { readProcStatSync } from '../../common/proc-stat';
 import type { CriClient } from '../support/cri-client';
-import { benchContainerConfig, benchPodConfig, ensureImage } from './cri-sequence';
+import { benchPodConfig, ensureImage } from './cri-sequence';
 import { processMemory } from './daemon-startup';
+import { removePods, startPods } from './pod-pool';
+import { runtimeProcesses } from './proc-sampler';
 
 /** What the density run needs. */
 export interface DensityOptions {
@@ -54,21 +55,6 @@ export interface DensityResult {
 const pss = (pid: number | undefined): number | undefined => (pid === undefined ? undefined : processMemory(pid).pssKiB);
 const rss = (pid: number | undefined): number | undefined => (pid === undefined ? undefined : processMemory(pid).rssKiB);
 
-/** Parent pid of `pid` from /proc (undefined when gone). */
-export function parentPid(pid: number): number | undefined {
-  return readProcStatSync(pid)?.ppid;
-}
-
-/** The pid in a verbose status `info.info` document (berth and containerd both use `pid`). */
-function verbosePid(info: { [k: string]: string } | null | undefined): number | undefined {
-  try {
-    const pid = (JSON.parse(info?.info ?? '{}') as { pid?: unknown }).pid;
-    return typeof pid === 'number' && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** How long the runtime gets no requests before its idle memory is read. */
 const IDLE_WAIT_MS = 12_000;
 
@@ -84,26 +70,16 @@ export async function benchDensity(client: CriClient, opts: DensityOptions): Pro
   const daemonPssIdleKiB = pss(opts.daemonPid);
   const daemonRssIdleKiB = rss(opts.daemonPid);
   const podIds: string[] = [];
-  const containerIds: string[] = [];
   try {
-    const t0 = performance.now();
-    const perPodMs: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const podStart = performance.now();
-      const config = benchPodConfig(`${opts.namePrefix}-dense-${i}`, opts);
-      const podId = (await client.runPodSandbox({ config })).podSandboxId!;
-      podIds.push(podId);
-      const ctr = await client.createContainer({ podSandboxId: podId, config: benchContainerConfig('sleep', opts.containerImage), sandboxConfig: config });
-      containerIds.push(ctr.containerId!);
-      await client.startContainer({ containerId: ctr.containerId! });
-      perPodMs.push(performance.now() - podStart);
-    }
-    const totalMs = performance.now() - t0;
+    const started = await startPods(client, n, 1, { ...opts, namePrefix: `${opts.namePrefix}-dense` }, podIds);
+    const totalMs = started.totalMs;
+    const perPodMs = started.pods.map((p) => p.startMs);
     log(`  ${n} pods with a container started in ${(totalMs / 1000).toFixed(2)} s`);
     await new Promise((r) => setTimeout(r, 1000));
     const daemonPssLoadedKiB = pss(opts.daemonPid);
     const daemonRssLoadedKiB = rss(opts.daemonPid);
-    const helpers = await helperPids(client, podIds, containerIds, opts.daemonPid);
+    const procs = await runtimeProcesses(client, podIds, started.pods.map((p) => p.containerId), opts.daemonPid);
+    const helpers = new Set([...procs.podPids, ...procs.helperPids]);
     const helperPss = [...helpers].map((pid) => pss(pid));
     const helperPssKiB = helperPss.every((x) => x !== undefined) && helpers.size > 0 ? helperPss.reduce<number>((a, b) => a + b!, 0) : undefined;
     const extraPssPerPodKiB =
@@ -133,27 +109,8 @@ export async function benchDensity(client: CriClient, opts: DensityOptions): Pro
       listContainersMs,
     };
   } finally {
-    for (const id of podIds) {
-      await client.stopPodSandbox({ podSandboxId: id }).catch(() => undefined);
-      await client.removePodSandbox({ podSandboxId: id }).catch(() => undefined);
-    }
+    await removePods(client, podIds);
   }
-}
-
-/** pause (or the sandbox container) of each pod, plus the parents of pause and containers that are neither init nor the daemon. */
-async function helperPids(client: CriClient, podIds: string[], containerIds: string[], daemonPid: number | undefined): Promise<Set<number>> {
-  const out = new Set<number>();
-  const addParent = (pid: number | undefined) => {
-    const ppid = pid === undefined ? undefined : parentPid(pid);
-    if (ppid !== undefined && ppid > 1 && ppid !== daemonPid && ppid !== process.pid) out.add(ppid);
-  };
-  for (const id of podIds) {
-    const pid = verbosePid((await client.podSandboxStatus({ podSandboxId: id, verbose: true })).info);
-    if (pid !== undefined) out.add(pid);
-    addParent(pid);
-  }
-  for (const id of containerIds) addParent(verbosePid((await client.containerStatus({ containerId: id, verbose: true })).info));
-  return out;
 }
 
 async function timeCalls(call: () => Promise<unknown>, calls: number): Promise<number[]> {

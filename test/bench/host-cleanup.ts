@@ -115,6 +115,27 @@ export async function killPids(pids: readonly number[], timeoutMs = 5000): Promi
   while (Date.now() < deadline && pids.some((pid) => fs.existsSync(`/proc/${pid}`))) await new Promise((r) => setTimeout(r, 50));
 }
 
+/**
+ * Creates the cgroup `parent` (one level below each hierarchy's root) in every mounted hierarchy,
+ * as kubelet creates its pods' parent cgroups before RunPodSandbox; a v1 cpuset level gets its
+ * root's cpus and mems (an empty cpuset cannot hold a process).
+ */
+export function createCgroupParent(parent: string): void {
+  for (const root of cgroupRoots()) {
+    const dir = path.join(root, parent);
+    try {
+      fs.mkdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new Error(`create cgroup ${dir}: ${(err as Error).message}`, { cause: err });
+    }
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      const own = path.join(dir, file);
+      if (fs.existsSync(own) && fs.readFileSync(own, 'utf8').trim() === '') fs.writeFileSync(own, fs.readFileSync(path.join(root, file), 'utf8').trim());
+    }
+  }
+}
+
 /** Removes the cgroup `parent` (and its empty children) from every mounted hierarchy. */
 export function removeCgroupTree(parent: string): void {
   for (const root of cgroupRoots()) removeDirTreeBottomUp(path.join(root, parent));

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { escapeHtml, operationSvg, renderHtmlReport, tickStep } from './html-report';
-import { formatLatencyTable, type BenchReport } from './report-model';
+import { formatDensityTable, formatLatencyTable, type BenchReport } from './report-model';
 
 const report: BenchReport = {
   startedAt: '2026-01-01T00:00:00.000Z',
@@ -44,5 +44,12 @@ describe('bench: HTML report', () => {
     const run = table.split('\n').find((l) => l.startsWith('RunPodSandbox'))!;
     expect(run).to.contain('4.4×'); // nearest-rank medians 350 / 80
     expect(run).to.contain('≤ 150 ok');
+  });
+
+  it('leaves out the density rows no runtime has a number for', () => {
+    const table = formatDensityTable({ ...report, runs: report.runs.map((r, i) => ({ ...r, readyMs: 100 + i })) });
+    expect(table).to.match(/daemon spawn → serving ms\s+100\s+101/);
+    expect(table).to.not.contain('helpers PSS MiB');
+    expect(table.split('\n')).to.have.length(3);
   });
 });

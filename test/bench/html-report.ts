@@ -3,6 +3,8 @@
  * strip plot of every sample for each runtime with its box (p25–p75), median and p90 marks. No
  * scripts, fonts or external assets, so the file can be mailed or attached to an issue.
  */
+import { formatKubeletCostTable, formatKubeletRpcTable, formatParallelStartTable, kubeletHeading, parallelStartHeading } from './kubelet-report';
+import { KUBELET_RPCS } from './kubelet-schedule';
 import { formatDensityTable, formatLatencyTable, reportOps, TARGETS_MS, type BenchReport } from './report-model';
 import { fmtMs, quantile } from './stats';
 
@@ -65,6 +67,20 @@ export function operationSvg(op: string, series: Array<{ label: string; samples:
   return parts.join('\n');
 }
 
+/** The parallel-start and kubelet tables, and a chart per kubelet RPC, when those sections ran. */
+function sectionTables(report: BenchReport): string[] {
+  const out: string[] = [];
+  const par = report.runs.find((r) => r.parallelStart)?.parallelStart;
+  if (par) out.push(`<h2>${escapeHtml(parallelStartHeading(par))}</h2>`, `<pre>${escapeHtml(formatParallelStartTable(report.runs))}</pre>`);
+  const kub = report.runs.find((r) => r.kubelet)?.kubelet;
+  if (kub) {
+    out.push(`<h2>${escapeHtml(kubeletHeading(kub))}</h2>`, `<pre>${escapeHtml(formatKubeletRpcTable(report.runs))}</pre>`, `<pre>${escapeHtml(formatKubeletCostTable(report.runs))}</pre>`);
+    const withK = report.runs.filter((r) => r.kubelet);
+    for (const rpc of KUBELET_RPCS) out.push(operationSvg(`kubelet window: ${rpc}`, withK.map((r) => ({ label: r.label, samples: r.kubelet!.samples[rpc] }))));
+  }
+  return out;
+}
+
 /** The whole page. */
 export function renderHtmlReport(report: BenchReport): string {
   const title = `berth bench — ${report.runs.map((r) => r.label).join(' vs ')} — ${report.startedAt}`;
@@ -84,10 +100,10 @@ export function renderHtmlReport(report: BenchReport): string {
     `<h1>${escapeHtml(title)}</h1>`,
     `<p>${report.runs.map((r) => `<b>${escapeHtml(r.label)}</b>: ${escapeHtml(r.version)}`).join(' · ')}</p>`,
     `<p>${escapeHtml(report.conditions)}</p>`,
-    '<h2>Latency (median, p90)</h2>',
-    `<pre>${escapeHtml(formatLatencyTable(report))}</pre>`,
+    ...(charts.length > 0 ? ['<h2>Latency (median, p90)</h2>', `<pre>${escapeHtml(formatLatencyTable(report))}</pre>`] : []),
     '<h2>Density and memory</h2>',
     `<pre>${escapeHtml(formatDensityTable(report))}</pre>`,
+    ...sectionTables(report),
     ...report.runs.flatMap((r) => (r.notes ?? []).map((n) => `<p><b>${escapeHtml(r.label)}</b>: ${escapeHtml(n)}</p>`)),
     '<h2>Distributions</h2>',
     '<p>Each dot is one call; the box spans p25–p75, the thick mark is the median, the dashed mark p90; the grey dashed line is berth\'s target.</p>',

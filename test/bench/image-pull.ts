@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { silentLogger } from '../../common/logger';
 import { ImageService } from '../../image/image-service';
 import { EMPTY_REGISTRIES_CONFIG } from '../../image/registries-config';
-import { loadUnpackNative } from '../../image/testing/cli-native';
+import { AddonUnpackNative } from '../e2e/support/addon-unpack';
 import { startRegistry } from '../e2e/support/registry';
 import { bigImage, busyboxImage, pushImage } from '../e2e/support/test-images';
 
@@ -53,7 +53,7 @@ export async function benchImagePull(opts: ImagePullBenchOptions = {}): Promise<
   const runs = opts.runs ?? 10;
   const bigRuns = opts.bigRuns ?? 5;
   const log = opts.log ?? (() => undefined);
-  const { native } = loadUnpackNative();
+  const native = new AddonUnpackNative();
   const registry = await startRegistry();
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-bench-image-'));
   try {

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createCriClient } from '../support/cri-client';
-import { parseBenchArgs, type BenchArgs } from './bench-args';
+import { parseBenchArgs, POD_SECTIONS, type BenchArgs } from './bench-args';
 import { prepareBenchImages, type BenchImages } from './bench-images';
 import { startBenchBerthd } from './berth-target';
 import { startContainerd, ensureContainerdInstalled } from './containerd/containerd-harness';
@@ -20,9 +20,10 @@ import { benchTargets, type Target } from './run-targets';
 import { benchDaemonStartup, formatDaemonStartup } from './daemon-startup';
 import type { LoopDelaySummary } from './daemon-probe';
 import { benchImagePull } from './image-pull';
-import { killPids, pidsInCgroupTree, removeCgroupTree } from './host-cleanup';
+import { createCgroupParent, killPids, pidsInCgroupTree, removeCgroupTree } from './host-cleanup';
 import { renderHtmlReport } from './html-report';
-import { formatDensityTable, formatLatencyTable, type BenchReport } from './report-model';
+import { formatKubeletCostTable, formatKubeletRpcTable, formatParallelStartTable, kubeletHeading, parallelStartHeading } from './kubelet-report';
+import { formatDensityTable, formatLatencyTable, reportOps, type BenchReport } from './report-model';
 import { benchStreaming, formatStreaming } from './streaming';
 import { runUsernsStartSection } from './userns-start';
 
@@ -108,13 +109,13 @@ export async function main(argv: string[]): Promise<void> {
   const report: BenchReport = { startedAt, conditions: '', runs: [] };
   const texts: string[] = [];
   try {
-    const images = args.sections.includes('cri') || args.sections.includes('density') ? await prepareBenchImages() : undefined;
+    const images = args.sections.some((s) => POD_SECTIONS.includes(s)) ? await prepareBenchImages() : undefined;
     if (images) {
       cleanups.push(() => images.registry.stop());
       progress(`bench registry on ${images.registry.host} (plain HTTP): ${images.container}, ${images.pull}, ${images.pause}`);
     }
     const starters: Array<() => Promise<Target>> = [];
-    const perRuntime = args.sections.some((s) => s === 'rpc-latency' || s === 'cri' || s === 'density');
+    const perRuntime = args.sections.some((s) => s === 'rpc-latency' || POD_SECTIONS.includes(s));
     if (!perRuntime) {
       // only daemon-less sections (and daemon-startup, which starts its own berthds)
     } else if (args.endpoint) {
@@ -123,7 +124,7 @@ export async function main(argv: string[]): Promise<void> {
     } else {
       starters.push(() => berthTarget(args));
       if (args.vs === 'containerd') {
-        if (!images) throw new Error('--vs containerd needs the cri or density section (the pause image)');
+        if (!images) throw new Error(`--vs containerd needs a section that starts pods (${POD_SECTIONS.join(', ')}): the pause image`);
         starters.push(() => containerdTarget(rand, images));
       }
     }
@@ -141,6 +142,8 @@ export async function main(argv: string[]): Promise<void> {
       await killPids(pidsInCgroupTree(cgroupParent));
       removeCgroupTree(cgroupParent);
     });
+    // Kubelet creates the pods' parent cgroup before any RunPodSandbox; pods started in parallel rely on it.
+    createCgroupParent(cgroupParent);
     try {
       for (const start of starters) {
         const target = await start();
@@ -208,13 +211,19 @@ function printReport(report: BenchReport, texts: string[], args: BenchArgs): voi
   for (const r of report.runs) console.log(`  ${r.label}: ${r.version}`);
   console.log(`  ${report.conditions}`);
   if (report.runs.length > 0) {
-    console.log(`\n## latency (ms; ${args.pods} pods, ${args.containers} containers, ${args.pulls} pulls, ${args.scratch} pod+container from scratch)\n`);
-    console.log(formatLatencyTable(report));
+    if (reportOps(report).length > 0) {
+      console.log(`\n## latency (ms; ${args.pods} pods, ${args.containers} containers, ${args.pulls} pulls, ${args.scratch} pod+container from scratch)\n`);
+      console.log(formatLatencyTable(report));
+    }
     if (report.runs.some((r) => r.density || r.readyMs !== undefined)) {
       console.log('\n## density and memory\n');
       console.log(formatDensityTable(report));
     }
   }
+  const par = report.runs.find((r) => r.parallelStart)?.parallelStart;
+  if (par) console.log(`\n## ${parallelStartHeading(par)}\n\n${formatParallelStartTable(report.runs)}`);
+  const kub = report.runs.find((r) => r.kubelet)?.kubelet;
+  if (kub) console.log(`\n## ${kubeletHeading(kub)}\n\n${formatKubeletRpcTable(report.runs)}\n\n${formatKubeletCostTable(report.runs)}`);
   for (const r of report.runs) for (const note of r.notes ?? []) console.log(`\n${r.label}: ${note}`);
   for (const t of texts) console.log(`\n${t}`);
   if (report.runs.length > 0) {

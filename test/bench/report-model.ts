@@ -3,6 +3,8 @@
  * column pair per runtime and the ratio when two runtimes were measured.
  */
 import type { DensityResult } from './density';
+import type { KubeletResult } from './kubelet-load';
+import type { ParallelStartResult } from './parallel-start';
 import { SEQUENCE_OPS } from './cri-sequence';
 import { fmtMs, formatTable, quantile } from './stats';
 
@@ -15,6 +17,10 @@ export interface RuntimeRun {
   /** Raw latency samples (ms) per operation. */
   samples: Record<string, number[]>;
   density?: DensityResult;
+  /** The kubelet steady-state section. */
+  kubelet?: KubeletResult;
+  /** The parallel-start section (and the PSS kept after it). */
+  parallelStart?: ParallelStartResult;
   /** Spawn → serving (ms), when the bench started it. */
   readyMs?: number;
   /** Daemon PSS right after start (KiB), when the bench started it. */
@@ -83,22 +89,21 @@ export function formatDensityTable(report: BenchReport): string {
   const runs = report.runs;
   const row = (name: string, f: (r: RuntimeRun) => string) => [name, ...runs.map(f)];
   const d = (r: RuntimeRun) => r.density;
-  return formatTable(
-    ['density / memory', ...runs.map((r) => r.label)],
-    [
-      row('daemon spawn → serving ms', (r) => (r.readyMs === undefined ? '-' : String(r.readyMs))),
-      row('daemon PSS after start MiB', (r) => mib(r.startPssKiB)),
-      row('pods started (pod + container each)', (r) => String(d(r)?.pods ?? '-')),
-      row('  total s', (r) => (d(r) ? (d(r)!.totalMs / 1000).toFixed(2) : '-')),
-      row('  per pod ms', (r) => (d(r) ? fmtMs(d(r)!.totalMs / d(r)!.pods) : '-')),
-      row('daemon PSS idle MiB', (r) => mib(d(r)?.daemonPssIdleKiB)),
-      row('daemon PSS loaded MiB', (r) => mib(d(r)?.daemonPssLoadedKiB)),
-      row('daemon RSS idle / loaded MiB', (r) => (d(r) ? `${mib(d(r)!.daemonRssIdleKiB)} / ${mib(d(r)!.daemonRssLoadedKiB)}` : '-')),
-      row('helper processes (pause, conmon/shim)', (r) => String(d(r)?.helperProcesses ?? '-')),
-      row('helpers PSS MiB', (r) => mib(d(r)?.helperPssKiB)),
-      row('helpers PSS per pod MiB', (r) => (d(r)?.helperPssKiB === undefined ? '-' : mib(d(r)!.helperPssKiB! / d(r)!.pods))),
-      row('extra PSS per pod MiB (target ≤ 2)', (r) => mib(d(r)?.extraPssPerPodKiB)),
-      row('pods during List* timing', (r) => String(d(r)?.listPods ?? '-')),
-    ],
-  );
+  const rows = [
+    row('daemon spawn → serving ms', (r) => (r.readyMs === undefined ? '-' : String(r.readyMs))),
+    row('daemon PSS after start MiB', (r) => mib(r.startPssKiB)),
+    row('pods started (pod + container each)', (r) => String(d(r)?.pods ?? '-')),
+    row('  total s', (r) => (d(r) ? (d(r)!.totalMs / 1000).toFixed(2) : '-')),
+    row('  per pod ms', (r) => (d(r) ? fmtMs(d(r)!.totalMs / d(r)!.pods) : '-')),
+    row('daemon PSS idle MiB', (r) => mib(d(r)?.daemonPssIdleKiB)),
+    row('daemon PSS loaded MiB', (r) => mib(d(r)?.daemonPssLoadedKiB)),
+    row('daemon RSS idle / loaded MiB', (r) => (d(r) ? `${mib(d(r)!.daemonRssIdleKiB)} / ${mib(d(r)!.daemonRssLoadedKiB)}` : '-')),
+    row('helper processes (pause, conmon/shim)', (r) => String(d(r)?.helperProcesses ?? '-')),
+    row('helpers PSS MiB', (r) => mib(d(r)?.helperPssKiB)),
+    row('helpers PSS per pod MiB', (r) => (d(r)?.helperPssKiB === undefined ? '-' : mib(d(r)!.helperPssKiB! / d(r)!.pods))),
+    row('extra PSS per pod MiB (target ≤ 2)', (r) => mib(d(r)?.extraPssPerPodKiB)),
+    row('pods during List* timing', (r) => String(d(r)?.listPods ?? '-')),
+  ];
+  // Without the density section only the start-up rows have numbers.
+  return formatTable(['density / memory', ...runs.map((r) => r.label)], rows.filter((cells) => cells.slice(1).some((c) => c !== '-')));
 }

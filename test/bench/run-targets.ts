@@ -11,6 +11,8 @@ import type { BenchImages } from './bench-images';
 import { emptySamples, ensureImage, runStepsInterleaved, sequenceSteps } from './cri-sequence';
 import { processMemory } from './daemon-startup';
 import { benchDensity } from './density';
+import { benchKubeletLoad } from './kubelet-load';
+import { benchParallelStart } from './parallel-start';
 import type { RuntimeRun } from './report-model';
 import { benchRpcLatency } from './rpc-latency';
 
@@ -72,6 +74,20 @@ export async function benchTargets(targets: Target[], args: BenchArgs, images: B
         runs[i].samples.ListPodSandbox = d.listPodSandboxMs;
         runs[i].samples.ListContainers = d.listContainersMs;
       }
+    }
+    if (args.sections.includes('parallel-start') && images) {
+      for (const [i, target] of targets.entries()) {
+        progress(`${target.label}: parallel start (${args.startPods} pods, ${args.inFlight} in flight)`);
+        const own = { ...common(target), namePrefix: `${common(target).namePrefix}-par`, containerImage: images.container, daemonPid: target.daemonPid, metricsAddress: target.metricsAddress };
+        const p = await benchParallelStart(clients[i], { ...own, pods: args.startPods, inFlight: args.inFlight, memoryWaitS: args.memoryWaitS, log: progress });
+        runs[i].parallelStart = p;
+        runs[i].samples.ParallelPodStart = p.perPodMs;
+      }
+    }
+    if (args.sections.includes('kubelet') && images) {
+      const opts = targets.map((t) => ({ ...common(t), namePrefix: `${common(t).namePrefix}-kub`, label: t.label, containerImage: images.container, daemonPid: t.daemonPid, metricsAddress: t.metricsAddress }));
+      const kubelet = await benchKubeletLoad(clients, opts.map((o) => ({ ...o, pods: args.kubeletPods, durationS: args.durationS, probeShare: args.probeShare, inFlight: args.inFlight, log: progress })), args.rounds);
+      kubelet.forEach((k, i) => (runs[i].kubelet = k));
     }
     return runs;
   } finally {

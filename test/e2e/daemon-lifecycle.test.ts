@@ -4,8 +4,10 @@
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { runtime } from '../../cri/api/generated/cri';
-import { startBerthd, type BerthdInstance } from './support/berthd';
+import { runBerthd, startBerthd, type BerthdInstance } from './support/berthd';
 
 /** Polls `cond` every 20 ms until true; fails after `ms` naming `what`. */
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -119,5 +121,34 @@ describe('e2e: berthd lifecycle', function () {
     expect(failed?.message).to.contain('exited before ready');
     expect(failed?.message).to.contain('another process is already serving this socket');
     expect((await a.client().version({})).runtimeName).to.equal('berth');
+  });
+
+  describe('without a usable native addon', () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-no-addon-'))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** Runs berthd (serve) with the addon looked up in `buildDir`; the state paths are under `dir`. */
+    const serveWith = (buildDir: string) =>
+      runBerthd(['--listen', path.join(dir, 'berth.sock'), '--root', path.join(dir, 'root'), '--run-root', path.join(dir, 'run')], { env: { BERTH_NATIVE_BUILD_DIR: buildDir } });
+
+    it('exits 1 at start naming the missing addon file, before it creates anything', async () => {
+      const build = path.join(dir, 'build');
+      const run = await serveWith(build);
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.contain(`berthd: native addon ${path.join(build, 'berth_native.node')}: file does not exist; rebuild with npm run build:native`);
+      expect(fs.existsSync(path.join(dir, 'root'))).to.equal(false);
+      expect(fs.existsSync(path.join(dir, 'berth.sock'))).to.equal(false);
+    });
+
+    it('exits 1 at start when the addon file does not load (a broken build)', async () => {
+      const build = path.join(dir, 'build');
+      fs.mkdirSync(build);
+      fs.writeFileSync(path.join(build, 'berth_native.node'), 'not an ELF object\n'.repeat(256)); // big enough for dlopen to read a header
+      const run = await serveWith(build);
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.match(/berthd: native addon \S+berth_native\.node: cannot load \(.*invalid ELF header.*\); rebuild with npm run build:native/);
+      expect(fs.existsSync(path.join(dir, 'root'))).to.equal(false);
+    });
   });
 });

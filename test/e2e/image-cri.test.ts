@@ -12,7 +12,7 @@ import { createCriServer, CriServer } from '../../cri/server';
 import { imageServiceHandlers } from '../../cri/image/image-handlers';
 import { ImageService } from '../../image/image-service';
 import { EMPTY_REGISTRIES_CONFIG } from '../../image/registries-config';
-import { loadUnpackNative } from '../../image/testing/cli-native';
+import { AddonUnpackNative } from './support/addon-unpack';
 import { createCriClient, CriClient, isServiceError } from '../support/cri-client';
 import { startRegistry, TestRegistry } from './support/registry';
 import { busyboxImage, nonRootImage, pushImage } from './support/test-images';
@@ -25,6 +25,7 @@ describe('e2e: image RPCs over CRI', function () {
   let client: CriClient;
 
   before(async () => {
+    const native = new AddonUnpackNative(); // first: without a usable addon nothing else starts
     registry = await startRegistry();
     await pushImage(registry.host, 'library/busybox', 'latest', await busyboxImage());
     await pushImage(registry.host, 'team/nonroot', 'v1', await nonRootImage());
@@ -32,7 +33,7 @@ describe('e2e: image RPCs over CRI', function () {
     const images = await ImageService.create({
       dir: path.join(tmp, 'images'),
       registries: EMPTY_REGISTRIES_CONFIG,
-      native: loadUnpackNative().native,
+      native,
       logger: silentLogger,
     });
     server = createCriServer({ handlers: imageServiceHandlers({ images }), logger: silentLogger });

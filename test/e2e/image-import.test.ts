@@ -11,7 +11,7 @@ import { errorKindOf } from '../../common/errors';
 import { silentLogger } from '../../common/logger';
 import { ImageService } from '../../image/image-service';
 import { EMPTY_REGISTRIES_CONFIG } from '../../image/registries-config';
-import { loadUnpackNative } from '../../image/testing/cli-native';
+import { AddonUnpackNative } from './support/addon-unpack';
 import { startRegistry, TestRegistry } from './support/registry';
 import { buildTar } from '../../image/testing/tarball';
 import { layeredImage, pushImage, LAYERED_EXPECTATIONS } from './support/test-images';
@@ -20,9 +20,10 @@ describe('e2e: image import', function () {
   this.timeout(60_000);
   let registry: TestRegistry;
   let tmp: string;
-  const { native } = loadUnpackNative();
+  let native: AddonUnpackNative;
 
   before(async () => {
+    native = new AddonUnpackNative(); // first: without a usable addon nothing else starts
     registry = await startRegistry();
     await pushImage(registry.host, 'test/layered', 'v1', await layeredImage());
   });

@@ -12,7 +12,7 @@ import { describeError, errorKindOf } from '../../common/errors';
 import { silentLogger } from '../../common/logger';
 import { ImageService } from '../../image/image-service';
 import { parseRegistriesConfig, EMPTY_REGISTRIES_CONFIG, RegistriesConfig } from '../../image/registries-config';
-import { loadUnpackNative } from '../../image/testing/cli-native';
+import { AddonUnpackNative } from './support/addon-unpack';
 import { startRegistry, startTokenAuthRegistry, registryBlobPath, freePort, makeTestCertificates, TestRegistry } from './support/registry';
 import {
   busyboxImage,
@@ -33,7 +33,7 @@ describe('e2e: image pull', function () {
   let registry: TestRegistry;
   let tmp: string;
   const services: ImageService[] = [];
-  const { native } = loadUnpackNative();
+  let native: AddonUnpackNative;
 
   async function newService(registries: RegistriesConfig = EMPTY_REGISTRIES_CONFIG, dir = path.join(tmp, 'images')): Promise<ImageService> {
     const svc = await ImageService.create({ dir, registries, native, logger: silentLogger });
@@ -42,6 +42,7 @@ describe('e2e: image pull', function () {
   }
 
   before(async () => {
+    native = new AddonUnpackNative(); // first: without a usable addon nothing else starts
     registry = await startRegistry();
     await pushImage(registry.host, 'library/busybox', 'latest', await busyboxImage());
     await pushImage(registry.host, 'library/busybox', 'other', await busyboxImage());
@@ -117,6 +118,13 @@ describe('e2e: image pull', function () {
     const wh = await fs.lstat(path.join(top, 'data/a'));
     expect(wh.isCharacterDevice()).to.equal(true);
     expect(wh.rdev).to.equal(0);
+    // The whiteout device and the opaque xattr were made by the addon (the overlay below proves
+    // the kernel honours them): nothing else can stand in for it.
+    await fs.access(native.addonFile);
+    // Layers are unpacked into <store>/tmp/<id>/diff and then renamed: compare the part under diff/.
+    const byAddon = native.calls.map((c) => `${c.op} ${c.path.slice(c.path.lastIndexOf('/diff/') + 6)} ${c.detail}`);
+    expect(byAddon).to.include(`mknod data/a ${0o20000}`);
+    expect(byAddon).to.include('lsetxattr data/keep trusted.overlay.opaque');
     const mnt = path.join(tmp, 'mnt');
     await fs.mkdir(mnt);
     execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${resolved.lowerDirs.join(':')}`, mnt]);
@@ -170,7 +178,9 @@ describe('e2e: image pull', function () {
     expect(resolved?.config.User).to.equal('www-data');
     expect(resolved?.config.WorkingDir).to.equal('/tmp');
     const varWww = await fs.stat(path.join(resolved!.lowerDirs[0]!, 'var/www'));
-    if (process.getuid?.() === 0) expect(varWww.uid).to.equal(33);
+    // e2e runs as root (CI does): the layer's owners are kept.
+    expect(process.getuid?.(), 'e2e tests run as root').to.equal(0);
+    expect(varWww.uid).to.equal(33);
   });
 
   it('picks linux/amd64 from a multi-arch index and records the index digest', async () => {

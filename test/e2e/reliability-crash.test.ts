@@ -4,18 +4,50 @@
  * lands in different steps). After the restart each object is either complete and usable, or
  * absent, or (Remove) still listed and removable — and once everything is removed, nothing of the
  * instance is left on the host.
+ *
+ * With the crash seam (BERTH_TEST_PAUSE_STEP, pod/test-pause-hook.ts) berthd stops before a chosen
+ * RunPodSandbox step and names the pod in a marker file; the SIGKILL then provably lands inside
+ * RunPodSandbox, and after the restart recovery must have removed exactly that half-made pod
+ * (netns pin, IP lease, shm mount, pause, dirs, cgroup in every hierarchy) and nothing of a
+ * complete pod running next to it.
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { podConfig, processAlive, RestartableBerthd, TEST_IMAGE } from './reliability-support';
+import { isServiceError } from '../support/cri-client';
+import { mountsUnder } from './support/berthd-cleanup';
+import { cgroupHierarchyDirs, NO_LEAKS, podConfig, processAlive, processesInCgroup, RestartableBerthd, TEST_IMAGE, waitUntil } from './reliability-support';
 
 const SANDBOX_READY = 0;
 const CONTAINER_RUNNING = 1;
 const DELAYS_MS = [0, 15, 40, 80, 150, 300, 600];
-const CLEAN = { mounts: [], nsPins: [], ipLeases: [], podStateDirs: [], podVolatileDirs: [], containerDirs: [], exitFiles: [], cniCache: [], processes: [], pauses: [], holdingFiles: [], runtimeState: [] };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const GRPC_UNAVAILABLE = 14;
+
+/** What of pod `id` exists on the host right now (everything RunPodSandbox makes). */
+function traces(b: RestartableBerthd, id: string) {
+  const list = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d) : []);
+  const ipamDir = path.join(b.root, 'cni', 'networks', b.network.name);
+  const cgroupDirs = cgroupHierarchyDirs(`${b.cgroupParent}/berth-pod-${id.slice(0, 12)}`);
+  let phase: string | undefined;
+  try {
+    phase = (JSON.parse(fs.readFileSync(path.join(b.root, 'pods', id, 'state.json'), 'utf8')) as { phase: string }).phase;
+  } catch {
+    phase = undefined;
+  }
+  return {
+    record: phase,
+    volatileDir: fs.existsSync(path.join(b.runRoot, 'pods', id)),
+    shmMount: mountsUnder(path.join(b.runRoot, 'pods', id)).length > 0,
+    cgroupDirs: cgroupDirs.filter((d) => fs.existsSync(d)).length,
+    cgroupHierarchies: cgroupDirs.length,
+    pauses: processesInCgroup(`${b.cgroupParent}/berth-pod-${id.slice(0, 12)}`).filter(processAlive).length,
+    nsPins: ['net', 'ipc', 'uts', 'pid'].filter((k) => list(path.join(b.runRoot, 'ns', k)).includes(id)),
+    ipLeases: list(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f) && fs.readFileSync(path.join(ipamDir, f), 'utf8').includes(id)).length,
+    cniCache: list(path.join(b.root, 'cni', 'results')).filter((f) => f.includes(id)).length,
+  };
+}
 
 describe('e2e: reliability — SIGKILL in the middle of a request', function () {
   this.timeout(300_000);
@@ -49,7 +81,71 @@ describe('e2e: reliability — SIGKILL in the middle of a request', function () 
       await c.stopPodSandbox({ podSandboxId: p.id! });
       await c.removePodSandbox({ podSandboxId: p.id! });
     }
-    expect(b.leaks()).to.deep.equal(CLEAN);
+    expect(b.leaksWithCgroups()).to.deep.equal(NO_LEAKS);
+  }
+
+  it('RunPodSandbox killed at a known step (crash seam): recovery removes exactly the half-made pod', async () => {
+    await b.client().pullImage({ image: { image: TEST_IMAGE } });
+    const bystanderConfig = podConfig(b, 'bystander');
+    const bystander = (await b.client().runPodSandbox({ config: bystanderConfig })).podSandboxId!;
+    const bystanderBefore = traces(b, bystander);
+    expect(bystanderBefore).to.include({ record: 'ready', volatileDir: true, shmMount: true, pauses: 1, ipLeases: 1 });
+    const marker = path.join(b.dir, 'pause-marker.json');
+    // What each step finds already made when the seam stops berthd before it.
+    const before: Record<string, Partial<ReturnType<typeof traces>>> = {
+      pause: { record: 'creating', volatileDir: true, shmMount: true, pauses: 0, ipLeases: 0 },
+      pin: { record: 'creating', volatileDir: true, shmMount: true, pauses: 1, ipLeases: 0 },
+      cni: { record: 'creating', volatileDir: true, shmMount: true, pauses: 1, ipLeases: 0 },
+      state: { record: 'creating', volatileDir: true, shmMount: true, pauses: 1, ipLeases: 1 },
+    };
+    const summary: string[] = [];
+    for (const [step, expected] of Object.entries(before)) {
+      await b.stop('SIGTERM');
+      b.env = { BERTH_TEST_PAUSE_STEP: step, BERTH_TEST_PAUSE_MARKER: marker };
+      await b.start();
+      const name = `seam-${step}`;
+      const call = b.client().runPodSandbox({ config: podConfig(b, name) }).then(
+        () => 'replied',
+        (err: unknown) => (isServiceError(err) ? err.code : String(err)),
+      );
+      await waitUntil(() => fs.existsSync(marker) && fs.statSync(marker).size > 0, 20_000, `the seam's marker before ${step}`);
+      const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as { step: string; podId: string; name: string; pid: number };
+      expect({ step: m.step, name: m.name, pid: m.pid }).to.deep.equal({ step, name, pid: b.pid });
+      const half = traces(b, m.podId);
+      expect(half, `pod ${m.podId.slice(0, 12)} paused before ${step}`).to.include(expected);
+      expect(half.cgroupDirs, 'its cgroup in every v1 and v2 hierarchy').to.equal(half.cgroupHierarchies);
+      if (step === 'cni' || step === 'state') expect(half.nsPins).to.include('net');
+      // The kill lands inside RunPodSandbox: the marker is there (the step has not run), the call is pending.
+      expect(fs.existsSync(marker)).to.equal(true);
+      await b.stop('SIGKILL');
+      expect(await call, `RunPodSandbox killed before ${step}`).to.equal(GRPC_UNAVAILABLE);
+      expect(traces(b, m.podId).record, 'the record after the kill (the state step never ran)').to.equal('creating');
+      fs.rmSync(marker);
+
+      b.env = {};
+      const lines = await b.start();
+      const c = b.client();
+      expect(((await c.listPodSandbox({})).items ?? []).map((p) => p.id)).to.deep.equal([bystander]);
+      const after = traces(b, m.podId);
+      expect(after, `pod ${m.podId.slice(0, 12)} after recovery`).to.deep.equal({
+        record: undefined, volatileDir: false, shmMount: false, cgroupDirs: 0, cgroupHierarchies: half.cgroupHierarchies, pauses: 0, nsPins: [], ipLeases: 0, cniCache: 0,
+      });
+      const recovery = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; details?: { discarded?: string[] } }).find((l) => l.msg === 'recovery step done' && l.details?.discarded);
+      expect(recovery?.details?.discarded, 'recovery names the discarded pod').to.deep.equal([m.podId]);
+      // ...and nothing of the complete pod next to it.
+      expect(traces(b, bystander)).to.deep.equal(bystanderBefore);
+      expect((await c.podSandboxStatus({ podSandboxId: bystander })).status?.state).to.equal(SANDBOX_READY);
+      summary.push(`${step}: ${m.podId.slice(0, 12)} had ${half.cgroupDirs} cgroup dirs, ${half.pauses} pause, pins [${half.nsPins.join(',')}], ${half.ipLeases} lease -> all removed`);
+    }
+    console.log(`      crash seam: ${summary.join('; ')}`);
+    await c0Remove(bystander);
+    expect(b.leaksWithCgroups()).to.deep.equal(NO_LEAKS);
+  });
+
+  async function c0Remove(id: string): Promise<void> {
+    const c = b.client();
+    await c.stopPodSandbox({ podSandboxId: id });
+    await c.removePodSandbox({ podSandboxId: id });
   }
 
   it('PullImage: afterwards the image is complete and runnable, or absent with no partial files', async () => {

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isRunning, readProcStatSync } from '../../common/proc-stat';
+import { parseCgroupMounts } from '../../pod/pod-cgroups';
 import { createCriClient, type CriClient } from '../support/cri-client';
 import { berthdMainPath, type BerthdExit } from './support/berthd';
 import { mountsUnder, networkDropIn, removeEverythingViaCri, sweepHost, uniqueTestNetwork, type TestNetwork } from './support/berthd-cleanup';
@@ -41,12 +42,21 @@ export class RestartableBerthd {
   metrics = false;
   /** host:port of /metrics of the current process, when `metrics` is on. */
   metricsAddress: string | undefined;
+  /** Extra environment of the next starts (e.g. the crash seam's BERTH_TEST_PAUSE_STEP). */
+  env: Record<string, string> = {};
+  /**
+   * The cgroup parent of every pod of this instance (podConfig sets it): all its pod and
+   * container cgroups sit below it in each hierarchy, so leaks are found without seeing other
+   * berthd instances that share the host.
+   */
+  readonly cgroupParent: string;
 
   private constructor(readonly dir: string) {
     this.root = path.join(dir, 'root');
     this.runRoot = path.join(dir, 'run');
     this.socketPath = path.join(dir, 'berth.sock');
     this.logsDir = path.join(dir, 'logs');
+    this.cgroupParent = `/berth-e2e-${path.basename(dir)}`;
   }
 
   /** Makes the dirs and config, and starts a registry holding TEST_IMAGE. */
@@ -82,7 +92,7 @@ export class RestartableBerthd {
       '--metrics-listen', this.metrics ? '127.0.0.1:0' : '',
       '--log-format', 'json',
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } });
     const exited = new Promise<BerthdExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     const ready = new Promise<void>((resolve, reject) => {
       let buffered = '';
@@ -158,9 +168,39 @@ export class RestartableBerthd {
         // already gone
       }
     }
+    // Anything still in the instance's cgroups is ours (pause, containers): kill, then rmdir deepest first.
+    for (const pid of processesInCgroup(this.cgroupParent)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     await sweepHost(this.dir, this.root, this.network).catch(() => undefined);
+    for (const dir of [...cgroupDirsUnder(this.cgroupParent), ...cgroupHierarchyDirs(this.cgroupParent)].sort((x, y) => y.length - x.length)) {
+      await waitUntil(() => rmdirGone(dir), 5_000, `rmdir ${dir}`).catch(() => undefined);
+    }
     await this.registry?.stop().catch(() => undefined);
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** leaks() plus the cgroup dirs below the instance's cgroup parent (every v1 and v2 hierarchy) and the processes in them. */
+  leaksWithCgroups(): Record<string, string[]> {
+    return {
+      ...this.leaks(),
+      cgroups: cgroupDirsUnder(this.cgroupParent),
+      // a zombie holds no namespace, mount or memory: only live processes are leaks
+      cgroupProcesses: processesInCgroup(this.cgroupParent).filter(processAlive).map((pid) => `${pid} ${commOf(pid)}`),
+    };
+  }
+
+  /** Open fds of the current berthd process (undefined when not running). */
+  openFds(): number | undefined {
+    try {
+      return this.pid ? fs.readdirSync(`/proc/${this.pid}/fd`).length : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Everything this instance could leak on the host; all empty when clean. */
@@ -181,6 +221,71 @@ export class RestartableBerthd {
       holdingFiles: processesHoldingFilesUnder(this.dir).filter((p) => p.pid !== this.pid).map((p) => `${p.pid} ${p.comm}`),
       runtimeState: list(path.join(this.runRoot, 'runtimes', 'runc')),
     };
+  }
+}
+
+/** What leaksWithCgroups() returns on a clean host. */
+export const NO_LEAKS: Readonly<Record<string, string[]>> = Object.freeze({
+  mounts: [], nsPins: [], ipLeases: [], podStateDirs: [], podVolatileDirs: [], containerDirs: [], exitFiles: [], cniCache: [], processes: [], pauses: [], holdingFiles: [], runtimeState: [], cgroups: [], cgroupProcesses: [],
+});
+
+/** `relative` (a cgroup path) in every mounted hierarchy, v1 controllers and the v2 mount alike. */
+export function cgroupHierarchyDirs(relative: string): string[] {
+  const hierarchies = parseCgroupMounts(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  if (!hierarchies.some((h) => h.version === 1) && !hierarchies.some((h) => h.version === 2)) throw new Error('no cgroup hierarchy mounted');
+  return hierarchies.map((h) => path.join(h.mountPoint, relative));
+}
+
+/** Every directory below `relative` in every hierarchy (v1 and v2), deepest last. */
+export function cgroupDirsUnder(relative: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // absent in this hierarchy
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      out.push(path.join(dir, e.name));
+      walk(path.join(dir, e.name));
+    }
+  };
+  for (const top of cgroupHierarchyDirs(relative)) walk(top);
+  return out;
+}
+
+/** Pids whose cgroup (in any hierarchy) is `relative` or below it. */
+export function processesInCgroup(relative: string): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const lines = fs.readFileSync(`/proc/${name}/cgroup`, 'utf8').split('\n');
+      if (lines.some((l) => l.endsWith(`:${relative}`) || l.includes(`:${relative}/`))) out.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+function commOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+/** rmdir of a cgroup dir; true once it is gone (false while busy). */
+function rmdirGone(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 
@@ -256,6 +361,6 @@ export function podConfig(b: RestartableBerthd, name: string, attempt = 0) {
     metadata: { name, namespace: 'reliability', uid: `uid-${name}`, attempt },
     hostname: name,
     logDirectory: path.join(b.logsDir, name),
-    linux: {},
+    linux: { cgroupParent: b.cgroupParent },
   };
 }

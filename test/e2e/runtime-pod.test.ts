@@ -25,7 +25,7 @@ describe('e2e runtime: containers in a real pod (pause + CNI + runc/conmon)', fu
     podEnv = await createPodEnv();
     const lower = path.join(podEnv.tmp, 'layers', 'busybox');
     await buildBusyboxRootfs(lower);
-    native = new TrackedNative(loadNativeBinding(), 'addon');
+    native = new TrackedNative(loadNativeBinding());
     runcRoot = path.join(podEnv.tmp, 'crun-root', 'runtimes', 'runc');
     manager = await openContainerManager({
       root: path.join(podEnv.tmp, 'croot'),

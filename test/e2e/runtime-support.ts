@@ -1,13 +1,15 @@
 /**
- * Helpers for the container e2e tests: a busybox rootfs built from the static busybox, a mount
- * shim (mount(8)/umount(8)) standing in for the native addon when it is not built, a pod made of
- * a fresh netns plus pod files, and a ContainerManager wired to real runc and conmon.
+ * Helpers for the container e2e tests: a busybox rootfs built from the static busybox, the real
+ * native addon with its mounts tracked for cleanup (required: a missing or broken build fails the
+ * test with the loader's message), a pod made of a fresh netns plus pod files, and a
+ * ContainerManager wired to real runc and conmon.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { NativeError, type MountFlag, type UnmountFlag } from '../../native/binding';
+import { loadNativeBinding } from '../../native/addon';
+import type { MountFlag, NativeBinding, SeqpacketHandlers, SeqpacketSocket, UnmountFlag, UserNamespaceMaps } from '../../native/binding';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxLookup, SandboxView } from '../../runtime/interfaces';
 
 /** Runs a command; resolves with stdout, rejects with stderr in the message. */
@@ -41,38 +43,12 @@ export async function buildBusyboxRootfs(dir: string): Promise<void> {
   await fs.chmod(path.join(dir, 'tmp'), 0o1777);
 }
 
-/** mount(2) through mount(8), for hosts where the native addon is not built yet. */
-export class MountCommandShim implements RuntimeNative {
-  readonly mounted = new Set<string>();
-
-  async mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void> {
-    const args = ['-t', fstype];
-    const opts = [...flags.filter((f) => f === 'rdonly').map(() => 'ro'), ...(data ? [data] : [])];
-    if (opts.length > 0) args.push('-o', opts.join(','));
-    await sh('mount', [...args, source, target]);
-    this.mounted.add(target);
-  }
-
-  async unmount(target: string, flags?: readonly UnmountFlag[]): Promise<void> {
-    try {
-      await sh('umount', [...(flags?.includes('detach') ? ['-l'] : []), target]);
-      this.mounted.delete(target);
-    } catch (err) {
-      if (/not mounted|no mount point/.test(String(err))) throw new NativeError(`umount ${target}: not mounted`, 'EINVAL', 22);
-      if (/No such file/.test(String(err))) throw new NativeError(`umount ${target}: no such file`, 'ENOENT', 2);
-      throw err;
-    }
-  }
-}
-
-/** Any RuntimeNative, remembering what is mounted so cleanup can undo it. */
+/** The real binding's runtime ops, remembering what is mounted so cleanup can undo it. */
 export class TrackedNative implements RuntimeNative {
   readonly mounted = new Set<string>();
-  constructor(
-    private readonly inner: RuntimeNative,
-    /** 'addon' or 'mount(8)': reported by the bench. */
-    readonly kind: string,
-  ) {}
+  /** What does the mounts (the bench prints it). */
+  readonly kind = 'addon';
+  constructor(private readonly inner: NativeBinding = loadNativeBinding()) {}
   async mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void> {
     await this.inner.mount(source, target, fstype, flags, data);
     this.mounted.add(target);
@@ -81,26 +57,21 @@ export class TrackedNative implements RuntimeNative {
     await this.inner.unmount(target, flags);
     this.mounted.delete(target);
   }
-}
-
-/** The real native addon when it is built, else the mount(8) shim. */
-export async function pickNative(): Promise<TrackedNative> {
-  try {
-    const { loadNativeBinding } = await import('../../native/addon');
-    const binding = loadNativeBinding();
-    // Probe on a fresh empty dir (never a mount point): a working addon answers EINVAL.
-    const { tmpdir } = await import('node:os');
-    const probe = await fs.mkdtemp(path.join(tmpdir(), 'berth-probe-'));
-    try {
-      await binding.unmount(probe).catch((err: { code?: string }) => {
-        if (err.code !== 'EINVAL') throw err;
-      });
-    } finally {
-      await fs.rmdir(probe);
-    }
-    return new TrackedNative(binding, 'addon');
-  } catch {
-    return new TrackedNative(new MountCommandShim(), 'mount(8)');
+  async idmapMount(source: string, target: string, userns: string | UserNamespaceMaps, readOnly?: boolean): Promise<void> {
+    await this.inner.idmapMount(source, target, userns, readOnly);
+    this.mounted.add(target);
+  }
+  openPty(): ReturnType<NativeBinding['openPty']> {
+    return this.inner.openPty();
+  }
+  setWindowSize(fd: number, rows: number, cols: number): void {
+    this.inner.setWindowSize(fd, rows, cols);
+  }
+  streamFd(fd: number, handlers: SeqpacketHandlers): SeqpacketSocket {
+    return this.inner.streamFd(fd, handlers);
+  }
+  connectSeqpacket(socketPath: string, handlers: SeqpacketHandlers): Promise<SeqpacketSocket> {
+    return this.inner.connectSeqpacket(socketPath, handlers);
   }
 }
 
@@ -178,9 +149,10 @@ export async function createRuntimeEnv(opts: { logger?: import('../../common/log
   const { tmpdir } = await import('node:os');
   const { openContainerManager } = await import('../../runtime/open-container-manager');
   const { silentLogger } = await import('../../common/logger');
+  const native = new TrackedNative(); // first: a missing addon fails here, before anything is made
   const suffix = uniqueSuffix();
   const base = await fs.mkdtemp(path.join(tmpdir(), 'berth-rt-'));
-  const env: Partial<RuntimeEnv> = { base, suffix, netnses: [], native: await pickNative(), runcRoot: path.join(base, 'run', 'runtimes', 'runc') };
+  const env: Partial<RuntimeEnv> = { base, suffix, netnses: [], native, runcRoot: path.join(base, 'run', 'runtimes', 'runc') };
   try {
     const lowerDir = path.join(base, 'layers', 'busybox');
     await buildBusyboxRootfs(lowerDir);

@@ -65,7 +65,7 @@ describe('e2e security: a container cannot reach the host through the pod pause 
     podEnv = await createPodEnv();
     const lower = path.join(podEnv.tmp, 'layers', 'busybox');
     await buildBusyboxRootfs(lower);
-    native = new TrackedNative(loadNativeBinding(), 'addon');
+    native = new TrackedNative(loadNativeBinding());
     runcRoot = path.join(podEnv.tmp, 'crun-root', 'runtimes', 'runc');
     manager = await openContainerManager({
       root: path.join(podEnv.tmp, 'croot'),

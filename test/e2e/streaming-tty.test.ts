@@ -149,8 +149,9 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
       const script = [
         `const { runTtyExecSession } = require(${JSON.stringify(path.join(modules, 'runtime', 'exec-tty'))});`,
         `const { loadNativeBinding } = require(${JSON.stringify(path.join(modules, 'native', 'addon'))});`,
+        `const { RuncDriver } = require(${JSON.stringify(path.join(modules, 'runtime', 'oci-driver', 'runc-driver'))});`,
         `const rec = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));`,
-        `runTtyExecSession(rec, { binary: '/usr/sbin/runc', root: process.argv[2] }, ['sleep', '39'], { tty: true }, new AbortController().signal, loadNativeBinding());`,
+        `runTtyExecSession(rec, new RuncDriver('/usr/sbin/runc', process.argv[2]), ['sleep', '39'], { tty: true }, new AbortController().signal, loadNativeBinding());`,
       ].join('\n');
       const holder = spawn(process.execPath, ['-e', script, path.join(env.base, 'containers', shellId, 'state.json'), env.runcRoot], {
         stdio: 'ignore',

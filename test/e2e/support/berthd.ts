@@ -182,11 +182,16 @@ export interface BerthdRun {
   stderr: string;
 }
 
-/** Runs `berthd <args>` to completion with temp config files (for `config`, `version`, bad configs). */
-export async function runBerthd(args: string[], opts: Pick<BerthdOptions, 'configToml' | 'dropIns'> = {}, timeoutMs = 15000): Promise<BerthdRun> {
+/** Runs `berthd <args>` to completion with temp config files (for `config`, `version`, bad configs); `env` is added to ours. */
+export async function runBerthd(
+  args: string[],
+  opts: Pick<BerthdOptions, 'configToml' | 'dropIns'> & { env?: Record<string, string> } = {},
+  timeoutMs = 15000,
+): Promise<BerthdRun> {
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-run-'));
   try {
-    const child = spawn(process.execPath, [berthdMainPath(), ...writeConfigFiles(tmpDir, opts), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, ...opts.env };
+    const child = spawn(process.execPath, [berthdMainPath(), ...writeConfigFiles(tmpDir, opts), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));

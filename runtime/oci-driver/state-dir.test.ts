@@ -3,15 +3,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { errorKindOf } from '../common/errors';
-import { RuncDriver, deleteStoppedDirectly, signalInitDirectly, signalNumber, startViaExecFifo } from './oci-runtime';
+import { errorKindOf } from '../../common/errors';
+import { RuncDriver } from './runc-driver';
+import { deleteStoppedDirectly, signalInitDirectly, signalNumber, startViaExecFifo } from './state-dir';
 
 const exists = (p: string) => fs.access(p).then(
   () => true,
   () => false,
 );
 
-describe('runtime/oci-runtime: start through the exec fifo', () => {
+describe('runtime/oci-driver/state-dir: start through the exec fifo', () => {
   let dir: string;
   const children: Array<ReturnType<typeof spawn>> = [];
 
@@ -96,14 +97,14 @@ describe('runtime/oci-runtime: start through the exec fifo', () => {
     await driver.start('c1', init.pid);
     expect(await exists(argvLog)).to.equal(false); // no process spawned
     await driver.start('c2');
-    expect(await fs.readFile(argvLog, 'utf8')).to.equal(`--root ${root} start c2\n`);
+    expect(await fs.readFile(argvLog, 'utf8')).to.equal(`--root=${root} --log-format=json start c2\n`);
     const crunLike = new RuncDriver(bin, root, { directOps: false });
     await crunLike.start('c1');
     expect(await fs.readFile(argvLog, 'utf8')).to.match(/start c1\n$/);
   });
 });
 
-describe('runtime/oci-runtime: signalling init without runc kill', () => {
+describe('runtime/oci-driver/state-dir: signalling init without runc kill', () => {
   let dir: string;
   const children: Array<ReturnType<typeof spawn>> = [];
   beforeEach(async () => {
@@ -163,11 +164,11 @@ describe('runtime/oci-runtime: signalling init without runc kill', () => {
     await exited;
     expect(await exists(argvLog)).to.equal(false);
     await new RuncDriver(bin, root).kill('c2', 'TERM'); // no state: the CLI decides
-    expect(await fs.readFile(argvLog, 'utf8')).to.equal(`--root ${root} kill c2 TERM\n`);
+    expect(await fs.readFile(argvLog, 'utf8')).to.equal(`--root=${root} --log-format=json kill c2 TERM\n`);
   });
 });
 
-describe('runtime/oci-runtime: deleting a stopped container without runc delete', () => {
+describe('runtime/oci-driver/state-dir: deleting a stopped container without runc delete', () => {
   let dir: string;
   beforeEach(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-del-'));

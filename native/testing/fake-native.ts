@@ -1,5 +1,7 @@
 /**
- * A recording NativeBinding for unit tests of pod/, runtime/ and image/: every call is recorded
+ * The one fake of the native seam: a recording NativeBinding for unit tests of pod/, runtime/,
+ * image/ and cri/ (no other native fake exists; narrow views such as RuntimeNative or
+ * UnpackNative take it as is). Every call is recorded
  * in `calls`; mounts, device nodes and xattrs live in memory (so a test can assert nothing
  * leaked); pause processes are fake pids whose exit a test triggers with `exitProcess`; any
  * method can be made to fail with `fail`. It behaves like the real addon where it matters:
@@ -7,10 +9,13 @@
  * watchExit of a gone pid throws ESRCH synchronously, connectInNetns refuses by default.
  * openPty hands out fake fd numbers; connectSeqpacket connects to a FakeSeqpacketPeer that a test
  * drives (packets to the client, end of stream) and inspects (packets sent, write shutdown);
- * streamFd connects to one the same way (path `fd:<n>`).
+ * streamFd connects to one the same way (path `fd:<n>`). spawnProcess hands out fake pids whose
+ * exit a test reports with `exitChild`; reduceMemory only counts.
  */
+import { appendFileSync, writeFileSync } from 'node:fs';
 import {
   NativeError,
+  type ChildExitCallback,
   type ExitWatch,
   type MountFlag,
   type NativeBinding,
@@ -21,7 +26,7 @@ import {
   type SeqpacketSocket,
   type UnmountFlag,
   type UserNamespaceMaps,
-} from './binding';
+} from '../binding';
 
 /** Names of the NativeBinding methods. */
 export type NativeMethod = keyof NativeBinding;
@@ -110,10 +115,19 @@ const PROPAGATION_FLAGS: readonly MountFlag[] = ['private', 'rprivate', 'slave',
 interface InjectedFailure {
   error: Error;
   remaining: number;
+  when?: (args: readonly unknown[]) => boolean;
+}
+
+/** Options of FakeNativeBinding. */
+export interface FakeNativeOptions {
+  /** First fake pid handed out by startPause and spawnProcess. */
+  firstPid?: number;
+  /** mknod also leaves an empty file at the path (for code that lstat's what it made, e.g. unpacking). */
+  nodesOnDisk?: boolean;
 }
 
 /** Recording, in-memory NativeBinding (see the file comment). */
-export class RecordingNativeBinding implements NativeBinding {
+export class FakeNativeBinding implements NativeBinding {
   /** Every call in order, including failed ones. */
   readonly calls: RecordedCall[] = [];
   /** Device nodes by path. */
@@ -130,25 +144,38 @@ export class RecordingNativeBinding implements NativeBinding {
   /** Peers of connectSeqpacket calls, in order. */
   readonly seqpacketPeers: FakeSeqpacketPeer[] = [];
 
+  /** Fake pause processes exit right after they started (watchExit then throws ESRCH). */
+  pauseExitsAtOnce = false;
+  /** startPause appends the pid to each of the spec's cgroupProcs files (plain files in a temp dir). */
+  writeCgroupProcs = false;
+  /** How many times reduceMemory ran. */
+  memoryReductions = 0;
+
   private readonly mounts: FakeMount[] = [];
+  private readonly children = new Map<number, ChildExitCallback[]>();
+  private readonly pauseSpecs: PauseSpec[] = [];
   private nextFd = 1000;
   private readonly processes = new Map<number, FakeProcess>();
   private readonly watchers = new Map<number, Set<() => void>>();
   private readonly failures = new Map<NativeMethod, InjectedFailure[]>();
   private nextPid: number;
 
-  constructor(options: { firstPid?: number } = {}) {
+  private readonly nodesOnDisk: boolean;
+
+  constructor(options: FakeNativeOptions = {}) {
     this.nextPid = options.firstPid ?? 100_000;
+    this.nodesOnDisk = options.nodesOnDisk ?? false;
   }
 
   /**
-   * Makes the next `times` calls of `method` fail (forever when omitted) with `error`, or with a
-   * NativeError of that code when `error` is a string such as 'EPERM'.
+   * Makes the next `times` calls of `method` (those whose arguments match `when`, if given) fail
+   * (forever when `times` is omitted) with `error`, or with a NativeError of that code when
+   * `error` is a string such as 'EPERM'.
    */
-  fail(method: NativeMethod, error: Error | string, times = Number.POSITIVE_INFINITY): void {
+  fail(method: NativeMethod, error: Error | string, times = Number.POSITIVE_INFINITY, when?: (args: readonly unknown[]) => boolean): void {
     const list = this.failures.get(method) ?? [];
     const value = typeof error === 'string' ? fakeNativeError(error, `${method} (injected)`) : error;
-    list.push({ error: value, remaining: times });
+    list.push({ error: value, remaining: times, when });
     this.failures.set(method, list);
   }
 
@@ -165,6 +192,26 @@ export class RecordingNativeBinding implements NativeBinding {
   /** Mounts still active, oldest first. */
   activeMounts(): readonly FakeMount[] {
     return [...this.mounts];
+  }
+
+  /** The topmost active mount on `target`, if any. */
+  mountAt(target: string): FakeMount | undefined {
+    return this.topMountAt(target);
+  }
+
+  /** Whether something is mounted on `target`. */
+  isMounted(target: string): boolean {
+    return this.topMountAt(target) !== undefined;
+  }
+
+  /** Adds an active mount without recording a call (a mount left by an earlier run). */
+  addMount(target: string, mount: Partial<Omit<FakeMount, 'target'>> = {}): void {
+    this.mounts.push({ source: mount.source ?? 'none', target, fstype: mount.fstype ?? 'none', flags: mount.flags ?? ['bind'], data: mount.data });
+  }
+
+  /** Specs of every pause started (calls that failed are not included), in order. */
+  startedPauses(): PauseSpec[] {
+    return [...this.pauseSpecs];
   }
 
   /** Fake pause processes still running. */
@@ -212,7 +259,14 @@ export class RecordingNativeBinding implements NativeBinding {
 
   async mknod(path: string, mode: number, major: number, minor: number): Promise<void> {
     this.record('mknod', [path, mode, major, minor]);
-    if (this.nodes.has(path)) throw fakeNativeError('EEXIST', `mknod ${path}`);
+    if (!this.nodesOnDisk && this.nodes.has(path)) throw fakeNativeError('EEXIST', `mknod ${path}`);
+    if (this.nodesOnDisk) {
+      try {
+        writeFileSync(path, '', { flag: 'wx' });
+      } catch (error) {
+        throw fakeNativeError((error as NodeJS.ErrnoException).code ?? 'EIO', `mknod ${path}`);
+      }
+    }
     this.nodes.set(path, { mode, major, minor });
   }
 
@@ -242,7 +296,9 @@ export class RecordingNativeBinding implements NativeBinding {
   async startPause(spec: PauseSpec): Promise<PauseProcess> {
     this.record('startPause', [spec]);
     const pid = this.nextPid++;
-    this.processes.set(pid, { pid, spec });
+    this.pauseSpecs.push(spec);
+    if (this.writeCgroupProcs) for (const file of spec.cgroupProcs) appendFileSync(file, `${pid}\n`);
+    if (!this.pauseExitsAtOnce) this.processes.set(pid, { pid, spec });
     return { pid };
   }
 
@@ -284,6 +340,40 @@ export class RecordingNativeBinding implements NativeBinding {
     return this.peerSocket(`fd:${fd}`, handlers);
   }
 
+  spawnProcess(file: string, argv: readonly string[], env: readonly string[], cwd: string, fds: readonly number[], newSession: boolean): number {
+    this.record('spawnProcess', [file, [...argv], [...env], cwd, [...fds], newSession]);
+    const pid = this.nextPid++;
+    this.children.set(pid, []);
+    return pid;
+  }
+
+  makePipe(): [number, number] {
+    this.record('makePipe', []);
+    return [this.nextFd++, this.nextFd++];
+  }
+
+  watchChild(pid: number, onExit: ChildExitCallback): ExitWatch {
+    this.record('watchChild', [pid, onExit]);
+    const list = this.children.get(pid);
+    if (!list) throw fakeNativeError('ESRCH', `watchChild: pidfd_open ${pid}`);
+    list.push(onExit);
+    return { close: () => void this.children.set(pid, (this.children.get(pid) ?? []).filter((cb) => cb !== onExit)) };
+  }
+
+  reduceMemory(): void {
+    this.record('reduceMemory', []);
+    this.memoryReductions += 1;
+  }
+
+  /** Ends fake child `pid` of spawnProcess with an exit code or a signal number; false if not running. */
+  exitChild(pid: number, exitCode: number | null, signal: number | null = null): boolean {
+    const callbacks = this.children.get(pid);
+    if (!callbacks) return false;
+    this.children.delete(pid);
+    for (const callback of callbacks) callback(exitCode, signal);
+    return true;
+  }
+
   private peerSocket(path: string, handlers: SeqpacketHandlers): SeqpacketSocket {
     const peer = new FakeSeqpacketPeer(path, handlers);
     this.seqpacketPeers.push(peer);
@@ -303,10 +393,11 @@ export class RecordingNativeBinding implements NativeBinding {
   private record(method: NativeMethod, args: unknown[]): void {
     this.calls.push({ method, args });
     const list = this.failures.get(method);
-    const failure = list?.[0];
-    if (!list || !failure) return;
+    const index = list?.findIndex((entry) => !entry.when || entry.when(args)) ?? -1;
+    if (!list || index < 0) return;
+    const failure = list[index];
     failure.remaining -= 1;
-    if (failure.remaining <= 0) list.shift();
+    if (failure.remaining <= 0) list.splice(index, 1);
     throw failure.error;
   }
 

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 
-import { NativeError } from './binding';
-import { fakeNativeError, RecordingNativeBinding } from './fake';
+import { NativeError } from '../binding';
+import { fakeNativeError, FakeNativeBinding } from './fake-native';
 
 describe('native/fake: pty and seqpacket stand-ins', () => {
   it('openPty hands out distinct fake fds and setWindowSize records the size per fd', () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     const a = native.openPty();
     const b = native.openPty();
     expect(new Set([a.master, a.slave, b.master, b.slave]).size).to.equal(4);
@@ -20,14 +20,14 @@ describe('native/fake: pty and seqpacket stand-ins', () => {
   });
 
   it('injected failures apply to the synchronous calls too', () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     native.fail('openPty', 'EMFILE', 1);
     expect(() => native.openPty()).to.throw(NativeError);
     expect(native.openPty().master).to.be.a('number');
   });
 
   it('connectSeqpacket connects to a peer the test drives and inspects', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     const packets: string[] = [];
     const ends: Array<NativeError | undefined> = [];
     const socket = await native.connectSeqpacket('/run/x/attach', { onPacket: (p) => packets.push(p.toString()), onEnd: (e) => ends.push(e) });
@@ -54,7 +54,7 @@ describe('native/fake: pty and seqpacket stand-ins', () => {
   });
 
   it('streamFd connects the fd to a peer named fd:<n>', () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     const pair = native.openPty();
     const socket = native.streamFd(pair.master, { onPacket: () => undefined, onEnd: () => undefined });
     expect(native.seqpacketPeers[0].path).to.equal(`fd:${pair.master}`);
@@ -63,7 +63,7 @@ describe('native/fake: pty and seqpacket stand-ins', () => {
   });
 
   it('connectSeqpacket failures can be injected', async () => {
-    const native = new RecordingNativeBinding();
+    const native = new FakeNativeBinding();
     native.fail('connectSeqpacket', 'ENOENT');
     const error = await native.connectSeqpacket('/nope', { onPacket: () => undefined, onEnd: () => undefined }).catch((e: unknown) => e);
     expect((error as NativeError).code).to.equal('ENOENT');

@@ -1,0 +1,71 @@
+/**
+ * Bench section `parallel-start`: `pods` pods with one container each started with `inFlight`
+ * at a time (kubelet starts the pods of a node in parallel, e.g. after a drain or a reboot): total
+ * wall time, each pod's RunPodSandbox → CreateContainer → StartContainer, and berthd's event-loop
+ * delay during the burst. Then the pods are removed and, `memoryWaitS` later, the daemon's PSS is
+ * read: what it keeps after a burst, against what it had before.
+ */
+import type { CriClient } from '../support/cri-client';
+import { ensureImage } from './cri-sequence';
+import { processMemory } from './daemon-startup';
+import { scrapeLoopLag, type LoopLag } from './loop-lag';
+import { removePods, startPods, type PodPoolOptions } from './pod-pool';
+
+/** What the section needs. */
+export interface ParallelStartOptions extends PodPoolOptions {
+  daemonPid: number | undefined;
+  metricsAddress: string | undefined;
+  pods: number;
+  inFlight: number;
+  /** Wait after the pods are gone before the "after" PSS (s). */
+  memoryWaitS: number;
+  log?: (line: string) => void;
+}
+
+/** What it measured on one runtime. */
+export interface ParallelStartResult {
+  pods: number;
+  inFlight: number;
+  totalMs: number;
+  /** Each pod's Run + Create + Start (ms), in pod order. */
+  perPodMs: number[];
+  loopLag: LoopLag | undefined;
+  teardownMs: number;
+  daemonPssBeforeKiB: number | undefined;
+  memoryWaitS: number;
+  /** Daemon PSS `memoryWaitS` after the last pod was removed. */
+  daemonPssAfterKiB: number | undefined;
+}
+
+const pssOf = (pid: number | undefined): number | undefined => (pid === undefined ? undefined : processMemory(pid).pssKiB);
+
+/** Runs the section on one runtime; every pod it made is removed again. */
+export async function benchParallelStart(client: CriClient, opts: ParallelStartOptions): Promise<ParallelStartResult> {
+  const log = opts.log ?? (() => undefined);
+  await ensureImage(client, opts.containerImage);
+  await new Promise((r) => setTimeout(r, 2000));
+  const daemonPssBeforeKiB = pssOf(opts.daemonPid);
+  await scrapeLoopLag(opts.metricsAddress); // resets the histogram
+  const podIds: string[] = [];
+  try {
+    const started = await startPods(client, opts.pods, opts.inFlight, opts, podIds);
+    const loopLag = await scrapeLoopLag(opts.metricsAddress);
+    log(`  ${opts.pods} pods (${opts.inFlight} in flight) started in ${(started.totalMs / 1000).toFixed(2)} s`);
+    const teardownMs = await removePods(client, podIds.splice(0), opts.inFlight);
+    log(`  removed in ${(teardownMs / 1000).toFixed(2)} s; daemon PSS in ${opts.memoryWaitS} s`);
+    await new Promise((r) => setTimeout(r, opts.memoryWaitS * 1000));
+    return {
+      pods: opts.pods,
+      inFlight: opts.inFlight,
+      totalMs: started.totalMs,
+      perPodMs: started.pods.map((p) => p.startMs),
+      loopLag,
+      teardownMs,
+      daemonPssBeforeKiB,
+      memoryWaitS: opts.memoryWaitS,
+      daemonPssAfterKiB: pssOf(opts.daemonPid),
+    };
+  } finally {
+    if (podIds.length > 0) await removePods(client, podIds, opts.inFlight);
+  }
+}
