@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { silentLogger } from '../common/logger';
 import { CniManager, CniManagerOptions } from './cni-manager';
 import { FakePluginDir } from './testing/fake-plugin-dir';
+import { fakeCniOptions } from './testing/cni-manager-fixtures';
 
 /** Polls `probe` until it returns true or `ms` pass. */
 async function eventually(probe: () => boolean, ms = 3000): Promise<void> {
@@ -31,18 +31,7 @@ describe('cni/CniManager status and config watching (fake plugins)', () => {
   });
 
   async function manager(configDir: string, extra: Partial<CniManagerOptions> = {}): Promise<CniManager> {
-    const m = await CniManager.create({
-      configDir,
-      pluginDirs: [plugins.dir],
-      cacheDir: path.join(root, 'cache'),
-      defaultNetwork: { name: 'berthdef', bridge: 'bdef0', subnet: '10.250.0.0/24', ipamDataDir: path.join(root, 'ipam') },
-      logger: silentLogger,
-      loopback: false,
-      defaultNetworkMasquerade: false,
-      watchDebounceMs: 20,
-      watchPollMs: 50,
-      ...extra,
-    });
+    const m = await CniManager.create(fakeCniOptions(root, configDir, [plugins.dir], extra));
     managers.push(m);
     return m;
   }

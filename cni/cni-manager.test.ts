@@ -3,10 +3,10 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorKindOf } from '../common/errors';
-import { silentLogger } from '../common/logger';
 import { CniManager, CniManagerOptions } from './cni-manager';
 import { FakePluginDir } from './testing/fake-plugin-dir';
 import { PodNetworkRequest } from './types';
+import { fakeCniOptions } from './testing/cni-manager-fixtures';
 
 describe('cni/CniManager (fake plugins)', () => {
   let plugins: FakePluginDir;
@@ -38,22 +38,16 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   async function manager(extra: Partial<CniManagerOptions> = {}): Promise<CniManager> {
-    const m = await CniManager.create({
-      configDir: path.join(root, 'net.d'),
-      pluginDirs: [path.join(root, 'nowhere'), plugins.dir],
-      cacheDir: path.join(root, 'cache'),
-      defaultNetwork: { name: 'berthdef', bridge: 'bdef0', subnet: '10.250.0.0/24', ipamDataDir: path.join(root, 'ipam') },
-      logger: silentLogger,
-      loopback: false,
-      defaultNetworkMasquerade: false,
-      watchDebounceMs: 20,
-      watchPollMs: 50,
-      ...extra,
-    });
+    const m = await CniManager.create(fakeCniOptions(root, path.join(root, 'net.d'), [path.join(root, 'nowhere'), plugins.dir], extra));
     managers.push(m);
     return m;
   }
   const writeConf = (name: string, value: unknown) => fs.writeFile(path.join(root, 'net.d', name), JSON.stringify(value));
+  /** A manager reading `conf` (the test chain by default) from net.d/`file`. */
+  async function chainManager(conf: unknown = chain, file = '10-test.conflist'): Promise<CniManager> {
+    await writeConf(file, conf);
+    return manager();
+  }
   const pod = (over: Partial<PodNetworkRequest> = {}): PodNetworkRequest => ({
     id: 'pod0001',
     name: 'web',
@@ -67,8 +61,7 @@ describe('cni/CniManager (fake plugins)', () => {
   const exists = (p: string) => fs.stat(p).then(() => true, () => false);
 
   it('runs ADD in order with spec env, declared capabilities only, and prevResult chaining', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     const result = await m.setUpPod(pod({ dns: { servers: ['10.96.0.10'], searches: [], options: [] } }));
     expect(result.ips).to.deep.equal(['10.99.2.2']); // gamma answered last
     expect(result.interfaceName).to.equal('eth0');
@@ -98,8 +91,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('caches the attachment and runs DEL in reverse with the cached result and runtimeConfig', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     await m.setUpPod(pod());
     const cached = JSON.parse(await fs.readFile(cacheFile('pod0001'), 'utf8'));
     expect(cached).to.deep.include({ state: 'added', netnsPath: netns, ifName: 'eth0' });
@@ -138,8 +130,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('is idempotent: DEL without a cache does nothing and succeeds', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     await m.setUpPod(pod());
     await m.tearDownPod(pod());
     await plugins.clearCalls();
@@ -149,8 +140,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('runs DEL with an empty CNI_NETNS when the namespace is gone', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     await m.setUpPod(pod());
     await fs.rm(netns);
     await plugins.clearCalls();
@@ -162,8 +152,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('retries DEL without CNI_NETNS when the pinned path no longer holds a namespace', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     await m.setUpPod(pod());
     // The fake netns is a plain file, like an unmounted pin; beta refuses it like real plugins do.
     await plugins.respond('beta', 'DEL', { stdout: '{"code":999,"msg":"not a network namespace"}', exitCode: 1, onlyWithNetns: true });
@@ -181,8 +170,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('treats DEL error code 3 (container unknown) as done, and stops the list at another DEL error', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     // A path that really is a network namespace: then a DEL failure is final, no retry without it.
     const realNs = pod({ netnsPath: '/proc/self/ns/net' });
     await m.setUpPod(realNs);
@@ -199,8 +187,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('rolls back a failed ADD with DEL of the whole chain and forgets the pod', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     await plugins.respond('beta', 'ADD', { stdout: '{"cniVersion":"1.0.0","code":11,"msg":"ports busy","details":"8080"}', exitCode: 1 });
     const err = await m.setUpPod(pod()).then(() => undefined, (e: unknown) => e as Error);
     expect(err?.message).to.equal('set up network of pod pod0001');
@@ -212,8 +199,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('fails with FailedPrecondition when a plugin binary vanished, keeping the cache for a later DEL', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     await fs.rm(path.join(plugins.dir, 'beta'));
     const realNs = pod({ netnsPath: '/proc/self/ns/net' }); // a real netns: no retry without it
     const err = await m.setUpPod(realNs).then(() => undefined, (e: unknown) => e as Error);
@@ -239,8 +225,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('runs CHECK in order with the cached result, and refuses pods without an attachment', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     await m.setUpPod(pod());
     await plugins.clearCalls();
     await m.checkPod(pod());
@@ -252,8 +237,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('skips CHECK for 0.3.x lists and passes no prevResult to their DEL', async () => {
-    await writeConf('10-old.conflist', { ...chain, cniVersion: '0.3.1' });
-    const m = await manager();
+    const m = await chainManager({ ...chain, cniVersion: '0.3.1' }, '10-old.conflist');
     await m.setUpPod(pod());
     await plugins.clearCalls();
     await m.checkPod(pod());
@@ -301,8 +285,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('cleans up after a crash mid-ADD: an "adding" record still gets DEL, without prevResult', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     await fs.mkdir(path.join(root, 'cache'), { recursive: true });
     const record = {
       version: 1,
@@ -325,8 +308,7 @@ describe('cni/CniManager (fake plugins)', () => {
   });
 
   it('deletes a stale attachment before adding the same pod again', async () => {
-    await writeConf('10-test.conflist', chain);
-    const m = await manager();
+    const m = await chainManager();
     await m.setUpPod(pod());
     await plugins.clearCalls();
     await m.setUpPod(pod());

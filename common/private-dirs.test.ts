@@ -1,17 +1,14 @@
 import { expect } from 'chai';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ensurePrivateDir, ensurePrivateDirs } from './private-dirs';
+import { tempDirEach } from './testing/temp-dir-fixtures';
 
 const modeOf = (p: string): number => statSync(p).mode & 0o7777;
 
 describe('common/private-dirs', () => {
   let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-private-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  tempDirEach('berth-private-', (d) => (dir = d));
 
   it('creates missing directories 0700 whatever the umask', async () => {
     const old = process.umask(0);

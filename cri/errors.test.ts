@@ -1,35 +1,20 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import {
-  AlreadyExistsError,
-  DeadlineExceededError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  ResourceExhaustedError,
-  RuntimeError,
-  UnavailableError,
-  UnimplementedError,
-} from '../common/errors';
+import { AlreadyExistsError, DeadlineExceededError, NotFoundError, RuntimeError, UnimplementedError } from '../common/errors';
 import { grpcCodeName, toGrpcError } from './errors';
+import { typedErrorCases } from './testing/grpc-error-fixtures';
 
 describe('cri/errors toGrpcError', () => {
   const table: Array<[unknown, GrpcStatus]> = [
-    [new NotFoundError('x'), GrpcStatus.NOT_FOUND],
-    [new AlreadyExistsError('x'), GrpcStatus.ALREADY_EXISTS],
-    [new InvalidArgumentError('x'), GrpcStatus.INVALID_ARGUMENT],
-    [new FailedPreconditionError('x'), GrpcStatus.FAILED_PRECONDITION],
-    [new ResourceExhaustedError('x'), GrpcStatus.RESOURCE_EXHAUSTED],
+    ...typedErrorCases(),
     [new DeadlineExceededError('x'), GrpcStatus.DEADLINE_EXCEEDED],
-    [new UnavailableError('x'), GrpcStatus.UNAVAILABLE],
     [new UnimplementedError('x'), GrpcStatus.UNIMPLEMENTED],
     [new RuntimeError('x'), GrpcStatus.INTERNAL],
-    [new Error('plain'), GrpcStatus.UNKNOWN],
     ['a string', GrpcStatus.UNKNOWN],
     [Object.assign(new Error('aborted'), { name: 'AbortError' }), GrpcStatus.CANCELLED],
   ];
   for (const [err, code] of table) {
-    it(`maps ${err instanceof Error ? err.constructor.name + '/' + err.name : typeof err} to ${GrpcStatus[code]}`, () => {
+    it(`maps ${err instanceof Error ? `${err.constructor.name}/${err.name} "${err.message}"` : typeof err} to ${GrpcStatus[code]}`, () => {
       expect(toGrpcError(err).code).to.equal(code);
     });
   }

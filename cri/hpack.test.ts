@@ -1,15 +1,5 @@
 import { expect } from 'chai';
-import {
-  decodeInteger,
-  DynamicTableTracker,
-  encodeInteger,
-  HpackError,
-  HUFFMAN_CODES,
-  huffmanDecode,
-  huffmanEncode,
-  readStringLiteral,
-  stringLiteralValue,
-} from './hpack';
+import { decodeInteger, DynamicTableTracker, encodeInteger, HpackError, HUFFMAN_CODES, huffmanDecode, huffmanEncode, readStringLiteral, stringLiteralValue } from './hpack';
 
 describe('cri/hpack', () => {
   describe('prefixed integers (RFC 7541 C.1)', () => {

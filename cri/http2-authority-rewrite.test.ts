@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { HeaderBlockRewriter, isValidAuthority, replacementFor } from './header-block-rewrite';
 import { encodeInteger, HpackError, huffmanEncode } from './hpack';
 import { AuthorityRewriter, encodeHeaderFrames, Http2FramingError } from './http2-authority-rewrite';
+import { http2Frame } from './testing/frame-fixtures';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const SOCK = '/run/berth/berth.sock';
@@ -27,15 +28,7 @@ function grpcBlock(authority: Buffer): Buffer {
   return Buffer.concat([indexed(3), indexed(6), litIdx(4, '/runtime.v1.RuntimeService/Version'), authority, litNew('content-type', 'application/grpc'), litNew('te', 'trailers')]);
 }
 
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(streamId, 5);
-  return Buffer.concat([h, payload]);
-}
-const SETTINGS = frame(0x4, 0, 0, Buffer.alloc(0));
+const SETTINGS = http2Frame(0x4, 0, 0, Buffer.alloc(0));
 
 /** Splits forwarded bytes (after the preface) into frames. */
 function parseFrames(bytes: Buffer): Array<{ type: number; flags: number; streamId: number; payload: Buffer }> {
@@ -129,8 +122,8 @@ describe('cri/http2-authority-rewrite', () => {
   describe('AuthorityRewriter (frames)', () => {
     it('rewrites the authority in a HEADERS frame and passes preface, SETTINGS and DATA through', () => {
       const w = new AuthorityRewriter();
-      const data = frame(0x0, 0x1, 1, Buffer.from('00000000020a00', 'hex'));
-      const input = Buffer.concat([PREFACE, SETTINGS, frame(0x1, 0x4, 1, grpcBlock(litIdx(1, SOCK, true))), data]);
+      const data = http2Frame(0x0, 0x1, 1, Buffer.from('00000000020a00', 'hex'));
+      const input = Buffer.concat([PREFACE, SETTINGS, http2Frame(0x1, 0x4, 1, grpcBlock(litIdx(1, SOCK, true))), data]);
       const out = w.push(input);
       expect(out.subarray(0, PREFACE.length).equals(PREFACE)).to.equal(true);
       const frames = parseFrames(out.subarray(PREFACE.length));
@@ -142,7 +135,7 @@ describe('cri/http2-authority-rewrite', () => {
     });
 
     it('handles input split at every byte boundary', () => {
-      const input = Buffer.concat([PREFACE, SETTINGS, frame(0x1, 0x5, 3, grpcBlock(litIdx(1, SOCK)))]);
+      const input = Buffer.concat([PREFACE, SETTINGS, http2Frame(0x1, 0x5, 3, grpcBlock(litIdx(1, SOCK)))]);
       const w = new AuthorityRewriter();
       const chunks = [];
       for (const b of input) chunks.push(w.push(Buffer.from([b])));
@@ -155,7 +148,7 @@ describe('cri/http2-authority-rewrite', () => {
       const block = grpcBlock(litIdx(1, SOCK));
       const priority = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x0f]);
       const payload = Buffer.concat([Buffer.from([4]), priority, block, Buffer.alloc(4)]);
-      const out = new AuthorityRewriter().push(Buffer.concat([PREFACE, frame(0x1, 0x4 | 0x8 | 0x20 | 0x1, 5, payload)]));
+      const out = new AuthorityRewriter().push(Buffer.concat([PREFACE, http2Frame(0x1, 0x4 | 0x8 | 0x20 | 0x1, 5, payload)]));
       const [f] = parseFrames(out.subarray(PREFACE.length));
       expect(f.flags).to.equal(0x4 | 0x20 | 0x1);
       expect(f.payload.subarray(0, 5).equals(priority)).to.equal(true);
@@ -167,9 +160,9 @@ describe('cri/http2-authority-rewrite', () => {
       const cut = block.indexOf(Buffer.from('berth.sock'));
       const input = Buffer.concat([
         PREFACE,
-        frame(0x1, 0x1, 7, block.subarray(0, cut)),
-        frame(0x9, 0x0, 7, block.subarray(cut, cut + 3)),
-        frame(0x9, 0x4, 7, block.subarray(cut + 3)),
+        http2Frame(0x1, 0x1, 7, block.subarray(0, cut)),
+        http2Frame(0x9, 0x0, 7, block.subarray(cut, cut + 3)),
+        http2Frame(0x9, 0x4, 7, block.subarray(cut + 3)),
       ]);
       const frames = parseFrames(new AuthorityRewriter().push(input).subarray(PREFACE.length));
       expect(frames).to.have.length(1);
@@ -179,14 +172,14 @@ describe('cri/http2-authority-rewrite', () => {
 
     it('forwards an untouched single HEADERS frame unchanged, padding included', () => {
       const payload = Buffer.concat([Buffer.from([2]), grpcBlock(litIdx(1, 'localhost')), Buffer.alloc(2)]);
-      const input = Buffer.concat([PREFACE, frame(0x1, 0x4 | 0x8, 1, payload)]);
+      const input = Buffer.concat([PREFACE, http2Frame(0x1, 0x4 | 0x8, 1, payload)]);
       expect(new AuthorityRewriter().push(input).equals(input)).to.equal(true);
     });
 
     it('streams large DATA frames through without waiting for the whole frame', () => {
       const w = new AuthorityRewriter();
       w.push(PREFACE);
-      const big = frame(0x0, 0, 1, Buffer.alloc(50000, 7));
+      const big = http2Frame(0x0, 0, 1, Buffer.alloc(50000, 7));
       const first = w.push(big.subarray(0, 1000));
       expect(first.length).to.equal(1000);
       const rest = w.push(big.subarray(1000));
@@ -205,7 +198,7 @@ describe('cri/http2-authority-rewrite', () => {
 
     it('rejects a frame of another stream inside an open header block', () => {
       const w = new AuthorityRewriter();
-      const input = Buffer.concat([PREFACE, frame(0x1, 0x0, 1, litIdx(1, SOCK)), frame(0x0, 0x0, 1, Buffer.alloc(1))]);
+      const input = Buffer.concat([PREFACE, http2Frame(0x1, 0x0, 1, litIdx(1, SOCK)), http2Frame(0x0, 0x0, 1, Buffer.alloc(1))]);
       expect(() => w.push(input)).to.throw(Http2FramingError);
     });
 
@@ -227,8 +220,8 @@ describe('cri/http2-authority-rewrite', () => {
 
     it('refuses CONTINUATIONs once the joined block passes 1 MiB', () => {
       const w = new AuthorityRewriter();
-      w.push(Buffer.concat([PREFACE, frame(0x1, 0, 1, Buffer.alloc(16384, 0x82))]));
-      const cont = frame(0x9, 0, 1, Buffer.alloc(16384, 0x82));
+      w.push(Buffer.concat([PREFACE, http2Frame(0x1, 0, 1, Buffer.alloc(16384, 0x82))]));
+      const cont = http2Frame(0x9, 0, 1, Buffer.alloc(16384, 0x82));
       let err: unknown;
       let sent = 0;
       for (let i = 0; i < 100 && !err; i++) {
@@ -247,7 +240,7 @@ describe('cri/http2-authority-rewrite', () => {
       const w = new AuthorityRewriter();
       w.push(PREFACE);
       // Just under 1 MiB: one :path literal (cheap to parse, so the time is the joining).
-      const big = frame(0x1, 0x4 | 0x1, 1, litNoIdx(4, 'p'.repeat(1024 * 1024 - 32)));
+      const big = http2Frame(0x1, 0x4 | 0x1, 1, litNoIdx(4, 'p'.repeat(1024 * 1024 - 32)));
       // CPU time of this process: other work on a loaded CI machine does not count.
       const started = process.cpuUsage();
       let out = 0;

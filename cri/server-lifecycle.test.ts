@@ -2,45 +2,27 @@ import { Client, credentials, status as GrpcStatus, type ServiceError } from '@g
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { silentLogger } from '../common/logger';
-import { createCriClient, type CriClient } from '../test/support/cri-client';
+import { type CriClient } from '../test/support/cri-client';
 import type { CriHandlers } from './handlers';
-import { createCriServer, type CriServer } from './server';
+import { createCriServer } from './server';
+import { criServerEach } from './testing/server-fixtures';
 
 describe('cri/server lifecycle and malformed input', function () {
   this.timeout(20000);
-  let dir: string;
-  let socketPath: string;
-  let server: CriServer | undefined;
-  let client: CriClient | undefined;
+  const srv = criServerEach('berth-cri-life-', 'berth.sock', 100);
   const observed: string[] = [];
 
-  async function start(handlers: CriHandlers): Promise<CriClient> {
-    server = createCriServer({ handlers, logger: silentLogger, observer: { observe: (_s, m, code) => observed.push(`${m}:${code}`) } });
-    await server.listen(socketPath);
-    client = createCriClient(socketPath);
-    return client;
-  }
+  const start = (handlers: CriHandlers): Promise<CriClient> =>
+    srv.serve(createCriServer({ handlers, logger: silentLogger, observer: { observe: (_s, m, code) => observed.push(`${m}:${code}`) } }));
 
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cri-life-'));
-    socketPath = path.join(dir, 'berth.sock');
+  beforeEach(() => {
     observed.length = 0;
-  });
-
-  afterEach(async () => {
-    client?.close();
-    client = undefined;
-    await server?.shutdown(100);
-    server = undefined;
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('answers INVALID_ARGUMENT to a request that is not a valid protobuf message', async () => {
     await start({ Version: async () => ({ runtimeName: 'berth' }) });
-    const raw = new Client(`unix://${socketPath}`, credentials.createInsecure());
+    const raw = new Client(`unix://${srv.socketPath}`, credentials.createInsecure());
     try {
       const err = await new Promise<ServiceError | undefined>((resolve) =>
         raw.makeUnaryRequest(
@@ -72,13 +54,13 @@ describe('cri/server lifecycle and malformed input', function () {
     });
     const pull = c.pullImage({ image: { image: 'busybox' } });
     await waitFor(() => entered);
-    const stopped = server!.shutdown(5000);
+    const stopped = srv.server!.shutdown(5000);
     setTimeout(release, 100);
     expect((await pull).imageRef).to.equal('sha256:abc');
     await stopped;
-    server = undefined;
+    srv.server = undefined;
     let gone = false;
-    await fs.lstat(socketPath).catch(() => (gone = true));
+    await fs.lstat(srv.socketPath).catch(() => (gone = true));
     expect(gone).to.equal(true);
     expect(observed).to.deep.equal(['PullImage:OK']);
   });
@@ -98,8 +80,8 @@ describe('cri/server lifecycle and malformed input', function () {
     });
     await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
-    await server!.shutdown(300);
-    server = undefined;
+    await srv.server!.shutdown(300);
+    srv.server = undefined;
     await ended;
     expect(Date.now() - t0).to.be.lessThan(3000);
     await waitFor(() => aborted);
@@ -107,13 +89,13 @@ describe('cri/server lifecycle and malformed input', function () {
 
   it('closes idle raw connections on shutdown', async () => {
     await start({});
-    const idle = net.connect(socketPath);
+    const idle = net.connect(srv.socketPath);
     const closed = new Promise<void>((resolve) => idle.on('close', () => resolve()));
     idle.on('error', () => undefined);
     idle.resume(); // read the server's SETTINGS, or 'end' never fires
     await new Promise<void>((r) => idle.on('connect', () => r()));
-    await server!.shutdown(100);
-    server = undefined;
+    await srv.server!.shutdown(100);
+    srv.server = undefined;
     await closed;
   });
 });

@@ -1,25 +1,16 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import * as fs from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import {
-  AlreadyExistsError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  ResourceExhaustedError,
-  RuntimeError,
-  UnavailableError,
-} from '../common/errors';
+import { NotFoundError, UnavailableError } from '../common/errors';
 import { createLogger, type Logger } from '../common/logger';
-import { createCriClient, isServiceError, type CriClient } from '../test/support/cri-client';
+import { isServiceError, type CriClient } from '../test/support/cri-client';
 import { runtime } from './api/generated/cri';
 import { CRI_METHOD_NAMES, CRI_METHODS, mergeHandlers, type CriHandlers } from './handlers';
-import { createCriServer, type CriServer } from './server';
+import { createCriServer } from './server';
 import { runtimeInfoHandlers, type RuntimeStatusSource } from './runtime/info-handlers';
+import { typedErrorCases } from './testing/grpc-error-fixtures';
+import { criServerEach } from './testing/server-fixtures';
 
 /** Collects log lines as objects. */
 function collectingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -41,10 +32,7 @@ async function expectGrpcError(p: Promise<unknown>, code: GrpcStatus, details?: 
 
 describe('cri/server (in-process, unix socket)', function () {
   this.timeout(20000);
-  let dir: string;
-  let socketPath: string;
-  let server: CriServer | undefined;
-  let client: CriClient | undefined;
+  const srv = criServerEach('berth-cri-', 'run/berth.sock', 500);
   let observed: Array<[string, string, string, number]>;
   let networkState: { ready: boolean; reason?: string; message?: string };
   let log: ReturnType<typeof collectingLogger>;
@@ -58,25 +46,12 @@ describe('cri/server (in-process, unix socket)', function () {
   async function start(extra: CriHandlers = {}): Promise<CriClient> {
     log = collectingLogger();
     const handlers = mergeHandlers(runtimeInfoHandlers({ runtimeVersion: '0.1.0-test', status: statusSource, cgroupDriver: 'cgroupfs' }), extra);
-    server = createCriServer({ handlers, logger: log.logger, observer: { observe: (...a) => observed.push(a) } });
-    await server.listen(socketPath);
-    client = createCriClient(socketPath);
-    return client;
+    return srv.serve(createCriServer({ handlers, logger: log.logger, observer: { observe: (...a) => observed.push(a) } }));
   }
 
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cri-'));
-    socketPath = path.join(dir, 'run', 'berth.sock');
+  beforeEach(() => {
     observed = [];
     networkState = { ready: true };
-  });
-
-  afterEach(async () => {
-    client?.close();
-    client = undefined;
-    await server?.shutdown(500);
-    server = undefined;
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('answers Version', async () => {
@@ -136,17 +111,7 @@ describe('cri/server (in-process, unix socket)', function () {
   });
 
   it('maps typed errors to gRPC codes and keeps the wrapped message chain', async () => {
-    const cases: Array<[Error, GrpcStatus]> = [
-      [new NotFoundError('pod sandbox "abc" not found'), GrpcStatus.NOT_FOUND],
-      [new AlreadyExistsError('name k8s_x is reserved'), GrpcStatus.ALREADY_EXISTS],
-      [new InvalidArgumentError('config.metadata: is required'), GrpcStatus.INVALID_ARGUMENT],
-      [new FailedPreconditionError('container is running'), GrpcStatus.FAILED_PRECONDITION],
-      [new ResourceExhaustedError('too many pods'), GrpcStatus.RESOURCE_EXHAUSTED],
-      [new UnavailableError('registry unreachable'), GrpcStatus.UNAVAILABLE],
-      [new RuntimeError('start container c1', { cause: new NotFoundError('no such image') }), GrpcStatus.INTERNAL],
-      [new RuntimeError('remove pod p1', { cause: new Error('EBUSY') }), GrpcStatus.INTERNAL],
-      [new Error('something untyped'), GrpcStatus.UNKNOWN],
-    ];
+    const cases = typedErrorCases();
     let next = 0;
     const c = await start({
       RemovePodSandbox: async () => {
@@ -208,8 +173,8 @@ describe('cri/server (in-process, unix socket)', function () {
   });
 
   async function restartWith(handlers: CriHandlers): Promise<CriClient> {
-    client?.close();
-    await server?.shutdown(200);
+    srv.client?.close();
+    await srv.server?.shutdown(200);
     return start(handlers);
   }
 
@@ -273,7 +238,7 @@ describe('cri/server (in-process, unix socket)', function () {
 
   /** Sends one unary call over raw HTTP/2 with `grpc-timeout` and no client-side timer; returns the server's grpc-status. */
   async function rawStatusWithTimeout(method: string, body: Uint8Array, grpcTimeout: string): Promise<number> {
-    const session = http2.connect('http://localhost', { createConnection: () => net.connect(socketPath) });
+    const session = http2.connect('http://localhost', { createConnection: () => net.connect(srv.socketPath) });
     try {
       const req = session.request({
         ':method': 'POST',

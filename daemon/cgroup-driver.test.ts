@@ -1,17 +1,16 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { cgroupDriverProblem, systemdIsInit, type SystemdProbe } from './cgroup-driver';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('daemon/cgroup-driver', () => {
   let tmp: string;
   let probe: SystemdProbe;
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cgdriver-'));
+  tempDirEach('berth-cgdriver-', (d) => {
+    tmp = d;
     probe = { runSystemdSystem: path.join(tmp, 'run-systemd-system'), pid1Comm: path.join(tmp, 'comm') };
   });
-  afterEach(() => fs.rm(tmp, { recursive: true, force: true }));
 
   const hosts: Array<{ name: string; booted: boolean; comm?: string; running: boolean; why?: string }> = [
     { name: 'systemd booted the host', booted: true, comm: 'systemd\n', running: true },

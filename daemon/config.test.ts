@@ -1,21 +1,20 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigInvalidError, loadConfig } from './config';
 import { defaultConfig } from './config-schema';
 import { configToToml } from './config-toml';
 import { parseHostPort } from './config-validate';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('daemon/config', () => {
   let dir: string;
   let dropIns: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-config-test-'));
+  tempDirEach('berth-config-test-', (d) => {
+    dir = d;
     dropIns = path.join(dir, 'berth.d');
     fs.mkdirSync(dropIns);
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const write = (name: string, text: string): string => {
     const file = path.join(dir, name);

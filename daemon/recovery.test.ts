@@ -1,17 +1,13 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createLogger, silentLogger } from '../common/logger';
 import { recoverNode, RECOVERY_STEPS, sweepCniCache, type RecoveryStep, type RecoveryStepName } from './recovery';
 import { consumeShutdownMarker, shutdownMarkerPath, writeShutdownMarker } from './shutdown-marker';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('daemon/recovery', () => {
   let runRoot: string;
-  beforeEach(() => {
-    runRoot = mkdtempSync(path.join(tmpdir(), 'berth-recovery-'));
-  });
-  afterEach(() => rmSync(runRoot, { recursive: true, force: true }));
+  tempDirEach('berth-recovery-', (d) => (runRoot = d));
 
   function recordingSteps(calls: string[], fail?: RecoveryStepName): Record<RecoveryStepName, RecoveryStep> {
     const steps = {} as Record<RecoveryStepName, RecoveryStep>;

@@ -1,16 +1,13 @@
 import { expect } from 'chai';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { createLogger } from '../common/logger';
 import { secureStateDirs } from './state-dirs';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('daemon/state-dirs', () => {
   let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-state-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  tempDirEach('berth-state-', (d) => (dir = d));
 
   it('makes root, run root, run root pods and runtime roots 0700, logging the changes in one line', async () => {
     const root = path.join(dir, 'root');

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -8,14 +9,11 @@ import { createCriServer, type CriServer } from '../cri/server';
 import { ContainerManager } from '../runtime/container-manager';
 import { specInput } from '../runtime/testing/spec-fixtures';
 import { FakeImages } from '../runtime/testing/fake-images';
-import { FakeMonitor } from '../runtime/testing/fake-monitor';
-import { FakeRuntime } from '../runtime/testing/fake-runtime';
-import { FakeSandboxes } from '../runtime/testing/fake-sandboxes';
-import { FakeNativeBinding } from '../native/testing/fake-native';
 import { createCriClient, type CriClient } from '../test/support/cri-client';
 import { DaemonMetrics } from './metrics';
 import { createOtelTracing } from './tracing-otel';
 import type { DaemonTracing } from './tracing';
+import { fakeManagerOptions, managerFakes, shContainerConfig } from '../runtime/testing/container-manager-fixtures';
 
 /** Keeps the exported spans after shutdown (the SDK's in-memory exporter clears them then). */
 class KeepingExporter extends InMemorySpanExporter {
@@ -38,32 +36,19 @@ describe('daemon/tracing container steps (ContainerManager with fakes behind the
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'berth-trace-steps-'));
-    const sandboxes = new FakeSandboxes();
-    sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
-    images = new FakeImages();
-    images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:dig'], config: { Cmd: ['sh'] }, lowerDirs: ['/l/1'] });
-    native = new FakeNativeBinding();
+    const fakes = managerFakes(dir);
+    ({ images, native } = fakes);
     metrics = new DaemonMetrics({ defaultMetrics: false });
     exporter = new KeepingExporter();
     tracing = createOtelTracing({ endpoint: 'http://unused', samplingRate: 1, serviceName: 'berth-test', version: '0.0.0', logger: silentLogger, exporter });
     metrics.setSpanHooks(tracing);
-    manager = await ContainerManager.open({
-      containersDir: path.join(dir, 'containers'),
-      runDir: path.join(dir, 'run'),
-      sandboxes,
-      images,
-      native,
-      runtimes: { runc: new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits')) },
-      defaultRuntime: 'runc',
-      monitor: new FakeMonitor(),
-      conmonPath: '/fake/conmon',
-      specDefaults: specInput().defaults,
-      logger: silentLogger,
-      killWaitMs: 300,
-      stepObserver: metrics.containerSteps,
-      createDeps: { resolveCdi: async (requests) => ({ devices: requests.map((r) => r.name), env: [], deviceNodes: [], mounts: [], hooks: [], additionalGids: [] }) },
-    });
-    const config = { ...specInput().config, command: ['/bin/sh'] };
+    manager = await ContainerManager.open(
+      fakeManagerOptions(dir, fakes, {
+        stepObserver: metrics.containerSteps,
+        createDeps: { resolveCdi: async (requests) => ({ devices: requests.map((r) => r.name), env: [], deviceNodes: [], mounts: [], hooks: [], additionalGids: [] }) },
+      }),
+    );
+    const config = shContainerConfig();
     server = createCriServer({
       handlers: {
         Version: async () => ({ version: '0.1.0', runtimeName: 'berth' }),

@@ -1,21 +1,19 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { FailedPreconditionError } from '../common/errors';
 import { ContentStore, sha256Digest } from './content-store';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 describe('image/content-store', () => {
   let dir: string;
   let store: ContentStore;
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cs-'));
+  tempDirEach('berth-cs-', async (d) => {
+    dir = d;
     store = new ContentStore(dir);
     await store.init();
-  });
-  afterEach(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('stores a verified blob under its digest', async () => {
@@ -37,12 +35,7 @@ describe('image/content-store', () => {
       [data, 5, /more than the expected 5 bytes/],
     ];
     for (const [content, size, why] of attempts) {
-      let caught: unknown;
-      try {
-        await store.ingest(d, size, async () => Readable.from([content]));
-      } catch (err) {
-        caught = err;
-      }
+      const caught = await rejection(store.ingest(d, size, async () => Readable.from([content])));
       expect(caught).to.be.instanceOf(FailedPreconditionError);
       expect((caught as Error).message).to.match(why);
       expect(await store.has(d)).to.equal(false);
@@ -68,12 +61,7 @@ describe('image/content-store', () => {
   it('refuses to read blobs over the limit', async () => {
     const data = Buffer.alloc(1000);
     await store.putBuffer(sha256Digest(data), data);
-    let caught: unknown;
-    try {
-      await store.readBuffer(sha256Digest(data), 999);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(store.readBuffer(sha256Digest(data), 999));
     expect(caught).to.be.instanceOf(FailedPreconditionError);
   });
 });

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { createLogger } from '../common/logger';
@@ -8,15 +7,13 @@ import { sha256Digest } from './content-store';
 import { ImageStorage } from './image-storage';
 import { FakeNativeBinding } from '../native/testing/fake-native';
 import { buildTar } from './testing/tarball';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 const modeOf = (p: string): string => (statSync(p).mode & 0o7777).toString(8);
 
 describe('image/ store permissions', () => {
   let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-imgperm-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  tempDirEach('berth-imgperm-', (d) => (dir = d));
 
   it('creates the store 0700, blobs 0600, layer dirs 0700 with a 0755 diff; tightens an old wide store, logged once', async () => {
     const images = path.join(dir, 'images');

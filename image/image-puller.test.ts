@@ -122,15 +122,18 @@ describe('image/image-puller credential scoping', function () {
   });
 
   it('canonicalises registry addresses (scheme, path, case, default port, Docker Hub aliases)', () => {
-    expect(canonicalRegistryHost('https://reg:5000')).to.equal('reg:5000');
-    expect(canonicalRegistryHost('reg:5000/v2/')).to.equal('reg:5000');
-    expect(canonicalRegistryHost('REG.example.com')).to.equal('reg.example.com');
-    expect(canonicalRegistryHost('https://reg.example.com:443/x')).to.equal('reg.example.com');
-    expect(canonicalRegistryHost('https://index.docker.io/v1/')).to.equal('docker.io');
-    expect(canonicalRegistryHost('registry-1.docker.io')).to.equal('docker.io');
-    expect(canonicalRegistryHost('[::1]:5000')).to.equal('[::1]:5000');
-    expect(canonicalRegistryHost('')).to.equal(undefined);
-    expect(canonicalRegistryHost('https://user:pw@reg')).to.equal(undefined);
+    const rows: Array<[string, string | undefined]> = [
+      ['https://reg:5000', 'reg:5000'],
+      ['reg:5000/v2/', 'reg:5000'],
+      ['REG.example.com', 'reg.example.com'],
+      ['https://reg.example.com:443/x', 'reg.example.com'],
+      ['https://index.docker.io/v1/', 'docker.io'],
+      ['registry-1.docker.io', 'docker.io'],
+      ['[::1]:5000', '[::1]:5000'],
+      ['', undefined],
+      ['https://user:pw@reg', undefined],
+    ];
+    for (const [address, host] of rows) expect(canonicalRegistryHost(address), address).to.equal(host);
   });
 
   it('credentialsFor: the reference as normalised names the registry when server_address is empty', () => {

@@ -1,13 +1,13 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { FakeNativeBinding } from '../native/testing/fake-native';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { silentLogger } from '../common/logger';
 import { sha256Digest } from './content-store';
 import { ImageStorage } from './image-storage';
 import { buildTar } from './testing/tarball';
-import { FakeNativeBinding } from '../native/testing/fake-native';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 /** Stores a one-layer image (uncompressed tar) and returns its id. */
 async function storeImage(storage: ImageStorage, tag: string): Promise<string> {
@@ -27,10 +27,7 @@ async function storeImage(storage: ImageStorage, tag: string): Promise<string> {
 
 describe('image/ crash consistency at start', () => {
   let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-imgrec-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  tempDirEach('berth-imgrec-', (d) => (dir = d));
 
   const open = async (): Promise<ImageStorage> => {
     const s = new ImageStorage({ dir, native: new FakeNativeBinding({ nodesOnDisk: true }), logger: silentLogger });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { FakeNativeBinding } from '../native/testing/fake-native';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -10,16 +11,7 @@ import { ImageService } from './image-service';
 import { ImageUsers } from './image-users';
 import { EMPTY_REGISTRIES_CONFIG } from './registries-config';
 import { buildTar } from './testing/tarball';
-import { FakeNativeBinding } from '../native/testing/fake-native';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../common/testing/rejection-fixtures';
 
 describe('image/ImageUsers', () => {
   it('lists users sorted, forgets them one by one, and names at most five in its refusal', () => {

@@ -1,21 +1,17 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { chainIds, LayerStore } from './layer-store';
 import { mapLimit } from './image-storage';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 const d = (c: string): string => 'sha256:' + c.repeat(64);
 
 describe('image/layer-store', () => {
   let dir: string;
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-ls-'));
-  });
-  afterEach(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  tempDirEach('berth-ls-', (d) => (dir = d));
 
   it('computes chain IDs as the image spec defines them', () => {
     const ids = chainIds([d('a'), d('b'), d('c')]);
@@ -51,12 +47,7 @@ describe('image/layer-store', () => {
   it('refuses a layer whose content has another DiffID and leaves nothing', async () => {
     const store = new LayerStore(dir);
     await store.init();
-    let caught: unknown;
-    try {
-      await store.ensure(d('a'), d('a'), undefined, async () => ({ diffId: d('b'), size: 0 }));
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(store.ensure(d('a'), d('a'), undefined, async () => ({ diffId: d('b'), size: 0 })));
     expect(String(caught)).to.match(/uncompressed content has digest/);
     expect(store.get(d('a'))).to.equal(undefined);
     expect(await fs.readdir(path.join(dir, 'tmp'))).to.deep.equal([]);

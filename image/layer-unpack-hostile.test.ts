@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { promises as fs, statSync, utimesSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { LayerTree } from './layer-tree';
 import { unpackLayer, UnsafeLayerError } from './layer-unpack';
 import { FakeNativeBinding } from '../native/testing/fake-native';
 import { buildTar, TarEntrySpec } from './testing/tarball';
+import { subdirs, tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 const Y1999 = new Date('1999-01-01T00:00:00Z');
 
@@ -16,16 +16,11 @@ describe('image/layer-unpack against hostile layers', () => {
   let host: string;
   let native: FakeNativeBinding;
 
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-hostile-'));
-    root = path.join(tmp, 'layer');
+  tempDirEach('berth-hostile-', async (d) => {
+    tmp = d;
+    [root] = subdirs(tmp, 'layer', 'host/tmp');
     host = path.join(tmp, 'host');
-    await fs.mkdir(root);
-    await fs.mkdir(path.join(host, 'tmp'), { recursive: true });
     native = new FakeNativeBinding({ nodesOnDisk: true });
-  });
-  afterEach(async () => {
-    await fs.rm(tmp, { recursive: true, force: true });
   });
 
   async function unpack(entries: TarEntrySpec[]): Promise<unknown> {

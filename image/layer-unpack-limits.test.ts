@@ -1,23 +1,18 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { TarRecordTooLargeError, unpackLayer, UnsafeLayerError } from './layer-unpack';
 import { FakeNativeBinding } from '../native/testing/fake-native';
 import { oversizedRecordTar, rawTar } from './testing/tarball';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 const MiB = 1024 * 1024;
 const DIGEST = 'sha256:' + 'ab'.repeat(32);
 
 describe('image/layer-unpack record size limits', () => {
   let root: string;
-  beforeEach(async () => {
-    root = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-limits-'));
-  });
-  afterEach(async () => {
-    await fs.rm(root, { recursive: true, force: true });
-  });
+  tempDirEach('berth-limits-', (d) => (root = d));
 
   async function unpackRecord(typeflag: 'x' | 'g' | 'L' | 'K', size: number, pulled = { bytes: 0 }): Promise<unknown> {
     try {
@@ -59,12 +54,7 @@ describe('image/layer-unpack record size limits', () => {
     const pax: Record<string, string> = {};
     for (let i = 0; i < 5000; i++) pax[`SCHILY.xattr.user.k${i}`] = 'v';
     const native = new FakeNativeBinding({ nodesOnDisk: true });
-    let caught: unknown;
-    try {
-      await unpackLayer(Readable.from([rawTar([{ name: 'f', content: 'x', pax }])]), 'none', root, { native });
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(unpackLayer(Readable.from([rawTar([{ name: 'f', content: 'x', pax }])]), 'none', root, { native }));
     expect(caught).to.be.instanceOf(UnsafeLayerError);
     expect((caught as Error).message).to.contain('5000 xattrs');
     expect(native.calls).to.deep.equal([]);

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { promises as fs, constants as fsc } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
@@ -8,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { unpackLayer, safeComponents, UnsafeLayerError, OPAQUE_XATTR } from './layer-unpack';
 import { FakeNativeBinding } from '../native/testing/fake-native';
 import { buildTar, buildTarGz, TarEntrySpec } from './testing/tarball';
+import { subdirs, tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 describe('image/layer-unpack', () => {
   let tmp: string;
@@ -15,16 +16,10 @@ describe('image/layer-unpack', () => {
   let outside: string;
   let native: FakeNativeBinding;
 
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-unpack-'));
-    root = path.join(tmp, 'layer');
-    outside = path.join(tmp, 'outside');
-    await fs.mkdir(root);
-    await fs.mkdir(outside);
+  tempDirEach('berth-unpack-', async (d) => {
+    tmp = d;
+    [root, outside] = subdirs(tmp, 'layer', 'outside');
     native = new FakeNativeBinding({ nodesOnDisk: true });
-  });
-  afterEach(async () => {
-    await fs.rm(tmp, { recursive: true, force: true });
   });
 
   async function unpack(entries: TarEntrySpec[]): Promise<{ diffId: string; size: number }> {
@@ -34,12 +29,7 @@ describe('image/layer-unpack', () => {
 
   async function expectRefused(entries: TarEntrySpec[], pattern: RegExp): Promise<void> {
     const before = await fs.readdir(outside);
-    let caught: unknown;
-    try {
-      await unpack(entries);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(unpack(entries));
     expect(caught, 'unpack should fail').to.be.instanceOf(UnsafeLayerError);
     expect((caught as Error).message).to.match(pattern);
     expect(await fs.readdir(outside)).to.deep.equal(before);
@@ -114,19 +104,9 @@ describe('image/layer-unpack', () => {
     const zst = execFileSync('zstd', ['-c', '-q'], { input: await buildTar([{ name: 'z', content: 'z'.repeat(100_000) }]) });
     const corrupt = Buffer.from(zst);
     corrupt.fill(0x55, 20, 60);
-    let caught: unknown;
-    try {
-      await unpackLayer(Readable.from([corrupt]), 'zstd', root, { native });
-    } catch (err) {
-      caught = err;
-    }
+    let caught = await rejection(unpackLayer(Readable.from([corrupt]), 'zstd', root, { native }));
     expect(caught).to.be.instanceOf(Error);
-    caught = undefined;
-    try {
-      await unpackLayer(Readable.from([zst]), 'zstd', root, { native, zstdPath: '/nonexistent/zstd' });
-    } catch (err) {
-      caught = err;
-    }
+    caught = await rejection(unpackLayer(Readable.from([zst]), 'zstd', root, { native, zstdPath: '/nonexistent/zstd' }));
     expect(String((caught as Error)?.message)).to.match(/zstd/);
   });
 
@@ -189,12 +169,7 @@ describe('image/layer-unpack', () => {
 
   it('fails cleanly on a truncated tarball', async () => {
     const data = await buildTar([{ name: 'big', content: Buffer.alloc(10_000, 1) }]);
-    let caught: unknown;
-    try {
-      await unpackLayer(Readable.from([data.subarray(0, 3000)]), 'none', root, { native });
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(unpackLayer(Readable.from([data.subarray(0, 3000)]), 'none', root, { native }));
     expect(caught).to.be.instanceOf(Error);
   });
 });

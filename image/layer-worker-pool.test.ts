@@ -12,6 +12,7 @@ import { TarRecordTooLargeError, UnpackNative, UnpackResult, UnsafeLayerError, O
 import { LayerWorkerPool } from './layer-worker-pool';
 import { FakeNativeBinding } from '../native/testing/fake-native';
 import { buildTar, buildTarGz, oversizedRecordTar, TarEntrySpec } from './testing/tarball';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 const run = promisify(execFile);
 const sha256 = (b: Buffer): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
@@ -21,15 +22,6 @@ function chunked(data: Buffer, size = 60_000): Readable {
   const parts: Buffer[] = [];
   for (let o = 0; o < data.length; o += size) parts.push(data.subarray(o, o + size));
   return Readable.from(parts);
-}
-
-async function caught(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('image/layer-worker-pool', function () {
@@ -104,10 +96,10 @@ describe('image/layer-worker-pool', function () {
     const blob = await buildTarGz(entries);
     const inProcessRoot = path.join(tmp, 'in-process');
     await fs.mkdir(inProcessRoot);
-    const expected = await caught(unpackLayer(Readable.from([blob]), 'gzip', inProcessRoot, { native: refusing }));
+    const expected = await rejection(unpackLayer(Readable.from([blob]), 'gzip', inProcessRoot, { native: refusing }));
     for (const native of [refusing, throwingNow]) {
       const dir = await fs.mkdtemp(path.join(tmp, 'w-'));
-      const err = await caught(pool.unpack({ open: async () => chunked(blob), job: { compression: 'gzip', root: dir }, native }));
+      const err = await rejection(pool.unpack({ open: async () => chunked(blob), job: { compression: 'gzip', root: dir }, native }));
       expect(err).to.be.instanceOf(FailedPreconditionError);
       expect(err.message).to.equal(expected.message);
       expect(errnoCode(err.cause)).to.equal('EPERM');
@@ -115,14 +107,14 @@ describe('image/layer-worker-pool', function () {
   });
 
   it('rejects a blob whose compressed digest does not match, as in-process verification does', async () => {
-    const err = await caught(unpackGz([{ name: 'f', content: 'x' }], root, 'sha256:' + '0'.repeat(64)));
+    const err = await rejection(unpackGz([{ name: 'f', content: 'x' }], root, 'sha256:' + '0'.repeat(64)));
     expect(err).to.be.instanceOf(FailedPreconditionError);
     expect(err.message).to.match(/verify blob sha256:0{64}: content has digest/);
     expect(pool.size, 'a failed worker is not kept').to.equal(0);
   });
 
   it('keeps the class of an unsafe-entry error', async () => {
-    const err = await caught(unpackGz([{ name: '../escape', content: 'x' }]));
+    const err = await rejection(unpackGz([{ name: '../escape', content: 'x' }]));
     expect(err).to.be.instanceOf(UnsafeLayerError);
     expect(errorKindOf(err)).to.equal('FailedPrecondition');
     expect(err.message).to.match(/\.\./);
@@ -131,7 +123,7 @@ describe('image/layer-worker-pool', function () {
   it('refuses an oversized PAX record on a worker with its class, the layer digest and the size', async () => {
     const blob = gzipSync(Buffer.concat([...oversizedRecordTar('x', 2 * 1024 * 1024, { bytes: 0 })]));
     const digest = sha256(blob);
-    const err = await caught(pool.unpack({ open: async () => chunked(blob), job: { compression: 'gzip', root, digest, size: blob.length }, native }));
+    const err = await rejection(pool.unpack({ open: async () => chunked(blob), job: { compression: 'gzip', root, digest, size: blob.length }, native }));
     expect(err).to.be.instanceOf(TarRecordTooLargeError);
     expect(err.message).to.contain(digest).and.contain('2097152 bytes');
   });
@@ -142,7 +134,7 @@ describe('image/layer-worker-pool', function () {
     const done = pool.unpack({ open: async () => source, job: { compression: 'gzip', root, digest: sha256(blob), size: blob.length }, native });
     source.write(blob.subarray(0, 700_000));
     setTimeout(() => source.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 50);
-    const err = await caught(done);
+    const err = await rejection(done);
     expect(err).to.be.instanceOf(FailedPreconditionError);
     expect(err.message).to.equal('unpack layer: socket hang up');
     expect(pool.size).to.equal(0);
@@ -154,7 +146,7 @@ describe('image/layer-worker-pool', function () {
 
   it('passes an error opening the blob through unchanged and keeps the worker it started', async () => {
     const refused = Object.assign(new Error('fetch 127.0.0.1/v2/x/blobs/y: not found'), { code: 'E404' });
-    const err = await caught(pool.unpack({ open: async () => Promise.reject(refused), job: { compression: 'gzip', root }, native }));
+    const err = await rejection(pool.unpack({ open: async () => Promise.reject(refused), job: { compression: 'gzip', root }, native }));
     expect(err).to.equal(refused);
     expect(pool.size, 'the started worker waits idle for the next layer').to.equal(1);
   });
@@ -171,7 +163,7 @@ describe('image/layer-worker-pool', function () {
       await new Promise((r) => setTimeout(r, 10));
     }
     await pool.stopAll();
-    const err = await caught(done);
+    const err = await rejection(done);
     expect(err.message).to.equal('unpack layer: the layer worker pool was stopped');
     expect(errorKindOf(err)).to.equal('Internal');
     expect(pool.size).to.equal(0);

@@ -5,41 +5,10 @@ import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../common/errors';
 import { parseReference } from './reference';
 import { loadRegistriesConfig, parseRegistriesConfig, pullEndpoints, searchRegistries } from './registries-config';
+import { SAMPLE_REGISTRIES_CONF } from './testing/registries-fixtures';
 
 describe('image/registries-config', () => {
-  const conf = parseRegistriesConfig(`
-    unqualified-search-registries = ["quay.io", "docker.io"]
-
-    [[registry]]
-    prefix = "registry.k8s.io"
-    location = "registry.k8s.io"
-    [[registry.mirror]]
-    location = "localhost:5000"
-    insecure = true
-    [[registry.mirror]]
-    location = "mirror.example.com/k8s"
-    [[registry.mirror]]
-    location = "digests.example.com"
-    pull-from-mirror = "digest-only"
-
-    [[registry]]
-    prefix = "example.com/team"
-    location = "internal.example.com:8443/team-mirror"
-    insecure = true
-
-    [[registry]]
-    location = "evil.example.org"
-    blocked = true
-
-    [[registry]]
-    prefix = "*.corp.example"
-    insecure = true
-
-    [[registry]]
-    prefix = "docker.io"
-    [[registry.mirror]]
-    location = "hub-cache.local"
-  `);
+  const conf = parseRegistriesConfig(SAMPLE_REGISTRIES_CONF);
 
   it('reads search registries', () => {
     expect(searchRegistries(conf)).to.deep.equal(['quay.io', 'docker.io']);

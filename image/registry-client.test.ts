@@ -5,6 +5,7 @@ import { errorKindOf } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { RegistryClient, isLocalhost } from './registry-client';
 import { MEDIA } from './manifest';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 interface Seen {
   path: string;
@@ -105,12 +106,7 @@ describe('image/registry-client', () => {
 
   it('never uses plain HTTP for a remote registry that is not marked insecure', async () => {
     const client = new RegistryClient({ host: '192.0.2.1:1', insecure: false, logger: silentLogger, signal: AbortSignal.timeout(300) });
-    let caught: unknown;
-    try {
-      await client.getManifest('a', 'b');
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(client.getManifest('a', 'b'));
     expect(String((caught as Error).message)).to.match(/connect to https:\/\/192\.0\.2\.1:1/);
   });
 });

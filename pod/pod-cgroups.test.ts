@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseCgroupMounts, PodCgroups, podCgroupName } from './pod-cgroups';
 import { pinPath } from './namespace-pins';
 import { renderHosts, renderResolvConf } from './pod-files';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 const HYBRID_MOUNTINFO = `22 1 0:21 / / rw - ext4 /dev/vda1 rw
 30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -18,10 +18,7 @@ const HYBRID_MOUNTINFO = `22 1 0:21 / / rw - ext4 /dev/vda1 rw
 
 describe('pod/pod-cgroups', () => {
   let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-pod-cg-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  tempDirEach('berth-pod-cg-', (d) => (dir = d));
 
   it('finds every v1 and v2 hierarchy of a hybrid host once', () => {
     expect(parseCgroupMounts(HYBRID_MOUNTINFO)).to.deep.equal([

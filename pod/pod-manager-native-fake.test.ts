@@ -1,15 +1,13 @@
 /** PodManager against native/'s FakeNativeBinding: the exact syscall-level calls it makes. */
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { silentLogger } from '../common/logger';
-import type { PauseSpec } from '../native/binding';
 import { FakeNativeBinding } from '../native/testing/fake-native';
-import { ProcessControl } from './dependencies';
+import * as path from 'node:path';
+import type { PauseSpec } from '../native/binding';
 import { PodManager } from './pod-manager';
 import { FakePodNetwork } from './testing/fake-pod-network';
 import { NamespaceMode } from './types';
+import { fakePodManagerOptions, recordingProcesses } from './testing/pod-manager-fixtures';
+import { tempDirEach } from './../common/testing/temp-dir-fixtures';
 
 describe('pod/pod-manager with FakeNativeBinding', () => {
   let dir: string;
@@ -17,37 +15,13 @@ describe('pod/pod-manager with FakeNativeBinding', () => {
   let network: FakePodNetwork;
   let manager: PodManager;
 
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-podrec-'));
-    mkdirSync(path.join(dir, 'cg'));
-    writeFileSync(path.join(dir, 'resolv.conf'), '');
+  tempDirEach('berth-podrec-', async (d) => {
+    dir = d;
     native = new FakeNativeBinding({ firstPid: 7_000_000 });
     network = new FakePodNetwork();
-    const processes: ProcessControl = {
-      kill: (pid) => {
-        if (!native.exitProcess(pid)) throw Object.assign(new Error('ESRCH'), { code: 'ESRCH' });
-      },
-      isAlive: (pid) => native.isAlive(pid),
-      startTime: (pid) => (native.isAlive(pid) ? `t${pid}` : undefined),
-    };
-    manager = await PodManager.create({
-      root: path.join(dir, 'root'),
-      runRoot: path.join(dir, 'run'),
-      native,
-      network,
-      processes,
-      pauseExecutable: '/pause',
-      runtimeHandlers: ['runc'],
-      logger: silentLogger,
-      cgroupHierarchies: [{ mountPoint: path.join(dir, 'cg'), version: 2, controllers: [] }],
-      hostResolvConf: path.join(dir, 'resolv.conf'),
-      hostHosts: path.join(dir, 'resolv.conf'),
-    });
+    manager = await PodManager.create(fakePodManagerOptions(dir, { native, network, processes: recordingProcesses(native) }, ''));
   });
-  afterEach(() => {
-    manager.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => manager.close());
 
   it('mounts shm, starts pause in net+uts+ipc+pid, pins four namespaces; remove undoes all of it', async () => {
     const id = await manager.runPodSandbox(

@@ -1,19 +1,16 @@
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, RuntimeError } from '../common/errors';
 import type { CgroupHierarchy } from './pod-cgroups';
 import { applyPodResources, cgroupWriteError, checkPodResources, cpuWeightFromShares, v1Steps, v2Steps } from './pod-resources';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 const errno = (code: string) => Object.assign(new Error(code), { code });
 
 describe('pod/pod-resources', () => {
   let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-pod-res-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  tempDirEach('berth-pod-res-', (d) => (dir = d));
 
   /** A hybrid-like host: v1 cpu,cpuacct / cpuset / memory / name=systemd plus a v2 mount. */
   function hosts(v2Controllers: string | undefined): CgroupHierarchy[] {

@@ -1,15 +1,13 @@
 /** PodManager with user namespaces against FakeNativeBinding: maps reach pause, the namespace is pinned, files and shm are the pod root's. */
 import { expect } from 'chai';
-import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { silentLogger } from '../common/logger';
-import type { PauseSpec } from '../native/binding';
 import { FakeNativeBinding } from '../native/testing/fake-native';
-import { ProcessControl } from './dependencies';
+import { lstatSync } from 'node:fs';
+import * as path from 'node:path';
+import type { PauseSpec } from '../native/binding';
 import { PodManager } from './pod-manager';
-import { FakePodNetwork } from './testing/fake-pod-network';
 import { NamespaceMode, PodSandboxConfigInput } from './types';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { fakePodManagerOptions, recordingProcesses } from './testing/pod-manager-fixtures';
 
 const BASE = 131072;
 const range = { hostId: BASE, containerId: 0, length: 65536 };
@@ -23,36 +21,15 @@ describe('pod/pod-manager: user namespaces (FakeNativeBinding)', () => {
   let native: FakeNativeBinding;
 
   async function manager(userNamespaces: boolean): Promise<PodManager> {
-    const processes: ProcessControl = {
-      kill: (pid) => {
-        if (!native.exitProcess(pid)) throw Object.assign(new Error('ESRCH'), { code: 'ESRCH' });
-      },
-      isAlive: (pid) => native.isAlive(pid),
-      startTime: (pid) => (native.isAlive(pid) ? `t${pid}` : undefined),
-    };
-    return PodManager.create({
-      root: path.join(dir, 'root'),
-      runRoot: path.join(dir, 'run'),
-      native,
-      network: new FakePodNetwork(),
-      processes,
-      pauseExecutable: '/pause',
-      runtimeHandlers: ['runc'],
-      logger: silentLogger,
-      cgroupHierarchies: [{ mountPoint: path.join(dir, 'cg'), version: 2, controllers: [] }],
-      hostResolvConf: path.join(dir, 'resolv.conf'),
-      hostHosts: path.join(dir, 'resolv.conf'),
-      ...(userNamespaces ? { userNamespaces: (h: string) => h === 'runc' } : {}),
-    });
+    return PodManager.create(
+      fakePodManagerOptions(dir, { native, processes: recordingProcesses(native), ...(userNamespaces ? { userNamespaces: (h: string) => h === 'runc' } : {}) }, ''),
+    );
   }
 
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-poduserns-'));
-    mkdirSync(path.join(dir, 'cg'));
-    writeFileSync(path.join(dir, 'resolv.conf'), '');
+  tempDirEach('berth-poduserns-', (d) => {
+    dir = d;
     native = new FakeNativeBinding({ firstPid: 7_100_000 });
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses the pod, starting nothing, when the handler has no user namespace support', async () => {
     const pods = await manager(false);

@@ -1,13 +1,13 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { silentLogger } from '../common/logger';
 import { PodManager, PodManagerOptions } from './pod-manager';
 import { FakeNativeBinding } from '../native/testing/fake-native';
 import { FakePodNetwork } from './testing/fake-pod-network';
 import { FakeProcesses } from './testing/fake-processes';
 import { PodSandboxConfigInput } from './types';
+import { fakePodManagerOptions } from './testing/pod-manager-fixtures';
+import { tempDirEach } from './../common/testing/temp-dir-fixtures';
 
 function config(name: string): PodSandboxConfigInput {
   return { metadata: { name, namespace: 'ns', uid: `u-${name}`, attempt: 0 } };
@@ -25,31 +25,14 @@ describe('pod/recover-sandboxes', () => {
   let options: PodManagerOptions;
   const managers: PodManager[] = [];
 
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-podrecover-'));
-    mkdirSync(path.join(dir, 'cg'));
-    writeFileSync(path.join(dir, 'resolv.conf'), '');
+  tempDirEach('berth-podrecover-', (d) => {
+    dir = d;
     native = new FakeNativeBinding({ firstPid: 4_000_000 });
     native.writeCgroupProcs = true;
     network = new FakePodNetwork();
-    options = {
-      root: path.join(dir, 'root'),
-      runRoot: path.join(dir, 'run'),
-      native,
-      network,
-      processes: new FakeProcesses(native),
-      pauseExecutable: '/pause',
-      runtimeHandlers: ['runc'],
-      logger: silentLogger,
-      cgroupHierarchies: [{ mountPoint: path.join(dir, 'cg'), version: 2, controllers: [] }],
-      hostResolvConf: path.join(dir, 'resolv.conf'),
-      hostHosts: path.join(dir, 'resolv.conf'),
-    };
+    options = fakePodManagerOptions(dir, { native, network, processes: new FakeProcesses(native) }, '');
   });
-  afterEach(() => {
-    managers.splice(0).forEach((m) => m.close());
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => managers.splice(0).forEach((m) => m.close()));
 
   it('adopts live pods, marks pods whose pause died NOTREADY, and undoes an interrupted creation', async () => {
     const before = await PodManager.create(options);

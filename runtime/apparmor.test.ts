@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { appArmorKernelEnabled, appArmorProfileLoaded, loadedAppArmorProfiles, setUpAppArmor, type AppArmorPaths } from './apparmor';
 import type { CommandResult } from './run-command';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 const ok = (stderr = ''): CommandResult => ({ exitCode: 0, signal: null, stdout: Buffer.alloc(0), stderr: Buffer.from(stderr), timedOut: false, stdoutTruncated: false, stderrTruncated: false });
 
@@ -20,15 +20,14 @@ describe('runtime/apparmor (fake sysfs)', () => {
     return ok();
   };
 
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-aa-'));
+  tempDirEach('berth-aa-', (d) => {
+    dir = d;
     mkdirSync(path.join(dir, 'sys'));
     mkdirSync(path.join(dir, 'sbin'));
     parser = path.join(dir, 'sbin', 'apparmor_parser');
     paths = { enabled: path.join(dir, 'sys', 'enabled'), profiles: path.join(dir, 'sys', 'profiles'), parsers: [path.join(dir, 'nope', 'apparmor_parser'), parser] };
     calls = [];
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const hostWithAppArmor = () => {
     writeFileSync(paths.enabled, 'Y\n');

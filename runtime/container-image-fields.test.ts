@@ -1,59 +1,34 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
 import { reportedImageName } from './container-record';
-import { specInput } from './testing/spec-fixtures';
 import type { ContainerConfigInput } from './spec/inputs';
 import { FakeImages } from './testing/fake-images';
-import { FakeMonitor } from './testing/fake-monitor';
-import { FakeRuntime } from './testing/fake-runtime';
-import { FakeSandboxes } from './testing/fake-sandboxes';
-import { FakeNativeBinding } from '../native/testing/fake-native';
+import { fakeManagerOptions, managerFakes, shContainerConfig, type ManagerFakes } from './testing/container-manager-fixtures';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('runtime container image fields (what status reports as image / image_ref / image_id)', () => {
   let dir: string;
   let manager: ContainerManager;
-  let sandboxes: FakeSandboxes;
   let images: FakeImages;
-  let runtime: FakeRuntime;
 
   const IMAGE = { id: 'sha256:img', repoTags: ['docker.io/library/busybox:1.36'], repoDigests: ['docker.io/library/busybox@sha256:dig'], config: { Cmd: ['sh'], StopSignal: 'SIGQUIT' }, lowerDirs: ['/l/1'] };
   // kubelet sends the image id as config.image.image and the name from the pod spec as user_specified_image
-  const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => ({ ...specInput().config, command: ['/bin/sh'], image: 'sha256:img', ...patch });
+  const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => shContainerConfig({ image: 'sha256:img', ...patch });
+  let fakes: ManagerFakes;
 
-  async function open(): Promise<ContainerManager> {
-    return ContainerManager.open({
-      containersDir: path.join(dir, 'containers'),
-      runDir: path.join(dir, 'run'),
-      sandboxes,
-      images,
-      native: new FakeNativeBinding(),
-      runtimes: { runc: runtime },
-      defaultRuntime: 'runc',
-      monitor: new FakeMonitor(),
-      conmonPath: '/fake/conmon',
-      specDefaults: specInput().defaults,
-      logger: silentLogger,
-      killWaitMs: 300,
-    });
-  }
+  const open = (): Promise<ContainerManager> => ContainerManager.open(fakeManagerOptions(dir, fakes));
 
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-imgf-'));
-    sandboxes = new FakeSandboxes();
-    sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
-    images = new FakeImages();
+  tempDirEach('berth-imgf-', async (d) => {
+    dir = d;
+    fakes = managerFakes(dir);
+    ({ images } = fakes);
+    images.images.clear();
     images.images.set('sha256:img', IMAGE);
-    runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
     manager = await open();
   });
-  afterEach(() => {
-    manager.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => manager.close());
 
   it('reports the user-specified image as the name, the repo digest as ref and the id as id', async () => {
     const id = await manager.createContainer('pod1', config({ userSpecifiedImage: 'busybox:1.36' }));

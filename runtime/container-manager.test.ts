@@ -1,27 +1,17 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { FakeNativeBinding } from '../native/testing/fake-native';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errorKindOf } from '../common/errors';
-import { silentLogger } from '../common/logger';
 import type { ContainerEvent } from './container-events';
 import { ContainerManager } from './container-manager';
-import { specInput } from './testing/spec-fixtures';
-import type { ContainerConfigInput } from './spec/inputs';
 import { FakeImages } from './testing/fake-images';
 import { FakeMonitor } from './testing/fake-monitor';
 import { FakeRuntime } from './testing/fake-runtime';
 import { FakeSandboxes } from './testing/fake-sandboxes';
-import { FakeNativeBinding } from '../native/testing/fake-native';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { fakeManagerOptions, managerFakes, shContainerConfig, type ManagerFakes } from './testing/container-manager-fixtures';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 describe('runtime/ContainerManager (fakes)', () => {
   let dir: string;
@@ -33,43 +23,23 @@ describe('runtime/ContainerManager (fakes)', () => {
   let manager: ContainerManager;
   let events: ContainerEvent[];
 
-  const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => ({ ...specInput().config, command: ['/bin/sh'], ...patch });
+  const config = shContainerConfig;
+  let fakes: ManagerFakes;
 
   async function open(): Promise<ContainerManager> {
-    const m = await ContainerManager.open({
-      containersDir: path.join(dir, 'containers'),
-      runDir: path.join(dir, 'run'),
-      sandboxes,
-      images,
-      native,
-      runtimes: { runc: runtime },
-      defaultRuntime: 'runc',
-      monitor,
-      conmonPath: '/fake/conmon',
-      specDefaults: specInput().defaults,
-      logger: silentLogger,
-      killWaitMs: 300,
-    });
+    const m = await ContainerManager.open(fakeManagerOptions(dir, fakes));
     m.onEvent((e) => events.push(e));
     return m;
   }
 
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-cm-'));
-    sandboxes = new FakeSandboxes();
-    sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
-    images = new FakeImages();
-    images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:dig'], config: { Cmd: ['sh'], StopSignal: 'SIGQUIT' }, lowerDirs: ['/l/2', '/l/1'] });
-    native = new FakeNativeBinding();
-    runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
-    monitor = new FakeMonitor();
+  tempDirEach('berth-cm-', async (d) => {
+    dir = d;
+    fakes = managerFakes(dir, { config: { Cmd: ['sh'], StopSignal: 'SIGQUIT' }, lowerDirs: ['/l/2', '/l/1'] });
+    ({ sandboxes, images, native, runtime, monitor } = fakes);
     events = [];
     manager = await open();
   });
-  afterEach(() => {
-    manager.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => manager.close());
 
   it('creates: overlay mount of the image layers, bundle config.json, record, created event', async () => {
     const id = await manager.createContainer('pod1', config());

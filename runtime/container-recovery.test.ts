@@ -1,18 +1,18 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { FakeNativeBinding } from '../native/testing/fake-native';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { errorKindOf } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
 import { LOST_EXIT_CODE, LOST_REASON } from './container-recovery';
 import { specInput } from './testing/spec-fixtures';
-import type { ContainerConfigInput } from './spec/inputs';
 import { FakeImages } from './testing/fake-images';
 import { FakeMonitor } from './testing/fake-monitor';
 import { FakeRuntime } from './testing/fake-runtime';
 import { FakeSandboxes } from './testing/fake-sandboxes';
-import { FakeNativeBinding } from '../native/testing/fake-native';
+import { fakeManagerOptions, managerFakes, shContainerConfig, type ManagerFakes } from './testing/container-manager-fixtures';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('runtime/container-recovery and idempotent creates (fakes)', () => {
   let dir: string;
@@ -22,24 +22,11 @@ describe('runtime/container-recovery and idempotent creates (fakes)', () => {
   let runtime: FakeRuntime;
   let manager: ContainerManager;
 
-  const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => ({ ...specInput().config, command: ['/bin/sh'], ...patch });
+  const config = shContainerConfig;
+  let fakes: ManagerFakes;
 
   function open(thoroughRecovery = false): Promise<ContainerManager> {
-    return ContainerManager.open({
-      containersDir: path.join(dir, 'containers'),
-      runDir: path.join(dir, 'run'),
-      sandboxes,
-      images,
-      native,
-      runtimes: { runc: runtime },
-      defaultRuntime: 'runc',
-      monitor: new FakeMonitor(),
-      conmonPath: '/fake/conmon',
-      specDefaults: specInput().defaults,
-      logger: silentLogger,
-      killWaitMs: 300,
-      thoroughRecovery,
-    });
+    return ContainerManager.open(fakeManagerOptions(dir, fakes, { thoroughRecovery }));
   }
 
   async function restart(thorough = false): Promise<void> {
@@ -47,20 +34,13 @@ describe('runtime/container-recovery and idempotent creates (fakes)', () => {
     manager = await open(thorough);
   }
 
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-crec-'));
-    sandboxes = new FakeSandboxes();
-    sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
-    images = new FakeImages();
-    images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:dig'], config: { Cmd: ['sh'] }, lowerDirs: ['/l/1'] });
-    native = new FakeNativeBinding();
-    runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
+  tempDirEach('berth-crec-', async (d) => {
+    dir = d;
+    fakes = managerFakes(dir);
+    ({ sandboxes, images, native, runtime } = fakes);
     manager = await open();
   });
-  afterEach(() => {
-    manager.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => manager.close());
 
   it('a container that exited while berthd was down gets the exit file code and its mtime as finish time', async () => {
     const id = await manager.createContainer('pod1', config());

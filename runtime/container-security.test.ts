@@ -4,28 +4,17 @@
  * AppArmor Localhost profiles must be loaded, and need AppArmor on the host.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { FakeNativeBinding } from '../native/testing/fake-native';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { errorKindOf } from '../common/errors';
-import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
-import type { AppArmorHostFacts, ContainerConfigInput } from './spec/inputs';
+import type { AppArmorHostFacts } from './spec/inputs';
 import { specInput } from './testing/spec-fixtures';
-import { FakeImages } from './testing/fake-images';
-import { FakeMonitor } from './testing/fake-monitor';
-import { FakeRuntime } from './testing/fake-runtime';
 import { FakeSandboxes } from './testing/fake-sandboxes';
-import { FakeNativeBinding } from '../native/testing/fake-native';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { fakeManagerOptions, managerFakes, shContainerConfig } from './testing/container-manager-fixtures';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 /** The message of an error and its causes. */
 function messages(err: unknown): string {
@@ -41,26 +30,17 @@ describe('runtime/ContainerManager security policy (fakes)', () => {
   let manager: ContainerManager;
   let seccompLoads: string[];
 
-  const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => ({ ...specInput().config, command: ['/bin/sh'], ...patch });
+  const config = shContainerConfig;
   const spec = (id: string) => JSON.parse(readFileSync(path.join(dir, 'containers', id, 'bundle', 'config.json'), 'utf8'));
 
   let apparmorLookups: string[];
 
   async function open(apparmor?: AppArmorHostFacts): Promise<ContainerManager> {
-    const images = new FakeImages();
-    images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: [], config: { Cmd: ['sh'] }, lowerDirs: ['/l/1'] });
+    const fakes = { ...managerFakes(dir, { repoDigests: [] }), sandboxes, native };
     return ContainerManager.open({
-      containersDir: path.join(dir, 'containers'),
-      runDir: path.join(dir, 'run'),
-      sandboxes,
-      images,
-      native,
-      runtimes: { runc: new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits')) },
-      defaultRuntime: 'runc',
-      monitor: new FakeMonitor(),
-      conmonPath: '/fake/conmon',
+      ...fakeManagerOptions(dir, fakes),
       specDefaults: { ...specInput().defaults, ...(apparmor ? { apparmor } : {}) },
-      logger: silentLogger,
+      killWaitMs: undefined,
       createDeps: {
         loadSeccompProfile: async (ref) => {
           seccompLoads.push(ref);
@@ -74,9 +54,9 @@ describe('runtime/ContainerManager security policy (fakes)', () => {
     });
   }
 
-  beforeEach(async () => {
+  tempDirEach('berth-sec-', async (d) => {
+    dir = d;
     apparmorLookups = [];
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-sec-'));
     sandboxes = new FakeSandboxes();
     sandboxes.add({ id: 'plain' }, path.join(dir, 'logs'));
     sandboxes.add({ id: 'priv', config: { hostname: 'h', linux: { securityContext: { privileged: true } } } }, path.join(dir, 'logs'));
@@ -84,10 +64,7 @@ describe('runtime/ContainerManager security policy (fakes)', () => {
     seccompLoads = [];
     manager = await open();
   });
-  afterEach(() => {
-    manager.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => manager.close());
 
   it('refuses a privileged container in a pod that is not privileged: InvalidArgument naming linux.security_context.privileged, nothing mounted', async () => {
     const err = await rejection(manager.createContainer('plain', config({ security: { privileged: true } })));

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { CgroupUsage } from './cgroup-stats';
 import { ContainerStatsReader, type StatsSource } from './container-stats';
 import type { ContainerStatusView } from './container-view';
+import { runningContainerView } from './testing/container-view-fixtures';
 
 describe('runtime/ContainerStatsReader CPU rates (usage_nano_cores)', () => {
   let clock: number;
@@ -11,27 +12,7 @@ describe('runtime/ContainerStatsReader CPU rates (usage_nano_cores)', () => {
     if (ns === undefined) return undefined;
     return { timestampNs: nowNs, cpuUsageNs: ns, memoryUsageBytes: 0, memoryWorkingSetBytes: 0, memoryRssBytes: 0, pageFaults: 0, majorPageFaults: 0 };
   };
-  const view = (id: string, pod: string): ContainerStatusView => ({
-    id,
-    podSandboxId: pod,
-    name: id,
-    attempt: 0,
-    state: 'running',
-    createdAtNs: 1,
-    startedAtNs: 1,
-    finishedAtNs: 0,
-    exitCode: 0,
-    image: { requested: 'i', id: 'i', ref: 'i', name: 'i' },
-    stopSignal: '',
-    reason: '',
-    message: '',
-    labels: {},
-    annotations: {},
-    mounts: [],
-    logPath: '',
-    user: { uid: 0, gid: 0, supplementalGroups: [] },
-    pid: 1,
-  });
+  const view = (id: string, pod: string): ContainerStatusView => runningContainerView(id, pod);
   const views = [view('ca', 'podA'), view('cb', 'podB')];
   const source: StatsSource = {
     listContainers: (f) => views.filter((v) => (!f?.podSandboxId || v.podSandboxId === f.podSandboxId) && (!f?.id || v.id === f.id)),

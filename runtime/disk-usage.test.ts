@@ -1,19 +1,14 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DiskUsageCache, directoryUsage, type DiskUsage } from './disk-usage';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('runtime/disk-usage: the writable-layer walk', function () {
   this.timeout(20_000);
   let dir: string;
 
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-du-'));
-  });
-  afterEach(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  tempDirEach('berth-du-', (d) => (dir = d));
 
   it('never follows a symlink: a loop to itself and a link to / count as the links alone', async () => {
     await fs.mkdir(path.join(dir, 'd'));

@@ -1,18 +1,15 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
 import { ttyProcessSpec } from './exec-tty';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('runtime/exec-tty process spec', () => {
   let dir: string;
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-exec-tty-unit-'));
+  tempDirEach('berth-exec-tty-unit-', async (d) => {
+    dir = d;
     await fs.mkdir(path.join(dir, 'bundle'));
-  });
-  afterEach(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
   async function specFor(processSpec: Record<string, unknown>, cmd: string[]): Promise<Record<string, unknown>> {

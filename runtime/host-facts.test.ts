@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../common/errors';
 import { boundingCapabilities, parseHardLimit, prepareMountSource, resolveDevices } from './host-facts';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 describe('runtime/host-facts', () => {
   it('limits capabilities to the bounding set', () => {
@@ -23,12 +23,7 @@ describe('runtime/host-facts', () => {
 
 describe('runtime/host-facts: mount sources and device directories', () => {
   let tmp: string;
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-hostfacts-'));
-  });
-  afterEach(async () => {
-    await fs.rm(tmp, { recursive: true, force: true });
-  });
+  tempDirEach('berth-hostfacts-', (d) => (tmp = d));
 
   const refused: Array<{ name: string; hostPath: string; message: string }> = [
     { name: 'a relative path', hostPath: 'data/x', message: 'mounts[2].host_path: "data/x" is not absolute' },

@@ -1,28 +1,16 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { FakeNativeBinding } from '../native/testing/fake-native';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { errorKindOf } from '../common/errors';
-import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
 import { checkImageSubPath, resolveImageSubPath } from './image-volumes';
 import type { ImageUseRegistry } from './interfaces';
-import { specInput } from './testing/spec-fixtures';
 import type { ContainerConfigInput, ContainerMountInput } from './spec/inputs';
 import { FakeImages } from './testing/fake-images';
-import { FakeMonitor } from './testing/fake-monitor';
-import { FakeRuntime } from './testing/fake-runtime';
-import { FakeSandboxes } from './testing/fake-sandboxes';
-import { FakeNativeBinding } from '../native/testing/fake-native';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { fakeManagerOptions, managerFakes, shContainerConfig, type ManagerFakes } from './testing/container-manager-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 /** The innermost message of an error chain (the manager wraps create errors). */
 function messages(err: Error): string {
@@ -48,51 +36,28 @@ class RecordingUsers implements ImageUseRegistry {
 
 describe('runtime/image volumes (fakes)', () => {
   let dir: string;
-  let sandboxes: FakeSandboxes;
   let images: FakeImages;
   let native: FakeNativeBinding;
-  let runtime: FakeRuntime;
   let users: RecordingUsers;
   let manager: ContainerManager;
 
   const volume = (patch: Partial<ContainerMountInput> = {}): ContainerMountInput => ({ containerPath: '/data', hostPath: '', readonly: false, propagation: 'bidirectional', image: 'data:1', imageSubPath: '', ...patch });
-  const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => ({ ...specInput().config, command: ['/bin/sh'], mounts: [volume()], ...patch });
-  const open = () =>
-    ContainerManager.open({
-      containersDir: path.join(dir, 'containers'),
-      runDir: path.join(dir, 'run'),
-      sandboxes,
-      images,
-      imageUsers: users,
-      native,
-      runtimes: { runc: runtime },
-      defaultRuntime: 'runc',
-      monitor: new FakeMonitor(),
-      conmonPath: '/fake/conmon',
-      specDefaults: specInput().defaults,
-      logger: silentLogger,
-      killWaitMs: 300,
-    });
+  const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => shContainerConfig({ mounts: [volume()], ...patch });
+  let fakes: ManagerFakes;
+  const open = () => ContainerManager.open(fakeManagerOptions(dir, fakes, { imageUsers: users }));
   const spec = (id: string) => JSON.parse(readFileSync(path.join(dir, 'containers', id, 'bundle', 'config.json'), 'utf8')) as { mounts: Array<{ destination: string; source: string; options: string[] }> };
   const volumeMounts = () => native.calls.filter((c) => c.method === 'mount' && String(c.args[1]).includes(`${path.sep}iv${path.sep}`));
 
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-iv-'));
-    sandboxes = new FakeSandboxes();
-    sandboxes.add({ id: 'pod1' }, path.join(dir, 'logs'));
-    images = new FakeImages();
-    images.images.set('busybox:latest', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: [], config: { Cmd: ['sh'] }, lowerDirs: ['/l/2', '/l/1'] });
+  tempDirEach('berth-iv-', async (d) => {
+    dir = d;
+    fakes = managerFakes(dir, { repoDigests: [], lowerDirs: ['/l/2', '/l/1'] });
+    ({ images, native } = fakes);
     images.images.set('data:1', { id: 'sha256:data', repoTags: ['data:1'], repoDigests: [], config: {}, lowerDirs: ['/l/d1'] });
     images.images.set('sha256:data', images.images.get('data:1')!);
-    native = new FakeNativeBinding();
-    runtime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
     users = new RecordingUsers();
     manager = await open();
   });
-  afterEach(() => {
-    manager.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => manager.close());
 
   it('mounts the image layers read-only and noexec (lowerdirs only) and binds them ro,noexec,nosuid,nodev,private', async () => {
     const id = await manager.createContainer('pod1', config());
@@ -183,14 +148,13 @@ describe('runtime/image volumes (fakes)', () => {
 
 describe('runtime/image volumes: image_sub_path', () => {
   let root: string;
-  beforeEach(() => {
-    root = mkdtempSync(path.join(tmpdir(), 'berth-ivsub-'));
+  tempDirEach('berth-ivsub-', (d) => {
+    root = d;
     mkdirSync(path.join(root, 'dir', 'sub'), { recursive: true });
     writeFileSync(path.join(root, 'dir', 'file'), 'x');
     symlinkSync('/', path.join(root, 'evil'));
     symlinkSync('dir', path.join(root, 'inner'));
   });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   const resolve = (p: string) => resolveImageSubPath(root, checkImageSubPath(p, 2), 2);
 

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { StatsSource } from './container-stats';
 import type { ContainerStatusView } from './container-view';
@@ -9,6 +8,7 @@ import { readCgroupMetrics, weightToShares } from './metrics-cgroup';
 import { PodMetricsCollector, type MetricSample } from './metrics-collector';
 import { METRIC_DESCRIPTORS } from './metrics-descriptors';
 import type { PodStatsInput } from './pod-stats';
+import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 const CG = '/kubepods/podA/berth-c1';
 
@@ -98,12 +98,7 @@ function value(samples: MetricSample[], name: string, extra?: string): number | 
 
 describe('runtime/metrics: ListPodSandboxMetrics samples', () => {
   let tmp: string;
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-metrics-'));
-  });
-  afterEach(async () => {
-    await fs.rm(tmp, { recursive: true, force: true });
-  });
+  tempDirEach('berth-metrics-', (d) => (tmp = d));
 
   it('descriptors are unique and every sample uses exactly its descriptor label keys', async () => {
     const names = METRIC_DESCRIPTORS.map((d) => d.name);

@@ -15,6 +15,7 @@ import {
   resolveUserFrom,
   type UserRequest,
 } from './user';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 const PASSWD = ['root:x:0:0:root:/root:/bin/sh', 'www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin', 'alice:x:1000:1000::/home/alice:/bin/sh', 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin', 'broken line', ''].join('\n');
 const GROUP = ['root:x:0:', 'wheel:x:10:alice,root', 'www-data:x:33:', 'alice:x:1000:', 'audio:x:29:alice', 'staff:x:50:', 'garbage'].join('\n');
@@ -76,23 +77,13 @@ describe('runtime/user rootfs reading', () => {
     writeFileSync(path.join(outside, 'passwd'), 'eve:x:0:0::/:/bin/sh\n');
     symlinkSync(path.join(outside, 'passwd'), path.join(root, 'etc/passwd'));
     expect(await readFileInRoot(root, '/etc/passwd')).to.equal(undefined);
-    let caught: unknown;
-    try {
-      await resolveUser(root, { imageUser: 'eve' });
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(resolveUser(root, { imageUser: 'eve' }));
     expect(caught).to.be.instanceOf(NotFoundError);
   });
 
   it('refuses a symlink loop (/etc/passwd -> /etc/passwd) instead of reading the host file', async () => {
     symlinkSync('/etc/passwd', path.join(root, 'etc/passwd'));
-    let caught: unknown;
-    try {
-      await readFileInRoot(root, '/etc/passwd');
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(readFileInRoot(root, '/etc/passwd'));
     expect(caught).to.be.instanceOf(InvalidArgumentError);
     expect((caught as Error).message).to.contain('too many symlinks');
   });
@@ -125,23 +116,9 @@ describe('runtime/user rootfs reading', () => {
 
   it('a missing passwd: numeric users still work, names do not', async () => {
     expect((await resolveUser(root, { runAsUser: 1000 })).uid).to.equal(1000);
-    let caught: unknown;
-    try {
-      await resolveUser(root, { runAsUsername: 'alice' });
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(resolveUser(root, { runAsUsername: 'alice' }));
     expect(caught).to.be.instanceOf(NotFoundError);
   });
-
-  async function rejection(p: Promise<unknown>): Promise<unknown> {
-    try {
-      await p;
-    } catch (err) {
-      return err;
-    }
-    return undefined;
-  }
 
   it('refuses a 100 MiB (sparse) /etc/passwd quickly instead of reading it', async () => {
     const file = path.join(root, 'etc/passwd');

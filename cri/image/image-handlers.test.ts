@@ -5,6 +5,7 @@ import type { ImageFsUsage, ImageInfo } from '../../image/image-service';
 import type { RegistryCredentials } from '../../image/registry-auth';
 import type { CallContext } from '../handlers';
 import { imageServiceHandlers, ImageServiceApi } from './image-handlers';
+import { rejection } from '../../common/testing/rejection-fixtures';
 
 const BUSYBOX: ImageInfo = {
   id: 'sha256:' + 'a'.repeat(64),
@@ -63,12 +64,7 @@ describe('cri/image handlers', () => {
   });
 
   it('PullImage without an image is INVALID_ARGUMENT naming the field', async () => {
-    let caught: unknown;
-    try {
-      await h.PullImage!({ image: { image: '' } }, call);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(h.PullImage!({ image: { image: '' } }, call));
     expect(caught).to.be.instanceOf(InvalidArgumentError);
     expect((caught as Error).message).to.include('image.image');
   });

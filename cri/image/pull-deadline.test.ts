@@ -11,14 +11,7 @@ import { startFakeRegistry, type FakeRegistry } from '../../image/testing/fake-r
 import { createCriClient, isServiceError, type CriClient } from '../../test/support/cri-client';
 import { createCriServer, type CriServer } from '../server';
 import { imageServiceHandlers } from './image-handlers';
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from '../../common/testing/wait-fixtures';
 
 describe('cri/image PullImage deadline (in-process server, trickling registry)', function () {
   this.timeout(20000);

@@ -16,6 +16,7 @@ import { silentLogger } from '../../common/logger';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import { containerHandlers, type ContainerService } from './container-handlers';
+import { rejection } from '../../common/testing/rejection-fixtures';
 
 // ContainerManager must satisfy the narrow interface the handlers declare, and pod/'s PodManager
 // the SandboxLookup runtime/ declares (checked at compile time).
@@ -127,15 +128,6 @@ const statsView: ContainerStatsView = {
   usage: { timestampNs: 5, cpuUsageNs: 1000, cpuUsageNanoCores: 20, memoryUsageBytes: 300, memoryWorkingSetBytes: 200, memoryRssBytes: 100, pageFaults: 7, majorPageFaults: 1 },
   writableLayer: { timestampNs: 5, usedBytes: 4096, inodesUsed: 3, mountpoint: '/x/upper' },
 };
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('cri/runtime container handlers', () => {
   let fake: FakeContainers;

@@ -9,16 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { ContainerManager } from '../../runtime/container-manager';
-import { specInput } from '../../runtime/testing/spec-fixtures';
-import { FakeImages } from '../../runtime/testing/fake-images';
-import { FakeMonitor } from '../../runtime/testing/fake-monitor';
 import { FakeRuntime } from '../../runtime/testing/fake-runtime';
-import { FakeSandboxes } from '../../runtime/testing/fake-sandboxes';
-import { FakeNativeBinding } from '../../native/testing/fake-native';
 import { createCriClient, isServiceError, type CriClient } from '../../test/support/cri-client';
 import { runtime } from '../api/generated/cri';
 import { createCriServer, type CriServer } from '../server';
 import { containerHandlers } from './container-handlers';
+import { fakeManagerOptions, managerFakes } from '../../runtime/testing/container-manager-fixtures';
 
 async function grpcCode(p: Promise<unknown>): Promise<number> {
   try {
@@ -39,25 +35,13 @@ describe('cri/runtime container RPCs on the wire', () => {
 
   beforeEach(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cwire-'));
-    const sandboxes = new FakeSandboxes();
+    const fakes = managerFakes(dir, { repoDigests: ['busybox@sha256:d'], lowerDirs: ['/l'] });
     // A pod without namespace options has a pid namespace of its own (POD), which containers join by default.
-    sandboxes.add({ id: 'pod1', namespacePaths: { pid: '/run/berth/ns/pid/pod1' } }, path.join(dir, 'logs'));
-    const images = new FakeImages();
-    images.images.set('busybox', { id: 'sha256:img', repoTags: ['busybox:latest'], repoDigests: ['busybox@sha256:d'], config: { Cmd: ['sh'] }, lowerDirs: ['/l'] });
-    fakeRuntime = new FakeRuntime(path.join(dir, 'runc'), path.join(dir, 'run', 'exits'));
-    manager = await ContainerManager.open({
-      containersDir: path.join(dir, 'containers'),
-      runDir: path.join(dir, 'run'),
-      sandboxes,
-      images,
-      native: new FakeNativeBinding(),
-      runtimes: { runc: fakeRuntime },
-      defaultRuntime: 'runc',
-      monitor: new FakeMonitor(),
-      conmonPath: '/fake/conmon',
-      specDefaults: specInput().defaults,
-      logger: silentLogger,
-    });
+    fakes.sandboxes.add({ id: 'pod1', namespacePaths: { pid: '/run/berth/ns/pid/pod1' } }, path.join(dir, 'logs'));
+    fakes.images.images.set('busybox', fakes.images.images.get('busybox:latest')!);
+    fakes.images.images.delete('busybox:latest');
+    fakeRuntime = fakes.runtime;
+    manager = await ContainerManager.open(fakeManagerOptions(dir, fakes, { killWaitMs: undefined }));
     server = createCriServer({ handlers: containerHandlers({ containers: manager }), logger: silentLogger });
     const socket = path.join(dir, 'berth.sock');
     await server.listen(socket);

@@ -1,19 +1,16 @@
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../common/errors';
 import { silentLogger } from '../../common/logger';
 import { PodManager } from '../../pod/pod-manager';
-import { FakeNativeBinding } from '../../native/testing/fake-native';
-import { FakePodNetwork } from '../../pod/testing/fake-pod-network';
-import { FakeProcesses } from '../../pod/testing/fake-processes';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import { podSandboxHandlers } from './pod-handlers';
 import { createCriServer, CriServer } from '../server';
 import { createCriClient, CriClient, isServiceError } from '../../test/support/cri-client';
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { fakePodManagerOptions } from '../../pod/testing/pod-manager-fixtures';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 
@@ -22,30 +19,12 @@ describe('cri/runtime pod handlers', () => {
   let manager: PodManager;
   let handlers: ReturnType<typeof podSandboxHandlers>;
 
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-podrpc-'));
-    mkdirSync(path.join(dir, 'cg'));
-    writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
-    const native = new FakeNativeBinding();
-    manager = await PodManager.create({
-      root: path.join(dir, 'root'),
-      runRoot: path.join(dir, 'run'),
-      native,
-      network: new FakePodNetwork(),
-      processes: new FakeProcesses(native),
-      pauseExecutable: '/pause',
-      runtimeHandlers: ['runc'],
-      logger: silentLogger,
-      cgroupHierarchies: [{ mountPoint: path.join(dir, 'cg'), version: 2, controllers: [] }],
-      hostResolvConf: path.join(dir, 'resolv.conf'),
-      hostHosts: path.join(dir, 'resolv.conf'),
-    });
+  tempDirEach('berth-podrpc-', async (d) => {
+    dir = d;
+    manager = await PodManager.create(fakePodManagerOptions(dir));
     handlers = podSandboxHandlers({ pods: manager });
   });
-  afterEach(() => {
-    manager.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => manager.close());
 
   const config = (name: string): runtime.v1.IPodSandboxConfig => ({
     metadata: { name, namespace: 'ns', uid: `u-${name}`, attempt: 1 },

@@ -1,16 +1,13 @@
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { PodManager } from '../../pod/pod-manager';
-import { FakeNativeBinding } from '../../native/testing/fake-native';
-import { FakePodNetwork } from '../../pod/testing/fake-pod-network';
-import { FakeProcesses } from '../../pod/testing/fake-processes';
 import type { ContainerStatusView } from '../../runtime/container-view';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import { podSandboxHandlers } from './pod-handlers';
+import { fakePodManagerOptions } from '../../pod/testing/pod-manager-fixtures';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
+import { runningContainerView } from '../../runtime/testing/container-view-fixtures';
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 
@@ -18,52 +15,14 @@ describe('cri/runtime PodSandboxStatus containers_statuses and timestamp (evente
   let dir: string;
   let manager: PodManager;
 
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-podst-'));
-    mkdirSync(path.join(dir, 'cg'));
-    writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
-    const native = new FakeNativeBinding();
-    manager = await PodManager.create({
-      root: path.join(dir, 'root'),
-      runRoot: path.join(dir, 'run'),
-      native,
-      network: new FakePodNetwork(),
-      processes: new FakeProcesses(native),
-      pauseExecutable: '/pause',
-      runtimeHandlers: ['runc'],
-      logger: silentLogger,
-      cgroupHierarchies: [{ mountPoint: path.join(dir, 'cg'), version: 2, controllers: [] }],
-      hostResolvConf: path.join(dir, 'resolv.conf'),
-      hostHosts: path.join(dir, 'resolv.conf'),
-    });
+  tempDirEach('berth-podst-', async (d) => {
+    dir = d;
+    manager = await PodManager.create(fakePodManagerOptions(dir));
   });
-  afterEach(() => {
-    manager.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => manager.close());
 
   const container = (id: string, podSandboxId: string): ContainerStatusView =>
-    ({
-      id,
-      podSandboxId,
-      name: id,
-      attempt: 0,
-      state: 'running',
-      createdAtNs: 1,
-      startedAtNs: 2,
-      finishedAtNs: 0,
-      exitCode: 0,
-      image: { requested: 'sha256:i', id: 'sha256:i', ref: 'busybox@sha256:d', name: 'busybox' },
-      stopSignal: '',
-      reason: '',
-      message: '',
-      labels: {},
-      annotations: {},
-      mounts: [],
-      logPath: '',
-      user: { uid: 0, gid: 0, supplementalGroups: [] },
-      pid: 9,
-    }) as ContainerStatusView;
+    runningContainerView(id, podSandboxId, { startedAtNs: 2, image: { requested: 'sha256:i', id: 'sha256:i', ref: 'busybox@sha256:d', name: 'busybox' }, pid: 9 });
 
   it("carries the pod's container statuses and when they were taken, verbose or not", async () => {
     const asked: string[] = [];

@@ -1,16 +1,14 @@
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../common/errors';
 import { silentLogger } from '../../common/logger';
 import { PodManager } from '../../pod/pod-manager';
-import { FakeNativeBinding } from '../../native/testing/fake-native';
-import { FakePodNetwork } from '../../pod/testing/fake-pod-network';
-import { FakeProcesses } from '../../pod/testing/fake-processes';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import { podSandboxHandlers } from './pod-handlers';
+import { fakePodManagerOptions } from '../../pod/testing/pod-manager-fixtures';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 
@@ -19,33 +17,20 @@ describe('cri/runtime UpdatePodSandboxResources', () => {
   let manager: PodManager;
   let handlers: ReturnType<typeof podSandboxHandlers>;
 
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-podres-'));
+  tempDirEach('berth-podres-', async (d) => {
+    dir = d;
     for (const h of ['cpu', 'memory']) mkdirSync(path.join(dir, h));
-    writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
-    const native = new FakeNativeBinding();
-    manager = await PodManager.create({
-      root: path.join(dir, 'root'),
-      runRoot: path.join(dir, 'run'),
-      native,
-      network: new FakePodNetwork(),
-      processes: new FakeProcesses(native),
-      pauseExecutable: '/pause',
-      runtimeHandlers: ['runc'],
-      logger: silentLogger,
-      cgroupHierarchies: [
-        { mountPoint: path.join(dir, 'cpu'), version: 1, controllers: ['cpu', 'cpuacct'] },
-        { mountPoint: path.join(dir, 'memory'), version: 1, controllers: ['memory'] },
-      ],
-      hostResolvConf: path.join(dir, 'resolv.conf'),
-      hostHosts: path.join(dir, 'resolv.conf'),
-    });
+    manager = await PodManager.create(
+      fakePodManagerOptions(dir, {
+        cgroupHierarchies: [
+          { mountPoint: path.join(dir, 'cpu'), version: 1, controllers: ['cpu', 'cpuacct'] },
+          { mountPoint: path.join(dir, 'memory'), version: 1, controllers: ['memory'] },
+        ],
+      }),
+    );
     handlers = podSandboxHandlers({ pods: manager });
   });
-  afterEach(() => {
-    manager.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => manager.close());
 
   const run = async (name: string, cgroupParent?: string) =>
     (

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'smol-toml';
 import { parseArgs } from '../flags';
 import { makeInstallCommand, type InstallEnvironment } from './install-command';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 /** contrib/berthd.service of this checkout (from dist/daemon/commands or a private outDir run in the repo). */
 function unitTemplatePath(): string {
@@ -21,8 +21,8 @@ describe('daemon/commands install', () => {
   let dest: string;
   let booted: boolean;
 
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-install-test-'));
+  tempDirEach('berth-install-test-', (d) => {
+    dir = d;
     // A stand-in checkout: the real unit template and a bin/berthd that echoes its arguments.
     checkout = path.join(dir, 'checkout');
     fs.mkdirSync(path.join(checkout, 'bin'), { recursive: true });
@@ -32,7 +32,6 @@ describe('daemon/commands install', () => {
     dest = path.join(dir, 'dest');
     booted = false;
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   async function run(...extra: string[]): Promise<{ code: number; out: string; err: string }> {
     const env: InstallEnvironment = { checkoutRoot: checkout, nodePath: process.execPath, systemdBooted: () => booted, pid1Name: () => 'tini' };

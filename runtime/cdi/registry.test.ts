@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { errorKindOf } from '../../common/errors';
 import type { LogFields, Logger } from '../../common/logger';
 import { CdiRegistry, MAX_SPEC_FILE_BYTES } from './registry';
+import { subdirs, tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 /** Records warnings so tests can see which files were skipped. */
 class RecordingLogger implements Logger {
@@ -28,16 +29,12 @@ describe('runtime/cdi registry', () => {
   let run: string;
   let logger: RecordingLogger;
   let registry: CdiRegistry;
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cdi-'));
-    etc = path.join(tmp, 'etc-cdi');
-    run = path.join(tmp, 'run-cdi');
-    await fs.mkdir(etc);
-    await fs.mkdir(run);
+  tempDirEach('berth-cdi-', async (d) => {
+    tmp = d;
+    [etc, run] = subdirs(tmp, 'etc-cdi', 'run-cdi');
     logger = new RecordingLogger();
     registry = new CdiRegistry([etc, run, path.join(tmp, 'missing-dir')], logger);
   });
-  afterEach(() => fs.rm(tmp, { recursive: true, force: true }));
 
   const gpuSpec = {
     cdiVersion: '0.6.0',

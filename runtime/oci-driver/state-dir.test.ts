@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { errorKindOf } from '../../common/errors';
 import { RuncDriver } from './runc-driver';
 import { deleteStoppedDirectly, signalInitDirectly, signalNumber, startViaExecFifo } from './state-dir';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 const exists = (p: string) => fs.access(p).then(
   () => true,
@@ -170,12 +171,7 @@ describe('runtime/oci-driver/state-dir: signalling init without runc kill', () =
 
 describe('runtime/oci-driver/state-dir: deleting a stopped container without runc delete', () => {
   let dir: string;
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-del-'));
-  });
-  afterEach(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  tempDirEach('berth-del-', (d) => (dir = d));
 
   /** A runc-like state dir whose init is `pid` (start time from /proc when alive), with two cgroup dirs. */
   async function stateDir(pid: number, start: number) {

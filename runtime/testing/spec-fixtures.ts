@@ -2,12 +2,12 @@
 import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from '../spec/capabilities';
 import type { ContainerConfigInput, SpecBuildInput } from '../spec/inputs';
 
-/** A valid ContainerConfigInput named `name` (log `<name>/0.log`), with `patch` applied over it (unit and e2e tests). */
-export function containerConfigInput(name: string, image: string, patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput {
+/** A complete container config named `name` (image busybox:e2e, log `<name>/0.log`, nothing else set); `patch` overrides fields. */
+export function containerConfigInput(name: string, patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput {
   return {
     name,
     attempt: 0,
-    image,
+    image: 'busybox:e2e',
     command: [],
     args: [],
     workingDir: '',
@@ -27,10 +27,9 @@ export function containerConfigInput(name: string, image: string, patch: Partial
 
 /** A complete, valid SpecBuildInput; `patch` receives a deep copy to modify. */
 export function specInput(patch: (i: SpecBuildInput) => void = () => {}): SpecBuildInput {
-  const config = containerConfigInput('app', 'busybox:latest');
   const input: SpecBuildInput = {
     containerId: 'c0ffee',
-    config,
+    config: containerConfigInput('app', { image: 'busybox:latest' }),
     sandbox: {
       id: 'pod1',
       name: 'web',

@@ -7,6 +7,7 @@
  */
 import type { ContainerManager } from '../../runtime/container-manager';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
+import { roundedSummary } from './stats';
 
 /** The five calls being measured, whatever carries them. */
 export interface ContainerLifecycleTarget {
@@ -88,7 +89,7 @@ export async function benchContainers(
       await timed('RemoveContainer', () => target.remove(id));
     }
   }
-  const figures = (xs: number[]): LatencyFigures => ({ medianMs: round(percentile(xs, 0.5)), p90Ms: round(percentile(xs, 0.9)) });
+  const figures = (xs: number[]): LatencyFigures => roundedSummary(xs);
   return {
     section: 'containers',
     via: target.via,
@@ -152,16 +153,6 @@ export function formatContainers(result: ContainerBenchResult): string {
     lines.push(`  ${rpc.padEnd(16)} median ${f.medianMs.toFixed(1).padStart(6)} ms  p90 ${f.p90Ms.toFixed(1).padStart(6)} ms${target ? `  (target ≤ ${target} ms)` : ''}`);
   }
   return lines.join('\n');
-}
-
-function percentile(xs: number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }
 
 /** Standalone: a ContainerManager on real runc + conmon (root needed). */

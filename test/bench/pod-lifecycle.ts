@@ -7,6 +7,7 @@
  */
 import type { PodManager } from '../../pod/pod-manager';
 import type { PodSandboxConfigInput } from '../../pod/types';
+import { roundedSummary, round1, quantile } from './stats';
 
 /** The four calls being measured, whatever carries them. */
 export interface PodLifecycleTarget {
@@ -78,7 +79,7 @@ export async function benchPodLifecycle(target: PodLifecycleTarget, opts: { pods
       samples.RemovePodSandbox.push(performance.now() - t);
     }
   }
-  const figures = (xs: number[]): LatencyFigures => ({ medianMs: round(percentile(xs, 0.5)), p90Ms: round(percentile(xs, 0.9)) });
+  const figures = (xs: number[]): LatencyFigures => roundedSummary(xs);
   return {
     section: 'pod-lifecycle',
     via: target.via,
@@ -89,7 +90,7 @@ export async function benchPodLifecycle(target: PodLifecycleTarget, opts: { pods
       StopPodSandbox: figures(samples.StopPodSandbox),
       RemovePodSandbox: figures(samples.RemovePodSandbox),
     },
-    runStepMediansMs: Object.fromEntries(Object.entries(steps).map(([s, xs]) => [s, round(percentile(xs, 0.5))])),
+    runStepMediansMs: Object.fromEntries(Object.entries(steps).map(([s, xs]) => [s, round1(quantile(xs, 0.5))])),
     targetsMs: POD_LIFECYCLE_TARGETS_MS,
   };
 }
@@ -134,16 +135,6 @@ export function formatPodLifecycle(result: PodLifecycleBenchResult): string {
   const steps = Object.entries(result.runStepMediansMs).map(([s, ms]) => `${s} ${ms.toFixed(1)}`);
   if (steps.length > 0) lines.push(`  RunPodSandbox step medians (ms): ${steps.join(', ')}`);
   return lines.join('\n');
-}
-
-function percentile(xs: number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }
 
 /**

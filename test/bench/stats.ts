@@ -13,6 +13,16 @@ export function summarize(ms: readonly number[]): { medianMs: number; p90Ms: num
   return { medianMs: quantile(ms, 0.5), p90Ms: quantile(ms, 0.9) };
 }
 
+/** `ms` rounded to a tenth. */
+export function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+/** Median and p90 of a list of milliseconds, rounded to a tenth. */
+export function roundedSummary(ms: readonly number[]): { medianMs: number; p90Ms: number } {
+  return { medianMs: round1(quantile(ms, 0.5)), p90Ms: round1(quantile(ms, 0.9)) };
+}
+
 /** A plain-text table with left-aligned columns. */
 export function formatTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -7,126 +7,108 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CriClient } from '../support/cri-client';
 import { SpdyPortForwardClient, spdyRemoteCommand } from '../support/spdy-client';
 import { mountsUnder } from './support/berthd-cleanup';
-import { httpGetText, startBerthd, type BerthdInstance } from './support/berthd';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { busyboxImage, pushImage } from './support/test-images';
+import { httpGetText } from './support/berthd';
+import { CriStack, k8sMirrorConf } from './support/cri-stack';
 
 const IMAGE = 'registry.k8s.io/pause:3.9';
 
 describe('e2e: the whole stack through the berthd socket', function () {
   this.timeout(120_000);
-  let registry: TestRegistry;
-  let berthd: BerthdInstance;
-  let client: CriClient;
-  let work: string;
+  const stack = new CriStack('full-stack');
   let podId = '';
   let containerId = '';
   const events: Array<{ id: string; type: number }> = [];
   let eventStream: ReturnType<CriClient['getContainerEvents']> | undefined;
 
-  const podConfig = () => ({
-    metadata: { name: 'full-stack', namespace: 'e2e', uid: 'uid-full-stack', attempt: 0 },
-    hostname: 'full-stack',
-    logDirectory: path.join(work, 'logs'),
-    linux: {},
-  });
-
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-full-'));
-    fs.mkdirSync(path.join(work, 'logs'));
-    fs.mkdirSync(path.join(work, 'www'));
-    fs.writeFileSync(path.join(work, 'www', 'index.html'), 'served through berthd\n');
-    registry = await startRegistry();
-    await pushImage(registry.host, 'pause', '3.9', await busyboxImage());
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(
-      registriesConf,
-      `[[registry]]\nprefix = "registry.k8s.io"\nlocation = "registry.k8s.io"\n[[registry.mirror]]\nlocation = "${registry.host}"\ninsecure = true\n`,
-    );
-    berthd = await startBerthd({ name: 'berth-full', extraArgs: ['--registries-config', registriesConf] });
-    client = berthd.client();
-    eventStream = client.getContainerEvents({});
+    await stack.start({
+      busybox: { repository: 'pause', tag: '3.9' },
+      registriesConf: k8sMirrorConf,
+      pull: false,
+      prepare: (work) => {
+        fs.mkdirSync(path.join(work, 'www'));
+        fs.writeFileSync(path.join(work, 'www', 'index.html'), 'served through berthd\n');
+      },
+    });
+    eventStream = stack.client.getContainerEvents({});
     eventStream.on('data', (e: { containerId?: string; containerEventType?: number }) => events.push({ id: e.containerId ?? '', type: e.containerEventType ?? -1 }));
     eventStream.on('error', () => undefined); // cancelled at the end
   });
 
   after(async () => {
     eventStream?.cancel();
-    await berthd?.cleanup();
-    await registry?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
+    await stack.stop();
   });
 
   it('reports NetworkReady from the embedded default network', async () => {
-    const status = await client.status({});
+    const status = await stack.client.status({});
     const conditions = Object.fromEntries((status.status?.conditions ?? []).map((c) => [c.type, c.status]));
     expect(conditions).to.deep.equal({ RuntimeReady: true, NetworkReady: true });
   });
 
   it('pulls through the mirror and keeps the requested name', async () => {
-    const pulled = await client.pullImage({ image: { image: IMAGE } });
+    const pulled = await stack.client.pullImage({ image: { image: IMAGE } });
     expect(pulled.imageRef).to.match(/^sha256:[0-9a-f]{64}$/);
-    const status = await client.imageStatus({ image: { image: IMAGE } });
+    const status = await stack.client.imageStatus({ image: { image: IMAGE } });
     expect(status.image?.repoTags).to.deep.equal([IMAGE]);
   });
 
   it('runs a pod with an IP from the daemon`s subnet', async () => {
-    podId = (await client.runPodSandbox({ config: podConfig() })).podSandboxId ?? '';
-    const status = await client.podSandboxStatus({ podSandboxId: podId });
+    podId = (await stack.client.runPodSandbox({ config: stack.podConfig() })).podSandboxId ?? '';
+    const status = await stack.client.podSandboxStatus({ podSandboxId: podId });
     expect(status.status?.state).to.equal(0); // SANDBOX_READY
     const ip = status.status?.network?.ip ?? '';
-    const prefix = berthd.network.subnet.split('.').slice(0, 3).join('.') + '.';
-    expect(ip.startsWith(prefix), `${ip} in ${berthd.network.subnet}`).to.equal(true);
+    const prefix = stack.berthd!.network.subnet.split('.').slice(0, 3).join('.') + '.';
+    expect(ip.startsWith(prefix), `${ip} in ${stack.berthd!.network.subnet}`).to.equal(true);
   });
 
   it('runs a container whose output lands in its CRI log', async () => {
     containerId = (
-      await client.createContainer({
+      await stack.client.createContainer({
         podSandboxId: podId,
         config: {
           metadata: { name: 'web', attempt: 0 },
           image: { image: IMAGE },
           command: ['sh', '-c', 'echo hello-from-berth; exec httpd -f -p 127.0.0.1:8080 -h /www'],
           logPath: 'web.log',
-          mounts: [{ containerPath: '/www', hostPath: path.join(work, 'www'), readonly: true }],
+          mounts: [{ containerPath: '/www', hostPath: path.join(stack.work, 'www'), readonly: true }],
         },
-        sandboxConfig: podConfig(),
+        sandboxConfig: stack.podConfig(),
       })
     ).containerId ?? '';
-    await client.startContainer({ containerId });
-    const logFile = path.join(work, 'logs', 'web.log');
+    await stack.client.startContainer({ containerId });
+    const logFile = path.join(stack.work, 'logs', 'web.log');
     let log = '';
     for (let i = 0; i < 100 && !log.includes('hello-from-berth'); i++) {
       await new Promise((r) => setTimeout(r, 50));
       log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
     }
     expect(log).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+[+-Z][^ ]* stdout F hello-from-berth\n/);
-    const status = await client.containerStatus({ containerId });
+    const status = await stack.client.containerStatus({ containerId });
     expect(status.status?.state).to.equal(1); // CONTAINER_RUNNING
     expect(status.status?.imageRef).to.match(/^registry\.k8s\.io\/pause@sha256:[0-9a-f]{64}$/);
   });
 
   it('ExecSync returns output and the exit code', async () => {
-    const r = await client.execSync({ containerId, cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'], timeout: 10 });
+    const r = await stack.client.execSync({ containerId, cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'], timeout: 10 });
     expect(Buffer.from(r.stdout ?? []).toString()).to.equal('out\n');
     expect(Buffer.from(r.stderr ?? []).toString()).to.equal('err\n');
     expect(r.exitCode).to.equal(3);
   });
 
   it('Exec returns a streaming URL that runs the command in the container', async () => {
-    const { url } = await client.exec({ containerId, cmd: ['cat', '/etc/hostname'], stdout: true, stderr: true });
+    const { url } = await stack.client.exec({ containerId, cmd: ['cat', '/etc/hostname'], stdout: true, stderr: true });
     const rc = await spdyRemoteCommand(url ?? '', { stderr: true });
     expect((await rc.stdout).toString()).to.equal('full-stack\n');
     expect(JSON.parse(await rc.error).status).to.equal('Success');
   });
 
   it('PortForward reaches httpd inside the pod netns', async () => {
-    const { url } = await client.portForward({ podSandboxId: podId, port: [8080] });
+    const { url } = await stack.client.portForward({ podSandboxId: podId, port: [8080] });
     const pf = await SpdyPortForwardClient.connect(url ?? '');
     try {
       const page = await pf.httpGetWhenUp(8080, '/index.html');
@@ -137,7 +119,7 @@ describe('e2e: the whole stack through the berthd socket', function () {
   });
 
   it('feeds the layers` metrics', async () => {
-    const text = await httpGetText(berthd.metricsAddress ?? '', '/metrics');
+    const text = await httpGetText(stack.berthd!.metricsAddress ?? '', '/metrics');
     expect(text).to.match(/container_runtime_berth_pod_start_step_seconds_count\{step="cni"\} 1\n/);
     expect(text).to.match(/container_runtime_berth_image_pulls_total\{outcome="success"\} 1\n/);
     expect(text).to.match(/container_runtime_berth_containers\{state="running"\} 1\n/);
@@ -146,16 +128,16 @@ describe('e2e: the whole stack through the berthd socket', function () {
   });
 
   it('StopPodSandbox stops the container; RemovePodSandbox leaves nothing behind', async () => {
-    await client.stopPodSandbox({ podSandboxId: podId });
-    const stopped = await client.containerStatus({ containerId });
+    await stack.client.stopPodSandbox({ podSandboxId: podId });
+    const stopped = await stack.client.containerStatus({ containerId });
     expect(stopped.status?.state).to.equal(2); // CONTAINER_EXITED
-    await client.removePodSandbox({ podSandboxId: podId });
-    expect((await client.listPodSandbox({})).items).to.deep.equal([]);
-    expect((await client.listContainers({})).containers).to.deep.equal([]);
-    expect(mountsUnder(berthd.tmpDir)).to.deep.equal([]);
-    const links = execFileSync('ip', ['-o', 'link', 'show', 'master', berthd.network.bridge], { encoding: 'utf8' });
+    await stack.client.removePodSandbox({ podSandboxId: podId });
+    expect((await stack.client.listPodSandbox({})).items).to.deep.equal([]);
+    expect((await stack.client.listContainers({})).containers).to.deep.equal([]);
+    expect(mountsUnder(stack.berthd!.tmpDir)).to.deep.equal([]);
+    const links = execFileSync('ip', ['-o', 'link', 'show', 'master', stack.berthd!.network.bridge], { encoding: 'utf8' });
     expect(links.trim()).to.equal('');
-    const ipamDir = path.join(berthd.root, 'cni', 'networks', berthd.network.name);
+    const ipamDir = path.join(stack.berthd!.root, 'cni', 'networks', stack.berthd!.network.name);
     const leases = fs.existsSync(ipamDir) ? fs.readdirSync(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
     expect(leases).to.deep.equal([]);
   });

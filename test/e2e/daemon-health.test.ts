@@ -6,7 +6,6 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runBerthd, startBerthd, type BerthdInstance } from './support/berthd';
@@ -14,14 +13,6 @@ import { runBerthd, startBerthd, type BerthdInstance } from './support/berthd';
 async function get(address: string, urlPath: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://${address}${urlPath}`);
   return { status: res.status, body: await res.text() };
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 async function eventually<T>(probe: () => Promise<T | undefined>, ms: number): Promise<T> {
@@ -142,3 +133,4 @@ while True:
     if 'BARRIER=1' not in data:
         print(data, flush=True)
 `;
+import { freePort } from './support/registry';

@@ -8,15 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runtime } from '../../cri/api/generated/cri';
 import { runBerthd, startBerthd, type BerthdInstance } from './support/berthd';
-
-/** Polls `cond` every 20 ms until true; fails after `ms` naming `what`. */
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { waitFor } from './support/wait';
 
 describe('e2e: berthd lifecycle', function () {
   this.timeout(60000);
@@ -90,7 +82,7 @@ describe('e2e: berthd lifecycle', function () {
   it('on SIGINT exits 0 too, and ignores SIGHUP', async () => {
     const d = await start();
     process.kill(d.pid, 'SIGHUP');
-    await waitFor(() => d.logLines.some((l) => l.includes('SIGHUP')), 5000, 'the SIGHUP log line');
+    await waitFor(() => d.logLines.some((l) => l.includes('SIGHUP')), 'the SIGHUP log line', 5000);
     expect((await d.client().version({})).runtimeName).to.equal('berth');
     expect(await d.stop('SIGINT')).to.deep.equal({ code: 0, signal: null });
     expect(fs.existsSync(d.socketPath)).to.equal(false);

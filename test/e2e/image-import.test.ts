@@ -15,6 +15,8 @@ import { AddonUnpackNative } from './support/addon-unpack';
 import { startRegistry, TestRegistry } from './support/registry';
 import { buildTar } from '../../image/testing/tarball';
 import { layeredImage, pushImage, LAYERED_EXPECTATIONS } from './support/test-images';
+import { rejection } from '../../common/testing/rejection-fixtures';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 describe('e2e: image import', function () {
   this.timeout(60_000);
@@ -30,12 +32,7 @@ describe('e2e: image import', function () {
   after(async () => {
     await registry?.stop();
   });
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-import-e2e-'));
-  });
-  afterEach(async () => {
-    await fs.rm(tmp, { recursive: true, force: true });
-  });
+  tempDirEach('berth-import-e2e-', (d) => (tmp = d));
 
   async function skopeo(dest: string): Promise<void> {
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/test/layered:v1`, dest]);
@@ -85,21 +82,11 @@ describe('e2e: image import', function () {
     await skopeo(`docker-archive:${file}:x.io/y:z`);
     const data = await fs.readFile(file);
     await fs.writeFile(file, data.subarray(0, Math.floor(data.length / 2) + 100));
-    let caught: unknown;
-    try {
-      await svc.importArchive(file);
-    } catch (err) {
-      caught = err;
-    }
+    let caught = await rejection(svc.importArchive(file));
     expect(errorKindOf(caught)).to.equal('InvalidArgument');
     const evil = path.join(tmp, 'evil.tar');
     await fs.writeFile(evil, await buildTar([{ name: '../escape', content: 'x' }]));
-    caught = undefined;
-    try {
-      await svc.importArchive(evil);
-    } catch (err) {
-      caught = err;
-    }
+    caught = await rejection(svc.importArchive(evil));
     expect(caught).to.be.instanceOf(Error);
     const exists = (p: string): Promise<boolean> => fs.access(p).then(() => true, () => false);
     expect(await exists(path.join(tmp, 'images', 'tmp', 'escape'))).to.equal(false);
@@ -111,12 +98,7 @@ describe('e2e: image import', function () {
     const svc = await ImageService.create({ dir: path.join(tmp, 'images'), registries: EMPTY_REGISTRIES_CONFIG, native, logger: silentLogger });
     const file = path.join(tmp, 'junk.tar');
     execFileSync('tar', ['-cf', file, '-C', os.tmpdir(), '--files-from', '/dev/null']);
-    let caught: unknown;
-    try {
-      await svc.importArchive(file);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(svc.importArchive(file));
     expect(errorKindOf(caught)).to.equal('InvalidArgument');
   });
 });

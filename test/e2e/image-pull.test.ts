@@ -27,6 +27,8 @@ import {
   buildImage,
   busyboxLayerEntries,
 } from './support/test-images';
+import { rejection } from '../../common/testing/rejection-fixtures';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 describe('e2e: image pull', function () {
   this.timeout(60_000);
@@ -50,12 +52,7 @@ describe('e2e: image pull', function () {
   after(async () => {
     await registry?.stop();
   });
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-image-e2e-'));
-  });
-  afterEach(async () => {
-    await fs.rm(tmp, { recursive: true, force: true });
-  });
+  tempDirEach('berth-image-e2e-', (d) => (tmp = d));
 
   it('pulls busybox, reports it and resolves it to layer dirs', async () => {
     const svc = await newService();
@@ -238,12 +235,7 @@ describe('e2e: image pull', function () {
     data[data.length - 20] ^= 0xff;
     await fs.writeFile(blobFile, data);
     const svc = await newService();
-    let caught: unknown;
-    try {
-      await svc.pullImage(`${registry.host}/test/corrupt:v1`);
-    } catch (err) {
-      caught = err;
-    }
+    let caught = await rejection(svc.pullImage(`${registry.host}/test/corrupt:v1`));
     expect(caught).to.be.instanceOf(Error);
     expect(errorKindOf(caught)).to.equal('FailedPrecondition');
     expect(svc.listImages()).to.deep.equal([]);
@@ -260,12 +252,7 @@ describe('e2e: image pull', function () {
     const ac = new AbortController();
     const pull = svc.pullImage(`${registry.host}/test/big:v1`, { signal: ac.signal });
     setTimeout(() => ac.abort(), 60);
-    let caught: unknown;
-    try {
-      await pull;
-    } catch (err) {
-      caught = err;
-    }
+    let caught = await rejection(pull);
     expect(caught).to.be.instanceOf(Error);
     expect(svc.listImages()).to.deep.equal([]);
     expect(await fs.readdir(path.join(tmp, 'images', 'tmp'))).to.deep.equal([]);
@@ -290,20 +277,10 @@ describe('e2e: image pull', function () {
 
   it('answers NotFound for a missing image and Unavailable for a dead registry', async () => {
     const svc = await newService();
-    let caught: unknown;
-    try {
-      await svc.pullImage(`${registry.host}/library/nothing:here`);
-    } catch (err) {
-      caught = err;
-    }
+    let caught = await rejection(svc.pullImage(`${registry.host}/library/nothing:here`));
     expect(errorKindOf(caught)).to.equal('NotFound');
     const deadPort = await freePort();
-    caught = undefined;
-    try {
-      await svc.pullImage(`127.0.0.1:${deadPort}/library/busybox:latest`);
-    } catch (err) {
-      caught = err;
-    }
+    caught = await rejection(svc.pullImage(`127.0.0.1:${deadPort}/library/busybox:latest`));
     expect(errorKindOf(caught)).to.equal('Unavailable');
   });
 
@@ -362,12 +339,7 @@ describe('e2e: image pull', function () {
         logger: silentLogger,
         certsDir: path.join(tmp, 'no-certs'),
       });
-      let caught: unknown;
-      try {
-        await untrusting.pullImage(name);
-      } catch (err) {
-        caught = err;
-      }
+      const caught = await rejection(untrusting.pullImage(name));
       expect(caught, 'a pull with an unknown CA must fail').to.be.instanceOf(Error);
       expect(describeError(caught)).to.match(/certificate/i);
       const certsDir = path.join(tmp, 'certs.d');
@@ -393,12 +365,7 @@ describe('e2e: image pull', function () {
     it('refuses without credentials and pulls with username/password or auth', async () => {
       const svc = await newService();
       const name = `${basic.host}/private/busybox:v1`;
-      let caught: unknown;
-      try {
-        await svc.pullImage(name);
-      } catch (err) {
-        caught = err;
-      }
+      const caught = await rejection(svc.pullImage(name));
       expect(errorKindOf(caught)).to.equal('FailedPrecondition');
       expect(String((caught as Error).message)).to.not.include(creds.password);
       const info = await svc.pullImage(name, { credentials: creds });

@@ -6,129 +6,75 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { runtime } from '../../cri/api/generated/cri';
-import { isServiceError, type CriClient } from '../support/cri-client';
-import { startBerthd, type BerthdInstance } from './support/berthd';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { busyboxImage, pushImage } from './support/test-images';
-
-const EXITED = 2;
+import { isServiceError } from '../support/cri-client';
+import { CriStack } from './support/cri-stack';
 
 describe('e2e: kubelet devices, hostPath sources and CDI', function () {
   this.timeout(120_000);
-  let registry: TestRegistry;
-  let berthd: BerthdInstance;
-  let client: CriClient;
-  let work: string;
-  let image: string;
+  const stack = new CriStack('devices');
   let podId = '';
-  let seq = 0;
   /** Host paths a test created outside `work`, removed in after(). */
   const outside: string[] = [];
 
-  const podConfig = () => ({
-    metadata: { name: 'devices', namespace: 'e2e', uid: `uid-devices-${process.pid}`, attempt: 0 },
-    hostname: 'devices',
-    logDirectory: path.join(work, 'logs'),
-    linux: {},
-  });
-
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-devices-'));
-    fs.mkdirSync(path.join(work, 'logs'));
-    // Device nodes with /dev/null's and /dev/zero's numbers, in a directory of the test's own.
-    fs.mkdirSync(path.join(work, 'devdir', 'sub'), { recursive: true });
-    execFileSync('mknod', ['-m', '0666', path.join(work, 'devdir', 'mynull'), 'c', '1', '3']);
-    execFileSync('mknod', ['-m', '0666', path.join(work, 'devdir', 'sub', 'myzero'), 'c', '1', '5']);
-    // A private CDI directory: a spec mapping the test's nodes, plus env and a read-only mount.
-    fs.mkdirSync(path.join(work, 'cdi'));
-    fs.mkdirSync(path.join(work, 'cdi-data'));
-    fs.writeFileSync(path.join(work, 'cdi-data', 'file'), 'from-cdi\n');
-    fs.writeFileSync(
-      path.join(work, 'cdi', 'berth-test.yaml'),
-      [
-        'cdiVersion: "0.5.0"',
-        'kind: berth.test/dev',
-        'containerEdits:',
-        '  env: [CDI_VENDOR=berth]',
-        'devices:',
-        '  - name: pair',
-        '    containerEdits:',
-        '      env: [CDI_DEVICE=pair]',
-        '      deviceNodes:',
-        `        - path: /dev/cdi-null`,
-        `          hostPath: ${path.join(work, 'devdir', 'mynull')}`,
-        `        - path: /dev/cdi-zero`,
-        `          hostPath: ${path.join(work, 'devdir', 'sub', 'myzero')}`,
-        '          permissions: rw',
-        '      mounts:',
-        `        - hostPath: ${path.join(work, 'cdi-data')}`,
-        '          containerPath: /cdi-data',
-        '          options: [ro, bind]',
-        '',
-      ].join('\n'),
-    );
-    // A JSON spec (0.7.0) with a createRuntime hook, run by runc on the host, and an extra group.
-    fs.writeFileSync(
-      path.join(work, 'cdi', 'berth-extra.json'),
-      JSON.stringify({
-        cdiVersion: '0.7.0',
-        kind: 'berth.test/extra',
-        devices: [{ name: 'hooked', containerEdits: { additionalGids: [4242], hooks: [{ hookName: 'createRuntime', path: '/bin/sh', args: ['sh', '-c', `cat > ${path.join(work, 'hook-state.json')}`], timeout: 10 }] } }],
-      }),
-    );
-    registry = await startRegistry();
-    await pushImage(registry.host, 'e2e/busybox', 'd', await busyboxImage());
-    image = `${registry.host}/e2e/busybox:d`;
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
-    berthd = await startBerthd({ name: 'berth-devices', extraArgs: ['--registries-config', registriesConf, '--cdi-spec-dirs', path.join(work, 'cdi')] });
-    client = berthd.client();
-    await client.pullImage({ image: { image } });
-    podId = (await client.runPodSandbox({ config: podConfig() })).podSandboxId ?? '';
+    await stack.start({
+      prepare: (work) => {
+        // Device nodes with /dev/null's and /dev/zero's numbers, in a directory of the test's own.
+        fs.mkdirSync(path.join(work, 'devdir', 'sub'), { recursive: true });
+        execFileSync('mknod', ['-m', '0666', path.join(work, 'devdir', 'mynull'), 'c', '1', '3']);
+        execFileSync('mknod', ['-m', '0666', path.join(work, 'devdir', 'sub', 'myzero'), 'c', '1', '5']);
+        // A private CDI directory: a spec mapping the test's nodes, plus env and a read-only mount.
+        fs.mkdirSync(path.join(work, 'cdi'));
+        fs.mkdirSync(path.join(work, 'cdi-data'));
+        fs.writeFileSync(path.join(work, 'cdi-data', 'file'), 'from-cdi\n');
+        fs.writeFileSync(
+          path.join(work, 'cdi', 'berth-test.yaml'),
+          [
+            'cdiVersion: "0.5.0"',
+            'kind: berth.test/dev',
+            'containerEdits:',
+            '  env: [CDI_VENDOR=berth]',
+            'devices:',
+            '  - name: pair',
+            '    containerEdits:',
+            '      env: [CDI_DEVICE=pair]',
+            '      deviceNodes:',
+            `        - path: /dev/cdi-null`,
+            `          hostPath: ${path.join(work, 'devdir', 'mynull')}`,
+            `        - path: /dev/cdi-zero`,
+            `          hostPath: ${path.join(work, 'devdir', 'sub', 'myzero')}`,
+            '          permissions: rw',
+            '      mounts:',
+            `        - hostPath: ${path.join(work, 'cdi-data')}`,
+            '          containerPath: /cdi-data',
+            '          options: [ro, bind]',
+            '',
+          ].join('\n'),
+        );
+        // A JSON spec (0.7.0) with a createRuntime hook, run by runc on the host, and an extra group.
+        fs.writeFileSync(
+          path.join(work, 'cdi', 'berth-extra.json'),
+          JSON.stringify({
+            cdiVersion: '0.7.0',
+            kind: 'berth.test/extra',
+            devices: [{ name: 'hooked', containerEdits: { additionalGids: [4242], hooks: [{ hookName: 'createRuntime', path: '/bin/sh', args: ['sh', '-c', `cat > ${path.join(work, 'hook-state.json')}`], timeout: 10 }] } }],
+          }),
+        );
+      },
+      extraArgs: (work) => ['--cdi-spec-dirs', path.join(work, 'cdi')],
+    });
+    podId = await stack.runPod(stack.podConfig());
   });
 
   after(async () => {
-    if (client && podId) {
-      await client.stopPodSandbox({ podSandboxId: podId }).catch(() => undefined);
-      await client.removePodSandbox({ podSandboxId: podId }).catch(() => undefined);
-    }
-    await berthd?.cleanup();
-    await registry?.stop();
+    await stack.stop();
     for (const p of outside) fs.rmSync(p, { recursive: true, force: true });
-    if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
   /** Runs `script` (sh -c) to its end; returns the status and the stdout lines of the CRI log. */
-  async function run(script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) {
-    const name = `c${++seq}`;
-    const { containerId } = await client.createContainer({
-      podSandboxId: podId,
-      config: { metadata: { name, attempt: 0 }, image: { image }, command: ['sh', '-c', script], logPath: `${name}/0.log`, ...patch },
-      sandboxConfig: podConfig(),
-    });
-    const id = containerId ?? '';
-    try {
-      await client.startContainer({ containerId: id });
-      let status: runtime.v1.IContainerStatus | null | undefined;
-      for (let i = 0; i < 300; i++) {
-        status = (await client.containerStatus({ containerId: id })).status;
-        if (status?.state === EXITED) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(status?.state, 'container exited').to.equal(EXITED);
-      const log = fs.readFileSync(status?.logPath ?? '', 'utf8');
-      const stdout = log
-        .split('\n')
-        .filter((l) => l.split(' ')[1] === 'stdout')
-        .map((l) => l.split(' ').slice(3).join(' '));
-      return { status: status!, stdout };
-    } finally {
-      await client.removeContainer({ containerId: id });
-    }
-  }
+  const run = (script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) => stack.runScript(podId, stack.podConfig(), script, patch);
 
   it('a hostPath mount whose directory is missing is created (0755) and the container starts', async () => {
     // Outside the test's temp dir on purpose: the parents do not exist either.
@@ -148,11 +94,11 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
   });
 
   it('a hostPath with ".." components is INVALID_ARGUMENT naming mounts[i].host_path', async () => {
-    const err = await client
+    const err = await stack.client
       .createContainer({
         podSandboxId: podId,
-        config: { metadata: { name: 'dotdot', attempt: 0 }, image: { image }, logPath: 'dotdot/0.log', mounts: [{ containerPath: '/x', hostPath: '/tmp' }, { containerPath: '/y', hostPath: '/tmp/../etc' }] },
-        sandboxConfig: podConfig(),
+        config: { metadata: { name: 'dotdot', attempt: 0 }, image: { image: stack.image }, logPath: 'dotdot/0.log', mounts: [{ containerPath: '/x', hostPath: '/tmp' }, { containerPath: '/y', hostPath: '/tmp/../etc' }] },
+        sandboxConfig: stack.podConfig(),
       })
       .then(() => undefined, (e: unknown) => e);
     expect(isServiceError(err) && err.code).to.equal(3);
@@ -161,7 +107,7 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
 
   it('a CRI Device naming a directory exposes every device node below it', async () => {
     const r = await run('ls -ln /dev/vendor /dev/vendor/sub | grep "^c"; head -c 4 /dev/vendor/sub/myzero | od -An -tx1; echo ok > /dev/vendor/mynull && echo wrote', {
-      devices: [{ hostPath: path.join(work, 'devdir'), containerPath: '/dev/vendor', permissions: 'rw' }],
+      devices: [{ hostPath: path.join(stack.work, 'devdir'), containerPath: '/dev/vendor', permissions: 'rw' }],
     });
     expect(r.status.exitCode, r.stdout.join('\n')).to.equal(0);
     const nodes = r.stdout.filter((l) => l.startsWith('c')).map((l) => l.split(/\s+/).slice(4, 6).join(' ') + ' ' + l.split(/\s+/).pop());
@@ -189,11 +135,11 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
   });
 
   it('an unknown CDI device is FAILED_PRECONDITION naming it', async () => {
-    const err = await client
+    const err = await stack.client
       .createContainer({
         podSandboxId: podId,
-        config: { metadata: { name: 'unknown-cdi', attempt: 0 }, image: { image }, logPath: 'unknown-cdi/0.log', CDIDevices: [{ name: 'berth.test/dev=x' }] },
-        sandboxConfig: podConfig(),
+        config: { metadata: { name: 'unknown-cdi', attempt: 0 }, image: { image: stack.image }, logPath: 'unknown-cdi/0.log', CDIDevices: [{ name: 'berth.test/dev=x' }] },
+        sandboxConfig: stack.podConfig(),
       })
       .then(() => undefined, (e: unknown) => e);
     expect(isServiceError(err) && err.code).to.equal(9);
@@ -204,7 +150,7 @@ describe('e2e: kubelet devices, hostPath sources and CDI', function () {
     const r = await run('id -G', { CDIDevices: [{ name: 'berth.test/extra=hooked' }] });
     expect(r.status.exitCode, r.stdout.join('\n')).to.equal(0);
     expect(r.stdout[0].split(' ')).to.include('4242');
-    const state = JSON.parse(fs.readFileSync(path.join(work, 'hook-state.json'), 'utf8')) as { id?: string; bundle?: string };
+    const state = JSON.parse(fs.readFileSync(path.join(stack.work, 'hook-state.json'), 'utf8')) as { id?: string; bundle?: string };
     expect(state.id).to.match(/^[0-9a-f]{64}$/);
     expect(state.bundle).to.be.a('string');
   });

@@ -11,22 +11,14 @@
 import { Client, credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { runtime } from '../../cri/api/generated/cri';
 import type { CriClient } from '../support/cri-client';
 import { removeCgroupParent } from './runtime-support';
-import { startBerthd, type BerthdInstance } from './support/berthd';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { busyboxImage, pushImage } from './support/test-images';
+import { CriStack } from './support/cri-stack';
 
 describe('e2e kubelet fields: image names, stop signal, pod status containers, CPU rate, swap, container fs', function () {
   this.timeout(120_000);
-  let registry: TestRegistry;
-  let berthd: BerthdInstance;
-  let client: CriClient;
-  let work: string;
-  let name: string;
+  const stack = new CriStack('kubelet-fields');
   let imageId = '';
   let podId = '';
   let containerId = '';
@@ -34,36 +26,23 @@ describe('e2e kubelet fields: image names, stop signal, pod status containers, C
   const events: runtime.v1.IContainerEventResponse[] = [];
   let eventStream: ReturnType<CriClient['getContainerEvents']> | undefined;
 
-  const podConfig = () => ({
-    metadata: { name: 'kubelet-fields', namespace: 'e2e', uid: `uid-kf-${process.pid}`, attempt: 0 },
-    hostname: 'kubelet-fields',
-    logDirectory: path.join(work, 'logs'),
-    linux: { cgroupParent },
-  });
+  const podConfig = () => stack.podConfig('kubelet-fields', { cgroupParent });
 
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-kf-'));
-    fs.mkdirSync(path.join(work, 'logs'));
-    registry = await startRegistry();
-    await pushImage(registry.host, 'e2e/busybox', 'kf', await busyboxImage());
-    name = `${registry.host}/e2e/busybox:kf`;
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
-    berthd = await startBerthd({ name: 'berth-kf', extraArgs: ['--registries-config', registriesConf] });
-    client = berthd.client();
-    imageId = (await client.pullImage({ image: { image: name } })).imageRef ?? '';
-    eventStream = client.getContainerEvents({});
+    await stack.start({ pull: false });
+    imageId = (await stack.client.pullImage({ image: { image: stack.image } })).imageRef ?? '';
+    eventStream = stack.client.getContainerEvents({});
     eventStream.on('data', (e: runtime.v1.IContainerEventResponse) => events.push(e));
     eventStream.on('error', () => undefined); // cancelled at the end
-    podId = (await client.runPodSandbox({ config: podConfig() })).podSandboxId ?? '';
+    podId = await stack.runPod(podConfig());
     // as kubelet does: image.image is the id PullImage answered, user_specified_image the pod spec's name
     containerId =
       (
-        await client.createContainer({
+        await stack.client.createContainer({
           podSandboxId: podId,
           config: {
             metadata: { name: 'spin', attempt: 0 },
-            image: { image: imageId, userSpecifiedImage: name },
+            image: { image: imageId, userSpecifiedImage: stack.image },
             command: ['sh', '-c', 'while :; do :; done'],
             logPath: 'spin/0.log',
             stopSignal: runtime.v1.Signal.SIGUSR1,
@@ -72,57 +51,51 @@ describe('e2e kubelet fields: image names, stop signal, pod status containers, C
           sandboxConfig: podConfig(),
         })
       ).containerId ?? '';
-    await client.startContainer({ containerId });
+    await stack.client.startContainer({ containerId });
   });
 
   after(async () => {
     eventStream?.cancel();
-    if (client && podId) {
-      await client.stopPodSandbox({ podSandboxId: podId }).catch(() => undefined);
-      await client.removePodSandbox({ podSandboxId: podId }).catch(() => undefined);
-    }
-    await berthd?.cleanup();
-    await registry?.stop();
+    await stack.stop();
     await removeCgroupParent(cgroupParent);
-    if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  const digestRef = () => new RegExp(`^${registry.host.replace(/[.]/g, '\\.')}/e2e/busybox@sha256:[0-9a-f]{64}$`);
+  const digestRef = () => new RegExp(`^${stack.registry!.host.replace(/[.]/g, '\\.')}/e2e/busybox@sha256:[0-9a-f]{64}$`);
 
   it('ContainerStatus: image as the user wrote it, image_ref the repo digest, image_id the id, the stop signal', async () => {
     expect(imageId).to.match(/^sha256:[0-9a-f]{64}$/);
-    const s = (await client.containerStatus({ containerId })).status!;
-    expect(s.image?.image).to.equal(name);
+    const s = (await stack.client.containerStatus({ containerId })).status!;
+    expect(s.image?.image).to.equal(stack.image);
     expect(s.imageRef).to.match(digestRef());
     expect(s.imageId).to.equal(imageId);
     expect(s.stopSignal).to.equal(runtime.v1.Signal.SIGUSR1);
   });
 
   it('ListContainers and GetContainerEvents report the same image fields', async () => {
-    const c = (await client.listContainers({ filter: { id: containerId } })).containers![0]!;
-    expect(c.image?.image).to.equal(name);
+    const c = (await stack.client.listContainers({ filter: { id: containerId } })).containers![0]!;
+    expect(c.image?.image).to.equal(stack.image);
     expect(c.imageRef).to.match(digestRef());
     expect(c.imageId).to.equal(imageId);
     const started = events.find((e) => e.containerId === containerId && e.containerEventType === runtime.v1.ContainerEventType.CONTAINER_STARTED_EVENT);
     expect(started, 'started event').to.not.equal(undefined);
     const mine = started!.containersStatuses!.find((s) => s.id === containerId)!;
-    expect(mine.image?.image).to.equal(name);
+    expect(mine.image?.image).to.equal(stack.image);
     expect(mine.imageId).to.equal(imageId);
   });
 
   it('PodSandboxStatus carries the container statuses and when they were taken', async () => {
     const before = Date.now() * 1e6;
-    const res = await client.podSandboxStatus({ podSandboxId: podId });
+    const res = await stack.client.podSandboxStatus({ podSandboxId: podId });
     expect(res.containersStatuses!.map((s) => s.id)).to.deep.equal([containerId]);
     expect(res.containersStatuses![0].state).to.equal(runtime.v1.ContainerState.CONTAINER_RUNNING);
     expect(Number(res.timestamp)).to.be.within(before - 1e9, Date.now() * 1e6 + 1e9);
   });
 
   it('pod stats: no usage_nano_cores on the first sample, a plausible rate on the second', async () => {
-    const first = (await client.podSandboxStats({ podSandboxId: podId })).stats!;
+    const first = (await stack.client.podSandboxStats({ podSandboxId: podId })).stats!;
     expect(first.linux!.cpu!.usageNanoCores ?? null).to.equal(null);
     await new Promise((r) => setTimeout(r, 1500));
-    const second = (await client.podSandboxStats({ podSandboxId: podId })).stats!;
+    const second = (await stack.client.podSandboxStats({ podSandboxId: podId })).stats!;
     const rate = Number(second.linux!.cpu!.usageNanoCores!.value);
     // the spinning container is capped at 0.2 core; the pod cgroup holds it (and an idle pause)
     expect(rate).to.be.within(0.05e9, 0.3e9);
@@ -131,7 +104,7 @@ describe('e2e kubelet fields: image names, stop signal, pod status containers, C
   });
 
   it('container stats report swap where the host accounts it', async () => {
-    const stats = (await client.containerStats({ containerId })).stats!;
+    const stats = (await stack.client.containerStats({ containerId })).stats!;
     const v1Memsw = fs.existsSync('/sys/fs/cgroup/memory/memory.memsw.usage_in_bytes');
     const v2Swap = fs.existsSync('/sys/fs/cgroup/cgroup.controllers') && fs.existsSync(`/sys/fs/cgroup${cgroupParent}/memory.swap.current`);
     if (v1Memsw || v2Swap) {
@@ -143,14 +116,14 @@ describe('e2e kubelet fields: image names, stop signal, pod status containers, C
   });
 
   it('ImageFsInfo: container_filesystems is the image store filesystem', async () => {
-    const fsInfo = await client.imageFsInfo({});
+    const fsInfo = await stack.client.imageFsInfo({});
     expect(fsInfo.containerFilesystems).to.have.length(1);
     expect(fsInfo.containerFilesystems![0]!.fsId!.mountpoint).to.equal(fsInfo.imageFilesystems![0]!.fsId!.mountpoint);
   });
 
-  /** CreateContainer sent as raw bytes (so a test can put bytes on the wire no client library would). */
+  /** CreateContainer sent as raw bytes (so a test can put bytes on the wire no stack.client library would). */
   function rawCreate(bytes: Buffer): Promise<ServiceError | undefined> {
-    const raw = new Client(`unix://${berthd.socketPath}`, credentials.createInsecure());
+    const raw = new Client(`unix://${stack.berthd!.socketPath}`, credentials.createInsecure());
     return new Promise((resolve) => {
       raw.makeUnaryRequest('/runtime.v1.RuntimeService/CreateContainer', (b: Buffer) => b, (b: Buffer) => b, bytes, (err) => {
         raw.close();
@@ -183,6 +156,6 @@ describe('e2e kubelet fields: image names, stop signal, pod status containers, C
     const bad = await rawCreate(createWithEnv('ZQZQ', [0x5a, 0xff, 0xfe, 0x5a]));
     expect(bad?.code, bad?.details).to.equal(grpcStatus.INVALID_ARGUMENT);
     expect(bad?.details).to.match(/utf-8/i);
-    expect((await client.listContainers({ filter: { podSandboxId: podId } })).containers!.map((c) => c.id)).to.deep.equal([containerId]);
+    expect((await stack.client.listContainers({ filter: { podSandboxId: podId } })).containers!.map((c) => c.id)).to.deep.equal([containerId]);
   });
 });

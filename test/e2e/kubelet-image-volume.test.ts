@@ -4,19 +4,15 @@
  * be written or executed, image_sub_path mounts only that directory and cannot escape, the image
  * cannot be removed while a container uses it, and removal leaves no mount behind.
  */
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { runtime } from '../../cri/api/generated/cri';
-import { isServiceError, type CriClient } from '../support/cri-client';
-import { startBerthd, type BerthdInstance } from './support/berthd';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { buildImage, busyboxImage, pushImage } from './support/test-images';
+import { CriStack, grpcRefusal } from './support/cri-stack';
+import { buildImage, pushImage } from './support/test-images';
 
-const NOT_FOUND = 5;
-const INVALID_ARGUMENT = 3;
-const FAILED_PRECONDITION = 9;
+const { NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION } = grpcStatus;
 
 /** Lines of this process's mount table whose mount point is under `dir`. */
 function mountsUnder(dir: string): string[] {
@@ -28,82 +24,41 @@ function mountsUnder(dir: string): string[] {
 
 describe('e2e kubelet: image volumes (CRI Mount.image)', function () {
   this.timeout(120_000);
-  let registry: TestRegistry;
-  let berthd: BerthdInstance;
-  let client: CriClient;
-  let work: string;
-  let image: string;
+  const stack = new CriStack('imagevol');
   let dataRef = '';
   let podId = '';
-  let seq = 0;
-
-  const podConfig = () => ({
-    metadata: { name: 'imagevol', namespace: 'e2e', uid: `uid-imagevol-${process.pid}`, attempt: 0 },
-    hostname: 'imagevol',
-    logDirectory: path.join(work, 'logs'),
-    linux: {},
-  });
 
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-imagevol-'));
-    fs.mkdirSync(path.join(work, 'logs'));
-    registry = await startRegistry();
-    await pushImage(registry.host, 'e2e/busybox', 'b', await busyboxImage());
-    // The volume: a file, a subdirectory, an executable, and a link to the host's root.
-    const data = await buildImage({
-      layers: [
-        [
-          { name: 'hello.txt', content: 'hello from the data image\n' },
-          { name: 'dir/', type: 'directory' },
-          { name: 'dir/inner.txt', content: 'inner\n' },
-          { name: 'bin/', type: 'directory' },
-          { name: 'bin/busybox', content: fs.readFileSync('/bin/busybox'), mode: 0o755 },
-          { name: 'evil', type: 'symlink', linkname: '/' },
-        ],
-      ],
+    await stack.start({
+      // The volume: a file, a subdirectory, an executable, and a link to the host's root.
+      push: async (registry) => {
+        const data = await buildImage({
+          layers: [
+            [
+              { name: 'hello.txt', content: 'hello from the data image\n' },
+              { name: 'dir/', type: 'directory' },
+              { name: 'dir/inner.txt', content: 'inner\n' },
+              { name: 'bin/', type: 'directory' },
+              { name: 'bin/busybox', content: fs.readFileSync('/bin/busybox'), mode: 0o755 },
+              { name: 'evil', type: 'symlink', linkname: '/' },
+            ],
+          ],
+        });
+        await pushImage(registry.host, 'e2e/data', 'v1', data);
+      },
     });
-    await pushImage(registry.host, 'e2e/data', 'v1', data);
-    image = `${registry.host}/e2e/busybox:b`;
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
-    berthd = await startBerthd({ name: 'berth-imagevol', extraArgs: ['--registries-config', registriesConf] });
-    client = berthd.client();
-    await client.pullImage({ image: { image } });
     // kubelet pulls the volume's image first and passes the image_ref it got back.
-    dataRef = (await client.pullImage({ image: { image: `${registry.host}/e2e/data:v1` } })).imageRef ?? '';
+    dataRef = (await stack.client.pullImage({ image: { image: `${stack.registry!.host}/e2e/data:v1` } })).imageRef ?? '';
     expect(dataRef).to.not.equal('');
-    podId = (await client.runPodSandbox({ config: podConfig() })).podSandboxId ?? '';
+    podId = await stack.runPod(stack.podConfig());
   });
 
-  after(async () => {
-    if (client && podId) {
-      await client.stopPodSandbox({ podSandboxId: podId }).catch(() => undefined);
-      await client.removePodSandbox({ podSandboxId: podId }).catch(() => undefined);
-    }
-    await berthd?.cleanup();
-    await registry?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => stack.stop());
 
-  const create = (mounts: runtime.v1.IMount[]) => {
-    const name = `c${++seq}`;
-    return client.createContainer({
-      podSandboxId: podId,
-      config: { metadata: { name, attempt: 0 }, image: { image }, command: ['sleep', '600'], logPath: `${name}/0.log`, mounts },
-      sandboxConfig: podConfig(),
-    });
-  };
+  const create = (mounts: runtime.v1.IMount[]) => stack.createScript(podId, stack.podConfig(), '', { command: ['sleep', '600'], mounts }).then((containerId) => ({ containerId }));
   const exec = async (containerId: string, script: string) => {
-    const r = await client.execSync({ containerId, cmd: ['sh', '-c', script], timeout: 10 });
+    const r = await stack.client.execSync({ containerId, cmd: ['sh', '-c', script], timeout: 10 });
     return { out: Buffer.from(r.stdout ?? []).toString() + Buffer.from(r.stderr ?? []).toString(), exitCode: r.exitCode };
-  };
-  const refusal = async (p: Promise<unknown>) => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    if (!isServiceError(err)) throw new Error(`expected a gRPC error, got ${String(err)}`);
-    return err;
   };
 
   it('mounts the image read-only and noexec, image_sub_path only that directory; the image stays until the container is removed', async () => {
@@ -114,7 +69,7 @@ describe('e2e kubelet: image volumes (CRI Mount.image)', function () {
     const id = containerId ?? '';
     let removed = false;
     try {
-      await client.startContainer({ containerId: id });
+      await stack.client.startContainer({ containerId: id });
       expect(await exec(id, 'cat /data/hello.txt')).to.deep.equal({ out: 'hello from the data image\n', exitCode: 0 });
       expect(await exec(id, 'ls /sub')).to.deep.equal({ out: 'inner.txt\n', exitCode: 0 });
       const write = await exec(id, 'echo x > /data/new; echo x > /sub/new');
@@ -124,7 +79,7 @@ describe('e2e kubelet: image volumes (CRI Mount.image)', function () {
       expect(run.exitCode, run.out).to.equal(126);
       expect(run.out).to.contain('Permission denied');
 
-      const { status } = await client.containerStatus({ containerId: id });
+      const { status } = await stack.client.containerStatus({ containerId: id });
       const [whole, sub] = status?.mounts ?? [];
       expect(whole).to.deep.include({ containerPath: '/data', readonly: true });
       expect(whole.image?.image).to.equal(dataRef);
@@ -132,25 +87,25 @@ describe('e2e kubelet: image volumes (CRI Mount.image)', function () {
       // One overlay per volume, under the container's dir; the sub path is a directory inside the second.
       const volumeDir = path.dirname(whole.hostPath ?? '');
       expect(sub.hostPath).to.equal(path.join(volumeDir, '1', 'dir'));
-      expect(volumeDir.startsWith(berthd.root), volumeDir).to.equal(true);
+      expect(volumeDir.startsWith(stack.berthd!.root), volumeDir).to.equal(true);
       const hostMounts = mountsUnder(volumeDir);
       expect(hostMounts, 'one overlay per volume').to.have.length(2);
       for (const line of hostMounts) expect(line).to.match(/ ro,nosuid,nodev,noexec[, ].* - overlay /);
 
-      const busy = await refusal(client.removeImage({ image: { image: dataRef } }));
+      const busy = await grpcRefusal(stack.client.removeImage({ image: { image: dataRef } }));
       expect(busy.code, busy.details).to.equal(FAILED_PRECONDITION);
       expect(busy.details).to.contain(id);
-      expect((await client.imageStatus({ image: { image: dataRef } })).image?.id).to.be.a('string');
+      expect((await stack.client.imageStatus({ image: { image: dataRef } })).image?.id).to.be.a('string');
 
-      await client.removeContainer({ containerId: id });
+      await stack.client.removeContainer({ containerId: id });
       removed = true;
       expect(mountsUnder(volumeDir)).to.deep.equal([]);
-      await client.removeImage({ image: { image: dataRef } });
-      expect((await client.imageStatus({ image: { image: dataRef } })).image ?? null).to.equal(null);
+      await stack.client.removeImage({ image: { image: dataRef } });
+      expect((await stack.client.imageStatus({ image: { image: dataRef } })).image ?? null).to.equal(null);
     } finally {
-      if (!removed) await client.removeContainer({ containerId: id }).catch(() => undefined);
+      if (!removed) await stack.client.removeContainer({ containerId: id }).catch(() => undefined);
       // Later tests need the image again.
-      await client.pullImage({ image: { image: `${registry.host}/e2e/data:v1` } });
+      await stack.client.pullImage({ image: { image: `${stack.registry!.host}/e2e/data:v1` } });
     }
   });
 
@@ -161,15 +116,15 @@ describe('e2e kubelet: image volumes (CRI Mount.image)', function () {
       [{ containerPath: '/v', image: { image: dataRef }, imageSubPath: 'dir/../../etc' }, INVALID_ARGUMENT, 'mounts[0].image_sub_path'],
       [{ containerPath: '/v', image: { image: dataRef }, imageSubPath: '/etc' }, INVALID_ARGUMENT, 'mounts[0].image_sub_path'],
       [{ containerPath: '/v', image: { image: dataRef }, imageSubPath: 'nope' }, NOT_FOUND, 'mounts[0].image_sub_path'],
-      [{ containerPath: '/v', image: { image: `${registry.host}/e2e/never-pulled:v1` } }, NOT_FOUND, 'mounts[0].image'],
+      [{ containerPath: '/v', image: { image: `${stack.registry!.host}/e2e/never-pulled:v1` } }, NOT_FOUND, 'mounts[0].image'],
     ];
     for (const [mount, code, field] of rows) {
-      const err = await refusal(create([mount]));
+      const err = await grpcRefusal(create([mount]));
       expect(err.code, `${mount.imageSubPath}: ${err.details}`).to.equal(code);
       expect(err.details).to.contain(field);
     }
-    expect(mountsUnder(path.join(berthd.root, 'containers'))).to.deep.equal([]);
+    expect(mountsUnder(path.join(stack.berthd!.root, 'containers'))).to.deep.equal([]);
     // Nothing holds the image now.
-    expect((await client.listContainers({})).containers ?? []).to.deep.equal([]);
+    expect((await stack.client.listContainers({})).containers ?? []).to.deep.equal([]);
   });
 });

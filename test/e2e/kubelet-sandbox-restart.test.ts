@@ -7,14 +7,11 @@
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runtime } from '../../cri/api/generated/cri';
-import { isServiceError, type CriClient } from '../support/cri-client';
-import { startBerthd, type BerthdInstance } from './support/berthd';
-import { containerConfig, createPodCgroup, podSandboxConfig, preparePod, readCriLog, removePodCgroup, waitFor, type ContainerSpec, type KubeletPod } from './support/kubelet-replay';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { busyboxImage, pushImage } from './support/test-images';
+import { isServiceError } from '../support/cri-client';
+import { CriStack } from './support/cri-stack';
+import { containerConfig, createPodCgroup, podSandboxConfig, preparePod, readCriLog, removePodCgroup, waitFor, type ContainerSpec, type KubeletPod, containerStatusOf, waitContainerState } from './support/kubelet-replay';
 
 const { ContainerState, PodSandboxState } = runtime.v1;
 const NOT_FOUND = 5;
@@ -23,10 +20,7 @@ const num = (v: unknown): number => Number(v ?? 0);
 
 describe('e2e kubelet sequence: the sandbox dies and kubelet recreates it (attempt 1)', function () {
   this.timeout(120_000);
-  let registry: TestRegistry;
-  let berthd: BerthdInstance;
-  let client: CriClient;
-  let work: string;
+  const stack = new CriStack('ksbx');
   let pod: KubeletPod;
   let imageName: string;
   let imageId: string;
@@ -42,63 +36,55 @@ describe('e2e kubelet sequence: the sandbox dies and kubelet recreates it (attem
     cpuShares: 51,
     memoryLimit: 64 * MiB,
   });
-  const status = async (containerId: string) => (await client.containerStatus({ containerId })).status!;
-  const waitState = (containerId: string, state: number) =>
-    waitFor(`container ${containerId} in state ${state}`, async () => {
-      const s = await status(containerId);
-      return s.state === state ? s : undefined;
-    });
+  const status = (containerId: string) => containerStatusOf(stack.client, containerId);
+  const waitState = (containerId: string, state: number) => waitContainerState(stack.client, containerId, state);
 
   /** RunPodSandbox attempt `attempt`, then the init container to completion, then the app running. */
   async function startPod(attempt: number) {
-    const podSandboxId = (await client.runPodSandbox({ config: podSandboxConfig(pod, attempt) })).podSandboxId!;
+    const podSandboxId = (await stack.client.runPodSandbox({ config: podSandboxConfig(pod, attempt) })).podSandboxId!;
     const ids: Record<'init' | 'app', string> = { init: '', app: '' };
     for (const name of ['init', 'app'] as const) {
       const config = containerConfig(pod, spec(name, attempt), imageId, imageName);
-      ids[name] = (await client.createContainer({ podSandboxId, config, sandboxConfig: podSandboxConfig(pod, attempt) })).containerId!;
-      await client.startContainer({ containerId: ids[name] });
+      ids[name] = (await stack.client.createContainer({ podSandboxId, config, sandboxConfig: podSandboxConfig(pod, attempt) })).containerId!;
+      await stack.client.startContainer({ containerId: ids[name] });
       await waitState(ids[name], name === 'init' ? ContainerState.CONTAINER_EXITED : ContainerState.CONTAINER_RUNNING);
     }
     return { podSandboxId, ids };
   }
 
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-ksbx-'));
-    registry = await startRegistry();
-    const built = await busyboxImage();
-    await pushImage(registry.host, 'e2e/busybox', '1.36', built);
-    imageName = `${registry.host}/e2e/busybox:1.36`;
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
-    pod = preparePod(work, 'db-0', 'shop', `0b9d4e7c-${process.pid.toString(16).padStart(4, '0')}-4f2a-8c1d-ksbx`, `/berth-e2e-kubepods-sbx-${process.pid}`);
-    await createPodCgroup(pod);
-    berthd = await startBerthd({ name: 'berth-ksbx', extraArgs: ['--registries-config', registriesConf] });
-    client = berthd.client();
-    imageId = (await client.pullImage({ image: { image: imageName, userSpecifiedImage: imageName }, sandboxConfig: podSandboxConfig(pod) })).imageRef!;
+    await stack.start({
+      busybox: { tag: '1.36' },
+      pull: false,
+      prepare: async (work) => {
+        pod = preparePod(work, 'db-0', 'shop', `0b9d4e7c-${process.pid.toString(16).padStart(4, '0')}-4f2a-8c1d-ksbx`, `/berth-e2e-kubepods-sbx-${process.pid}`);
+        await createPodCgroup(pod);
+      },
+    });
+    imageName = stack.image;
+    imageId = (await stack.client.pullImage({ image: { image: imageName, userSpecifiedImage: imageName }, sandboxConfig: podSandboxConfig(pod) })).imageRef!;
   });
 
   after(async () => {
-    await berthd?.cleanup();
-    await registry?.stop();
+    await stack.stop();
     if (pod) await removePodCgroup(pod);
-    if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
   it('pause killed → NOTREADY; kubelet stops the pod, runs attempt 1 with new containers; GC of the old sandbox keeps the shared log directory', async () => {
     const first = await startPod(0);
-    const info = JSON.parse((await client.podSandboxStatus({ podSandboxId: first.podSandboxId, verbose: true })).info!.info) as { pid: number };
+    const info = JSON.parse((await stack.client.podSandboxStatus({ podSandboxId: first.podSandboxId, verbose: true })).info!.info) as { pid: number };
     expect(info.pid).to.be.a('number').and.greaterThan(1);
     process.kill(info.pid, 'SIGKILL');
-    await waitFor('the sandbox NOTREADY', async () => ((await client.podSandboxStatus({ podSandboxId: first.podSandboxId })).status?.state === PodSandboxState.SANDBOX_NOTREADY ? true : undefined));
+    await waitFor('the sandbox NOTREADY', async () => ((await stack.client.podSandboxStatus({ podSandboxId: first.podSandboxId })).status?.state === PodSandboxState.SANDBOX_NOTREADY ? true : undefined));
 
     // kubelet's killPodWithSyncResult: running containers with the grace period, then the sandbox.
-    await client.stopContainer({ containerId: first.ids.app, timeout: 30 });
+    await stack.client.stopContainer({ containerId: first.ids.app, timeout: 30 });
     expect((await status(first.ids.app)).state).to.equal(ContainerState.CONTAINER_EXITED);
-    await client.stopPodSandbox({ podSandboxId: first.podSandboxId });
+    await stack.client.stopPodSandbox({ podSandboxId: first.podSandboxId });
 
     const second = await startPod(1);
     expect(second.podSandboxId).to.not.equal(first.podSandboxId);
-    const s = (await client.podSandboxStatus({ podSandboxId: second.podSandboxId })).status!;
+    const s = (await stack.client.podSandboxStatus({ podSandboxId: second.podSandboxId })).status!;
     expect(s.state).to.equal(PodSandboxState.SANDBOX_READY);
     expect(num(s.metadata?.attempt)).to.equal(1);
     expect(s.network?.ip ?? '').to.match(/^\d+\.\d+\.\d+\.\d+$/);
@@ -109,15 +95,15 @@ describe('e2e kubelet sequence: the sandbox dies and kubelet recreates it (attem
     }
     expect(readCriLog(path.join(pod.logDirectory, 'init', '1.log')).map((l) => l.text)).to.deep.equal(['init init']);
 
-    const sandboxes = ((await client.listPodSandbox({ filter: { labelSelector: { 'io.kubernetes.pod.uid': pod.uid } } })).items ?? []).map((p) => [num(p.metadata?.attempt), p.state]);
+    const sandboxes = ((await stack.client.listPodSandbox({ filter: { labelSelector: { 'io.kubernetes.pod.uid': pod.uid } } })).items ?? []).map((p) => [num(p.metadata?.attempt), p.state]);
     expect(sandboxes.sort()).to.deep.equal([
       [0, PodSandboxState.SANDBOX_NOTREADY],
       [1, PodSandboxState.SANDBOX_READY],
     ]);
 
     // kubelet's sandbox GC removes the old one (and so its containers); the new attempt's logs stay.
-    await client.removePodSandbox({ podSandboxId: first.podSandboxId });
-    const gone = await client.containerStatus({ containerId: first.ids.init }).then(
+    await stack.client.removePodSandbox({ podSandboxId: first.podSandboxId });
+    const gone = await stack.client.containerStatus({ containerId: first.ids.init }).then(
       () => 'found',
       (e: unknown) => (isServiceError(e) ? e.code : -1),
     );
@@ -127,8 +113,8 @@ describe('e2e kubelet sequence: the sandbox dies and kubelet recreates it (attem
     await waitFor('the new app still logging', async () => (readCriLog(path.join(pod.logDirectory, 'app', '1.log')).length > before ? true : undefined), 5000);
     expect((await status(second.ids.app)).state).to.equal(ContainerState.CONTAINER_RUNNING);
 
-    await client.stopPodSandbox({ podSandboxId: second.podSandboxId });
-    await client.removePodSandbox({ podSandboxId: second.podSandboxId });
-    expect((await client.listPodSandbox({})).items ?? []).to.deep.equal([]);
+    await stack.client.stopPodSandbox({ podSandboxId: second.podSandboxId });
+    await stack.client.removePodSandbox({ podSandboxId: second.podSandboxId });
+    expect((await stack.client.listPodSandbox({})).items ?? []).to.deep.equal([]);
   });
 });

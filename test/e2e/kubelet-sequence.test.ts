@@ -7,28 +7,12 @@
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runtime } from '../../cri/api/generated/cri';
-import { isServiceError, type CriClient } from '../support/cri-client';
-import { startBerthd, type BerthdInstance } from './support/berthd';
-import {
-  containerAnnotations,
-  containerConfig,
-  containerLabels,
-  createPodCgroup,
-  podCgroupFile,
-  podLabels,
-  podSandboxConfig,
-  preparePod,
-  readCriLog,
-  removePodCgroup,
-  waitFor,
-  type ContainerSpec,
-  type KubeletPod,
-} from './support/kubelet-replay';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { busyboxImage, pushImage, type BuiltImage } from './support/test-images';
+import { isServiceError } from '../support/cri-client';
+import { CriStack } from './support/cri-stack';
+import { containerAnnotations, containerConfig, containerLabels, createPodCgroup, podCgroupFile, podLabels, podSandboxConfig, preparePod, readCriLog, removePodCgroup, waitFor, type ContainerSpec, type KubeletPod, containerStatusOf, waitContainerState } from './support/kubelet-replay';
+import { busyboxImage, type BuiltImage } from './support/test-images';
 
 const { ContainerState, PodSandboxState } = runtime.v1;
 const NOT_FOUND = 5;
@@ -45,10 +29,7 @@ function inSubnet24(ip: string, subnet: string): boolean {
 
 describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', function () {
   this.timeout(120_000);
-  let registry: TestRegistry;
-  let berthd: BerthdInstance;
-  let client: CriClient;
-  let work: string;
+  const stack = new CriStack('kseq');
   let built: BuiltImage;
   let imageName: string;
   let imageId = '';
@@ -83,14 +64,10 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     },
   };
 
-  const status = async (containerId: string) => (await client.containerStatus({ containerId })).status!;
-  const waitState = (containerId: string, state: number) =>
-    waitFor(`container ${containerId} in state ${state}`, async () => {
-      const s = await status(containerId);
-      return s.state === state ? s : undefined;
-    });
+  const status = (containerId: string) => containerStatusOf(stack.client, containerId);
+  const waitState = (containerId: string, state: number) => waitContainerState(stack.client, containerId, state);
   const exec = async (containerId: string, cmd: string[], timeout = 5) => {
-    const r = await client.execSync({ containerId, cmd, timeout });
+    const r = await stack.client.execSync({ containerId, cmd, timeout });
     return { stdout: Buffer.from(r.stdout ?? []).toString(), stderr: Buffer.from(r.stderr ?? []).toString(), exitCode: r.exitCode ?? 0 };
   };
   const grpcCode = (p: Promise<unknown>) =>
@@ -101,22 +78,22 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
 
   /** kubelet's EnsureImageExists (ImageStatus by name, present) then CreateContainer + StartContainer. */
   async function createAndStart(spec: ContainerSpec): Promise<string> {
-    const present = await client.imageStatus({ image: { image: imageName, userSpecifiedImage: imageName } });
+    const present = await stack.client.imageStatus({ image: { image: imageName, userSpecifiedImage: imageName } });
     expect(present.image?.id).to.equal(imageId);
     const config = containerConfig(pod, spec, imageId, imageName);
-    const { containerId } = await client.createContainer({ podSandboxId: podId, config, sandboxConfig: podSandboxConfig(pod) });
+    const { containerId } = await stack.client.createContainer({ podSandboxId: podId, config, sandboxConfig: podSandboxConfig(pod) });
     const created = await status(containerId!);
     expect(created.state).to.equal(ContainerState.CONTAINER_CREATED);
     expect(num(created.createdAt)).to.be.greaterThan(0);
     expect(num(created.startedAt)).to.equal(0);
-    await client.startContainer({ containerId });
+    await stack.client.startContainer({ containerId });
     return containerId!;
   }
 
   /** The image and metadata fields kubelet reads from every ContainerStatus (image.image: its own test). */
   function expectIdentity(s: runtime.v1.IContainerStatus, spec: ContainerSpec) {
     expect([s.metadata?.name, num(s.metadata?.attempt)]).to.deep.equal([spec.name, spec.attempt]);
-    expect(s.imageRef, 'image_ref is the repo digest').to.equal(`${registry.host}/e2e/busybox@${built.manifestDigest}`);
+    expect(s.imageRef, 'image_ref is the repo digest').to.equal(`${stack.registry!.host}/e2e/busybox@${built.manifestDigest}`);
     expect(s.imageId, 'image_id is the image id').to.equal(imageId);
     expect(s.labels).to.deep.equal(containerLabels(pod, spec.name));
     expect(s.annotations).to.deep.equal(containerAnnotations(spec));
@@ -134,64 +111,61 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
   }
 
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-kseq-'));
-    registry = await startRegistry();
     built = await busyboxImage();
-    await pushImage(registry.host, 'e2e/busybox', '1.36', built);
-    imageName = `${registry.host}/e2e/busybox:1.36`;
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
     const uid = `6f1e0c2a-${process.pid.toString(16).padStart(4, '0')}-4d3b-9a8e-kseq`;
-    pod = preparePod(work, 'web-0', 'shop', uid, `/berth-e2e-kubepods-${process.pid}`);
-    await createPodCgroup(pod);
-    berthd = await startBerthd({ name: 'berth-kseq', extraArgs: ['--registries-config', registriesConf] });
-    client = berthd.client();
+    await stack.start({
+      busybox: { tag: '1.36' },
+      pull: false,
+      prepare: async (work) => {
+        pod = preparePod(work, 'web-0', 'shop', uid, `/berth-e2e-kubepods-${process.pid}`);
+        await createPodCgroup(pod);
+      },
+    });
+    imageName = stack.image;
   });
 
   after(async () => {
-    await berthd?.cleanup();
-    await registry?.stop();
+    await stack.stop();
     if (pod) await removePodCgroup(pod);
-    if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
   it('startup: Version, Status (both conditions true), RuntimeConfig (cgroupfs)', async () => {
-    const v = await client.version({ version: '0.1.0' });
+    const v = await stack.client.version({ version: '0.1.0' });
     expect(v.runtimeApiVersion).to.equal('v1');
     expect(v.runtimeName).to.equal('berth');
-    const st = await client.status({ verbose: false });
+    const st = await stack.client.status({ verbose: false });
     const cond = Object.fromEntries((st.status?.conditions ?? []).map((c) => [c.type, c.status]));
     expect(cond).to.deep.include({ RuntimeReady: true, NetworkReady: true });
     // kubelet looks a pod without RuntimeClass up under the handler name "" (recursive read-only, user namespaces).
     const handlers = (st.runtimeHandlers ?? []).map((h) => h.name ?? '');
     expect(handlers, 'the default handler is also listed under ""').to.include.members(['', 'runc']);
-    const rc = await client.runtimeConfig({});
+    const rc = await stack.client.runtimeConfig({});
     expect(rc.linux?.cgroupDriver).to.equal(runtime.v1.CgroupDriver.CGROUPFS);
   });
 
   it('image: ImageStatus misses, PullImage (with the sandbox config), ImageStatus finds it by name and by id', async () => {
-    const before = await client.imageStatus({ image: { image: imageName } });
+    const before = await stack.client.imageStatus({ image: { image: imageName } });
     expect(before.image ?? null).to.equal(null);
-    const pulled = await client.pullImage({ image: { image: imageName, userSpecifiedImage: imageName }, sandboxConfig: podSandboxConfig(pod) });
+    const pulled = await stack.client.pullImage({ image: { image: imageName, userSpecifiedImage: imageName }, sandboxConfig: podSandboxConfig(pod) });
     imageId = pulled.imageRef ?? '';
     expect(imageId).to.equal(built.configDigest);
-    const byName = (await client.imageStatus({ image: { image: imageName } })).image!;
+    const byName = (await stack.client.imageStatus({ image: { image: imageName } })).image!;
     expect(byName.id).to.equal(imageId);
     expect(byName.repoTags).to.include(imageName);
-    expect(byName.repoDigests).to.include(`${registry.host}/e2e/busybox@${built.manifestDigest}`);
+    expect(byName.repoDigests).to.include(`${stack.registry!.host}/e2e/busybox@${built.manifestDigest}`);
     expect(num(byName.size)).to.be.greaterThan(0);
-    expect((await client.imageStatus({ image: { image: imageId } })).image?.id).to.equal(imageId);
+    expect((await stack.client.imageStatus({ image: { image: imageId } })).image?.id).to.equal(imageId);
   });
 
   it('RunPodSandbox with kubelet\'s full config; PodSandboxStatus READY with an IP on the bridge subnet and everything round-tripped', async () => {
-    podId = (await client.runPodSandbox({ config: podSandboxConfig(pod), runtimeHandler: '' })).podSandboxId ?? '';
+    podId = (await stack.client.runPodSandbox({ config: podSandboxConfig(pod), runtimeHandler: '' })).podSandboxId ?? '';
     expect(podId).to.match(/^[0-9a-f]{64}$/);
-    const s = (await client.podSandboxStatus({ podSandboxId: podId, verbose: false })).status!;
+    const s = (await stack.client.podSandboxStatus({ podSandboxId: podId, verbose: false })).status!;
     expect(s.id).to.equal(podId);
     expect(s.state).to.equal(PodSandboxState.SANDBOX_READY);
     // proto3 leaves a zero attempt off the wire: compare the decoded values, defaults included.
     expect([s.metadata?.name, s.metadata?.namespace, s.metadata?.uid, num(s.metadata?.attempt)]).to.deep.equal([pod.name, pod.namespace, pod.uid, 0]);
-    expect(inSubnet24(s.network?.ip ?? '', berthd.network.subnet), `${s.network?.ip} in ${berthd.network.subnet}`).to.equal(true);
+    expect(inSubnet24(s.network?.ip ?? '', stack.berthd!.network.subnet), `${s.network?.ip} in ${stack.berthd!.network.subnet}`).to.equal(true);
     expect(s.labels).to.deep.equal(podLabels(pod));
     expect(s.annotations).to.deep.equal(podSandboxConfig(pod).annotations);
     expect(s.linux?.namespaces?.options).to.deep.include({ network: runtime.v1.NamespaceMode.POD, pid: runtime.v1.NamespaceMode.CONTAINER, ipc: runtime.v1.NamespaceMode.POD });
@@ -269,17 +243,17 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
   });
 
   it('relist: ListPodSandbox and ListContainers (all, by pod, by state, by label) with labels and annotations round-tripped', async () => {
-    const sandboxes = (await client.listPodSandbox({})).items ?? [];
+    const sandboxes = (await stack.client.listPodSandbox({})).items ?? [];
     const mine = sandboxes.find((p) => p.id === podId)!;
     expect(mine).to.not.equal(undefined);
     expect(mine.state).to.equal(PodSandboxState.SANDBOX_READY);
     expect(mine.labels).to.deep.equal(podLabels(pod));
     expect(mine.annotations).to.deep.equal(podSandboxConfig(pod).annotations);
     expect(mine.metadata?.uid).to.equal(pod.uid);
-    const byLabel = (await client.listPodSandbox({ filter: { labelSelector: { 'io.kubernetes.pod.uid': pod.uid } } })).items ?? [];
+    const byLabel = (await stack.client.listPodSandbox({ filter: { labelSelector: { 'io.kubernetes.pod.uid': pod.uid } } })).items ?? [];
     expect(byLabel.map((p) => p.id)).to.deep.equal([podId]);
 
-    const all = (await client.listContainers({})).containers ?? [];
+    const all = (await stack.client.listContainers({})).containers ?? [];
     const byName: Record<string, runtime.v1.IContainer> = Object.fromEntries(all.filter((c) => c.podSandboxId === podId).map((c) => [c.metadata?.name ?? '', c]));
     expect(Object.keys(byName).sort()).to.deep.equal(['app', 'init', 'sidecar']);
     expect(byName.init.state).to.equal(ContainerState.CONTAINER_EXITED);
@@ -289,19 +263,19 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
       const spec = specs[name as keyof typeof specs];
       expect(c.labels).to.deep.equal(containerLabels(pod, name));
       expect(c.annotations).to.deep.equal(containerAnnotations(spec));
-      expect(c.imageRef).to.equal(`${registry.host}/e2e/busybox@${built.manifestDigest}`);
+      expect(c.imageRef).to.equal(`${stack.registry!.host}/e2e/busybox@${built.manifestDigest}`);
       expect(num(c.createdAt)).to.be.greaterThan(0);
     }
-    const running = (await client.listContainers({ filter: { podSandboxId: podId, state: { state: ContainerState.CONTAINER_RUNNING } } })).containers ?? [];
+    const running = (await stack.client.listContainers({ filter: { podSandboxId: podId, state: { state: ContainerState.CONTAINER_RUNNING } } })).containers ?? [];
     expect(running.map((c) => c.metadata?.name).sort()).to.deep.equal(['app', 'sidecar']);
-    const byContainerLabel = (await client.listContainers({ filter: { labelSelector: { 'io.kubernetes.container.name': 'sidecar', 'io.kubernetes.pod.uid': pod.uid } } })).containers ?? [];
+    const byContainerLabel = (await stack.client.listContainers({ filter: { labelSelector: { 'io.kubernetes.container.name': 'sidecar', 'io.kubernetes.pod.uid': pod.uid } } })).containers ?? [];
     expect(byContainerLabel.map((c) => c.id)).to.deep.equal([ids.sidecar]);
   });
 
   it('ListContainers and ContainerStatus report image.image as the user-specified name, never the id kubelet resolved it to; image_id is the id', async () => {
     // kubelet passed the id in image.image and the name in user_specified_image; both RPCs show the
     // name (cri-o does the same; containerd shows the image's first tag, here the same name).
-    const listed = (await client.listContainers({ filter: { podSandboxId: podId } })).containers ?? [];
+    const listed = (await stack.client.listContainers({ filter: { podSandboxId: podId } })).containers ?? [];
     expect(listed.map((c) => [c.metadata?.name, c.image?.image]).sort()).to.deep.equal([
       ['app', imageName],
       ['init', imageName],
@@ -339,14 +313,14 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     expect(num(s.startedAt)).to.be.greaterThan(num(dead.finishedAt));
     expect(fs.existsSync(path.join(pod.logDirectory, 'app', '0.log')), 'the old attempt keeps its log').to.equal(true);
 
-    const apps = ((await client.listContainers({ filter: { podSandboxId: podId, labelSelector: { 'io.kubernetes.container.name': 'app' } } })).containers ?? []).map((c) => [c.metadata?.attempt, c.state]);
+    const apps = ((await stack.client.listContainers({ filter: { podSandboxId: podId, labelSelector: { 'io.kubernetes.container.name': 'app' } } })).containers ?? []).map((c) => [c.metadata?.attempt, c.state]);
     expect(apps.sort()).to.deep.equal([
       [0, ContainerState.CONTAINER_EXITED],
       [1, ContainerState.CONTAINER_RUNNING],
     ]);
     // kubelet's container GC removes the dead attempt later.
-    await client.removeContainer({ containerId: first });
-    expect(await grpcCode(client.containerStatus({ containerId: first }))).to.deep.include({ code: NOT_FOUND });
+    await stack.client.removeContainer({ containerId: first });
+    expect(await grpcCode(stack.client.containerStatus({ containerId: first }))).to.deep.include({ code: NOT_FOUND });
   });
 
   it('ReopenContainerLog after kubelet rotated the log: the old file keeps its lines, the new one gets new lines', async () => {
@@ -354,14 +328,14 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     await waitFor('a line in app/1.log', async () => (fs.existsSync(logPath) && readCriLog(logPath).length > 0 ? true : undefined));
     const rotated = `${logPath}.20261207-090000`;
     fs.renameSync(logPath, rotated);
-    await client.reopenContainerLog({ containerId: ids.app });
+    await stack.client.reopenContainerLog({ containerId: ids.app });
     expect(fs.existsSync(logPath)).to.equal(true);
     await waitFor('a line in the reopened log', async () => (readCriLog(logPath).some((l) => l.text === 'app-tick app') ? true : undefined), 5000);
     expect(readCriLog(rotated).length).to.be.greaterThan(0);
   });
 
   it('stats: ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats with non-zero usage', async () => {
-    const cs = (await client.containerStats({ containerId: ids.app })).stats!;
+    const cs = (await stack.client.containerStats({ containerId: ids.app })).stats!;
     expect(cs.attributes?.id).to.equal(ids.app);
     expect(cs.attributes?.metadata).to.deep.include({ name: 'app', attempt: 1 });
     expect(cs.attributes?.labels).to.deep.equal(containerLabels(pod, 'app'));
@@ -371,27 +345,27 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     expect(cs.writableLayer?.fsId?.mountpoint ?? '').to.not.equal('');
     expect(num(cs.writableLayer?.inodesUsed?.value), 'the app created /tmp/healthy in its writable layer').to.be.greaterThan(0);
 
-    const list = (await client.listContainerStats({ filter: { podSandboxId: podId } })).stats ?? [];
+    const list = (await stack.client.listContainerStats({ filter: { podSandboxId: podId } })).stats ?? [];
     expect(list.map((x) => x.attributes?.metadata?.name).sort()).to.include.members(['app', 'sidecar']);
     for (const x of list.filter((y) => y.attributes?.id === ids.sidecar)) expect(num(x.memory?.workingSetBytes?.value)).to.be.greaterThan(0);
 
-    const ps = (await client.podSandboxStats({ podSandboxId: podId })).stats!;
+    const ps = (await stack.client.podSandboxStats({ podSandboxId: podId })).stats!;
     expect(ps.attributes?.id).to.equal(podId);
     expect(ps.attributes?.metadata?.uid).to.equal(pod.uid);
     expect(num(ps.linux?.cpu?.usageCoreNanoSeconds?.value)).to.be.greaterThan(0);
     expect(num(ps.linux?.memory?.workingSetBytes?.value)).to.be.greaterThan(0);
     expect(ps.linux?.network?.defaultInterface?.name).to.equal('eth0');
     expect((ps.linux?.containers ?? []).map((c) => c.attributes?.id)).to.include.members([ids.app, ids.sidecar]);
-    const all = (await client.listPodSandboxStats({ filter: { id: podId } })).stats ?? [];
+    const all = (await stack.client.listPodSandboxStats({ filter: { id: podId } })).stats ?? [];
     expect(all.map((x) => x.attributes?.id)).to.deep.equal([podId]);
 
     // The eviction manager's ImageFsInfo and the image GC's ListImages.
-    const fsInfo = await client.imageFsInfo({});
+    const fsInfo = await stack.client.imageFsInfo({});
     const imageFs = (fsInfo.imageFilesystems ?? [])[0];
     expect(imageFs?.fsId?.mountpoint ?? '').to.not.equal('');
     expect(num(imageFs?.usedBytes?.value)).to.be.greaterThan(0);
     expect(num(imageFs?.timestamp)).to.be.greaterThan(0);
-    const images = (await client.listImages({})).images ?? [];
+    const images = (await stack.client.listImages({})).images ?? [];
     const listed = images.find((i) => i.id === imageId);
     expect(listed?.repoTags).to.include(imageName);
     expect(listed?.pinned ?? false).to.equal(false);
@@ -399,13 +373,13 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
 
   it('in-place resize: UpdatePodSandboxResources writes the pod cgroup (the parent of pause and the containers); UpdateContainerResources still works; a limit below usage is FailedPrecondition', async () => {
     const res = { cpuPeriod: 100000, cpuQuota: 250000, cpuShares: 512, memoryLimitInBytes: 512 * MiB };
-    expect(await grpcCode(client.updatePodSandboxResources({ podSandboxId: podId, overhead: {}, resources: res }))).to.equal('OK');
+    expect(await grpcCode(stack.client.updatePodSandboxResources({ podSandboxId: podId, overhead: {}, resources: res }))).to.equal('OK');
     expect(fs.readFileSync(podCgroupFile(pod, 'cpu', 'cpu.shares'), 'utf8').trim()).to.equal('512');
     expect(fs.readFileSync(podCgroupFile(pod, 'cpu', 'cpu.cfs_quota_us'), 'utf8').trim()).to.equal('250000');
     expect(fs.readFileSync(podCgroupFile(pod, 'cpu', 'cpu.cfs_period_us'), 'utf8').trim()).to.equal('100000');
     expect(fs.readFileSync(podCgroupFile(pod, 'memory', 'memory.limit_in_bytes'), 'utf8').trim()).to.equal(String(512 * MiB));
 
-    await client.updateContainerResources({ containerId: ids.app, linux: { cpuPeriod: 100000, cpuQuota: 80000, cpuShares: 204, memoryLimitInBytes: 200 * MiB, memorySwapLimitInBytes: 200 * MiB } });
+    await stack.client.updateContainerResources({ containerId: ids.app, linux: { cpuPeriod: 100000, cpuQuota: 80000, cpuShares: 204, memoryLimitInBytes: 200 * MiB, memorySwapLimitInBytes: 200 * MiB } });
     const appCg = path.join(path.dirname(podCgroupFile(pod, 'cpu', 'x')), `berth-${ids.app}`);
     expect(fs.readFileSync(path.join(appCg, 'cpu.cfs_quota_us'), 'utf8').trim()).to.equal('80000');
     const after = await status(ids.app);
@@ -415,41 +389,41 @@ describe('e2e kubelet sequence: one pod through the CRI calls kubelet makes', fu
     // 24 MiB of tmpfs pages charged to the app (no swap on this host) cannot be reclaimed.
     const fill = await exec(ids.app, ['dd', 'if=/dev/zero', 'of=/dev/shm/fill', 'bs=1048576', 'count=24'], 10);
     expect(fill.exitCode, fill.stderr).to.equal(0);
-    const refused = await grpcCode(client.updatePodSandboxResources({ podSandboxId: podId, resources: { memoryLimitInBytes: 8 * MiB } }));
+    const refused = await grpcCode(stack.client.updatePodSandboxResources({ podSandboxId: podId, resources: { memoryLimitInBytes: 8 * MiB } }));
     expect(refused).to.deep.include({ code: FAILED_PRECONDITION });
     expect(refused !== 'OK' && refused.details).to.match(/memory_limit_in_bytes: 8388608 is below the pod's current memory usage/);
     expect(fs.readFileSync(podCgroupFile(pod, 'memory', 'memory.limit_in_bytes'), 'utf8').trim()).to.equal(String(512 * MiB));
     await exec(ids.app, ['rm', '/dev/shm/fill']);
     // A pod quota below a container's: the v1 kernel refuses the parent (EINVAL); kubelet lowers containers first.
-    const conflict = await grpcCode(client.updatePodSandboxResources({ podSandboxId: podId, resources: { cpuPeriod: 100000, cpuQuota: 50000 } }));
+    const conflict = await grpcCode(stack.client.updatePodSandboxResources({ podSandboxId: podId, resources: { cpuPeriod: 100000, cpuQuota: 50000 } }));
     expect(conflict).to.deep.include({ code: FAILED_PRECONDITION });
     expect(conflict !== 'OK' && conflict.details).to.match(/cpu_quota: 50000 conflicts with the CPU quota of a container/);
     expect(fs.readFileSync(podCgroupFile(pod, 'cpu', 'cpu.cfs_quota_us'), 'utf8').trim()).to.equal('250000');
     expect((await status(ids.app)).state).to.equal(ContainerState.CONTAINER_RUNNING);
-    expect(await grpcCode(client.updatePodSandboxResources({ podSandboxId: 'f'.repeat(64), resources: res }))).to.deep.include({ code: NOT_FOUND });
+    expect(await grpcCode(stack.client.updatePodSandboxResources({ podSandboxId: 'f'.repeat(64), resources: res }))).to.deep.include({ code: NOT_FOUND });
   });
 
   it('deletion: StopContainer (app, then the sidecar) with the grace period, StopPodSandbox, RemoveContainer each, RemovePodSandbox', async () => {
     for (const name of ['app', 'sidecar'] as const) {
       const t0 = Date.now();
-      await client.stopContainer({ containerId: ids[name], timeout: 30 });
+      await stack.client.stopContainer({ containerId: ids[name], timeout: 30 });
       expect(Date.now() - t0, `${name} honours SIGTERM well within the grace period`).to.be.below(10_000);
       const s = await status(ids[name]);
       expect(s.state).to.equal(ContainerState.CONTAINER_EXITED);
       expect(s).to.include({ exitCode: 0, reason: 'Completed' });
       expect(num(s.finishedAt)).to.be.greaterThan(num(s.startedAt));
     }
-    await client.stopPodSandbox({ podSandboxId: podId });
-    const stopped = (await client.podSandboxStatus({ podSandboxId: podId })).status!;
+    await stack.client.stopPodSandbox({ podSandboxId: podId });
+    const stopped = (await stack.client.podSandboxStatus({ podSandboxId: podId })).status!;
     expect(stopped.state).to.equal(PodSandboxState.SANDBOX_NOTREADY);
-    expect(await grpcCode(client.updatePodSandboxResources({ podSandboxId: podId, resources: { cpuShares: 2 } })), 'a stopped pod: OK, nothing to do').to.equal('OK');
+    expect(await grpcCode(stack.client.updatePodSandboxResources({ podSandboxId: podId, resources: { cpuShares: 2 } })), 'a stopped pod: OK, nothing to do').to.equal('OK');
     expect(fs.readFileSync(podCgroupFile(pod, 'cpu', 'cpu.shares'), 'utf8').trim()).to.equal('512');
 
-    for (const name of ['init', 'sidecar', 'app'] as const) await client.removeContainer({ containerId: ids[name] });
-    expect(((await client.listContainers({ filter: { podSandboxId: podId } })).containers ?? []).length).to.equal(0);
-    await client.removePodSandbox({ podSandboxId: podId });
-    expect(await grpcCode(client.podSandboxStatus({ podSandboxId: podId }))).to.deep.include({ code: NOT_FOUND });
-    expect((await client.listPodSandbox({})).items ?? []).to.deep.equal([]);
+    for (const name of ['init', 'sidecar', 'app'] as const) await stack.client.removeContainer({ containerId: ids[name] });
+    expect(((await stack.client.listContainers({ filter: { podSandboxId: podId } })).containers ?? []).length).to.equal(0);
+    await stack.client.removePodSandbox({ podSandboxId: podId });
+    expect(await grpcCode(stack.client.podSandboxStatus({ podSandboxId: podId }))).to.deep.include({ code: NOT_FOUND });
+    expect((await stack.client.listPodSandbox({})).items ?? []).to.deep.equal([]);
     // berth's leaves are gone; kubelet's pod cgroup stays (kubelet removes it).
     for (const controller of ['cpu', 'memory'] as const) {
       const dir = path.dirname(podCgroupFile(pod, controller, 'x'));

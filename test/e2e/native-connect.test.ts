@@ -11,6 +11,7 @@ import * as net from 'node:net';
 
 import { loadNativeBinding } from '../../native/addon';
 import { NativeError, type NativeBinding } from '../../native/binding';
+import { deleteNetnsIfAny, killAndWait } from './support/terminal';
 
 const SERVER_SCRIPT = `
 const net = require('net');
@@ -63,16 +64,8 @@ describe('native addon (e2e, root): connectInNetns', function () {
 
   after(async () => {
     for (const socket of sockets) socket.destroy();
-    if (server && server.exitCode === null) {
-      const gone = new Promise((resolve) => server?.on('exit', resolve));
-      server.kill('SIGKILL');
-      await gone;
-    }
-    try {
-      execFileSync('ip', ['netns', 'del', name]);
-    } catch {
-      // never created
-    }
+    await killAndWait(server);
+    deleteNetnsIfAny(name);
   });
 
   for (const host of ['127.0.0.1', '::1']) {

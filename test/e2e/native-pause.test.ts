@@ -13,8 +13,7 @@ import * as path from 'node:path';
 
 import { loadNativeBinding, pauseExecutablePath } from '../../native/addon';
 import { NativeError, type NativeBinding, type PauseSpec } from '../../native/binding';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { procStatus, sleep, waitFor } from './support/wait';
 
 function alive(pid: number): boolean {
   try {
@@ -25,16 +24,6 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Fields of /proc/<pid>/status as a map. */
-function status(pid: number): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
-  }
-  return fields;
-}
-
 /** The state letter of a process that may be a zombie (undefined when gone). */
 function exited(pid: number): boolean {
   const state = processState(pid);
@@ -43,7 +32,7 @@ function exited(pid: number): boolean {
 
 function processState(pid: number): string | undefined {
   try {
-    return status(pid).get('State')?.charAt(0);
+    return procStatus(pid).get('State')?.charAt(0);
   } catch {
     return undefined;
   }
@@ -54,20 +43,12 @@ function childrenOf(pid: number): number[] {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (status(Number(entry)).get('PPid') === String(pid)) result.push(Number(entry));
+      if (procStatus(Number(entry)).get('PPid') === String(pid)) result.push(Number(entry));
     } catch {
       // raced with an exit
     }
   }
   return result;
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const unique = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -142,7 +123,7 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
       const ready = child.stdio[3] as NodeJS.ReadableStream;
       const byte = await new Promise<string>((resolve) => ready.once('data', (d: Buffer) => resolve(d.toString())));
       expect(byte).to.equal('r');
-      const fields = status(child.pid!);
+      const fields = procStatus(child.pid!);
       expect(fields.get('Seccomp'), 'filter installed before the readiness byte').to.equal('2');
       expect(fields.get('NoNewPrivs')).to.equal('1');
       expect(fields.get('CapEff')).to.equal('0000000000000000');
@@ -195,7 +176,7 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     expect(Date.now() - started).to.be.below(1000);
     expect(fs.readlinkSync(`/proc/${pid}/exe`)).to.equal(pauseExecutablePath());
 
-    const fields = status(pid);
+    const fields = procStatus(pid);
     expect(fields.get('Uid')).to.equal('65535\t65535\t65535\t65535');
     expect(fields.get('Gid')).to.equal('65535\t65535\t65535\t65535');
     expect(fields.get('Groups')).to.equal('');
@@ -384,7 +365,7 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     }
     // As root (uid 0) the same file runs, still without any capability.
     const pid = await start({ executable: copy, uid: 0, gid: 0, namespaces: ['uts'] });
-    const fields = status(pid);
+    const fields = procStatus(pid);
     expect(fields.get('Uid')).to.equal('0\t0\t0\t0');
     expect(fields.get('CapEff')).to.equal('0000000000000000');
     expect(fields.get('CapBnd')).to.equal('0000000000000000');
@@ -407,7 +388,7 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     // The child exited by itself although its watch was still open.
     expect(Date.now() - started).to.be.below(5000);
     expect(alive(pid)).to.equal(true);
-    expect(status(pid).get('PPid')).to.not.equal(String(process.pid));
+    expect(procStatus(pid).get('PPid')).to.not.equal(String(process.pid));
     expect(execFileSync('nsenter', ['-t', String(pid), '-u', 'hostname']).toString().trim()).to.equal('orphan');
   });
 
@@ -418,7 +399,7 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     expect(new Set(list).size).to.equal(20);
     const netns = new Set(list.map((pid) => fs.readlinkSync(`/proc/${pid}/ns/net`)));
     expect(netns.size).to.equal(20);
-    for (const pid of list) expect(status(pid).get('SigCgt'), 'handlers installed before startPause resolved').to.not.equal('0000000000000000');
+    for (const pid of list) expect(procStatus(pid).get('SigCgt'), 'handlers installed before startPause resolved').to.not.equal('0000000000000000');
     console.log(`      20 concurrent startPause: ${elapsed} ms`);
     for (const pid of list) process.kill(pid, 'SIGKILL');
   });

@@ -6,24 +6,15 @@
 import { expect } from 'chai';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as yaml from 'js-yaml';
 import { startBerthd, type BerthdInstance } from './support/berthd';
-import { startRegistry, type TestRegistry } from './support/registry';
+import { freePort, startRegistry, type TestRegistry } from './support/registry';
 import { busyboxImage, pushImage } from './support/test-images';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 /** The Prometheus scrape fragment shipped in the ConfigMap. */
 function shippedScrapeConfig(): string {

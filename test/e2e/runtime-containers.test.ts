@@ -10,7 +10,9 @@ import type { ContainerManager } from '../../runtime/container-manager';
 import type { SandboxView } from '../../runtime/interfaces';
 import { RuncDriver } from '../../runtime/oci-runtime';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { createRuntimeEnv, destroyRuntimeEnv, sh, type RuntimeEnv } from './runtime-support';
+import { rejection } from '../../common/testing/rejection-fixtures';
 
 const RUNC = '/usr/sbin/runc';
 
@@ -34,28 +36,7 @@ describe('e2e runtime: containers under runc + conmon', function () {
     if (env) await destroyRuntimeEnv(env);
   });
 
-  function config(patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput {
-    const name = `c${++seq}`;
-    return {
-      name,
-      attempt: 0,
-      image: 'busybox:e2e',
-      command: [],
-      args: [],
-      workingDir: '',
-      envs: [],
-      mounts: [],
-      devices: [],
-      labels: {},
-      annotations: {},
-      logPath: `${name}/0.log`,
-      stdin: false,
-      stdinOnce: false,
-      tty: false,
-      security: {},
-      ...patch,
-    };
-  }
+  const config = (patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput => containerConfigInput(`c${++seq}`, patch);
 
   async function waitExited(id: string, ms = 15_000): Promise<void> {
     const deadline = Date.now() + ms;
@@ -132,12 +113,7 @@ describe('e2e runtime: containers under runc + conmon', function () {
       expect(ok.stderr.toString()).to.equal('err\n');
       expect(ok.exitCode).to.equal(7);
       const t0 = Date.now();
-      let caught: unknown;
-      try {
-        await manager.execSync(id, ['sleep', '30'], 1);
-      } catch (err) {
-        caught = err;
-      }
+      const caught = await rejection(manager.execSync(id, ['sleep', '30'], 1));
       expect(errorKindOf(caught)).to.equal('DeadlineExceeded');
       expect(Date.now() - t0).to.be.below(5000);
       // the timed-out sleep is gone from the container
@@ -290,12 +266,7 @@ describe('e2e runtime: containers under runc + conmon', function () {
   it('a missing executable fails Start with InvalidArgument naming it', async () => {
     const id = await manager.createContainer(pod.id, config({ command: ['/no/such/binary'] }));
     try {
-      let caught: unknown;
-      try {
-        await manager.startContainer(id);
-      } catch (err) {
-        caught = err;
-      }
+      const caught = await rejection(manager.startContainer(id));
       expect(errorKindOf(caught)).to.equal('InvalidArgument');
       expect((await manager.containerStatus(id, false)).status.message).to.contain('/no/such/binary');
     } finally {
@@ -344,6 +315,8 @@ describe('e2e runtime: containers under runc + conmon', function () {
       expect(Date.now() - t0).to.be.below(5000);
       const ps = await manager.execSync(id, ['ps', '-o', 'args'], 5);
       expect(ps.stdout.toString()).to.not.contain('sleep 30');
+      const ttyErr = await rejection(manager.exec(id, ['sh'], { tty: true }, new AbortController().signal));
+      expect(errorKindOf(ttyErr)).to.equal('Unimplemented');
     } finally {
       await manager.removeContainer(id);
     }

@@ -8,103 +8,45 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { runtime } from '../../cri/api/generated/cri';
-import { isServiceError, type CriClient } from '../support/cri-client';
-import { startBerthd, type BerthdInstance } from './support/berthd';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { busyboxImage, nonRootImage, pushImage } from './support/test-images';
+import { isServiceError } from '../support/cri-client';
+import { CONTAINER_EXITED as EXITED, CriStack } from './support/cri-stack';
+import { nonRootImage, pushImage } from './support/test-images';
 
-const EXITED = 2;
 const DEADLINE_EXCEEDED = 4;
 
 describe('e2e runtime: container behaviours through the berthd socket', function () {
   this.timeout(120_000);
-  let registry: TestRegistry;
-  let berthd: BerthdInstance;
-  let client: CriClient;
-  let work: string;
-  let image: string;
+  const stack = new CriStack('behaviours');
   let wwwImage: string;
   let podId = '';
-  let seq = 0;
-
-  const podConfig = () => ({
-    metadata: { name: 'behaviours', namespace: 'e2e', uid: `uid-behaviours-${process.pid}`, attempt: 0 },
-    hostname: 'behaviours',
-    logDirectory: path.join(work, 'logs'),
-    linux: {},
-  });
 
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-behaviours-'));
-    fs.mkdirSync(path.join(work, 'logs'));
-    fs.mkdirSync(path.join(work, 'data'));
-    fs.writeFileSync(path.join(work, 'data', 'greeting'), 'from-the-host\n');
-    registry = await startRegistry();
-    await pushImage(registry.host, 'e2e/busybox', 'b', await busyboxImage());
-    await pushImage(registry.host, 'e2e/www', 'b', await nonRootImage());
-    image = `${registry.host}/e2e/busybox:b`;
-    wwwImage = `${registry.host}/e2e/www:b`;
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
-    berthd = await startBerthd({ name: 'berth-behaviours', extraArgs: ['--registries-config', registriesConf] });
-    client = berthd.client();
-    await client.pullImage({ image: { image } });
-    await client.pullImage({ image: { image: wwwImage } });
-    podId = (await client.runPodSandbox({ config: podConfig() })).podSandboxId ?? '';
+    await stack.start({
+      prepare: (work) => {
+        fs.mkdirSync(path.join(work, 'data'));
+        fs.writeFileSync(path.join(work, 'data', 'greeting'), 'from-the-host\n');
+      },
+      push: async (registry) => {
+        await pushImage(registry.host, 'e2e/www', 'b', await nonRootImage());
+      },
+    });
+    wwwImage = `${stack.registry!.host}/e2e/www:b`;
+    await stack.client.pullImage({ image: { image: wwwImage } });
+    podId = await stack.runPod(stack.podConfig());
   });
 
-  after(async () => {
-    if (client && podId) {
-      await client.stopPodSandbox({ podSandboxId: podId }).catch(() => undefined);
-      await client.removePodSandbox({ podSandboxId: podId }).catch(() => undefined);
-    }
-    await berthd?.cleanup();
-    await registry?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => stack.stop());
 
   /** Creates and starts a container running `script` (sh -c); `patch` merges into the CRI config. */
-  async function start(script: string, patch: Partial<runtime.v1.IContainerConfig> = {}): Promise<string> {
-    const name = `c${++seq}`;
-    const { containerId } = await client.createContainer({
-      podSandboxId: podId,
-      config: { metadata: { name, attempt: 0 }, image: { image }, command: ['sh', '-c', script], logPath: `${name}/0.log`, ...patch },
-      sandboxConfig: podConfig(),
-    });
-    await client.startContainer({ containerId: containerId ?? '' });
-    return containerId ?? '';
-  }
-
-  async function waitExited(containerId: string): Promise<runtime.v1.IContainerStatus> {
-    for (let i = 0; i < 300; i++) {
-      const { status } = await client.containerStatus({ containerId });
-      if (status?.state === EXITED) return status;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`container ${containerId} did not exit`);
-  }
+  const start = (script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) => stack.startScript(podId, stack.podConfig(), script, patch);
 
   /** Runs `script` to its end; returns its status and its stdout lines from the CRI log. */
-  async function run(script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) {
-    const id = await start(script, patch);
-    try {
-      const status = await waitExited(id);
-      const log = fs.readFileSync(status.logPath ?? '', 'utf8');
-      const stdout = log
-        .split('\n')
-        .filter((l) => l.split(' ')[1] === 'stdout')
-        .map((l) => l.split(' ').slice(3).join(' '));
-      return { status, log, stdout };
-    } finally {
-      await client.removeContainer({ containerId: id });
-    }
-  }
+  const run = (script: string, patch: Partial<runtime.v1.IContainerConfig> = {}) => stack.runScript(podId, stack.podConfig(), script, patch);
 
   const exec = async (containerId: string, cmd: string[], timeout = 10) => {
-    const r = await client.execSync({ containerId, cmd, timeout });
+    const r = await stack.client.execSync({ containerId, cmd, timeout });
     return { stdout: Buffer.from(r.stdout ?? []).toString(), stderr: Buffer.from(r.stderr ?? []).toString(), exitCode: r.exitCode };
   };
 
@@ -126,7 +68,7 @@ describe('e2e runtime: container behaviours through the berthd socket', function
     try {
       expect(await exec(id, ['sh', '-c', 'echo out; echo err >&2; exit 7'])).to.deep.equal({ stdout: 'out\n', stderr: 'err\n', exitCode: 7 });
       const t0 = Date.now();
-      const err = await client.execSync({ containerId: id, cmd: ['sleep', '30'], timeout: 1 }).then(
+      const err = await stack.client.execSync({ containerId: id, cmd: ['sleep', '30'], timeout: 1 }).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -134,7 +76,7 @@ describe('e2e runtime: container behaviours through the berthd socket', function
       expect(Date.now() - t0).to.be.below(6000);
       expect((await exec(id, ['ps', '-o', 'args'])).stdout).to.not.contain('sleep 30');
     } finally {
-      await client.removeContainer({ containerId: id });
+      await stack.client.removeContainer({ containerId: id });
     }
   });
 
@@ -142,11 +84,11 @@ describe('e2e runtime: container behaviours through the berthd socket', function
     const id = await start("trap '' TERM; while true; do sleep 0.1; done");
     try {
       const t0 = Date.now();
-      await client.stopContainer({ containerId: id, timeout: 2 });
+      await stack.client.stopContainer({ containerId: id, timeout: 2 });
       expect(Date.now() - t0).to.be.within(1900, 9000);
-      expect((await client.containerStatus({ containerId: id })).status).to.include({ state: EXITED, exitCode: 137 });
+      expect((await stack.client.containerStatus({ containerId: id })).status).to.include({ state: EXITED, exitCode: 137 });
     } finally {
-      await client.removeContainer({ containerId: id });
+      await stack.client.removeContainer({ containerId: id });
     }
   });
 
@@ -157,11 +99,11 @@ describe('e2e runtime: container behaviours through the berthd socket', function
       expect(r.stdout.split('\n')[0].trim(), 'PID 1 of the container').to.equal('pause');
       // Not PID 1 of its own namespace, so the kernel delivers SIGTERM's default action.
       const t0 = Date.now();
-      await client.stopContainer({ containerId: id, timeout: 30 });
+      await stack.client.stopContainer({ containerId: id, timeout: 30 });
       expect(Date.now() - t0, 'StopContainer with a 30 s grace').to.be.below(5000);
-      expect((await client.containerStatus({ containerId: id })).status?.state).to.equal(EXITED);
+      expect((await stack.client.containerStatus({ containerId: id })).status?.state).to.equal(EXITED);
     } finally {
-      await client.removeContainer({ containerId: id });
+      await stack.client.removeContainer({ containerId: id });
     }
   });
 
@@ -188,19 +130,19 @@ describe('e2e runtime: container behaviours through the berthd socket', function
     const r = await run('echo "$GREETING $(pwd) $(cat /data/greeting)"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/cpu/cpu.shares', {
       envs: [{ key: 'GREETING', value: 'hi' }],
       workingDir: '/tmp',
-      mounts: [{ containerPath: '/data', hostPath: path.join(work, 'data'), readonly: true }],
+      mounts: [{ containerPath: '/data', hostPath: path.join(stack.work, 'data'), readonly: true }],
       linux: { resources: { memoryLimitInBytes: 48 * 1024 * 1024, cpuShares: 256 } },
     });
     expect(r.stdout).to.deep.equal(['hi /tmp from-the-host', String(48 * 1024 * 1024), '256']);
   });
 
   it('Status claims recursive read-only mounts for runc here, and they hold: a submount of an rro mount refuses writes (a plain ro one does not)', async () => {
-    const status = await client.status({});
+    const status = await stack.client.status({});
     expect(status.features?.supplementalGroupsPolicy, 'supplementalGroupsPolicy').to.equal(true);
     const runc = (status.runtimeHandlers ?? []).find((h) => h.name === 'runc');
     expect(runc?.features?.recursiveReadOnlyMounts, 'runc handler rro').to.equal(true);
     expect(runc?.features?.userNamespaces, 'runc handler user namespaces (idmapped mounts work on this kernel; userns-cri.test.ts)').to.equal(true);
-    const top = path.join(work, 'rro');
+    const top = path.join(stack.work, 'rro');
     const sub = path.join(top, 'sub');
     fs.mkdirSync(sub, { recursive: true });
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'rro-test', sub]);
@@ -220,7 +162,7 @@ describe('e2e runtime: container behaviours through the berthd socket', function
     try {
       let stats: runtime.v1.IContainerStats | null | undefined;
       for (let i = 0; i < 100; i++) {
-        stats = (await client.containerStats({ containerId: id })).stats;
+        stats = (await stack.client.containerStats({ containerId: id })).stats;
         if (Number(stats?.writableLayer?.usedBytes?.value ?? 0) >= 1_000_000) break;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -228,17 +170,17 @@ describe('e2e runtime: container behaviours through the berthd socket', function
       expect(Number(stats?.memory?.workingSetBytes?.value)).to.be.greaterThan(0);
       expect(Number(stats?.writableLayer?.usedBytes?.value)).to.be.at.least(1_000_000);
     } finally {
-      await client.removeContainer({ containerId: id });
+      await stack.client.removeContainer({ containerId: id });
     }
   });
 
   it('ReopenContainerLog: after a rotation new lines land in the new file', async () => {
     const id = await start('i=0; while true; do echo line$i; i=$((i+1)); sleep 0.05; done');
     try {
-      const logPath = (await client.containerStatus({ containerId: id })).status?.logPath ?? '';
+      const logPath = (await stack.client.containerStatus({ containerId: id })).status?.logPath ?? '';
       await new Promise((r) => setTimeout(r, 300));
       fs.renameSync(logPath, `${logPath}.1`);
-      await client.reopenContainerLog({ containerId: id });
+      await stack.client.reopenContainerLog({ containerId: id });
       await new Promise((r) => setTimeout(r, 300));
       const numbers = (file: string) => [...fs.readFileSync(file, 'utf8').matchAll(/ F line(\d+)\n/g)].map((m) => Number(m[1]));
       const old = numbers(`${logPath}.1`);
@@ -247,12 +189,12 @@ describe('e2e runtime: container behaviours through the berthd socket', function
       expect(fresh.length).to.be.greaterThan(0);
       expect(fresh[0]).to.be.greaterThan(old[old.length - 1]);
     } finally {
-      await client.removeContainer({ containerId: id });
+      await stack.client.removeContainer({ containerId: id });
     }
   });
 
   it('two containers of the pod share localhost', async () => {
-    const server = await start('exec httpd -f -p 127.0.0.1:8080 -h /data', { mounts: [{ containerPath: '/data', hostPath: path.join(work, 'data'), readonly: true }] });
+    const server = await start('exec httpd -f -p 127.0.0.1:8080 -h /data', { mounts: [{ containerPath: '/data', hostPath: path.join(stack.work, 'data'), readonly: true }] });
     const other = await start('sleep 600');
     try {
       let body = '';
@@ -263,8 +205,8 @@ describe('e2e runtime: container behaviours through the berthd socket', function
       }
       expect(body).to.equal('from-the-host\n');
     } finally {
-      await client.removeContainer({ containerId: server });
-      await client.removeContainer({ containerId: other });
+      await stack.client.removeContainer({ containerId: server });
+      await stack.client.removeContainer({ containerId: other });
     }
   });
 });

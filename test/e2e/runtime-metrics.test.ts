@@ -7,13 +7,9 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { runtime } from '../../cri/api/generated/cri';
-import type { CriClient } from '../support/cri-client';
-import { startBerthd, type BerthdInstance } from './support/berthd';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { busyboxImage, pushImage } from './support/test-images';
+import { CriStack } from './support/cri-stack';
 
 const MEMORY_LIMIT = 64 * 1024 * 1024;
 
@@ -31,71 +27,46 @@ function httpGet(host: string, port: number): Promise<string> {
 
 describe('e2e runtime: pod and container metrics through berthd', function () {
   this.timeout(120_000);
-  let registry: TestRegistry;
-  let berthd: BerthdInstance;
-  let client: CriClient;
-  let work: string;
-  let image: string;
+  const stack = new CriStack('metrics');
   let podId = '';
   let containerId = '';
   let podIp = '';
 
-  const podConfig = () => ({
-    metadata: { name: 'metrics', namespace: 'e2e', uid: `uid-metrics-${process.pid}`, attempt: 0 },
-    hostname: 'metrics',
-    logDirectory: path.join(work, 'logs'),
-    linux: {},
-  });
-
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-metrics-'));
-    fs.mkdirSync(path.join(work, 'logs'));
-    fs.mkdirSync(path.join(work, 'www'));
-    fs.writeFileSync(path.join(work, 'www', 'index.html'), 'x'.repeat(20_000));
-    registry = await startRegistry();
-    await pushImage(registry.host, 'e2e/busybox', 'metrics', await busyboxImage());
-    image = `${registry.host}/e2e/busybox:metrics`;
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
-    berthd = await startBerthd({ name: 'berth-metrics', extraArgs: ['--registries-config', registriesConf] });
-    client = berthd.client();
-    await client.pullImage({ image: { image } });
-    podId = (await client.runPodSandbox({ config: podConfig() })).podSandboxId ?? '';
-    podIp = (await client.podSandboxStatus({ podSandboxId: podId })).status?.network?.ip ?? '';
+    await stack.start({
+      prepare: (work) => {
+        fs.mkdirSync(path.join(work, 'www'));
+        fs.writeFileSync(path.join(work, 'www', 'index.html'), 'x'.repeat(20_000));
+      },
+    });
+    podId = await stack.runPod(stack.podConfig());
+    podIp = (await stack.client.podSandboxStatus({ podSandboxId: podId })).status?.network?.ip ?? '';
     containerId =
       (
-        await client.createContainer({
+        await stack.client.createContainer({
           podSandboxId: podId,
           config: {
             metadata: { name: 'burner', attempt: 0 },
-            image: { image },
+            image: { image: stack.image },
             // a busy loop for CPU seconds, httpd for network traffic, a 64 MiB limit for the spec metric
             command: ['sh', '-c', '(while :; do :; done) & exec httpd -f -p 8080 -h /www'],
             logPath: 'burner.log',
-            mounts: [{ containerPath: '/www', hostPath: path.join(work, 'www'), readonly: true }],
+            mounts: [{ containerPath: '/www', hostPath: path.join(stack.work, 'www'), readonly: true }],
             linux: { resources: { memoryLimitInBytes: MEMORY_LIMIT, cpuShares: 512 } },
           },
-          sandboxConfig: podConfig(),
+          sandboxConfig: stack.podConfig(),
         })
       ).containerId ?? '';
-    await client.startContainer({ containerId });
+    await stack.client.startContainer({ containerId });
   });
 
-  after(async () => {
-    if (client && podId) {
-      await client.stopPodSandbox({ podSandboxId: podId }).catch(() => undefined);
-      await client.removePodSandbox({ podSandboxId: podId }).catch(() => undefined);
-    }
-    await berthd?.cleanup();
-    await registry?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => stack.stop());
 
   /** The pod's metrics, polled until `ready` accepts them. */
   async function podMetrics(ready: (p: runtime.v1.IPodSandboxMetrics) => boolean): Promise<runtime.v1.IPodSandboxMetrics> {
     let last: runtime.v1.IPodSandboxMetrics | undefined;
     for (let i = 0; i < 100; i++) {
-      const res = await client.listPodSandboxMetrics({});
+      const res = await stack.client.listPodSandboxMetrics({});
       last = (res.podMetrics ?? []).find((p) => p.podSandboxId === podId);
       if (last && ready(last)) return last;
       await new Promise((r) => setTimeout(r, 200));
@@ -107,7 +78,7 @@ describe('e2e runtime: pod and container metrics through berthd', function () {
     Number((metrics ?? []).find((m) => m.name === name && (last === undefined || m.labelValues?.at(-1) === last))?.value?.value ?? -1);
 
   it('describes every metric it reports, with label values matching the label keys', async () => {
-    const { descriptors } = await client.listMetricDescriptors({});
+    const { descriptors } = await stack.client.listMetricDescriptors({});
     const keys = new Map((descriptors ?? []).map((d) => [d.name ?? '', d.labelKeys ?? []]));
     expect(keys.get('container_cpu_usage_seconds_total')).to.deep.equal(['id', 'name', 'image', 'cpu']);
     expect(keys.get('container_network_receive_bytes_total')).to.deep.equal(['id', 'name', 'image', 'interface']);
@@ -125,11 +96,11 @@ describe('e2e runtime: pod and container metrics through berthd', function () {
     const c = pm.containerMetrics![0];
     expect(c.containerId).to.equal(containerId);
     const cpu = c.metrics!.find((m) => m.name === 'container_cpu_usage_seconds_total')!;
-    expect(cpu.labelValues).to.deep.equal([containerId, 'burner', image, 'total']);
+    expect(cpu.labelValues).to.deep.equal([containerId, 'burner', stack.image, 'total']);
     expect(cpu.metricType).to.equal(0); // COUNTER
     expect(Number(cpu.timestamp)).to.equal(0); // gathered live
     // ContainerStats reads the same cgroup: its nanoseconds cover at least the whole seconds reported
-    const stats = await client.containerStats({ containerId });
+    const stats = await stack.client.containerStats({ containerId });
     expect(Number(stats.stats?.cpu?.usageCoreNanoSeconds?.value)).to.be.at.least(Number(cpu.value!.value) * 1e9);
     const ws = c.metrics!.find((m) => m.name === 'container_memory_working_set_bytes')!;
     expect(ws.metricType).to.equal(1); // GAUGE
@@ -162,7 +133,7 @@ describe('e2e runtime: pod and container metrics through berthd', function () {
   });
 
   it('StreamPodSandboxMetrics streams the same pod and container', async () => {
-    const stream = client.streamPodSandboxMetrics({});
+    const stream = stack.client.streamPodSandboxMetrics({});
     const got: runtime.v1.IPodSandboxMetrics[] = [];
     await new Promise<void>((resolve, reject) => {
       stream.on('data', (m: runtime.v1.IStreamPodSandboxMetricsResponse) => got.push(...(m.podSandboxMetrics ?? [])));
@@ -175,7 +146,7 @@ describe('e2e runtime: pod and container metrics through berthd', function () {
   });
 
   it('drops the container from the metrics once it has exited', async () => {
-    await client.stopContainer({ containerId, timeout: 0 });
+    await stack.client.stopContainer({ containerId, timeout: 0 });
     const pm = await podMetrics(() => true);
     expect(pm.containerMetrics ?? []).to.deep.equal([]);
   });

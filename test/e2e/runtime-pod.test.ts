@@ -6,74 +6,30 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { silentLogger } from '../../common/logger';
-import { loadNativeBinding } from '../../native/addon';
 import type { ContainerManager } from '../../runtime/container-manager';
-import { openContainerManager } from '../../runtime/open-container-manager';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { createPodEnv, destroyPodEnv, podConfig, type PodEnv } from './pod-support';
-import { StaticImages, TrackedNative, buildBusyboxRootfs, sh } from './runtime-support';
+import { openPodContainers, removeContainersAndMounts, type PodContainers } from './support/pod-containers';
 
 describe('e2e runtime: containers in a real pod (pause + CNI + runc/conmon)', function () {
   this.timeout(90_000);
   let podEnv: PodEnv | undefined;
+  let containers: PodContainers | undefined;
   let manager: ContainerManager | undefined;
-  let native: TrackedNative;
-  let runcRoot: string;
 
   before(async () => {
     podEnv = await createPodEnv();
-    const lower = path.join(podEnv.tmp, 'layers', 'busybox');
-    await buildBusyboxRootfs(lower);
-    native = new TrackedNative(loadNativeBinding());
-    runcRoot = path.join(podEnv.tmp, 'crun-root', 'runtimes', 'runc');
-    manager = await openContainerManager({
-      root: path.join(podEnv.tmp, 'croot'),
-      runRoot: path.join(podEnv.tmp, 'crun-root'),
-      runtimes: { runc: { path: '/usr/sbin/runc' } },
-      defaultRuntime: 'runc',
-      conmonPath: '/usr/bin/conmon',
-      cgroupDriver: 'cgroupfs',
-      sandboxes: podEnv.pods,
-      images: new StaticImages({ 'busybox:e2e': { id: 'sha256:busybox', repoTags: ['busybox:e2e'], repoDigests: [], config: { Cmd: ['sh'], Env: ['PATH=/bin'] }, lowerDirs: [lower] } }),
-      native,
-      logger: silentLogger,
-    });
-    const m = manager;
-    podEnv.pods.setContainersHook({ stopAll: (id) => m.stopAllInPod(id), removeAll: (id) => m.removeAllInPod(id) });
+    containers = await openPodContainers(podEnv);
+    manager = containers.manager;
   });
 
   after(async () => {
-    if (manager) {
-      for (const c of manager.listContainers()) await manager.removeContainer(c.id).catch(() => undefined);
-      manager.close();
-    }
-    if (runcRoot) {
-      const left = await sh('/usr/sbin/runc', ['--root', runcRoot, 'list', '-q']).catch(() => '');
-      for (const id of left.split('\n').filter(Boolean)) await sh('/usr/sbin/runc', ['--root', runcRoot, 'delete', '-f', id]).catch(() => undefined);
-    }
-    for (const m of native ? [...native.mounted] : []) await native.unmount(m, ['detach']).catch(() => undefined);
+    await removeContainersAndMounts(containers);
     await destroyPodEnv(podEnv);
   });
 
-  const config = (name: string, command: string[]): ContainerConfigInput => ({
-    name,
-    attempt: 0,
-    image: 'busybox:e2e',
-    command,
-    args: [],
-    workingDir: '',
-    envs: [],
-    mounts: [],
-    devices: [],
-    labels: {},
-    annotations: {},
-    logPath: `${name}/0.log`,
-    stdin: false,
-    stdinOnce: false,
-    tty: false,
-    security: { pidMode: 'CONTAINER' },
-  });
+  const config = (name: string, command: string[]): ContainerConfigInput => containerConfigInput(name, { command, security: { pidMode: 'CONTAINER' } });
 
   it('runs containers in the pod namespaces; the pod hooks stop and remove them', async () => {
     const pods = podEnv!.pods;

@@ -193,15 +193,8 @@ export async function createRuntimeEnv(opts: { logger?: import('../../common/log
 
 /** Removes everything a RuntimeEnv made: containers, runc state, mounts, netns, cgroups, files. */
 export async function destroyRuntimeEnv(env: Partial<RuntimeEnv>): Promise<void> {
-  if (env.manager) {
-    for (const c of env.manager.listContainers()) await env.manager.removeContainer(c.id).catch(() => undefined);
-    env.manager.close();
-  }
-  if (env.runcRoot) {
-    const left = await sh('/usr/sbin/runc', ['--root', env.runcRoot, 'list', '-q']).catch(() => '');
-    for (const id of left.split('\n').filter(Boolean)) await sh('/usr/sbin/runc', ['--root', env.runcRoot, 'delete', '-f', id]).catch(() => undefined);
-  }
-  for (const m of env.native ? [...env.native.mounted] : []) await env.native!.unmount(m, ['detach']).catch(() => undefined);
+  const { removeContainersAndMounts } = await import('./support/pod-containers');
+  await removeContainersAndMounts(env);
   for (const ns of env.netnses ?? []) await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
   if (env.suffix) await removeCgroupParent(`/berth-rt-e2e-${env.suffix}`);
   if (env.base) await fs.rm(env.base, { recursive: true, force: true });

@@ -10,24 +10,14 @@ import { expect } from 'chai';
 import { promises as fs, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { describeError, errorKindOf } from '../../common/errors';
-import { silentLogger } from '../../common/logger';
-import { loadNativeBinding } from '../../native/addon';
 import { NamespaceMode } from '../../pod/types';
 import type { ContainerManager } from '../../runtime/container-manager';
-import { openContainerManager } from '../../runtime/open-container-manager';
 import type { ContainerConfigInput, ContainerSecurityInput } from '../../runtime/spec/inputs';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { CLEAN, createPodEnv, destroyPodEnv, leftovers, podConfig, type PodEnv } from './pod-support';
-import { StaticImages, TrackedNative, buildBusyboxRootfs, sh } from './runtime-support';
-
-/** Fields of /proc/<pid>/status. */
-function status(pid: number): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
-  }
-  return fields;
-}
+import { sh } from './runtime-support';
+import { openPodContainers, removeContainersAndMounts, type PodContainers } from './support/pod-containers';
+import { procStatus } from './support/wait';
 
 /** Top-level names of the host's / that must never show through pause. */
 const HOST_NAMES = readdirSync('/').filter((n) => ['etc', 'usr', 'proc', 'root', 'home', 'var', 'sys'].includes(n));
@@ -35,52 +25,19 @@ const HOST_NAMES = readdirSync('/').filter((n) => ['etc', 'usr', 'proc', 'root',
 describe('e2e security: a container cannot reach the host through the pod pause process', function () {
   this.timeout(90_000);
   let podEnv: PodEnv | undefined;
+  let parts: PodContainers | undefined;
   let manager: ContainerManager | undefined;
-  let native: TrackedNative;
-  let runcRoot: string;
   let podId: string;
   let pausePid: number;
   const containers: Record<'user' | 'root', string> = { user: '', root: '' };
 
-  const config = (name: string, security: ContainerSecurityInput): ContainerConfigInput => ({
-    name,
-    attempt: 0,
-    image: 'busybox:e2e',
-    command: ['sleep', '3600'],
-    args: [],
-    workingDir: '',
-    envs: [],
-    mounts: [],
-    devices: [],
-    labels: {},
-    annotations: {},
-    logPath: `${name}/0.log`,
-    stdin: false,
-    stdinOnce: false,
-    tty: false,
-    security,
-  });
+  const config = (name: string, security: ContainerSecurityInput): ContainerConfigInput => containerConfigInput(name, { command: ['sleep', '3600'], security });
 
   before(async () => {
     podEnv = await createPodEnv();
-    const lower = path.join(podEnv.tmp, 'layers', 'busybox');
-    await buildBusyboxRootfs(lower);
-    native = new TrackedNative(loadNativeBinding());
-    runcRoot = path.join(podEnv.tmp, 'crun-root', 'runtimes', 'runc');
-    manager = await openContainerManager({
-      root: path.join(podEnv.tmp, 'croot'),
-      runRoot: path.join(podEnv.tmp, 'crun-root'),
-      runtimes: { runc: { path: '/usr/sbin/runc' } },
-      defaultRuntime: 'runc',
-      conmonPath: '/usr/bin/conmon',
-      cgroupDriver: 'cgroupfs',
-      sandboxes: podEnv.pods,
-      images: new StaticImages({ 'busybox:e2e': { id: 'sha256:busybox', repoTags: ['busybox:e2e'], repoDigests: [], config: { Cmd: ['sh'], Env: ['PATH=/bin'] }, lowerDirs: [lower] } }),
-      native,
-      logger: silentLogger,
-    });
+    parts = await openPodContainers(podEnv);
+    manager = parts.manager;
     const m = manager;
-    podEnv.pods.setContainersHook({ stopAll: (id) => m.stopAllInPod(id), removeAll: (id) => m.removeAllInPod(id) });
 
     podId = await podEnv.pods.runPodSandbox(
       podConfig(`secpause-${podEnv.names.suffix}`, { linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.POD } } } }),
@@ -95,15 +52,7 @@ describe('e2e security: a container cannot reach the host through the pod pause 
   });
 
   after(async () => {
-    if (manager) {
-      for (const c of manager.listContainers()) await manager.removeContainer(c.id).catch(() => undefined);
-      manager.close();
-    }
-    if (runcRoot) {
-      const left = await sh('/usr/sbin/runc', ['--root', runcRoot, 'list', '-q']).catch(() => '');
-      for (const id of left.split('\n').filter(Boolean)) await sh('/usr/sbin/runc', ['--root', runcRoot, 'delete', '-f', id]).catch(() => undefined);
-    }
-    for (const m of native ? [...native.mounted] : []) await native.unmount(m, ['detach']).catch(() => undefined);
+    await removeContainersAndMounts(parts);
     await destroyPodEnv(podEnv);
   });
 
@@ -154,7 +103,7 @@ describe('e2e security: a container cannot reach the host through the pod pause 
 
   describe('on the host', () => {
     it('pause has seccomp, no_new_privs, no capabilities and is not dumpable', () => {
-      const fields = status(pausePid);
+      const fields = procStatus(pausePid);
       expect(fields.get('Seccomp')).to.equal('2');
       expect(fields.get('NoNewPrivs')).to.equal('1');
       for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(fields.get(cap), cap).to.equal('0000000000000000');

@@ -3,117 +3,53 @@
  * privileged pod; a privileged container runs without seccomp whatever profile it names; AppArmor
  * requests on a host without AppArmor.
  */
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import type { runtime } from '../../cri/api/generated/cri';
-import { isServiceError, type CriClient } from '../support/cri-client';
-import { startBerthd, type BerthdInstance } from './support/berthd';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { busyboxImage, pushImage } from './support/test-images';
+import { runtime } from '../../cri/api/generated/cri';
+import { CriStack, grpcRefusal } from './support/cri-stack';
 
-const EXITED = 2;
-const INVALID_ARGUMENT = 3;
-const FAILED_PRECONDITION = 9;
-const RUNTIME_DEFAULT = 0;
-const UNCONFINED = 1;
-const LOCALHOST = 2;
+const { INVALID_ARGUMENT, FAILED_PRECONDITION } = grpcStatus;
+const { RuntimeDefault: RUNTIME_DEFAULT, Unconfined: UNCONFINED, Localhost: LOCALHOST } = runtime.v1.SecurityProfile.ProfileType;
 
 describe('e2e security policy: privileged pods, seccomp and AppArmor through the berthd socket', function () {
   this.timeout(120_000);
-  let registry: TestRegistry;
-  let berthd: BerthdInstance;
-  let client: CriClient;
-  let work: string;
-  let image: string;
+  const stack = new CriStack('policy');
   let blocksSethostname: string;
   const pods: Record<'plain' | 'privileged', string> = { plain: '', privileged: '' };
-  let seq = 0;
 
-  const podConfig = (kind: 'plain' | 'privileged') => ({
-    metadata: { name: `policy-${kind}`, namespace: 'e2e', uid: `uid-policy-${kind}-${process.pid}`, attempt: 0 },
-    hostname: `policy-${kind}`,
-    logDirectory: path.join(work, 'logs', kind),
-    linux: kind === 'privileged' ? { securityContext: { privileged: true } } : {},
-  });
+  const podConfig = (kind: 'plain' | 'privileged') =>
+    stack.podConfig(`policy-${kind}`, kind === 'privileged' ? { securityContext: { privileged: true } } : {}, path.join(stack.work, 'logs', kind));
 
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-policy-'));
-    fs.mkdirSync(path.join(work, 'logs'));
-    // Allows everything but sethostname(2), which fails with EPERM.
-    blocksSethostname = path.join(work, 'blocks-sethostname.json');
-    fs.writeFileSync(blocksSethostname, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['sethostname'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] }));
-    registry = await startRegistry();
-    await pushImage(registry.host, 'e2e/busybox', 'p', await busyboxImage());
-    image = `${registry.host}/e2e/busybox:p`;
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
-    berthd = await startBerthd({ name: 'berth-policy', extraArgs: ['--registries-config', registriesConf] });
-    client = berthd.client();
-    await client.pullImage({ image: { image } });
-    for (const kind of ['plain', 'privileged'] as const) pods[kind] = (await client.runPodSandbox({ config: podConfig(kind) })).podSandboxId ?? '';
+    await stack.start({
+      prepare: (work) => {
+        // Allows everything but sethostname(2), which fails with EPERM.
+        blocksSethostname = path.join(work, 'blocks-sethostname.json');
+        fs.writeFileSync(blocksSethostname, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['sethostname'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] }));
+      },
+    });
+    for (const kind of ['plain', 'privileged'] as const) pods[kind] = await stack.runPod(podConfig(kind));
   });
 
-  after(async () => {
-    for (const podSandboxId of Object.values(pods)) {
-      if (!client || !podSandboxId) continue;
-      await client.stopPodSandbox({ podSandboxId }).catch(() => undefined);
-      await client.removePodSandbox({ podSandboxId }).catch(() => undefined);
-    }
-    await berthd?.cleanup();
-    await registry?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => stack.stop());
 
   /** CreateContainer of `script` (sh -c) in pod `kind`; `security` is the container's security context. */
-  async function create(kind: 'plain' | 'privileged', script: string, security: runtime.v1.ILinuxContainerSecurityContext = {}, mounts: runtime.v1.IMount[] = []): Promise<string> {
-    const name = `c${++seq}`;
-    const { containerId } = await client.createContainer({
-      podSandboxId: pods[kind],
-      config: { metadata: { name, attempt: 0 }, image: { image }, command: ['sh', '-c', script], logPath: `${name}/0.log`, mounts, linux: { securityContext: security } },
-      sandboxConfig: podConfig(kind),
-    });
-    return containerId ?? '';
-  }
+  const create = (kind: 'plain' | 'privileged', script: string, security: runtime.v1.ILinuxContainerSecurityContext = {}, mounts: runtime.v1.IMount[] = []) =>
+    stack.createScript(pods[kind], podConfig(kind), script, { mounts, linux: { securityContext: security } });
 
   /** Runs `script` to its end; returns the exit code and the log's text lines; removes the container. */
   async function run(kind: 'plain' | 'privileged', script: string, security: runtime.v1.ILinuxContainerSecurityContext = {}, mounts: runtime.v1.IMount[] = []) {
-    const containerId = await create(kind, script, security, mounts);
-    try {
-      await client.startContainer({ containerId });
-      for (let i = 0; i < 300; i++) {
-        const { status } = await client.containerStatus({ containerId });
-        if (status?.state === EXITED) {
-          const lines = fs
-            .readFileSync(status.logPath ?? '', 'utf8')
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => l.split(' ').slice(3).join(' '));
-          return { exitCode: status.exitCode, lines };
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`container ${containerId} did not exit`);
-    } finally {
-      await client.removeContainer({ containerId });
-    }
-  }
-
-  async function refusal(p: Promise<unknown>): Promise<{ code: number; details: string }> {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    if (!isServiceError(err)) throw new Error(`expected a gRPC error, got ${String(err)}`);
-    return { code: err.code, details: err.details };
+    const r = await stack.runScript(pods[kind], podConfig(kind), script, { mounts, linux: { securityContext: security } });
+    return { exitCode: r.status.exitCode, lines: r.lines };
   }
 
   it('refuses a privileged container in a pod that is not privileged, with INVALID_ARGUMENT naming the field', async () => {
-    const err = await refusal(create('plain', 'true', { privileged: true }));
+    const err = await grpcRefusal(create('plain', 'true', { privileged: true }));
     expect(err.code).to.equal(INVALID_ARGUMENT);
     expect(err.details).to.contain('linux.security_context.privileged').and.to.contain('not privileged');
-    const { containers } = await client.listContainers({});
+    const { containers } = await stack.client.listContainers({});
     expect(containers ?? []).to.have.length(0);
   });
 
@@ -144,7 +80,7 @@ describe('e2e security policy: privileged pods, seccomp and AppArmor through the
 
   it('RuntimeDefault seccomp refuses io_uring_setup with EPERM; Unconfined reaches the kernel', async () => {
     // busybox never calls io_uring: a static probe, built here, calls io_uring_setup (425 on every arch).
-    const src = path.join(work, 'uring.c');
+    const src = path.join(stack.work, 'uring.c');
     fs.writeFileSync(
       src,
       [
@@ -163,7 +99,7 @@ describe('e2e security policy: privileged pods, seccomp and AppArmor through the
         '',
       ].join('\n'),
     );
-    const probe = path.join(work, 'uring');
+    const probe = path.join(stack.work, 'uring');
     const { execFileSync } = await import('node:child_process');
     execFileSync('gcc', ['-static', '-O2', '-o', probe, src]);
     const mounts = [{ containerPath: '/uring', hostPath: probe, readonly: true }];
@@ -179,21 +115,21 @@ describe('e2e security policy: privileged pods, seccomp and AppArmor through the
     const hostHasAppArmor = fs.existsSync('/sys/module/apparmor/parameters/enabled') && fs.readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
 
     it('verbose Status reports AppArmor as the host has it', async () => {
-      const res = await client.status({ verbose: true });
+      const res = await stack.client.status({ verbose: true });
       const apparmor = JSON.parse(res.info?.apparmor ?? 'null');
       expect(apparmor).to.include({ kernelEnabled: hostHasAppArmor, defaultProfile: 'berth-default' });
       if (!hostHasAppArmor) expect(apparmor).to.include({ enabled: false, defaultProfileLoaded: false });
     });
 
     it('an explicit localhost/ profile is FAILED_PRECONDITION naming the profile (message and deprecated string)', async () => {
-      const viaMessage = await refusal(create('plain', 'true', { apparmor: { profileType: LOCALHOST, localhostRef: 'berth-e2e-missing' } }));
+      const viaMessage = await grpcRefusal(create('plain', 'true', { apparmor: { profileType: LOCALHOST, localhostRef: 'berth-e2e-missing' } }));
       expect(viaMessage.code).to.equal(FAILED_PRECONDITION);
       expect(viaMessage.details).to.contain('localhost/berth-e2e-missing');
       if (!hostHasAppArmor) expect(viaMessage.details).to.contain('AppArmor is not enabled on this host');
-      const viaString = await refusal(create('plain', 'true', { apparmorProfile: 'localhost/berth-e2e-missing' }));
+      const viaString = await grpcRefusal(create('plain', 'true', { apparmorProfile: 'localhost/berth-e2e-missing' }));
       expect(viaString.code).to.equal(FAILED_PRECONDITION);
       expect(viaString.details).to.contain('localhost/berth-e2e-missing');
-      const { containers } = await client.listContainers({});
+      const { containers } = await stack.client.listContainers({});
       expect(containers ?? []).to.have.length(0);
     });
 

@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { StreamingServer } from '../../cri/streaming/server';
-import { loadNativeBinding } from '../../native/addon';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { kubeconfigFor, startFakeApiserver, type FakeApiserver } from '../support/fake-apiserver';
 import { createRuntimeEnv, destroyRuntimeEnv, type RuntimeEnv } from './runtime-support';
+import { addStreamingOps } from './support/pod-containers';
 
 describe('e2e streaming: kubectl exec -it and attach on runc containers', function () {
   this.timeout(60_000);
@@ -29,11 +30,7 @@ describe('e2e streaming: kubectl exec -it and attach on runc containers', functi
 
   async function run(patch: Partial<ContainerConfigInput>): Promise<string> {
     const name = `k${++seq}`;
-    const id = await env.manager.createContainer(env.pod.id, {
-      name, attempt: 0, image: 'busybox:e2e', command: [], args: [], workingDir: '', envs: [], mounts: [], devices: [],
-      labels: {}, annotations: {}, logPath: `${name}/0.log`, stdin: false, stdinOnce: false, tty: false, security: {},
-      ...patch,
-    });
+    const id = await env.manager.createContainer(env.pod.id, containerConfigInput(name, patch));
     await env.manager.startContainer(id);
     return id;
   }
@@ -42,13 +39,7 @@ describe('e2e streaming: kubectl exec -it and attach on runc containers', functi
     dir = await mkdtemp(path.join(tmpdir(), 'berth-kubectl-runc-'));
     kubeconfig = path.join(dir, 'kubeconfig');
     env = await createRuntimeEnv();
-    const addon = loadNativeBinding();
-    Object.assign(env.native, {
-      openPty: () => addon.openPty(),
-      setWindowSize: (fd: number, rows: number, cols: number) => addon.setWindowSize(fd, rows, cols),
-      connectSeqpacket: addon.connectSeqpacket.bind(addon),
-      streamFd: addon.streamFd.bind(addon),
-    });
+    addStreamingOps(env.native);
     server = await StreamingServer.start({ backends: { exec: env.manager, attach: env.manager }, logger: silentLogger });
     // The fake apiserver always names container "main": point it at the test's current target.
     api = await startFakeApiserver({

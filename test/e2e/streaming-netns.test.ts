@@ -13,6 +13,7 @@ import { StreamingServer } from '../../cri/streaming/server';
 import { loadNativeBinding } from '../../native/addon';
 import { readAll, SpdyPortForwardClient } from '../support/spdy-client';
 import { connectWs } from '../support/ws-stream-client';
+import { deleteNetnsIfAny, killAndWait } from './support/terminal';
 
 const WEB_SERVER = `
 const http = require('http');
@@ -44,16 +45,8 @@ describe('e2e streaming: port-forward into a network namespace', function () {
   after(async () => {
     client?.session.destroy();
     await server?.close();
-    if (web && web.exitCode === null) {
-      const gone = new Promise((r) => web?.on('exit', r));
-      web.kill('SIGKILL');
-      await gone;
-    }
-    try {
-      execFileSync('ip', ['netns', 'del', name]);
-    } catch {
-      // never created
-    }
+    await killAndWait(web);
+    deleteNetnsIfAny(name);
   });
 
   it('the web server is not reachable from the host', async () => {

@@ -12,6 +12,7 @@ import { NetnsPortForwardBackend, staticNetnsLookup } from '../../cri/streaming/
 import { StreamingServer } from '../../cri/streaming/server';
 import { loadNativeBinding } from '../../native/addon';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { connectSpdy, SpdyPortForwardClient, spdyRemoteCommand } from '../support/spdy-client';
 import { connectWs } from '../support/ws-stream-client';
 import { createRuntimeEnv, destroyRuntimeEnv, type RuntimeEnv } from './runtime-support';
@@ -24,14 +25,7 @@ describe('e2e streaming: exec and port-forward into runc containers', function (
   let webId: string;
   let seq = 0;
 
-  function config(patch: Partial<ContainerConfigInput>): ContainerConfigInput {
-    const name = `s${++seq}`;
-    return {
-      name, attempt: 0, image: 'busybox:e2e', command: [], args: [], workingDir: '', envs: [], mounts: [], devices: [],
-      labels: {}, annotations: {}, logPath: `${name}/0.log`, stdin: false, stdinOnce: false, tty: false, security: {},
-      ...patch,
-    };
-  }
+  const config = (patch: Partial<ContainerConfigInput>): ContainerConfigInput => containerConfigInput(`s${++seq}`, patch);
 
   before(async () => {
     env = await createRuntimeEnv();

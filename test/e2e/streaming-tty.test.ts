@@ -13,22 +13,14 @@ import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { FailedPreconditionError } from '../../common/errors';
 import { StreamingServer } from '../../cri/streaming/server';
-import { loadNativeBinding } from '../../native/addon';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { spdyRemoteCommand } from '../support/spdy-client';
 import { connectWs, type WsSession } from '../support/ws-stream-client';
+import { pollValue } from './support/wait';
 import { createRuntimeEnv, destroyRuntimeEnv, type RuntimeEnv } from './runtime-support';
-
-/** Polls `read` until `predicate` holds (or 10 s pass); returns the last value. */
-async function waitFor<T>(read: () => T | Promise<T>, predicate: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!predicate(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 25));
-    value = await read();
-  }
-  return value;
-}
+import { addStreamingOps } from './support/pod-containers';
+import { expectSttySize } from './support/terminal';
 
 describe('e2e streaming: tty exec and attach on runc containers', function () {
   this.timeout(60_000);
@@ -37,14 +29,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
   let shellId: string;
   let seq = 0;
 
-  function config(patch: Partial<ContainerConfigInput>): ContainerConfigInput {
-    const name = `t${++seq}`;
-    return {
-      name, attempt: 0, image: 'busybox:e2e', command: [], args: [], workingDir: '', envs: [], mounts: [], devices: [],
-      labels: {}, annotations: {}, logPath: `${name}/0.log`, stdin: false, stdinOnce: false, tty: false, security: {},
-      ...patch,
-    };
-  }
+  const config = (patch: Partial<ContainerConfigInput>): ContainerConfigInput => containerConfigInput(`t${++seq}`, patch);
 
   async function run(patch: Partial<ContainerConfigInput>): Promise<string> {
     const id = await env.manager.createContainer(env.pod.id, config(patch));
@@ -54,14 +39,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
 
   before(async () => {
     env = await createRuntimeEnv();
-    // The shared runtime env injects only mount/unmount; the daemon passes the whole binding.
-    const addon = loadNativeBinding();
-    Object.assign(env.native, {
-      openPty: () => addon.openPty(),
-      setWindowSize: (fd: number, rows: number, cols: number) => addon.setWindowSize(fd, rows, cols),
-      connectSeqpacket: addon.connectSeqpacket.bind(addon),
-      streamFd: addon.streamFd.bind(addon),
-    });
+    addStreamingOps(env.native);
     shellId = await run({ command: ['sleep', '3600'] });
     server = await StreamingServer.start({ backends: { exec: env.manager, attach: env.manager }, logger: silentLogger });
   });
@@ -100,7 +78,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     s.send(4, JSON.stringify({ Width: 80, Height: 24 }));
     s.send(0, 'stty size\n');
     // One CR, or two when the shell wrote before runc cleared ONLCR on the container's pty (README).
-    await waitFor(() => s.channelData(1).toString(), (o) => /24 80\r{1,2}\n/.test(o));
+    await pollValue(() => s.channelData(1).toString(), (o) => /24 80\r{1,2}\n/.test(o));
     s.send(4, JSON.stringify({ Width: 120, Height: 30 }));
     await new Promise((r) => setTimeout(r, 100)); // SIGWINCH → runc copies the size
     s.send(0, 'stty size; exit 0\n');
@@ -133,7 +111,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     const rc = await spdyRemoteCommand(ttyExecUrl(['sh', '-c', 'echo started; exec sleep 37']), { stdin: true, tty: true });
     await new Promise<void>((resolve) => rc.stdoutStream?.once('data', () => resolve()));
     rc.session.destroy();
-    const ps = await waitFor(
+    const ps = await pollValue(
       () => env.manager.execSync(shellId, ['ps', '-o', 'args'], 5).then((r) => r.stdout.toString()),
       (out) => !out.includes('sleep 37'),
     );
@@ -158,9 +136,9 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
         env: { ...process.env, TMPDIR: tmp }, // its process.json dir, left behind by the SIGKILL
       });
       const ps = () => env.manager.execSync(shellId, ['ps', '-o', 'args'], 5).then((r) => r.stdout.toString());
-      expect(await waitFor(ps, (out) => out.includes('sleep 39'))).to.contain('sleep 39');
+      expect(await pollValue(ps, (out) => out.includes('sleep 39'))).to.contain('sleep 39');
       holder.kill('SIGKILL');
-      expect(await waitFor(ps, (out) => !out.includes('sleep 39'))).to.not.contain('sleep 39');
+      expect(await pollValue(ps, (out) => !out.includes('sleep 39'))).to.not.contain('sleep 39');
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
@@ -171,7 +149,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     const rc = await spdyRemoteCommand(server.getAttachUrl({ containerId: id, tty: false, stdin: false, stdout: true, stderr: true }), { stderr: true });
     let seen = '';
     rc.stdoutStream!.on('data', (d: Buffer) => (seen += d.toString()));
-    seen = await waitFor(() => seen, (s) => (s.match(/line-\d+\n/g) ?? []).length >= 3);
+    seen = await pollValue(() => seen, (s) => (s.match(/line-\d+\n/g) ?? []).length >= 3);
     expect(seen).to.match(/line-\d+\nline-\d+\nline-\d+\n/);
     rc.session.destroy();
     await new Promise((r) => setTimeout(r, 200));
@@ -181,7 +159,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
   it('attach keeps the container`s stdout and stderr apart (conmon stream ids 2 and 3)', async () => {
     const id = await run({ command: ['sh', '-c', 'while true; do echo to-out; echo to-err >&2; sleep 0.1; done'] });
     const s = await connectWs(server.getAttachUrl({ containerId: id, tty: false, stdin: false, stdout: true, stderr: true }), ['v5.channel.k8s.io']);
-    await waitFor(() => s.channelData(2).toString(), (e) => (e.match(/to-err\n/g) ?? []).length >= 2);
+    await pollValue(() => s.channelData(2).toString(), (e) => (e.match(/to-err\n/g) ?? []).length >= 2);
     s.ws.close();
     await s.closed;
     expect(s.channelData(1).toString()).to.match(/^(to-out\n)+$/);
@@ -192,10 +170,10 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     const id = await run({ command: ['cat'], stdin: true, stdinOnce: true });
     const s = await connectWs(server.getAttachUrl({ containerId: id, tty: false, stdin: true, stdout: true, stderr: true }), ['v5.channel.k8s.io']);
     s.send(0, 'hello through conmon\n');
-    expect(await waitFor(() => s.channelData(1).toString(), (o) => o.includes('hello through conmon\n'))).to.equal('hello through conmon\n');
+    expect(await pollValue(() => s.channelData(1).toString(), (o) => o.includes('hello through conmon\n'))).to.equal('hello through conmon\n');
     s.send(255, Buffer.from([0])); // v5: close stdin
     await s.closed;
-    const state = await waitFor(() => env.manager.getContainer(id)?.state, (st) => st === 'exited');
+    const state = await pollValue(() => env.manager.getContainer(id)?.state, (st) => st === 'exited');
     expect(state).to.equal('exited');
     expect(env.manager.getContainer(id)?.exitCode).to.equal(0);
   });
@@ -205,7 +183,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     const url = () => server.getAttachUrl({ containerId: id, tty: false, stdin: true, stdout: true, stderr: true });
     const first = await connectWs(url(), ['v5.channel.k8s.io']);
     first.send(0, 'first\n');
-    await waitFor(() => first.channelData(1).toString(), (o) => o.includes('first\n'));
+    await pollValue(() => first.channelData(1).toString(), (o) => o.includes('first\n'));
     first.send(255, Buffer.from([0])); // end of this client's stdin: conmon leaves the container's open
     await new Promise((r) => setTimeout(r, 200));
     first.ws.close();
@@ -213,7 +191,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     expect(env.manager.getContainer(id)?.state).to.equal('running');
     const second = await connectWs(url(), ['v5.channel.k8s.io']);
     second.send(0, 'second\n');
-    expect(await waitFor(() => second.channelData(1).toString(), (o) => o.includes('second\n'))).to.equal('second\n');
+    expect(await pollValue(() => second.channelData(1).toString(), (o) => o.includes('second\n'))).to.equal('second\n');
     second.ws.close();
     await second.closed;
   });
@@ -221,13 +199,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
   it('attach to a tty container: the resize goes through conmon`s ctl fifo to the container`s terminal', async () => {
     const id = await run({ command: ['sh'], stdin: true, tty: true });
     const rc = await spdyRemoteCommand(server.getAttachUrl({ containerId: id, tty: true, stdin: true, stdout: true, stderr: false }), { stdin: true, tty: true });
-    let seen = '';
-    rc.stdoutStream!.on('data', (d: Buffer) => (seen += d.toString()));
-    rc.sendResize(111, 33);
-    await new Promise((r) => setTimeout(r, 100));
-    rc.stdin!.write('stty size\n');
-    seen = await waitFor(() => seen, (o) => o.includes('33 111\r\n'));
-    expect(seen).to.contain('33 111\r\n');
+    await expectSttySize(rc, 111, 33);
     rc.session.destroy();
   });
 

@@ -7,29 +7,18 @@
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import type { runtime } from '../../cri/api/generated/cri';
-import type { CriClient } from '../support/cri-client';
+import { runtime } from '../../cri/api/generated/cri';
 import { spdyRemoteCommand, SpdyPortForwardClient } from '../support/spdy-client';
 import { connectWs } from '../support/ws-stream-client';
 import { RestartableBerthd, TEST_IMAGE } from './reliability-support';
-import { startBerthd, type BerthdInstance } from './support/berthd';
-import { startRegistry, type TestRegistry } from './support/registry';
-import { busyboxImage, pushImage } from './support/test-images';
+import { CriStack } from './support/cri-stack';
 
-const POD = 0;
-const CONTAINER = 1;
-const NODE = 2;
+const { POD, CONTAINER, NODE } = runtime.v1.NamespaceMode;
 
 describe('e2e user namespaces: hostUsers false through the berthd socket', function () {
   this.timeout(120_000);
-  let registry: TestRegistry;
-  let berthd: BerthdInstance;
-  let client: CriClient;
-  let work: string;
-  let image: string;
-  const pods: string[] = [];
+  const stack = new CriStack('userns-cri');
   let seq = 0;
 
   const userns = (base: number): runtime.v1.IUserNamespace => ({
@@ -37,82 +26,60 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
     uids: [{ hostId: base, containerId: 0, length: 65536 }],
     gids: [{ hostId: base, containerId: 0, length: 65536 }],
   });
-  const podConfig = (name: string, base: number, network = POD): runtime.v1.IPodSandboxConfig => ({
-    metadata: { name, namespace: 'e2e', uid: `uid-${name}-${process.pid}`, attempt: 0 },
-    hostname: name,
-    logDirectory: path.join(work, 'logs', name),
-    linux: { securityContext: { namespaceOptions: { network, pid: CONTAINER, ipc: POD, usernsOptions: userns(base) } } },
-  });
+  const podConfig = (name: string, base: number, network = POD): runtime.v1.IPodSandboxConfig =>
+    stack.podConfig(name, { securityContext: { namespaceOptions: { network, pid: CONTAINER, ipc: POD, usernsOptions: userns(base) } } }, path.join(stack.work, 'logs', name));
 
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-userns-cri-'));
-    fs.chmodSync(work, 0o755);
-    fs.mkdirSync(path.join(work, 'logs'));
-    fs.mkdirSync(path.join(work, 'host-root-dir'), { mode: 0o755 });
-    fs.writeFileSync(path.join(work, 'host-root-dir', 'secret'), 'host\n', { mode: 0o644 });
-    fs.mkdirSync(path.join(work, 'empty-dir'), { mode: 0o777 });
-    fs.chmodSync(path.join(work, 'empty-dir'), 0o777);
-    registry = await startRegistry();
-    await pushImage(registry.host, 'e2e/busybox', 'u', await busyboxImage());
-    image = `${registry.host}/e2e/busybox:u`;
-    const registriesConf = path.join(work, 'registries.conf');
-    fs.writeFileSync(registriesConf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
-    berthd = await startBerthd({ name: 'berth-userns', extraArgs: ['--registries-config', registriesConf] });
-    client = berthd.client();
+    await stack.start({
+      prepare: (work) => {
+        fs.chmodSync(work, 0o755);
+        fs.mkdirSync(path.join(work, 'host-root-dir'), { mode: 0o755 });
+        fs.writeFileSync(path.join(work, 'host-root-dir', 'secret'), 'host\n', { mode: 0o644 });
+        fs.mkdirSync(path.join(work, 'empty-dir'), { mode: 0o777 });
+        fs.chmodSync(path.join(work, 'empty-dir'), 0o777);
+      },
+    });
     // berthd's temp dir stands for /var/lib: the pod's root must be able to pass through it.
-    fs.chmodSync(path.dirname(berthd.root), 0o711);
-    await client.pullImage({ image: { image } });
+    fs.chmodSync(path.dirname(stack.berthd!.root), 0o711);
   });
 
-  after(async () => {
-    for (const id of pods) {
-      await client?.stopPodSandbox({ podSandboxId: id }).catch(() => undefined);
-      await client?.removePodSandbox({ podSandboxId: id }).catch(() => undefined);
-    }
-    await berthd?.cleanup();
-    await registry?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => stack.stop());
 
-  async function runPod(name: string, base: number): Promise<string> {
-    const { podSandboxId } = await client.runPodSandbox({ config: podConfig(name, base) });
-    pods.push(podSandboxId ?? '');
-    return podSandboxId ?? '';
-  }
+  const runPod = (name: string, base: number): Promise<string> => stack.runPod(podConfig(name, base));
 
   async function startContainer(podId: string, name: string, base: number, script: string, mounts: runtime.v1.IMount[] = []): Promise<string> {
     const config: runtime.v1.IContainerConfig = {
       metadata: { name: `${name}-${++seq}`, attempt: 0 },
-      image: { image },
+      image: { image: stack.image },
       command: ['sh', '-c', script],
       logPath: `${name}-${seq}.log`,
       mounts,
       linux: { securityContext: { namespaceOptions: { pid: CONTAINER, usernsOptions: userns(base) } } },
     };
-    const { containerId } = await client.createContainer({ podSandboxId: podId, config, sandboxConfig: podConfig(name, base) });
-    await client.startContainer({ containerId: containerId ?? '' });
+    const { containerId } = await stack.client.createContainer({ podSandboxId: podId, config, sandboxConfig: podConfig(name, base) });
+    await stack.client.startContainer({ containerId: containerId ?? '' });
     return containerId ?? '';
   }
 
   const exec = async (containerId: string, cmd: string[]) => {
-    const r = await client.execSync({ containerId, cmd, timeout: 10 });
+    const r = await stack.client.execSync({ containerId, cmd, timeout: 10 });
     return { stdout: Buffer.from(r.stdout ?? []).toString(), stderr: Buffer.from(r.stderr ?? []).toString(), exitCode: r.exitCode ?? -1 };
   };
 
   async function hostPid(containerId: string): Promise<number> {
-    const { info } = await client.containerStatus({ containerId, verbose: true });
+    const { info } = await stack.client.containerStatus({ containerId, verbose: true });
     return (JSON.parse(info?.info ?? '{}') as { pid?: number }).pid ?? 0;
   }
 
   it('Status offers user namespaces for runc', async () => {
-    const { runtimeHandlers, info } = await client.status({ verbose: true });
+    const { runtimeHandlers, info } = await stack.client.status({ verbose: true });
     const runc = runtimeHandlers?.find((h) => h.name === 'runc');
     expect(runc?.features?.userNamespaces).to.equal(true);
     expect(JSON.parse(info?.userNamespaces ?? '{}'), 'verbose info shows the probe').to.deep.equal({ idmappedMounts: true });
   });
 
   it('refuses user namespaces with host network, naming the field', async () => {
-    const err = await client.runPodSandbox({ config: podConfig('hostnet', 0x100000, NODE) }).then(
+    const err = await stack.client.runPodSandbox({ config: podConfig('hostnet', 0x100000, NODE) }).then(
       () => undefined,
       (e: unknown) => e as { code?: number; details?: string },
     );
@@ -124,10 +91,10 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
     const base = 0x110000;
     const podId = await runPod('alpha', base);
     const id = await startContainer(podId, 'alpha', base, 'sleep 300', [
-      { containerPath: '/scratch', hostPath: path.join(work, 'empty-dir') },
-      { containerPath: '/host', hostPath: path.join(work, 'host-root-dir') },
+      { containerPath: '/scratch', hostPath: path.join(stack.work, 'empty-dir') },
+      { containerPath: '/host', hostPath: path.join(stack.work, 'host-root-dir') },
     ]);
-    const { status: podStatus } = await client.podSandboxStatus({ podSandboxId: podId });
+    const { status: podStatus } = await stack.client.podSandboxStatus({ podSandboxId: podId });
     expect(podStatus?.linux?.namespaces?.options?.usernsOptions?.uids?.[0]?.hostId, 'PodSandboxStatus reports the mappings').to.equal(base);
     const pid = await hostPid(id);
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -136,10 +103,10 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
     expect((await exec(id, ['stat', '-c', '%u', '/bin/busybox'])).stdout.trim(), 'image file root inside').to.equal('0');
     const written = await exec(id, ['sh', '-c', 'echo x > /scratch/made-inside && echo ok']);
     expect(written.stdout.trim(), written.stderr).to.equal('ok');
-    expect(fs.statSync(path.join(work, 'empty-dir', 'made-inside')).uid, 'emptyDir write on the host').to.equal(base);
+    expect(fs.statSync(path.join(stack.work, 'empty-dir', 'made-inside')).uid, 'emptyDir write on the host').to.equal(base);
     expect((await exec(id, ['stat', '-c', '%u', '/host/secret'])).stdout.trim(), 'host root is nobody inside').to.equal('65534');
     expect((await exec(id, ['sh', '-c', 'echo y > /host/new'])).exitCode).to.not.equal(0);
-    expect(fs.existsSync(path.join(work, 'host-root-dir', 'new'))).to.equal(false);
+    expect(fs.existsSync(path.join(stack.work, 'host-root-dir', 'new'))).to.equal(false);
     // Escalation: a nested user namespace gets nothing over the host, mounting is refused.
     const escape = await exec(id, ['sh', '-c', 'mkdir -p /m; unshare -U -r -m sh -c "mount -t tmpfs none /m && echo nested-mounted"; echo unshare=$?; mount -t tmpfs none /m && echo mounted; echo mount=$?']);
     console.log(`      escalation attempts: ${JSON.stringify(escape)}`);
@@ -154,16 +121,16 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
   it('a container whose user is outside the pod range is refused, naming the field, and leaves no idmapped mount', async () => {
     const base = 0x160000;
     const podId = await runPod('epsilon', base);
-    const containerMounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(path.join(berthd.root, 'containers'))).sort();
+    const containerMounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(path.join(stack.berthd!.root, 'containers'))).sort();
     const before = containerMounts();
     const config: runtime.v1.IContainerConfig = {
       metadata: { name: 'outside', attempt: 0 },
-      image: { image },
+      image: { image: stack.image },
       command: ['true'],
       logPath: 'outside.log',
       linux: { securityContext: { runAsUser: { value: 70000 }, namespaceOptions: { pid: CONTAINER, usernsOptions: userns(base) } } },
     };
-    const err = await client.createContainer({ podSandboxId: podId, config, sandboxConfig: podConfig('epsilon', base) }).then(
+    const err = await stack.client.createContainer({ podSandboxId: podId, config, sandboxConfig: podConfig('epsilon', base) }).then(
       () => undefined,
       (e: unknown) => e as { code?: number; details?: string },
     );
@@ -177,14 +144,14 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
     const podId = await runPod('beta', base);
     const range = [{ hostId: base, containerId: 0, length: 65536 }];
     const id = await startContainer(podId, 'beta', base, 'sleep 300', [
-      { containerPath: '/vol', hostPath: path.join(work, 'host-root-dir'), uidMappings: range, gidMappings: range },
+      { containerPath: '/vol', hostPath: path.join(stack.work, 'host-root-dir'), uidMappings: range, gidMappings: range },
     ]);
     expect((await exec(id, ['stat', '-c', '%u', '/vol/secret'])).stdout.trim()).to.equal('0');
     expect((await exec(id, ['sh', '-c', 'echo z > /vol/from-pod && echo ok'])).stdout.trim()).to.equal('ok');
-    expect(fs.statSync(path.join(work, 'host-root-dir', 'from-pod')).uid).to.equal(0);
-    fs.rmSync(path.join(work, 'host-root-dir', 'from-pod'));
+    expect(fs.statSync(path.join(stack.work, 'host-root-dir', 'from-pod')).uid).to.equal(0);
+    fs.rmSync(path.join(stack.work, 'host-root-dir', 'from-pod'));
     // Logs and stats of such a container.
-    const { stats } = await client.containerStats({ containerId: id });
+    const { stats } = await stack.client.containerStats({ containerId: id });
     expect(Number(stats?.memory?.workingSetBytes?.value ?? 0)).to.be.greaterThan(0);
   });
 
@@ -192,12 +159,12 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
     const base = 0x150000;
     const podId = await runPod('streams', base);
     const web = await startContainer(podId, 'streams', base, 'mkdir -p /www && echo hi-from-userns > /www/index.html && exec httpd -f -p 8080 -h /www');
-    const { url: execUrl } = await client.exec({ containerId: web, cmd: ['id', '-u'], stdout: true, stderr: true });
+    const { url: execUrl } = await stack.client.exec({ containerId: web, cmd: ['id', '-u'], stdout: true, stderr: true });
     const rc = await spdyRemoteCommand(execUrl ?? '', { stderr: true });
     expect((await rc.stdout).toString()).to.equal('0\n');
     expect(JSON.parse(await rc.error).status).to.equal('Success');
 
-    const { url: pfUrl } = await client.portForward({ podSandboxId: podId, port: [8080] });
+    const { url: pfUrl } = await stack.client.portForward({ podSandboxId: podId, port: [8080] });
     const pf = await SpdyPortForwardClient.connect(pfUrl ?? '');
     try {
       const page = await pf.httpGetWhenUp(8080, '/index.html');
@@ -208,16 +175,16 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
 
     const config: runtime.v1.IContainerConfig = {
       metadata: { name: `cat-${++seq}`, attempt: 0 },
-      image: { image },
+      image: { image: stack.image },
       command: ['cat'],
       stdin: true,
       stdinOnce: true,
       logPath: `cat-${seq}.log`,
       linux: { securityContext: { namespaceOptions: { pid: CONTAINER, usernsOptions: userns(base) } } },
     };
-    const { containerId: cat } = await client.createContainer({ podSandboxId: podId, config, sandboxConfig: podConfig('streams', base) });
-    await client.startContainer({ containerId: cat ?? '' });
-    const { url: attachUrl } = await client.attach({ containerId: cat ?? '', stdin: true, stdout: true, stderr: true });
+    const { containerId: cat } = await stack.client.createContainer({ podSandboxId: podId, config, sandboxConfig: podConfig('streams', base) });
+    await stack.client.startContainer({ containerId: cat ?? '' });
+    const { url: attachUrl } = await stack.client.attach({ containerId: cat ?? '', stdin: true, stdout: true, stderr: true });
     const ws = await connectWs(attachUrl ?? '', ['v5.channel.k8s.io']);
     ws.send(0, 'ping in a user namespace\n');
     for (let i = 0; i < 200 && !ws.channelData(1).toString().includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
@@ -228,7 +195,7 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
 
   it('two pods with different ranges cannot read each other\'s files', async () => {
     const [a, b] = [0x130000, 0x140000];
-    const shared = path.join(work, 'shared');
+    const shared = path.join(stack.work, 'shared');
     fs.mkdirSync(shared, { mode: 0o777 });
     fs.chmodSync(shared, 0o777);
     const mounts = [{ containerPath: '/shared', hostPath: shared }];

@@ -15,33 +15,17 @@ import { CleanupStack } from '../../common/cleanup-stack';
 import { loadNativeBinding, pauseExecutablePath } from '../../native/addon';
 import { idmappedLayersDir, mountIdmappedRootfs } from '../../runtime/idmapped-rootfs';
 import { type NativeBinding, type PauseSpec, type UserNamespaceMaps } from '../../native/binding';
+import { procStatus, sleep, waitFor } from './support/wait';
+import { rejection } from '../../common/testing/rejection-fixtures';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const BASE = 0x7a0000; // 7995392: 65536-aligned, far from any id this host uses
 const maps = (base: number): UserNamespaceMaps => ({ uids: [{ containerId: 0, hostId: base, length: 65536 }], gids: [{ containerId: 0, hostId: base, length: 65536 }] });
 
-function statusOf(pid: number): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
-  }
-  return fields;
-}
-
 function gone(pid: number): boolean {
   try {
-    return statusOf(pid).get('State')?.startsWith('Z') ?? true;
+    return procStatus(pid).get('State')?.startsWith('Z') ?? true;
   } catch {
     return true;
-  }
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
   }
 }
 
@@ -106,7 +90,7 @@ describe('user namespaces (e2e, root): native pause and idmapped mounts', functi
       sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0', 'kernel.shmmni': '1234' },
       logFile: path.join(tmp, 'pause.log'),
     });
-    const st = statusOf(pid);
+    const st = procStatus(pid);
     const mapped = String(BASE + 65535);
     expect(st.get('Uid')?.split(/\s+/), 'host view of its uids').to.deep.equal([mapped, mapped, mapped, mapped]);
     expect(st.get('Gid')?.split(/\s+/)).to.deep.equal([mapped, mapped, mapped, mapped]);
@@ -131,12 +115,7 @@ describe('user namespaces (e2e, root): native pause and idmapped mounts', functi
     const before = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).length;
     // Overlapping ranges: the kernel refuses the uid_map write.
     const overlapping: UserNamespaceMaps = { uids: [{ containerId: 0, hostId: BASE, length: 65536 }, { containerId: 10, hostId: BASE * 2, length: 10 }], gids: maps(BASE).gids };
-    let caught: unknown;
-    try {
-      await start({ userNamespace: overlapping });
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(start({ userNamespace: overlapping }));
     expect(caught).to.be.instanceOf(Error);
     expect((caught as Error).message).to.match(/start pause: write pause's uid_map/);
     await sleep(100);

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runtime } from '../../../cri/api/generated/cri';
 import { detectCgroupHierarchies } from '../../../pod/pod-cgroups';
+import type { CriClient } from '../../support/cri-client';
 
 /** The host side of one replayed pod. */
 export interface KubeletPod {
@@ -268,4 +269,17 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** ContainerStatus of `containerId` (the status field). */
+export async function containerStatusOf(client: CriClient, containerId: string): Promise<runtime.v1.IContainerStatus> {
+  return (await client.containerStatus({ containerId })).status!;
+}
+
+/** Polls ContainerStatus until the container is in `state`; returns that status. */
+export function waitContainerState(client: CriClient, containerId: string, state: number): Promise<runtime.v1.IContainerStatus> {
+  return waitFor(`container ${containerId} in state ${state}`, async () => {
+    const s = await containerStatusOf(client, containerId);
+    return s.state === state ? s : undefined;
+  });
 }

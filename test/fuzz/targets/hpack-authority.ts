@@ -15,6 +15,7 @@ import { HeaderBlockRewriter, isValidAuthority, replacementFor } from '../../../
 import { encodeInteger, HpackError, huffmanDecode, huffmanEncode } from '../../../cri/hpack';
 import { AuthorityRewriter, Http2FramingError } from '../../../cri/http2-authority-rewrite';
 import type { FuzzTarget } from '../target';
+import { http2Frame } from '../../../cri/testing/frame-fixtures';
 
 // prettier-ignore
 const STATIC: ReadonlyArray<readonly [string, string]> = [
@@ -161,14 +162,6 @@ function framed(bytes: Buffer, size: number): string {
   return Buffer.concat(out).toString('hex');
 }
 
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(streamId, 5);
-  return Buffer.concat([h, payload]);
-}
 
 function str(value: string, huffman = false): Buffer {
   const bytes = huffman ? huffmanEncode(Buffer.from(value, 'latin1')) : Buffer.from(value, 'latin1');
@@ -194,7 +187,7 @@ export const target: FuzzTarget = {
     asInput(grpc(litIdx(1, 'localhost:10250')), grpc(litNoIdx(1, 'unix:///x'))),
     asInput(Buffer.concat([litIdx(1, SOCK), encodeInteger(0, 5, 0x20)]), litNoIdx(62, 'x')),
     asInput(encodeInteger(4097, 5, 0x20), Buffer.alloc(0)),
-    asInput(Buffer.concat([frame(0x4, 0, 0, Buffer.alloc(0)), frame(0x1, 0x4, 1, grpc(litIdx(1, SOCK)))]), frame(0x0, 0x1, 1, Buffer.from('00000000020a00', 'hex'))),
+    asInput(Buffer.concat([http2Frame(0x4, 0, 0, Buffer.alloc(0)), http2Frame(0x1, 0x4, 1, grpc(litIdx(1, SOCK)))]), http2Frame(0x0, 0x1, 1, Buffer.from('00000000020a00', 'hex'))),
   ],
   async run(input: Uint8Array): Promise<void> {
     const bytes = Buffer.from(input);

@@ -8,37 +8,14 @@ import fc from 'fast-check';
 import { FailedPreconditionError, InvalidArgumentError } from '../../../common/errors';
 import { parseReference } from '../../../image/reference';
 import { parseRegistriesConfig, pullEndpoints, searchRegistries, type RegistriesConfig } from '../../../image/registries-config';
+import { SAMPLE_REGISTRIES_CONF } from '../../../image/testing/registries-fixtures';
 import type { FuzzTarget } from '../target';
 
 /** Longest one parse may take, per 100 KiB of input. */
 const PARSE_BUDGET_MS_PER_100K = 200;
 
 const SEEDS = [
-  `unqualified-search-registries = ["quay.io", "docker.io"]
-
-[[registry]]
-prefix = "registry.k8s.io"
-location = "registry.k8s.io"
-[[registry.mirror]]
-location = "localhost:5000"
-insecure = true
-[[registry.mirror]]
-location = "mirror.example.com/k8s"
-pull-from-mirror = "digest-only"
-
-[[registry]]
-prefix = "example.com/team"
-location = "internal.example.com:8443/team-mirror"
-insecure = true
-
-[[registry]]
-location = "evil.example.org"
-blocked = true
-
-[[registry]]
-prefix = "*.corp.example"
-insecure = true
-`,
+  SAMPLE_REGISTRIES_CONF,
   `[[registry]]
 location = "docker.io"
 mirror-by-digest-only = true

@@ -9,22 +9,11 @@ import fc from 'fast-check';
 import { Duplex } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { SPDY3_DICTIONARY } from '../../../cri/streaming/spdy/dictionary';
-import {
-  encodeDataFrame,
-  encodeGoAway,
-  encodePing,
-  encodeRstStream,
-  encodeSettings,
-  encodeSynReply,
-  encodeSynStream,
-  encodeWindowUpdate,
-  FrameParser,
-  SpdyProtocolError,
-  type SpdyFrame,
-} from '../../../cri/streaming/spdy/frames';
+import { encodeDataFrame, encodeGoAway, encodePing, encodeRstStream, encodeSettings, encodeSynStream, encodeWindowUpdate, FrameParser, SpdyProtocolError, type SpdyFrame } from '../../../cri/streaming/spdy/frames';
 import { serializeHeaderBlock, type SpdyHeaders } from '../../../cri/streaming/spdy/header-codec';
 import { SpdySession } from '../../../cri/streaming/spdy/session';
 import type { FuzzTarget } from '../target';
+import { spdyFrameOfEachKind } from '../../../cri/testing/frame-fixtures';
 
 /** A first header block of a connection, as a peer's zlib context would produce it. */
 function firstBlock(headers: SpdyHeaders): Buffer {
@@ -97,16 +86,7 @@ const control = fc.oneof(
 export const target: FuzzTarget = {
   name: 'spdy-frames',
   seeds: () => [
-    Buffer.concat([
-      encodeSynStream(1, firstBlock({ streamtype: ['error'] })),
-      encodeSynReply(1, Buffer.from('r'), true),
-      encodeRstStream(3, 5),
-      encodeSettings([{ id: 7, value: 1 << 20 }, { id: 4, value: 100, flags: 1 }]),
-      encodePing(42),
-      encodeGoAway(9, 1),
-      encodeWindowUpdate(0, 65536),
-      encodeDataFrame(1, Buffer.from('payload'), true),
-    ]),
+    spdyFrameOfEachKind(encodeSynStream(1, firstBlock({ streamtype: ['error'] }))),
     Buffer.concat([encodeSynStream(1, firstBlock({ streamtype: ['data'], port: ['80'], requestid: ['0'] }), { fin: false }), encodeDataFrame(1, Buffer.from('GET / HTTP/1.0\r\n\r\n'), true)]),
     Buffer.concat([encodePing(1), encodeDataFrame(3, Buffer.from('abcdef'), false), encodeWindowUpdate(3, 10)]),
     Buffer.from('8003000a00000000', 'hex'), // unknown control frame
