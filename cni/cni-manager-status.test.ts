@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CniManager, CniManagerOptions } from './cni-manager';
-import { FakePluginDir } from './testing/fake-plugins';
+import { FakePluginDir } from './testing/fake-plugin-dir';
 import { fakeCniOptions } from './testing/cni-manager-fixtures';
 
 /** Polls `probe` until it returns true or `ms` pass. */

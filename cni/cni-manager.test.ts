@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorKindOf } from '../common/errors';
 import { CniManager, CniManagerOptions } from './cni-manager';
-import { FakePluginDir } from './testing/fake-plugins';
+import { FakePluginDir } from './testing/fake-plugin-dir';
 import { PodNetworkRequest } from './types';
 import { fakeCniOptions } from './testing/cni-manager-fixtures';
 

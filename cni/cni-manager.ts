@@ -25,7 +25,7 @@ import { buildCapabilityArgs, buildCniArgs } from './runtime-args';
 import { CniPodRef, NetworkStatus, PodNetworkRequest, PodNetworkResult, SelectedNetwork } from './types';
 
 /** The interface name inside every pod. */
-export const POD_INTERFACE_NAME = 'eth0';
+const POD_INTERFACE_NAME = 'eth0';
 
 /** Receives the duration of every plugin call; `ok` is false when the call failed. */
 export interface CniPluginObserver {

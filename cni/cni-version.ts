@@ -9,7 +9,7 @@ export function isSupportedCniVersion(version: unknown): version is string {
 }
 
 /** Compares dotted versions numerically: negative, zero or positive like a sort comparator. */
-export function compareCniVersions(a: string, b: string): number {
+function compareCniVersions(a: string, b: string): number {
   const pa = a.split('.').map((n) => Number.parseInt(n, 10) || 0);
   const pb = b.split('.').map((n) => Number.parseInt(n, 10) || 0);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLogger } from '../common/logger';
 import { EMBEDDED_DEFAULT_SOURCE, loadNetwork, logLoadOutcome } from './config-loader';
-import { FakePluginDir } from './testing/fake-plugins';
+import { FakePluginDir } from './testing/fake-plugin-dir';
 
 describe('cni/config-loader', () => {
   let plugins: FakePluginDir;

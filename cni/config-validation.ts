@@ -34,7 +34,7 @@ function wrapSinglePlugin(conf: Record<string, unknown>): Record<string, unknown
 }
 
 /** Validates a list object: version, name, plugins with types whose binaries exist. */
-export async function validateNetworkConfigList(
+async function validateNetworkConfigList(
   obj: Record<string, unknown>,
   pluginDirs: string[],
 ): Promise<ValidationOutcome> {

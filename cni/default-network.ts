@@ -24,7 +24,7 @@ export interface DefaultNetworkOptions {
 }
 
 /** The CNI version the embedded list speaks; Debian 12's plugins (1.1.x) top out at 1.0.0. */
-export const DEFAULT_NETWORK_CNI_VERSION = '1.0.0';
+const DEFAULT_NETWORK_CNI_VERSION = '1.0.0';
 
 /** Builds the default list; `bridge` is required, the chained plugins only when installed. */
 export async function buildDefaultNetwork(

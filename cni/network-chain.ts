@@ -126,7 +126,7 @@ export async function statusChain(list: NetworkConfigList, s: ChainSettings): Pr
 }
 
 /** A chain operation failed; the typed plugin error is the cause and decides the kind. */
-export class CniChainError extends BerthError {}
+class CniChainError extends BerthError {}
 
 function invocationBase(ctx: AttachmentContext, s: ChainSettings) {
   return {

@@ -42,7 +42,7 @@ export async function readJsonIfExists<T>(file: string): Promise<T | undefined> 
 }
 
 /** fsyncs a directory so a rename or unlink in it is durable. */
-export async function syncDir(dir: string): Promise<void> {
+async function syncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');
   try {
     await handle.sync();

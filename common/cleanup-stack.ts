@@ -57,7 +57,7 @@ export class CleanupStack {
 }
 
 /** Rejects with a timeout error when `p` takes longer than `ms`. */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);

@@ -25,42 +25,31 @@ export class BerthError extends Error {
   }
 }
 
+/** A BerthError subclass whose `kind` is `kind` (the base of each typed error below). */
+function errorOfKindClass<K extends ErrorKind>(kind: K) {
+  return class extends BerthError {
+    override readonly kind: K = kind;
+  };
+}
+
 /** The object does not exist (gRPC NOT_FOUND). */
-export class NotFoundError extends BerthError {
-  override readonly kind = 'NotFound' as const;
-}
+export class NotFoundError extends errorOfKindClass('NotFound') {}
 /** The object exists already (gRPC ALREADY_EXISTS). */
-export class AlreadyExistsError extends BerthError {
-  override readonly kind = 'AlreadyExists' as const;
-}
+export class AlreadyExistsError extends errorOfKindClass('AlreadyExists') {}
 /** The request is malformed; the message names the field (gRPC INVALID_ARGUMENT). */
-export class InvalidArgumentError extends BerthError {
-  override readonly kind = 'InvalidArgument' as const;
-}
+export class InvalidArgumentError extends errorOfKindClass('InvalidArgument') {}
 /** The object is in the wrong state for the request (gRPC FAILED_PRECONDITION). */
-export class FailedPreconditionError extends BerthError {
-  override readonly kind = 'FailedPrecondition' as const;
-}
+export class FailedPreconditionError extends errorOfKindClass('FailedPrecondition') {}
 /** A limit was hit (gRPC RESOURCE_EXHAUSTED). */
-export class ResourceExhaustedError extends BerthError {
-  override readonly kind = 'ResourceExhausted' as const;
-}
+export class ResourceExhaustedError extends errorOfKindClass('ResourceExhausted') {}
 /** An operation ran out of time (gRPC DEADLINE_EXCEEDED). */
-export class DeadlineExceededError extends BerthError {
-  override readonly kind = 'DeadlineExceeded' as const;
-}
+export class DeadlineExceededError extends errorOfKindClass('DeadlineExceeded') {}
 /** A dependency (registry, plugin) cannot be reached right now (gRPC UNAVAILABLE). */
-export class UnavailableError extends BerthError {
-  override readonly kind = 'Unavailable' as const;
-}
+export class UnavailableError extends errorOfKindClass('Unavailable') {}
 /** The feature is not built (gRPC UNIMPLEMENTED). */
-export class UnimplementedError extends BerthError {
-  override readonly kind = 'Unimplemented' as const;
-}
+export class UnimplementedError extends errorOfKindClass('Unimplemented') {}
 /** A failure of berth or a tool it runs (runc, conmon, CNI plugin) (gRPC INTERNAL). */
-export class RuntimeError extends BerthError {
-  override readonly kind = 'Internal' as const;
-}
+export class RuntimeError extends errorOfKindClass('Internal') {}
 
 /** The error class of each kind. */
 const CLASS_OF_KIND: Readonly<Record<ErrorKind, new (message: string, options?: { cause?: unknown }) => BerthError>> = {

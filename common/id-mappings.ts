@@ -10,7 +10,7 @@ import { InvalidArgumentError } from './errors';
 const MODE = { POD: 0, CONTAINER: 1, NODE: 2, TARGET: 3 } as const;
 
 /** Ids a pod's user namespace covers (kubelet's allocation unit). */
-export const POD_ID_RANGE = 65536;
+const POD_ID_RANGE = 65536;
 /** The highest host id a range may end at: (uid_t)-1 is "no id" and must stay unmapped. */
 const MAX_HOST_ID_END = 0xffffffff;
 

@@ -20,9 +20,9 @@ export interface MapLimits {
 const MAX_KEY_BYTES = 253 + 1 + 63;
 
 /** Kubernetes' TotalAnnotationSizeLimitB. */
-export const ANNOTATION_LIMITS: MapLimits = { maxKeyBytes: MAX_KEY_BYTES, maxValueBytes: 256 * 1024, maxTotalBytes: 256 * 1024 };
+const ANNOTATION_LIMITS: MapLimits = { maxKeyBytes: MAX_KEY_BYTES, maxValueBytes: 256 * 1024, maxTotalBytes: 256 * 1024 };
 
-export const LABEL_LIMITS: MapLimits = { maxKeyBytes: MAX_KEY_BYTES, maxValueBytes: 1024, maxTotalBytes: 256 * 1024 };
+const LABEL_LIMITS: MapLimits = { maxKeyBytes: MAX_KEY_BYTES, maxValueBytes: 1024, maxTotalBytes: 256 * 1024 };
 
 /** How a key appears in a message: quoted, and cut short when it is itself oversized. */
 function keyText(key: string): string {
@@ -33,7 +33,7 @@ function keyText(key: string): string {
  * Throws InvalidArgumentError naming `field[key]` when a key, a value or the whole map is over
  * `limits`. Linear in the map's size; `field` is e.g. "annotations" or "config.labels".
  */
-export function checkMapSize(field: string, map: Readonly<Record<string, string>> | null | undefined, limits: MapLimits): void {
+function checkMapSize(field: string, map: Readonly<Record<string, string>> | null | undefined, limits: MapLimits): void {
   if (!map) return;
   let total = 0;
   for (const key of Object.keys(map)) {

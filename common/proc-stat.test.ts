@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isRunning, parseProcStat, readProcStat, readProcStatSync } from './proc-stat';
+import { isRunning, kibField, parseProcStat, parseProcStatus, readProcStat, readProcStatSync, readProcStatusSync } from './proc-stat';
 
 describe('common/proc-stat', () => {
   it('splits the fields after the last parenthesis (a command name may hold spaces and parentheses)', () => {
@@ -29,5 +29,17 @@ describe('common/proc-stat', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('parses status lines into fields, sizes in KiB, and reads this process', () => {
+    const fields = parseProcStatus('Name:\tpause\nVmRSS:\t  1234 kB\nCapBnd:\t0000000000000000\nSeccomp:\t2\n');
+    expect([...fields]).to.deep.equal([['Name', 'pause'], ['VmRSS', '1234 kB'], ['CapBnd', '0000000000000000'], ['Seccomp', '2']]);
+    expect(kibField(fields, 'VmRSS')).to.equal(1234);
+    expect(kibField(fields, 'Name')).to.equal(undefined);
+    expect(kibField(fields, 'VmHWM')).to.equal(undefined);
+    const self = readProcStatusSync('self');
+    expect(self?.get('Pid')).to.equal(String(process.pid));
+    expect(kibField(readProcStatusSync(process.pid)!, 'VmRSS')).to.be.greaterThan(1000);
+    expect(readProcStatusSync(2 ** 22 + 1)).to.equal(undefined);
   });
 });

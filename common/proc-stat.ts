@@ -1,7 +1,8 @@
 /**
- * The one reader of /proc/<pid>/stat. The command name (field 2) may hold spaces and parentheses,
- * so the fields after it are split from the last ')'. pid + start time identify one process
- * across pid reuse; a zombie (Z) or dead (X) process no longer runs.
+ * The one reader of /proc/<pid>/stat and /proc/<pid>/status. In stat the command name (field 2)
+ * may hold spaces and parentheses, so the fields after it are split from the last ')'. pid + start
+ * time identify one process across pid reuse; a zombie (Z) or dead (X) process no longer runs.
+ * status (and smaps_rollup) are `Key:<white space>value` lines.
  */
 import { readFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -51,4 +52,31 @@ export function readProcStatSync(pid: number, procRoot = '/proc'): ProcStat | un
 /** True for a process that still runs: it exists and is neither a zombie nor dead. */
 export function isRunning(stat: ProcStat | undefined): stat is ProcStat {
   return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+/** Parses `Key:\tvalue` lines (/proc/<pid>/status, smaps_rollup) into key → trimmed value. */
+export function parseProcStatus(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return fields;
+}
+
+/** A `N kB` field of parseProcStatus's map in KiB; undefined when absent or not a size. */
+export function kibField(fields: ReadonlyMap<string, string>, key: string): number | undefined {
+  const m = /^(\d+) kB$/.exec(fields.get(key) ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The parsed /proc/<pid>/<file> (default status; `self` for this process); undefined when gone. */
+export function readProcStatusSync(pid: number | 'self', file: 'status' | 'smaps_rollup' = 'status', procRoot = '/proc'): Map<string, string> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(procRoot, String(pid), file), 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseProcStatus(text);
 }

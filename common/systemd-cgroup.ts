@@ -8,7 +8,7 @@ import { InvalidArgumentError } from './errors';
 const SLICE_SUFFIX = '.slice';
 
 /** The nested directories of a slice (`-.slice` is the root: none); InvalidArgument for a malformed name. */
-export function sliceDirs(slice: string): string[] {
+function sliceDirs(slice: string): string[] {
   if (slice.length <= SLICE_SUFFIX.length || !slice.endsWith(SLICE_SUFFIX) || slice.includes('/')) {
     throw new InvalidArgumentError(`${JSON.stringify(slice)} is not a systemd slice name`);
   }

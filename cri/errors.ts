@@ -31,7 +31,7 @@ function isAbortError(err: unknown): boolean {
 }
 
 /** The gRPC code for `err`: its typed kind's code, CANCELLED for aborts, else UNKNOWN. */
-export function grpcCodeOf(err: unknown): GrpcStatus {
+function grpcCodeOf(err: unknown): GrpcStatus {
   const kind = errorKindOf(err);
   if (kind !== undefined) return KIND_TO_CODE[kind];
   if (isAbortError(err)) return GrpcStatus.CANCELLED;

@@ -21,7 +21,7 @@ import {
 } from './hpack';
 
 /** The authority given to the server instead of a socket path. */
-export const REPLACEMENT_AUTHORITY = 'localhost';
+const REPLACEMENT_AUTHORITY = 'localhost';
 
 /** RFC 3986 authority characters (host, port, userinfo, IP literals); a path has '/'. */
 const VALID_AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%[\]]*$/;

@@ -188,7 +188,7 @@ export function encodeStringLiteral(value: string): Buffer {
 }
 
 /** Number of entries in the HPACK static table; dynamic indices start after it. */
-export const STATIC_TABLE_SIZE = 61;
+const STATIC_TABLE_SIZE = 61;
 /** Static table index of the `:authority` name. */
 export const STATIC_AUTHORITY_INDEX = 1;
 
@@ -207,7 +207,7 @@ const STATIC_NAMES: readonly string[] = [
 ];
 
 /** HTTP/2's default SETTINGS_HEADER_TABLE_SIZE, which Node's (grpc-js's) server keeps. */
-export const DEFAULT_HEADER_TABLE_SIZE = 4096;
+const DEFAULT_HEADER_TABLE_SIZE = 4096;
 
 interface TableEntry {
   name: string;

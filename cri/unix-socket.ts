@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { errnoCode, FailedPreconditionError, InvalidArgumentError } from '../common/errors';
 
 /** Mode of the CRI socket: owner and group read/write. */
-export const CRI_SOCKET_MODE = 0o660;
+const CRI_SOCKET_MODE = 0o660;
 
 /** Resolves true when something accepts connections on `socketPath` within `timeoutMs`. */
 export function isSocketLive(socketPath: string, timeoutMs = 1000): Promise<boolean> {

@@ -19,7 +19,6 @@ import { StreamingServer } from '../cri/streaming/server';
 import { ImageService } from '../image/image-service';
 import { loadRegistriesConfig } from '../image/registries-config';
 import { loadNativeBinding, pauseExecutablePath } from '../native/addon';
-import type { NativeBinding } from '../native/binding';
 import { PodManager } from '../pod/pod-manager';
 import type { ContainerManager } from '../runtime/container-manager';
 import { PodMetricsCollector } from '../runtime/metrics-collector';
@@ -38,17 +37,12 @@ import { writeShutdownMarker } from './shutdown-marker';
 import { berthVersion } from './version';
 import type { DaemonLayers } from './wiring';
 
-/** Replaceable pieces (tests pass a recording native binding). */
-export interface LayerOverrides {
-  native?: NativeBinding;
-}
-
 /** The layers for `config`, recovered from the state on disk and ready to serve. */
-export async function buildLayers(config: BerthConfig, logger: Logger, metrics: DaemonMetrics, overrides: LayerOverrides = {}): Promise<DaemonLayers> {
+export async function buildLayers(config: BerthConfig, logger: Logger, metrics: DaemonMetrics): Promise<DaemonLayers> {
   return CleanupStack.run(async (stack) => {
     const paths = derivedPaths(config);
     await secureStateDirs(config, logger);
-    const native = overrides.native ?? loadNativeBinding();
+    const native = loadNativeBinding();
 
     const network = await CniManager.create({
       configDir: config.cniConfigDir,

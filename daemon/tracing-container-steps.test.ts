@@ -7,8 +7,8 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { silentLogger } from '../common/logger';
 import { createCriServer, type CriServer } from '../cri/server';
 import { ContainerManager } from '../runtime/container-manager';
-import { specInput } from '../runtime/spec/spec-fixtures';
-import { FakeImages } from '../runtime/test-fakes';
+import { specInput } from '../runtime/testing/spec-fixtures';
+import { FakeImages } from '../runtime/testing/fake-images';
 import { createCriClient, type CriClient } from '../test/support/cri-client';
 import { DaemonMetrics } from './metrics';
 import { createOtelTracing } from './tracing-otel';

@@ -66,7 +66,7 @@ export interface ImageStorageOptions {
 }
 
 /** Default of ImageStorageOptions.workerMinLayerBytes. */
-export const DEFAULT_WORKER_MIN_LAYER_BYTES = 4 * 1024 * 1024;
+const DEFAULT_WORKER_MIN_LAYER_BYTES = 4 * 1024 * 1024;
 
 /** Runs one layer's download and unpack, telling `input.onLayerDone` how long it took. */
 function timeLayer<T>(input: WriteImageInput, digest: string | undefined, fn: () => Promise<T>): Promise<T> {

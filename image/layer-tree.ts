@@ -158,7 +158,7 @@ export class LayerTree {
 }
 
 /** openat(dirFd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW): a symlink or non-directory fails. */
-export function openChildDir(dirFd: number, name: string, rel: string): number {
+function openChildDir(dirFd: number, name: string, rel: string): number {
   if (name === '' || name === '.' || name === '..' || name.includes('/')) {
     throw new UnsafeLayerError(`unpack layer: ${quoteName(rel)} is not a plain name`);
   }

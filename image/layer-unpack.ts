@@ -26,7 +26,7 @@ import type { NativeBinding } from '../native/binding';
 import { ChunkCoalescer } from './chunk-coalescer';
 import type { LayerCompression } from './manifest';
 import { quoteName, TarRecordTooLargeError, UnsafeLayerError } from './layer-errors';
-import { LayerTree, MAX_DIR_TIME_FIXUPS } from './layer-tree';
+import { LayerTree, MAX_DIR_TIME_FIXUPS, type DirAt } from './layer-tree';
 import { paxXattrs } from './tar-pax';
 
 export { TarRecordTooLargeError, UnsafeLayerError } from './layer-errors';
@@ -215,13 +215,7 @@ class LayerUnpacker {
       return;
     }
     if (base.startsWith(WHITEOUT_PREFIX)) {
-      const hidden = base.slice(WHITEOUT_PREFIX.length);
-      if (hidden === '' || hidden === '.' || hidden === '..' || hidden.includes('/')) {
-        throw new UnsafeLayerError(`unpack layer: bad whiteout ${quoteName(h.name)}`);
-      }
-      this.tree.remove(parent, hidden);
-      await this.opts.native.mknod(path.join(parent.abs, hidden), fsc.S_IFCHR | 0o000, 0, 0);
-      this.tree.addLeaf(parent, hidden, 'other');
+      await this.whiteout(h, parent, base.slice(WHITEOUT_PREFIX.length));
       return;
     }
 
@@ -246,11 +240,7 @@ class LayerUnpacker {
         this.tree.remove(parent, base);
         const fd = fs.openSync(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
         this.tree.addLeaf(parent, base, 'other');
-        try {
-          for await (const chunk of body) fs.writeSync(fd, chunk as Buffer);
-        } finally {
-          fs.closeSync(fd);
-        }
+        await writeAllAndClose(fd, body);
         await this.setMetadata(abs, h, mode, false);
         return;
       }
@@ -266,25 +256,9 @@ class LayerUnpacker {
         await this.setMetadata(abs, h, mode, true);
         return;
       }
-      case 'link': {
-        const targetParts = safeComponents(h.linkname ?? '');
-        if (targetParts.length === 0) throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} to the layer root`);
-        const targetParent = this.tree.dirAt(targetParts.slice(0, -1), h.linkname ?? '', false);
-        const targetBase = targetParts[targetParts.length - 1]!;
-        const target = this.tree.get(targetParent, targetBase);
-        if (target === undefined) {
-          throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} to missing ${quoteName(h.linkname)}`);
-        }
-        if (target.kind === 'dir') throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} to a directory`);
-        if (targetParent.node === parent.node && targetBase === base) return;
-        if (targetParts.length > parts.length && parts.every((p, i) => targetParts[i] === p)) {
-          throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} would replace the directory holding its target`);
-        }
-        this.tree.remove(parent, base);
-        fs.linkSync(path.join(targetParent.abs, targetBase), abs); // link(2) does not follow a symlink target on Linux
-        this.tree.addLeaf(parent, base, target.kind);
+      case 'link':
+        this.hardlink(h, parts, parent, abs);
         return;
-      }
       case 'character-device':
       case 'block-device':
       case 'fifo': {
@@ -298,6 +272,37 @@ class LayerUnpacker {
       default:
         throw new UnsafeLayerError(`unpack layer: unsupported entry type ${String(h.type)} for ${quoteName(h.name)}`);
     }
+  }
+
+  /** A whiteout `.wh.<hidden>`: hides `hidden` of the lower layers with a 0/0 character device (overlayfs). */
+  private async whiteout(h: TarHeader, parent: DirAt, hidden: string): Promise<void> {
+    if (hidden === '' || hidden === '.' || hidden === '..' || hidden.includes('/')) {
+      throw new UnsafeLayerError(`unpack layer: bad whiteout ${quoteName(h.name)}`);
+    }
+    this.tree.remove(parent, hidden);
+    await this.opts.native.mknod(path.join(parent.abs, hidden), fsc.S_IFCHR | 0o000, 0, 0);
+    this.tree.addLeaf(parent, hidden, 'other');
+  }
+
+  /** A hard link to an entry already in this layer: never to the root, a directory, or an entry below itself. */
+  private hardlink(h: TarHeader, parts: readonly string[], parent: DirAt, abs: string): void {
+    const base = parts[parts.length - 1]!;
+    const targetParts = safeComponents(h.linkname ?? '');
+    if (targetParts.length === 0) throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} to the layer root`);
+    const targetParent = this.tree.dirAt(targetParts.slice(0, -1), h.linkname ?? '', false);
+    const targetBase = targetParts[targetParts.length - 1]!;
+    const target = this.tree.get(targetParent, targetBase);
+    if (target === undefined) {
+      throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} to missing ${quoteName(h.linkname)}`);
+    }
+    if (target.kind === 'dir') throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} to a directory`);
+    if (targetParent.node === parent.node && targetBase === base) return;
+    if (targetParts.length > parts.length && parts.every((p, i) => targetParts[i] === p)) {
+      throw new UnsafeLayerError(`unpack layer: hardlink ${quoteName(h.name)} would replace the directory holding its target`);
+    }
+    this.tree.remove(parent, base);
+    fs.linkSync(path.join(targetParent.abs, targetBase), abs); // link(2) does not follow a symlink target on Linux
+    this.tree.addLeaf(parent, base, target.kind);
   }
 
   /** Sets directory times last (see LayerTree.applyDirTimes). */
@@ -322,5 +327,14 @@ class LayerUnpacker {
     for (const x of xattrs) await this.opts.native.lsetxattr(abs, x.name, x.value);
     const mtime = h.mtime ?? new Date(0);
     fs.lutimesSync(abs, mtime, mtime);
+  }
+}
+
+/** Writes every chunk of `body` to `fd`, then closes it (also on a failure). */
+async function writeAllAndClose(fd: number, body: AsyncIterable<unknown>): Promise<void> {
+  try {
+    for await (const chunk of body) fs.writeSync(fd, chunk as Buffer);
+  } finally {
+    fs.closeSync(fd);
   }
 }

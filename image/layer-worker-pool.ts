@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { RuntimeError } from '../common/errors';
 import { UnpackNative, UnpackResult, unpackFailure } from './layer-unpack';
-import { FromWorkerMessage, NativeCall, ToWorkerMessage, UnpackJob, deserializeError, isFromWorkerMessage, serializeError } from './layer-worker-protocol';
+import { NativeCall, ToWorkerMessage, UnpackJob, deserializeError, isFromWorkerMessage, serializeError } from './layer-worker-protocol';
 
 export interface LayerWorkerPoolOptions {
   /** Idle workers are stopped after this long (default 30 s). */
@@ -182,6 +182,76 @@ export function sharedLayerWorkerPool(): LayerWorkerPool {
 }
 
 /**
+ * Batches source chunks into transferable buffers posted to the worker, and pauses the source
+ * while more than WINDOW_BYTES are posted but not yet consumed.
+ */
+class ChunkSender {
+  private inFlight = 0;
+  private paused = false;
+  private batch: Buffer<ArrayBuffer> | undefined;
+  private batchLen = 0;
+
+  constructor(
+    private readonly source: Readable,
+    private readonly post: (msg: ToWorkerMessage, transfer?: ArrayBuffer[]) => void,
+  ) {}
+
+  /** Copies `chunk` into batches, posting each full one. */
+  push(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      // allocUnsafeSlow: an unpooled, not zero-filled ArrayBuffer of its own, so it can be transferred.
+      if (!this.batch) this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+      const n = Math.min(chunk.length - off, BATCH_BYTES - this.batchLen);
+      this.batch.set(chunk.subarray(off, off + n), this.batchLen);
+      this.batchLen += n;
+      off += n;
+      if (this.batchLen === BATCH_BYTES) this.flush();
+    }
+  }
+
+  /** Posts the partial batch, if any. */
+  flush(): void {
+    const batch = this.batch;
+    if (!batch || this.batchLen === 0) return;
+    const whole = batch.byteOffset === 0 && batch.buffer.byteLength === this.batchLen;
+    const data = whole ? batch.buffer : batch.buffer.slice(batch.byteOffset, batch.byteOffset + this.batchLen);
+    this.inFlight += this.batchLen;
+    this.batch = undefined;
+    this.batchLen = 0;
+    this.post({ type: 'chunk', data }, [data]);
+    if (this.inFlight >= WINDOW_BYTES && !this.paused) {
+      this.paused = true;
+      this.source.pause();
+    }
+  }
+
+  /** The worker consumed `bytes`; resumes the source below half the window unless `mayResume` is false. */
+  consumed(bytes: number, mayResume: boolean): void {
+    this.inFlight -= bytes;
+    if (this.paused && mayResume && this.inFlight <= WINDOW_BYTES / 2) {
+      this.paused = false;
+      this.source.resume();
+    }
+  }
+}
+
+/** Runs a native call the worker asked for on the main thread and answers it (unless the worker is gone). */
+function answerNativeCall(pw: PooledWorker, native: WorkerUnpackRequest['native'], id: number, call: NativeCall): void {
+  const post = (msg: ToWorkerMessage): void => pw.worker.postMessage(msg);
+  // Through a promise chain so that a binding throwing synchronously also answers the worker.
+  const done = Promise.resolve().then(() =>
+    call.op === 'mknod'
+      ? native.mknod(call.path, call.mode, call.major, call.minor)
+      : native.lsetxattr(call.path, call.name, Buffer.from(call.value.buffer, call.value.byteOffset, call.value.byteLength)),
+  );
+  done.then(
+    () => !pw.exited && post({ type: 'native-result', id }),
+    (err: unknown) => !pw.exited && post({ type: 'native-result', id, error: serializeError(err) }),
+  );
+}
+
+/**
  * Streams `source` to the worker and settles with the layer's result once the worker is done
  * with the directory. A source error (download failed, pull cancelled) wins over what the worker
  * reports, and is classified exactly as in-process unpacking classifies it.
@@ -189,45 +259,21 @@ export function sharedLayerWorkerPool(): LayerWorkerPool {
 function runOnWorker(pw: PooledWorker, source: Readable, req: WorkerUnpackRequest): Promise<UnpackResult> {
   const { worker } = pw;
   const post = (msg: ToWorkerMessage, transfer?: ArrayBuffer[]): void => worker.postMessage(msg, transfer);
+  const sender = new ChunkSender(source, post);
 
   return new Promise<UnpackResult>((resolve, reject) => {
-    let inFlight = 0;
-    let paused = false;
-    let batch: Buffer<ArrayBuffer> | undefined;
-    let batchLen = 0;
     let sourceError: unknown;
     let settled = false;
     let graceTimer: NodeJS.Timeout | undefined;
-
-    const flush = (): void => {
-      if (!batch || batchLen === 0) return;
-      const whole = batch.byteOffset === 0 && batch.buffer.byteLength === batchLen;
-      const data = whole ? batch.buffer : batch.buffer.slice(batch.byteOffset, batch.byteOffset + batchLen);
-      inFlight += batchLen;
-      batch = undefined;
-      batchLen = 0;
-      post({ type: 'chunk', data }, [data]);
-      if (inFlight >= WINDOW_BYTES && !paused) {
-        paused = true;
-        source.pause();
-      }
-    };
+    /** The error to report: the source's when it failed, else the worker's. */
+    const failure = (workerError: () => unknown): unknown => (sourceError !== undefined ? unpackFailure(sourceError) : workerError());
 
     const onData = (chunk: Buffer): void => {
       req.onBytes?.(chunk.length);
-      let off = 0;
-      while (off < chunk.length) {
-        // allocUnsafeSlow: an unpooled, not zero-filled ArrayBuffer of its own, so it can be transferred.
-        if (!batch) batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
-        const n = Math.min(chunk.length - off, BATCH_BYTES - batchLen);
-        batch.set(chunk.subarray(off, off + n), batchLen);
-        batchLen += n;
-        off += n;
-        if (batchLen === BATCH_BYTES) flush();
-      }
+      sender.push(chunk);
     };
     const onEnd = (): void => {
-      flush();
+      sender.flush();
       post({ type: 'end' });
     };
     const onSourceError = (err: unknown): void => {
@@ -237,19 +283,6 @@ function runOnWorker(pw: PooledWorker, source: Readable, req: WorkerUnpackReques
       post({ type: 'cancel', error: serializeError(err) });
       // The worker answers `failed` once it has stopped; if it does not, terminate it.
       graceTimer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS);
-    };
-
-    const answerNative = (id: number, call: NativeCall): void => {
-      // Through a promise chain so that a binding throwing synchronously also answers the worker.
-      const done = Promise.resolve().then(() =>
-        call.op === 'mknod'
-          ? req.native.mknod(call.path, call.mode, call.major, call.minor)
-          : req.native.lsetxattr(call.path, call.name, Buffer.from(call.value.buffer, call.value.byteOffset, call.value.byteLength)),
-      );
-      done.then(
-        () => !pw.exited && post({ type: 'native-result', id }),
-        (err: unknown) => !pw.exited && post({ type: 'native-result', id, error: serializeError(err) }),
-      );
     };
 
     const finish = (outcome: { result: UnpackResult } | { error: unknown }): void => {
@@ -274,35 +307,23 @@ function runOnWorker(pw: PooledWorker, source: Readable, req: WorkerUnpackReques
 
     const onMessage = (msg: unknown): void => {
       if (!isFromWorkerMessage(msg)) return;
-      handle(msg);
-    };
-    const handle = (msg: FromWorkerMessage): void => {
       switch (msg.type) {
         case 'consumed':
-          inFlight -= msg.bytes;
-          if (paused && sourceError === undefined && inFlight <= WINDOW_BYTES / 2) {
-            paused = false;
-            source.resume();
-          }
+          sender.consumed(msg.bytes, sourceError === undefined);
           return;
         case 'native':
-          answerNative(msg.id, msg.call);
+          answerNativeCall(pw, req.native, msg.id, msg.call);
           return;
         case 'done':
-          if (sourceError !== undefined) finish({ error: unpackFailure(sourceError) });
-          else finish({ result: msg.result });
+          finish(sourceError !== undefined ? { error: unpackFailure(sourceError) } : { result: msg.result });
           return;
         case 'failed':
-          finish({ error: sourceError !== undefined ? unpackFailure(sourceError) : deserializeError(msg.error) });
+          finish({ error: failure(() => deserializeError(msg.error)) });
           return;
       }
     };
-    const onWorkerError = (err: Error): void => {
-      finish({ error: sourceError !== undefined ? unpackFailure(sourceError) : new RuntimeError('unpack layer in a worker thread', { cause: err }) });
-    };
-    const onExit = (code: number): void => {
-      finish({ error: sourceError !== undefined ? unpackFailure(sourceError) : new RuntimeError(`unpack layer: worker thread exited with code ${code}`) });
-    };
+    const onWorkerError = (err: Error): void => finish({ error: failure(() => new RuntimeError('unpack layer in a worker thread', { cause: err })) });
+    const onExit = (code: number): void => finish({ error: failure(() => new RuntimeError(`unpack layer: worker thread exited with code ${code}`)) });
 
     pw.cancel = onSourceError;
     worker.on('message', onMessage);

@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from '../common/errors';
 
 export const DEFAULT_DOMAIN = 'docker.io';
-export const DEFAULT_TAG = 'latest';
+const DEFAULT_TAG = 'latest';
 
 /** A parsed, normalised reference. */
 export interface ImageReference {

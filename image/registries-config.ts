@@ -149,7 +149,7 @@ export function parseRegistriesConfig(text: string, source = 'registries.conf'):
 }
 
 /** The entry with the longest prefix matching `ref`, if any. */
-export function findRegistryEntry(config: RegistriesConfig, ref: ImageReference): RegistryEntry | undefined {
+function findRegistryEntry(config: RegistriesConfig, ref: ImageReference): RegistryEntry | undefined {
   const name = repositoryOf(ref);
   let best: RegistryEntry | undefined;
   let bestLen = -1;

@@ -24,7 +24,7 @@ const headers = require(path.join(path.dirname(require.resolve('tar-stream')), '
 };
 
 /** Largest PAX or GNU long name/link record an unpack buffers. */
-export const MAX_TAR_RECORD_BYTES = 1024 * 1024;
+const MAX_TAR_RECORD_BYTES = 1024 * 1024;
 
 /** The records tar-stream buffers whole, by its type name. */
 const BUFFERED_RECORDS: ReadonlyMap<string, string> = new Map([
@@ -44,7 +44,7 @@ headers.decode = (buf, filenameEncoding, allowUnknownFormat) => {
   return h;
 };
 
-export const XATTR_PREFIX = 'SCHILY.xattr.';
+const XATTR_PREFIX = 'SCHILY.xattr.';
 
 function decodePaxBinarySafe(buf: Buffer): Record<string, string> {
   const result: Record<string, string> = {};

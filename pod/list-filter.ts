@@ -19,7 +19,7 @@ export function filterSandboxes(records: readonly SandboxRecord[], filter: Sandb
 }
 
 /** The CRI state of a record. */
-export function stateOf(record: SandboxRecord): SandboxInfo['state'] {
+function stateOf(record: SandboxRecord): SandboxInfo['state'] {
   return record.phase === 'ready' ? 'ready' : 'notready';
 }
 

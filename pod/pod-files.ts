@@ -13,7 +13,7 @@ export interface PodFilePaths {
 }
 
 /** The paths of the files in `dir`. */
-export function podFilePaths(dir: string): PodFilePaths {
+function podFilePaths(dir: string): PodFilePaths {
   return {
     hostnamePath: path.join(dir, 'hostname'),
     hostsPath: path.join(dir, 'hosts'),

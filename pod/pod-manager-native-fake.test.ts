@@ -4,7 +4,7 @@ import { FakeNativeBinding } from '../native/testing/fake-native';
 import * as path from 'node:path';
 import type { PauseSpec } from '../native/binding';
 import { PodManager } from './pod-manager';
-import { FakePodNetwork } from './pod-test-fakes';
+import { FakePodNetwork } from './testing/fake-pod-network';
 import { NamespaceMode } from './types';
 import { fakePodManagerOptions, recordingProcesses } from './testing/pod-manager-fixtures';
 import { tempDirEach } from './../common/testing/temp-dir-fixtures';

@@ -6,7 +6,8 @@ import { InvalidArgumentError, NotFoundError } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { PodManager } from './pod-manager';
 import { FakeNativeBinding } from '../native/testing/fake-native';
-import { FakePodNetwork, FakeProcesses } from './pod-test-fakes';
+import { FakePodNetwork } from './testing/fake-pod-network';
+import { FakeProcesses } from './testing/fake-processes';
 import { NamespaceMode, PodSandboxConfigInput, PodStartStep } from './types';
 
 interface Harness {

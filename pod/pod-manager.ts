@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
+import { configFingerprint } from '../common/config-fingerprint';
 import { BerthError, describeError, FailedPreconditionError, NotFoundError } from '../common/errors';
 import { KeyedMutex } from '../common/keyed-mutex';
+import { KeyedReservations } from '../common/keyed-reservations';
 import { Logger } from '../common/logger';
 import {
   noContainersHook,
@@ -20,7 +22,6 @@ import {
   realProcessControl,
 } from './dependencies';
 import { filterSandboxes, infoOf } from './list-filter';
-import { configFingerprint, NameReservations } from './name-reservations';
 import { unpinNamespaces } from './namespace-pins';
 import { PauseWatcher } from './pause-watcher';
 import { recoverSandboxes, RecoveryOptions, RecoveryReport } from './recover-sandboxes';
@@ -69,7 +70,7 @@ export interface PodManagerOptions {
 /** The pod layer's public API. */
 export class PodManager {
   private readonly locks = new KeyedMutex();
-  private readonly names = new NameReservations();
+  private readonly names = new KeyedReservations('pod sandbox');
   private readonly store: SandboxStore;
   private readonly pauses: PauseWatcher;
   private readonly steps: StartSandboxDeps;

@@ -25,7 +25,7 @@ const SUFFIX: Record<string, number> = {
 };
 
 /** Longest quantity string accepted; Kubernetes' own quantities are far shorter (`999999999999999999999Ei`). */
-export const MAX_QUANTITY_LENGTH = 64;
+const MAX_QUANTITY_LENGTH = 64;
 
 /**
  * Parses a quantity string to a number; undefined when it is not one. Grammar:

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import * as path from 'node:path';
 import { PodManager, PodManagerOptions } from './pod-manager';
 import { FakeNativeBinding } from '../native/testing/fake-native';
-import { FakePodNetwork, FakeProcesses } from './pod-test-fakes';
+import { FakePodNetwork } from './testing/fake-pod-network';
+import { FakeProcesses } from './testing/fake-processes';
 import { PodSandboxConfigInput } from './types';
 import { fakePodManagerOptions } from './testing/pod-manager-fixtures';
 import { tempDirEach } from './../common/testing/temp-dir-fixtures';

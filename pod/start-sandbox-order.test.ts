@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { silentLogger } from '../common/logger';
 import { PodManager } from './pod-manager';
 import { FakeNativeBinding } from '../native/testing/fake-native';
-import { FakePodNetwork, FakeProcesses } from './pod-test-fakes';
+import { FakePodNetwork } from './testing/fake-pod-network';
+import { FakeProcesses } from './testing/fake-processes';
 import { TEST_PAUSE_MARKER_ENV, TEST_PAUSE_STEP_ENV, type TestPauseMarker } from './test-pause-hook';
 
 /** Waits until `file` exists (the crash seam paused berthd's step). */

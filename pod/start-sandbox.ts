@@ -14,11 +14,12 @@ import { hostname as osHostname } from 'node:os';
 import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
 import { RuntimeError } from '../common/errors';
+import { timeAsync } from '../common/timed';
 import { Logger } from '../common/logger';
 import type { NamespaceKind } from '../native/binding';
 import { PodNativeOps, PodNetwork, PodStartObserver, ProcessControl } from './dependencies';
 import { unpinNamespace, pinNamespaces } from './namespace-pins';
-import { PodCgroups, podCgroupName } from './pod-cgroups';
+import { PodCgroup, PodCgroups, podCgroupName } from './pod-cgroups';
 import { updateHostsWithIps, writePodFiles } from './pod-files';
 import { SANDBOX_RECORD_VERSION, SandboxRecord, SandboxStore } from './sandbox-store';
 import { mountShm, unmountShm } from './shm';
@@ -63,26 +64,72 @@ export async function startSandbox(
   log: Logger,
 ): Promise<SandboxRecord> {
   const timings: Partial<Record<PodStartStep, number>> = {};
-  const timed = async <T>(step: PodStartStep, fn: () => Promise<T>): Promise<T> => {
-    await pauseBeforeStepForTests(step, { id, name: cfg.name, namespace: cfg.namespace });
-    const started = process.hrtime.bigint();
-    try {
-      return await fn();
-    } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      timings[step] = Math.round(seconds * 1e6) / 1e3;
-      deps.observer?.observeStep(step, seconds);
-    }
-  };
-
   const hostNetwork = cfg.modes.network === 'node';
-  // Host ids of the pod's root (uid, gid) when it has a user namespace: what it must own.
-  const podRoot = cfg.userNamespace ? podRootIds(cfg.userNamespace) : undefined;
   const hostname = cfg.hostname || (hostNetwork ? osHostname() : id.slice(0, 12));
-  const volatileDir = volatileDirOf(deps.runRoot, id);
-  const cgroupParent = cfg.cgroupParent || deps.defaultCgroupParent;
-  const nowMs = Date.now();
-  const record: SandboxRecord = {
+  const ctx: StartContext = {
+    deps,
+    id,
+    cfg,
+    stack,
+    hostNetwork,
+    hostname,
+    // Host ids of the pod's root (uid, gid) when it has a user namespace: what it must own.
+    podRoot: cfg.userNamespace ? podRootIds(cfg.userNamespace) : undefined,
+    volatileDir: volatileDirOf(deps.runRoot, id),
+    record: creatingRecord(id, cfg, rawConfig, hostname, cfg.cgroupParent || deps.defaultCgroupParent, timings),
+    timed: async (step, fn) => {
+      await pauseBeforeStepForTests(step, { id, name: cfg.name, namespace: cfg.namespace });
+      return timeAsync(fn, (seconds) => {
+        timings[step] = Math.round(seconds * 1e6) / 1e3;
+        deps.observer?.observeStep(step, seconds);
+      });
+    },
+  };
+  const cgroup = await prepareHostSide(ctx);
+  const namespaces = podNamespaces(cfg, hostNetwork);
+  const pid = await ctx.timed('pause', () => startPause(ctx, cgroup, namespaces));
+  await ctx.timed('pin', async () => {
+    const pinned: NamespaceKind[] = cfg.userNamespace ? [...namespaces, 'user'] : namespaces;
+    ctx.record.info.namespacePaths = await pinNamespaces(deps.native, deps.runRoot, id, pid, pinned, (kind, file) =>
+      stack.push(`unpin ${kind} namespace`, () => unpinNamespace(deps.native, file)),
+    );
+  });
+  const netnsPath = ctx.record.info.namespacePaths.net;
+  if (netnsPath) await ctx.timed('cni', () => attachNetwork(ctx, netnsPath));
+  await ctx.timed('state', async () => {
+    ctx.record.phase = 'ready';
+    await deps.store.put(ctx.record);
+  });
+  log.info('pod sandbox started', { pod: id, name: cfg.reservedName, pid, ips: ctx.record.runtime.ips, stepTimingsMs: timings });
+  return ctx.record;
+}
+
+/** What every step of one start shares. */
+interface StartContext {
+  deps: StartSandboxDeps;
+  id: string;
+  cfg: ValidatedPodConfig;
+  stack: CleanupStack;
+  hostNetwork: boolean;
+  hostname: string;
+  podRoot: { uid: number; gid: number } | undefined;
+  volatileDir: string;
+  /** Filled in step by step; stored as `creating` first, `ready` last. */
+  record: SandboxRecord;
+  /** Times a step into the record's step timings and the observer. */
+  timed<T>(step: PodStartStep, fn: () => Promise<T>): Promise<T>;
+}
+
+/** The `creating` record of a pod about to start (paths and runtime facts are filled in later). */
+function creatingRecord(
+  id: string,
+  cfg: ValidatedPodConfig,
+  rawConfig: PodSandboxConfigInput,
+  hostname: string,
+  cgroupParent: string,
+  timings: Partial<Record<PodStartStep, number>>,
+): SandboxRecord {
+  return {
     version: SANDBOX_RECORD_VERSION,
     phase: 'creating',
     reservedName: cfg.reservedName,
@@ -92,7 +139,7 @@ export async function startSandbox(
       namespace: cfg.namespace,
       uid: cfg.uid,
       attempt: cfg.attempt,
-      createdAt: nowMs * 1e6,
+      createdAt: Date.now() * 1e6,
       runtimeHandler: cfg.runtimeHandler,
       namespacePaths: {},
       namespaceModes: cfg.modes,
@@ -109,20 +156,25 @@ export async function startSandbox(
     },
     runtime: { cgroupDirs: [], ips: [], networkAttached: false, shmMounted: false, stepTimingsMs: timings },
   };
+}
 
-  // files, shm and cgroup are independent: they run concurrently (allSettled, so every undo is on
-  // the stack before a failure unwinds it). The undo of the two dirs is pushed first so it runs
-  // last, after shm is unmounted. The `creating` record is durable before the pod cgroup and pause
-  // exist: recovery finds both only through it (the cgroup parent is in the record), so a crash
-  // between them and the record would leak the cgroup.
+/**
+ * The files, shm and cgroup steps. They are independent and run concurrently (allSettled, so every
+ * undo is on the stack before a failure unwinds it). The undo of the two dirs is pushed first so it
+ * runs last, after shm is unmounted. The `creating` record is durable before the pod cgroup and
+ * pause exist: recovery finds both only through it (the cgroup parent is in the record), so a crash
+ * between them and the record would leak the cgroup.
+ */
+async function prepareHostSide(ctx: StartContext): Promise<PodCgroup> {
+  const { deps, id, cfg, stack, record, volatileDir, podRoot } = ctx;
   stack.push('delete pod state', () => deps.store.delete(id));
   stack.push('delete pod volatile dir', () => fs.rm(volatileDir, { recursive: true, force: true }));
   await fs.mkdir(volatileDir, { recursive: true, mode: 0o711 });
   const recordWritten = deps.store.put(record);
-  const files = timed('files', async () => {
+  const files = ctx.timed('files', async () => {
     const [, paths] = await Promise.all([
       recordWritten,
-      writePodFiles(volatileDir, { hostname, dns: cfg.dns, hostNetwork, hostResolvConf: deps.hostResolvConf, hostHosts: deps.hostHosts }),
+      writePodFiles(volatileDir, { hostname: ctx.hostname, dns: cfg.dns, hostNetwork: ctx.hostNetwork, hostResolvConf: deps.hostResolvConf, hostHosts: deps.hostHosts }),
     ]);
     Object.assign(record.info, paths);
     if (podRoot) await chownPodFiles(paths, podRoot);
@@ -134,7 +186,7 @@ export async function startSandbox(
   });
   const shm =
     cfg.modes.ipc === 'pod'
-      ? timed('shm', async () => {
+      ? ctx.timed('shm', async () => {
           const shmPath = path.join(volatileDir, 'shm');
           await mountShm(deps.native, shmPath, deps.shmSizeBytes, podRoot);
           stack.push('unmount pod shm', () => unmountShm(deps.native, shmPath));
@@ -142,83 +194,76 @@ export async function startSandbox(
           record.runtime.shmMounted = true;
         })
       : Promise.resolve();
-  const cgroupStep = recordWritten.then(() => timed('cgroup', async () => {
-    const created = await deps.cgroups.create(cgroupParent, podCgroupName(id));
-    stack.push('remove pod cgroup', () => deps.cgroups.remove(created.dirs));
-    record.runtime.cgroupDirs = created.dirs;
-    return created;
-  }));
+  const cgroupStep = recordWritten.then(() =>
+    ctx.timed('cgroup', async () => {
+      const created = await deps.cgroups.create(record.info.cgroupParent, podCgroupName(id));
+      stack.push('remove pod cgroup', () => deps.cgroups.remove(created.dirs));
+      record.runtime.cgroupDirs = created.dirs;
+      return created;
+    }),
+  );
   const settled = await Promise.allSettled([files, shm, cgroupStep]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  const cgroup = await cgroupStep;
+  return cgroupStep;
+}
 
+/** The namespaces pause creates for the pod (the user namespace is the native layer's own step). */
+function podNamespaces(cfg: ValidatedPodConfig, hostNetwork: boolean): NamespaceKind[] {
   const namespaces: NamespaceKind[] = [];
   if (!hostNetwork) namespaces.push('net', 'uts');
   if (cfg.modes.ipc === 'pod') namespaces.push('ipc');
   if (cfg.modes.pid === 'pod') namespaces.push('pid');
+  return namespaces;
+}
 
-  const pid = await timed('pause', async () => {
-    let started: { pid: number };
-    try {
-      started = await deps.native.startPause({
-        executable: deps.pauseExecutable,
-        namespaces,
-        hostname,
-        uid: deps.pauseUid,
-        gid: deps.pauseGid,
-        cgroupProcs: cgroup.procs,
-        denyDevicesCgroups: cgroup.v2Dirs,
-        sysctls: cfg.sysctls,
-        logFile: path.join(volatileDir, 'pause.log'),
-        // uid/gid (65535) are then ids inside: pause stays an unprivileged id of the pod's own
-        // range (host base + 65535), never its root, whose files and processes it has no need of.
-        ...(cfg.userNamespace ? { userNamespace: cfg.userNamespace } : {}),
-      });
-    } catch (err) {
-      throw new RuntimeError(`start pause for pod ${id}`, { cause: err });
-    }
-    stack.push('kill pause', () => deps.killPause(id, started.pid));
-    record.runtime.pausePid = started.pid;
-    record.runtime.pauseStartTime = deps.processes.startTime(started.pid);
-    deps.watchPause(id, started.pid);
-    return started.pid;
-  });
-
-  await timed('pin', async () => {
-    const pinned: NamespaceKind[] = cfg.userNamespace ? [...namespaces, 'user'] : namespaces;
-    record.info.namespacePaths = await pinNamespaces(deps.native, deps.runRoot, id, pid, pinned, (kind, file) =>
-      stack.push(`unpin ${kind} namespace`, () => unpinNamespace(deps.native, file)),
-    );
-  });
-
-  const netnsPath = record.info.namespacePaths.net;
-  if (netnsPath) {
-    await timed('cni', async () => {
-      const ref = { id, name: cfg.name, namespace: cfg.namespace, uid: cfg.uid, netnsPath };
-      // Registered before ADD: a failed or interrupted ADD may have left half an attachment.
-      stack.push('tear down pod network', () => deps.network.tearDownPod(ref));
-      const result = await deps.network.setUpPod({
-        ...ref,
-        portMappings: cfg.portMappings,
-        ...(cfg.bandwidth ? { bandwidth: cfg.bandwidth } : {}),
-        ...(cfg.dns ? { dns: cfg.dns } : {}),
-      });
-      record.runtime.networkAttached = true;
-      record.runtime.ips = result.ips;
-      record.runtime.cniResult = result.raw;
-      if (result.ips.length > 0) {
-        await updateHostsWithIps(record.info.hostsPath, hostname, result.ips.slice(0, 1));
-        // The rewrite is a new file: hand it to the pod's root again.
-        if (podRoot) await fs.lchown(record.info.hostsPath, podRoot.uid, podRoot.gid);
-      }
+/** Starts pause in new namespaces inside the pod cgroup and watches it; returns its pid. */
+async function startPause(ctx: StartContext, cgroup: PodCgroup, namespaces: NamespaceKind[]): Promise<number> {
+  const { deps, id, cfg } = ctx;
+  let started: { pid: number };
+  try {
+    started = await deps.native.startPause({
+      executable: deps.pauseExecutable,
+      namespaces,
+      hostname: ctx.hostname,
+      uid: deps.pauseUid,
+      gid: deps.pauseGid,
+      cgroupProcs: cgroup.procs,
+      denyDevicesCgroups: cgroup.v2Dirs,
+      sysctls: cfg.sysctls,
+      logFile: path.join(ctx.volatileDir, 'pause.log'),
+      // uid/gid (65535) are then ids inside: pause stays an unprivileged id of the pod's own
+      // range (host base + 65535), never its root, whose files and processes it has no need of.
+      ...(cfg.userNamespace ? { userNamespace: cfg.userNamespace } : {}),
     });
+  } catch (err) {
+    throw new RuntimeError(`start pause for pod ${id}`, { cause: err });
   }
+  ctx.stack.push('kill pause', () => deps.killPause(id, started.pid));
+  ctx.record.runtime.pausePid = started.pid;
+  ctx.record.runtime.pauseStartTime = deps.processes.startTime(started.pid);
+  deps.watchPause(id, started.pid);
+  return started.pid;
+}
 
-  await timed('state', async () => {
-    record.phase = 'ready';
-    await deps.store.put(record);
+/** CNI ADD in the pinned netns; the pod's hosts file gets its first IP. */
+async function attachNetwork(ctx: StartContext, netnsPath: string): Promise<void> {
+  const { deps, id, cfg, record, podRoot } = ctx;
+  const ref = { id, name: cfg.name, namespace: cfg.namespace, uid: cfg.uid, netnsPath };
+  // Registered before ADD: a failed or interrupted ADD may have left half an attachment.
+  ctx.stack.push('tear down pod network', () => deps.network.tearDownPod(ref));
+  const result = await deps.network.setUpPod({
+    ...ref,
+    portMappings: cfg.portMappings,
+    ...(cfg.bandwidth ? { bandwidth: cfg.bandwidth } : {}),
+    ...(cfg.dns ? { dns: cfg.dns } : {}),
   });
-  log.info('pod sandbox started', { pod: id, name: cfg.reservedName, pid, ips: record.runtime.ips, stepTimingsMs: timings });
-  return record;
+  record.runtime.networkAttached = true;
+  record.runtime.ips = result.ips;
+  record.runtime.cniResult = result.raw;
+  if (result.ips.length > 0) {
+    await updateHostsWithIps(record.info.hostsPath, ctx.hostname, result.ips.slice(0, 1));
+    // The rewrite is a new file: hand it to the pod's root again.
+    if (podRoot) await fs.lchown(record.info.hostsPath, podRoot.uid, podRoot.gid);
+  }
 }

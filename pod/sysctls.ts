@@ -32,7 +32,7 @@ export function toDotForm(name: string): string {
 }
 
 /** The namespace a sysctl belongs to, or undefined when it is not namespaced. */
-export function sysctlNamespace(dotName: string): SysctlNamespace | undefined {
+function sysctlNamespace(dotName: string): SysctlNamespace | undefined {
   if (EXACT[dotName]) return EXACT[dotName];
   for (const [prefix, ns] of PREFIXES) if (dotName.startsWith(prefix)) return ns;
   return undefined;

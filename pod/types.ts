@@ -5,7 +5,8 @@
  * never imports cri/ (dependencies point down).
  */
 
-import type { UserNamespaceInput, UserNamespaceMappings } from '../common/id-mappings';
+import type { UserNamespaceInput } from '../common/id-mappings';
+import type { SandboxPaths } from '../common/sandbox-paths';
 
 /** CRI NamespaceMode values (api.proto). */
 export const NamespaceMode = { POD: 0, CONTAINER: 1, NODE: 2, TARGET: 3 } as const;
@@ -71,17 +72,10 @@ export interface PodNamespaceModes {
   pid: 'pod' | 'container' | 'node';
 }
 
-/** Paths of the pinned namespaces; an absent kind is the host's. */
-export interface NamespacePaths {
-  net?: string;
-  ipc?: string;
-  uts?: string;
-  pid?: string;
-  user?: string;
-}
+export type { NamespacePaths } from '../common/sandbox-paths';
 
 /** What the container layer reads about a sandbox. */
-export interface SandboxInfo {
+export interface SandboxInfo extends SandboxPaths {
   id: string;
   name: string;
   namespace: string;
@@ -91,16 +85,7 @@ export interface SandboxInfo {
   /** Nanoseconds since the epoch (millisecond precision survives the double). */
   createdAt: number;
   runtimeHandler: string;
-  namespacePaths: NamespacePaths;
   namespaceModes: PodNamespaceModes;
-  /** The pod's user namespace mappings; undefined: the host's user namespace. */
-  userNamespace?: UserNamespaceMappings;
-  /** The cgroup parent containers of this pod go under (cgroupfs path). */
-  cgroupParent: string;
-  hostnamePath: string;
-  hostsPath: string;
-  resolvConfPath: string;
-  shmPath?: string;
   hostname: string;
   logDirectory: string;
   labels: Record<string, string>;

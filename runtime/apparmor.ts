@@ -23,7 +23,7 @@ export interface AppArmorPaths {
 }
 
 /** The real host paths. */
-export const HOST_APPARMOR_PATHS: AppArmorPaths = {
+const HOST_APPARMOR_PATHS: AppArmorPaths = {
   enabled: '/sys/module/apparmor/parameters/enabled',
   profiles: '/sys/kernel/security/apparmor/profiles',
   parsers: ['/sbin/apparmor_parser', '/usr/sbin/apparmor_parser'],
@@ -66,7 +66,7 @@ export async function appArmorKernelEnabled(paths: AppArmorPaths = HOST_APPARMOR
 }
 
 /** The first executable apparmor_parser, or undefined. */
-export async function findAppArmorParser(paths: AppArmorPaths = HOST_APPARMOR_PATHS): Promise<string | undefined> {
+async function findAppArmorParser(paths: AppArmorPaths = HOST_APPARMOR_PATHS): Promise<string | undefined> {
   for (const candidate of paths.parsers) {
     const ok = await fs.access(candidate, fsConstants.X_OK).then(
       () => true,

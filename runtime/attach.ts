@@ -31,8 +31,8 @@ export interface AttachIo {
 }
 
 /** conmon's stream ids on the attach socket. */
-export const ATTACH_STDOUT = 2;
-export const ATTACH_STDERR = 3;
+const ATTACH_STDOUT = 2;
+const ATTACH_STDERR = 3;
 /** Largest stdin packet we send (conmon's buffer is 32 KiB). */
 export const ATTACH_STDIN_CHUNK = 8192;
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { InvalidArgumentError } from '../common/errors';
 import { validateCreate } from './container-create';
 import type { ContainerConfigInput } from './spec/inputs';
-import { FakeSandboxes } from './test-fakes';
+import { FakeSandboxes } from './testing/fake-sandboxes';
 
 function config(extra: Partial<ContainerConfigInput> = {}): ContainerConfigInput {
   return {

@@ -22,7 +22,7 @@ import { idmapMountSources, mountIdmappedRootfs, podUserNamespace } from './idma
 import { containerLogPath } from './log-path';
 import { appArmorProfile } from './spec/apparmor';
 import { buildContainerSpec } from './spec/build-spec';
-import type { ContainerConfigInput, ResolvedDevice, ResolvedUser, RuntimeSpecDefaults } from './spec/inputs';
+import type { ContainerConfigInput, ResolvedDevice, ResolvedUser, RuntimeSpecDefaults, SandboxSpecInput } from './spec/inputs';
 import type { OciSpec } from './spec/oci-types';
 import { startStep, timeStep, type ContainerStepObserver } from './step-observer';
 import type { UserRequest } from './user';
@@ -100,6 +100,29 @@ export async function prepareContainer(
   if (!image) throw new NotFoundError(`image ${config.image} not found`);
   if (image.lowerDirs.length === 0) throw new FailedPreconditionError(`image ${config.image} has no unpacked layers`);
 
+  const paths = await mountRootfs(deps, stack, image, sandbox, containerDir);
+  const volumes = await prepareImageVolumes(deps, stack, { containerId: id, containerDir, mounts: config.mounts });
+
+  const specStep = startStep(deps.stepObserver, 'create', 'spec build');
+  const { mounts, ...inputs } = await resolveSpecInputs(deps, stack, { config, sandbox, image, rootfs: paths.rootfs, containerDir, mounts: volumes.mounts, cdi });
+  const spec = buildContainerSpec({
+    containerId: id,
+    config: { ...config, mounts },
+    sandbox: sandboxSpecInput(sandbox),
+    image: { id: image.id, ref: image.repoTags[0] ?? config.image, config: image.config },
+    ...inputs,
+    defaults: defaultsForHandler(deps, sandbox.runtimeHandler),
+  });
+  await Promise.all([fs.writeFile(path.join(paths.bundle, 'config.json'), JSON.stringify(spec)), logPath ? fs.mkdir(path.dirname(logPath), { recursive: true }) : undefined]);
+  specStep.end();
+  if (inputs.cdiEdits && inputs.cdiEdits.devices.length > 0) deps.stepObserver?.cdiDevicesInjected?.(inputs.cdiEdits.devices.length);
+
+  const record = createdRecord({ ...args, image, logPath, paths, mounts, user: inputs.user, imageVolumes: volumes.volumes, cgroupsPath: spec.linux.cgroupsPath ?? '', createdAtNs: deps.nowNs() });
+  return { record, spec };
+}
+
+/** The container's bundle and rootfs: an overlay of the image layers (id-mapped in a user-namespaced pod). */
+async function mountRootfs(deps: CreateDeps, stack: CleanupStack, image: ResolvedImage, sandbox: SandboxView, containerDir: string): Promise<ContainerRecord['paths']> {
   const bundle = path.join(containerDir, 'bundle');
   const rootfs = path.join(bundle, 'rootfs');
   const upper = path.join(containerDir, 'upper');
@@ -108,7 +131,6 @@ export async function prepareContainer(
   await fs.mkdir(containerDir, { recursive: true, mode: 0o700 });
   stack.push('remove container dir', () => fs.rm(containerDir, { recursive: true, force: true }));
   await Promise.all([fs.mkdir(rootfs, { recursive: true }), fs.mkdir(upper), fs.mkdir(work)]);
-
   if (sandbox.userNamespace) {
     await mountIdmappedRootfs(deps.native, { lowerDirs: image.lowerDirs, containerDir, rootfs, upper, work, ...podUserNamespace(sandbox) }, stack);
   } else {
@@ -116,13 +138,19 @@ export async function prepareContainer(
     stack.push('unmount rootfs', () => deps.native.unmount(rootfs, ['detach']));
   }
   mountStep.end();
-  const volumes = await prepareImageVolumes(deps, stack, { containerId: id, containerDir, mounts: config.mounts });
+  return { dir: containerDir, bundle, rootfs };
+}
 
-  const specStep = startStep(deps.stepObserver, 'create', 'spec build');
+/** The independent lookups the spec needs, run together (Create's latency is kubelet's pod start latency). */
+async function resolveSpecInputs(
+  deps: CreateDeps,
+  stack: CleanupStack,
+  args: { config: ContainerConfigInput; sandbox: SandboxView; image: ResolvedImage; rootfs: string; containerDir: string; mounts: ContainerConfigInput['mounts']; cdi: CdiRequest[] },
+) {
+  const { config, sandbox, image, cdi } = args;
   const sec = config.security;
-  // Independent lookups: run them together (Create's latency is kubelet's pod start latency).
   const [user, mounts, devices, hostDevices, localhostSeccompProfile, cdiEdits] = await Promise.all([
-    deps.resolveUser(image.id, rootfs, {
+    deps.resolveUser(image.id, args.rootfs, {
       runAsUser: sec.runAsUser,
       runAsUsername: sec.runAsUsername,
       runAsGroup: sec.runAsGroup,
@@ -131,8 +159,8 @@ export async function prepareContainer(
       imageUser: image.config.User ?? undefined,
     }),
     // Like cri-o: a missing host path is created as a directory; a symlinked one is mounted at its real destination.
-    Promise.all(volumes.mounts.map(async (m, i) => (m.image !== undefined ? m : { ...m, hostPath: await prepareMountSource(m.hostPath, i) }))).then((prepared) =>
-      idmapMountSources(deps.native, prepared, containerDir, sandbox, stack),
+    Promise.all(args.mounts.map(async (m, i) => (m.image !== undefined ? m : { ...m, hostPath: await prepareMountSource(m.hostPath, i) }))).then((prepared) =>
+      idmapMountSources(deps.native, prepared, args.containerDir, sandbox, stack),
     ),
     Promise.all(config.devices.map((d, i) => deps.resolveDevice(d, i))).then((lists) => lists.flat()),
     sec.privileged ? deps.hostDevices() : Promise.resolve([]),
@@ -141,40 +169,47 @@ export async function prepareContainer(
     cdi.length > 0 ? deps.resolveCdi(cdi) : Promise.resolve(undefined),
   ]);
   const targetPid = sec.pidMode === 'TARGET' ? deps.targetPid(sec.targetId ?? '') : undefined;
+  return { user, mounts, devices, hostDevices, localhostSeccompProfile, cdiEdits, targetPid };
+}
 
-  const spec = buildContainerSpec({
-    containerId: id,
-    config: { ...config, mounts },
-    sandbox: {
-      id: sandbox.id,
-      name: sandbox.name,
-      namespace: sandbox.namespace,
-      uid: sandbox.uid,
-      hostname: sandbox.hostname || sandbox.config?.hostname || '',
-      namespacePaths: sandbox.namespacePaths,
-      ...(sandbox.userNamespace ? { userNamespace: sandbox.userNamespace } : {}),
-      cgroupParent: sandbox.cgroupParent,
-      hostnamePath: sandbox.hostnamePath,
-      hostsPath: sandbox.hostsPath,
-      resolvConfPath: sandbox.resolvConfPath,
-      shmPath: sandbox.shmPath,
-    },
-    image: { id: image.id, ref: image.repoTags[0] ?? config.image, config: image.config },
-    user,
-    devices,
-    hostDevices,
-    localhostSeccompProfile,
-    targetPid,
-    defaults: defaultsForHandler(deps, sandbox.runtimeHandler),
-    cdiEdits,
-  });
-  await Promise.all([fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec)), logPath ? fs.mkdir(path.dirname(logPath), { recursive: true }) : undefined]);
-  specStep.end();
-  if (cdiEdits && cdiEdits.devices.length > 0) deps.stepObserver?.cdiDevicesInjected?.(cdiEdits.devices.length);
+/** The pod data the spec builder needs, from the pod's view. */
+function sandboxSpecInput(sandbox: SandboxView): SandboxSpecInput {
+  return {
+    id: sandbox.id,
+    name: sandbox.name,
+    namespace: sandbox.namespace,
+    uid: sandbox.uid,
+    hostname: sandbox.hostname || sandbox.config?.hostname || '',
+    namespacePaths: sandbox.namespacePaths,
+    ...(sandbox.userNamespace ? { userNamespace: sandbox.userNamespace } : {}),
+    cgroupParent: sandbox.cgroupParent,
+    hostnamePath: sandbox.hostnamePath,
+    hostsPath: sandbox.hostsPath,
+    resolvConfPath: sandbox.resolvConfPath,
+    shmPath: sandbox.shmPath,
+  };
+}
 
-  const record: ContainerRecord = {
+/** The record of a container just created (no pid yet). */
+function createdRecord(args: {
+  id: string;
+  reservedName: string;
+  sandbox: SandboxView;
+  config: ContainerConfigInput;
+  image: ResolvedImage;
+  logPath: string;
+  paths: ContainerRecord['paths'];
+  mounts: ContainerConfigInput['mounts'];
+  user: ResolvedUser;
+  imageVolumes: NonNullable<ContainerRecord['imageVolumes']>;
+  cgroupsPath: string;
+  createdAtNs: number;
+}): ContainerRecord {
+  const { config, image, sandbox, user } = args;
+  const sec = config.security;
+  return {
     version: CONTAINER_RECORD_VERSION,
-    id,
+    id: args.id,
     podSandboxId: sandbox.id,
     name: config.name,
     attempt: config.attempt,
@@ -182,30 +217,29 @@ export async function prepareContainer(
     image: { requested: config.image, id: image.id, ref: imageRef(image), name: reportedImageName(config.userSpecifiedImage, image.repoTags, config.image) },
     runtimeHandler: sandbox.runtimeHandler,
     state: 'created',
-    createdAtNs: deps.nowNs(),
+    createdAtNs: args.createdAtNs,
     startedAtNs: 0,
     finishedAtNs: 0,
     exitCode: 0,
     reason: '',
     message: '',
     pid: 0,
-    logPath,
+    logPath: args.logPath,
     labels: { ...config.labels },
     annotations: { ...config.annotations },
     // Status reports a bind as requested, an image volume with the source berth mounted.
-    mounts: config.mounts.map((m, i) => (m.image !== undefined ? { ...mounts[i] } : { ...m })),
+    mounts: config.mounts.map((m, i) => (m.image !== undefined ? { ...args.mounts[i] } : { ...m })),
     resources: config.resources ? structuredClone(config.resources) : undefined,
     user: { uid: user.uid, gid: user.gid, supplementalGroups: [...user.additionalGids], ...(sec.runAsUsername ? { username: sec.runAsUsername } : {}) },
     stopSignal: config.stopSignal || image.config.StopSignal || '',
     tty: config.tty,
     stdin: config.stdin,
     stdinOnce: config.stdinOnce,
-    paths: { dir: containerDir, bundle, rootfs },
+    paths: args.paths,
     rootfsMounted: true,
-    ...(volumes.volumes.length > 0 ? { imageVolumes: volumes.volumes } : {}),
-    cgroupsPath: spec.linux.cgroupsPath ?? '',
+    ...(args.imageVolumes.length > 0 ? { imageVolumes: args.imageVolumes } : {}),
+    cgroupsPath: args.cgroupsPath,
   };
-  return { record, spec };
 }
 
 /** Refuses, before any work, an AppArmor choice the host cannot honour (a Localhost profile must be loaded). */

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { ContainerManager } from './container-manager';
 import { reportedImageName } from './container-record';
 import type { ContainerConfigInput } from './spec/inputs';
-import { FakeImages } from './test-fakes';
+import { FakeImages } from './testing/fake-images';
 import { fakeManagerOptions, managerFakes, shContainerConfig, type ManagerFakes } from './testing/container-manager-fixtures';
 import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 

@@ -12,6 +12,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
+import { configFingerprint } from '../common/config-fingerprint';
 import type { ContainerManagerOptions } from './container-manager-options';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError, errnoCode } from '../common/errors';
 import { featuresByHandler, type HandlerFeatures } from './handler-features';
@@ -22,8 +23,6 @@ import { containerReservedName, newContainerId, prepareContainer, readSeccompPro
 import { ContainerEventHub, type ContainerEventListener, type ContainerEventType } from './container-events';
 import type { ContainerRecord } from './container-record';
 import { recoverContainers, type ContainerRecoveryReport } from './container-recovery';
-import { configFingerprint } from './config-fingerprint';
-import { assertSameCreate, InflightCreates } from './inflight-creates';
 import { statsReaderFor, statsTargetOf, type ContainerStatsReader, type ContainerStatsView, type StatsTarget } from './container-stats';
 import { ContainerStore } from './container-store';
 import type { PodStatsInput, PodStatsView } from './pod-stats';
@@ -59,8 +58,6 @@ export class ContainerManager {
    * the running state (one fsync less on the Start path); recovery re-reads them from runc.
    */
   private readonly launchedPids = new Map<string, number>();
-  /** Creates in flight by reserved name (kubelet retries join them). */
-  private readonly inflight = new InflightCreates();
   private recovery: ContainerRecoveryReport | undefined;
   private readonly exitWaiters = new ExitWaiters();
   private readonly createDeps: CreateDeps;
@@ -165,43 +162,32 @@ export class ContainerManager {
     return rec;
   }
 
-  /** CreateContainer: returns the new container's id (the same id for a retry of the same request; inflight-creates.ts). */
+  /** CreateContainer: returns the new container's id (the same id for a retry of the same request: common/keyed-reservations.ts). */
   async createContainer(podSandboxId: string, config: ContainerConfigInput): Promise<string> {
     const sandbox = validateCreate(config, this.opts.sandboxes.getSandbox(podSandboxId), podSandboxId);
     const runtime = this.runtimeFor(sandbox.runtimeHandler);
     const reservedName = containerReservedName(config, sandbox);
     const fingerprint = configFingerprint({ podSandboxId: sandbox.id, config });
-    const pending = this.inflight.join(reservedName, fingerprint);
-    if (pending) return pending;
-    const existing = this.store.idForName(reservedName);
-    if (existing !== undefined) {
-      assertSameCreate(reservedName, existing, this.store.get(existing)?.configFingerprint, fingerprint);
-      return existing;
-    }
-
-    const id = newContainerId();
-    this.store.reserveName(reservedName, id);
-    const log = this.opts.logger.child({ container: id, pod: sandbox.id });
-    const work = CleanupStack.run(async (stack) => {
-      stack.push('release name', () => this.store.releaseName(reservedName, id));
-      const { record } = await prepareContainer(this.createDeps, stack, { id, reservedName, sandbox, config, containerDir: this.store.containerDir(id) });
-      record.configFingerprint = fingerprint;
-      await timeStep(this.opts.stepObserver, 'create', 'record write', () => this.store.put(record));
-      return record;
-    })
-      .then((record) => {
-        this.emit('created', record);
-        // On the next turn, so that this reply is on its way before conmon is spawned.
-        const launching = new Promise<void>((r) => setImmediate(r)).then(() => this.launch(record, runtime, log));
-        launching.catch(() => undefined); // observed by Start/Stop; never an unhandled rejection
-        this.launches.set(id, launching);
-        log.info('container created', { name: reservedName });
-        return id;
-      })
-      .catch((err: unknown) => {
+    const newId = newContainerId();
+    const create = async (): Promise<void> => {
+      const log = this.opts.logger.child({ container: newId, pod: sandbox.id });
+      const record = await CleanupStack.run(async (stack) => {
+        const { record } = await prepareContainer(this.createDeps, stack, { id: newId, reservedName, sandbox, config, containerDir: this.store.containerDir(newId) });
+        record.configFingerprint = fingerprint;
+        await timeStep(this.opts.stepObserver, 'create', 'record write', () => this.store.put(record));
+        return record;
+      }).catch((err: unknown) => {
         throw wrapError(err, `create container ${config.name} in pod ${podSandboxId}`);
       });
-    return this.inflight.track(reservedName, fingerprint, work);
+      this.emit('created', record);
+      // On the next turn, so that this reply is on its way before conmon is spawned.
+      const launching = new Promise<void>((r) => setImmediate(r)).then(() => this.launch(record, runtime, log));
+      launching.catch(() => undefined); // observed by Start/Stop; never an unhandled rejection
+      this.launches.set(newId, launching);
+      log.info('container created', { name: reservedName });
+    };
+    const { id } = await this.store.names.reserveOrJoin(reservedName, newId, create, fingerprint);
+    return id;
   }
 
   /** Runs conmon (which runs `runc create`) and records the pid or the failure. */

@@ -13,7 +13,7 @@ import { ociResources } from './spec/resources';
  * ExecSync output cap, stdout and stderr together: the reply must fit in one 16 MiB gRPC message
  * (kubelet's receive limit and berthd's send limit); 64 KiB are left for the rest of the message.
  */
-export const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024 - 64 * 1024;
+const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024 - 64 * 1024;
 
 export interface ExecSyncResult {
   stdout: Buffer;

@@ -52,7 +52,7 @@ export interface ContainerRecord {
   imageVolumes?: ImageVolumeRecord[];
   /** The cgroup path the spec gave runc (for stats). */
   cgroupsPath: string;
-  /** Fingerprint of the CreateContainer request (runtime/config-fingerprint.ts), so a retry can be told from a conflict. */
+  /** Fingerprint of the CreateContainer request (common/config-fingerprint.ts), so a retry can be told from a conflict. */
   configFingerprint?: string;
 }
 

@@ -6,8 +6,11 @@ import { errorKindOf } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { ContainerManager } from './container-manager';
 import { LOST_EXIT_CODE, LOST_REASON } from './container-recovery';
-import { specInput } from './spec/spec-fixtures';
-import { FakeImages, FakeMonitor, FakeRuntime, FakeSandboxes } from './test-fakes';
+import { specInput } from './testing/spec-fixtures';
+import { FakeImages } from './testing/fake-images';
+import { FakeMonitor } from './testing/fake-monitor';
+import { FakeRuntime } from './testing/fake-runtime';
+import { FakeSandboxes } from './testing/fake-sandboxes';
 import { fakeManagerOptions, managerFakes, shContainerConfig, type ManagerFakes } from './testing/container-manager-fixtures';
 import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 

@@ -105,7 +105,7 @@ async function removeStrayFiles(store: ContainerStore, exitDir: string, unreadab
 }
 
 /** Reconciles live records with the runtime; returns the ids it marked exited (`lost`) and those reset for a relaunch. */
-export async function reconcileContainers(opts: {
+async function reconcileContainers(opts: {
   store: ContainerStore;
   runtimeFor: (handler: string) => OciRuntimeDriver;
   logger: Logger;
@@ -198,7 +198,7 @@ async function conmonAlive(rec: ContainerRecord): Promise<boolean> {
 }
 
 /** Removes container directories that have no record (creates interrupted by a crash); returns their ids. */
-export async function removeOrphanContainerDirs(opts: { store: ContainerStore; native: RuntimeNative; logger: Logger; keep?: ReadonlySet<string> }): Promise<string[]> {
+async function removeOrphanContainerDirs(opts: { store: ContainerStore; native: RuntimeNative; logger: Logger; keep?: ReadonlySet<string> }): Promise<string[]> {
   const removed: string[] = [];
   const names = await fs.readdir(opts.store.dir).catch(() => [] as string[]);
   for (const id of names) {

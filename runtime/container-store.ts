@@ -16,8 +16,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../common/atomic-file';
-import { AlreadyExistsError, describeError, errnoCode, RuntimeError } from '../common/errors';
+import { describeError, errnoCode, RuntimeError } from '../common/errors';
 import { KeyedMutex } from '../common/keyed-mutex';
+import { KeyedReservations } from '../common/keyed-reservations';
 import type { Logger } from '../common/logger';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
 
@@ -25,8 +26,8 @@ const STATE_FILE = 'state.json';
 
 export class ContainerStore {
   private readonly records = new Map<string, ContainerRecord>();
-  /** reserved name → container id (also for containers still being created). */
-  private readonly names = new Map<string, string>();
+  /** reserved name → container id (also for containers still being created; retries join those). */
+  readonly names = new KeyedReservations('container');
   /** Operation locks (start/stop/remove/update of one container run one at a time). */
   readonly locks = new KeyedMutex();
   /** Record write locks, held only for one read-modify-write. */
@@ -60,7 +61,7 @@ export class ContainerStore {
           throw new RuntimeError(`unsupported container record (version ${String(rec.version)}, id ${String(rec.id)})`);
         }
         this.records.set(rec.id, rec);
-        this.names.set(rec.reservedName, rec.id);
+        this.names.claim(rec.reservedName, rec.id, rec.configFingerprint);
         records.push(rec);
       } catch (err) {
         if (errnoCode(err) === 'ENOENT') continue; // a create that died before its first write
@@ -69,24 +70,6 @@ export class ContainerStore {
       }
     }
     return { records, unreadable };
-  }
-
-  /** Reserves `name` for `id`; AlreadyExistsError naming the holder when taken by another id. */
-  reserveName(name: string, id: string): void {
-    const holder = this.names.get(name);
-    if (holder !== undefined && holder !== id) {
-      throw new AlreadyExistsError(`container name ${name} is reserved for container ${holder}`);
-    }
-    this.names.set(name, id);
-  }
-
-  /** The id holding `name`, if any. */
-  idForName(name: string): string | undefined {
-    return this.names.get(name);
-  }
-
-  releaseName(name: string, id: string): void {
-    if (this.names.get(name) === id) this.names.delete(name);
   }
 
   get(id: string): ContainerRecord | undefined {
@@ -107,7 +90,6 @@ export class ContainerStore {
       await writeJsonAtomic(file, rec, 0o600);
     });
     this.records.set(rec.id, rec);
-    this.names.set(rec.reservedName, rec.id);
   }
 
   /**
@@ -132,7 +114,7 @@ export class ContainerStore {
       const rec = this.records.get(id);
       await fs.rm(path.join(this.containerDir(id), STATE_FILE), { force: true });
       this.records.delete(id);
-      if (rec) this.releaseName(rec.reservedName, id);
+      if (rec) this.names.release(rec.reservedName, id);
     });
   }
 

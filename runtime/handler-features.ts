@@ -39,7 +39,7 @@ export function kernelAtLeast(release: string, major: number, minor: number): bo
 }
 
 /** True when the runtime named in `versionText` runs containers joining a pinned user namespace (runc 1.1+ only: checked). */
-export function runtimeJoinsUserNamespaces(versionText: string | undefined): boolean {
+function runtimeJoinsUserNamespaces(versionText: string | undefined): boolean {
   const v = versionText === undefined ? undefined : parseRuntimeVersion(versionText);
   return v !== undefined && v.name === 'runc' && (v.major > 1 || (v.major === 1 && v.minor >= 1));
 }

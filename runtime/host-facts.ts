@@ -7,6 +7,7 @@ import { promises as fs, type Stats } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError, errnoCode } from '../common/errors';
+import { parseProcStatus } from '../common/proc-stat';
 import { handlerFeatures } from './handler-features';
 import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from './spec/capabilities';
 import type { ContainerDeviceInput, ResolvedDevice, RuntimeSpecDefaults } from './spec/inputs';
@@ -20,7 +21,7 @@ export async function detectHostFacts(opts: { cgroupDriver: 'cgroupfs' | 'system
   const swapAccounting =
     cgroupVersion === 2 ? await exists('/sys/fs/cgroup/memory.swap.max').then((e) => e || exists('/sys/fs/cgroup/system.slice/memory.swap.max')) : await exists('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
   const status = await fs.readFile('/proc/self/status', 'utf8').catch(() => '');
-  const seccompAvailable = /^Seccomp:/m.test(status);
+  const seccompAvailable = parseProcStatus(status).has('Seccomp');
   // Raising the hard limit above berthd's own needs CAP_SYS_RESOURCE in the init user namespace
   // and fails on some hosts: never ask for more than berthd has.
   const limits = await fs.readFile('/proc/self/limits', 'utf8').catch(() => '');
@@ -46,9 +47,9 @@ export async function detectHostFacts(opts: { cgroupDriver: 'cgroupfs' | 'system
  */
 export function boundingCapabilities(status: string, lastCap: number): string[] {
   const known = ALL_LINUX_CAPABILITIES.slice(0, Math.min(ALL_LINUX_CAPABILITIES.length, lastCap + 1));
-  const m = /^CapBnd:\s*([0-9a-f]+)/m.exec(status);
-  if (!m) return known;
-  const mask = BigInt(`0x${m[1]}`);
+  const bounding = parseProcStatus(status).get('CapBnd');
+  if (!bounding || !/^[0-9a-f]+$/.test(bounding)) return known;
+  const mask = BigInt(`0x${bounding}`);
   return known.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
@@ -71,12 +72,12 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Largest number of device nodes one CRI Device directory may expand to (a hostile path could name /). */
-export const MAX_DEVICES_PER_DIR = 4096;
+const MAX_DEVICES_PER_DIR = 4096;
 /** Most directory entries looked at while expanding one CRI Device directory (/sys has millions, no nodes). */
-export const MAX_DEVICE_DIR_ENTRIES = 16384;
+const MAX_DEVICE_DIR_ENTRIES = 16384;
 
 /** Stats one device node (following symlinks); NotFound / InvalidArgument name the path. */
-export async function resolveDevice(d: ContainerDeviceInput, field = 'device'): Promise<ResolvedDevice> {
+async function resolveDevice(d: ContainerDeviceInput, field = 'device'): Promise<ResolvedDevice> {
   const st = await statDevicePath(d.hostPath, field);
   if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new InvalidArgumentError(`${field}: ${d.hostPath} is not a device node`);
   return deviceFromStat(st, d.containerPath || d.hostPath, d.permissions);

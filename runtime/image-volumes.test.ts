@@ -7,7 +7,7 @@ import { ContainerManager } from './container-manager';
 import { checkImageSubPath, resolveImageSubPath } from './image-volumes';
 import type { ImageUseRegistry } from './interfaces';
 import type { ContainerConfigInput, ContainerMountInput } from './spec/inputs';
-import { FakeImages } from './test-fakes';
+import { FakeImages } from './testing/fake-images';
 import { tempDirEach } from '../common/testing/temp-dir-fixtures';
 import { fakeManagerOptions, managerFakes, shContainerConfig, type ManagerFakes } from './testing/container-manager-fixtures';
 import { rejection } from '../common/testing/rejection-fixtures';

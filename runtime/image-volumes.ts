@@ -12,7 +12,7 @@ import type { ImageLookup, ImageUseRegistry, RuntimeNative } from './interfaces'
 import type { ContainerMountInput } from './spec/inputs';
 
 /** More overlays than this per container is not a pod, it is an attack on the mount table. */
-export const MAX_IMAGE_VOLUMES = 64;
+const MAX_IMAGE_VOLUMES = 64;
 /** PATH_MAX: longer image refs or sub paths are refused before any lookup. */
 const MAX_PATH_LENGTH = 4096;
 /** Directory under the container's dir holding the volume mounts (short: overlay options are page-bounded). */

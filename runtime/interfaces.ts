@@ -2,12 +2,12 @@
  * The narrow interfaces runtime/ consumes (docs/contributing.md, "Layers"). pod/ (PodManager.getSandbox),
  * image/ (ImageService.resolveImage) and native/ implement them; tests pass fakes.
  */
-import type { UserNamespaceMappings } from '../common/id-mappings';
+import type { SandboxPaths } from '../common/sandbox-paths';
 import type { NativeBinding } from '../native/binding';
 import type { OciImageConfig } from './spec/inputs';
 
 /** What runtime/ needs of a pod (a subset of pod/'s SandboxInfo). */
-export interface SandboxView {
+export interface SandboxView extends SandboxPaths {
   id: string;
   name: string;
   namespace: string;
@@ -15,14 +15,6 @@ export interface SandboxView {
   attempt: number;
   state: 'ready' | 'notready';
   runtimeHandler: string;
-  namespacePaths: { net?: string; ipc?: string; uts?: string; pid?: string; user?: string };
-  /** The pod's user namespace mappings; undefined: the host's user namespace. */
-  userNamespace?: UserNamespaceMappings;
-  cgroupParent: string;
-  hostnamePath: string;
-  hostsPath: string;
-  resolvConfPath: string;
-  shmPath?: string;
   logDirectory: string;
   /** The pod's hostname (falls back to config.hostname). */
   hostname?: string;

@@ -20,7 +20,7 @@ export interface MetricDescriptorView {
 }
 
 /** Label keys every metric starts with. Pod-level metrics use name "POD" and an empty image. */
-export const BASE_LABEL_KEYS = ['id', 'name', 'image'] as const;
+const BASE_LABEL_KEYS = ['id', 'name', 'image'] as const;
 
 const base = [...BASE_LABEL_KEYS];
 const withKey = (key: string) => [...BASE_LABEL_KEYS, key];

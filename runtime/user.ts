@@ -15,7 +15,7 @@ const MAX_SYMLINKS = 40;
 /** Largest /etc/passwd or /etc/group read from a rootfs. */
 export const MAX_ACCOUNTS_FILE_BYTES = 4 * 1024 * 1024;
 /** Longer passwd/group lines are skipped as malformed. */
-export const MAX_ACCOUNTS_LINE_CHARS = 64 * 1024;
+const MAX_ACCOUNTS_LINE_CHARS = 64 * 1024;
 
 /**
  * The host path of `inside` (an absolute path in the container) within `root`, symlinks resolved

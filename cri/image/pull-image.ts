@@ -6,7 +6,7 @@ import type { CallContext } from '../handlers';
 import type { ImageHandlerDeps } from './image-handlers';
 
 /** The request's AuthConfig as credentials (undefined when it carries none). */
-export function credentialsOf(auth: runtime.v1.IAuthConfig | null | undefined): RegistryCredentials | undefined {
+function credentialsOf(auth: runtime.v1.IAuthConfig | null | undefined): RegistryCredentials | undefined {
   if (!auth) return undefined;
   const creds: RegistryCredentials = {
     username: auth.username || undefined,

@@ -30,7 +30,7 @@ const NAMESPACE_MODE: Record<number, NamespaceMode> = {
 };
 
 /** CRI propagation enum → runtime's name. */
-export function propagationFromWire(p: number | null | undefined): MountPropagation {
+function propagationFromWire(p: number | null | undefined): MountPropagation {
   const v = PROPAGATION[p ?? 0];
   if (!v) throw new InvalidArgumentError(`mount propagation ${p} is unknown`);
   return v;

@@ -7,7 +7,7 @@ import { runtime } from '../api/generated/cri';
 import { propagationToWire } from './container-request-convert';
 
 /** runtime's state → CRI ContainerState. */
-export function stateToWire(s: ContainerState): runtime.v1.ContainerState {
+function stateToWire(s: ContainerState): runtime.v1.ContainerState {
   switch (s) {
     case 'created':
       return runtime.v1.ContainerState.CONTAINER_CREATED;

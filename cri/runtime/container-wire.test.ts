@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { ContainerManager } from '../../runtime/container-manager';
-import { FakeRuntime } from '../../runtime/test-fakes';
+import { FakeRuntime } from '../../runtime/testing/fake-runtime';
 import { createCriClient, isServiceError, type CriClient } from '../../test/support/cri-client';
 import { runtime } from '../api/generated/cri';
 import { createCriServer, type CriServer } from '../server';

@@ -20,12 +20,12 @@ export interface PodMetricsHandlerDeps {
 }
 
 /** One CRI MetricDescriptor. */
-export function descriptorToWire(d: MetricDescriptorView): runtime.v1.IMetricDescriptor {
+function descriptorToWire(d: MetricDescriptorView): runtime.v1.IMetricDescriptor {
   return { name: d.name, help: d.help, labelKeys: [...d.labelKeys] };
 }
 
 /** One CRI Metric. */
-export function metricToWire(m: MetricSample): runtime.v1.IMetric {
+function metricToWire(m: MetricSample): runtime.v1.IMetric {
   return {
     name: m.name,
     timestamp: m.timestampNs,
@@ -36,7 +36,7 @@ export function metricToWire(m: MetricSample): runtime.v1.IMetric {
 }
 
 /** One CRI PodSandboxMetrics. */
-export function podMetricsToWire(p: PodSandboxMetricsView): runtime.v1.IPodSandboxMetrics {
+function podMetricsToWire(p: PodSandboxMetricsView): runtime.v1.IPodSandboxMetrics {
   return {
     podSandboxId: p.podSandboxId,
     metrics: p.metrics.map(metricToWire),

@@ -45,7 +45,7 @@ export function statusOf(view: SandboxStatusView): runtime.v1.IPodSandboxStatus 
 }
 
 /** The verbose info document. */
-export function verboseInfoOf(view: SandboxStatusView): Record<string, unknown> {
+function verboseInfoOf(view: SandboxStatusView): Record<string, unknown> {
   return {
     pid: view.verbose.pausePid,
     netnsPath: view.verbose.netnsPath,

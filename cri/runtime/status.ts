@@ -4,8 +4,8 @@ import type { CallContext } from '../handlers';
 import type { RuntimeInfoDeps } from './info-handlers';
 
 /** Condition types kubelet requires (cri-api RuntimeReady / NetworkReady). */
-export const RUNTIME_READY = 'RuntimeReady';
-export const NETWORK_READY = 'NetworkReady';
+const RUNTIME_READY = 'RuntimeReady';
+const NETWORK_READY = 'NetworkReady';
 
 /** Handler for Status. */
 export function status(deps: Pick<RuntimeInfoDeps, 'status' | 'features' | 'extraInfo'>) {

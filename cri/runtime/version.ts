@@ -4,11 +4,11 @@ import type { CallContext } from '../handlers';
 import type { RuntimeInfoDeps } from './info-handlers';
 
 /** Name reported as runtime_name. */
-export const RUNTIME_NAME = 'berth';
+const RUNTIME_NAME = 'berth';
 /** The CRI API version berth implements. */
-export const RUNTIME_API_VERSION = 'v1';
+const RUNTIME_API_VERSION = 'v1';
 /** The `version` field (the kubelet-facing API version string; cri-o and containerd send 0.1.0). */
-export const KUBELET_API_VERSION = '0.1.0';
+const KUBELET_API_VERSION = '0.1.0';
 
 /** Handler for Version. */
 export function version(deps: Pick<RuntimeInfoDeps, 'runtimeVersion'>) {

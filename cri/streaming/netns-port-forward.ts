@@ -30,7 +30,7 @@ export interface NetnsConnector {
 }
 
 /** Native connects (one thread each) running at once. */
-export const MAX_CONNECTS_IN_FLIGHT = 16;
+const MAX_CONNECTS_IN_FLIGHT = 16;
 
 export class NetnsPortForwardBackend implements PortForwardBackend {
   private readonly slots: ConnectSlots;

@@ -4,7 +4,7 @@ import { readAll, SpdyPortForwardClient } from '../../test/support/spdy-client';
 import { connectWs } from '../../test/support/ws-stream-client';
 import { NetnsPortForwardBackend, staticNetnsLookup } from './netns-port-forward';
 import { DEFAULT_PORT_FORWARD_LIMITS, PortForwardLimiter } from './port-forward-limits';
-import { startEchoServer, startLocalStreamingServer, type LocalStreamingFixture, type TcpFixture } from './streaming-test-support';
+import { startEchoServer, startLocalStreamingServer, type LocalStreamingFixture, type TcpFixture } from '../testing/streaming-fixtures';
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;

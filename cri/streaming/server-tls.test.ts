@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { RuntimeError } from '../../common/errors';
 import { connectSpdy } from '../../test/support/spdy-client';
 import { connectWs } from '../../test/support/ws-stream-client';
-import { startLocalStreamingServer, type LocalStreamingFixture } from './streaming-test-support';
+import { startLocalStreamingServer, type LocalStreamingFixture } from '../testing/streaming-fixtures';
 
 describe('streaming server: TLS', () => {
   let dir: string;

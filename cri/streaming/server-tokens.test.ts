@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as http from 'node:http';
 import { ResourceExhaustedError } from '../../common/errors';
 import { connectSpdy, spdyRemoteCommand, UpgradeRefusedError } from '../../test/support/spdy-client';
-import { startLocalStreamingServer, type LocalStreamingFixture } from './streaming-test-support';
+import { startLocalStreamingServer, type LocalStreamingFixture } from '../testing/streaming-fixtures';
 import { TokenStore } from './token-store';
 
 function plainGet(url: string): Promise<number> {

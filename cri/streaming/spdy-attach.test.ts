@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { spdyRemoteCommand } from '../../test/support/spdy-client';
-import { startLocalStreamingServer, type LocalStreamingFixture } from './streaming-test-support';
+import { startLocalStreamingServer, type LocalStreamingFixture } from '../testing/streaming-fixtures';
 
 describe('streaming server: attach over SPDY/3.1', () => {
   let f: LocalStreamingFixture;

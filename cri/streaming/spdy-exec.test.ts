@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spdyRemoteCommand, UpgradeRefusedError, connectSpdy } from '../../test/support/spdy-client';
-import { startLocalStreamingServer, type LocalStreamingFixture } from './streaming-test-support';
+import { startLocalStreamingServer, type LocalStreamingFixture } from '../testing/streaming-fixtures';
 
 function execUrl(f: LocalStreamingFixture, cmd: string[], opts: { tty?: boolean; stdin?: boolean; stdout?: boolean; stderr?: boolean } = {}): string {
   return f.server.getExecUrl({ containerId: 'c1', cmd, tty: opts.tty ?? false, stdin: opts.stdin ?? false, stdout: opts.stdout ?? true, stderr: opts.stderr ?? !opts.tty });

@@ -1,16 +1,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { readAll, SpdyPortForwardClient } from '../../test/support/spdy-client';
-import {
-  startBulkSource,
-  startByteCounter,
-  startEchoServer,
-  startHttpServer,
-  startLocalStreamingServer,
-  unusedPort,
-  type LocalStreamingFixture,
-  type TcpFixture,
-} from './streaming-test-support';
+import { startBulkSource, startByteCounter, startEchoServer, startHttpServer, startLocalStreamingServer, unusedPort, type LocalStreamingFixture, type TcpFixture } from '../testing/streaming-fixtures';
 
 function patternHash(total: number): string {
   const block = Buffer.alloc(256 * 1024);

@@ -19,7 +19,7 @@ export const SPDY_REMOTE_COMMAND_PROTOCOLS = ['v4.channel.k8s.io', 'v3.channel.k
 type StreamType = 'error' | 'stdin' | 'stdout' | 'stderr' | 'resize';
 
 /** The stream types the client must open for this request and protocol. */
-export function expectedStreamTypes(request: RemoteCommandRequest, protocol: string): Set<StreamType> {
+function expectedStreamTypes(request: RemoteCommandRequest, protocol: string): Set<StreamType> {
   const types = new Set<StreamType>(['error']);
   if (request.stdin) types.add('stdin');
   if (request.stdout) types.add('stdout');

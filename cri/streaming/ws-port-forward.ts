@@ -37,6 +37,72 @@ export function portsFromQuery(values: string[]): number[] {
   return ports;
 }
 
+/**
+ * The client's data for each port: written to the pod connection once it is up, held (at most
+ * MAX_EARLY_BYTES in all) until then, dropped once it failed. Reading the WebSocket pauses while
+ * any reason holds: a full pod connection, or too many early bytes.
+ */
+class ClientInbound {
+  private readonly conns: Array<Duplex | undefined>;
+  private readonly early: Buffer[][];
+  private readonly isFailed: boolean[];
+  private earlyBytes = 0;
+  private readonly pausedFor = new Set<string>();
+
+  constructor(
+    private readonly ws: WebSocket,
+    ports: number,
+  ) {
+    this.conns = Array.from({ length: ports }, () => undefined);
+    this.early = Array.from({ length: ports }, () => []);
+    this.isFailed = Array.from({ length: ports }, () => false);
+  }
+
+  /** Data from the client for port index `i`. */
+  receive(i: number, data: Buffer): void {
+    if (i >= this.conns.length || this.isFailed[i]) return;
+    const conn = this.conns[i];
+    if (conn) {
+      if (!conn.write(data)) {
+        this.setPaused(`drain ${i}`, true);
+        conn.once('drain', () => this.setPaused(`drain ${i}`, false));
+      }
+      return;
+    }
+    this.early[i].push(Buffer.from(data));
+    this.earlyBytes += data.length;
+    if (this.earlyBytes > MAX_EARLY_BYTES) this.setPaused('early', true);
+  }
+
+  /** Port i's connection is up: its early bytes are handed over. */
+  connected(i: number, conn: Duplex): void {
+    this.conns[i] = conn;
+    this.settleEarly(i, conn);
+  }
+
+  /** Port i's connection failed: its early bytes are dropped, later ones ignored. */
+  failed(i: number): void {
+    this.isFailed[i] = true;
+    this.settleEarly(i, undefined);
+  }
+
+  private settleEarly(i: number, conn: Duplex | undefined): void {
+    for (const b of this.early[i].splice(0)) {
+      this.earlyBytes -= b.length;
+      conn?.write(b);
+    }
+    if (this.earlyBytes <= MAX_EARLY_BYTES) this.setPaused('early', false);
+  }
+
+  private setPaused(reason: string, on: boolean): void {
+    const before = this.pausedFor.size > 0;
+    if (on) this.pausedFor.add(reason);
+    else this.pausedFor.delete(reason);
+    if (before && this.pausedFor.size === 0) this.ws.resume();
+    else if (!before && this.pausedFor.size > 0) this.ws.pause();
+  }
+}
+
 /** Serves one WebSocket port-forward session for `ports`. */
 export async function serveWsPortForward(
   ws: WebSocket,
@@ -50,56 +116,18 @@ export async function serveWsPortForward(
   const base64 = protocol.includes('base64');
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per forwarded connection, legitimately many
-  const conns: Array<Duplex | undefined> = ports.map(() => undefined);
-  const early: Buffer[][] = ports.map(() => []);
-  const failed: boolean[] = ports.map(() => false);
-  let earlyBytes = 0;
-  // Reading pauses while any reason holds: a full pod connection, or too many early bytes.
-  const pausedFor = new Set<string>();
-  const setPaused = (reason: string, on: boolean) => {
-    const before = pausedFor.size > 0;
-    if (on) pausedFor.add(reason);
-    else pausedFor.delete(reason);
-    if (before && pausedFor.size === 0) ws.resume();
-    else if (!before && pausedFor.size > 0) ws.pause();
-  };
-  /** Port i's connection is up (`conn`) or failed: its early bytes are handed over or dropped. */
-  const settleEarly = (i: number, conn: Duplex | undefined) => {
-    for (const b of early[i].splice(0)) {
-      earlyBytes -= b.length;
-      conn?.write(b);
-    }
-    if (earlyBytes <= MAX_EARLY_BYTES) setPaused('early', false);
-  };
+  const inbound = new ClientInbound(ws, ports.length);
   const send = (channel: number, data: Buffer) =>
     new Promise<void>((r) => (ws.readyState === ws.OPEN ? ws.send(encodeChannelMessage(channel, data, base64), () => r()) : r()));
 
   ws.on('message', (raw, isBinary) => {
     const msg = decodeChannelMessage(raw, isBinary, base64);
-    if (!msg || msg.channel % 2 !== 0) return;
-    const i = msg.channel / 2;
-    if (i >= ports.length || failed[i]) return;
-    const conn = conns[i];
-    if (conn) {
-      if (!conn.write(msg.data)) {
-        setPaused(`drain ${i}`, true);
-        conn.once('drain', () => setPaused(`drain ${i}`, false));
-      }
-      return;
-    }
-    early[i].push(Buffer.from(msg.data));
-    earlyBytes += msg.data.length;
-    if (earlyBytes > MAX_EARLY_BYTES) setPaused('early', true);
+    if (msg && msg.channel % 2 === 0) inbound.receive(msg.channel / 2, msg.data);
   });
   ws.on('close', () => abort.abort());
   ws.on('error', () => abort.abort());
 
-  for (let i = 0; i < ports.length; i++) {
-    const prefix = Buffer.alloc(2);
-    prefix.writeUInt16LE(ports[i], 0);
-    await send(2 * i, prefix);
-    await send(2 * i + 1, prefix);
-  }
+  await sendPortPrefixes(ports, send);
 
   const forwardOne = async (i: number): Promise<void> => {
     const port = ports[i];
@@ -109,25 +137,11 @@ export async function serveWsPortForward(
       if (!backends.portForward) throw new UnimplementedError('port forwarding is not supported by this runtime');
       release = limiter.acquire(request.podSandboxId);
       const conn = await backends.portForward.connect(request.podSandboxId, port, abort.signal);
-      conns[i] = conn;
-      settleEarly(i, conn);
-      await new Promise<void>((resolve) => {
-        conn.on('data', (chunk: Buffer) => {
-          conn.pause();
-          void send(2 * i, chunk).then(() => conn.resume());
-        });
-        conn.on('end', resolve);
-        conn.on('close', resolve);
-        conn.on('error', resolve);
-        abort.signal.addEventListener('abort', () => {
-          conn.destroy();
-          resolve();
-        });
-      });
+      inbound.connected(i, conn);
+      await pumpToClient(conn, (chunk) => send(2 * i, chunk), abort.signal);
       conn.destroy();
     } catch (err) {
-      failed[i] = true;
-      settleEarly(i, undefined);
+      inbound.failed(i);
       const message = `error forwarding port ${port} to pod ${request.podSandboxId}: ${describeError(err)}`;
       logger.debug('port-forward connection failed', { pod: request.podSandboxId, error: message });
       await send(2 * i + 1, Buffer.from(message));
@@ -137,4 +151,31 @@ export async function serveWsPortForward(
   };
   await Promise.all(ports.map((_, i) => forwardOne(i)));
   if (ws.readyState === ws.OPEN) ws.close(1000);
+}
+
+/** Every channel starts with its port (uint16 LE) on the data and the error channel. */
+async function sendPortPrefixes(ports: readonly number[], send: (channel: number, data: Buffer) => Promise<void>): Promise<void> {
+  for (let i = 0; i < ports.length; i++) {
+    const prefix = Buffer.alloc(2);
+    prefix.writeUInt16LE(ports[i], 0);
+    await send(2 * i, prefix);
+    await send(2 * i + 1, prefix);
+  }
+}
+
+/** Sends what the pod connection reads to the client, one chunk at a time, until either side ends. */
+function pumpToClient(conn: Duplex, send: (chunk: Buffer) => Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    conn.on('data', (chunk: Buffer) => {
+      conn.pause();
+      void send(chunk).then(() => conn.resume());
+    });
+    conn.on('end', resolve);
+    conn.on('close', resolve);
+    conn.on('error', resolve);
+    signal.addEventListener('abort', () => {
+      conn.destroy();
+      resolve();
+    });
+  });
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { connectWs } from '../../test/support/ws-stream-client';
 import { MAX_WS_MESSAGE_BYTES } from './server';
-import { startEchoServer, startHttpServer, startLocalStreamingServer, unusedPort, type LocalStreamingFixture, type TcpFixture } from './streaming-test-support';
+import { startEchoServer, startHttpServer, startLocalStreamingServer, unusedPort, type LocalStreamingFixture, type TcpFixture } from '../testing/streaming-fixtures';
 
 const STDIN = 0;
 const STDOUT = 1;

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import type { ProcessControl } from '../dependencies';
 import type { PodManagerOptions } from '../pod-manager';
-import { FakePodNetwork, FakeProcesses } from '../pod-test-fakes';
+import { FakePodNetwork } from './fake-pod-network';
+import { FakeProcesses } from './fake-processes';
 
 /**
  * Creates `dir/cg` (a cgroup v2 root) and `dir/resolv.conf` holding `resolvConf`, and returns the

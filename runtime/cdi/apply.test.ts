@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { buildContainerSpec } from '../spec/build-spec';
-import { specInput } from '../spec/spec-fixtures';
+import { specInput } from '../testing/spec-fixtures';
 import { applyCdiEdits } from './apply';
 import type { CdiEdits } from './types';
 

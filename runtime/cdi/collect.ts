@@ -43,7 +43,7 @@ async function append(out: CdiEdits, e: CdiContainerEdits, where: string, stat: 
 }
 
 /** A node with every number known: the spec's values, the rest from the host node. */
-export async function completeNode(n: CdiDeviceNode, where: string, stat: NodeStat): Promise<CdiResolvedNode> {
+async function completeNode(n: CdiDeviceNode, where: string, stat: NodeStat): Promise<CdiResolvedNode> {
   const hostPath = n.hostPath ?? n.path;
   const base = { path: n.path, permissions: n.permissions || 'rwm', ...(n.uid !== undefined ? { uid: n.uid } : {}), ...(n.gid !== undefined ? { gid: n.gid } : {}) };
   if (n.type && (n.type === 'p' || (n.major ?? 0) !== 0)) {

@@ -17,7 +17,7 @@ import { validateCdiSpec } from './validate';
 /** Largest spec file read (NVIDIA's specs for 8 GPUs are ~100 KiB). */
 export const MAX_SPEC_FILE_BYTES = 4 * 1024 * 1024;
 /** Most spec files read per directory. */
-export const MAX_SPEC_FILES_PER_DIR = 1024;
+const MAX_SPEC_FILES_PER_DIR = 1024;
 
 interface CachedFile {
   /** inode, size and mtime when parsed. */

@@ -8,7 +8,7 @@ import { MAX_QUALIFIED_NAME, parseQualifiedName } from './names';
 import type { CdiRequest } from './types';
 
 /** The annotation prefix of CDI device requests. */
-export const CDI_ANNOTATION_PREFIX = 'cdi.k8s.io/';
+const CDI_ANNOTATION_PREFIX = 'cdi.k8s.io/';
 /** Most CDI devices one container may request (cdi_devices and annotations together). */
 export const MAX_CDI_REQUESTS = 128;
 

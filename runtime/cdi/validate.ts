@@ -8,7 +8,7 @@ import { deviceNameProblem, kindProblem } from './names';
 import type { CdiContainerEdits, CdiDevice, CdiDeviceNode, CdiHook, CdiHookName, CdiIntelRdt, CdiMount, CdiSpec } from './types';
 
 /** The spec versions berth reads. */
-export const SUPPORTED_CDI_VERSIONS = ['0.3.0', '0.4.0', '0.5.0', '0.6.0', '0.7.0', '0.8.0'] as const;
+const SUPPORTED_CDI_VERSIONS = ['0.3.0', '0.4.0', '0.5.0', '0.6.0', '0.7.0', '0.8.0'] as const;
 
 const HOOK_NAMES: readonly CdiHookName[] = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
 const NODE_TYPES = ['b', 'c', 'u', 'p'] as const;
@@ -73,7 +73,7 @@ export function minimumVersion(spec: CdiSpec): { version: string; why: string } 
 }
 
 /** Orders two x.y.z versions. */
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map(Number);
   const pb = b.split('.').map(Number);
   for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);

@@ -10,10 +10,10 @@ import type { AppArmorHostFacts, AppArmorInput } from './inputs';
 export const BERTH_DEFAULT_APPARMOR_PROFILE = 'berth-default';
 
 /** Longest profile name accepted (the kernel allows more; no real profile name comes near). */
-export const MAX_APPARMOR_PROFILE_NAME = 512;
+const MAX_APPARMOR_PROFILE_NAME = 512;
 
 /** Checks a Localhost profile name: non-empty, bounded, no whitespace or control characters. */
-export function checkAppArmorProfileName(name: string | undefined, field: string): string {
+function checkAppArmorProfileName(name: string | undefined, field: string): string {
   if (!name) throw new InvalidArgumentError(`${field}: an AppArmor Localhost profile needs a name`);
   if (Buffer.byteLength(name) > MAX_APPARMOR_PROFILE_NAME) throw new InvalidArgumentError(`${field}: AppArmor profile name is longer than ${MAX_APPARMOR_PROFILE_NAME} bytes`);
   // The kernel lists profiles one per line as "<name> (<mode>)": such characters could not match.

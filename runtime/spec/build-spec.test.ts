@@ -5,7 +5,7 @@ import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities';
 import type { SpecBuildInput } from './inputs';
 import type { OciSpec } from './oci-types';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from './security-paths';
-import { specInput } from './spec-fixtures';
+import { specInput } from '../testing/spec-fixtures';
 
 interface Row {
   name: string;

@@ -17,10 +17,10 @@ import { seccompSection } from './seccomp';
 import { securityPaths } from './security-paths';
 
 /** Annotations berth puts on every container's spec (the names cri-o and containerd use). */
-export const ANNOTATION_CONTAINER_TYPE = 'io.kubernetes.cri.container-type';
-export const ANNOTATION_SANDBOX_ID = 'io.kubernetes.cri.sandbox-id';
-export const ANNOTATION_CONTAINER_NAME = 'io.kubernetes.cri.container-name';
-export const ANNOTATION_IMAGE_NAME = 'io.kubernetes.cri.image-name';
+const ANNOTATION_CONTAINER_TYPE = 'io.kubernetes.cri.container-type';
+const ANNOTATION_SANDBOX_ID = 'io.kubernetes.cri.sandbox-id';
+const ANNOTATION_CONTAINER_NAME = 'io.kubernetes.cri.container-name';
+const ANNOTATION_IMAGE_NAME = 'io.kubernetes.cri.image-name';
 
 /** Builds config.json for one container; throws InvalidArgumentError naming the bad field. */
 export function buildContainerSpec(input: SpecBuildInput, arch: string = process.arch): OciSpec {
@@ -58,29 +58,11 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
     arch,
     localhostContent: input.localhostSeccompProfile,
   });
-  const apparmorProfile = appArmorProfile({ apparmor: sec.apparmor, privileged, host: defaults.apparmor });
-  const oomScoreAdj = clampOomScoreAdj(config.resources?.oomScoreAdj, defaults.oomScoreAdjFloor);
   const propagation = rootfsPropagation(config.mounts);
 
   const spec: OciSpec = {
     ociVersion: '1.0.2',
-    process: {
-      terminal: config.tty,
-      user: processUser(input.user),
-      args: mergeArgs(config, image.config),
-      env: mergeEnv(image.config.Env ?? [], config.envs, {
-        hostname: sandbox.hostname,
-        home: input.user.home,
-        tty: config.tty,
-        defaultPath: defaults.defaultPath,
-      }),
-      cwd: workingDir(config.workingDir, image.config),
-      capabilities: ociCapabilities(caps),
-      rlimits: rlimits(defaults),
-      noNewPrivileges: sec.noNewPrivs === true && !privileged,
-      ...(oomScoreAdj !== undefined ? { oomScoreAdj } : {}),
-      ...(apparmorProfile ? { apparmorProfile } : {}),
-    },
+    process: containerProcess(input, caps),
     root: { path: 'rootfs', readonly: sec.readonlyRootfs === true },
     mounts,
     annotations: {
@@ -111,6 +93,32 @@ export function buildContainerSpec(input: SpecBuildInput, arch: string = process
     },
   };
   return input.cdiEdits ? applyCdiEdits(spec, input.cdiEdits) : spec;
+}
+
+/** The container's init process: command, environment, user, capabilities and limits. */
+function containerProcess(input: SpecBuildInput, caps: string[]): OciSpec['process'] {
+  const { config, sandbox, defaults, image } = input;
+  const sec = config.security;
+  const privileged = sec.privileged === true;
+  const apparmorProfile = appArmorProfile({ apparmor: sec.apparmor, privileged, host: defaults.apparmor });
+  const oomScoreAdj = clampOomScoreAdj(config.resources?.oomScoreAdj, defaults.oomScoreAdjFloor);
+  return {
+    terminal: config.tty,
+    user: processUser(input.user),
+    args: mergeArgs(config, image.config),
+    env: mergeEnv(image.config.Env ?? [], config.envs, {
+      hostname: sandbox.hostname,
+      home: input.user.home,
+      tty: config.tty,
+      defaultPath: defaults.defaultPath,
+    }),
+    cwd: workingDir(config.workingDir, image.config),
+    capabilities: ociCapabilities(caps),
+    rlimits: rlimits(defaults),
+    noNewPrivileges: sec.noNewPrivs === true && !privileged,
+    ...(oomScoreAdj !== undefined ? { oomScoreAdj } : {}),
+    ...(apparmorProfile ? { apparmorProfile } : {}),
+  };
 }
 
 /** Host devices plus the requested ones; a requested device wins on the same container path. */

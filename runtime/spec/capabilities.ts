@@ -30,7 +30,7 @@ export const ALL_LINUX_CAPABILITIES: readonly string[] = [
 const KNOWN = new Set(ALL_LINUX_CAPABILITIES);
 
 /** "net_admin", "NET_ADMIN" and "CAP_NET_ADMIN" all become "CAP_NET_ADMIN"; "ALL" stays "ALL". */
-export function normalizeCapability(name: string): string {
+function normalizeCapability(name: string): string {
   const upper = name.trim().toUpperCase();
   if (upper === 'ALL' || upper === 'CAP_ALL') return 'ALL';
   const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;

@@ -13,7 +13,7 @@ export function ociDevices(devices: readonly ResolvedDevice[]): OciDevice[] {
 }
 
 /** Validates a cgroup device access string (a non-empty subset of "rwm"). */
-export function deviceAccess(permissions: string): string {
+function deviceAccess(permissions: string): string {
   const p = permissions || 'rwm';
   if (!/^[rwm]{1,3}$/.test(p) || new Set(p).size !== p.length) throw new InvalidArgumentError(`device permissions ${JSON.stringify(permissions)} are not a subset of "rwm"`);
   return p;

@@ -5,6 +5,7 @@
  * content, the target container's pid, host capabilities) is resolved before and passed in.
  */
 import type { UserNamespaceMappings } from '../../common/id-mappings';
+import type { SandboxPaths } from '../../common/sandbox-paths';
 import type { CdiEdits } from '../cdi/types';
 
 /** CRI MountPropagation. */
@@ -138,21 +139,12 @@ export interface ContainerConfigInput {
 }
 
 /** The pod data the spec needs (a subset of pod/'s SandboxInfo). */
-export interface SandboxSpecInput {
+export interface SandboxSpecInput extends SandboxPaths {
   id: string;
   name: string;
   namespace: string;
   uid: string;
   hostname: string;
-  /** Pinned namespace paths; an absent entry means the host's namespace. */
-  namespacePaths: { net?: string; ipc?: string; uts?: string; pid?: string; user?: string };
-  /** The pod's user namespace mappings; undefined: the host's user namespace. */
-  userNamespace?: UserNamespaceMappings;
-  cgroupParent: string;
-  hostnamePath: string;
-  hostsPath: string;
-  resolvConfPath: string;
-  shmPath?: string;
 }
 
 /** The OCI image config's `config` object (only what the spec uses is typed). */

@@ -18,7 +18,7 @@ export function defaultMounts(opts: { privileged: boolean; cgroupVersion: 1 | 2 
 }
 
 /** rprivate / rslave / rshared for a CRI propagation. */
-export function propagationOption(p: MountPropagation): 'rprivate' | 'rslave' | 'rshared' {
+function propagationOption(p: MountPropagation): 'rprivate' | 'rslave' | 'rshared' {
   switch (p) {
     case 'private':
       return 'rprivate';
@@ -52,7 +52,7 @@ export function bindMount(m: ContainerMountInput, rroSupported: boolean): OciMou
  * An image volume's bind: always private and read-only, and never a place to run or find setuid
  * programs or device nodes, whatever the request says (the source is berth's own overlay of the image).
  */
-export function imageVolumeMount(m: ContainerMountInput, rroSupported: boolean): OciMount {
+function imageVolumeMount(m: ContainerMountInput, rroSupported: boolean): OciMount {
   const bind = bindMount({ ...m, readonly: true, propagation: 'private' }, rroSupported);
   return { ...bind, options: [...bind.options, 'noexec', 'nosuid', 'nodev'] };
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { InvalidArgumentError } from '../../common/errors';
 import { UserNamespaceMappings } from '../../common/id-mappings';
 import { checkUserMapped, containerNamespaces } from './namespaces';
-import { specInput } from './spec-fixtures';
+import { specInput } from '../testing/spec-fixtures';
 
 const mappings = (hostId: number): UserNamespaceMappings => ({
   uids: [{ hostId, containerId: 0, length: 65536 }],

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { InvalidArgumentError } from '../../common/errors';
 import { buildContainerSpec } from './build-spec';
 import { containerNamespaces } from './namespaces';
-import { specInput } from './spec-fixtures';
+import { specInput } from '../testing/spec-fixtures';
 
 describe('runtime/spec/namespaces: pid mode POD', () => {
   const sandbox = specInput().sandbox;

@@ -4,7 +4,7 @@ import type { LinuxResourcesInput, RuntimeSpecDefaults } from './inputs';
 import type { OciResources } from './oci-types';
 
 /** The prefix of container cgroups (cri-o uses "crio-"). */
-export const CONTAINER_CGROUP_PREFIX = 'berth';
+const CONTAINER_CGROUP_PREFIX = 'berth';
 
 /**
  * The container's cgroupsPath under the pod's parent: cgroupfs `/<parent>/berth-<id>`, systemd

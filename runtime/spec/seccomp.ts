@@ -49,7 +49,7 @@ export function runtimeDefaultProfile(capabilities: readonly string[], arch: str
 }
 
 /** Validates a parsed Localhost profile enough that runc will not choke on garbage. */
-export function localhostProfile(ref: string | undefined, content: unknown): OciSeccomp {
+function localhostProfile(ref: string | undefined, content: unknown): OciSeccomp {
   if (typeof content !== 'object' || content === null || Array.isArray(content)) {
     throw new InvalidArgumentError(`seccomp profile ${ref ?? '(unnamed)'} is not a JSON object`);
   }

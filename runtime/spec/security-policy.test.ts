@@ -10,7 +10,7 @@ import { ALL_LINUX_CAPABILITIES } from './capabilities';
 import type { AppArmorHostFacts, SpecBuildInput } from './inputs';
 import type { OciSpec } from './oci-types';
 import { runtimeDefaultProfile } from './seccomp';
-import { specInput } from './spec-fixtures';
+import { specInput } from '../testing/spec-fixtures';
 
 interface Row {
   name: string;

@@ -5,8 +5,11 @@ import { silentLogger } from '../../common/logger';
 import type { ContainerManagerOptions } from '../container-manager-options';
 import type { ResolvedImage } from '../interfaces';
 import type { ContainerConfigInput } from '../spec/inputs';
-import { specInput } from '../spec/spec-fixtures';
-import { FakeImages, FakeMonitor, FakeRuntime, FakeSandboxes } from '../test-fakes';
+import { specInput } from './spec-fixtures';
+import { FakeImages } from './fake-images';
+import { FakeMonitor } from './fake-monitor';
+import { FakeRuntime } from './fake-runtime';
+import { FakeSandboxes } from './fake-sandboxes';
 
 /** The fakes a manager runs on. */
 export interface ManagerFakes {

@@ -2,7 +2,7 @@
  * Bench section: berthd start-up (spawn → "berthd ready" log line, and spawn → first answered
  * Version) over several starts, and the idle memory of a started daemon (RSS and PSS from /proc).
  */
-import * as fs from 'node:fs';
+import { kibField, readProcStatusSync } from '../../common/proc-stat';
 import { startBerthd } from '../e2e/support/berthd';
 import { fmtMs, formatTable, quantile } from './stats';
 
@@ -26,18 +26,10 @@ export interface DaemonStartupResult {
 
 /** Reads VmRSS and Pss of `pid`. */
 export function processMemory(pid: number): ProcessMemory {
-  const kib = (text: string, key: string): number | undefined => {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
-    return m ? Number(m[1]) : undefined;
-  };
-  const rssKiB = kib(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS') ?? NaN;
-  let pssKiB: number | undefined;
-  try {
-    pssKiB = kib(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
-  } catch {
-    pssKiB = undefined;
-  }
-  return { rssKiB, pssKiB };
+  const status = readProcStatusSync(pid);
+  if (!status) throw new Error(`read /proc/${pid}/status: process gone`);
+  const rollup = readProcStatusSync(pid, 'smaps_rollup');
+  return { rssKiB: kibField(status, 'VmRSS') ?? NaN, pssKiB: rollup && kibField(rollup, 'Pss') };
 }
 
 /** Starts berthd `starts` times (sequentially) and measures; memory after `idleMs` of the last. */

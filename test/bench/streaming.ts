@@ -5,7 +5,7 @@
  * backends (local processes, loopback TCP); pass `target` to measure URLs from a real berthd
  * (e.g. minted by the CRI Exec/PortForward RPCs). Running this file alone prints the section.
  */
-import { startBulkSource, startLocalStreamingServer } from '../../cri/streaming/streaming-test-support';
+import { startBulkSource, startLocalStreamingServer } from '../../cri/testing/streaming-fixtures';
 import { spdyRemoteCommand, SpdyPortForwardClient } from '../support/spdy-client';
 
 /** Where the URLs come from. */

@@ -7,6 +7,7 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
+import { isRunning, readProcStatSync } from '../../common/proc-stat';
 import { CniManager } from '../../cni/cni-manager';
 import { removeMasquerade } from '../../cni/masquerade';
 import { loadNativeBinding, pauseExecutablePath } from '../../native/addon';
@@ -134,13 +135,7 @@ export async function podCgroupsLeft(env: PodEnv): Promise<string[]> {
 
 /** True while `pid` exists and is not a zombie. */
 export function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  return isRunning(readProcStatSync(pid));
 }
 
 /** Pids of live processes whose cgroup path contains `parent` (pause processes we never saw). */

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isRunning, readProcStatSync } from '../../common/proc-stat';
 import { parseCgroupMounts } from '../../pod/pod-cgroups';
 import { createCriClient, type CriClient } from '../support/cri-client';
 import { berthdMainPath, type BerthdExit } from './support/berthd';
@@ -342,13 +343,7 @@ function pausesOf(podsDir: string): string[] {
 
 /** True while `pid` runs (not a zombie). */
 export function processAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  return isRunning(readProcStatSync(pid));
 }
 
 /** Polls `probe` every 50 ms until true; throws `what` after `ms`. */

@@ -10,7 +10,7 @@ import type { ContainerManager } from '../../runtime/container-manager';
 import type { SandboxView } from '../../runtime/interfaces';
 import { RuncDriver } from '../../runtime/oci-runtime';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
-import { containerConfigInput } from '../../runtime/spec/spec-fixtures';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { createRuntimeEnv, destroyRuntimeEnv, sh, type RuntimeEnv } from './runtime-support';
 import { rejection } from '../../common/testing/rejection-fixtures';
 

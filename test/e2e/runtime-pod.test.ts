@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerManager } from '../../runtime/container-manager';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
-import { containerConfigInput } from '../../runtime/spec/spec-fixtures';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { createPodEnv, destroyPodEnv, podConfig, type PodEnv } from './pod-support';
 import { openPodContainers, removeContainersAndMounts, type PodContainers } from './support/pod-containers';
 

@@ -13,7 +13,7 @@ import { describeError, errorKindOf } from '../../common/errors';
 import { NamespaceMode } from '../../pod/types';
 import type { ContainerManager } from '../../runtime/container-manager';
 import type { ContainerConfigInput, ContainerSecurityInput } from '../../runtime/spec/inputs';
-import { containerConfigInput } from '../../runtime/spec/spec-fixtures';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { CLEAN, createPodEnv, destroyPodEnv, leftovers, podConfig, type PodEnv } from './pod-support';
 import { sh } from './runtime-support';
 import { openPodContainers, removeContainersAndMounts, type PodContainers } from './support/pod-containers';

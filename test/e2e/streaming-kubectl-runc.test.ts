@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { StreamingServer } from '../../cri/streaming/server';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
-import { containerConfigInput } from '../../runtime/spec/spec-fixtures';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { kubeconfigFor, startFakeApiserver, type FakeApiserver } from '../support/fake-apiserver';
 import { createRuntimeEnv, destroyRuntimeEnv, type RuntimeEnv } from './runtime-support';
 import { addStreamingOps } from './support/pod-containers';

@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as net from 'node:net';
-import { startBulkSource, startByteCounter, startHttpServer, startLocalStreamingServer, type LocalStreamingFixture, type TcpFixture } from '../../cri/streaming/streaming-test-support';
+import { startBulkSource, startByteCounter, startHttpServer, startLocalStreamingServer, type LocalStreamingFixture, type TcpFixture } from '../../cri/testing/streaming-fixtures';
 import { kubeconfigFor, startFakeApiserver, type FakeApiserver } from '../support/fake-apiserver';
 
 interface Run {

@@ -12,7 +12,7 @@ import { NetnsPortForwardBackend, staticNetnsLookup } from '../../cri/streaming/
 import { StreamingServer } from '../../cri/streaming/server';
 import { loadNativeBinding } from '../../native/addon';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
-import { containerConfigInput } from '../../runtime/spec/spec-fixtures';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { connectSpdy, SpdyPortForwardClient, spdyRemoteCommand } from '../support/spdy-client';
 import { connectWs } from '../support/ws-stream-client';
 import { createRuntimeEnv, destroyRuntimeEnv, type RuntimeEnv } from './runtime-support';

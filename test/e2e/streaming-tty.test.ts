@@ -14,7 +14,7 @@ import { silentLogger } from '../../common/logger';
 import { FailedPreconditionError } from '../../common/errors';
 import { StreamingServer } from '../../cri/streaming/server';
 import type { ContainerConfigInput } from '../../runtime/spec/inputs';
-import { containerConfigInput } from '../../runtime/spec/spec-fixtures';
+import { containerConfigInput } from '../../runtime/testing/spec-fixtures';
 import { spdyRemoteCommand } from '../support/spdy-client';
 import { connectWs, type WsSession } from '../support/ws-stream-client';
 import { pollValue } from './support/wait';

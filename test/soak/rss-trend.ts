@@ -1,5 +1,5 @@
 /** RSS sampling and the growth verdict of the soak run. Pure except `readRssKib`. */
-import { readFileSync } from 'node:fs';
+import { kibField, readProcStatusSync } from '../../common/proc-stat';
 
 /** One RSS sample. */
 export interface RssSample {
@@ -10,12 +10,8 @@ export interface RssSample {
 
 /** VmRSS of `pid` in KiB (undefined when the process is gone). */
 export function readRssKib(pid: number): number | undefined {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+  const status = readProcStatusSync(pid);
+  return status && kibField(status, 'VmRSS');
 }
 
 /** Least-squares slope of rss over time, in KiB per minute. */

@@ -93,7 +93,7 @@ describe('spdy/header-codec', () => {
     // A fresh process, so its RSS high-water mark shows this decompression alone.
     const script = `
       const { HeaderDecompressor } = require(${JSON.stringify(path.join(__dirname, 'header-codec.js'))});
-      const { bombBlock } = require(${JSON.stringify(path.join(__dirname, 'header-bomb.js'))});
+      const { bombBlock } = require(${JSON.stringify(path.join(__dirname, '../../testing/spdy-header-bomb.js'))});
       (async () => {
         const block = await bombBlock(128 * 1024 * 1024);
         global.gc();

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
 import { encodeDataFrame, encodePing, encodeSettings, encodeSynStream, FrameParser, MAX_CONTROL_FRAME_PAYLOAD, SETTINGS_INITIAL_WINDOW_SIZE, type SpdyFrame } from './frames';
-import { bombBlock } from './header-bomb';
+import { bombBlock } from '../../testing/spdy-header-bomb';
 import { HeaderCompressor } from './header-codec';
 import { MAX_OPEN_STREAMS, SpdySession } from './session';
 import type { SpdyStream } from './stream';

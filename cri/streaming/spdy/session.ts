@@ -34,7 +34,7 @@ import { HeaderCompressor, HeaderDecompressor, type SpdyHeaders } from './header
 import { SpdyStream, type StreamOwner } from './stream';
 
 /** The window every SPDY/3 stream and session starts with. */
-export const DEFAULT_WINDOW = 64 * 1024;
+const DEFAULT_WINDOW = 64 * 1024;
 /** The receive window we announce to flow-control-aware peers. */
 const ANNOUNCED_WINDOW = 4 * 1024 * 1024;
 /** Largest data frame we send. */
@@ -313,34 +313,11 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     if (frame.flags & FLAG_FIN) this.remoteEnd(stream);
   }
 
+  /** Dispatches one frame from the peer. */
   private onFrame(frame: SpdyFrame): void {
     switch (frame.type) {
-      case 'data': {
-        const stream = this.streams.get(frame.streamId);
-        if (this.peerFlowControl) {
-          // A peer doing flow control may not send past the session window we announced (as large
-          // as a stream's, so this bounds every stream too); one that does would make us buffer
-          // without bound for readers that do not read.
-          this.sessionOutstanding += frame.data.length;
-          if (this.sessionOutstanding > ANNOUNCED_WINDOW) {
-            this.protocolFailure(new SpdyProtocolError(`peer sent ${this.sessionOutstanding} bytes past the session window`));
-            return;
-          }
-        }
-        if (!stream) {
-          this.sessionUncredited += frame.data.length;
-          this.creditSession();
-          return;
-        }
-        if (frame.data.length > 0 && !stream.deliver(frame.data) && !this.peerFlowControl) {
-          // The peer ignores windows: stop reading the socket until this reader catches up.
-          this.socketPausedFor.add(stream);
-          this.updateReadPause();
-        }
-        if (frame.data.length > 0 && !stream.readerFull) this.credit(stream);
-        if (frame.flags & FLAG_FIN) this.remoteEnd(stream);
-        return;
-      }
+      case 'data':
+        return this.onDataFrame(frame);
       case 'rst_stream': {
         const stream = this.streams.get(frame.streamId);
         const pending = this.pendingOpens.get(frame.streamId);
@@ -354,31 +331,9 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
         return;
       }
       case 'settings':
-        for (const e of frame.entries) {
-          if (e.id === SETTINGS_INITIAL_WINDOW_SIZE) {
-            const delta = e.value - this.peerInitialWindow;
-            this.peerInitialWindow = e.value;
-            for (const s of this.streams.values()) {
-              s.sendWindow += delta;
-              s.wakeWriters();
-            }
-          }
-        }
-        this.becomeFlowControlled();
-        return;
+        return this.onSettings(frame);
       case 'window_update':
-        this.becomeFlowControlled();
-        if (frame.streamId === 0) {
-          this.sessionSendWindow += frame.delta;
-          for (const w of this.sessionWaiters.splice(0)) w();
-        } else {
-          const stream = this.streams.get(frame.streamId);
-          if (stream) {
-            stream.sendWindow += frame.delta;
-            stream.wakeWriters();
-          }
-        }
-        return;
+        return this.onWindowUpdate(frame);
       case 'ping': {
         const ours = frame.id % 2 === (this.options.isServer ? 0 : 1);
         if (ours) {
@@ -396,6 +351,63 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
         return;
       default:
         return; // unknown control frames are ignored (spec §2.2.1)
+    }
+  }
+
+  /** A DATA frame: counted against the session window, delivered to its stream, credited back. */
+  private onDataFrame(frame: Extract<SpdyFrame, { type: 'data' }>): void {
+    const stream = this.streams.get(frame.streamId);
+    if (this.peerFlowControl) {
+      // A peer doing flow control may not send past the session window we announced (as large
+      // as a stream's, so this bounds every stream too); one that does would make us buffer
+      // without bound for readers that do not read.
+      this.sessionOutstanding += frame.data.length;
+      if (this.sessionOutstanding > ANNOUNCED_WINDOW) {
+        this.protocolFailure(new SpdyProtocolError(`peer sent ${this.sessionOutstanding} bytes past the session window`));
+        return;
+      }
+    }
+    if (!stream) {
+      this.sessionUncredited += frame.data.length;
+      this.creditSession();
+      return;
+    }
+    if (frame.data.length > 0 && !stream.deliver(frame.data) && !this.peerFlowControl) {
+      // The peer ignores windows: stop reading the socket until this reader catches up.
+      this.socketPausedFor.add(stream);
+      this.updateReadPause();
+    }
+    if (frame.data.length > 0 && !stream.readerFull) this.credit(stream);
+    if (frame.flags & FLAG_FIN) this.remoteEnd(stream);
+  }
+
+  /** SETTINGS: a new initial window moves every open stream's send window by the difference. */
+  private onSettings(frame: Extract<SpdyFrame, { type: 'settings' }>): void {
+    for (const e of frame.entries) {
+      if (e.id === SETTINGS_INITIAL_WINDOW_SIZE) {
+        const delta = e.value - this.peerInitialWindow;
+        this.peerInitialWindow = e.value;
+        for (const s of this.streams.values()) {
+          s.sendWindow += delta;
+          s.wakeWriters();
+        }
+      }
+    }
+    this.becomeFlowControlled();
+  }
+
+  /** WINDOW_UPDATE for the session (stream 0) or one stream: wakes the writers waiting on it. */
+  private onWindowUpdate(frame: Extract<SpdyFrame, { type: 'window_update' }>): void {
+    this.becomeFlowControlled();
+    if (frame.streamId === 0) {
+      this.sessionSendWindow += frame.delta;
+      for (const w of this.sessionWaiters.splice(0)) w();
+    } else {
+      const stream = this.streams.get(frame.streamId);
+      if (stream) {
+        stream.sendWindow += frame.delta;
+        stream.wakeWriters();
+      }
     }
   }
 

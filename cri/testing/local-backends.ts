@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { NotFoundError, RuntimeError, UnavailableError } from '../../common/errors';
-import type { AttachBackend, ExecBackend, PortForwardBackend, SessionIo, TerminalSize } from './backends';
+import type { AttachBackend, ExecBackend, PortForwardBackend, SessionIo, TerminalSize } from '../streaming/backends';
 
 /** Pipes the session's stdin into a child's stdin (ending it when the client half-closes). */
 function wireStdin(io: SessionIo, child: ChildProcess, endOnEof: boolean): void {

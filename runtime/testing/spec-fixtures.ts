@@ -1,6 +1,6 @@
 /** Test fixtures for the spec builder: a minimal valid input that rows then vary. */
-import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities';
-import type { ContainerConfigInput, SpecBuildInput } from './inputs';
+import { ALL_LINUX_CAPABILITIES, DEFAULT_CAPABILITIES } from '../spec/capabilities';
+import type { ContainerConfigInput, SpecBuildInput } from '../spec/inputs';
 
 /** A complete container config named `name` (image busybox:e2e, log `<name>/0.log`, nothing else set); `patch` overrides fields. */
 export function containerConfigInput(name: string, patch: Partial<ContainerConfigInput> = {}): ContainerConfigInput {

@@ -1,45 +1,7 @@
-/** Fakes of the manager's collaborators for unit tests (sandboxes, images, runtime, conmon); the native fake is native/testing/fake-native.ts. */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { NotFoundError } from '../common/errors';
-import type { ConmonLaunch, ConmonStarted, ContainerMonitorLauncher } from './conmon';
-import type { ImageLookup, ResolvedImage, SandboxLookup, SandboxView } from './interfaces';
-import type { ExecResult, OciRuntimeDriver, PreparedExec, RuncState } from './oci-runtime';
-import type { OciProcess, OciResources } from './spec/oci-types';
-
-export class FakeSandboxes implements SandboxLookup {
-  readonly pods = new Map<string, SandboxView>();
-  add(pod: Partial<SandboxView> & { id: string }, logDirectory: string): SandboxView {
-    const full: SandboxView = {
-      name: `pod-${pod.id}`,
-      namespace: 'default',
-      uid: `uid-${pod.id}`,
-      attempt: 0,
-      state: 'ready',
-      runtimeHandler: '',
-      namespacePaths: {},
-      cgroupParent: '/berth-test',
-      hostnamePath: '',
-      hostsPath: '',
-      resolvConfPath: '',
-      logDirectory,
-      config: { hostname: 'h' },
-      ...pod,
-    };
-    this.pods.set(pod.id, full);
-    return full;
-  }
-  getSandbox(id: string): SandboxView | undefined {
-    return this.pods.get(id);
-  }
-}
-
-export class FakeImages implements ImageLookup {
-  readonly images = new Map<string, ResolvedImage>();
-  async resolveImage(ref: string): Promise<ResolvedImage | undefined> {
-    return this.images.get(ref);
-  }
-}
+import type { ExecResult, OciRuntimeDriver, PreparedExec, RuncState } from '../oci-runtime';
+import type { OciProcess, OciResources } from '../spec/oci-types';
 
 /** A runtime whose "processes" exit when signalled, by writing conmon-style exit files. */
 export class FakeRuntime implements OciRuntimeDriver {
@@ -88,15 +50,3 @@ export class FakeRuntime implements OciRuntimeDriver {
     return { file: this.binary, args: ['exec', id], pidFile: path.join(this.root, `${id}.exec-pid`), runtimeFailure: async () => undefined, dispose: async () => undefined };
   }
 }
-
-export class FakeMonitor implements ContainerMonitorLauncher {
-  readonly launches: ConmonLaunch[] = [];
-  fail: Error | undefined;
-  async launch(opts: ConmonLaunch): Promise<ConmonStarted> {
-    this.launches.push(opts);
-    if (this.fail) throw this.fail;
-    return { pid: 4242 };
-  }
-}
-
-export { NotFoundError };

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { silentLogger } from '../../common/logger';
 import { LocalProcessAttachBackend, LocalProcessExecBackend, LoopbackPortForwardBackend } from './local-backends';
-import { StreamingServer, type StreamingServerOptions } from './server';
+import { StreamingServer, type StreamingServerOptions } from '../streaming/server';
 
 export interface LocalStreamingFixture {
   server: StreamingServer;

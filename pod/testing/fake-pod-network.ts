@@ -1,27 +1,4 @@
-/**
- * Fakes of the interfaces pod/ consumes, for its unit tests: a ProcessControl that "kills" the fake
- * pause processes of native/testing/fake-native.ts (the native fake), and a network that tracks
- * attachments.
- */
-import type { FakeNativeBinding } from '../native/testing/fake-native';
-import { PodNetwork, PodNetworkRef, PodNetworkSetup, ProcessControl } from './dependencies';
-
-/** ProcessControl over the fake pause pids of FakeNativeBinding. */
-export class FakeProcesses implements ProcessControl {
-  readonly signals: Array<{ pid: number; signal: string }> = [];
-  constructor(private readonly native: FakeNativeBinding) {}
-  kill(pid: number, signal: NodeJS.Signals): void {
-    this.signals.push({ pid, signal });
-    if (!this.native.isAlive(pid)) throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
-    if (signal === 'SIGKILL') this.native.exitProcess(pid);
-  }
-  isAlive(pid: number): boolean {
-    return this.native.isAlive(pid);
-  }
-  startTime(pid: number): string | undefined {
-    return this.native.isAlive(pid) ? `start-${pid}` : undefined;
-  }
-}
+import type { PodNetwork, PodNetworkRef, PodNetworkSetup } from '../dependencies';
 
 /** A network that hands out 10.99.0.x addresses and tracks attachments. */
 export class FakePodNetwork implements PodNetwork {

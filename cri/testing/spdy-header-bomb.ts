@@ -4,7 +4,7 @@
  * peer's first header block would be (about 1 KiB per MiB inflated).
  */
 import * as zlib from 'node:zlib';
-import { SPDY3_DICTIONARY } from './dictionary';
+import { SPDY3_DICTIONARY } from '../streaming/spdy/dictionary';
 
 /** The compressed block; streams the zeros through deflate so building it stays small. */
 export async function bombBlock(inflatedBytes: number): Promise<Buffer> {
