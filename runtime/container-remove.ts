@@ -13,6 +13,13 @@ import * as path from 'node:path';
 import { errnoCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 
+/**
+ * How long a moved-aside directory waits before it is deleted: its few dozen file operations
+ * would otherwise queue in libuv's thread pool ahead of the next request's (kubelet often
+ * creates the replacement container right after the remove).
+ */
+const DELETE_DELAY_MS = 200;
+
 /** Name of the directory (under the containers directory) of directories being deleted. */
 export const REMOVED_DIR_NAME = '.removed';
 
@@ -73,8 +80,8 @@ export class RemovedContainerDirs {
   }
 
   private deleteInBackground(target: string): void {
-    const done = fs
-      .rm(target, { recursive: true, force: true })
+    const done = new Promise<void>((resolve) => setTimeout(resolve, DELETE_DELAY_MS).unref())
+      .then(() => fs.rm(target, { recursive: true, force: true }))
       .catch((err: unknown) => this.logger.warn('delete removed container directory (retried at the next start)', { dir: target, err }))
       .finally(() => this.pending.delete(done));
     this.pending.add(done);
