@@ -19,6 +19,8 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger;
+  /** Whether lines of `level` are written (absent = yes); hot paths skip building fields otherwise. */
+  enabled?(level: LogLevel): boolean;
 }
 
 export interface LoggerOptions {
@@ -49,6 +51,9 @@ export const silentLogger: Logger = {
   child() {
     return silentLogger;
   },
+  enabled() {
+    return false;
+  },
 };
 
 class StructuredLogger implements Logger {
@@ -70,6 +75,9 @@ class StructuredLogger implements Logger {
   }
   error(msg: string, fields?: LogFields): void {
     this.write('error', msg, fields);
+  }
+  enabled(level: LogLevel): boolean {
+    return LEVEL_RANK[level] >= this.minRank;
   }
   child(fields: LogFields): Logger {
     return new StructuredLogger(this.minRank, this.format, this.sink, { ...this.base, ...fields });

@@ -13,8 +13,9 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { DeadlineExceededError, errorKindOf, InvalidArgumentError, RuntimeError, UnimplementedError } from '../common/errors';
+import { errorKindOf, InvalidArgumentError, RuntimeError, UnimplementedError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import { LazyCallContext } from './call-context';
 import { grpcCodeName, toGrpcError } from './errors';
 import {
   CRI_METHOD_NAMES,
@@ -85,6 +86,8 @@ export function buildCriServices(
 /** Serves one RPC: decode, context, handler, encode, status, log, observe. */
 class RpcRunner {
   private readonly log: Logger;
+  /** Read once: the level does not change while the daemon runs, and most calls succeed. */
+  private readonly debugEnabled: boolean;
 
   constructor(
     private readonly method: CriMethodName,
@@ -96,17 +99,18 @@ class RpcRunner {
     private readonly observer: RpcObserver | undefined,
   ) {
     this.log = logger.child({ rpc: method });
+    this.debugEnabled = this.log.enabled?.('debug') ?? true;
   }
 
   async serveUnary(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
-    const started = process.hrtime.bigint();
-    const ctx = this.context(call);
-    const scope = this.beginScope(call);
+    const started = performance.now();
+    const ctx = new LazyCallContext(call, this.log, this.method);
+    const scope = this.observer?.beginCall ? this.beginScope(call) : undefined;
     try {
       const request = this.decode(call.request);
       scope?.request(request);
       const handler = this.requireHandler();
-      const response = await (scope ? scope.run(() => handler(request, ctx.call)) : handler(request, ctx.call));
+      const response = await (scope ? scope.run(() => handler(request, ctx)) : handler(request, ctx));
       scope?.response(response);
       const bytes = this.encode(response);
       callback(null, bytes);
@@ -122,11 +126,12 @@ class RpcRunner {
   }
 
   async serveStream(call: ServerWritableStream<Buffer, Buffer>): Promise<void> {
-    const started = process.hrtime.bigint();
-    const ctx = this.context(call);
-    const scope = this.beginScope(call);
+    const started = performance.now();
+    const ctx = new LazyCallContext(call, this.log, this.method);
+    const signal = ctx.signal;
+    const scope = this.observer?.beginCall ? this.beginScope(call) : undefined;
     const write = (message: unknown): Promise<void> => {
-      if (ctx.call.signal.aborted) return Promise.reject(ctx.call.signal.reason);
+      if (signal.aborted) return Promise.reject(signal.reason);
       let bytes: Buffer;
       try {
         bytes = this.encode(message);
@@ -138,24 +143,24 @@ class RpcRunner {
         // Either the client reads again or it goes away; both end the wait.
         const done = () => {
           call.off('drain', done);
-          ctx.call.signal.removeEventListener('abort', done);
+          signal.removeEventListener('abort', done);
           resolve();
         };
         call.once('drain', done);
-        ctx.call.signal.addEventListener('abort', done, { once: true });
+        signal.addEventListener('abort', done, { once: true });
       });
     };
     try {
       const request = this.decode(call.request);
       scope?.request(request);
       const handler = this.requireHandler();
-      const streamCall = { ...ctx.call, write };
+      const streamCall: StreamCallContext<unknown> = { signal, logger: ctx.logger, method: ctx.method, deadlineMs: ctx.deadlineMs, write };
       await (scope ? scope.run(() => handler(request, streamCall)) : handler(request, streamCall));
       call.end();
       this.finish(started, ctx.abortedCode() ?? GrpcStatus.OK, undefined, scope);
     } catch (err) {
       const status = toGrpcError(err);
-      if (!ctx.call.signal.aborted) call.emit('error', status);
+      if (!signal.aborted) call.emit('error', status);
       this.finish(started, ctx.abortedCode() ?? status.code, err, scope);
     } finally {
       ctx.dispose();
@@ -200,56 +205,12 @@ class RpcRunner {
     }
   }
 
-  /**
-   * Builds the handler context: an AbortSignal tied to cancellation and the deadline. Once it
-   * aborted, the call's status is DEADLINE_EXCEEDED when the deadline had passed (grpc-js also
-   * reports its own deadline as a 'cancelled' event) and CANCELLED for a client cancel, whatever
-   * error the handler made of the abort.
-   */
-  private context(call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>) {
-    const controller = new AbortController();
-    const deadline = call.getDeadline();
-    const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
-    let abortedCode: GrpcStatus | undefined;
-    const onDeadline = () => {
-      if (controller.signal.aborted) return;
-      abortedCode = GrpcStatus.DEADLINE_EXCEEDED;
-      controller.abort(new DeadlineExceededError(`${this.method} deadline exceeded`));
-    };
-    const onCancel = () => {
-      // grpc-js's timer and ours both fire at the deadline; whichever runs first, it is a deadline.
-      if (deadlineMs !== undefined && Date.now() >= deadlineMs - DEADLINE_SLACK_MS) {
-        onDeadline();
-        return;
-      }
-      if (controller.signal.aborted) return;
-      abortedCode = GrpcStatus.CANCELLED;
-      controller.abort(abortError(`${this.method} cancelled by the client`));
-    };
-    call.on('cancelled', onCancel);
-    let timer: NodeJS.Timeout | undefined;
-    if (deadlineMs !== undefined) {
-      const left = deadlineMs - Date.now();
-      if (left <= 0) onDeadline();
-      else timer = setTimeout(onDeadline, left);
-    }
-    const ctxCall: CallContext = { signal: controller.signal, logger: this.log, method: this.method, deadlineMs };
-    return {
-      call: ctxCall,
-      abortedCode: (): GrpcStatus | undefined => abortedCode,
-      dispose: () => {
-        if (timer) clearTimeout(timer);
-        call.off('cancelled', onCancel);
-      },
-    };
-  }
-
   /** Logs and observes the outcome exactly once per call. */
-  private finish(started: bigint, code: GrpcStatus, err?: unknown, scope?: RpcCallScope): void {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  private finish(started: number, code: GrpcStatus, err?: unknown, scope?: RpcCallScope): void {
+    const seconds = (performance.now() - started) / 1000;
     const codeName = grpcCodeName(code);
     if (err === undefined) {
-      this.log.debug('rpc done', { code: codeName, ms: round(seconds * 1000) });
+      if (this.debugEnabled) this.log.debug('rpc done', { code: codeName, ms: round(seconds * 1000) });
     } else {
       const fields = { code: codeName, kind: errorKindOf(err) ?? 'untyped', ms: round(seconds * 1000), err };
       if (code === GrpcStatus.NOT_FOUND || code === GrpcStatus.CANCELLED || code === GrpcStatus.UNIMPLEMENTED) {
@@ -267,13 +228,6 @@ class RpcRunner {
       this.log.warn('rpc observer failed', { err: observeErr });
     }
   }
-}
-
-/** Timers may fire a little early against Date.now(): a cancel this close to the deadline is the deadline. */
-const DEADLINE_SLACK_MS = 5;
-
-function abortError(message: string): Error {
-  return Object.assign(new Error(message), { name: 'AbortError' });
 }
 
 function round(ms: number): number {

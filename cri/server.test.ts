@@ -2,7 +2,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import { NotFoundError, UnavailableError } from '../common/errors';
+import { NotFoundError, RuntimeError, UnavailableError } from '../common/errors';
 import { createLogger, type Logger } from '../common/logger';
 import { isServiceError, type CriClient } from '../test/support/cri-client';
 import { runtime } from './api/generated/cri';
@@ -298,6 +298,76 @@ describe('cri/server (in-process, unix socket)', function () {
     await expectGrpcError(c.pullImage({ image: { image: 'busybox' } }, { timeoutMs: 150 }), GrpcStatus.DEADLINE_EXCEEDED);
     await waitFor(() => done && observed.some((o) => o[1] === 'PullImage'));
     expect(observed.find((o) => o[1] === 'PullImage')?.[2]).to.equal('DEADLINE_EXCEEDED');
+  });
+
+  it('makes no AbortController for unary calls whose handler never reads its signal (Version, status and list calls)', async () => {
+    const c = await start();
+    await c.version({ version: 'v1' }, { timeoutMs: 10_000 });
+    const Original = globalThis.AbortController;
+    let made = 0;
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    try {
+      for (let i = 0; i < 20; i++) await c.version({ version: 'v1' }, { timeoutMs: 10_000 });
+    } finally {
+      globalThis.AbortController = Original;
+    }
+    expect(made).to.equal(0);
+    await waitFor(() => observed.filter((o) => o[1] === 'Version').length === 21);
+  });
+
+  it('builds no debug record for a successful call when the logger drops debug lines', async () => {
+    let debugCalls = 0;
+    const quiet: Logger = {
+      debug: () => void debugCalls++,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+      child: () => quiet,
+      enabled: (level) => level !== 'debug',
+    };
+    const client = await srv.serve(createCriServer({ handlers: runtimeInfoHandlers({ runtimeVersion: '0.1.0-test', status: statusSource, cgroupDriver: 'cgroupfs' }), logger: quiet, observer: { observe: (...a) => observed.push(a) } }));
+    for (let i = 0; i < 5; i++) await client.version({ version: 'v1' });
+    await waitFor(() => observed.length === 5);
+    expect(debugCalls).to.equal(0);
+  });
+
+  it('answers DEADLINE_EXCEEDED for a handler that never read its signal and failed after the deadline', async () => {
+    const c = await start({
+      ImageFsInfo: async () => {
+        await new Promise((r) => setTimeout(r, 150));
+        throw new RuntimeError('disk scan failed');
+      },
+    });
+    await expectGrpcError(c.imageFsInfo({}, { timeoutMs: 40 }), GrpcStatus.DEADLINE_EXCEEDED);
+    await waitFor(() => observed.some((o) => o[1] === 'ImageFsInfo'));
+    expect(observed.find((o) => o[1] === 'ImageFsInfo')?.[2]).to.equal('DEADLINE_EXCEEDED');
+  });
+
+  it('gives a handler that first reads its signal after the client cancelled an aborted signal', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    let seen: boolean | undefined;
+    const c = await start({
+      ImageFsInfo: async (_req, call) => {
+        started();
+        await new Promise((r) => setTimeout(r, 150));
+        seen = call.signal.aborted;
+        throw new RuntimeError('stopped', { cause: call.signal.reason });
+      },
+    });
+    const ac = new AbortController();
+    const pending = c.imageFsInfo({}, { timeoutMs: 10_000, signal: ac.signal });
+    await running;
+    ac.abort();
+    await pending.catch(() => undefined);
+    await waitFor(() => observed.some((o) => o[1] === 'ImageFsInfo'));
+    expect(seen).to.equal(true);
+    expect(observed.find((o) => o[1] === 'ImageFsInfo')?.[2]).to.equal('CANCELLED');
   });
 
   it('keeps CANCELLED for a client that cancels before its deadline', async () => {

@@ -32,6 +32,8 @@ export class DaemonMetrics implements RpcObservation {
   readonly containerSteps: ContainerStepMetrics;
   /** For the CNI chain's onPluginDone. */
   readonly cniPluginDone: (plugin: string, command: string, ms: number, ok: boolean) => void;
+  /** Label children per RPC name (and gRPC code): the method and code sets are small and fixed. */
+  private readonly children = new Map<string, { latency: { observe(v: number): void }; codes: Map<string, { total: { inc(): void }; errors: { inc(): void } | undefined }> }>();
   /** Tracing's child spans, fed by the same observations (daemon/tracing.ts). */
   private spans: SpanHooks | undefined;
 
@@ -98,11 +100,21 @@ export class DaemonMetrics implements RpcObservation {
     this.spans = hooks;
   }
 
-  /** Records one finished RPC. */
+  /** Records one finished RPC (through label children cached per RPC and code: no label hashing per call). */
   observe(_service: 'RuntimeService' | 'ImageService', method: string, code: string, seconds: number): void {
-    this.operations.inc({ operation: method, code });
-    if (code !== 'OK') this.operationErrors.inc({ operation: method, code });
-    this.latency.observe({ operation: method }, seconds);
+    let byCode = this.children.get(method);
+    if (!byCode) {
+      byCode = { latency: this.latency.labels({ operation: method }), codes: new Map() };
+      this.children.set(method, byCode);
+    }
+    let counters = byCode.codes.get(code);
+    if (!counters) {
+      counters = { total: this.operations.labels({ operation: method, code }), errors: code === 'OK' ? undefined : this.operationErrors.labels({ operation: method, code }) };
+      byCode.codes.set(code, counters);
+    }
+    counters.total.inc();
+    counters.errors?.inc();
+    byCode.latency.observe(seconds);
   }
 
   /** The exposition text of every metric. */

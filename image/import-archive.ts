@@ -7,7 +7,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import * as tar from 'tar-stream';
+import type * as tar from 'tar-stream';
 import { createGunzip } from 'node:zlib';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -50,7 +50,7 @@ async function extractArchive(file: string, dest: string): Promise<void> {
   await fh.close();
   const input = createReadStream(file);
   const source = head[0] === 0x1f && head[1] === 0x8b ? input.pipe(createGunzip()) : input;
-  const extract = tar.extract();
+  const extract = tarStreamModule().extract();
   const done = (async () => {
     for await (const entry of extract) {
       const parts = safeComponents(entry.header.name);
@@ -252,4 +252,10 @@ async function importDockerArchive(storage: ImageStorage, dir: string, opts: Imp
     opts.logger.info('imported image', { id: out[out.length - 1]!.id, tags });
   }
   return out;
+}
+
+/** tar-stream, required when a layer/archive is first read: an idle daemon (or one whose unpacking runs in workers) need not carry it. */
+function tarStreamModule(): typeof tar {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see above
+  return require('tar-stream') as typeof tar;
 }

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { Duplex, pipeline, Readable, Transform, TransformCallback } from 'node:stream';
 import { spawn } from 'node:child_process';
 import { createGunzip } from 'node:zlib';
-import * as tar from 'tar-stream';
+import type * as tar from 'tar-stream';
 import { FailedPreconditionError, RuntimeError } from '../common/errors';
 import type { NativeBinding } from '../native/binding';
 import { ChunkCoalescer } from './chunk-coalescer';
@@ -126,7 +126,7 @@ export async function unpackLayer(source: Readable, compression: LayerCompressio
   const unpacker = new LayerUnpacker(root, opts);
   const { stream: decomp, kill } = decompressor(compression, opts.zstdPath ?? 'zstd');
   const diff = new DiffIdStream();
-  const extract = tar.extract();
+  const extract = tarStreamModule().extract();
   const tarStream = (
     compression === 'none'
       ? pipeline(source, decomp, diff, () => undefined)
@@ -337,4 +337,10 @@ async function writeAllAndClose(fd: number, body: AsyncIterable<unknown>): Promi
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** tar-stream, required when a layer/archive is first read: an idle daemon (or one whose unpacking runs in workers) need not carry it. */
+function tarStreamModule(): typeof tar {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see above
+  return require('tar-stream') as typeof tar;
 }

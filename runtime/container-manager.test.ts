@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { FakeNativeBinding } from '../native/testing/fake-native';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, errorKindOf } from '../common/errors';
 import type { ContainerEvent } from './container-events';
@@ -174,6 +174,25 @@ describe('runtime/ContainerManager (fakes)', () => {
     await manager.removeContainer(id);
     expect(events.map((e) => e.type)).to.deep.equal(['created', 'started', 'stopped', 'deleted']);
     expect(errorKindOf(await rejection(manager.containerStatus(id, false)))).to.equal('NotFound');
+  });
+
+  it('answers RemoveContainer before the directory is deleted (moved to .removed, deleted in the background); a restart deletes leftovers', async () => {
+    const id = await manager.createContainer('pod1', config());
+    await manager.startContainer(id);
+    await manager.removeContainer(id);
+    const trash = path.join(dir, 'containers', '.removed');
+    expect(existsSync(path.join(dir, 'containers', id))).to.equal(false);
+    expect(readdirSync(trash).filter((n) => n.startsWith(`${id}-`))).to.have.length(1);
+    await manager.removalsSettled();
+    expect(readdirSync(trash)).to.deep.equal([]);
+
+    mkdirSync(path.join(trash, 'left-by-a-crash', 'upper', 'etc'), { recursive: true });
+    writeFileSync(path.join(trash, 'left-by-a-crash', 'upper', 'etc', 'hosts'), '127.0.0.1 localhost\n');
+    manager.close();
+    manager = await open();
+    await manager.removalsSettled();
+    expect(readdirSync(trash)).to.deep.equal([]);
+    expect(manager.listContainers()).to.deep.equal([]);
   });
 
   it('lists with filters from memory', async () => {

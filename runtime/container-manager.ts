@@ -39,6 +39,7 @@ import type { OciRuntimeDriver } from './oci-runtime';
 import type { ContainerConfigInput, LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
 import { applyResources, execInContainer, readSpec, reopenLog, type ExecSyncResult } from './container-ops';
 import { timeStep } from './step-observer';
+import { RemovedContainerDirs } from './container-remove';
 
 /** How long to wait for a SIGKILLed container to be reported gone. */
 const KILL_WAIT_MS = 10_000;
@@ -51,6 +52,8 @@ export class ContainerManager {
   private readonly exitDir: string;
   private readonly socketDir: string;
   private readonly exitWatcher: ExitWatcher;
+  /** Directories of removed containers, deleted after RemoveContainer answered (container-remove.ts). */
+  private readonly removedDirs: RemovedContainerDirs;
   /** Background conmon launches by container id. */
   private readonly launches = new Map<string, Promise<number>>();
   /**
@@ -68,6 +71,7 @@ export class ContainerManager {
   private constructor(private readonly opts: ContainerManagerOptions) {
     this.store = new ContainerStore(opts.containersDir, opts.logger);
     this.exitDir = path.join(opts.runDir, 'exits');
+    this.removedDirs = new RemovedContainerDirs(opts.containersDir, opts.logger);
     this.socketDir = path.join(opts.runDir, 'sockets');
     this.exitWatcher = new ExitWatcher(this.exitDir, (e) => this.onExit(e), opts.logger);
     this.statsReader = statsReaderFor(this, opts.specDefaults.cgroupVersion, opts.native);
@@ -108,7 +112,13 @@ export class ContainerManager {
       thorough: opts.thoroughRecovery ?? false,
       imageUsers: opts.imageUsers,
     });
+    await m.removedDirs.sweep();
     return m;
+  }
+
+  /** Resolves once the directories of removed containers are deleted (they go after RemoveContainer answered). */
+  removalsSettled(): Promise<void> {
+    return this.removedDirs.settled();
   }
 
   /** Each handler's features ('' is the default handler), for Status. */
@@ -357,8 +367,7 @@ export class ContainerManager {
         await releaseImageVolumes(this.opts.native, this.opts.imageUsers, rec);
         // Forget the record first so a late exit report cannot recreate the directory.
         await this.store.delete(id);
-        await fs.rm(rec.paths.dir, { recursive: true, force: true });
-        await fs.rm(path.join(this.exitDir, id), { force: true });
+        await Promise.all([this.removedDirs.discard(rec.paths.dir, id), fs.rm(path.join(this.exitDir, id), { force: true })]);
       } catch (err) {
         throw wrapError(err, `remove container ${id}`);
       }

@@ -86,7 +86,8 @@ describe('runtime/exec-sync-run (with a runc stand-in)', function () {
   });
 
   it('caps stdout and stderr together; bytes beyond are read and dropped', async () => {
-    const r = await run('head -c 600 /dev/zero; yes e | head -c 3000000 >&2; yes | head -c 3000000', { maxOutputBytes: 1000 });
+    // the pause lets the 600 stdout bytes be read before stderr floods (two pipes have no order of their own)
+    const r = await run('head -c 600 /dev/zero; sleep 0.3; yes e | head -c 3000000 >&2; yes | head -c 3000000', { maxOutputBytes: 1000 });
     expect(r.stdout.length + r.stderr.length).to.equal(1000);
     expect(r.stdout.length).to.be.at.least(600);
     expect(r.exit.exitCode).to.equal(0);

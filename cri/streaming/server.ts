@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { RuntimeError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StreamingBackends } from './backends';
@@ -56,7 +56,8 @@ export const MAX_WS_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export class StreamingServer {
   private readonly tokens: TokenStore;
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_WS_MESSAGE_BYTES, handleProtocols: (_p, req) => this.chosenWsProtocol.get(req) ?? false });
+  /** Made on the first WebSocket upgrade: `ws` is not loaded by a daemon that never streams over it. */
+  private wss: WebSocketServer | undefined;
   private readonly chosenWsProtocol = new WeakMap<http.IncomingMessage, string>();
   private readonly connections = new Set<Duplex>();
   private readonly portForwardLimiter: PortForwardLimiter;
@@ -132,12 +133,21 @@ export class StreamingServer {
     return this.urlFor('portforward', { kind: 'portforward', ...req, ports: [...req.ports] });
   }
 
+  private webSocketServer(): WebSocketServer {
+    if (!this.wss) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see the field
+      const { WebSocketServer: Server } = require('ws') as typeof import('ws');
+      this.wss = new Server({ noServer: true, perMessageDeflate: false, maxPayload: MAX_WS_MESSAGE_BYTES, handleProtocols: (_p, req) => this.chosenWsProtocol.get(req) ?? false });
+    }
+    return this.wss;
+  }
+
   /** Stops accepting, closes every session. */
   async close(): Promise<void> {
     for (const c of this.connections) c.destroy();
-    for (const client of this.wss.clients) client.terminate();
+    for (const client of this.wss?.clients ?? []) client.terminate();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.wss.close();
+    this.wss?.close();
   }
 
   /** Streaming sessions open now (upgraded, not yet closed), by kind. */
@@ -232,7 +242,7 @@ export class StreamingServer {
       if (ports.length === 0) return rejectUpgrade(socket, 400, 'Bad Request', 'query parameter "port" is required');
     }
     if (protocol !== '') this.chosenWsProtocol.set(req, protocol);
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
+    this.webSocketServer().handleUpgrade(req, socket, head, (ws) => {
       this.track(request.kind, socket);
       const served =
         request.kind === 'portforward'

@@ -7,7 +7,6 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CORE_SCHEMA, load } from 'js-yaml';
 import { FailedPreconditionError, InvalidArgumentError, describeError, errnoCode } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { collectEdits, type IndexedDevice } from './collect';
@@ -117,11 +116,18 @@ export class CdiRegistry {
   }
 }
 
+/** js-yaml is required on the first YAML spec: most nodes have no CDI specs, and the daemon need not carry it. */
+function parseYaml(text: string, file: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see above
+  const yaml = require('js-yaml') as typeof import('js-yaml');
+  return yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: file });
+}
+
 /** Decodes (JSON for .json, YAML otherwise) and validates one spec file's text. */
 export function parseSpecFile(file: string, text: string): CdiSpec {
   let doc: unknown;
   try {
-    doc = file.endsWith('.json') ? JSON.parse(text) : load(text, { schema: CORE_SCHEMA, filename: file });
+    doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, file);
   } catch (err) {
     throw new InvalidArgumentError(`parse ${file}: ${describeError(err).split('\n')[0]}`, { cause: err });
   }

@@ -132,14 +132,10 @@ async function initStillRuns(state: RuncStateFile): Promise<boolean> {
 export async function deleteStoppedDirectly(stateDir: string): Promise<boolean> {
   const state = await readRuncState(stateDir);
   if (!state || (await initStillRuns(state))) return false;
-  for (const dir of new Set(Object.values(state.cgroup_paths ?? {}))) {
-    if (!dir || !path.isAbsolute(dir)) continue;
-    try {
-      await fs.rmdir(dir);
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') return false;
-    }
-  }
+  // One leaf per controller hierarchy (about ten on cgroup v1): removed concurrently, not one by one.
+  const dirs = [...new Set(Object.values(state.cgroup_paths ?? {}))].filter((dir) => dir && path.isAbsolute(dir));
+  const removed = await Promise.all(dirs.map((dir) => fs.rmdir(dir).then(() => true, (err: unknown) => errnoCode(err) === 'ENOENT')));
+  if (removed.includes(false)) return false;
   await fs.rm(stateDir, { recursive: true, force: true });
   return true;
 }
