@@ -17,6 +17,7 @@ import type { Platform } from './manifest';
 import { ImageMetrics, noImageMetrics } from './metrics';
 import { parseReference, taggedName, digestedName, withDomain, ImageReference } from './reference';
 import { RegistriesConfig, searchRegistries } from './registries-config';
+import { StoreUsage } from './store-usage';
 import type { RegistryCredentials } from './registry-auth';
 
 const execFileP = promisify(execFile);
@@ -66,14 +67,13 @@ export interface ImageFsUsage {
   readonly inodesUsed: number;
 }
 
-const USAGE_CACHE_MS = 5_000;
 const ID_RE = /^(?:sha256:)?([a-f0-9]{64})$/;
 
 export class ImageService {
   private registries: RegistriesConfig;
   private readonly puller: ImagePuller;
   private readonly metrics: ImageMetrics;
-  private usage: { at: number; value: Promise<{ bytes: number; inodes: number }> } | undefined;
+  private readonly usage: StoreUsage;
   private readonly users = new ImageUsers();
   /** Images whose removal has begun: no longer handed out to containers. */
   private readonly removing = new Set<string>();
@@ -84,6 +84,7 @@ export class ImageService {
   ) {
     this.registries = opts.registries;
     this.metrics = opts.metrics ?? noImageMetrics;
+    this.usage = new StoreUsage({ measure: () => diskUsage(opts.dir), onError: (err) => opts.logger.warn('measuring the image store failed', { error: err instanceof Error ? err : String(err) }) });
     this.puller = new ImagePuller({
       storage,
       registries: () => this.registries,
@@ -126,6 +127,7 @@ export class ImageService {
       const rec = await this.puller.pull(ref, { ...options, onBytes: (n) => this.metrics.bytesPulled(n), onStep: this.metrics.pullStep?.bind(this.metrics) });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.pullFinished('success', seconds);
+      this.usage.markStale();
       log.info('pulled image', { id: rec.id, seconds: Math.round(seconds * 1000) / 1000 });
       return this.infoOf(rec);
     } catch (err) {
@@ -182,6 +184,7 @@ export class ImageService {
     } finally {
       this.removing.delete(rec.id);
     }
+    this.usage.markStale();
     this.opts.logger.info('removed image', { id: rec.id, tags: rec.repoTags });
   }
 
@@ -197,15 +200,9 @@ export class ImageService {
 
   /** Usage of the filesystem holding the image store. */
   async imageFsInfo(): Promise<ImageFsUsage> {
-    // kubelet asks every few seconds; du over a large store is not free, so reuse a fresh answer.
-    const now = Date.now();
-    if (!this.usage || now - this.usage.at > USAGE_CACHE_MS) {
-      this.usage = { at: now, value: diskUsage(this.opts.dir) };
-      this.usage.value.catch(() => (this.usage = undefined));
-    }
-    const { bytes, inodes } = await this.usage.value;
+    const { bytes, inodes, atMs } = await this.usage.get();
     return {
-      timestampNs: BigInt(Date.now()) * 1_000_000n,
+      timestampNs: BigInt(atMs) * 1_000_000n,
       mountpoint: this.opts.dir,
       usedBytes: bytes,
       inodesUsed: inodes,
@@ -228,6 +225,7 @@ export class ImageService {
   /** Loads an OCI layout (dir or tar) or docker-archive tar into the store (`berthd images import`). */
   async importArchive(file: string, name?: string): Promise<ImageInfo[]> {
     const recs = await importImageArchive(this.storage, file, { name, logger: this.opts.logger });
+    this.usage.markStale();
     return recs.map((r) => this.infoOf(r));
   }
 
