@@ -9,10 +9,14 @@
  * that keeps that layout), then from the working directory.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 
 import {
   NativeError,
+  type ContainerExecProcess,
+  type ContainerExecSpec,
   type ExitWatch,
   type MountFlag,
   type NativeBinding,
@@ -50,6 +54,8 @@ export interface RawAddon {
   setWindowSize(fd: number, rows: number, cols: number): void;
   connectSeqpacket(path: string): Promise<number>;
   SeqpacketChannel: RawSeqpacketChannelClass;
+  execInContainer(spec: ContainerExecSpec): Promise<{ pid: number; stdoutFd: number; stderrFd: number }>;
+  readSeccompFilters(pid: number): Promise<Buffer[]>;
 }
 
 /** MS_* values from <sys/mount.h>. */
@@ -243,6 +249,28 @@ export class AddonNativeBinding implements NativeBinding {
   streamFd(fd: number, handlers: SeqpacketHandlers): SeqpacketSocket {
     return callSync(() => new ChannelSeqpacketSocket(this.addon.SeqpacketChannel, fd, handlers, toNativeError));
   }
+
+  async execInContainer(spec: ContainerExecSpec): Promise<ContainerExecProcess> {
+    const { pid, stdoutFd, stderrFd } = await call(() => this.addon.execInContainer(spec));
+    // Registered before anything else can fail, so the child is always reaped.
+    const exited = new Promise<ContainerExecProcess['exited'] extends Promise<infer E> ? E : never>((resolve) =>
+      this.addon.watchChild(pid, (exitCode, signo) => resolve({ exitCode, signal: signo === null ? null : signalName(signo) })),
+    );
+    const pipeNames = [stdoutFd, stderrFd].map((fd) => `pipe:[${fs.fstatSync(fd).ino}]`);
+    const stdout = new net.Socket({ fd: stdoutFd, readable: true, writable: false });
+    const stderr = new net.Socket({ fd: stderrFd, readable: true, writable: false });
+    return { pid, stdout, stderr, pipeNames, exited };
+  }
+
+  readSeccompFilters(pid: number): Promise<Buffer[]> {
+    return call(() => this.addon.readSeccompFilters(pid));
+  }
+}
+
+/** NodeJS.Signals name of a signal number (e.g. 9 → SIGKILL). */
+function signalName(signo: number): NodeJS.Signals | null {
+  const entry = Object.entries(osConstants.signals).find(([, n]) => n === signo);
+  return entry ? (entry[0] as NodeJS.Signals) : null;
 }
 
 /** Runs a synchronous addon call, converting its throw to NativeError. */

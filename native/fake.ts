@@ -11,6 +11,8 @@
  */
 import {
   NativeError,
+  type ContainerExecProcess,
+  type ContainerExecSpec,
   type ExitWatch,
   type MountFlag,
   type NativeBinding,
@@ -282,6 +284,17 @@ export class RecordingNativeBinding implements NativeBinding {
   streamFd(fd: number, handlers: SeqpacketHandlers): SeqpacketSocket {
     this.record('streamFd', [fd]);
     return this.peerSocket(`fd:${fd}`, handlers);
+  }
+
+  /** The fake starts no process: it refuses like a host without the addon's support. */
+  async execInContainer(spec: ContainerExecSpec): Promise<ContainerExecProcess> {
+    this.record('execInContainer', [spec]);
+    throw fakeNativeError('ENOSYS', 'execInContainer (fake)');
+  }
+
+  async readSeccompFilters(pid: number): Promise<Buffer[]> {
+    this.record('readSeccompFilters', [pid]);
+    throw fakeNativeError('ENOSYS', 'readSeccompFilters (fake)');
   }
 
   private peerSocket(path: string, handlers: SeqpacketHandlers): SeqpacketSocket {

@@ -57,4 +57,4 @@ export interface ImageUseRegistry {
 }
 
 /** The syscalls runtime/ uses. */
-export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount'> & Partial<Pick<NativeBinding, 'idmapMount'>>;
+export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount'> & Partial<Pick<NativeBinding, 'idmapMount' | 'execInContainer' | 'readSeccompFilters'>>;

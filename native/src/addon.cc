@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   berth::InitTerminalOps(env, exports);
   berth::InitSeqpacket(env, exports);
   berth::InitIdmapOps(env, exports);
+  berth::InitContainerExec(env, exports);
   return exports;
 }
 

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { NativeError, type MountFlag, type UnmountFlag } from '../../native/binding';
+import { NativeError, type MountFlag, type NativeBinding, type UnmountFlag } from '../../native/binding';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxLookup, SandboxView } from '../../runtime/interfaces';
 
 /** Runs a command; resolves with stdout, rejects with stderr in the message. */
@@ -68,11 +68,25 @@ export class MountCommandShim implements RuntimeNative {
 /** Any RuntimeNative, remembering what is mounted so cleanup can undo it. */
 export class TrackedNative implements RuntimeNative {
   readonly mounted = new Set<string>();
+  /** Processes started by execInContainer (ExecSync without runc). */
+  nativeExecs = 0;
+  readonly execInContainer?: NativeBinding['execInContainer'];
+  readonly readSeccompFilters?: NativeBinding['readSeccompFilters'];
   constructor(
     private readonly inner: RuntimeNative,
     /** 'addon' or 'mount(8)': reported by the bench. */
     readonly kind: string,
-  ) {}
+  ) {
+    const exec = inner.execInContainer?.bind(inner);
+    if (exec) {
+      this.execInContainer = async (spec) => {
+        const p = await exec(spec);
+        this.nativeExecs++;
+        return p;
+      };
+    }
+    this.readSeccompFilters = inner.readSeccompFilters?.bind(inner);
+  }
   async mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void> {
     await this.inner.mount(source, target, fstype, flags, data);
     this.mounted.add(target);
