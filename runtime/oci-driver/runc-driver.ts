@@ -173,8 +173,8 @@ export class RuncDriver implements OciRuntimeDriver {
       const e = err as NativeError;
       // what runc says of a program it cannot execute: the same typed error (InvalidArgument)
       if (/^execInContainer: execve /.test(e.message)) {
-        const why = e.code === 'ENOENT' ? (spec.args[0].includes('/') ? 'no such file or directory' : 'executable file not found in $PATH') : e.code === 'EACCES' ? 'permission denied' : e.message;
-        throw runcError('exec', id, `exec: "${spec.args[0]}": ${why}`, 255);
+        const why = e.code === 'ENOENT' ? (spec.args[0].includes('/') ? `stat ${spec.args[0]}: no such file or directory` : 'executable file not found in $PATH') : e.code === 'EACCES' ? 'permission denied' : e.message;
+        throw runcError('exec', id, `exec failed: unable to start container process: exec: "${spec.args[0]}": ${why}`, 255);
       }
       const initNow = await containerInit(dir);
       if (initNow instanceof UseRuntimeExec) throw new FailedPreconditionError(`exec in container ${id}: container not running`, { cause: err });

@@ -70,6 +70,8 @@ export class TrackedNative implements RuntimeNative {
   readonly mounted = new Set<string>();
   /** Processes started by execInContainer (ExecSync without runc). */
   nativeExecs = 0;
+  /** Their pids, in order. */
+  readonly nativeExecPids: number[] = [];
   readonly execInContainer?: NativeBinding['execInContainer'];
   readonly readSeccompFilters?: NativeBinding['readSeccompFilters'];
   constructor(
@@ -82,6 +84,7 @@ export class TrackedNative implements RuntimeNative {
       this.execInContainer = async (spec) => {
         const p = await exec(spec);
         this.nativeExecs++;
+        this.nativeExecPids.push(p.pid);
         return p;
       };
     }
