@@ -74,7 +74,6 @@ struct ExecContext {
   int ns_count;
   int cgroup_fds[32];
   int cgroup_count;
-  int oom_fd;
   int null_fd, out_fd, err_fd;
   int last_cap;
   char* const* argv;
@@ -162,7 +161,14 @@ int IntermediateMain(void* arg) {
     if (::write(ctx->cgroup_fds[i], "0", 1) != 1) return Failed(ctx, "join the container's cgroup");
   }
   const ExecPlan& p = *ctx->plan;
-  if (ctx->oom_fd >= 0 && ::write(ctx->oom_fd, p.oom_score_adj.data(), p.oom_score_adj.size()) < 0) return Failed(ctx, "set oom_score_adj");
+  if (p.set_oom) {
+    // opened here: a /proc/self file opened by the worker would be berthd's own
+    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Failed(ctx, "open oom_score_adj");
+    ssize_t n = ::write(fd, p.oom_score_adj.data(), p.oom_score_adj.size());
+    ::close(fd);
+    if (n < 0) return Failed(ctx, "set oom_score_adj");
+  }
   for (const Rlimit& r : p.rlimits) {
     if (Sys(SYS_prlimit64, 0, r.resource, reinterpret_cast<long>(&r.value), 0) != 0) return Failed(ctx, "set rlimits");
   }
@@ -253,14 +259,6 @@ class ExecWorker : public PromiseWorker {
         return errno;
       }
       ctx.cgroup_fds[ctx.cgroup_count++] = fd;
-    }
-    ctx.oom_fd = -1;
-    if (plan_.set_oom) {
-      ctx.oom_fd = fds.Add(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
-      if (ctx.oom_fd < 0) {
-        *failed = "open oom_score_adj";
-        return errno;
-      }
     }
     ctx.null_fd = fds.Add(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (ctx.null_fd < 0) {

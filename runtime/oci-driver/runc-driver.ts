@@ -104,6 +104,8 @@ export class RuncDriver implements OciRuntimeDriver {
   }
 
   async delete(id: string, force: boolean): Promise<void> {
+    this.nativeExec?.filters.forget(id);
+    for (const key of this.fallbackLogged) if (key.startsWith(`${id}:`)) this.fallbackLogged.delete(key);
     const dir = this.stateDir(id);
     if (this.directOps && dir && (await deleteStoppedDirectly(dir))) return;
     const r = await runCommand(this.binary, this.argv({ verb: 'delete', id, force }));

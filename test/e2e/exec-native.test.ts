@@ -92,6 +92,21 @@ describe('e2e: ExecSync without runc matches runc exec', function () {
     });
   }
 
+  it('the exec takes the init\'s oom_score_adj; berthd keeps its own', async () => {
+    const own = (await fs.readFile('/proc/self/oom_score_adj', 'utf8')).trim();
+    const { pid } = await runcState(ids.nnp);
+    const init = (await fs.readFile(`/proc/${pid}/oom_score_adj`, 'utf8')).trim();
+    // a value of ours the init does not have, so a write meant for the exec that lands on us shows
+    const mine = init === '123' ? '124' : '123';
+    await fs.writeFile('/proc/self/oom_score_adj', mine);
+    try {
+      expect((await nativeExec(ids.nnp, ['cat', '/proc/self/oom_score_adj'])).stdout.trim()).to.equal(init);
+      expect((await fs.readFile('/proc/self/oom_score_adj', 'utf8')).trim()).to.equal(mine);
+    } finally {
+      await fs.writeFile('/proc/self/oom_score_adj', own);
+    }
+  });
+
   it('a syscall the profile refuses fails the same way as under runc exec', async () => {
     const cmd = ['sh', '-c', 'unshare -U true 2>&1; echo "exit $?"'];
     const native = await nativeExec(ids.nnp, cmd);
