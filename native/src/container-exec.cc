@@ -310,6 +310,17 @@ class ExecWorker : public PromiseWorker {
     }
     char* base = static_cast<char*>(stacks);
     ctx.exec_stack_top = base + 2 * kStackSize;
+    // Until it execs, the exec'd process shares berthd's memory while being visible in the
+    // container's pid namespace. Non-dumpable memory can be ptraced or opened through /proc/<pid>/mem
+    // only with CAP_SYS_PTRACE in the host user namespace (the caller sends containers that may hold
+    // it to runc). The flag belongs to the memory, so it is berthd's too (no core dumps of berthd).
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+      ::munmap(stacks, 2 * kStackSize);
+      ::close(out[0]);
+      ::close(errp[0]);
+      *failed = "make berthd's memory non-dumpable";
+      return errno;
+    }
     // No Node signal handler may run on the children's (shared) memory: block all until exec.
     sigset_t all, previous;
     sigfillset(&all);

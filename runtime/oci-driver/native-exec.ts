@@ -81,6 +81,29 @@ export async function containerInit(stateDir: string): Promise<{ pid: number; st
   return { pid, start: stat.startTime, cgroupProcs: dirs.map((d) => path.join(d, 'cgroup.procs')) };
 }
 
+/**
+ * Why no process that can see the exec'd process could hold CAP_SYS_PTRACE in berthd's user
+ * namespace, or a reason to use runc: until it execs, that process shares berthd's (non-dumpable)
+ * memory, which such a process could ptrace or write through /proc/<pid>/mem. Safe when the
+ * container has its own user namespace, or when its pid namespace is its own (its init is pid 1
+ * there; a pod-shared one may hold other containers) and its bounding set lacks CAP_SYS_PTRACE.
+ * The host pid namespace is fine too: whoever sees it there with that capability can trace berthd itself.
+ */
+export async function tracersExcluded(initPid: number, procBounding: readonly string[] | undefined): Promise<true | UseRuntimeExec> {
+  const link = (pid: number | 'self', ns: string) => fs.readlink(`/proc/${pid}/ns/${ns}`).catch(() => '');
+  const [theirUser, ourUser, theirPid, ourPid, status] = await Promise.all([link(initPid, 'user'), link('self', 'user'), link(initPid, 'pid'), link('self', 'pid'), fs.readFile(`/proc/${initPid}/status`, 'utf8').catch(() => '')]);
+  if (!theirUser || !ourUser || !theirPid || !ourPid) return new UseRuntimeExec('the init\'s namespaces cannot be read');
+  if (theirUser !== ourUser) return true;
+  if (theirPid === ourPid) return true;
+  const nspid = /^NSpid:\s*(.*)$/m.exec(status)?.[1].trim().split(/\s+/) ?? [];
+  if (nspid[nspid.length - 1] !== '1') return new UseRuntimeExec('its pid namespace is shared with other processes (pod-shared)');
+  const bnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
+  const ptrace = 1n << BigInt(CAPABILITIES.indexOf('SYS_PTRACE'));
+  if (!bnd || (BigInt(`0x${bnd[1]}`) & ptrace) !== 0n) return new UseRuntimeExec('the container may hold CAP_SYS_PTRACE');
+  if ((procBounding ?? []).some((c) => c.replace(/^CAP_/, '') === 'SYS_PTRACE')) return new UseRuntimeExec('the exec may hold CAP_SYS_PTRACE');
+  return true;
+}
+
 /** Seccomp_filters of /proc/<pid>/status (0 when not in filter mode). */
 async function seccompFilterCount(pid: number): Promise<number | undefined> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');

@@ -18,7 +18,7 @@ import { runcError } from '../runc-errors';
 import { runCommand } from '../run-command';
 import type { OciResources } from '../spec/oci-types';
 import { conmonRuntimeArgs, runtimeArgv, type RuntimeCommand, type RuntimeGlobals } from './argv';
-import { containerExecSpec, containerInit, SeccompFilterCache, UseRuntimeExec, type ExecNative } from './native-exec';
+import { containerExecSpec, containerInit, SeccompFilterCache, tracersExcluded, UseRuntimeExec, type ExecNative } from './native-exec';
 import { containerProcsFile, deleteStoppedDirectly, isPlainId, signalInitDirectly, startViaExecFifo } from './state-dir';
 
 /** How long a start through the exec fifo waits for the container's init before giving up. */
@@ -164,6 +164,8 @@ export class RuncDriver implements OciRuntimeDriver {
     const ne = this.nativeExec!;
     const init = await containerInit(dir);
     if (init instanceof UseRuntimeExec) return init;
+    const safe = await tracersExcluded(init.pid, proc.capabilities?.bounding);
+    if (safe instanceof UseRuntimeExec) return safe;
     const filters = await ne.filters.get(id, init);
     if (filters instanceof UseRuntimeExec) return filters;
     const spec = await containerExecSpec(proc, init, filters);

@@ -37,6 +37,8 @@ describe('e2e: ExecSync without runc matches runc exec', function () {
       // without no_new_privs the filter must be installed while still privileged
       privs: config({ seccomp: { type: 'RuntimeDefault' }, noNewPrivs: false, runAsUser: 1000, runAsGroup: 1000 }),
       traced: config({ seccomp: { type: 'RuntimeDefault' }, noNewPrivs: true }),
+      // could ptrace the exec'd process while it still shares berthd's memory
+      ptracer: config({ seccomp: { type: 'RuntimeDefault' }, noNewPrivs: true, capabilities: { add: ['SYS_PTRACE'], drop: [] } }),
     };
     for (const [key, c] of Object.entries(containers)) {
       ids[key] = await env.manager.createContainer(env.pod.id, c);
@@ -154,5 +156,15 @@ describe('e2e: ExecSync without runc matches runc exec', function () {
     }
     // untraced again: the addon takes over
     await nativeExec(ids.traced, ['true']);
+  });
+
+  it('a container that may hold CAP_SYS_PTRACE (host user namespace): ExecSync runs runc exec', async () => {
+    const before = env.native.nativeExecs;
+    const r = await env.manager.execSync(ids.ptracer, ['cat', '/proc/self/status'], 10);
+    expect(env.native.nativeExecs, 'runc ran it').to.equal(before);
+    expect(r.exitCode).to.equal(0);
+    expect(r.stdout.toString()).to.match(/^Seccomp:\s+2$/m);
+    const bnd = /^CapBnd:\s+([0-9a-f]+)$/m.exec(r.stdout.toString());
+    expect((BigInt(`0x${bnd?.[1]}`) >> 19n) & 1n, 'CAP_SYS_PTRACE').to.equal(1n);
   });
 });
