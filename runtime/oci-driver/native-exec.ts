@@ -105,8 +105,8 @@ export async function tracersExcluded(initPid: number, procBounding: readonly st
 }
 
 /** Seccomp_filters of /proc/<pid>/status (0 when not in filter mode). */
-async function seccompFilterCount(pid: number): Promise<number | undefined> {
-  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+async function seccompFilterCount(pid: number, procRoot: string): Promise<number | undefined> {
+  const status = await fs.readFile(`${procRoot}/${pid}/status`, 'utf8').catch(() => '');
   const mode = /^Seccomp:\s*(\d+)$/m.exec(status);
   if (!mode) return undefined;
   if (mode[1] === '0') return 0;
@@ -119,7 +119,10 @@ async function seccompFilterCount(pid: number): Promise<number | undefined> {
 export class SeccompFilterCache {
   private readonly byInit = new Map<string, Promise<Buffer[] | UseRuntimeExec>>();
 
-  constructor(private readonly native: ExecNative) {}
+  constructor(
+    private readonly native: Pick<ExecNative, 'readSeccompFilters'>,
+    private readonly procRoot = '/proc',
+  ) {}
 
   get(id: string, init: { pid: number; start: number }): Promise<Buffer[] | UseRuntimeExec> {
     const key = `${id}:${init.pid}:${init.start}`;
@@ -140,7 +143,7 @@ export class SeccompFilterCache {
   }
 
   private async read(pid: number): Promise<Buffer[] | UseRuntimeExec> {
-    const count = await seccompFilterCount(pid);
+    const count = await seccompFilterCount(pid, this.procRoot);
     if (count === undefined) return new UseRuntimeExec('the init\'s seccomp mode is unknown');
     if (count === 0) return [];
     let filters: Buffer[];
@@ -150,7 +153,7 @@ export class SeccompFilterCache {
       return new UseRuntimeExec(`its init's seccomp filters cannot be read (${err instanceof Error ? err.message : String(err)})`);
     }
     // a filter added meanwhile (or one missed) would make the copy weaker: refuse it
-    if (filters.length !== count || (await seccompFilterCount(pid)) !== count) return new UseRuntimeExec(`read ${filters.length} seccomp filters of ${count}`);
+    if (filters.length !== count || (await seccompFilterCount(pid, this.procRoot)) !== count) return new UseRuntimeExec(`read ${filters.length} seccomp filters of ${count}`);
     return filters;
   }
 }
