@@ -78,6 +78,12 @@ export async function containerInit(stateDir: string): Promise<{ pid: number; st
   if (!stat || stat.startTime !== state.init_process_start || stat.state === 'Z') return new UseRuntimeExec('the init is not running');
   const dirs = [...new Set(Object.values(state.cgroup_paths ?? {}))].filter((d) => path.isAbsolute(d));
   if (dirs.length === 0) return new UseRuntimeExec('no cgroup paths in state.json');
+  // A frozen (paused) init never reaches a ptrace stop and a process joining its cgroup freezes:
+  // runc exec answers that case
+  const v1 = state.cgroup_paths?.freezer;
+  const v2 = state.cgroup_paths?.[''];
+  const frozen = v1 ? (await fs.readFile(path.join(v1, 'freezer.state'), 'utf8').catch(() => '')).trim() !== 'THAWED' : v2 ? (await fs.readFile(path.join(v2, 'cgroup.freeze'), 'utf8').catch(() => '0')).trim() !== '0' : false;
+  if (frozen) return new UseRuntimeExec('the container is paused (or its freezer state cannot be read)');
   return { pid, start: stat.startTime, cgroupProcs: dirs.map((d) => path.join(d, 'cgroup.procs')) };
 }
 

@@ -167,4 +167,18 @@ describe('e2e: ExecSync without runc matches runc exec', function () {
     const bnd = /^CapBnd:\s+([0-9a-f]+)$/m.exec(r.stdout.toString());
     expect((BigInt(`0x${bnd?.[1]}`) >> 19n) & 1n, 'CAP_SYS_PTRACE').to.equal(1n);
   });
+
+  it('a paused (frozen) container: ExecSync gives the answer of runc exec instead of hanging; resumed, the addon runs it again', async () => {
+    await sh(RUNC, ['--root', env.runcRoot, 'pause', ids.privs]);
+    try {
+      const before = env.native.nativeExecs;
+      const err = await env.manager.execSync(ids.privs, ['true'], 5).then(() => undefined, (e: Error) => e);
+      expect(env.native.nativeExecs).to.equal(before);
+      // runc exec's own answer
+      expect(describeError(err)).to.match(/cannot exec in a paused container/);
+    } finally {
+      await sh(RUNC, ['--root', env.runcRoot, 'resume', ids.privs]);
+    }
+    expect((await nativeExec(ids.privs, ['true'])).exitCode).to.equal(0);
+  });
 });
