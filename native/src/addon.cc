@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   berth::InitSeqpacket(env, exports);
   berth::InitIdmapOps(env, exports);
   berth::InitContainerExec(env, exports);
+  berth::InitSeccompFilters(env, exports);
   return exports;
 }
 

@@ -1,4 +1,4 @@
-// execInContainer and readSeccompFilters: starting an ExecSync process inside a running container
+// execInContainer: starting an ExecSync process inside a running container
 // as `runc exec` would (its namespaces, cgroups, ids, capabilities, rlimits, no_new_privs and the
 // very seccomp filters its init runs under), without runc's Go start-up and libseccomp compile.
 //
@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,9 +36,6 @@ namespace berth {
 namespace {
 
 constexpr size_t kStackSize = 256 * 1024;
-#ifndef PTRACE_SECCOMP_GET_FILTER
-#define PTRACE_SECCOMP_GET_FILTER 0x420c
-#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -363,58 +359,6 @@ class ExecWorker : public PromiseWorker {
   ExecOutcome outcome_;
 };
 
-/** Reads the init's seccomp filters with ptrace (attach, get, detach in this one thread). */
-class SeccompWorker : public PromiseWorker {
- public:
-  SeccompWorker(Napi::Env env, int pid) : PromiseWorker(env, "berth:readSeccompFilters"), pid_(pid) {}
-
-  void Execute() override {
-    if (::ptrace(PTRACE_SEIZE, pid_, nullptr, nullptr) != 0) return Fail("readSeccompFilters: attach to " + std::to_string(pid_), errno);
-    int err = 0;
-    std::string step;
-    if (::ptrace(PTRACE_INTERRUPT, pid_, nullptr, nullptr) != 0) {
-      err = errno;
-      step = "interrupt";
-    } else {
-      int status;
-      while (::waitpid(pid_, &status, __WALL) < 0 && errno == EINTR) {
-      }
-      for (long index = 0; err == 0; index++) {
-        long count = ::ptrace(static_cast<__ptrace_request>(PTRACE_SECCOMP_GET_FILTER), pid_, reinterpret_cast<void*>(index), nullptr);
-        if (count < 0) {
-          if (errno != ENOENT) {
-            err = errno;
-            step = "get filter " + std::to_string(index);
-          }
-          break;
-        }
-        std::vector<sock_filter> filter(static_cast<size_t>(count));
-        if (::ptrace(static_cast<__ptrace_request>(PTRACE_SECCOMP_GET_FILTER), pid_, reinterpret_cast<void*>(index), filter.data()) != count) {
-          err = errno ? errno : EIO;
-          step = "get filter " + std::to_string(index);
-          break;
-        }
-        filters_.insert(filters_.begin(), std::move(filter));  // index 0 is the newest
-      }
-    }
-    ::ptrace(PTRACE_DETACH, pid_, nullptr, nullptr);
-    if (err != 0) Fail("readSeccompFilters: " + step + " of " + std::to_string(pid_), err);
-  }
-
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array out = Napi::Array::New(env, filters_.size());
-    for (uint32_t i = 0; i < filters_.size(); i++) {
-      auto& f = filters_[i];
-      out.Set(i, Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(f.data()), f.size() * sizeof(sock_filter)));
-    }
-    return out;
-  }
-
- private:
-  int pid_;
-  std::vector<std::vector<sock_filter>> filters_;
-};
-
 std::vector<std::string> StringList(const Napi::Object& spec, const char* key) {
   Napi::Value v = spec.Get(key);
   if (!v.IsArray()) throw Napi::TypeError::New(spec.Env(), std::string("execInContainer: spec.") + key + " must be an array of strings");
@@ -513,18 +457,10 @@ Napi::Value ExecInContainer(const Napi::CallbackInfo& info) {
   return (new ExecWorker(env, std::move(plan)))->Start();
 }
 
-/** readSeccompFilters(pid): the process's seccomp filters as Buffers of sock_filter, oldest first. */
-Napi::Value ReadSeccompFilters(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int pid = static_cast<int>(RequireInteger(env, info[0], "readSeccompFilters", "pid", 1, INT32_MAX));
-  return (new SeccompWorker(env, pid))->Start();
-}
-
 }  // namespace
 
 void InitContainerExec(Napi::Env env, Napi::Object exports) {
   exports.Set("execInContainer", Napi::Function::New(env, ExecInContainer, "execInContainer"));
-  exports.Set("readSeccompFilters", Napi::Function::New(env, ReadSeccompFilters, "readSeccompFilters"));
 }
 
 }  // namespace berth
