@@ -1,11 +1,17 @@
 // readSeccompFilters: a process's seccomp filters as BPF programs, for execInContainer to install
 // the very filters a container's init runs under (container-exec.cc) instead of compiling the
-// profile again. ptrace is per thread: seize, interrupt, read and detach in one pool worker.
+// profile again. ptrace is per thread: seize, interrupt, read and detach happen in one thread.
 #include <linux/filter.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -20,42 +26,82 @@ namespace {
 #define PTRACE_SECCOMP_GET_FILTER 0x420c
 #endif
 
-/** Reads the init's seccomp filters with ptrace (attach, get, detach in this one thread). */
+/** What one read found; shared with its thread, which may outlive the worker. */
+struct ReadState {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  int err = 0;
+  std::string step;
+  std::vector<std::vector<sock_filter>> filters;  // oldest first
+};
+
+/** Seize, interrupt, wait for the stop, read every filter, detach: all in the calling thread. */
+void ReadFilters(int pid, ReadState* out) {
+  int err = 0;
+  std::string step;
+  std::vector<std::vector<sock_filter>> filters;
+  if (::ptrace(PTRACE_SEIZE, pid, nullptr, nullptr) != 0) {
+    err = errno;
+    step = "attach to";
+  } else {
+    if (::ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr) != 0) {
+      err = errno;
+      step = "interrupt";
+    } else {
+      int status;
+      while (::waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+      }
+      for (long index = 0; err == 0; index++) {
+        long count = ::ptrace(static_cast<__ptrace_request>(PTRACE_SECCOMP_GET_FILTER), pid, reinterpret_cast<void*>(index), nullptr);
+        if (count < 0) {
+          if (errno != ENOENT) {  // ENOENT: past the oldest filter
+            err = errno;
+            step = "get filter " + std::to_string(index) + " of";
+          }
+          break;
+        }
+        std::vector<sock_filter> filter(static_cast<size_t>(count));
+        if (::ptrace(static_cast<__ptrace_request>(PTRACE_SECCOMP_GET_FILTER), pid, reinterpret_cast<void*>(index), filter.data()) != count) {
+          err = errno ? errno : EIO;
+          step = "get filter " + std::to_string(index) + " of";
+          break;
+        }
+        filters.insert(filters.begin(), std::move(filter));  // index 0 is the newest
+      }
+    }
+    ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+  }
+  std::lock_guard<std::mutex> lock(out->mutex);
+  out->err = err;
+  out->step = std::move(step);
+  out->filters = std::move(filters);
+  out->done = true;
+  out->done_cv.notify_all();
+}
+
+/**
+ * Reads on a thread of its own and waits at most kStopWaitMs: a process that does not reach the
+ * ptrace stop (frozen, or in an uninterruptible wait) must not hold a pool thread. That thread
+ * stays until the stop comes, then detaches, so the process is never left traced.
+ */
 class SeccompWorker : public PromiseWorker {
  public:
   SeccompWorker(Napi::Env env, int pid) : PromiseWorker(env, "berth:readSeccompFilters"), pid_(pid) {}
 
   void Execute() override {
-    if (::ptrace(PTRACE_SEIZE, pid_, nullptr, nullptr) != 0) return Fail("readSeccompFilters: attach to " + std::to_string(pid_), errno);
-    int err = 0;
-    std::string step;
-    if (::ptrace(PTRACE_INTERRUPT, pid_, nullptr, nullptr) != 0) {
-      err = errno;
-      step = "interrupt";
-    } else {
-      int status;
-      while (::waitpid(pid_, &status, __WALL) < 0 && errno == EINTR) {
-      }
-      for (long index = 0; err == 0; index++) {
-        long count = ::ptrace(static_cast<__ptrace_request>(PTRACE_SECCOMP_GET_FILTER), pid_, reinterpret_cast<void*>(index), nullptr);
-        if (count < 0) {
-          if (errno != ENOENT) {
-            err = errno;
-            step = "get filter " + std::to_string(index);
-          }
-          break;
-        }
-        std::vector<sock_filter> filter(static_cast<size_t>(count));
-        if (::ptrace(static_cast<__ptrace_request>(PTRACE_SECCOMP_GET_FILTER), pid_, reinterpret_cast<void*>(index), filter.data()) != count) {
-          err = errno ? errno : EIO;
-          step = "get filter " + std::to_string(index);
-          break;
-        }
-        filters_.insert(filters_.begin(), std::move(filter));  // index 0 is the newest
-      }
+    auto state = std::make_shared<ReadState>();
+    try {
+      std::thread([pid = pid_, state]() { ReadFilters(pid, state.get()); }).detach();
+    } catch (const std::system_error& e) {
+      return Fail("readSeccompFilters: start a thread", e.code().value());
     }
-    ::ptrace(PTRACE_DETACH, pid_, nullptr, nullptr);
-    if (err != 0) Fail("readSeccompFilters: " + step + " of " + std::to_string(pid_), err);
+    std::unique_lock<std::mutex> lock(state->mutex);
+    if (!state->done_cv.wait_for(lock, std::chrono::milliseconds(kStopWaitMs), [&] { return state->done; })) {
+      return Fail("readSeccompFilters: " + std::to_string(pid_) + " did not stop within " + std::to_string(kStopWaitMs) + " ms", ETIMEDOUT);
+    }
+    if (state->err != 0) return Fail("readSeccompFilters: " + state->step + " " + std::to_string(pid_), state->err);
+    filters_ = std::move(state->filters);
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -68,6 +114,7 @@ class SeccompWorker : public PromiseWorker {
   }
 
  private:
+  static constexpr int kStopWaitMs = 2000;
   int pid_;
   std::vector<std::vector<sock_filter>> filters_;
 };

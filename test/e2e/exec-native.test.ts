@@ -181,4 +181,29 @@ describe('e2e: ExecSync without runc matches runc exec', function () {
     }
     expect((await nativeExec(ids.privs, ['true'])).exitCode).to.equal(0);
   });
+
+  it('readSeccompFilters of a frozen process gives up after 2 s (no pool thread held) and leaves it untraced once thawed', async () => {
+    const addon = loadNativeBinding();
+    const { pid } = await runcState(ids.traced);
+    await sh(RUNC, ['--root', env.runcRoot, 'pause', ids.traced]);
+    let err: (Error & { code?: string }) | undefined;
+    const t0 = Date.now();
+    try {
+      err = await addon.readSeccompFilters(pid).then(() => undefined, (e: Error) => e);
+    } finally {
+      await sh(RUNC, ['--root', env.runcRoot, 'resume', ids.traced]);
+    }
+    expect(Date.now() - t0).to.be.below(4000);
+    expect(err?.code).to.equal('ETIMEDOUT');
+    // thawed, it reaches the stop; the reading thread then detaches
+    let tracer = '';
+    for (let i = 0; i < 100; i++) {
+      tracer = /^TracerPid:\s*(\d+)$/m.exec(await fs.readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+      if (tracer === '0') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(tracer).to.equal('0');
+    expect(/^State:\s*S/m.test(await fs.readFile(`/proc/${pid}/status`, 'utf8'))).to.equal(true);
+    expect(await addon.readSeccompFilters(pid)).to.have.length.above(0);
+  });
 });
