@@ -65,8 +65,24 @@ interface RuncStateFile {
   cgroup_paths?: Record<string, string>;
 }
 
+/** A runc container's init and what an exec joins, from its state.json. */
+export interface ContainerInit {
+  readonly pid: number;
+  /** Start time (clock ticks after boot): tells a reused pid apart. */
+  readonly start: number;
+  readonly cgroupProcs: readonly string[];
+  /** v1 freezer.state or v2 cgroup.freeze of the container, when known. */
+  readonly freezeFile?: string;
+}
+
+/** True while the init named by `init` still runs (same pid and start time). */
+export async function initRunning(init: ContainerInit): Promise<boolean> {
+  const stat = await readProcStat(init.pid);
+  return stat !== undefined && stat.startTime === init.start && stat.state !== 'Z' && stat.state !== 'X';
+}
+
 /** The container's init and cgroup.procs files from runc's state.json, if its init still runs. */
-export async function containerInit(stateDir: string): Promise<{ pid: number; start: number; cgroupProcs: string[] } | UseRuntimeExec> {
+export async function containerInit(stateDir: string): Promise<ContainerInit | UseRuntimeExec> {
   let state: RuncStateFile;
   try {
     state = JSON.parse(await fs.readFile(path.join(stateDir, 'state.json'), 'utf8')) as RuncStateFile;
@@ -74,17 +90,25 @@ export async function containerInit(stateDir: string): Promise<{ pid: number; st
     return new UseRuntimeExec('no readable state.json');
   }
   const pid = state.init_process_pid ?? 0;
-  const stat = pid > 0 ? await readProcStat(pid) : undefined;
-  if (!stat || stat.startTime !== state.init_process_start || stat.state === 'Z') return new UseRuntimeExec('the init is not running');
+  const init = { pid, start: state.init_process_start ?? -1 };
+  if (!(pid > 0) || !(await initRunning({ ...init, cgroupProcs: [] }))) return new UseRuntimeExec('the init is not running');
   const dirs = [...new Set(Object.values(state.cgroup_paths ?? {}))].filter((d) => path.isAbsolute(d));
   if (dirs.length === 0) return new UseRuntimeExec('no cgroup paths in state.json');
-  // A frozen (paused) init never reaches a ptrace stop and a process joining its cgroup freezes:
-  // runc exec answers that case
   const v1 = state.cgroup_paths?.freezer;
   const v2 = state.cgroup_paths?.[''];
-  const frozen = v1 ? (await fs.readFile(path.join(v1, 'freezer.state'), 'utf8').catch(() => '')).trim() !== 'THAWED' : v2 ? (await fs.readFile(path.join(v2, 'cgroup.freeze'), 'utf8').catch(() => '0')).trim() !== '0' : false;
-  if (frozen) return new UseRuntimeExec('the container is paused (or its freezer state cannot be read)');
-  return { pid, start: stat.startTime, cgroupProcs: dirs.map((d) => path.join(d, 'cgroup.procs')) };
+  const freezeFile = v1 ? path.join(v1, 'freezer.state') : v2 ? path.join(v2, 'cgroup.freeze') : undefined;
+  return { ...init, cgroupProcs: dirs.map((d) => path.join(d, 'cgroup.procs')), freezeFile };
+}
+
+/**
+ * Whether the container is paused: a frozen init never reaches a ptrace stop and a process joining
+ * its cgroup freezes, so runc exec answers that case.
+ */
+export async function containerFrozen(init: ContainerInit): Promise<UseRuntimeExec | undefined> {
+  if (!init.freezeFile) return undefined;
+  const text = (await fs.readFile(init.freezeFile, 'utf8').catch(() => '?')).trim();
+  const thawed = init.freezeFile.endsWith('freezer.state') ? text === 'THAWED' : text === '0';
+  return thawed ? undefined : new UseRuntimeExec('the container is paused (or its freezer state cannot be read)');
 }
 
 /**
@@ -165,7 +189,7 @@ export class SeccompFilterCache {
 }
 
 /** The ContainerExecSpec of an OCI exec process, or why this path cannot run it. */
-export async function containerExecSpec(proc: OciProcess, init: { pid: number; cgroupProcs: string[] }, filters: Buffer[]): Promise<ContainerExecSpec | UseRuntimeExec> {
+export async function containerExecSpec(proc: OciProcess, init: { pid: number; cgroupProcs: readonly string[] }, filters: Buffer[]): Promise<ContainerExecSpec | UseRuntimeExec> {
   for (const key of Object.keys(proc)) if (!KNOWN_FIELDS.has(key)) return new UseRuntimeExec(`process.${key} is set`);
   if (proc.terminal) return new UseRuntimeExec('a terminal is asked for');
   if (proc.user.umask !== undefined) return new UseRuntimeExec('process.user.umask is set');

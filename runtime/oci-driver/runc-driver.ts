@@ -18,7 +18,7 @@ import { runcError } from '../runc-errors';
 import { runCommand } from '../run-command';
 import type { OciResources } from '../spec/oci-types';
 import { conmonRuntimeArgs, runtimeArgv, type RuntimeCommand, type RuntimeGlobals } from './argv';
-import { containerExecSpec, containerInit, SeccompFilterCache, tracersExcluded, UseRuntimeExec, type ExecNative } from './native-exec';
+import { containerExecSpec, containerFrozen, containerInit, initRunning, SeccompFilterCache, tracersExcluded, UseRuntimeExec, type ContainerInit, type ExecNative } from './native-exec';
 import { containerProcsFile, deleteStoppedDirectly, isPlainId, signalInitDirectly, startViaExecFifo } from './state-dir';
 
 /** How long a start through the exec fifo waits for the container's init before giving up. */
@@ -37,7 +37,9 @@ export class RuncDriver implements OciRuntimeDriver {
   private readonly globals: RuntimeGlobals;
   private versionText: Promise<string | undefined> | undefined;
   /** runc only, with the addon: ExecSync through execInContainer (native-exec.ts). */
-  private readonly nativeExec: { native: ExecNative; filters: SeccompFilterCache; onFallback: (id: string, reason: string) => void } | undefined;
+  private readonly nativeExec:
+    | { native: ExecNative; filters: SeccompFilterCache; inits: Map<string, ContainerInit>; onFallback: (id: string, reason: string) => void }
+    | undefined;
   private readonly fallbackLogged = new Set<string>();
 
   constructor(
@@ -53,6 +55,7 @@ export class RuncDriver implements OciRuntimeDriver {
         ? {
             native,
             filters: new SeccompFilterCache(native),
+            inits: new Map(),
             onFallback: (id, reason) => {
               // logged once per container and reason
               if (this.fallbackLogged.has(`${id}:${reason}`)) return;
@@ -105,6 +108,7 @@ export class RuncDriver implements OciRuntimeDriver {
 
   async delete(id: string, force: boolean): Promise<void> {
     this.nativeExec?.filters.forget(id);
+    this.nativeExec?.inits.delete(id);
     for (const key of this.fallbackLogged) if (key.startsWith(`${id}:`)) this.fallbackLogged.delete(key);
     const dir = this.stateDir(id);
     if (this.directOps && dir && (await deleteStoppedDirectly(dir))) return;
@@ -162,8 +166,15 @@ export class RuncDriver implements OciRuntimeDriver {
   /** ExecSync through the addon (native-exec.ts), or why runc must run it. */
   private async execNatively(id: string, dir: string, proc: OciProcess, opts: { timeoutMs?: number; maxOutputBytes: number }): Promise<ExecResult | UseRuntimeExec> {
     const ne = this.nativeExec!;
-    const init = await containerInit(dir);
-    if (init instanceof UseRuntimeExec) return init;
+    // state.json (~30 KB with a seccomp profile) is read once per init, not per exec
+    let init = ne.inits.get(id);
+    if (!init || !(await initRunning(init))) {
+      const read = await containerInit(dir);
+      if (read instanceof UseRuntimeExec) return read;
+      ne.inits.set(id, (init = read));
+    }
+    const frozen = await containerFrozen(init);
+    if (frozen) return frozen;
     const safe = await tracersExcluded(init.pid, proc.capabilities?.bounding);
     if (safe instanceof UseRuntimeExec) return safe;
     const filters = await ne.filters.get(id, init);
@@ -180,8 +191,7 @@ export class RuncDriver implements OciRuntimeDriver {
         const why = e.code === 'ENOENT' ? (spec.args[0].includes('/') ? `stat ${spec.args[0]}: no such file or directory` : 'executable file not found in $PATH') : e.code === 'EACCES' ? 'permission denied' : e.message;
         throw runcError('exec', id, `exec failed: unable to start container process: exec: "${spec.args[0]}": ${why}`, 255);
       }
-      const initNow = await containerInit(dir);
-      if (initNow instanceof UseRuntimeExec) throw new FailedPreconditionError(`exec in container ${id}: container not running`, { cause: err });
+      if (!(await initRunning(init))) throw new FailedPreconditionError(`exec in container ${id}: container not running`, { cause: err });
       return new UseRuntimeExec(`the addon could not start it (${e.message})`);
     }
     const findProcsFile = () => containerProcsFile(dir);
