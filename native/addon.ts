@@ -268,7 +268,7 @@ export class AddonNativeBinding implements NativeBinding {
 }
 
 /** NodeJS.Signals name of a signal number (e.g. 9 → SIGKILL). */
-function signalName(signo: number): NodeJS.Signals | null {
+export function signalName(signo: number): NodeJS.Signals | null {
   const entry = Object.entries(osConstants.signals).find(([, n]) => n === signo);
   return entry ? (entry[0] as NodeJS.Signals) : null;
 }

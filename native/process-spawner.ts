@@ -12,8 +12,7 @@
 import { spawn as nodeSpawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import * as net from 'node:net';
-import { constants as osConstants } from 'node:os';
-import { loadRawAddon, nativeAddonAvailable, toNativeError, type RawAddon } from './addon';
+import { loadRawAddon, nativeAddonAvailable, signalName, toNativeError, type RawAddon } from './addon';
 
 /** What child fd i is: /dev/null, a pipe the parent writes ('in'), or a pipe the parent reads ('out'). */
 export type ChildStdio = 'ignore' | 'in' | 'out';
@@ -50,12 +49,6 @@ function envList(env: SpawnOptions['env']): string[] {
   return Object.entries(env)
     .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([k, v]) => `${k}=${v}`);
-}
-
-/** NodeJS.Signals name of a signal number (e.g. 9 → SIGKILL). */
-function signalName(signo: number): NodeJS.Signals | null {
-  const entry = Object.entries(osConstants.signals).find(([, n]) => n === signo);
-  return entry ? (entry[0] as NodeJS.Signals) : null;
 }
 
 /** posix_spawn through the addon. */
