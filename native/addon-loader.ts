@@ -12,11 +12,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { NativeError, type ChildExitCallback, type PauseSpec, type PtyPair, type UserNamespaceMaps } from './binding';
+import { NativeError, type ChildExitCallback, type ContainerExecSpec, type PauseSpec, type PtyPair, type UserNamespaceMaps } from './binding';
 import type { RawSeqpacketChannelClass } from './seqpacket-socket';
 
 /** The ABI marker this TypeScript expects (`abiVersion` of native/src/addon.cc). */
-export const NATIVE_ABI_VERSION = 3;
+export const NATIVE_ABI_VERSION = 4;
 
 const REBUILD_HINT = 'rebuild with npm run build:native';
 
@@ -27,6 +27,8 @@ export interface RawAddon {
   umount2(target: string, flags: number): Promise<void>;
   mknod(path: string, mode: number, major: number, minor: number): Promise<void>;
   readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>>;
+  execInContainer(spec: ContainerExecSpec): Promise<{ pid: number; stdoutFd: number; stderrFd: number }>;
+  readSeccompFilters(pid: number): Promise<Buffer[]>;
   lsetxattr(path: string, name: string, value: Buffer): Promise<void>;
   lgetxattr(path: string, name: string): Promise<Buffer | undefined>;
   llistxattr(path: string): Promise<string[]>;
@@ -50,6 +52,8 @@ const RAW_OP_SET: Readonly<Record<Exclude<keyof RawAddon, 'abiVersion'>, true>> 
   umount2: true,
   mknod: true,
   readFiles: true,
+  execInContainer: true,
+  readSeccompFilters: true,
   lsetxattr: true,
   lgetxattr: true,
   llistxattr: true,

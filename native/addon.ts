@@ -4,11 +4,15 @@
  * flags are mapped to MS_* numbers here; addon errors become NativeError.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 
 import {
   NativeError,
   type ChildExitCallback,
+  type ContainerExecProcess,
+  type ContainerExecSpec,
   type ExitWatch,
   type MountFlag,
   type NativeBinding,
@@ -194,6 +198,28 @@ export class AddonNativeBinding implements NativeBinding {
   reduceMemory(): void {
     callSync(() => this.addon.reduceMemory());
   }
+
+  async execInContainer(spec: ContainerExecSpec): Promise<ContainerExecProcess> {
+    const { pid, stdoutFd, stderrFd } = await call(() => this.addon.execInContainer(spec));
+    // Registered before anything else can fail, so the child is always reaped.
+    const exited = new Promise<ContainerExecProcess['exited'] extends Promise<infer E> ? E : never>((resolve) =>
+      this.addon.watchChild(pid, (exitCode, signo) => resolve({ exitCode, signal: signo === null ? null : signalName(signo) })),
+    );
+    const pipeNames = [stdoutFd, stderrFd].map((fd) => `pipe:[${fs.fstatSync(fd).ino}]`);
+    const stdout = new net.Socket({ fd: stdoutFd, readable: true, writable: false });
+    const stderr = new net.Socket({ fd: stderrFd, readable: true, writable: false });
+    return { pid, stdout, stderr, pipeNames, exited };
+  }
+
+  readSeccompFilters(pid: number): Promise<Buffer[]> {
+    return call(() => this.addon.readSeccompFilters(pid));
+  }
+}
+
+/** NodeJS.Signals name of a signal number (e.g. 9 → SIGKILL). */
+export function signalName(signo: number): NodeJS.Signals | null {
+  const entry = Object.entries(osConstants.signals).find(([, n]) => n === signo);
+  return entry ? (entry[0] as NodeJS.Signals) : null;
 }
 
 /** Runs a synchronous addon call, converting its throw to NativeError. */

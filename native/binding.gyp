@@ -19,7 +19,9 @@
         "src/connect-in-netns.cc",
         "src/terminal-ops.cc",
         "src/seqpacket.cc",
-        "src/idmap-ops.cc"
+        "src/idmap-ops.cc",
+        "src/container-exec.cc",
+        "src/seccomp-filters.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

@@ -117,6 +117,50 @@ export interface SeqpacketSocket {
 /** How a child started by `spawnProcess` ended: an exit code, or the number of the signal that killed it. */
 export type ChildExitCallback = (exitCode: number | null, signal: number | null) => void;
 
+/**
+ * A process to start inside a running container as `runc exec` would: the init's namespaces,
+ * the container's cgroups, then ids, capabilities, rlimits and the given seccomp filters.
+ */
+export interface ContainerExecSpec {
+  /** The container's init: every namespace of it that is not berthd's own is joined (user first, mnt last). */
+  readonly initPid: number;
+  /** cgroup.procs files joined first (every v1 hierarchy, or the v2 directory). */
+  readonly cgroupProcs: readonly string[];
+  readonly args: readonly string[];
+  /** KEY=value entries: the process's whole environment. */
+  readonly env: readonly string[];
+  /** Paths execve tries in order (the PATH lookup of args[0], done by the caller). */
+  readonly candidates: readonly string[];
+  readonly cwd: string;
+  /** Ids inside the container's user namespace. */
+  readonly uid: number;
+  readonly gid: number;
+  readonly additionalGids: readonly number[];
+  /** Capability sets as bit masks (bit n = capability n). */
+  readonly bounding: bigint;
+  readonly effective: bigint;
+  readonly permitted: bigint;
+  readonly inheritable: bigint;
+  readonly ambient: bigint;
+  readonly noNewPrivileges: boolean;
+  /** RLIMIT_* number with its soft and hard values (2^64-1: unlimited). */
+  readonly rlimits: ReadonlyArray<{ readonly resource: number; readonly soft: bigint; readonly hard: bigint }>;
+  readonly oomScoreAdj?: number;
+  /** BPF programs (struct sock_filter arrays), installed oldest first as the last step before execve. */
+  readonly seccompFilters: readonly Buffer[];
+}
+
+/** A process started by execInContainer: berthd's child, stdin /dev/null, stdout and stderr piped. */
+export interface ContainerExecProcess {
+  readonly pid: number;
+  readonly stdout: import('node:net').Socket;
+  readonly stderr: import('node:net').Socket;
+  /** The pipes' "pipe:[inode]" names (as in /proc/<pid>/fd), to find their holders. */
+  readonly pipeNames: readonly string[];
+  /** Resolves once it has exited (and been reaped). */
+  readonly exited: Promise<{ readonly exitCode: number | null; readonly signal: NodeJS.Signals | null }>;
+}
+
 export interface NativeBinding {
   /** mount(2). `data` is the filesystem-specific option string (e.g. overlay's lowerdir=…). */
   mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void>;
@@ -188,6 +232,16 @@ export interface NativeBinding {
   watchChild(pid: number, onExit: ChildExitCallback): ExitWatch;
   /** V8 LowMemoryNotification + malloc_trim(0): gives memory back after a burst (synchronous, tens of ms). */
   reduceMemory(): void;
+  /**
+   * Starts a process inside a running container (see ContainerExecSpec), without runc. Rejects
+   * with the failing step; a missing or unexecutable program rejects with "execve <args[0]>".
+   */
+  execInContainer(spec: ContainerExecSpec): Promise<ContainerExecProcess>;
+  /**
+   * The seccomp filters process `pid` runs under, oldest first (ptrace seize, interrupt,
+   * PTRACE_SECCOMP_GET_FILTER, detach); rejects when it cannot be traced (e.g. EPERM).
+   */
+  readSeccompFilters(pid: number): Promise<Buffer[]>;
 }
 
 /** The error every NativeBinding method rejects with. */

@@ -10,8 +10,7 @@
  */
 import { closeSync } from 'node:fs';
 import * as net from 'node:net';
-import { constants as osConstants } from 'node:os';
-import { loadNativeBinding, toNativeError } from './addon';
+import { loadNativeBinding, signalName, toNativeError } from './addon';
 import type { NativeBinding } from './binding';
 
 /** What child fd i is: /dev/null, a pipe the parent writes ('in'), or a pipe the parent reads ('out'). */
@@ -49,12 +48,6 @@ function envList(env: SpawnOptions['env']): string[] {
   return Object.entries(env)
     .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([k, v]) => `${k}=${v}`);
-}
-
-/** NodeJS.Signals name of a signal number (e.g. 9 → SIGKILL). */
-function signalName(signo: number): NodeJS.Signals | null {
-  const entry = Object.entries(osConstants.signals).find(([, n]) => n === signo);
-  return entry ? (entry[0] as NodeJS.Signals) : null;
 }
 
 /** The ops of the binding a spawner uses. */

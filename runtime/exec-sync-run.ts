@@ -16,7 +16,7 @@
  * grow memory and the reply fits in one gRPC message.
  */
 import { promises as fs } from 'node:fs';
-import { defaultProcessSpawner, drainPipe, type ChildExit, type ProcessSpawner } from '../native/process-spawner';
+import { defaultProcessSpawner, drainPipe, type ChildExit, type ProcessSpawner, type SpawnedChild } from '../native/process-spawner';
 import { execProcesses, killAll, killUntilGone, pipeHolders, pipeInodes, readProcStat, stillRuns, type ProcessScope, type ProcStat } from './exec-processes';
 import { collector } from './run-command';
 
@@ -32,6 +32,11 @@ export interface RuncExecSyncOptions {
   /** The container's processes (its cgroup.procs). */
   scope: ProcessScope;
   spawner?: ProcessSpawner;
+  /**
+   * Instead of spawning `binary`: a process already started (execInContainer) that IS the exec'd
+   * command (no runtime in between, no pid file), with the names of its output pipes.
+   */
+  direct?: { child: SpawnedChild; outputPipes: ReadonlySet<string> };
   /** After the command exits, how long runc and the pipes get to finish on their own (default 200 ms). */
   exitGraceMs?: number;
   /** How often the command's pid is checked (default 50 ms). */
@@ -72,6 +77,12 @@ async function execProcess(pidFile: string, procRoot?: string): Promise<ProcStat
   return stat && stat.state !== 'Z' && stat.state !== 'X' ? stat : 'exited';
 }
 
+/** The directly started command: its stat, or 'exited' once reaped or a zombie. */
+async function directProcess(pid: number, reaped: boolean, procRoot?: string): Promise<ProcStat | 'exited'> {
+  const stat = reaped ? undefined : await readProcStat(pid, procRoot);
+  return stat && stat.state !== 'Z' && stat.state !== 'X' ? stat : 'exited';
+}
+
 /** Runs runc exec to the command's end (or the timeout); see the file comment. */
 export async function runcExecSync(o: RuncExecSyncOptions): Promise<RuncExecSyncResult> {
   const grace = o.exitGraceMs ?? 200;
@@ -79,7 +90,7 @@ export async function runcExecSync(o: RuncExecSyncOptions): Promise<RuncExecSync
   const killWait = o.killWaitMs ?? 2000;
   const procRoot = o.scope.procRoot;
   const spawner = o.spawner ?? defaultProcessSpawner();
-  const child = await spawner.spawn(o.binary, o.args, { stdio: ['ignore', 'out', 'out'], env: process.env });
+  const child = o.direct?.child ?? (await spawner.spawn(o.binary, o.args, { stdio: ['ignore', 'out', 'out'], env: process.env }));
   const budget = { left: o.maxOutputBytes };
   const out = collector(o.maxOutputBytes, budget);
   const err = collector(o.maxOutputBytes, budget);
@@ -97,6 +108,7 @@ export async function runcExecSync(o: RuncExecSyncOptions): Promise<RuncExecSync
   // (fds 0-2 are /dev/null and ours) minus any berthd holds too (inherited, not runc's).
   const runcOutputPipes = async (): Promise<Set<string>> => {
     if (execPipes && execPipes.size > 0) return execPipes;
+    if (o.direct) return new Set(o.direct.outputPipes);
     if (runcPipes) return runcPipes;
     const own = await pipeInodes(process.pid, {}, procRoot);
     const runcs = runcExit ? new Set<string>() : await pipeInodes(child.pid, { skip: [0, 1, 2] }, procRoot);
@@ -105,13 +117,13 @@ export async function runcExecSync(o: RuncExecSyncOptions): Promise<RuncExecSync
   };
   // runc and the command's other ancestors hold those pipes too while they wait for it: they are not
   // in the container's cgroup, but a wider scope (or a runtime wrapping runc) may list them
-  const ancestors = new Set<number>([child.pid]);
+  const ancestors = new Set<number>(o.direct ? [] : [child.pid]);
   const notRunc = (procs: ProcStat[]) => procs.filter((p) => !ancestors.has(p.pid));
   const holders = async () => notRunc(await pipeHolders(o.scope, await runcOutputPipes()));
   const ofExec = (pid: number) => async () => notRunc(await execProcesses(o.scope, pid, await runcOutputPipes()));
   /** Reads the exec'd process once runc has written its pid: its output pipes and its ancestors while it runs. */
   const lookForExec = async () => {
-    exec = await execProcess(o.pidFile, procRoot);
+    exec = o.direct ? await directProcess(child.pid, runcExit !== undefined, procRoot) : await execProcess(o.pidFile, procRoot);
     if (exec === undefined || exec === 'exited') return;
     execPipes = await pipeInodes(exec.pid, { only: [1, 2] }, procRoot);
     for (let p = await readProcStat(exec.ppid, procRoot); p && p.pid > 1 && !ancestors.has(p.pid); p = await readProcStat(p.ppid, procRoot)) ancestors.add(p.pid);
@@ -157,7 +169,7 @@ export async function runcExecSync(o: RuncExecSyncOptions): Promise<RuncExecSync
         if (exec === undefined) await new Promise((r) => setTimeout(r, 10));
       }
       await runcOutputPipes();
-      const execPid = exec !== undefined && exec !== 'exited' ? exec.pid : Number((await fs.readFile(o.pidFile, 'utf8').catch(() => '')).trim());
+      const execPid = exec !== undefined && exec !== 'exited' ? exec.pid : o.direct ? child.pid : Number((await fs.readFile(o.pidFile, 'utf8').catch(() => '')).trim());
       leftovers = !(await killUntilGone(execPid > 0 ? ofExec(execPid) : holders, killWait, procRoot));
       // runc exits once it has reaped the command and its pipes have closed
       if (!(await settlesWithin(done, grace + killWait))) stopRunc();

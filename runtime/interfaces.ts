@@ -49,4 +49,7 @@ export interface ImageUseRegistry {
 }
 
 /** The syscalls runtime/ uses (all declared: the daemon passes the checked addon, tests the fake). */
-export type RuntimeNative = Pick<NativeBinding, 'mount' | 'unmount' | 'idmapMount' | 'openPty' | 'setWindowSize' | 'streamFd' | 'connectSeqpacket' | 'readFiles'>;
+export type RuntimeNative = Pick<
+  NativeBinding,
+  'mount' | 'unmount' | 'idmapMount' | 'openPty' | 'setWindowSize' | 'streamFd' | 'connectSeqpacket' | 'readFiles' | 'execInContainer' | 'readSeccompFilters'
+>;

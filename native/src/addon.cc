@@ -7,7 +7,7 @@ namespace {
 
 // Bumped whenever an export is added, removed or changes its arguments; native/addon-loader.ts
 // refuses a build whose marker differs (a stale build would otherwise fail on first use).
-constexpr int kAbiVersion = 3;
+constexpr int kAbiVersion = 4;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   berth::InitFsOps(env, exports);
@@ -20,6 +20,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   berth::InitTerminalOps(env, exports);
   berth::InitSeqpacket(env, exports);
   berth::InitIdmapOps(env, exports);
+  berth::InitContainerExec(env, exports);
+  berth::InitSeccompFilters(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   return exports;
 }

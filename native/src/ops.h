@@ -15,5 +15,7 @@ void InitConnectInNetns(Napi::Env env, Napi::Object exports);  // connectInNetns
 void InitTerminalOps(Napi::Env env, Napi::Object exports);     // openPty, setWindowSize
 void InitSeqpacket(Napi::Env env, Napi::Object exports);       // connectSeqpacket, SeqpacketChannel
 void InitIdmapOps(Napi::Env env, Napi::Object exports);        // idmapMount
+void InitContainerExec(Napi::Env env, Napi::Object exports);   // execInContainer
+void InitSeccompFilters(Napi::Env env, Napi::Object exports);  // readSeccompFilters
 
 }  // namespace berth

@@ -16,6 +16,8 @@ import { appendFileSync, promises as fs, writeFileSync } from 'node:fs';
 import {
   NativeError,
   type ChildExitCallback,
+  type ContainerExecProcess,
+  type ContainerExecSpec,
   type ExitWatch,
   type MountFlag,
   type NativeBinding,
@@ -378,6 +380,17 @@ export class FakeNativeBinding implements NativeBinding {
     this.children.delete(pid);
     for (const callback of callbacks) callback(exitCode, signal);
     return true;
+  }
+
+  /** The fake starts no process: it refuses like a host without the addon's support. */
+  async execInContainer(spec: ContainerExecSpec): Promise<ContainerExecProcess> {
+    this.record('execInContainer', [spec]);
+    throw fakeNativeError('ENOSYS', 'execInContainer (fake)');
+  }
+
+  async readSeccompFilters(pid: number): Promise<Buffer[]> {
+    this.record('readSeccompFilters', [pid]);
+    throw fakeNativeError('ENOSYS', 'readSeccompFilters (fake)');
   }
 
   private peerSocket(path: string, handlers: SeqpacketHandlers): SeqpacketSocket {

@@ -8,13 +8,17 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DeadlineExceededError, RuntimeError, type BerthError } from '../../common/errors';
+import { DeadlineExceededError, FailedPreconditionError, RuntimeError, type BerthError } from '../../common/errors';
+import type { NativeError } from '../../native/binding';
+import { constants as osConstants } from 'node:os';
+import type { OciProcess } from '../spec/oci-types';
 import { runcExecSync } from '../exec-sync-run';
 import type { ExecResult, OciRuntimeDriver, PreparedExec, RuncState } from '../oci-runtime';
 import { runcError } from '../runc-errors';
 import { runCommand } from '../run-command';
 import type { OciResources } from '../spec/oci-types';
 import { conmonRuntimeArgs, runtimeArgv, type RuntimeCommand, type RuntimeGlobals } from './argv';
+import { containerExecSpec, containerFrozen, containerInit, initRunning, SeccompFilterCache, tracersExcluded, UseRuntimeExec, type ContainerInit, type ExecNative } from './native-exec';
 import { containerProcsFile, deleteStoppedDirectly, isPlainId, signalInitDirectly, startViaExecFifo } from './state-dir';
 
 /** How long a start through the exec fifo waits for the container's init before giving up. */
@@ -32,14 +36,34 @@ export class RuncDriver implements OciRuntimeDriver {
   private readonly directOps: boolean;
   private readonly globals: RuntimeGlobals;
   private versionText: Promise<string | undefined> | undefined;
+  /** runc only, with the addon: ExecSync through execInContainer (native-exec.ts). */
+  private readonly nativeExec:
+    | { native: ExecNative; filters: SeccompFilterCache; inits: Map<string, ContainerInit>; onFallback: (id: string, reason: string) => void }
+    | undefined;
+  private readonly fallbackLogged = new Set<string>();
 
   constructor(
     readonly binary: string,
     readonly root: string,
-    opts: { directOps?: boolean } = {},
+    opts: { directOps?: boolean; native?: ExecNative; logFallback?: (message: string, fields: Record<string, string>) => void } = {},
   ) {
     this.directOps = opts.directOps ?? path.basename(binary) === 'runc';
     this.globals = { root };
+    const native = opts.native;
+    this.nativeExec =
+      native && this.directOps
+        ? {
+            native,
+            filters: new SeccompFilterCache(native),
+            inits: new Map(),
+            onFallback: (id, reason) => {
+              // logged once per container and reason
+              if (this.fallbackLogged.has(`${id}:${reason}`)) return;
+              this.fallbackLogged.add(`${id}:${reason}`);
+              opts.logFallback?.('ExecSync runs runc exec', { container: id, reason });
+            },
+          }
+        : undefined;
   }
 
   /** The argv (after the binary) of `cmd` (exported for tests through the driver). */
@@ -83,6 +107,9 @@ export class RuncDriver implements OciRuntimeDriver {
   }
 
   async delete(id: string, force: boolean): Promise<void> {
+    this.nativeExec?.filters.forget(id);
+    this.nativeExec?.inits.delete(id);
+    for (const key of this.fallbackLogged) if (key.startsWith(`${id}:`)) this.fallbackLogged.delete(key);
     const dir = this.stateDir(id);
     if (this.directOps && dir && (await deleteStoppedDirectly(dir))) return;
     const r = await runCommand(this.binary, this.argv({ verb: 'delete', id, force }));
@@ -127,6 +154,59 @@ export class RuncDriver implements OciRuntimeDriver {
   }
 
   async exec(id: string, proc: object, opts: { timeoutMs?: number; maxOutputBytes: number }): Promise<ExecResult> {
+    const dir = this.stateDir(id);
+    if (this.nativeExec && dir) {
+      const r = await this.execNatively(id, dir, proc as OciProcess, opts);
+      if (!(r instanceof UseRuntimeExec)) return r;
+      this.nativeExec.onFallback(id, r.reason);
+    }
+    return this.execThroughRuntime(id, proc, opts);
+  }
+
+  /** ExecSync through the addon (native-exec.ts), or why runc must run it. */
+  private async execNatively(id: string, dir: string, proc: OciProcess, opts: { timeoutMs?: number; maxOutputBytes: number }): Promise<ExecResult | UseRuntimeExec> {
+    const ne = this.nativeExec!;
+    // state.json (~30 KB with a seccomp profile) is read once per init, not per exec
+    let init = ne.inits.get(id);
+    if (!init || !(await initRunning(init))) {
+      const read = await containerInit(dir);
+      if (read instanceof UseRuntimeExec) return read;
+      ne.inits.set(id, (init = read));
+    }
+    const frozen = await containerFrozen(init);
+    if (frozen) return frozen;
+    const safe = await tracersExcluded(init.pid, proc.capabilities?.bounding);
+    if (safe instanceof UseRuntimeExec) return safe;
+    const filters = await ne.filters.get(id, init);
+    if (filters instanceof UseRuntimeExec) return filters;
+    const spec = await containerExecSpec(proc, init, filters);
+    if (spec instanceof UseRuntimeExec) return spec;
+    let started;
+    try {
+      started = await ne.native.execInContainer(spec);
+    } catch (err) {
+      const e = err as NativeError;
+      // what runc says of a program it cannot execute: the same typed error (InvalidArgument)
+      if (/^execInContainer: execve /.test(e.message)) {
+        const why = e.code === 'ENOENT' ? (spec.args[0].includes('/') ? `stat ${spec.args[0]}: no such file or directory` : 'executable file not found in $PATH') : e.code === 'EACCES' ? 'permission denied' : e.message;
+        throw runcError('exec', id, `exec failed: unable to start container process: exec: "${spec.args[0]}": ${why}`, 255);
+      }
+      if (!(await initRunning(init))) throw new FailedPreconditionError(`exec in container ${id}: container not running`, { cause: err });
+      return new UseRuntimeExec(`the addon could not start it (${e.message})`);
+    }
+    const findProcsFile = () => containerProcsFile(dir);
+    const child = { pid: started.pid, pipes: [undefined, started.stdout, started.stderr], exited: started.exited };
+    const r = await runcExecSync({ binary: '', args: [], pidFile: '', direct: { child, outputPipes: new Set(started.pipeNames) }, timeoutMs: opts.timeoutMs, maxOutputBytes: opts.maxOutputBytes, scope: { findProcsFile } });
+    if (r.timedOut) {
+      const left = r.leftovers ? ' (some of its processes could not be killed)' : '';
+      throw new DeadlineExceededError(`exec in container ${id}: command timed out after ${opts.timeoutMs} ms${left}`);
+    }
+    // as runc reports it: a command killed by a signal exits 128+signal
+    const exitCode = r.exit.exitCode ?? 128 + (r.exit.signal ? osConstants.signals[r.exit.signal] : 9);
+    return { exitCode, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  private async execThroughRuntime(id: string, proc: object, opts: { timeoutMs?: number; maxOutputBytes: number }): Promise<ExecResult> {
     const exec = await this.prepareExec(id, proc, { tty: false });
     try {
       // state.json (~30 KB with a seccomp profile) is read only if the exec's processes must be

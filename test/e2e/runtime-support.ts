@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { loadNativeBinding } from '../../native/addon';
-import type { MountFlag, NativeBinding, SeqpacketHandlers, SeqpacketSocket, UnmountFlag, UserNamespaceMaps } from '../../native/binding';
+import type { ContainerExecProcess, ContainerExecSpec, MountFlag, NativeBinding, SeqpacketHandlers, SeqpacketSocket, UnmountFlag, UserNamespaceMaps } from '../../native/binding';
 import type { ImageLookup, ResolvedImage, RuntimeNative, SandboxLookup, SandboxView } from '../../runtime/interfaces';
 
 /** Runs a command; resolves with stdout, rejects with stderr in the message. */
@@ -48,6 +48,10 @@ export class TrackedNative implements RuntimeNative {
   readonly mounted = new Set<string>();
   /** What does the mounts (the bench prints it). */
   readonly kind = 'addon';
+  /** Processes started by execInContainer (ExecSync without runc). */
+  nativeExecs = 0;
+  /** Their pids, in order. */
+  readonly nativeExecPids: number[] = [];
   constructor(private readonly inner: NativeBinding = loadNativeBinding()) {}
   async mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): Promise<void> {
     await this.inner.mount(source, target, fstype, flags, data);
@@ -75,6 +79,15 @@ export class TrackedNative implements RuntimeNative {
   }
   readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>> {
     return this.inner.readFiles(paths, maxBytes);
+  }
+  async execInContainer(spec: ContainerExecSpec): Promise<ContainerExecProcess> {
+    const p = await this.inner.execInContainer(spec);
+    this.nativeExecs++;
+    this.nativeExecPids.push(p.pid);
+    return p;
+  }
+  readSeccompFilters(pid: number): Promise<Buffer[]> {
+    return this.inner.readSeccompFilters(pid);
   }
 }
 

@@ -108,11 +108,15 @@ describe('e2e security: ExecSync under hostile commands', function () {
 
   async function execTimed(cmd: string[], timeout: number) {
     const t0 = Date.now();
+    const started = env.native.nativeExecs;
     try {
       const r = await env.manager.execSync(id, cmd, timeout);
       return { ms: Date.now() - t0, stdout: r.stdout.toString(), exitCode: r.exitCode, error: undefined as unknown };
     } catch (error) {
       return { ms: Date.now() - t0, stdout: '', exitCode: -1, error };
+    } finally {
+      // the addon started the command (no runc exec in between): these bounds hold for that path
+      expect(env.native.nativeExecs, 'ExecSync without runc').to.equal(started + 1);
     }
   }
 
@@ -158,7 +162,9 @@ describe('e2e security: ExecSync under hostile commands', function () {
 
   it('output is capped so the reply fits one 16 MiB gRPC message: 40 MB of `yes` on each stream, memory bounded', async () => {
     const rss0 = process.memoryUsage().rss;
+    const started = env.native.nativeExecs;
     const r = await env.manager.execSync(id, ['sh', '-c', 'yes | head -c 40000000 & yes | head -c 40000000 >&2; wait'], 60);
+    expect(env.native.nativeExecs, 'ExecSync without runc').to.equal(started + 1);
     const grew = process.memoryUsage().rss - rss0;
     const reply = runtime.v1.ExecSyncResponse.encode({ stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode }).finish().length;
     console.log(`      stdout ${r.stdout.length} + stderr ${r.stderr.length} bytes; reply ${reply} bytes; rss grew ${(grew / 2 ** 20).toFixed(1)} MiB`);

@@ -118,6 +118,39 @@ describe('e2e user namespaces: hostUsers false through the berthd socket', funct
     console.log(`      host uid of the container process: ${base} (pid ${pid})`);
   });
 
+  it('ExecSync in a user-namespaced container (berthd starts it without runc): the init\'s id maps, namespaces, ids, capabilities and seccomp', async () => {
+    const base = 0x1d0000;
+    const podId = await runPod('zeta', base);
+    const id = await startContainer(podId, 'zeta', base, 'sleep 300');
+    const pid = await hostPid(id);
+    const read = (f: string) => fs.readFileSync(`/proc/${pid}/${f}`, 'utf8');
+    const r = await exec(id, ['sh', '-c', 'cat /proc/self/uid_map; echo --; cat /proc/self/gid_map; echo --; ls -l /proc/self/ns/; echo --; cat /proc/self/status']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const [uidMap, gidMap, ns, status] = r.stdout.split('--\n');
+    expect(uidMap).to.equal(read('uid_map'));
+    expect(uidMap.trim().split(/\s+/)).to.deep.equal(['0', String(base), '65536']);
+    expect(gidMap).to.equal(read('gid_map'));
+    const links = (listing: string) => Object.fromEntries([...listing.matchAll(/\s(\w+) -> (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    const hostNs = Object.fromEntries(fs.readdirSync(`/proc/${pid}/ns`).map((n) => [n, fs.readlinkSync(`/proc/${pid}/ns/${n}`)]));
+    expect(links(ns)).to.deep.equal(hostNs);
+    // ids as seen inside (the host sees them through the map); the rest as the init's
+    const fields = (s: string) => s.split('\n').filter((l) => /^(Cap\w+|NoNewPrivs|Seccomp\w*):/.test(l)).join('\n');
+    expect(fields(status)).to.equal(fields(read('status')));
+    expect(status).to.match(/^Uid:\s+0\s+0\s+0\s+0$/m);
+    expect(read('status')).to.match(new RegExp(`^Uid:\\s+${base}\\s`, 'm'));
+    // the exec'd process is berthd's own child (no runc in between), and no exec fell back to runc
+    const running = stack.client.execSync({ containerId: id, cmd: ['sleep', '2'], timeout: 10 });
+    let children = '';
+    for (let i = 0; i < 100 && !children.includes('sleep'); i++) {
+      await new Promise((res) => setTimeout(res, 20));
+      children = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => { try { return fs.readFileSync(`/proc/${d}/stat`, 'utf8'); } catch { return ''; } })
+        .filter((st) => st.slice(st.lastIndexOf(')') + 2).split(' ')[1] === String(stack.berthd!.pid)).join('\n');
+    }
+    await running;
+    expect(children, 'a child of berthd runs sleep').to.include('(sleep)');
+    expect(stack.berthd!.logLines.filter((l: string) => l.includes('ExecSync runs runc exec'))).to.deep.equal([]);
+  });
+
   it('a container whose user is outside the pod range is refused, naming the field, and leaves no idmapped mount', async () => {
     const base = 0x160000;
     const podId = await runPod('epsilon', base);
