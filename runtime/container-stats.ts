@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { NotFoundError } from '../common/errors';
 import { readSmallFile } from '../common/read-small-file';
 import { ConcurrencyLimit } from '../common/concurrency-limit';
-import { readCgroupUsage, type CgroupFileReader, type CgroupUsage } from './cgroup-stats';
+import { readCgroupUsage, type CgroupFileReader, type CgroupUsage, type RatedUsage } from './cgroup-stats';
 import { writableLayerUsage, type DiskUsageCache, type DiskUsageSample } from './disk-usage';
 import type { ContainerRecord, ContainerState } from './container-record';
 import type { NativeBinding } from '../native/binding';
@@ -27,15 +27,19 @@ import { readPodNetwork, type PodStatsInput, type PodStatsView } from './pod-sta
 /** A pod cgroup not sampled for this long loses its previous CPU sample (pods are not tracked here). */
 const POD_SAMPLE_TTL_NS = 10 * 60 * 1e9;
 
-export interface ContainerStatsView {
+/** Who a container is, as stats report it. */
+export interface ContainerStatsIdentity {
   id: string;
   podSandboxId: string;
   name: string;
   attempt: number;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+}
+
+export interface ContainerStatsView extends ContainerStatsIdentity {
   /** undefined when the container has no cgroup (not created in the runtime, or exited). */
-  usage?: CgroupUsage & { cpuUsageNanoCores?: number };
+  usage?: RatedUsage;
   /** usedBytes/inodesUsed are absent until the first walk of the upper dir finished. */
   writableLayer: { timestampNs: number; usedBytes?: number; inodesUsed?: number; mountpoint: string };
 }
@@ -44,13 +48,7 @@ export interface ContainerStatsView {
 export type UsageReader = (cgroupsPath: string, version: 1 | 2, nowNs: number) => Promise<CgroupUsage | undefined>;
 
 /** What stats need of a container: read-only references into the records (never mutated by the reader). */
-export interface StatsTarget {
-  id: string;
-  podSandboxId: string;
-  name: string;
-  attempt: number;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
+export interface StatsTarget extends ContainerStatsIdentity {
   state: ContainerState;
   cgroupsPath: string;
   /** The container's directory (the overlay upper dir is `<dir>/upper`). */
@@ -75,7 +73,7 @@ export interface StatsReaderOptions {
   concurrency?: number;
 }
 
-type ContainerSample = (CgroupUsage & { cpuUsageNanoCores?: number }) | undefined;
+type ContainerSample = RatedUsage | undefined;
 
 const sampled = (t: StatsTarget) => t.state === 'running' || t.state === 'created';
 

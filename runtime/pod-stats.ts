@@ -4,7 +4,7 @@
  * (pause), and the stats of the pod's containers.
  */
 import { readSmallFile } from '../common/read-small-file';
-import type { CgroupFileReader, CgroupUsage } from './cgroup-stats';
+import type { CgroupFileReader, RatedUsage } from './cgroup-stats';
 import type { ContainerStatsView } from './container-stats';
 
 export interface NetworkInterfaceUsage {
@@ -35,7 +35,7 @@ export interface PodStatsInput {
 
 export interface PodStatsView {
   pod: PodStatsInput;
-  usage?: CgroupUsage & { cpuUsageNanoCores?: number };
+  usage?: RatedUsage;
   network?: { timestampNs: number; defaultInterface?: NetworkInterfaceUsage; interfaces: NetworkInterfaceUsage[] };
   containers: ContainerStatsView[];
 }

@@ -36,16 +36,15 @@ function propagationFromWire(p: number | null | undefined): MountPropagation {
   return v;
 }
 
+const PROPAGATION_TO_WIRE: Record<MountPropagation, runtime.v1.MountPropagation> = {
+  private: runtime.v1.MountPropagation.PROPAGATION_PRIVATE,
+  'host-to-container': runtime.v1.MountPropagation.PROPAGATION_HOST_TO_CONTAINER,
+  bidirectional: runtime.v1.MountPropagation.PROPAGATION_BIDIRECTIONAL,
+};
+
 /** runtime's propagation name → CRI enum. */
 export function propagationToWire(p: MountPropagation): runtime.v1.MountPropagation {
-  switch (p) {
-    case 'private':
-      return runtime.v1.MountPropagation.PROPAGATION_PRIVATE;
-    case 'host-to-container':
-      return runtime.v1.MountPropagation.PROPAGATION_HOST_TO_CONTAINER;
-    case 'bidirectional':
-      return runtime.v1.MountPropagation.PROPAGATION_BIDIRECTIONAL;
-  }
+  return PROPAGATION_TO_WIRE[p];
 }
 
 /** LinuxContainerResources → runtime's resources (undefined when unset). */
