@@ -15,7 +15,7 @@ import { readSmallFile } from '../common/read-small-file';
 import { ConcurrencyLimit } from '../common/concurrency-limit';
 import { readCgroupUsage, type CgroupFileReader, type CgroupUsage, type RatedUsage } from './cgroup-stats';
 import { writableLayerUsage, type DiskUsageCache, type DiskUsageSample } from './disk-usage';
-import type { ContainerRecord, ContainerState } from './container-record';
+import type { ContainerRecord } from './container-record';
 import type { NativeBinding } from '../native/binding';
 import { BatchFileReader } from './batch-file-reader';
 import { nowNs } from './runtime-helpers';
@@ -28,14 +28,7 @@ import { readPodNetwork, type PodStatsInput, type PodStatsView } from './pod-sta
 const POD_SAMPLE_TTL_NS = 10 * 60 * 1e9;
 
 /** Who a container is, as stats report it. */
-export interface ContainerStatsIdentity {
-  id: string;
-  podSandboxId: string;
-  name: string;
-  attempt: number;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-}
+export type ContainerStatsIdentity = Pick<ContainerRecord, 'id' | 'podSandboxId' | 'name' | 'attempt' | 'labels' | 'annotations'>;
 
 export interface ContainerStatsView extends ContainerStatsIdentity {
   /** undefined when the container has no cgroup (not created in the runtime, or exited). */
@@ -49,7 +42,7 @@ export type UsageReader = (cgroupsPath: string, version: 1 | 2, nowNs: number) =
 
 /** What stats need of a container: read-only references into the records (never mutated by the reader). */
 export interface StatsTarget extends ContainerStatsIdentity {
-  state: ContainerState;
+  state: ContainerRecord['state'];
   cgroupsPath: string;
   /** The container's directory (the overlay upper dir is `<dir>/upper`). */
   dir: string;
