@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorKindOf } from '../../common/errors';
 import { RuncDriver } from './runc-driver';
@@ -13,17 +12,19 @@ const exists = (p: string) => fs.access(p).then(
   () => false,
 );
 
+/** Children a test spawns (push them); each still running is SIGKILLed after every test, before its temp dir goes. */
+function childrenKilledAfterEach(): Array<ReturnType<typeof spawn>> {
+  const children: Array<ReturnType<typeof spawn>> = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+  return children;
+}
+
 describe('runtime/oci-driver/state-dir: start through the exec fifo', () => {
   let dir: string;
-  const children: Array<ReturnType<typeof spawn>> = [];
-
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-fifo-'));
-  });
-  afterEach(async () => {
-    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const children = childrenKilledAfterEach();
+  tempDirEach('berth-fifo-', (d) => (dir = d));
 
   function mkfifo(file: string): void {
     const r = spawnSync('mkfifo', [file]);
@@ -107,14 +108,8 @@ describe('runtime/oci-driver/state-dir: start through the exec fifo', () => {
 
 describe('runtime/oci-driver/state-dir: signalling init without runc kill', () => {
   let dir: string;
-  const children: Array<ReturnType<typeof spawn>> = [];
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-kill-'));
-  });
-  afterEach(async () => {
-    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const children = childrenKilledAfterEach();
+  tempDirEach('berth-kill-', (d) => (dir = d));
 
   /** A sleeping child and a runc-like state.json naming it (with its real or a wrong start time). */
   async function sleeper(startTimeDelta = 0) {
