@@ -5,8 +5,8 @@ import * as net from 'node:net';
 export interface LoopbackSockets {
   client: net.Socket;
   server: net.Socket;
-  /** Stops the listener (the sockets are the caller's to destroy). */
-  closeListener(): Promise<void>;
+  /** Destroys `ends` (the sockets, or what was built on them), then stops the listener. */
+  closeWith(...ends: Array<{ destroy(): unknown }>): Promise<void>;
 }
 
 /** Connects a client to a fresh listener on 127.0.0.1; `ignoreClientErrors` for a client a test will see reset. */
@@ -18,5 +18,9 @@ export async function loopbackSockets(opts: { ignoreClientErrors?: boolean } = {
   if (opts.ignoreClientErrors) client.on('error', () => undefined);
   await new Promise((r) => client.once('connect', r));
   const server = await accepted;
-  return { client, server, closeListener: () => new Promise<void>((r) => listener.close(() => r())) };
+  const closeWith = (...ends: Array<{ destroy(): unknown }>) => {
+    for (const end of ends) end.destroy();
+    return new Promise<void>((r) => listener.close(() => r()));
+  };
+  return { client, server, closeWith };
 }

@@ -21,7 +21,8 @@ interface RawPair {
 
 /** A server session and a raw client socket over loopback TCP. */
 async function rawPair(opts: { readClient: boolean; maxOpenStreams?: number }): Promise<RawPair> {
-  const { client: raw, server: serverSocket, closeListener } = await loopbackSockets({ ignoreClientErrors: true });
+  const sockets = await loopbackSockets({ ignoreClientErrors: true });
+  const { client: raw, server: serverSocket } = sockets;
   const server = new SpdySession(serverSocket, { isServer: true, maxOpenStreams: opts.maxOpenStreams });
   const closed = new Promise<void>((r) => server.once('close', r));
   const frames: SpdyFrame[] = [];
@@ -31,18 +32,7 @@ async function rawPair(opts: { readClient: boolean; maxOpenStreams?: number }): 
   } else {
     raw.pause();
   }
-  return {
-    raw,
-    server,
-    serverSocket,
-    frames,
-    closed,
-    close: async () => {
-      raw.destroy();
-      server.destroy();
-      await closeListener();
-    },
-  };
+  return { raw, server, serverSocket, frames, closed, close: () => sockets.closeWith(raw, server) };
 }
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {

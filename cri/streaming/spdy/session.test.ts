@@ -16,22 +16,14 @@ interface Pair {
 
 /** A client and server session over a real loopback TCP connection. */
 async function sessionPair(clientFlowControl: boolean): Promise<Pair> {
-  const { client: clientSocket, server: serverSocket, closeListener } = await loopbackSockets();
+  const sockets = await loopbackSockets();
+  const { client: clientSocket, server: serverSocket } = sockets;
   const tap = new FrameParser();
   const serverFrames: SpdyFrame[] = [];
   clientSocket.on('data', (c: Buffer) => serverFrames.push(...tap.push(c)));
   const server = new SpdySession(serverSocket, { isServer: true });
   const client = new SpdySession(clientSocket, { isServer: false, announceFlowControl: clientFlowControl });
-  return {
-    client,
-    server,
-    serverFrames,
-    close: async () => {
-      client.destroy();
-      server.destroy();
-      await closeListener();
-    },
-  };
+  return { client, server, serverFrames, close: () => sockets.closeWith(client, server) };
 }
 
 function nextStream(s: SpdySession): Promise<SpdyStream> {
