@@ -6,6 +6,7 @@
  */
 import { readFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { InvalidArgumentError } from './errors';
 
 /** The fields of /proc/<pid>/stat berth uses. */
 export interface ProcStat {
@@ -16,20 +17,52 @@ export interface ProcStat {
   state: string;
   ppid: number;
   session: number;
+  /** Fields 14-17, in clock ticks: user and system CPU of the process, and of the children it waited for. */
+  utime: number;
+  stime: number;
+  cutime: number;
+  cstime: number;
   /** Field 22: clock ticks after boot. */
   startTime: number;
 }
 
-/** Parses the text of /proc/<pid>/stat; undefined when it is not one. */
-export function parseProcStat(text: string): ProcStat | undefined {
+/** The numeric fields read, by their number in proc(5) (field 3, state, is the first after comm). */
+const NUMERIC_FIELDS = [
+  [4, 'ppid'],
+  [6, 'session'],
+  [14, 'utime'],
+  [15, 'stime'],
+  [16, 'cutime'],
+  [17, 'cstime'],
+  [22, 'startTime'],
+] as const;
+
+/** Parses the text of /proc/<pid>/stat; InvalidArgumentError naming the field that is missing or not a number. */
+export function parseProcStatOrThrow(text: string): ProcStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) return undefined;
-  const f = text.slice(close + 2).split(' ');
-  const pid = Number(text.slice(0, open).trim());
-  // f[0] is field 3 (state); ppid 4, session 6, starttime 22
-  if (!(pid > 0) || f.length < 20) return undefined;
-  return { pid, comm: text.slice(open + 1, close), state: f[0], ppid: Number(f[1]), session: Number(f[3]), startTime: Number(f[19]) };
+  if (open < 0 || close < open) throw new InvalidArgumentError(`/proc stat: no (comm) in ${JSON.stringify(text.slice(0, 80))}`);
+  const pidText = text.slice(0, open).trim();
+  const pid = Number(pidText);
+  if (!(pid > 0) || !Number.isInteger(pid)) throw new InvalidArgumentError(`/proc stat: field 1 (pid) is ${JSON.stringify(pidText)}`);
+  const f = text.slice(close + 2).trimEnd().split(' ');
+  const out: ProcStat = { pid, comm: text.slice(open + 1, close), state: f[0] ?? '', ppid: 0, session: 0, utime: 0, stime: 0, cutime: 0, cstime: 0, startTime: 0 };
+  for (const [n, name] of NUMERIC_FIELDS) {
+    const raw = f[n - 3];
+    const v = raw === undefined || raw === '' ? NaN : Number(raw);
+    if (!Number.isFinite(v)) throw new InvalidArgumentError(`/proc stat: field ${n} (${name}) is ${raw === undefined ? 'missing' : JSON.stringify(raw)}`);
+    out[name] = v;
+  }
+  return out;
+}
+
+/** Parses the text of /proc/<pid>/stat; undefined when it is not one. */
+export function parseProcStat(text: string): ProcStat | undefined {
+  try {
+    return parseProcStatOrThrow(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The stat of `pid`; undefined when it is gone. */

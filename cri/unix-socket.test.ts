@@ -9,6 +9,16 @@ import { createCriClient } from '../test/support/cri-client';
 import { createCriServer, type CriServer } from './server';
 import { isSocketLive, prepareSocketPath } from './unix-socket';
 
+/** Asserts that a CRI client on `p` gets berth's Version answer. */
+async function expectServesBerth(p: string): Promise<void> {
+  const client = createCriClient(p);
+  try {
+    expect((await client.version({})).runtimeName).to.equal('berth');
+  } finally {
+    client.close();
+  }
+}
+
 describe('cri/unix-socket', function () {
   this.timeout(20000);
   let dir: string;
@@ -55,12 +65,7 @@ describe('cri/unix-socket', function () {
     expect((await fs.lstat(p)).isSocket()).to.equal(true);
     expect(await isSocketLive(p)).to.equal(false);
     await versionServer().listen(p);
-    const client = createCriClient(p);
-    try {
-      expect((await client.version({})).runtimeName).to.equal('berth');
-    } finally {
-      client.close();
-    }
+    await expectServesBerth(p);
   });
 
   it('refuses a socket another process is serving, and leaves it working', async () => {
@@ -72,12 +77,7 @@ describe('cri/unix-socket', function () {
     await second.listen(p).catch((e: unknown) => (err = e));
     expect(err).to.be.instanceOf(FailedPreconditionError);
     expect((err as Error).message).to.match(/another process is already serving this socket/);
-    const client = createCriClient(p);
-    try {
-      expect((await client.version({})).runtimeName).to.equal('berth');
-    } finally {
-      client.close();
-    }
+    await expectServesBerth(p);
   });
 
   it('refuses to replace a path that is not a socket', async () => {

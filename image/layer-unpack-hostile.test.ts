@@ -11,15 +11,13 @@ import { subdirs, tempDirEach } from '../common/testing/temp-dir-fixtures';
 const Y1999 = new Date('1999-01-01T00:00:00Z');
 
 describe('image/layer-unpack against hostile layers', () => {
-  let tmp: string;
   let root: string;
   let host: string;
   let native: FakeNativeBinding;
 
   tempDirEach('berth-hostile-', async (d) => {
-    tmp = d;
-    [root] = subdirs(tmp, 'layer', 'host/tmp');
-    host = path.join(tmp, 'host');
+    [root] = subdirs(d, 'layer', 'host/tmp');
+    host = path.join(d, 'host');
     native = new FakeNativeBinding({ nodesOnDisk: true });
   });
 

@@ -11,14 +11,12 @@ import { subdirs, tempDirEach } from '../common/testing/temp-dir-fixtures';
 import { rejection } from '../common/testing/rejection-fixtures';
 
 describe('image/layer-unpack', () => {
-  let tmp: string;
   let root: string;
   let outside: string;
   let native: FakeNativeBinding;
 
   tempDirEach('berth-unpack-', async (d) => {
-    tmp = d;
-    [root, outside] = subdirs(tmp, 'layer', 'outside');
+    [root, outside] = subdirs(d, 'layer', 'outside');
     native = new FakeNativeBinding({ nodesOnDisk: true });
   });
 

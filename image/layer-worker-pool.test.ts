@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -13,6 +12,7 @@ import { LayerWorkerPool } from './layer-worker-pool';
 import { FakeNativeBinding } from '../native/testing/fake-native';
 import { buildTar, buildTarGz, oversizedRecordTar, TarEntrySpec } from './testing/tarball';
 import { rejection } from '../common/testing/rejection-fixtures';
+import { subdirs, tempDirEach } from '../common/testing/temp-dir-fixtures';
 
 const run = promisify(execFile);
 const sha256 = (b: Buffer): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
@@ -31,16 +31,13 @@ describe('image/layer-worker-pool', function () {
   let native: FakeNativeBinding;
   let pool: LayerWorkerPool;
 
-  beforeEach(async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-worker-'));
-    root = path.join(tmp, 'layer');
-    await fs.mkdir(root);
+  // Registered first so the workers stop before the temp dir goes.
+  afterEach(() => pool.stopAll());
+  tempDirEach('berth-worker-', (d) => {
+    tmp = d;
+    [root] = subdirs(tmp, 'layer');
     native = new FakeNativeBinding({ nodesOnDisk: true });
     pool = new LayerWorkerPool({ maxWorkers: 2 });
-  });
-  afterEach(async () => {
-    await pool.stopAll();
-    await fs.rm(tmp, { recursive: true, force: true });
   });
 
   async function unpackGz(entries: TarEntrySpec[], dir = root, digestOverride?: string): Promise<UnpackResult> {

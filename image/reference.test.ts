@@ -46,14 +46,10 @@ describe('image/reference', () => {
   ];
   for (const [input, why] of bad) {
     it(`refuses ${JSON.stringify(input)} with INVALID_ARGUMENT naming the field`, () => {
-      let caught: unknown;
-      try {
-        parseReference(input, 'image.image');
-      } catch (err) {
-        caught = err;
-      }
-      expect(caught).to.be.instanceOf(InvalidArgumentError);
-      expect((caught as Error).message).to.match(/^image\.image: /).and.match(why);
+      expect(() => parseReference(input, 'image.image'))
+        .to.throw(InvalidArgumentError, /^image\.image: /)
+        .with.property('message')
+        .that.matches(why);
     });
   }
 });

@@ -5,6 +5,7 @@ import { parseCgroupMounts, PodCgroups, podCgroupName } from './pod-cgroups';
 import { pinPath } from './namespace-pins';
 import { renderHosts, renderResolvConf } from './pod-files';
 import { tempDirEach } from '../common/testing/temp-dir-fixtures';
+import { rejection } from '../common/testing/rejection-fixtures';
 
 const HYBRID_MOUNTINFO = `22 1 0:21 / / rw - ext4 /dev/vda1 rw
 30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -89,9 +90,7 @@ describe('pod/pod-cgroups', () => {
       { mountPoint: path.join(dir, 'unified'), version: 2, controllers: [] },
       { mountPoint: path.join(dir, 'devices'), version: 1, controllers: ['devices'] },
     ]);
-    let caught: Error | undefined;
-    await cg.create('/p', 'leaf').catch((err) => (caught = err));
-    expect(caught?.message).to.match(/^deny devices in pod cgroup \/p\/leaf/);
+    expect((await rejection(cg.create('/p', 'leaf'))).message).to.match(/^deny devices in pod cgroup \/p\/leaf/);
     expect(existsSync(path.join(dir, 'unified', 'p', 'leaf'))).to.equal(false);
   });
 
@@ -101,9 +100,7 @@ describe('pod/pod-cgroups', () => {
       { mountPoint: path.join(dir, 'ok'), version: 2, controllers: [] },
       { mountPoint: path.join(dir, 'missing'), version: 1, controllers: ['cpu'] },
     ]);
-    let caught: Error | undefined;
-    await cg.create('/p', 'leaf').catch((err) => (caught = err));
-    expect(caught?.message).to.match(/^create pod cgroup \/p\/leaf/);
+    expect((await rejection(cg.create('/p', 'leaf'))).message).to.match(/^create pod cgroup \/p\/leaf/);
     expect(existsSync(path.join(dir, 'ok', 'p'))).to.equal(false);
   });
 });

@@ -29,6 +29,9 @@ export interface CgroupUsage {
   psi?: { cpu?: PsiStats; memory?: PsiStats; io?: PsiStats };
 }
 
+/** A cgroup usage sample with the CPU rate since the previous sample (absent on the first). */
+export type RatedUsage = CgroupUsage & { cpuUsageNanoCores?: number };
+
 /** One PSI line: averages in percent, total stall time in ns (the files count µs). */
 export interface PsiData {
   totalNs: number;

@@ -13,9 +13,9 @@ import * as path from 'node:path';
 import { NotFoundError } from '../common/errors';
 import { readSmallFile } from '../common/read-small-file';
 import { ConcurrencyLimit } from '../common/concurrency-limit';
-import { readCgroupUsage, type CgroupFileReader, type CgroupUsage } from './cgroup-stats';
+import { readCgroupUsage, type CgroupFileReader, type CgroupUsage, type RatedUsage } from './cgroup-stats';
 import { writableLayerUsage, type DiskUsageCache, type DiskUsageSample } from './disk-usage';
-import type { ContainerRecord, ContainerState } from './container-record';
+import type { ContainerRecord } from './container-record';
 import type { NativeBinding } from '../native/binding';
 import { BatchFileReader } from './batch-file-reader';
 import { nowNs } from './runtime-helpers';
@@ -27,15 +27,12 @@ import { readPodNetwork, type PodStatsInput, type PodStatsView } from './pod-sta
 /** A pod cgroup not sampled for this long loses its previous CPU sample (pods are not tracked here). */
 const POD_SAMPLE_TTL_NS = 10 * 60 * 1e9;
 
-export interface ContainerStatsView {
-  id: string;
-  podSandboxId: string;
-  name: string;
-  attempt: number;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
+/** Who a container is, as stats report it. */
+export type ContainerStatsIdentity = Pick<ContainerRecord, 'id' | 'podSandboxId' | 'name' | 'attempt' | 'labels' | 'annotations'>;
+
+export interface ContainerStatsView extends ContainerStatsIdentity {
   /** undefined when the container has no cgroup (not created in the runtime, or exited). */
-  usage?: CgroupUsage & { cpuUsageNanoCores?: number };
+  usage?: RatedUsage;
   /** usedBytes/inodesUsed are absent until the first walk of the upper dir finished. */
   writableLayer: { timestampNs: number; usedBytes?: number; inodesUsed?: number; mountpoint: string };
 }
@@ -44,14 +41,8 @@ export interface ContainerStatsView {
 export type UsageReader = (cgroupsPath: string, version: 1 | 2, nowNs: number) => Promise<CgroupUsage | undefined>;
 
 /** What stats need of a container: read-only references into the records (never mutated by the reader). */
-export interface StatsTarget {
-  id: string;
-  podSandboxId: string;
-  name: string;
-  attempt: number;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  state: ContainerState;
+export interface StatsTarget extends ContainerStatsIdentity {
+  state: ContainerRecord['state'];
   cgroupsPath: string;
   /** The container's directory (the overlay upper dir is `<dir>/upper`). */
   dir: string;
@@ -75,7 +66,7 @@ export interface StatsReaderOptions {
   concurrency?: number;
 }
 
-type ContainerSample = (CgroupUsage & { cpuUsageNanoCores?: number }) | undefined;
+type ContainerSample = RatedUsage | undefined;
 
 const sampled = (t: StatsTarget) => t.state === 'running' || t.state === 'created';
 

@@ -1,31 +1,15 @@
 /** Read-only views of container records for Status and List (served from memory: docs/contributing.md, "Hot paths"). */
 import type { ContainerRecord, ContainerState } from './container-record';
-import type { ContainerMountInput, LinuxResourcesInput } from './spec/inputs';
 
 /** What ContainerStatus reports. */
-export interface ContainerStatusView {
-  id: string;
-  podSandboxId: string;
-  name: string;
-  attempt: number;
-  state: ContainerState;
-  createdAtNs: number;
-  startedAtNs: number;
-  finishedAtNs: number;
-  exitCode: number;
+export interface ContainerStatusView
+  extends Pick<
+    ContainerRecord,
+    | 'id' | 'podSandboxId' | 'name' | 'attempt' | 'state' | 'createdAtNs' | 'startedAtNs' | 'finishedAtNs' | 'exitCode'
+    | 'stopSignal' | 'reason' | 'message' | 'labels' | 'annotations' | 'mounts' | 'logPath' | 'resources' | 'user' | 'pid'
+  > {
   /** name: reported as image.image; ref: repo digest (else id); id: the image id. */
   image: { requested: string; id: string; ref: string; name: string };
-  /** Signal name the container is stopped with ('' = the runtime default, SIGTERM). */
-  stopSignal: string;
-  reason: string;
-  message: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  mounts: ContainerMountInput[];
-  logPath: string;
-  resources?: LinuxResourcesInput;
-  user: { uid: number; gid: number; supplementalGroups: number[]; username?: string };
-  pid: number;
 }
 
 /** ListContainers filter (all fields optional; labels must all match). */

@@ -4,8 +4,8 @@
  * (pause), and the stats of the pod's containers.
  */
 import { readSmallFile } from '../common/read-small-file';
-import type { CgroupFileReader, CgroupUsage } from './cgroup-stats';
-import type { ContainerStatsView } from './container-stats';
+import type { CgroupFileReader, RatedUsage } from './cgroup-stats';
+import type { ContainerStatsIdentity, ContainerStatsView } from './container-stats';
 
 export interface NetworkInterfaceUsage {
   name: string;
@@ -20,14 +20,9 @@ export interface NetworkInterfaceUsage {
 }
 
 /** What the pod layer tells about a pod for its stats. */
-export interface PodStatsInput {
-  id: string;
-  name: string;
+export interface PodStatsInput extends Omit<ContainerStatsIdentity, 'podSandboxId'> {
   namespace: string;
   uid: string;
-  attempt: number;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
   cgroupParent: string;
   /** A pid inside the pod's network namespace (pause); undefined for none. */
   netnsPid?: number;
@@ -35,7 +30,7 @@ export interface PodStatsInput {
 
 export interface PodStatsView {
   pod: PodStatsInput;
-  usage?: CgroupUsage & { cpuUsageNanoCores?: number };
+  usage?: RatedUsage;
   network?: { timestampNs: number; defaultInterface?: NetworkInterfaceUsage; interfaces: NetworkInterfaceUsage[] };
   containers: ContainerStatsView[];
 }

@@ -35,6 +35,14 @@ describe('cri/runtime container-request-convert: security context', () => {
     expect(() => apparmorFromWire(sc)).to.throw(InvalidArgumentError, /apparmor\.profile_type 7/);
   });
 
+  it('refuses an unknown seccomp profile type, naming the field', () => {
+    const seccomp = { profileType: 7 as runtime.v1.SecurityProfile.ProfileType };
+    expect(() => containerConfigFromWire({ metadata: { name: 'a' }, image: { image: 'i' }, linux: { securityContext: { seccomp } } })).to.throw(
+      InvalidArgumentError,
+      /^linux\.security_context\.seccomp\.profile_type 7 is unknown/,
+    );
+  });
+
   it('the container config carries apparmor and privileged through', () => {
     const c = containerConfigFromWire({ metadata: { name: 'a' }, image: { image: 'i' }, linux: { securityContext: wire({ privileged: true, apparmor: { profileType: Localhost, localhostRef: 'p' } }) } });
     expect(c.security).to.include({ privileged: true });

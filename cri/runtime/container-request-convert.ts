@@ -36,16 +36,15 @@ function propagationFromWire(p: number | null | undefined): MountPropagation {
   return v;
 }
 
+const PROPAGATION_TO_WIRE: Record<MountPropagation, runtime.v1.MountPropagation> = {
+  private: runtime.v1.MountPropagation.PROPAGATION_PRIVATE,
+  'host-to-container': runtime.v1.MountPropagation.PROPAGATION_HOST_TO_CONTAINER,
+  bidirectional: runtime.v1.MountPropagation.PROPAGATION_BIDIRECTIONAL,
+};
+
 /** runtime's propagation name → CRI enum. */
 export function propagationToWire(p: MountPropagation): runtime.v1.MountPropagation {
-  switch (p) {
-    case 'private':
-      return runtime.v1.MountPropagation.PROPAGATION_PRIVATE;
-    case 'host-to-container':
-      return runtime.v1.MountPropagation.PROPAGATION_HOST_TO_CONTAINER;
-    case 'bidirectional':
-      return runtime.v1.MountPropagation.PROPAGATION_BIDIRECTIONAL;
-  }
+  return PROPAGATION_TO_WIRE[p];
 }
 
 /** LinuxContainerResources → runtime's resources (undefined when unset). */
@@ -68,20 +67,28 @@ export function resourcesFromWire(r: runtime.v1.ILinuxContainerResources | null 
   return out;
 }
 
+/** A CRI SecurityProfile message (seccomp or apparmor) → runtime's choice; `field` names it in errors. */
+function securityProfileFromWire(
+  profile: runtime.v1.ISecurityProfile,
+  field: string,
+  localhostRef: (ref: string) => string = (ref) => ref,
+): SeccompInput & AppArmorInput {
+  const T = runtime.v1.SecurityProfile.ProfileType;
+  switch (profile.profileType ?? 0) {
+    case T.RuntimeDefault:
+      return { type: 'RuntimeDefault' };
+    case T.Unconfined:
+      return { type: 'Unconfined' };
+    case T.Localhost:
+      return { type: 'Localhost', localhostRef: localhostRef(profile.localhostRef ?? '') };
+    default:
+      throw new InvalidArgumentError(`${field}.profile_type ${profile.profileType} is unknown`);
+  }
+}
+
 /** The seccomp choice: the `seccomp` message, else the deprecated path string, else Unconfined. */
 function seccompFromWire(sc: runtime.v1.ILinuxContainerSecurityContext): SeccompInput | undefined {
-  if (sc.seccomp) {
-    switch (sc.seccomp.profileType ?? 0) {
-      case runtime.v1.SecurityProfile.ProfileType.RuntimeDefault:
-        return { type: 'RuntimeDefault' };
-      case runtime.v1.SecurityProfile.ProfileType.Unconfined:
-        return { type: 'Unconfined' };
-      case runtime.v1.SecurityProfile.ProfileType.Localhost:
-        return { type: 'Localhost', localhostRef: sc.seccomp.localhostRef ?? '' };
-      default:
-        throw new InvalidArgumentError(`seccomp profile type ${sc.seccomp.profileType} is unknown`);
-    }
-  }
+  if (sc.seccomp) return securityProfileFromWire(sc.seccomp, 'linux.security_context.seccomp');
   const p = sc.seccompProfilePath ?? '';
   if (p === '' || p === 'unconfined') return undefined;
   if (p === 'runtime/default' || p === 'docker/default') return { type: 'RuntimeDefault' };
@@ -95,18 +102,7 @@ const LOCALHOST_PREFIX = 'localhost/';
 /** The AppArmor choice: the `apparmor` message, else the deprecated string, else unset (RuntimeDefault). */
 export function apparmorFromWire(sc: runtime.v1.ILinuxContainerSecurityContext): AppArmorInput | undefined {
   if (sc.apparmor) {
-    switch (sc.apparmor.profileType ?? 0) {
-      case runtime.v1.SecurityProfile.ProfileType.RuntimeDefault:
-        return { type: 'RuntimeDefault' };
-      case runtime.v1.SecurityProfile.ProfileType.Unconfined:
-        return { type: 'Unconfined' };
-      case runtime.v1.SecurityProfile.ProfileType.Localhost: {
-        const ref = sc.apparmor.localhostRef ?? '';
-        return { type: 'Localhost', localhostRef: ref.startsWith(LOCALHOST_PREFIX) ? ref.slice(LOCALHOST_PREFIX.length) : ref };
-      }
-      default:
-        throw new InvalidArgumentError(`linux.security_context.apparmor.profile_type ${sc.apparmor.profileType} is unknown`);
-    }
+    return securityProfileFromWire(sc.apparmor, 'linux.security_context.apparmor', (ref) => (ref.startsWith(LOCALHOST_PREFIX) ? ref.slice(LOCALHOST_PREFIX.length) : ref));
   }
   const p = sc.apparmorProfile ?? '';
   if (p === '') return undefined;

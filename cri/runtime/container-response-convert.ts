@@ -6,32 +6,25 @@ import type { ContainerMountInput, LinuxResourcesInput } from '../../runtime/spe
 import { runtime } from '../api/generated/cri';
 import { propagationToWire } from './container-request-convert';
 
+const STATE_TO_WIRE: Record<ContainerState, runtime.v1.ContainerState> = {
+  created: runtime.v1.ContainerState.CONTAINER_CREATED,
+  running: runtime.v1.ContainerState.CONTAINER_RUNNING,
+  exited: runtime.v1.ContainerState.CONTAINER_EXITED,
+  unknown: runtime.v1.ContainerState.CONTAINER_UNKNOWN,
+};
+
+const STATE_FROM_WIRE = new Map<number, ContainerState>(
+  (Object.entries(STATE_TO_WIRE) as Array<[ContainerState, runtime.v1.ContainerState]>).map(([name, wire]) => [wire, name]),
+);
+
 /** runtime's state → CRI ContainerState. */
 function stateToWire(s: ContainerState): runtime.v1.ContainerState {
-  switch (s) {
-    case 'created':
-      return runtime.v1.ContainerState.CONTAINER_CREATED;
-    case 'running':
-      return runtime.v1.ContainerState.CONTAINER_RUNNING;
-    case 'exited':
-      return runtime.v1.ContainerState.CONTAINER_EXITED;
-    default:
-      return runtime.v1.ContainerState.CONTAINER_UNKNOWN;
-  }
+  return STATE_TO_WIRE[s] ?? runtime.v1.ContainerState.CONTAINER_UNKNOWN;
 }
 
 /** CRI ContainerState → runtime's state. */
 export function stateFromWire(s: runtime.v1.ContainerState | null | undefined): ContainerState {
-  switch (s) {
-    case runtime.v1.ContainerState.CONTAINER_CREATED:
-      return 'created';
-    case runtime.v1.ContainerState.CONTAINER_RUNNING:
-      return 'running';
-    case runtime.v1.ContainerState.CONTAINER_EXITED:
-      return 'exited';
-    default:
-      return 'unknown';
-  }
+  return STATE_FROM_WIRE.get(s ?? -1) ?? 'unknown';
 }
 
 function resourcesToWire(r: LinuxResourcesInput | undefined): runtime.v1.ILinuxContainerResources | undefined {

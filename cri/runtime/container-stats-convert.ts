@@ -1,5 +1,5 @@
 /** Converts runtime/'s container stats into CRI ContainerStats messages. */
-import type { CgroupUsage, PsiStats } from '../../runtime/cgroup-stats';
+import type { PsiStats, RatedUsage } from '../../runtime/cgroup-stats';
 import type { ContainerStatsView } from '../../runtime/container-stats';
 import type { runtime } from '../api/generated/cri';
 
@@ -13,7 +13,7 @@ export function psiToWire(p: PsiStats | undefined): runtime.v1.IPsiStats | undef
 }
 
 /** The cpu / memory / swap / io messages of a cgroup's usage (shared by container and pod stats). */
-export function usageToWire(u: (CgroupUsage & { cpuUsageNanoCores?: number }) | undefined): Pick<runtime.v1.IContainerStats, 'cpu' | 'memory' | 'swap' | 'io'> {
+export function usageToWire(u: RatedUsage | undefined): Pick<runtime.v1.IContainerStats, 'cpu' | 'memory' | 'swap' | 'io'> {
   if (!u) return {};
   return {
     cpu: { timestamp: u.timestampNs, usageCoreNanoSeconds: u64(u.cpuUsageNs), usageNanoCores: u64(u.cpuUsageNanoCores), ...(u.psi?.cpu ? { psi: psiToWire(u.psi.cpu) } : {}) },

@@ -4,8 +4,6 @@
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
 import { ContainerManager } from '../../runtime/container-manager';
@@ -15,6 +13,7 @@ import { runtime } from '../api/generated/cri';
 import { createCriServer, type CriServer } from '../server';
 import { containerHandlers } from './container-handlers';
 import { fakeManagerOptions, managerFakes } from '../../runtime/testing/container-manager-fixtures';
+import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 async function grpcCode(p: Promise<unknown>): Promise<number> {
   try {
@@ -33,8 +32,15 @@ describe('cri/runtime container RPCs on the wire', () => {
   let client: CriClient;
   let fakeRuntime: FakeRuntime;
 
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cwire-'));
+  // Registered first so the server and manager are gone before the temp dir.
+  afterEach(async () => {
+    client?.close();
+    await server?.shutdown(100);
+    manager?.close();
+  });
+
+  tempDirEach('berth-cwire-', async (d) => {
+    dir = d;
     const fakes = managerFakes(dir, { repoDigests: ['busybox@sha256:d'], lowerDirs: ['/l'] });
     // A pod without namespace options has a pid namespace of its own (POD), which containers join by default.
     fakes.sandboxes.add({ id: 'pod1', namespacePaths: { pid: '/run/berth/ns/pid/pod1' } }, path.join(dir, 'logs'));
@@ -46,13 +52,6 @@ describe('cri/runtime container RPCs on the wire', () => {
     const socket = path.join(dir, 'berth.sock');
     await server.listen(socket);
     client = createCriClient(socket);
-  });
-
-  afterEach(async () => {
-    client?.close();
-    await server?.shutdown(100);
-    manager?.close();
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
   const createRequest = (name: string): runtime.v1.ICreateContainerRequest => ({

@@ -6,17 +6,7 @@ import { statsToWire, usageToWire } from './container-stats-convert';
 /** What the pod stats handlers need of the pod layer (pod/PodManager fits). */
 export interface PodStatsSource {
   /** NotFoundError for an unknown id. */
-  podSandboxStatus(id: string): {
-    id: string;
-    name: string;
-    namespace: string;
-    uid: string;
-    attempt: number;
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-    cgroupParent: string;
-    verbose: { pausePid?: number };
-  };
+  podSandboxStatus(id: string): Omit<PodStatsInput, 'netnsPid'> & { verbose: { pausePid?: number } };
   listPodSandboxes(filter?: { id?: string; labelSelector?: Record<string, string> }): Array<{ id: string }>;
 }
 

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorKindOf } from '../../common/errors';
 import { RuncDriver } from './runc-driver';
+import { subdirs, tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 /**
  * A stand-in for runc: appends its argv (one invocation per line) to `<dir>/argv`, copies an exec's
@@ -47,15 +47,11 @@ describe('runtime/oci-driver/runc-driver: every runtime invocation', () => {
   let root: string;
   let bin: string;
 
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-driver-'));
-    root = path.join(dir, 'root');
-    await fs.mkdir(root);
+  tempDirEach('berth-driver-', async (d) => {
+    dir = d;
+    [root] = subdirs(dir, 'root');
     bin = path.join(dir, 'runc');
     await fs.writeFile(bin, FAKE_RUNC, { mode: 0o755 });
-  });
-  afterEach(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
   const invocations = async () => (await fs.readFile(path.join(dir, 'argv'), 'utf8').catch(() => '')).split('\n').filter(Boolean);

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorKindOf } from '../../common/errors';
 import { RuncDriver } from './runc-driver';
@@ -13,17 +12,29 @@ const exists = (p: string) => fs.access(p).then(
   () => false,
 );
 
+/** A fake "runc" in `dir` that appends its argv to `argvLog`, and a state root with a directory for container c1. */
+async function argvRecordingRunc(dir: string): Promise<{ bin: string; argvLog: string; root: string }> {
+  const bin = path.join(dir, 'runc');
+  const argvLog = path.join(dir, 'argv');
+  await fs.writeFile(bin, `#!/bin/sh\necho "$@" >> ${argvLog}\n`, { mode: 0o755 });
+  const root = path.join(dir, 'root');
+  await fs.mkdir(path.join(root, 'c1'), { recursive: true });
+  return { bin, argvLog, root };
+}
+
+/** Children a test spawns (push them); each still running is SIGKILLed after every test, before its temp dir goes. */
+function childrenKilledAfterEach(): Array<ReturnType<typeof spawn>> {
+  const children: Array<ReturnType<typeof spawn>> = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+  return children;
+}
+
 describe('runtime/oci-driver/state-dir: start through the exec fifo', () => {
   let dir: string;
-  const children: Array<ReturnType<typeof spawn>> = [];
-
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-fifo-'));
-  });
-  afterEach(async () => {
-    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const children = childrenKilledAfterEach();
+  tempDirEach('berth-fifo-', (d) => (dir = d));
 
   function mkfifo(file: string): void {
     const r = spawnSync('mkfifo', [file]);
@@ -87,11 +98,7 @@ describe('runtime/oci-driver/state-dir: start through the exec fifo', () => {
 
   it('RuncDriver uses the fifo for runc only, and falls back to the CLI when there is none', async () => {
     // A fake "runc" that records its argv: the CLI path is taken only without a fifo.
-    const bin = path.join(dir, 'runc');
-    const argvLog = path.join(dir, 'argv');
-    await fs.writeFile(bin, `#!/bin/sh\necho "$@" >> ${argvLog}\n`, { mode: 0o755 });
-    const root = path.join(dir, 'root');
-    await fs.mkdir(path.join(root, 'c1'), { recursive: true });
+    const { bin, argvLog, root } = await argvRecordingRunc(dir);
     mkfifo(path.join(root, 'c1', 'exec.fifo'));
     const init = fakeInit(path.join(root, 'c1', 'exec.fifo'));
     const driver = new RuncDriver(bin, root);
@@ -107,14 +114,8 @@ describe('runtime/oci-driver/state-dir: start through the exec fifo', () => {
 
 describe('runtime/oci-driver/state-dir: signalling init without runc kill', () => {
   let dir: string;
-  const children: Array<ReturnType<typeof spawn>> = [];
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-kill-'));
-  });
-  afterEach(async () => {
-    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const children = childrenKilledAfterEach();
+  tempDirEach('berth-kill-', (d) => (dir = d));
 
   /** A sleeping child and a runc-like state.json naming it (with its real or a wrong start time). */
   async function sleeper(startTimeDelta = 0) {
@@ -151,11 +152,7 @@ describe('runtime/oci-driver/state-dir: signalling init without runc kill', () =
   });
 
   it('RuncDriver.kill signals directly for runc and runs the CLI otherwise', async () => {
-    const bin = path.join(dir, 'runc');
-    const argvLog = path.join(dir, 'argv');
-    await fs.writeFile(bin, `#!/bin/sh\necho "$@" >> ${argvLog}\n`, { mode: 0o755 });
-    const root = path.join(dir, 'root');
-    await fs.mkdir(path.join(root, 'c1'), { recursive: true });
+    const { bin, argvLog, root } = await argvRecordingRunc(dir);
     const child = spawn('sleep', ['30'], { stdio: 'ignore' });
     children.push(child);
     const stat = await fs.readFile(`/proc/${child.pid}/stat`, 'utf8');

@@ -150,14 +150,7 @@ describe('runtime/spec buildContainerSpec', () => {
   for (const row of errorRows) {
     it(`refuses: ${row.name}`, () => {
       const input = specInput(row.patch);
-      let caught: unknown;
-      try {
-        buildContainerSpec(input, 'x64');
-      } catch (err) {
-        caught = err;
-      }
-      expect(caught).to.be.instanceOf(InvalidArgumentError);
-      expect((caught as Error).message).to.match(row.message);
+      expect(() => buildContainerSpec(input, 'x64')).to.throw(InvalidArgumentError, row.message);
     });
   }
   it('is pure: the same input gives the same spec and the input is not modified', () => {

@@ -15,7 +15,9 @@ describe('bench: /proc CPU sampling', () => {
     const s = parseProcStat(statLine(4242, 'conmon (x) y', 1, [150, 25, 300, 40]));
     expect(s).to.deep.equal({ pid: 4242, comm: 'conmon (x) y', ppid: 1, utime: 150, stime: 25, cutime: 300, cstime: 40 });
     expect(() => parseProcStat('garbage')).to.throw(/no \(comm\)/);
-    expect(() => parseProcStat('1 (x) S 0 1')).to.throw(/field 14/);
+    expect(() => parseProcStat('1 (x) S 0 1 1 0 0 0 0 0 0 0')).to.throw(/field 14/);
+    expect(() => parseProcStat('1 (x) S 0 1')).to.throw(/field 6 \(session\) is missing/);
+    expect(() => parseProcStat(statLine(7, 'c', 1, [1, 2, 3, 4]).replace(' 3 4 ', ' 3 y '))).to.throw(/field 17 \(cstime\) is "y"/);
   });
 
   it('reads its own process', () => {

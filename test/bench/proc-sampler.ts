@@ -8,31 +8,15 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { CriClient } from '../support/cri-client';
+import { parseProcStatOrThrow, type ProcStat as CommonProcStat } from '../../common/proc-stat';
 
 /** The fields of /proc/<pid>/stat the bench uses; times in clock ticks. */
-export interface ProcStat {
-  pid: number;
-  comm: string;
-  ppid: number;
-  utime: number;
-  stime: number;
-  cutime: number;
-  cstime: number;
-}
+export type ProcStat = Pick<CommonProcStat, 'pid' | 'comm' | 'ppid' | 'utime' | 'stime' | 'cutime' | 'cstime'>;
 
-/** Parses one /proc/<pid>/stat line (comm may hold spaces and parentheses). */
+/** Parses one /proc/<pid>/stat line with common/proc-stat's reader; throws naming the field that is missing or bad. */
 export function parseProcStat(line: string): ProcStat {
-  const open = line.indexOf('(');
-  const close = line.lastIndexOf(')');
-  if (open < 0 || close < open) throw new Error(`parse /proc stat: no (comm) in ${JSON.stringify(line.slice(0, 80))}`);
-  // Fields after comm, numbered from 3 (state) as in proc(5).
-  const rest = line.slice(close + 2).trim().split(/\s+/);
-  const field = (n: number): number => {
-    const v = Number(rest[n - 3]);
-    if (!Number.isFinite(v)) throw new Error(`parse /proc stat: field ${n} is ${JSON.stringify(rest[n - 3])}`);
-    return v;
-  };
-  return { pid: Number(line.slice(0, open).trim()), comm: line.slice(open + 1, close), ppid: field(4), utime: field(14), stime: field(15), cutime: field(16), cstime: field(17) };
+  const { pid, comm, ppid, utime, stime, cutime, cstime } = parseProcStatOrThrow(line);
+  return { pid, comm, ppid, utime, stime, cutime, cstime };
 }
 
 /** /proc/<pid>/stat of `pid`, undefined when it is gone. */

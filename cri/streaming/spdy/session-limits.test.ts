@@ -5,6 +5,8 @@ import { bombBlock } from '../../testing/spdy-header-bomb';
 import { HeaderCompressor } from './header-codec';
 import { MAX_OPEN_STREAMS, SpdySession } from './session';
 import type { SpdyStream } from './stream';
+import { closeAfterEach } from '../../../common/testing/close-after-each-fixtures';
+import { loopbackSockets } from '../../testing/loopback-fixtures';
 
 interface RawPair {
   /** The peer's raw socket: we write hand-made frames on it. */
@@ -19,13 +21,8 @@ interface RawPair {
 
 /** A server session and a raw client socket over loopback TCP. */
 async function rawPair(opts: { readClient: boolean; maxOpenStreams?: number }): Promise<RawPair> {
-  const listener = net.createServer();
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));
-  const accepted = new Promise<net.Socket>((r) => listener.once('connection', r));
-  const raw = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
-  raw.on('error', () => undefined);
-  await new Promise((r) => raw.once('connect', r));
-  const serverSocket = await accepted;
+  const sockets = await loopbackSockets({ ignoreClientErrors: true });
+  const { client: raw, server: serverSocket } = sockets;
   const server = new SpdySession(serverSocket, { isServer: true, maxOpenStreams: opts.maxOpenStreams });
   const closed = new Promise<void>((r) => server.once('close', r));
   const frames: SpdyFrame[] = [];
@@ -35,18 +32,7 @@ async function rawPair(opts: { readClient: boolean; maxOpenStreams?: number }): 
   } else {
     raw.pause();
   }
-  return {
-    raw,
-    server,
-    serverSocket,
-    frames,
-    closed,
-    close: async () => {
-      raw.destroy();
-      server.destroy();
-      await new Promise<void>((r) => listener.close(() => r()));
-    },
-  };
+  return { raw, server, serverSocket, frames, closed, close: () => sockets.closeWith(raw, server) };
 }
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
@@ -55,14 +41,10 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 }
 
 describe('spdy/session limits (hostile peer)', () => {
-  let pair: RawPair | undefined;
-  afterEach(async () => {
-    await pair?.close();
-    pair = undefined;
-  });
+  const closing = closeAfterEach();
 
   it('answers a SYN_STREAM whose header block inflates to 128 MiB with GOAWAY(PROTOCOL_ERROR) and closes', async () => {
-    pair = await rawPair({ readClient: true });
+    const pair = closing.add(await rawPair({ readClient: true }));
     const block = await bombBlock(128 * 1024 * 1024);
     let streams = 0;
     pair.server.on('stream', () => streams++);
@@ -71,7 +53,7 @@ describe('spdy/session limits (hostile peer)', () => {
     pair.raw.write(encodeSynStream(1, block));
     await pair.closed;
     const ms = Date.now() - started;
-    await until(() => pair!.frames.some((f) => f.type === 'goaway'));
+    await until(() => pair.frames.some((f) => f.type === 'goaway'));
     expect(pair.frames.find((f) => f.type === 'goaway')).to.deep.include({ status: 1 });
     expect(streams).to.equal(0);
     expect(ms).to.be.lessThan(1000);
@@ -80,29 +62,29 @@ describe('spdy/session limits (hostile peer)', () => {
   });
 
   it('refuses a control frame larger than the header limit before buffering it', async () => {
-    pair = await rawPair({ readClient: true });
+    const pair = closing.add(await rawPair({ readClient: true }));
     const head = Buffer.from('8003000100000000', 'hex');
     head.writeUIntBE(MAX_CONTROL_FRAME_PAYLOAD + 1, 5, 3);
     pair.raw.write(head);
     await pair.closed;
-    await until(() => pair!.frames.some((f) => f.type === 'goaway'));
+    await until(() => pair.frames.some((f) => f.type === 'goaway'));
     expect(pair.frames.find((f) => f.type === 'goaway')).to.deep.include({ status: 1 });
   });
 
   it('stops reading a peer that floods PINGs without reading the answers: unsent bytes stay bounded', async () => {
-    pair = await rawPair({ readClient: false });
+    const pair = closing.add(await rawPair({ readClient: false }));
     const pings = Buffer.concat(Array.from({ length: 4096 }, (_, i) => encodePing(2 * i + 1))); // 48 KiB
     let sent = 0;
     // Write 64 MiB of PINGs (5.6 million, each answered with 12 bytes) as fast as the socket takes them.
     const target = 64 * 1024 * 1024;
     const writer = (async () => {
-      while (sent < target && !pair!.raw.destroyed) {
+      while (sent < target && !pair.raw.destroyed) {
         sent += pings.length;
-        if (!pair!.raw.write(pings)) await Promise.race([new Promise((r) => pair!.raw.once('drain', r)), new Promise((r) => setTimeout(r, 500))]);
+        if (!pair.raw.write(pings)) await Promise.race([new Promise((r) => pair.raw.once('drain', r)), new Promise((r) => setTimeout(r, 500))]);
       }
     })();
     let maxUnsent = 0;
-    const sampler = setInterval(() => (maxUnsent = Math.max(maxUnsent, pair!.serverSocket.writableLength)), 5);
+    const sampler = setInterval(() => (maxUnsent = Math.max(maxUnsent, pair.serverSocket.writableLength)), 5);
     await Promise.race([writer, new Promise((r) => setTimeout(r, 1500))]);
     clearInterval(sampler);
     maxUnsent = Math.max(maxUnsent, pair.serverSocket.writableLength);
@@ -114,12 +96,12 @@ describe('spdy/session limits (hostile peer)', () => {
   it('refuses streams beyond the open-stream limit with RST_STREAM(REFUSED_STREAM), and takes new ones once some closed', async () => {
     expect(MAX_OPEN_STREAMS).to.equal(1024);
     const limit = 16;
-    pair = await rawPair({ readClient: true, maxOpenStreams: limit });
+    const pair = closing.add(await rawPair({ readClient: true, maxOpenStreams: limit }));
     const compressor = new HeaderCompressor();
     const opened: SpdyStream[] = [];
     pair.server.on('stream', (s) => opened.push(s));
     for (let i = 0; i < limit + 3; i++) pair.raw.write(encodeSynStream(2 * i + 1, await compressor.compress({ streamtype: ['data'] })));
-    await until(() => pair!.frames.filter((f) => f.type === 'rst_stream').length >= 3);
+    await until(() => pair.frames.filter((f) => f.type === 'rst_stream').length >= 3);
     expect(opened.length).to.equal(limit);
     const resets = pair.frames.filter((f) => f.type === 'rst_stream');
     expect(resets.map((f) => f.type === 'rst_stream' && [f.streamId, f.status])).to.deep.equal([
@@ -135,8 +117,8 @@ describe('spdy/session limits (hostile peer)', () => {
   });
 
   /** A flow-controlling peer (it sent SETTINGS) that opens `streams` streams nobody reads and sends `perStream` bytes on each. */
-  async function overrun(streams: number, perStream: number): Promise<{ opened: SpdyStream[] }> {
-    pair = await rawPair({ readClient: true });
+  async function overrun(streams: number, perStream: number): Promise<{ pair: RawPair; opened: SpdyStream[] }> {
+    const pair = closing.add(await rawPair({ readClient: true }));
     const compressor = new HeaderCompressor();
     const opened: SpdyStream[] = [];
     pair.server.on('stream', (s) => opened.push(s)); // never read
@@ -148,7 +130,7 @@ describe('spdy/session limits (hostile peer)', () => {
     for (let sent = 0; sent < perStream; sent += chunk.length) {
       for (let i = 0; i < streams; i++) pair.raw.write(encodeDataFrame(2 * i + 1, chunk, false));
     }
-    return { opened };
+    return { pair, opened };
   }
 
   for (const [streams, perStream] of [
@@ -158,15 +140,19 @@ describe('spdy/session limits (hostile peer)', () => {
     it(`drops a flow-controlling peer that sends past the 4 MiB window (${streams} unread stream(s), ${perStream / 2 ** 20} MiB each): GOAWAY, at most the window buffered`, async () => {
       let maxBuffered = 0;
       const opened: SpdyStream[] = [];
+      let pair: RawPair | undefined;
       const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, opened.reduce((n, s) => n + s.readableLength, 0))), 1);
       try {
-        opened.push(...(await overrun(streams, perStream)).opened);
-        await pair!.closed;
+        const run = await overrun(streams, perStream);
+        pair = run.pair;
+        opened.push(...run.opened);
+        await pair.closed;
       } finally {
         clearInterval(sampler);
       }
-      await until(() => pair!.frames.some((f) => f.type === 'goaway'));
-      expect(pair!.frames.find((f) => f.type === 'goaway')).to.deep.include({ status: 1 });
+      const frames = pair.frames;
+      await until(() => frames.some((f) => f.type === 'goaway'));
+      expect(frames.find((f) => f.type === 'goaway')).to.deep.include({ status: 1 });
       expect(maxBuffered, `${maxBuffered} bytes buffered`).to.be.at.most(4 * 1024 * 1024);
     });
   }

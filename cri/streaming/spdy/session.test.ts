@@ -3,6 +3,8 @@ import * as net from 'node:net';
 import { FrameParser, type SpdyFrame } from './frames';
 import { SpdySession } from './session';
 import type { SpdyStream } from './stream';
+import { closeAfterEach } from '../../../common/testing/close-after-each-fixtures';
+import { loopbackSockets } from '../../testing/loopback-fixtures';
 
 interface Pair {
   client: SpdySession;
@@ -14,27 +16,14 @@ interface Pair {
 
 /** A client and server session over a real loopback TCP connection. */
 async function sessionPair(clientFlowControl: boolean): Promise<Pair> {
-  const listener = net.createServer();
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));
-  const accepted = new Promise<net.Socket>((r) => listener.once('connection', r));
-  const clientSocket = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise((r) => clientSocket.once('connect', r));
-  const serverSocket = await accepted;
+  const sockets = await loopbackSockets();
+  const { client: clientSocket, server: serverSocket } = sockets;
   const tap = new FrameParser();
   const serverFrames: SpdyFrame[] = [];
   clientSocket.on('data', (c: Buffer) => serverFrames.push(...tap.push(c)));
   const server = new SpdySession(serverSocket, { isServer: true });
   const client = new SpdySession(clientSocket, { isServer: false, announceFlowControl: clientFlowControl });
-  return {
-    client,
-    server,
-    serverFrames,
-    close: async () => {
-      client.destroy();
-      server.destroy();
-      await new Promise<void>((r) => listener.close(() => r()));
-    },
-  };
+  return { client, server, serverFrames, close: () => sockets.closeWith(client, server) };
 }
 
 function nextStream(s: SpdySession): Promise<SpdyStream> {
@@ -42,14 +31,10 @@ function nextStream(s: SpdySession): Promise<SpdyStream> {
 }
 
 describe('spdy/session', () => {
-  let pair: Pair | undefined;
-  afterEach(async () => {
-    await pair?.close();
-    pair = undefined;
-  });
+  const closing = closeAfterEach();
 
   it('opens a stream, carries headers both ways and half-closes each side', async () => {
-    pair = await sessionPair(true);
+    const pair = closing.add(await sessionPair(true));
     const incoming = nextStream(pair.server);
     const opened = pair.client.openStream({ streamType: 'stdin', port: '80' });
     const serverSide = await incoming;
@@ -71,13 +56,13 @@ describe('spdy/session', () => {
   });
 
   it('answers PINGs', async () => {
-    pair = await sessionPair(true);
+    const pair = closing.add(await sessionPair(true));
     const rtt = await pair.client.ping();
     expect(rtt).to.be.a('number').and.to.be.lessThan(1000);
   });
 
   it('stops sending when a flow-controlling reader stops crediting, and resumes when it reads', async () => {
-    pair = await sessionPair(true);
+    const pair = closing.add(await sessionPair(true));
     const incoming = nextStream(pair.server);
     const clientSide = await pair.client.openStream({ streamType: 'data' });
     const serverSide = await incoming;
@@ -100,7 +85,7 @@ describe('spdy/session', () => {
   });
 
   it('sends no SETTINGS or WINDOW_UPDATE to a peer without flow control (Go spdystream) and does not stall on it', async () => {
-    pair = await sessionPair(false);
+    const pair = closing.add(await sessionPair(false));
     const incoming = nextStream(pair.server);
     const clientSide = await pair.client.openStream({ streamType: 'data' });
     const serverSide = await incoming;
@@ -115,7 +100,7 @@ describe('spdy/session', () => {
   });
 
   it('resets a stream the peer opened with an id of the wrong parity', async () => {
-    pair = await sessionPair(true);
+    const pair = closing.add(await sessionPair(true));
     // A client stream id must be odd; forge an even one through a second client-role session's socket.
     const { encodeSynStream } = await import('./frames');
     const { HeaderCompressor } = await import('./header-codec');
@@ -128,7 +113,7 @@ describe('spdy/session', () => {
   });
 
   it('rejects pending opens and ends streams when the connection drops', async () => {
-    pair = await sessionPair(true);
+    const pair = closing.add(await sessionPair(true));
     const incoming = nextStream(pair.server);
     const clientSide = await pair.client.openStream({ streamType: 'data' });
     await incoming;

@@ -32,11 +32,8 @@ import {
 import { FrameWriter } from './frame-writer';
 import { HeaderCompressor, HeaderDecompressor, type SpdyHeaders } from './header-codec';
 import { SpdyStream, type StreamOwner } from './stream';
+import { ANNOUNCED_WINDOW, DEFAULT_WINDOW, SessionWindow } from './session-window';
 
-/** The window every SPDY/3 stream and session starts with. */
-const DEFAULT_WINDOW = 64 * 1024;
-/** The receive window we announce to flow-control-aware peers. */
-const ANNOUNCED_WINDOW = 4 * 1024 * 1024;
 /** Largest data frame we send. */
 const MAX_DATA_FRAME = 64 * 1024;
 /**
@@ -82,11 +79,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   private readonly pings = new Map<number, () => void>();
   private peerFlowControl = false;
   private peerInitialWindow = DEFAULT_WINDOW;
-  private sessionSendWindow = DEFAULT_WINDOW;
-  private readonly sessionWaiters: Array<() => void> = [];
-  private sessionUncredited = 0;
-  /** Bytes a flow-controlled peer sent that we have not given back at session level yet. */
-  private sessionOutstanding = 0;
+  private readonly window = new SessionWindow();
   private lastPeerStreamId = 0;
   private goingAway = false;
   private closedFlag = false;
@@ -176,13 +169,13 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       if (stream.destroyed || this.closedFlag) throw new SpdyProtocolError(`stream ${stream.id} is closed`);
       let allowed = Math.min(MAX_DATA_FRAME, data.length - off);
       if (this.peerFlowControl) {
-        while (stream.sendWindow <= 0 || this.sessionSendWindow <= 0) {
+        while (stream.sendWindow <= 0 || this.window.send <= 0) {
           if (stream.destroyed || this.closedFlag) throw new SpdyProtocolError(`stream ${stream.id} is closed`);
-          await new Promise<void>((r) => (stream.sendWindow <= 0 ? stream.windowWaiters.push(r) : this.sessionWaiters.push(r)));
+          await new Promise<void>((r) => (stream.sendWindow <= 0 ? stream.windowWaiters.push(r) : this.window.onGrow(r)));
         }
-        allowed = Math.min(allowed, stream.sendWindow, this.sessionSendWindow);
+        allowed = Math.min(allowed, stream.sendWindow, this.window.send);
         stream.sendWindow -= allowed;
-        this.sessionSendWindow -= allowed;
+        this.window.send -= allowed;
       }
       const ok = this.enqueue(encodeDataFrame(stream.id, data.subarray(off, off + allowed), false));
       off += allowed;
@@ -214,9 +207,9 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       this.enqueue(encodeRstStream(stream.id, RstStatus.Cancel));
     }
     // What the peer sent to this stream and nobody will read still counts in the session window.
-    this.sessionUncredited += stream.uncreditedBytes;
+    const dropped = stream.uncreditedBytes;
     stream.uncreditedBytes = 0;
-    this.creditSession();
+    this.creditSession(dropped);
   }
 
   // ---- inbound ----
@@ -361,15 +354,14 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       // A peer doing flow control may not send past the session window we announced (as large
       // as a stream's, so this bounds every stream too); one that does would make us buffer
       // without bound for readers that do not read.
-      this.sessionOutstanding += frame.data.length;
-      if (this.sessionOutstanding > ANNOUNCED_WINDOW) {
-        this.protocolFailure(new SpdyProtocolError(`peer sent ${this.sessionOutstanding} bytes past the session window`));
+      const outstanding = this.window.received(frame.data.length);
+      if (outstanding > ANNOUNCED_WINDOW) {
+        this.protocolFailure(new SpdyProtocolError(`peer sent ${outstanding} bytes past the session window`));
         return;
       }
     }
     if (!stream) {
-      this.sessionUncredited += frame.data.length;
-      this.creditSession();
+      this.creditSession(frame.data.length);
       return;
     }
     if (frame.data.length > 0 && !stream.deliver(frame.data) && !this.peerFlowControl) {
@@ -400,8 +392,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   private onWindowUpdate(frame: Extract<SpdyFrame, { type: 'window_update' }>): void {
     this.becomeFlowControlled();
     if (frame.streamId === 0) {
-      this.sessionSendWindow += frame.delta;
-      for (const w of this.sessionWaiters.splice(0)) w();
+      this.window.grow(frame.delta);
     } else {
       const stream = this.streams.get(frame.streamId);
       if (stream) {
@@ -415,7 +406,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
   private becomeFlowControlled(): void {
     if (this.peerFlowControl) return;
     this.peerFlowControl = true;
-    this.sessionOutstanding = 0; // counted from here: never more than the peer itself counts
+    this.window.restartCount(); // counted from here: never more than the peer itself counts
     this.enqueue(encodeSettings([{ id: SETTINGS_INITIAL_WINDOW_SIZE, value: ANNOUNCED_WINDOW }]));
     this.enqueue(encodeWindowUpdate(0, ANNOUNCED_WINDOW - DEFAULT_WINDOW));
   }
@@ -440,21 +431,14 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
     if (bytes >= ANNOUNCED_WINDOW / 4 || stream.readableLength === 0) {
       stream.uncreditedBytes = 0;
       if (!stream.remoteFin) this.enqueue(encodeWindowUpdate(stream.id, bytes));
-      this.sessionUncredited += bytes;
-      this.creditSession();
+      this.creditSession(bytes);
     }
   }
 
-  private creditSession(): void {
-    if (!this.peerFlowControl) {
-      this.sessionUncredited = 0;
-      return;
-    }
-    if (this.sessionUncredited >= ANNOUNCED_WINDOW / 4) {
-      this.enqueue(encodeWindowUpdate(0, this.sessionUncredited));
-      this.sessionOutstanding = Math.max(0, this.sessionOutstanding - this.sessionUncredited);
-      this.sessionUncredited = 0;
-    }
+  /** Gives consumed bytes back to the peer's session window, in batches. */
+  private creditSession(bytes: number): void {
+    const delta = this.window.consumed(bytes, this.peerFlowControl);
+    if (delta > 0) this.enqueue(encodeWindowUpdate(0, delta));
   }
 
   /** Queues a frame (or one being compressed); false when the socket asks us to slow down. */
@@ -486,7 +470,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       s.destroy();
     }
     this.streams.clear();
-    for (const w of this.sessionWaiters.splice(0)) w();
+    this.window.wakeAll();
     this.writer.close();
     this.compressor.close();
     this.decompressor.close();
