@@ -139,7 +139,7 @@ class TtySession {
   private readonly master: SeqpacketSocket;
 
   constructor(
-    private readonly io: TtyExecIo,
+    io: TtyExecIo,
     private readonly native: ExecTtyNative,
     private readonly masterFd: number,
     resizes: { sizes?: SizeIterator; pending?: PendingSize },
