@@ -111,7 +111,7 @@ export class RuncDriver implements OciRuntimeDriver {
     this.nativeExec?.inits.delete(id);
     for (const key of this.fallbackLogged) if (key.startsWith(`${id}:`)) this.fallbackLogged.delete(key);
     const dir = this.stateDir(id);
-    if (this.directOps && dir && (await deleteStoppedDirectly(dir))) return;
+    if (this.directOps && dir && (await deleteStoppedDirectly(dir, { force }))) return;
     const r = await runCommand(this.binary, this.argv({ verb: 'delete', id, force }));
     if (r.exitCode === 0) return;
     const err = runcError('delete', id, r.stderr.toString(), r.exitCode);

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { errorKindOf } from '../../common/errors';
 import { RuncDriver } from './runc-driver';
-import { deleteStoppedDirectly, signalInitDirectly, signalNumber, startViaExecFifo } from './state-dir';
+import { deleteStoppedDirectly, signalInitDirectly, signalNumber, startViaExecFifo, type DirectDeleteOps } from './state-dir';
 import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 
 const exists = (p: string) => fs.access(p).then(
@@ -180,6 +180,45 @@ describe('runtime/oci-driver/state-dir: deleting a stopped container without run
     await fs.writeFile(path.join(state, 'state.json'), JSON.stringify({ init_process_pid: pid, init_process_start: start, cgroup_paths: cgroups }));
     return { state, cgroups };
   }
+
+  it('with force, kills what outlived the init in its cgroup (a pod-wide pid namespace) and then removes it; without, leaves it to runc', async () => {
+    const leftovers = new Set([4242, 4243]);
+    const killed: number[] = [];
+    const ops: DirectDeleteOps = {
+      rmdir: async (d) => {
+        if (leftovers.size > 0) throw Object.assign(new Error(`rmdir ${d}: busy`), { code: 'EBUSY' });
+        await fs.rmdir(d);
+      },
+      cgroupPids: async () => [...leftovers],
+      kill: (pid) => {
+        killed.push(pid);
+        leftovers.delete(pid);
+      },
+    };
+    const { state, cgroups } = await stateDir(999999999, 1);
+    expect(await deleteStoppedDirectly(state, { ops })).to.equal(false);
+    expect(killed).to.deep.equal([]);
+    expect(await exists(cgroups.memory)).to.equal(true);
+    expect(await deleteStoppedDirectly(state, { force: true, ops })).to.equal(true);
+    expect(killed).to.deep.equal([4242, 4243]);
+    expect(await exists(cgroups.memory)).to.equal(false);
+    expect(await exists(state)).to.equal(false);
+  });
+
+  it('with force, gives up (runc delete then runs) when the leftovers do not leave within the wait', async () => {
+    const ops: DirectDeleteOps = {
+      rmdir: async (d) => {
+        throw Object.assign(new Error(`rmdir ${d}: busy`), { code: 'EBUSY' });
+      },
+      cgroupPids: async () => [4244],
+      kill: () => undefined,
+    };
+    const { state } = await stateDir(999999999, 1);
+    const t0 = Date.now();
+    expect(await deleteStoppedDirectly(state, { force: true, ops })).to.equal(false);
+    expect(Date.now() - t0).to.be.within(900, 5000);
+    expect(await exists(path.join(state, 'state.json'))).to.equal(true);
+  });
 
   it('removes the cgroup dirs and the state dir once init has exited', async () => {
     const done = spawn('true');

@@ -123,19 +123,67 @@ async function initStillRuns(state: RuncStateFile): Promise<boolean> {
   return isRunning(stat) && stat.startTime === state.init_process_start;
 }
 
+/** What deleteStoppedDirectly does to the host (tests replace it). */
+export interface DirectDeleteOps {
+  rmdir(dir: string): Promise<void>;
+  /** The pids listed in `<dir>/cgroup.procs`. */
+  cgroupPids(dir: string): Promise<number[]>;
+  kill(pid: number): void;
+}
+
+const hostDeleteOps: DirectDeleteOps = {
+  rmdir: (dir) => fs.rmdir(dir),
+  cgroupPids: async (dir) =>
+    (await fs.readFile(path.join(dir, 'cgroup.procs'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map(Number),
+  kill: (pid) => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  },
+};
+
+/** How long a forced delete waits for the killed leftovers to leave the cgroup. */
+const LEFTOVER_WAIT_MS = 1000;
+
 /**
  * `runc delete` of a container whose init has exited, without spawning runc: what runc's destroy
  * does for a stopped container — remove its cgroup directories (state.json's cgroup_paths) and
- * its state directory. Returns false (the caller runs `runc delete`) when the init still runs,
- * the state is unreadable, or a cgroup will not go (busy, or has children runc removes itself).
+ * its state directory. With `force` (RemoveContainer), processes still in the cgroup are killed
+ * first, as `runc delete --force` does: in a pod that shares one pid namespace the init is not
+ * PID 1 there, so its children outlive it. Returns false (the caller runs `runc delete`) when the
+ * init still runs, the state is unreadable, or a cgroup will not go (busy without force or after
+ * the wait, or it has children runc removes itself).
  */
-export async function deleteStoppedDirectly(stateDir: string): Promise<boolean> {
+export async function deleteStoppedDirectly(stateDir: string, opts: { force?: boolean; ops?: DirectDeleteOps } = {}): Promise<boolean> {
+  const ops = opts.ops ?? hostDeleteOps;
   const state = await readRuncState(stateDir);
   if (!state || (await initStillRuns(state))) return false;
   // One leaf per controller hierarchy (about ten on cgroup v1): removed concurrently, not one by one.
   const dirs = [...new Set(Object.values(state.cgroup_paths ?? {}))].filter((dir) => dir && path.isAbsolute(dir));
-  const removed = await Promise.all(dirs.map((dir) => fs.rmdir(dir).then(() => true, (err: unknown) => errnoCode(err) === 'ENOENT')));
-  if (removed.includes(false)) return false;
+  const tryRemove = (dir: string) => ops.rmdir(dir).then(() => 'gone' as const, (err: unknown) => (errnoCode(err) === 'ENOENT' ? ('gone' as const) : errnoCode(err) === 'EBUSY' ? ('busy' as const) : ('stays' as const)));
+  let left = dirs;
+  let results = await Promise.all(left.map(tryRemove));
+  if (results.includes('busy') && opts.force && !results.includes('stays')) {
+    const busy = left.filter((_, i) => results[i] === 'busy');
+    const deadline = Date.now() + LEFTOVER_WAIT_MS;
+    while (busy.length > 0 && Date.now() < deadline) {
+      const pids = (await ops.cgroupPids(busy[0]).catch(() => [] as number[]));
+      for (const pid of pids) ops.kill(pid);
+      if (pids.length > 0) await new Promise((r) => setTimeout(r, 1));
+      left = busy.splice(0);
+      results = await Promise.all(left.map(tryRemove));
+      busy.push(...left.filter((_, i) => results[i] === 'busy'));
+      if (results.includes('stays')) return false;
+    }
+    if (busy.length > 0) return false;
+  } else if (results.some((r) => r !== 'gone')) {
+    return false;
+  }
   await fs.rm(stateDir, { recursive: true, force: true });
   return true;
 }

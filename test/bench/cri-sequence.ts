@@ -53,6 +53,9 @@ export interface SequenceOptions {
 type PodConfig = NonNullable<CriRequest<'RunPodSandbox'>['config']>;
 type ContainerConfig = NonNullable<CriRequest<'CreateContainer'>['config']>;
 
+/** Namespace modes kubelet sends for a pod without hostNetwork/hostPID/shareProcessNamespace: network and IPC per pod, PID per container. */
+const KUBELET_NAMESPACES = { network: 0, pid: 1, ipc: 0 };
+
 /** The sandbox config every bench pod uses (pod network, no hostPort, pid per container). */
 export function benchPodConfig(name: string, opts: Pick<SequenceOptions, 'cgroupParent' | 'logDirectory'>): PodConfig {
   return {
@@ -60,7 +63,7 @@ export function benchPodConfig(name: string, opts: Pick<SequenceOptions, 'cgroup
     hostname: name.slice(-63).replace(/[^a-z0-9-]/g, '-'),
     logDirectory: `${opts.logDirectory}/${name}`,
     labels: { 'io.berth.bench': 'true' },
-    linux: { cgroupParent: opts.cgroupParent },
+    linux: { cgroupParent: opts.cgroupParent, securityContext: { namespaceOptions: KUBELET_NAMESPACES } },
   };
 }
 
@@ -75,6 +78,7 @@ export function benchContainerConfig(name: string, image: string): ContainerConf
     command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"],
     logPath: `${name}.log`,
     labels: { 'io.berth.bench': 'true' },
+    linux: { securityContext: { namespaceOptions: KUBELET_NAMESPACES } },
   };
 }
 
