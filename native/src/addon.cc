@@ -9,19 +9,15 @@ namespace {
 // refuses a build whose marker differs (a stale build would otherwise fail on first use).
 constexpr int kAbiVersion = 4;
 
+// Each registers its group of exports (see ops.h).
+constexpr void (*kRegisterOps[])(Napi::Env, Napi::Object) = {
+    berth::InitFsOps,          berth::InitXattrOps,   berth::InitStartPause,    berth::InitWatchExit,
+    berth::InitSpawnProcess,   berth::InitMemoryOps,  berth::InitConnectInNetns, berth::InitTerminalOps,
+    berth::InitSeqpacket,      berth::InitIdmapOps,   berth::InitContainerExec, berth::InitSeccompFilters,
+};
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  berth::InitFsOps(env, exports);
-  berth::InitXattrOps(env, exports);
-  berth::InitStartPause(env, exports);
-  berth::InitWatchExit(env, exports);
-  berth::InitSpawnProcess(env, exports);
-  berth::InitMemoryOps(env, exports);
-  berth::InitConnectInNetns(env, exports);
-  berth::InitTerminalOps(env, exports);
-  berth::InitSeqpacket(env, exports);
-  berth::InitIdmapOps(env, exports);
-  berth::InitContainerExec(env, exports);
-  berth::InitSeccompFilters(env, exports);
+  for (auto registerOps : kRegisterOps) registerOps(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   return exports;
 }

@@ -13,22 +13,7 @@
  * exit a test reports with `exitChild`; reduceMemory only counts.
  */
 import { appendFileSync, promises as fs, writeFileSync } from 'node:fs';
-import {
-  NativeError,
-  type ChildExitCallback,
-  type ContainerExecProcess,
-  type ContainerExecSpec,
-  type ExitWatch,
-  type MountFlag,
-  type NativeBinding,
-  type PauseProcess,
-  type PauseSpec,
-  type PtyPair,
-  type SeqpacketHandlers,
-  type SeqpacketSocket,
-  type UnmountFlag,
-  type UserNamespaceMaps,
-} from '../binding';
+import { NativeError, type ChildExitCallback, type ContainerExecProcess, type ContainerExecSpec, type ExitWatch, type MountFlag, type NativeBinding, type PauseProcess, type PauseSpec, type PtyPair, type SeqpacketHandlers, type SeqpacketSocket, type UnmountFlag, type UserNamespaceMaps } from '../binding';
 
 /** Names of the NativeBinding methods. */
 export type NativeMethod = keyof NativeBinding;
