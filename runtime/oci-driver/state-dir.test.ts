@@ -189,10 +189,11 @@ describe('runtime/oci-driver/state-dir: deleting a stopped container without run
         if (leftovers.size > 0) throw Object.assign(new Error(`rmdir ${d}: busy`), { code: 'EBUSY' });
         await fs.rmdir(d);
       },
-      cgroupPids: async () => [...leftovers],
-      kill: (pid) => {
-        killed.push(pid);
-        leftovers.delete(pid);
+      killProcesses: async () => {
+        killed.push(...leftovers);
+        const n = leftovers.size;
+        leftovers.clear();
+        return n;
       },
     };
     const { state, cgroups } = await stateDir(999999999, 1);
@@ -210,8 +211,7 @@ describe('runtime/oci-driver/state-dir: deleting a stopped container without run
       rmdir: async (d) => {
         throw Object.assign(new Error(`rmdir ${d}: busy`), { code: 'EBUSY' });
       },
-      cgroupPids: async () => [4244],
-      kill: () => undefined,
+      killProcesses: async () => 1,
     };
     const { state } = await stateDir(999999999, 1);
     const t0 = Date.now();

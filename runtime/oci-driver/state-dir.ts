@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FailedPreconditionError, RuntimeError, errnoCode } from '../../common/errors';
 import { isRunning, readProcStat, readProcStatSync } from '../../common/proc-stat';
+import { killAll, scopeProcesses } from '../exec-processes';
 
 /**
  * The cgroup.procs file listing a runc container's processes (state.json's cgroup paths: the
@@ -126,26 +127,27 @@ async function initStillRuns(state: RuncStateFile): Promise<boolean> {
 /** What deleteStoppedDirectly does to the host (tests replace it). */
 export interface DirectDeleteOps {
   rmdir(dir: string): Promise<void>;
-  /** The pids listed in `<dir>/cgroup.procs`. */
-  cgroupPids(dir: string): Promise<number[]>;
-  kill(pid: number): void;
+  /** SIGKILLs the live processes of cgroup `dir`; returns how many were signalled. */
+  killProcesses(dir: string): Promise<number>;
 }
 
 const hostDeleteOps: DirectDeleteOps = {
   rmdir: (dir) => fs.rmdir(dir),
-  cgroupPids: async (dir) =>
-    (await fs.readFile(path.join(dir, 'cgroup.procs'), 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map(Number),
-  kill: (pid) => {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  },
+  killProcesses: async (dir) => killAll(await scopeProcesses({ procsFile: path.join(dir, 'cgroup.procs') })),
 };
+
+/** Removes `dirs` at once: the ones still busy (processes left), or undefined when one will not go for another reason. */
+async function removeCgroupDirs(dirs: readonly string[], ops: DirectDeleteOps): Promise<string[] | undefined> {
+  const results = await Promise.all(
+    dirs.map((dir) =>
+      ops.rmdir(dir).then(
+        () => 'gone',
+        (err: unknown) => (errnoCode(err) === 'ENOENT' ? 'gone' : errnoCode(err) === 'EBUSY' ? 'busy' : 'stays'),
+      ),
+    ),
+  );
+  return results.includes('stays') ? undefined : dirs.filter((_, i) => results[i] === 'busy');
+}
 
 /** How long a forced delete waits for the killed leftovers to leave the cgroup. */
 const LEFTOVER_WAIT_MS = 1000;
@@ -165,25 +167,14 @@ export async function deleteStoppedDirectly(stateDir: string, opts: { force?: bo
   if (!state || (await initStillRuns(state))) return false;
   // One leaf per controller hierarchy (about ten on cgroup v1): removed concurrently, not one by one.
   const dirs = [...new Set(Object.values(state.cgroup_paths ?? {}))].filter((dir) => dir && path.isAbsolute(dir));
-  const tryRemove = (dir: string) => ops.rmdir(dir).then(() => 'gone' as const, (err: unknown) => (errnoCode(err) === 'ENOENT' ? ('gone' as const) : errnoCode(err) === 'EBUSY' ? ('busy' as const) : ('stays' as const)));
-  let left = dirs;
-  let results = await Promise.all(left.map(tryRemove));
-  if (results.includes('busy') && opts.force && !results.includes('stays')) {
-    const busy = left.filter((_, i) => results[i] === 'busy');
-    const deadline = Date.now() + LEFTOVER_WAIT_MS;
-    while (busy.length > 0 && Date.now() < deadline) {
-      const pids = (await ops.cgroupPids(busy[0]).catch(() => [] as number[]));
-      for (const pid of pids) ops.kill(pid);
-      if (pids.length > 0) await new Promise((r) => setTimeout(r, 1));
-      left = busy.splice(0);
-      results = await Promise.all(left.map(tryRemove));
-      busy.push(...left.filter((_, i) => results[i] === 'busy'));
-      if (results.includes('stays')) return false;
-    }
-    if (busy.length > 0) return false;
-  } else if (results.some((r) => r !== 'gone')) {
-    return false;
+  let busy = await removeCgroupDirs(dirs, ops);
+  const deadline = Date.now() + LEFTOVER_WAIT_MS;
+  while (opts.force && busy && busy.length > 0 && Date.now() < deadline) {
+    await ops.killProcesses(busy[0]); // every hierarchy lists the same processes
+    await new Promise((r) => setTimeout(r, 1));
+    busy = await removeCgroupDirs(busy, ops);
   }
+  if (!busy || busy.length > 0) return false;
   await fs.rm(stateDir, { recursive: true, force: true });
   return true;
 }
