@@ -11,7 +11,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerExecProcess, ContainerExecSpec, NativeBinding } from '../../native/binding';
-import { readProcStat } from '../../common/proc-stat';
+import { isRunning, readProcStat } from '../../common/proc-stat';
+import { cgroupDirs, initStillRuns, readRuncState } from './state-dir';
 import type { OciCapabilities, OciProcess } from '../spec/oci-types';
 
 /** What the driver needs of the addon. */
@@ -59,12 +60,6 @@ export function execCandidates(arg0: string, env: readonly string[]): string[] {
   return pathVar.split(':').map((dir) => path.join(dir || '.', arg0));
 }
 
-interface RuncStateFile {
-  init_process_pid?: number;
-  init_process_start?: number;
-  cgroup_paths?: Record<string, string>;
-}
-
 /** A runc container's init and what an exec joins, from its state.json. */
 export interface ContainerInit {
   readonly pid: number;
@@ -78,26 +73,20 @@ export interface ContainerInit {
 /** True while the init named by `init` still runs (same pid and start time). */
 export async function initRunning(init: ContainerInit): Promise<boolean> {
   const stat = await readProcStat(init.pid);
-  return stat !== undefined && stat.startTime === init.start && stat.state !== 'Z' && stat.state !== 'X';
+  return isRunning(stat) && stat.startTime === init.start;
 }
 
 /** The container's init and cgroup.procs files from runc's state.json, if its init still runs. */
 export async function containerInit(stateDir: string): Promise<ContainerInit | UseRuntimeExec> {
-  let state: RuncStateFile;
-  try {
-    state = JSON.parse(await fs.readFile(path.join(stateDir, 'state.json'), 'utf8')) as RuncStateFile;
-  } catch {
-    return new UseRuntimeExec('no readable state.json');
-  }
-  const pid = state.init_process_pid ?? 0;
-  const init = { pid, start: state.init_process_start ?? -1 };
-  if (!(pid > 0) || !(await initRunning({ ...init, cgroupProcs: [] }))) return new UseRuntimeExec('the init is not running');
-  const dirs = [...new Set(Object.values(state.cgroup_paths ?? {}))].filter((d) => path.isAbsolute(d));
+  const state = await readRuncState(stateDir);
+  if (!state) return new UseRuntimeExec('no readable state.json');
+  if (!(await initStillRuns(state))) return new UseRuntimeExec('the init is not running');
+  const dirs = cgroupDirs(state);
   if (dirs.length === 0) return new UseRuntimeExec('no cgroup paths in state.json');
   const v1 = state.cgroup_paths?.freezer;
   const v2 = state.cgroup_paths?.[''];
   const freezeFile = v1 ? path.join(v1, 'freezer.state') : v2 ? path.join(v2, 'cgroup.freeze') : undefined;
-  return { ...init, cgroupProcs: dirs.map((d) => path.join(d, 'cgroup.procs')), freezeFile };
+  return { pid: state.init_process_pid!, start: state.init_process_start!, cgroupProcs: dirs.map((d) => path.join(d, 'cgroup.procs')), freezeFile };
 }
 
 /**

@@ -102,13 +102,20 @@ export function isPlainId(id: string): boolean {
 }
 
 /** runc's state.json fields read here (libcontainer's State). */
-interface RuncStateFile {
+/** The fields of runc's state.json berth reads. */
+export interface RuncStateFile {
   init_process_pid?: number;
   init_process_start?: number;
   cgroup_paths?: Record<string, string>;
 }
 
-async function readRuncState(stateDir: string): Promise<RuncStateFile | undefined> {
+/** The container's cgroup directories (one per v1 hierarchy, or the v2 one), from state.json. */
+export function cgroupDirs(state: RuncStateFile): string[] {
+  return [...new Set(Object.values(state.cgroup_paths ?? {}))].filter((dir) => dir && path.isAbsolute(dir));
+}
+
+/** runc's state.json in `stateDir`, or undefined when it is missing or unreadable. */
+export async function readRuncState(stateDir: string): Promise<RuncStateFile | undefined> {
   try {
     return JSON.parse(await fs.readFile(path.join(stateDir, 'state.json'), 'utf8')) as RuncStateFile;
   } catch {
@@ -117,7 +124,7 @@ async function readRuncState(stateDir: string): Promise<RuncStateFile | undefine
 }
 
 /** True when the init process runc recorded is still that process (pid and start time agree, not a zombie). */
-async function initStillRuns(state: RuncStateFile): Promise<boolean> {
+export async function initStillRuns(state: RuncStateFile): Promise<boolean> {
   const pid = state.init_process_pid;
   if (!pid || pid <= 0) return false;
   const stat = await readProcStat(pid);
@@ -166,8 +173,7 @@ export async function deleteStoppedDirectly(stateDir: string, opts: { force?: bo
   const state = await readRuncState(stateDir);
   if (!state || (await initStillRuns(state))) return false;
   // One leaf per controller hierarchy (about ten on cgroup v1): removed concurrently, not one by one.
-  const dirs = [...new Set(Object.values(state.cgroup_paths ?? {}))].filter((dir) => dir && path.isAbsolute(dir));
-  let busy = await removeCgroupDirs(dirs, ops);
+  let busy = await removeCgroupDirs(cgroupDirs(state), ops);
   const deadline = Date.now() + LEFTOVER_WAIT_MS;
   while (opts.force && busy && busy.length > 0 && Date.now() < deadline) {
     await ops.killProcesses(busy[0]); // every hierarchy lists the same processes
