@@ -25,6 +25,33 @@ describe('common/ConcurrencyLimit', () => {
   });
 });
 
+describe('common/ConcurrencyLimit.acquire with an abort signal', () => {
+  it('a waiter whose signal aborts leaves the line with its error; the slot goes to the next waiter; an aborted signal is refused at once', async () => {
+    const limit = new ConcurrencyLimit(1);
+    await limit.acquire();
+    const leaving = new AbortController();
+    const gone = () => new Error('client went away');
+    const first = limit.acquire({ signal: leaving.signal, gone });
+    let secondGot = false;
+    const second = limit.acquire({ signal: new AbortController().signal, gone }).then(() => (secondGot = true));
+    leaving.abort();
+    let caught: unknown;
+    await first.catch((e: unknown) => (caught = e));
+    expect(String(caught)).to.contain('client went away');
+    expect(secondGot).to.equal(false);
+    limit.release();
+    await second;
+    expect(secondGot).to.equal(true);
+    expect(limit.running).to.equal(1);
+    limit.release();
+    expect(limit.running).to.equal(0);
+    let refused: unknown;
+    await limit.acquire({ signal: AbortSignal.abort(), gone }).catch((e: unknown) => (refused = e));
+    expect(String(refused)).to.contain('client went away');
+    expect(limit.running).to.equal(0);
+  });
+});
+
 describe('common/readSmallFile', () => {
   it('reads a file across several chunks; undefined for a missing file', async () => {
     const dir = fs.mkdtempSync(path.join(tmpdir(), 'berth-rsf-'));

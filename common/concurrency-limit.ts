@@ -9,19 +9,47 @@ export class ConcurrencyLimit {
 
   /** Runs `task` once a slot is free; the slot is released when it settles. */
   async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
+    await this.acquire();
     try {
       return await task();
     } finally {
-      const next = this.waiting.shift();
-      // The slot passes straight to the next waiter (active stays the same).
-      if (next) next();
-      else this.active--;
+      this.release();
     }
   }
 
-  /** Tasks running now (for tests). */
+  /**
+   * Takes a slot, waiting in line while none is free. With `abort`, a wait that its signal ends
+   * (also one ended before the call) leaves the line and rejects with `abort.gone()`.
+   */
+  acquire(abort?: { signal: AbortSignal; gone: () => Error }): Promise<void> {
+    if (abort?.signal.aborted) return Promise.reject(abort.gone());
+    if (this.active < this.limit) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiting.indexOf(grant);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(abort!.gone());
+      };
+      const grant = () => {
+        abort?.signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.waiting.push(grant);
+      abort?.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Gives a slot back: it passes straight to the next waiter (active stays the same), else frees up. */
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  /** Slots taken now. */
   get running(): number {
     return this.active;
   }

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errnoCode, FailedPreconditionError, NotFoundError, UnavailableError } from '../../common/errors';
+import { ConcurrencyLimit } from '../../common/concurrency-limit';
 import type { PortForwardBackend } from './backends';
 
 /** Finds a pod's pinned network namespace (implemented by pod/PodManager). */
@@ -33,30 +34,30 @@ export interface NetnsConnector {
 const MAX_CONNECTS_IN_FLIGHT = 16;
 
 export class NetnsPortForwardBackend implements PortForwardBackend {
-  private readonly slots: ConnectSlots;
+  private readonly slots: ConcurrencyLimit;
 
   constructor(
     private readonly pods: PodNetnsLookup,
     private readonly native: NetnsConnector,
     maxConnectsInFlight = MAX_CONNECTS_IN_FLIGHT,
   ) {
-    this.slots = new ConnectSlots(maxConnectsInFlight);
+    this.slots = new ConcurrencyLimit(maxConnectsInFlight);
   }
 
   /** Native connects running now (each on its own thread). */
   get connectsInFlight(): number {
-    return this.slots.busy;
+    return this.slots.running;
   }
 
   async connect(podSandboxId: string, port: number, signal: AbortSignal): Promise<Duplex> {
     const netnsPath = this.pods.netnsPathOf(podSandboxId);
     if (netnsPath === null) return connectOnHostLoopback(port, signal);
-    await this.slots.take(signal, () => new UnavailableError(`connect to port ${port} in pod ${podSandboxId}: client went away`));
+    await this.slots.acquire({ signal, gone: () => new UnavailableError(`connect to port ${port} in pod ${podSandboxId}: client went away`) });
     let fd: number;
     try {
       // The slot is held until the native call returns, not until the client leaves: the thread
       // runs to its end either way.
-      fd = await this.native.connectInNetns(netnsPath, '127.0.0.1', port).finally(() => this.slots.give());
+      fd = await this.native.connectInNetns(netnsPath, '127.0.0.1', port).finally(() => this.slots.release());
     } catch (cause) {
       const code = errnoCode(cause);
       if (code === 'ENOENT' || code === 'EINVAL') {
@@ -71,42 +72,6 @@ export class NetnsPortForwardBackend implements PortForwardBackend {
     const socket = new net.Socket({ fd, readable: true, writable: true });
     socket.setNoDelay(true);
     return socket;
-  }
-}
-
-/** A counting semaphore whose waiters leave when their signal aborts. */
-class ConnectSlots {
-  busy = 0;
-  private readonly waiters: Array<() => void> = [];
-
-  constructor(private readonly size: number) {}
-
-  /** Resolves with a slot taken; rejects with `gone()` if `signal` aborts first. */
-  take(signal: AbortSignal, gone: () => Error): Promise<void> {
-    if (signal.aborted) return Promise.reject(gone());
-    if (this.busy < this.size) {
-      this.busy += 1;
-      return Promise.resolve();
-    }
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const i = this.waiters.indexOf(grant);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(gone());
-      };
-      const grant = () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(); // the slot passes straight from give() to this waiter
-      };
-      this.waiters.push(grant);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  give(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.busy -= 1;
   }
 }
 
