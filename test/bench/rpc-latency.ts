@@ -37,27 +37,39 @@ const RPCS: Array<{ rpc: string; call: (c: CriClient) => Promise<unknown> }> = [
 
 /** Measures each RPC `calls` times sequentially (after `warmup` unmeasured calls). */
 export async function benchRpcLatency(client: CriClient, opts: { calls?: number; warmup?: number; rpcs?: string[] } = {}): Promise<RpcLatencyResult> {
+  return (await benchRpcLatencyInterleaved([client], opts))[0];
+}
+
+/**
+ * The same for several runtimes at once: every runtime gets `warmup` unmeasured calls of an RPC
+ * first, then call i goes to each runtime in turn. The client (and a JIT-compiled daemon) is then
+ * equally warm for all of them and all see the same background load; measured one after the
+ * other, the first runtime would pay for warming the bench's own client code.
+ */
+export async function benchRpcLatencyInterleaved(clients: CriClient[], opts: { calls?: number; warmup?: number; rpcs?: string[] } = {}): Promise<RpcLatencyResult[]> {
   const calls = opts.calls ?? 1000;
-  const warmup = opts.warmup ?? 50;
-  const rows: RpcLatencyRow[] = [];
+  const warmup = opts.warmup ?? 500;
+  const rows: RpcLatencyRow[][] = clients.map(() => []);
   for (const { rpc, call } of RPCS.filter((r) => !opts.rpcs || opts.rpcs.includes(r.rpc))) {
-    for (let i = 0; i < warmup; i++) await call(client).catch(() => undefined);
-    const samples: number[] = [];
-    const codes: Record<string, number> = {};
+    for (let i = 0; i < warmup; i++) for (const client of clients) await call(client).catch(() => undefined);
+    const samples: number[][] = clients.map(() => []);
+    const codes: Array<Record<string, number>> = clients.map(() => ({}));
     for (let i = 0; i < calls; i++) {
-      const t0 = process.hrtime.bigint();
-      let code = 'OK';
-      try {
-        await call(client);
-      } catch (err) {
-        code = isServiceError(err) ? (CODE_NAMES[err.code] ?? String(err.code)) : 'CLIENT_ERROR';
+      for (const [k, client] of clients.entries()) {
+        const t0 = process.hrtime.bigint();
+        let code = 'OK';
+        try {
+          await call(client);
+        } catch (err) {
+          code = isServiceError(err) ? (CODE_NAMES[err.code] ?? String(err.code)) : 'CLIENT_ERROR';
+        }
+        samples[k].push(Number(process.hrtime.bigint() - t0) / 1e6);
+        codes[k][code] = (codes[k][code] ?? 0) + 1;
       }
-      samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      codes[code] = (codes[code] ?? 0) + 1;
     }
-    rows.push({ rpc, calls, codes, ...summarize(samples), samples });
+    clients.forEach((_, k) => rows[k].push({ rpc, calls, codes: codes[k], ...summarize(samples[k]), samples: samples[k] }));
   }
-  return { section: 'rpc-latency', rows };
+  return rows.map((r) => ({ section: 'rpc-latency', rows: r }));
 }
 
 /** The section as a table. */

@@ -14,7 +14,7 @@ import { benchDensity } from './density';
 import { benchKubeletLoad } from './kubelet-load';
 import { benchParallelStart } from './parallel-start';
 import type { RuntimeRun } from './report-model';
-import { benchRpcLatency } from './rpc-latency';
+import { benchRpcLatencyInterleaved } from './rpc-latency';
 
 /** A runtime being benched. */
 export interface Target {
@@ -47,12 +47,12 @@ export async function benchTargets(targets: Target[], args: BenchArgs, images: B
       if (target.daemonPid !== undefined) run.startPssKiB = processMemory(target.daemonPid).pssKiB;
       // A node has its sandbox image before the first pod (kubelet pins it): not part of RunPodSandbox.
       for (const image of target.prePull ?? []) await ensureImage(client, image);
-      if (args.sections.includes('rpc-latency')) {
-        progress(`${target.label}: Version/Status latency (${args.calls} calls each)`);
-        const r = await benchRpcLatency(client, { calls: args.calls, rpcs: ['Version', 'Status'] });
-        for (const row of r.rows) run.samples[row.rpc] = row.samples;
-      }
       runs.push(run);
+    }
+    if (args.sections.includes('rpc-latency')) {
+      progress(`Version/Status latency (${args.calls} calls each, ${targets.map((t) => t.label).join(' / ')} interleaved call by call)`);
+      const results = await benchRpcLatencyInterleaved(clients, { calls: args.calls, rpcs: ['Version', 'Status'] });
+      results.forEach((r, i) => r.rows.forEach((row) => (runs[i].samples[row.rpc] = row.samples)));
     }
     const common = (t: Target) => ({ cgroupParent: scratch.cgroupParent, logDirectory: path.join(scratch.logDir, t.label), namePrefix: `bench-${scratch.rand}-${t.label}` });
     if (args.sections.includes('cri') && images) {
