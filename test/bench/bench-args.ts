@@ -21,6 +21,8 @@ export interface BenchArgs {
   containers: number;
   pulls: number;
   scratch: number;
+  /** Unmeasured status calls on a warm-up pod before the CRI sequence (0: measure a cold daemon). */
+  warmupCalls: number;
   densityPods: number;
   listPods: number;
   /** Calls per RPC in rpc-latency. */
@@ -59,6 +61,7 @@ export const USAGE = `usage: npm run bench -- [options]
                             (default: all but image-throughput and userns-start)
   --pods N                  pods of the CRI sequence (40) and of the kubelet section (110)
   --containers N (40) --pulls N (10) --scratch N (5)
+  --warmup-calls N (300)    CRI sequence: unmeasured Pod/Container/ImageStatus calls first (0: cold)
   --density-pods N (30) --list-pods N (110) -n N (RPC calls, 1000) --starts N (10)
   --kubelet-pods N (110)    pods of the kubelet section only
   --duration S (60)         kubelet polling window in seconds
@@ -72,7 +75,7 @@ export const USAGE = `usage: npm run bench -- [options]
 
 /** Parses argv (without node and the script); throws with a message naming the bad argument. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const out: BenchArgs = { sections: [...DEFAULT_SECTIONS], pods: 40, containers: 40, pulls: 10, scratch: 5, densityPods: 30, listPods: 110, calls: 1000, starts: 10, settleMs: 100, kubeletPods: 110, durationS: 60, probeShare: 0.25, startPods: 30, inFlight: 10, memoryWaitS: 30, rounds: 1 };
+  const out: BenchArgs = { sections: [...DEFAULT_SECTIONS], pods: 40, containers: 40, pulls: 10, scratch: 5, warmupCalls: 300, densityPods: 30, listPods: 110, calls: 1000, starts: 10, settleMs: 100, kubeletPods: 110, durationS: 60, probeShare: 0.25, startPods: 30, inFlight: 10, memoryWaitS: 30, rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -119,6 +122,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       case '--containers': out.containers = count(); break;
       case '--pulls': out.pulls = count(); break;
       case '--scratch': out.scratch = count(); break;
+      case '--warmup-calls': out.warmupCalls = count(); break;
       case '--density-pods': out.densityPods = count(); break;
       case '--list-pods': out.listPods = count(); break;
       case '-n': out.calls = count(); break;

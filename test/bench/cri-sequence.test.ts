@@ -26,7 +26,7 @@ function fakeClient(name: string, log: string[]) {
   return { client: client as unknown as CriClient, pods, containers, images };
 }
 
-const opts = { containerImage: 'reg/busybox', pullImage: 'reg/pull', cgroupParent: '/bench', logDirectory: '/tmp/logs', namePrefix: 't', pods: 3, containers: 2, pulls: 2, scratch: 1 };
+const opts = { containerImage: 'reg/busybox', pullImage: 'reg/pull', cgroupParent: '/bench', logDirectory: '/tmp/logs', namePrefix: 't', pods: 3, containers: 2, pulls: 2, scratch: 1, warmupCalls: 0 };
 
 describe('bench: CRI sequence', () => {
   it('takes one sample per cycle for every operation and leaves no pod or container behind', async () => {
@@ -56,6 +56,23 @@ describe('bench: CRI sequence', () => {
     expect(runs.join('')).to.equal('ababababab');
     expect(sa.RunPodSandbox).to.have.length(3);
     expect(sb.RunPodSandbox).to.have.length(3);
+  });
+});
+
+describe('bench: CRI sequence warm-up', () => {
+  it('makes the status calls unmeasured, on a pod it removes again, before the first measured pod', async () => {
+    const log: string[] = [];
+    const f = fakeClient('a', log);
+    const samples = await runCriSequence(f.client, { ...opts, warmupCalls: 2 });
+    const firstMeasuredRun = log.indexOf('a:RunPodSandbox', log.indexOf('a:RunPodSandbox') + 1);
+    const warmup = log.slice(0, firstMeasuredRun);
+    expect(warmup.filter((l) => l === 'a:ContainerStatus')).to.have.length(2);
+    expect(warmup.filter((l) => l === 'a:PodSandboxStatus')).to.have.length(2);
+    expect(warmup.filter((l) => l === 'a:ImageStatus')).to.have.length(3);
+    expect(warmup).to.include('a:RemovePodSandbox');
+    expect(samples.ContainerStatus).to.have.length(2);
+    expect(samples.PodSandboxStatus).to.have.length(3);
+    expect(f.pods.size).to.equal(0);
   });
 });
 

@@ -46,6 +46,11 @@ export interface SequenceOptions {
   pulls?: number;
   /** Pod + container from scratch repetitions. */
   scratch?: number;
+  /**
+   * Unmeasured PodSandboxStatus, ContainerStatus and ImageStatus calls (each) on a warm-up pod
+   * before the measured steps (default 300; 0 measures a freshly started daemon).
+   */
+  warmupCalls?: number;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -121,6 +126,7 @@ export interface SequenceStep {
  */
 export function sequenceSteps(client: CriClient, opts: SequenceOptions, samples: SequenceSamples): SequenceStep[] {
   const steps: SequenceStep[] = [{ phase: 'setup', run: () => ensureImage(client, opts.containerImage) }];
+  if ((opts.warmupCalls ?? 300) > 0) steps.push({ phase: 'setup', run: () => warmUp(client, opts, opts.warmupCalls ?? 300) });
   for (let i = 0; i < (opts.pods ?? 40); i++) steps.push({ phase: 'pods', run: () => podCycle(client, opts, samples, i) });
   const ctr = { podConfig: benchPodConfig(`${opts.namePrefix}-ctrpod`, opts), podId: '' };
   steps.push({ phase: 'setup', run: async () => void (ctr.podId = required((await client.runPodSandbox({ config: ctr.podConfig })).podSandboxId, 'RunPodSandbox')) });
@@ -159,6 +165,29 @@ export async function runStepsInterleaved(lists: SequenceStep[][], log: (line: s
     }
     const phase = lists[0][i]?.phase;
     if (phase && phase !== 'setup' && lists[0][i + 1]?.phase !== phase) log(`  ${phase} done`);
+  }
+}
+
+/**
+ * A node's runtime answers status calls all day; a freshly started one (berthd is JIT-compiled
+ * JavaScript) runs its first few hundred calls as interpreted code. Every runtime gets the same
+ * unmeasured calls, so the sequence compares steady states.
+ */
+async function warmUp(client: CriClient, opts: SequenceOptions, calls: number): Promise<void> {
+  const podConfig = benchPodConfig(`${opts.namePrefix}-warmup`, opts);
+  const podId = required((await client.runPodSandbox({ config: podConfig })).podSandboxId, 'RunPodSandbox');
+  try {
+    const res = await client.createContainer({ podSandboxId: podId, config: benchContainerConfig('warmup', opts.containerImage), sandboxConfig: podConfig });
+    const containerId = required(res.containerId, 'CreateContainer');
+    await client.startContainer({ containerId });
+    for (let i = 0; i < calls; i++) {
+      await client.podSandboxStatus({ podSandboxId: podId });
+      await client.containerStatus({ containerId });
+      await client.imageStatus({ image: { image: opts.containerImage } });
+    }
+  } finally {
+    await client.stopPodSandbox({ podSandboxId: podId });
+    await client.removePodSandbox({ podSandboxId: podId });
   }
 }
 

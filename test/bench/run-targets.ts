@@ -59,7 +59,7 @@ export async function benchTargets(targets: Target[], args: BenchArgs, images: B
       progress(`CRI sequence, ${targets.map((t) => t.label).join(' / ')} interleaved step by step`);
       const samples = targets.map(() => emptySamples());
       const lists = targets.map((t, i) =>
-        sequenceSteps(clients[i], { ...common(t), containerImage: images.container, pullImage: images.pull, pods: args.pods, containers: args.containers, pulls: args.pulls, scratch: args.scratch }, samples[i]),
+        sequenceSteps(clients[i], { ...common(t), containerImage: images.container, pullImage: images.pull, pods: args.pods, containers: args.containers, pulls: args.pulls, scratch: args.scratch, warmupCalls: args.warmupCalls }, samples[i]),
       );
       await runStepsInterleaved(lists, progress, args.settleMs);
       samples.forEach((s, i) => Object.assign(runs[i].samples, s));
