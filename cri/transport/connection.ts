@@ -4,7 +4,7 @@
  * ways, RST_STREAM, GOAWAY, stream id rules and the bounds of limits.ts. Frames produced while
  * handling one chunk of input, and everything a flush can send, leave in one socket write.
  */
-import type * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { HpackError } from '../hpack';
 import {
   CLIENT_PREFACE,
@@ -75,7 +75,7 @@ export class Http2ServerConnection implements StreamOwner {
   private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: Duplex,
     private readonly acceptor: StreamAcceptor,
     readonly limits: ConnectionLimits,
     private readonly onProtocolError: (err: Error) => void,
@@ -101,6 +101,11 @@ export class Http2ServerConnection implements StreamOwner {
       this.prefaceTimer = setTimeout(() => this.fail(new Http2ConnectionError(ErrorCode.SETTINGS_TIMEOUT, 'no client preface and SETTINGS in time')), limits.prefaceTimeoutMs);
       this.prefaceTimer.unref();
     }
+  }
+
+  /** Input octets held while waiting for the rest of a frame (bounded by one frame). */
+  get pendingInputBytes(): number {
+    return (this.input?.length ?? 0) + (this.block?.bytes ?? 0);
   }
 
   /** Streams open now. */
