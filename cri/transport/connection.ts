@@ -268,6 +268,7 @@ export class Http2ServerConnection implements StreamOwner {
     this.writeOut();
     this.closed = true;
     this.input = undefined;
+    this.block = undefined;
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
