@@ -1,6 +1,6 @@
 /**
  * Test-only routes on the bare transport: `/t/Echo` answers its request, `/t/Hold` waits until
- * cancelled (recording it), `/t/Big` answers `size` bytes, `/t/Stream` writes messages with
+ * cancelled (recording it), `/t/Big` answers `size` bytes, `/t/Throw` throws (a bug), `/t/Stream` writes messages with
  * backpressure.
  */
 import type { Route, ServerCall } from '../transport/server-call';
@@ -29,6 +29,15 @@ export function testRoutes(opts: { bigBytes?: number; streamMessages?: number; s
       },
     ],
     ['/t/Big', { serverStreaming: false, serve: (call) => call.sendUnary(Buffer.alloc(opts.bigBytes ?? 100_000, 7)) }],
+    [
+      '/t/Throw',
+      {
+        serverStreaming: false,
+        serve: () => {
+          throw new Error('route bug');
+        },
+      },
+    ],
     ['/t/Fail', { serverStreaming: false, serve: (call) => call.end(5, call.request.toString('utf8')) }],
     [
       '/t/Stream',

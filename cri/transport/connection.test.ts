@@ -220,6 +220,17 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
     expect(rst.payload.readUInt32BE(0)).to.equal(ErrorCode.FLOW_CONTROL_ERROR);
   });
 
+  it('turns an exception from the layer above into GOAWAY INTERNAL_ERROR for that connection only', async () => {
+    await start();
+    const c = client();
+    request(c, 1, '/t/Throw');
+    expect(await c.goAwayCode()).to.equal(ErrorCode.INTERNAL_ERROR);
+    expect(srv.errors[0].message).to.match(/route bug/);
+    const other = client();
+    request(other, 1, '/t/Echo');
+    expect((await trailersOf(other, 1)).headers).to.deep.include(['grpc-status', '0']);
+  });
+
   it('cancels the call when the client sends RST_STREAM', async () => {
     await start();
     const c = client();

@@ -7,7 +7,6 @@
 import type { Duplex } from 'node:stream';
 import { HpackError } from '../hpack';
 import {
-  CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_WINDOW,
   encodeFrame,
@@ -17,7 +16,6 @@ import {
   encodeWindowUpdate,
   ErrorCode,
   Flag,
-  FRAME_HEADER_BYTES,
   FrameType,
   Http2ConnectionError,
   Http2StreamError,
@@ -26,6 +24,8 @@ import {
   SETTINGS_ACK,
   SettingId,
 } from './frames';
+import { FrameReader } from './frame-reader';
+import { HeaderBlockAssembler, unpad, type HeaderBlock } from './header-blocks';
 import { HpackDecoder, type DecodedHeaders } from './hpack-decoder';
 import { TokenBucket, type ConnectionLimits } from './limits';
 import { ServerStream, type StreamListener, type StreamOwner } from './stream';
@@ -39,14 +39,6 @@ export interface StreamAcceptor {
 /** Our SETTINGS_HEADER_TABLE_SIZE: HTTP/2's default. */
 const HEADER_TABLE_BYTES = 4096;
 
-interface PendingBlock {
-  streamId: number;
-  endStream: boolean;
-  fragments: Buffer[];
-  bytes: number;
-  frames: number;
-}
-
 /** One client connection. */
 export class Http2ServerConnection implements StreamOwner {
   peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
@@ -58,11 +50,10 @@ export class Http2ServerConnection implements StreamOwner {
   private readonly scheduled = new Set<ServerStream>();
   private readonly decoder: HpackDecoder;
   private readonly resets: TokenBucket;
+  private readonly reader = new FrameReader();
+  private readonly blocks: HeaderBlockAssembler;
   private out: Buffer[] = [];
-  private input: Buffer | undefined;
-  private prefaceDone = false;
   private settingsSeen = false;
-  private block: PendingBlock | undefined;
   private lastStreamId = 0;
   private recvWindow: number;
   private recvUnacked = 0;
@@ -81,6 +72,7 @@ export class Http2ServerConnection implements StreamOwner {
     private readonly onProtocolError: (err: Error) => void,
   ) {
     this.decoder = new HpackDecoder(HEADER_TABLE_BYTES, limits.maxHeaderListBytes);
+    this.blocks = new HeaderBlockAssembler(limits);
     this.resets = new TokenBucket(limits.resetBurst, limits.resetsPerSecond);
     this.recvWindow = Math.max(DEFAULT_WINDOW, limits.connectionWindow);
     this.out.push(
@@ -105,7 +97,7 @@ export class Http2ServerConnection implements StreamOwner {
 
   /** Input octets held while waiting for the rest of a frame (bounded by one frame). */
   get pendingInputBytes(): number {
-    return (this.input?.length ?? 0) + (this.block?.bytes ?? 0);
+    return this.reader.pendingBytes + this.blocks.pendingBytes;
   }
 
   /** Streams open now. */
@@ -242,6 +234,13 @@ export class Http2ServerConnection implements StreamOwner {
   private socketClosed(): void {
     this.closed = true;
     if (this.prefaceTimer) clearTimeout(this.prefaceTimer);
+    this.cancelAll();
+    for (const wake of this.idleWaiters.splice(0)) wake();
+    for (const wake of this.closeWaiters.splice(0)) wake();
+  }
+
+  /** Forgets every stream, telling each call it was cancelled. */
+  private cancelAll(): void {
     const open = [...this.streams.values()];
     this.streams.clear();
     this.scheduled.clear();
@@ -249,26 +248,18 @@ export class Http2ServerConnection implements StreamOwner {
       stream.discard();
       stream.listener?.onReset(ErrorCode.CANCEL);
     }
-    for (const wake of this.idleWaiters.splice(0)) wake();
-    for (const wake of this.closeWaiters.splice(0)) wake();
   }
 
   /** Ends the connection after a connection error. */
   private fail(err: Http2ConnectionError): void {
     if (this.closed) return;
     this.onProtocolError(err);
-    const open = [...this.streams.values()];
-    this.streams.clear();
-    this.scheduled.clear();
-    for (const stream of open) {
-      stream.discard();
-      stream.listener?.onReset(ErrorCode.CANCEL);
-    }
+    this.cancelAll();
     this.out = [encodeGoAway(this.lastStreamId, err.code, err.message)];
     this.writeOut();
     this.closed = true;
-    this.input = undefined;
-    this.block = undefined;
+    this.reader.clear();
+    this.blocks.clear();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
@@ -281,33 +272,13 @@ export class Http2ServerConnection implements StreamOwner {
     } catch (err) {
       if (err instanceof Http2ConnectionError) this.fail(err);
       else if (err instanceof HpackError) this.fail(new Http2ConnectionError(ErrorCode.COMPRESSION_ERROR, err.message));
-      else throw err;
+      // A bug of ours must cost this connection, not the daemon.
+      else this.fail(new Http2ConnectionError(ErrorCode.INTERNAL_ERROR, `internal error: ${err instanceof Error ? err.message : String(err)}`));
     }
   }
 
   private parse(chunk: Buffer): void {
-    let buf = this.input ? Buffer.concat([this.input, chunk]) : chunk;
-    this.input = undefined;
-    let pos = 0;
-    if (!this.prefaceDone) {
-      const n = Math.min(buf.length, CLIENT_PREFACE.length);
-      if (buf.compare(CLIENT_PREFACE, 0, n, 0, n) !== 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid client preface');
-      if (buf.length < CLIENT_PREFACE.length) {
-        this.input = buf;
-        return;
-      }
-      this.prefaceDone = true;
-      pos = CLIENT_PREFACE.length;
-    }
-    while (buf.length - pos >= FRAME_HEADER_BYTES) {
-      const length = (buf[pos] << 16) | (buf[pos + 1] << 8) | buf[pos + 2];
-      if (length > DEFAULT_MAX_FRAME_SIZE) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes exceeds ${DEFAULT_MAX_FRAME_SIZE}`);
-      if (buf.length - pos < FRAME_HEADER_BYTES + length) break;
-      const type = buf[pos + 3];
-      const flags = buf[pos + 4];
-      const streamId = buf.readUInt32BE(pos + 5) & 0x7fffffff;
-      const payload = buf.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + length);
-      pos += FRAME_HEADER_BYTES + length;
+    this.reader.push(chunk, (type, flags, streamId, payload) => {
       try {
         this.frame(type, flags, streamId, payload);
       } catch (err) {
@@ -320,14 +291,13 @@ export class Http2ServerConnection implements StreamOwner {
           this.queueControl(encodeRstStream(err.streamId, err.code));
         }
       }
-      if (this.closed) return;
-    }
-    if (pos < buf.length) this.input = pos === 0 ? buf : Buffer.from(buf.subarray(pos));
+      return !this.closed;
+    });
   }
 
   private frame(type: number, flags: number, streamId: number, payload: Buffer): void {
     if (!this.settingsSeen && type !== FrameType.SETTINGS) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'the client preface must end with SETTINGS');
-    if (this.block && type !== FrameType.CONTINUATION) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `frame type ${type} inside a header block`);
+    if (this.blocks.open && type !== FrameType.CONTINUATION) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `frame type ${type} inside a header block`);
     switch (type) {
       case FrameType.DATA:
         return this.onData(flags, streamId, payload);
@@ -484,42 +454,18 @@ export class Http2ServerConnection implements StreamOwner {
   }
 
   private onHeaders(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId === 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
-    let fragment = unpad(flags, payload, streamId, true);
-    if (flags & Flag.PRIORITY) {
-      if (fragment.length < 5) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'HEADERS priority fields missing');
-      if ((fragment.readUInt32BE(0) & 0x7fffffff) === streamId) throw new Http2StreamError(streamId, ErrorCode.PROTOCOL_ERROR, 'stream depends on itself');
-      fragment = fragment.subarray(5);
-    }
-    const block: PendingBlock = { streamId, endStream: (flags & Flag.END_STREAM) !== 0, fragments: [fragment], bytes: fragment.length, frames: 0 };
-    this.checkBlockSize(block);
-    if (flags & Flag.END_HEADERS) this.headerBlock(block);
-    else this.block = block;
+    const block = this.blocks.headers(flags, streamId, payload);
+    if (block) this.headerBlock(block);
   }
 
   private onContinuation(flags: number, streamId: number, payload: Buffer): void {
-    const block = this.block;
-    if (!block || block.streamId !== streamId) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without a header block on that stream');
-    block.fragments.push(payload);
-    block.bytes += payload.length;
-    block.frames += 1;
-    this.checkBlockSize(block);
-    if (flags & Flag.END_HEADERS) {
-      this.block = undefined;
-      this.headerBlock(block);
-    }
+    const block = this.blocks.continuation(flags, streamId, payload);
+    if (block) this.headerBlock(block);
   }
 
-  /** CONTINUATION flood: a block too long, or split into too many frames, ends the connection. */
-  private checkBlockSize(block: PendingBlock): void {
-    if (block.bytes > this.limits.maxHeaderBlockBytes) throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `header block over ${this.limits.maxHeaderBlockBytes} bytes`);
-    if (block.frames > this.limits.maxContinuationFrames) throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `header block in over ${this.limits.maxContinuationFrames} CONTINUATION frames`);
-  }
-
-  private headerBlock(block: PendingBlock): void {
-    const bytes = block.fragments.length === 1 ? block.fragments[0] : Buffer.concat(block.fragments);
+  private headerBlock(block: HeaderBlock): void {
     // Decoded even when the stream is refused or closed: the HPACK table must stay in step.
-    const headers = this.decoder.decode(bytes);
+    const headers = this.decoder.decode(block.bytes);
     const { streamId, endStream } = block;
     const existing = this.streams.get(streamId);
     if (existing) {
@@ -549,14 +495,4 @@ export class Http2ServerConnection implements StreamOwner {
     this.streams.set(streamId, stream);
     stream.listener = this.acceptor.openStream(stream, headers, endStream, this);
   }
-}
-
-/** The payload without padding (RFC 9113 6.1); padding as long as the frame is a connection error. */
-function unpad(flags: number, payload: Buffer, streamId: number, headers = false): Buffer {
-  if ((flags & Flag.PADDED) === 0) return payload;
-  if (payload.length < 1) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `padded frame on stream ${streamId} without pad length`);
-  const pad = payload[0];
-  const min = headers && flags & Flag.PRIORITY ? 6 : 1;
-  if (pad + min > payload.length) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `padding longer than the frame on stream ${streamId}`);
-  return payload.subarray(1, payload.length - pad);
 }
