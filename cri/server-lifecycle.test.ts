@@ -41,6 +41,30 @@ describe('cri/server lifecycle and malformed input', function () {
     }
   });
 
+  it('answers RESOURCE_EXHAUSTED to a request or a response over maxMessageBytes, and serves on', async () => {
+    const c = await srv.serve(
+      createCriServer({
+        handlers: { Version: async () => ({ runtimeName: 'b'.repeat(5000) }), Status: async () => ({}) },
+        logger: silentLogger,
+        maxMessageBytes: 2048,
+        observer: { observe: (_s, m, code) => observed.push(`${m}:${code}`) },
+      }),
+    );
+    const codeOf = (p: Promise<unknown>) => p.then(() => 'OK', (e: ServiceError) => GrpcStatus[e.code]);
+    expect(await codeOf(c.version({}))).to.equal('RESOURCE_EXHAUSTED');
+    expect(observed).to.deep.equal(['Version:RESOURCE_EXHAUSTED']);
+    expect(await codeOf(c.status({ verbose: false }))).to.equal('OK');
+    const big = await new Promise<ServiceError | undefined>((resolve) => {
+      const raw = new Client(`unix://${srv.socketPath}`, credentials.createInsecure());
+      raw.makeUnaryRequest('/runtime.v1.RuntimeService/Status', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(4096, 0x0a), (e) => {
+        raw.close();
+        resolve(e ?? undefined);
+      });
+    });
+    expect(big?.code).to.equal(GrpcStatus.RESOURCE_EXHAUSTED);
+    expect(big?.details).to.match(/larger than max \(4096 vs\. 2048\)/);
+  });
+
   it('lets an in-flight call finish within the grace period, then stops', async () => {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
