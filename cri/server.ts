@@ -8,7 +8,7 @@ import { FailedPreconditionError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { CriHandlers } from './handlers';
 import { buildCriRoutes, type RpcObserver } from './rpc-dispatch';
-import { Http2ServerConnection } from './transport/connection';
+import { Http2ServerConnection, type StreamAcceptor } from './transport/connection';
 import { openGrpcCall } from './transport/grpc-call';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './transport/limits';
 import type { Route } from './transport/server-call';
@@ -45,6 +45,9 @@ export function createCriServer(opts: CriServerOptions): CriServer {
 class UnixCriServer implements CriServer {
   private readonly logger: Logger;
   private readonly routes: Map<string, Route>;
+  private readonly acceptor: StreamAcceptor = {
+    openStream: (stream, headers, end, conn) => openGrpcCall(stream, headers, end, conn, this.routes, this.maxMessageBytes),
+  };
   private readonly maxMessageBytes: number;
   private readonly limits: ConnectionLimits;
   private netServer: net.Server | undefined;
@@ -76,11 +79,7 @@ class UnixCriServer implements CriServer {
       return;
     }
     socket.on('error', (err) => this.logger.debug('CRI connection error', { err }));
-    const acceptor = {
-      openStream: (...args: Parameters<typeof openGrpcCall> extends [infer S, infer H, infer E, infer C, ...unknown[]] ? [S, H, E, C] : never) =>
-        openGrpcCall(...args, this.routes, this.maxMessageBytes),
-    };
-    const connection = new Http2ServerConnection(socket, acceptor, this.limits, (err) =>
+    const connection = new Http2ServerConnection(socket, this.acceptor, this.limits, (err) =>
       this.logger.warn('CRI connection dropped: HTTP/2 protocol error from client', { err }),
     );
     this.connections.add(connection);

@@ -4,7 +4,7 @@
  */
 import * as net from 'node:net';
 import { encodeInteger } from '../hpack';
-import { Http2ServerConnection } from '../transport/connection';
+import { Http2ServerConnection, type StreamAcceptor } from '../transport/connection';
 import { CLIENT_PREFACE, encodeFrame, encodeSettings, FrameType, type SettingId } from '../transport/frames';
 import { openGrpcCall } from '../transport/grpc-call';
 import { HpackDecoder, type HeaderField } from '../transport/hpack-decoder';
@@ -168,7 +168,7 @@ export async function serveTransport(
       writes[index] += 1;
       return write(chunk);
     }) as typeof socket.write;
-    const acceptor = { openStream: (...a: Parameters<typeof openGrpcCall> extends [infer S, infer H, infer E, infer C, ...unknown[]] ? [S, H, E, C] : never) => openGrpcCall(...a, routes, maxMessageBytes) };
+    const acceptor: StreamAcceptor = { openStream: (stream, headers, end, conn) => openGrpcCall(stream, headers, end, conn, routes, maxMessageBytes) };
     connections.push(new Http2ServerConnection(socket, acceptor, { ...DEFAULT_LIMITS, ...limits }, (e) => errors.push(e)));
   });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));

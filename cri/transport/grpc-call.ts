@@ -129,15 +129,16 @@ class GrpcServerCall implements ServerCall, StreamListener {
     if (this.done) return;
     let pos = 0;
     while (pos < chunk.length) {
-      if (this.message === undefined) {
+      let message = this.message;
+      if (message === undefined) {
         const take = Math.min(PREFIX_BYTES - this.prefixHave, chunk.length - pos);
         chunk.copy(this.prefix, this.prefixHave, pos, pos + take);
         this.prefixHave += take;
         pos += take;
         if (this.prefixHave < PREFIX_BYTES) break;
-        if (!this.beginMessage()) return;
+        message = this.beginMessage();
+        if (message === undefined) return;
       }
-      const message = this.message as unknown as Buffer;
       const take = Math.min(message.length - this.messageHave, chunk.length - pos);
       chunk.copy(message, this.messageHave, pos, pos + take);
       this.messageHave += take;
@@ -165,35 +166,35 @@ class GrpcServerCall implements ServerCall, StreamListener {
     writable?.();
   }
 
-  /** Reads the 5-byte prefix; false when the call was refused. */
-  private beginMessage(): boolean {
+  /** Reads the 5-byte prefix; the buffer for the message, undefined when the call was refused. */
+  private beginMessage(): Buffer | undefined {
     const compressed = this.prefix[0];
     const length = this.prefix.readUInt32BE(1);
     if (compressed > 1) {
       this.refuse(GrpcCode.INTERNAL, `invalid message compression flag ${compressed}`);
-      return false;
+      return undefined;
     }
     if (compressed === 1) {
       if (this.encoding === undefined) this.refuse(GrpcCode.INTERNAL, 'compressed message without grpc-encoding');
       else this.refuse(GrpcCode.UNIMPLEMENTED, `message compression ${this.encoding} is not supported`);
-      return false;
+      return undefined;
     }
     if (this.messages >= 1) {
       this.refuse(GrpcCode.INTERNAL, 'more than one request message for a unary or server-streaming method');
-      return false;
+      return undefined;
     }
     if (length > this.maxMessageBytes) {
       this.refuse(GrpcCode.RESOURCE_EXHAUSTED, `received message larger than max (${length} vs. ${this.maxMessageBytes})`);
-      return false;
+      return undefined;
     }
     if (!this.connection.reserveRequestBytes(length)) {
       this.refuse(GrpcCode.RESOURCE_EXHAUSTED, 'the connection holds too many unfinished request messages');
-      return false;
+      return undefined;
     }
     this.reserved = length;
     this.message = Buffer.allocUnsafe(length);
     this.messageHave = 0;
-    return true;
+    return this.message;
   }
 
   private completeMessage(): void {

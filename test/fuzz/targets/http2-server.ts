@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { Duplex } from 'node:stream';
-import { Http2ServerConnection } from '../../../cri/transport/connection';
+import { Http2ServerConnection, type StreamAcceptor } from '../../../cri/transport/connection';
 import { CLIENT_PREFACE, encodeFrame, encodeSettings, Flag, FrameType, SettingId } from '../../../cri/transport/frames';
 import { openGrpcCall } from '../../../cri/transport/grpc-call';
 import { DEFAULT_LIMITS, type ConnectionLimits } from '../../../cri/transport/limits';
@@ -39,7 +39,7 @@ const request = (id: number, route: string, body: Buffer) =>
 async function runOnce(input: Buffer, chunk: number): Promise<void> {
   const socket = new FakeSocket();
   const { routes, log } = testRoutes({ bigBytes: 20_000, streamMessages: 5, streamBytes: 100 });
-  const acceptor = { openStream: (...a: Parameters<typeof openGrpcCall> extends [infer S, infer H, infer E, infer C, ...unknown[]] ? [S, H, E, C] : never) => openGrpcCall(...a, routes, MAX_MESSAGE) };
+  const acceptor: StreamAcceptor = { openStream: (stream, headers, end, conn) => openGrpcCall(stream, headers, end, conn, routes, MAX_MESSAGE) };
   const connection = new Http2ServerConnection(socket, acceptor, LIMITS, () => undefined);
   const start = Buffer.concat([CLIENT_PREFACE, encodeSettings([])]);
   const all = Buffer.concat([start, input]);
