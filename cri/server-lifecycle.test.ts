@@ -6,7 +6,9 @@ import { silentLogger } from '../common/logger';
 import { type CriClient } from '../test/support/cri-client';
 import type { CriHandlers } from './handlers';
 import { createCriServer } from './server';
+import { RawH2Client } from './testing/h2-raw';
 import { criServerEach } from './testing/server-fixtures';
+import { Flag, FrameType } from './transport/frames';
 
 describe('cri/server lifecycle and malformed input', function () {
   this.timeout(20000);
@@ -109,6 +111,18 @@ describe('cri/server lifecycle and malformed input', function () {
     await ended;
     expect(Date.now() - t0).to.be.lessThan(3000);
     await waitFor(() => aborted);
+  });
+
+  it('closes an HTTP/2 connection on shutdown without waiting for the client to close its side', async () => {
+    await start({});
+    const h2 = new RawH2Client(srv.socketPath).start();
+    await h2.waitFor((f) => f.type === FrameType.SETTINGS && f.flags === Flag.ACK);
+    const t0 = Date.now();
+    await srv.server!.shutdown(100);
+    srv.server = undefined;
+    await h2.waitClosed();
+    expect(Date.now() - t0).to.be.lessThan(700);
+    expect(h2.frames.some((f) => f.type === FrameType.GOAWAY)).to.equal(true);
   });
 
   it('closes idle raw connections on shutdown', async () => {

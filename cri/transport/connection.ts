@@ -139,7 +139,8 @@ export class Http2ServerConnection implements StreamOwner {
     }
     if (this.goAwayId === undefined) this.out.push(encodeGoAway(this.lastStreamId, ErrorCode.NO_ERROR));
     this.flush();
-    this.socket.end();
+    // Once our last frames are out the socket goes, whether or not the client closes its side.
+    this.socket.end(() => this.socket.destroy());
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
