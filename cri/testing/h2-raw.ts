@@ -60,8 +60,9 @@ export class RawH2Client {
   private readonly decoder = new HpackDecoder(4096, 1 << 20);
   private waiters: Array<() => void> = [];
 
-  constructor(socketPath: string) {
-    this.socket = net.connect(socketPath);
+  /** `allowHalfOpen`: the client keeps its side open after the server ended its own. */
+  constructor(socketPath: string, allowHalfOpen = false) {
+    this.socket = net.connect({ path: socketPath, allowHalfOpen });
     this.socket.on('data', (d: Buffer) => this.receive(d));
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => {
