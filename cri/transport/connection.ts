@@ -19,8 +19,8 @@ import {
   FrameType,
   Http2ConnectionError,
   Http2StreamError,
-  MAX_MAX_FRAME_SIZE,
   MAX_WINDOW,
+  readSettings,
   SETTINGS_ACK,
   SettingId,
 } from './frames';
@@ -60,7 +60,9 @@ export class Http2ServerConnection implements StreamOwner {
   private queuedControl = 0;
   private bufferedRequestBytes = 0;
   private goAwayId: number | undefined;
+  /** No more input is read or output written (connection error, or the socket closed). */
   private closed = false;
+  private socketGone = false;
   private prefaceTimer: NodeJS.Timeout | undefined;
   private readonly closeWaiters: Array<() => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
@@ -111,7 +113,7 @@ export class Http2ServerConnection implements StreamOwner {
 
   /** Resolves once the socket has closed. */
   whenClosed(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.socketGone) return Promise.resolve();
     return new Promise((resolve) => this.closeWaiters.push(resolve));
   }
 
@@ -234,6 +236,7 @@ export class Http2ServerConnection implements StreamOwner {
 
   private socketClosed(): void {
     this.closed = true;
+    this.socketGone = true;
     if (this.prefaceTimer) clearTimeout(this.prefaceTimer);
     this.cancelAll();
     for (const wake of this.idleWaiters.splice(0)) wake();
@@ -339,29 +342,11 @@ export class Http2ServerConnection implements StreamOwner {
       if (payload.length !== 0) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
       return;
     }
-    if (payload.length % 6 !== 0) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS frame size');
-    for (let at = 0; at < payload.length; at += 6) {
-      const id = payload.readUInt16BE(at);
-      const value = payload.readUInt32BE(at + 2);
-      switch (id) {
-        case SettingId.HEADER_TABLE_SIZE:
-          this.peerHeaderTableSize = value;
-          break;
-        case SettingId.ENABLE_PUSH:
-          if (value > 1) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `SETTINGS_ENABLE_PUSH ${value}`);
-          break;
-        case SettingId.INITIAL_WINDOW_SIZE:
-          if (value > MAX_WINDOW) throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `SETTINGS_INITIAL_WINDOW_SIZE ${value}`);
-          this.applyInitialWindow(value);
-          break;
-        case SettingId.MAX_FRAME_SIZE:
-          if (value < DEFAULT_MAX_FRAME_SIZE || value > MAX_MAX_FRAME_SIZE) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${value}`);
-          this.peerMaxFrameSize = value;
-          break;
-        default:
-          // MAX_CONCURRENT_STREAMS (we push nothing), MAX_HEADER_LIST_SIZE (our blocks are tiny), unknown ids.
-          break;
-      }
+    for (const [id, value] of readSettings(payload)) {
+      if (id === SettingId.HEADER_TABLE_SIZE) this.peerHeaderTableSize = value;
+      else if (id === SettingId.INITIAL_WINDOW_SIZE) this.applyInitialWindow(value);
+      else if (id === SettingId.MAX_FRAME_SIZE) this.peerMaxFrameSize = value;
+      // MAX_CONCURRENT_STREAMS (we push nothing), MAX_HEADER_LIST_SIZE (our blocks are tiny), unknown ids: nothing to do.
     }
     this.queueControl(SETTINGS_ACK);
     if (!this.settingsSeen) {

@@ -116,6 +116,21 @@ export function encodeSettings(settings: ReadonlyArray<readonly [SettingId, numb
   return encodeFrame(FrameType.SETTINGS, 0, 0, payload);
 }
 
+/** The (id, value) pairs of a client SETTINGS payload, values checked (RFC 9113 6.5.2); throws a connection error. */
+export function readSettings(payload: Buffer): Array<[number, number]> {
+  if (payload.length % 6 !== 0) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS frame size');
+  const out: Array<[number, number]> = [];
+  for (let at = 0; at < payload.length; at += 6) {
+    const id = payload.readUInt16BE(at);
+    const value = payload.readUInt32BE(at + 2);
+    if (id === SettingId.ENABLE_PUSH && value > 1) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `SETTINGS_ENABLE_PUSH ${value}`);
+    if (id === SettingId.INITIAL_WINDOW_SIZE && value > MAX_WINDOW) throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `SETTINGS_INITIAL_WINDOW_SIZE ${value}`);
+    if (id === SettingId.MAX_FRAME_SIZE && (value < DEFAULT_MAX_FRAME_SIZE || value > MAX_MAX_FRAME_SIZE)) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${value}`);
+    out.push([id, value]);
+  }
+  return out;
+}
+
 /** The SETTINGS acknowledgement. */
 export const SETTINGS_ACK: Buffer = encodeFrame(FrameType.SETTINGS, Flag.ACK, 0);
 
