@@ -151,6 +151,20 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
     expect(await idle.goAwayCode()).to.equal(ErrorCode.PROTOCOL_ERROR);
   });
 
+  it('ignores DATA a client still sends on a stream the server already ended, and keeps the connection', async () => {
+    await start();
+    const c = client();
+    c.frame(FrameType.HEADERS, END_HEADERS, 1, headerBlock(grpcRequestFields('/t/Nope')));
+    const rst = await c.waitFor((f) => f.type === FrameType.RST_STREAM && f.streamId === 1);
+    expect(rst.payload.readUInt32BE(0)).to.equal(ErrorCode.NO_ERROR);
+    c.frame(FrameType.DATA, END_STREAM, 1, grpcMessage(Buffer.from('late')));
+    c.frame(FrameType.WINDOW_UPDATE, 0, 1, u32(10));
+    c.frame(FrameType.RST_STREAM, 0, 1, u32(ErrorCode.CANCEL));
+    request(c, 3, '/t/Echo');
+    expect((await trailersOf(c, 3)).headers).to.deep.include(['grpc-status', '0']);
+    expect(c.frames.some((f) => f.type === FrameType.GOAWAY)).to.equal(false);
+  });
+
   it('never sends DATA beyond the client windows; resumes on WINDOW_UPDATE and on a larger INITIAL_WINDOW_SIZE', async () => {
     await start({}, { bigBytes: 100_000 });
     const c = client([[SettingId.INITIAL_WINDOW_SIZE, 0]]);
