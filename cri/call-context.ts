@@ -8,7 +8,8 @@
 import { DeadlineExceededError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { CallContext, CriMethodName } from './handlers';
-import { GrpcCode as GrpcStatus, type ServerCall } from './transport/server-call';
+import { GrpcCode as GrpcStatus } from './transport/grpc-code';
+import type { ServerCall } from './transport/server-call';
 
 /** What the context needs from a server call (unary or streaming). */
 export type CancellableCall = Pick<ServerCall, 'cancelled' | 'deadlineMs' | 'onCancel' | 'offCancel'>;

@@ -17,7 +17,8 @@ import {
   type MessageCodec,
   type StreamCallContext,
 } from './handlers';
-import { GrpcCode as GrpcStatus, type Route, type ServerCall } from './transport/server-call';
+import { GrpcCode as GrpcStatus } from './transport/grpc-code';
+import type { Route, ServerCall } from './transport/server-call';
 
 /** Receives one observation per finished RPC (for metrics), and may open a scope around each call. */
 export interface RpcObserver {

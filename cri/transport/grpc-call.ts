@@ -8,7 +8,8 @@ import { ErrorCode } from './frames';
 import type { DecodedHeaders, HeaderField } from './hpack-decoder';
 import { OK_TRAILERS, RESPONSE_HEADERS, httpErrorHeaders, statusTrailers, trailersOnly } from './hpack-encoder';
 import { isGrpcContentType, MalformedRequestError, readRequestHeaders } from './request-headers';
-import { GrpcCode, type Route, type ServerCall } from './server-call';
+import { GrpcCode } from './grpc-code';
+import type { Route, ServerCall } from './server-call';
 import type { ServerStream, StreamListener } from './stream';
 
 const PREFIX_BYTES = 5;

@@ -3,20 +3,6 @@
  * transport under it.
  */
 
-/** gRPC status codes (the numbers on the wire). */
-export const enum GrpcCode {
-  OK = 0,
-  CANCELLED = 1,
-  UNKNOWN = 2,
-  INVALID_ARGUMENT = 3,
-  DEADLINE_EXCEEDED = 4,
-  NOT_FOUND = 5,
-  RESOURCE_EXHAUSTED = 8,
-  UNIMPLEMENTED = 12,
-  INTERNAL = 13,
-  DATA_LOSS = 15,
-}
-
 /** One server call with its single request message. */
 export interface ServerCall {
   /** The request message (without the 5-byte gRPC prefix). */
