@@ -2,21 +2,17 @@
  * The per-call context a handler receives. Most unary handlers (Version, ImageStatus, the list
  * and status calls) never look at `signal`, so its AbortController, the 'cancelled' listener and
  * the deadline timer are made only when a handler first reads it; a call whose signal nobody read
- * still gets the right status (DEADLINE_EXCEEDED or CANCELLED) from grpc-js's own `cancelled`
- * flag and the deadline, read when the call ends.
+ * still gets the right status (DEADLINE_EXCEEDED or CANCELLED) from the call's `cancelled` flag
+ * and the deadline, read when the call ends.
  */
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import { DeadlineExceededError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { CallContext, CriMethodName } from './handlers';
+import { GrpcCode as GrpcStatus } from './transport/grpc-code';
+import type { ServerCall } from './transport/server-call';
 
-/** What the context needs from a grpc-js server call (unary or streaming). */
-export interface GrpcCallLike {
-  readonly cancelled: boolean;
-  getDeadline(): Date | number;
-  on(event: 'cancelled', listener: () => void): unknown;
-  off(event: 'cancelled', listener: () => void): unknown;
-}
+/** What the context needs from a server call (unary or streaming). */
+export type CancellableCall = Pick<ServerCall, 'cancelled' | 'deadlineMs' | 'onCancel' | 'offCancel'>;
 
 /** Timers may fire a little early against Date.now(): a cancel this close to the deadline is the deadline. */
 const DEADLINE_SLACK_MS = 5;
@@ -27,18 +23,17 @@ export class LazyCallContext implements CallContext {
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private listening = false;
-  private code: GrpcStatus | undefined;
+  private code: number | undefined;
   private disposed = false;
   private readonly onCancel = (): void => this.cancelled();
   private readonly onDeadline = (): void => this.abort(GrpcStatus.DEADLINE_EXCEEDED);
 
   constructor(
-    private readonly call: GrpcCallLike,
+    private readonly call: CancellableCall,
     readonly logger: Logger,
     readonly method: CriMethodName,
   ) {
-    const deadline = call.getDeadline();
-    this.deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
+    this.deadlineMs = call.deadlineMs;
   }
 
   /** Aborted when the client cancels or the deadline passes (armed on first read). */
@@ -54,10 +49,10 @@ export class LazyCallContext implements CallContext {
 
   /**
    * The status the call ended with when it was cut short: DEADLINE_EXCEEDED when the deadline had
-   * passed (grpc-js also reports its own deadline as 'cancelled'), CANCELLED for a client cancel,
+   * passed (a client gives up at its deadline with a cancel), CANCELLED for a client cancel,
    * undefined otherwise.
    */
-  abortedCode(): GrpcStatus | undefined {
+  abortedCode(): number | undefined {
     if (this.code !== undefined) return this.code;
     if (this.deadlineMs !== undefined && Date.now() >= this.deadlineMs) return GrpcStatus.DEADLINE_EXCEEDED;
     if (this.call.cancelled) return GrpcStatus.CANCELLED;
@@ -68,7 +63,7 @@ export class LazyCallContext implements CallContext {
   dispose(): void {
     this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.listening) this.call.off('cancelled', this.onCancel);
+    if (this.listening) this.call.offCancel(this.onCancel);
   }
 
   private arm(): void {
@@ -86,7 +81,7 @@ export class LazyCallContext implements CallContext {
       }
       this.timer = setTimeout(this.onDeadline, left);
     }
-    this.call.on('cancelled', this.onCancel);
+    this.call.onCancel(this.onCancel);
     this.listening = true;
   }
 
@@ -95,11 +90,11 @@ export class LazyCallContext implements CallContext {
   }
 
   private cancelled(): void {
-    // grpc-js's timer and ours both fire at the deadline; whichever runs first, it is a deadline.
+    // The client's timer and ours both fire at the deadline; whichever runs first, it is a deadline.
     this.abort(this.deadlinePassed() ? GrpcStatus.DEADLINE_EXCEEDED : GrpcStatus.CANCELLED);
   }
 
-  private abort(code: GrpcStatus): void {
+  private abort(code: number): void {
     const controller = this.controller!;
     if (controller.signal.aborted) return;
     this.code = code;

@@ -4,10 +4,10 @@
  * kubelet's events say what failed and why. An untyped error becomes UNKNOWN and is flagged as
  * such in the log (it means some layer forgot to type its error).
  */
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { GrpcCode as GrpcStatus } from './transport/grpc-code';
 import { describeError, errorKindOf, type ErrorKind } from '../common/errors';
 
-/** A gRPC status as grpc-js accepts it from a server handler. */
+/** A gRPC status: code and details (sent as grpc-message). */
 export interface GrpcErrorStatus {
   code: GrpcStatus;
   details: string;
@@ -45,6 +45,6 @@ export function toGrpcError(err: unknown): GrpcErrorStatus {
 }
 
 /** The gRPC code name ('OK', 'NOT_FOUND', …) for metrics and logs. */
-export function grpcCodeName(code: GrpcStatus): string {
+export function grpcCodeName(code: number): string {
   return GrpcStatus[code] ?? String(code);
 }

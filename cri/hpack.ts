@@ -1,7 +1,6 @@
 /**
- * Just enough HPACK (RFC 7541) to find and rewrite `:authority` in client header blocks:
- * prefixed integers, string literals (raw or Huffman), representation parsing, and a dynamic
- * table that tracks entry names and sizes (values are kept only for `:authority`).
+ * HPACK (RFC 7541) primitives: prefixed integers, string literals (raw or Huffman), the canonical
+ * Huffman code and the static table. The stateful decoder is transport/hpack-decoder.ts.
  */
 
 /** Code length in bits of each symbol 0..255 and EOS (256), RFC 7541 Appendix B. */
@@ -158,111 +157,31 @@ export function encodeInteger(value: number, prefixBits: number, flags: number):
   return Buffer.from(out);
 }
 
-/** A string literal's location; `value()` decodes it (Huffman or raw). */
-export interface StringLiteral {
-  huffman: boolean;
-  start: number;
-  end: number;
-  next: number;
-}
-
-/** Locates the string literal at `pos` without decoding it. */
-export function readStringLiteral(buf: Uint8Array, pos: number): StringLiteral {
+/** Reads the string literal at `pos` (RFC 7541 5.2) as a latin1 string. */
+export function readStringLiteral(buf: Buffer, pos: number): { value: string; next: number } {
   if (pos >= buf.length) throw new HpackError('truncated string');
   const huffman = (buf[pos] & 0x80) !== 0;
   const { value: length, next } = decodeInteger(buf, pos, 7);
-  if (next + length > buf.length) throw new HpackError('truncated string');
-  return { huffman, start: next, end: next + length, next: next + length };
+  const end = next + length;
+  if (end > buf.length) throw new HpackError('truncated string');
+  const value = huffman ? huffmanDecode(buf.subarray(next, end)).toString('latin1') : buf.toString('latin1', next, end);
+  return { value, next: end };
 }
 
-/** The decoded octets of a string literal. */
-export function stringLiteralValue(buf: Uint8Array, lit: StringLiteral): Buffer {
-  const raw = buf.subarray(lit.start, lit.end);
-  return lit.huffman ? huffmanDecode(raw) : Buffer.from(raw);
-}
-
-/** Encodes a raw (not Huffman) string literal. */
-export function encodeStringLiteral(value: string): Buffer {
-  const bytes = Buffer.from(value, 'latin1');
-  return Buffer.concat([encodeInteger(bytes.length, 7, 0), bytes]);
-}
-
-/** Number of entries in the HPACK static table; dynamic indices start after it. */
-const STATIC_TABLE_SIZE = 61;
-/** Static table index of the `:authority` name. */
-export const STATIC_AUTHORITY_INDEX = 1;
-
-/** Static table names (index 1..61), needed to resolve literal names by index. */
+/** The HPACK static table (RFC 7541 Appendix A), index 1..61 at positions 0..60. */
 // prettier-ignore
-const STATIC_NAMES: readonly string[] = [
-  '', ':authority', ':method', ':method', ':path', ':path', ':scheme', ':scheme', ':status', ':status',
-  ':status', ':status', ':status', ':status', ':status', 'accept-charset', 'accept-encoding',
-  'accept-language', 'accept-ranges', 'accept', 'access-control-allow-origin', 'age', 'allow',
-  'authorization', 'cache-control', 'content-disposition', 'content-encoding', 'content-language',
-  'content-length', 'content-location', 'content-range', 'content-type', 'cookie', 'date', 'etag',
-  'expect', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match', 'if-range',
-  'if-unmodified-since', 'last-modified', 'link', 'location', 'max-forwards', 'proxy-authenticate',
-  'proxy-authorization', 'range', 'referer', 'refresh', 'retry-after', 'server', 'set-cookie',
-  'strict-transport-security', 'transfer-encoding', 'user-agent', 'vary', 'via', 'www-authenticate',
+export const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
+  [':authority', ''], [':method', 'GET'], [':method', 'POST'], [':path', '/'], [':path', '/index.html'],
+  [':scheme', 'http'], [':scheme', 'https'], [':status', '200'], [':status', '204'], [':status', '206'],
+  [':status', '304'], [':status', '400'], [':status', '404'], [':status', '500'], ['accept-charset', ''],
+  ['accept-encoding', 'gzip, deflate'], ['accept-language', ''], ['accept-ranges', ''], ['accept', ''],
+  ['access-control-allow-origin', ''], ['age', ''], ['allow', ''], ['authorization', ''], ['cache-control', ''],
+  ['content-disposition', ''], ['content-encoding', ''], ['content-language', ''], ['content-length', ''],
+  ['content-location', ''], ['content-range', ''], ['content-type', ''], ['cookie', ''], ['date', ''], ['etag', ''],
+  ['expect', ''], ['expires', ''], ['from', ''], ['host', ''], ['if-match', ''], ['if-modified-since', ''],
+  ['if-none-match', ''], ['if-range', ''], ['if-unmodified-since', ''], ['last-modified', ''], ['link', ''],
+  ['location', ''], ['max-forwards', ''], ['proxy-authenticate', ''], ['proxy-authorization', ''], ['range', ''],
+  ['referer', ''], ['refresh', ''], ['retry-after', ''], ['server', ''], ['set-cookie', ''],
+  ['strict-transport-security', ''], ['transfer-encoding', ''], ['user-agent', ''], ['vary', ''], ['via', ''],
+  ['www-authenticate', ''],
 ];
-
-/** HTTP/2's default SETTINGS_HEADER_TABLE_SIZE, which Node's (grpc-js's) server keeps. */
-const DEFAULT_HEADER_TABLE_SIZE = 4096;
-
-interface TableEntry {
-  name: string;
-  size: number;
-}
-
-/**
- * The decoder-side dynamic table as the server will build it from the (rewritten) block: names
- * and entry sizes only, newest first, with eviction by size (RFC 7541 4).
- */
-export class DynamicTableTracker {
-  private entries: TableEntry[] = [];
-  private size = 0;
-  /** The most a size update may ask for: the server's SETTINGS_HEADER_TABLE_SIZE (RFC 7541 4.2). */
-  private readonly limit: number;
-
-  constructor(private maxSize = DEFAULT_HEADER_TABLE_SIZE) {
-    this.limit = Math.max(maxSize, DEFAULT_HEADER_TABLE_SIZE);
-  }
-
-  /** The name at HPACK index `index` (static or dynamic). */
-  nameAt(index: number): string {
-    if (index >= 1 && index <= STATIC_TABLE_SIZE) return STATIC_NAMES[index];
-    const entry = this.entries[index - STATIC_TABLE_SIZE - 1];
-    if (index < 1 || !entry) throw new HpackError(`header index ${index} out of range`);
-    return entry.name;
-  }
-
-  /** Adds an entry of `valueLength` octets (RFC 7541 4.1: size = name + value + 32). */
-  add(name: string, valueLength: number): void {
-    const size = Buffer.byteLength(name, 'latin1') + valueLength + 32;
-    this.entries.unshift({ name, size });
-    this.size += size;
-    this.evict();
-  }
-
-  /**
-   * Applies a dynamic table size update. Above the limit it is a decoding error (the server would
-   * answer COMPRESSION_ERROR), and it keeps the names tracked here bounded.
-   */
-  resize(maxSize: number): void {
-    if (maxSize > this.limit) throw new HpackError(`dynamic table size update to ${maxSize} exceeds ${this.limit}`);
-    this.maxSize = maxSize;
-    this.evict();
-  }
-
-  /** Number of entries (for tests). */
-  get length(): number {
-    return this.entries.length;
-  }
-
-  private evict(): void {
-    while (this.size > this.maxSize && this.entries.length > 0) {
-      const old = this.entries.pop() as TableEntry;
-      this.size -= old.size;
-    }
-  }
-}

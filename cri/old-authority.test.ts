@@ -1,7 +1,7 @@
 /**
  * kubelet/crictl <= 1.29 send the socket path as HTTP/2 `:authority`. These tests speak raw
  * HTTP/2 with such an authority, check that the bytes on the wire really carry it, and that
- * berth answers while a plain grpc-js server on the same handlers refuses the stream.
+ * berth answers while a plain grpc-js (Node HTTP/2) server refuses the stream.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { expect } from 'chai';
@@ -16,7 +16,6 @@ import { createCriClient } from '../test/support/cri-client';
 import { runtime } from './api/generated/cri';
 import type { CriHandlers } from './handlers';
 import { huffmanEncode } from './hpack';
-import { buildCriServices } from './rpc-dispatch';
 import { createCriServer, type CriServer } from './server';
 
 /** A Duplex over a unix socket that records every byte the client writes. */
@@ -147,7 +146,10 @@ describe('cri/server: clients that send the socket path as :authority', function
 
   it('is needed: a plain grpc-js server refuses the same request', async () => {
     plain = new Server();
-    for (const { definition, implementation } of buildCriServices(handlers, silentLogger)) plain.addService(definition, implementation);
+    const identity = (b: Buffer): Buffer => b;
+    const version = { path: '/runtime.v1.RuntimeService/Version', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
+    const reply = Buffer.from(runtime.v1.VersionResponse.encode({ runtimeName: 'berth' }).finish());
+    plain.addService({ Version: version }, { Version: (_call: unknown, cb: (err: null, res: Buffer) => void) => cb(null, reply) });
     const plainSocket = path.join(dir, 'plain.sock');
     await new Promise<void>((resolve, reject) =>
       plain!.bindAsync(`unix://${plainSocket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),

@@ -1,19 +1,9 @@
 /**
- * Turns a CriHandlers map into grpc-js service definitions and implementations for both CRI
- * services. Messages cross grpc-js as raw Buffers; decoding and encoding happen here so that a
- * malformed request becomes INVALID_ARGUMENT and a response the codec cannot encode becomes
- * INTERNAL, both observed and logged like any other failure (grpc-js would hide them otherwise).
+ * Routes every CRI method path to an RpcRunner. Messages arrive as raw Buffers; decoding and
+ * encoding happen here so that a malformed request becomes INVALID_ARGUMENT and a response the
+ * codec cannot encode becomes INTERNAL, both observed and logged like any other failure.
  */
-import {
-  status as GrpcStatus,
-  type MethodDefinition,
-  type sendUnaryData,
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
-import { errorKindOf, InvalidArgumentError, RuntimeError, UnimplementedError } from '../common/errors';
+import { errorKindOf, InvalidArgumentError, ResourceExhaustedError, RuntimeError, UnimplementedError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { LazyCallContext } from './call-context';
 import { grpcCodeName, toGrpcError } from './errors';
@@ -27,6 +17,8 @@ import {
   type MessageCodec,
   type StreamCallContext,
 } from './handlers';
+import { GrpcCode as GrpcStatus } from './transport/grpc-code';
+import type { Route, ServerCall } from './transport/server-call';
 
 /** Receives one observation per finished RPC (for metrics), and may open a scope around each call. */
 export interface RpcObserver {
@@ -48,39 +40,17 @@ export const CRI_PACKAGE = 'runtime.v1';
 
 type AnyHandler = (request: unknown, call: CallContext | StreamCallContext<unknown>) => Promise<unknown>;
 
-const identity = (b: Buffer): Buffer => b;
-
-/** Service definition + implementation per service, ready for Server.addService. */
-export function buildCriServices(
-  handlers: CriHandlers,
-  logger: Logger,
-  observer?: RpcObserver,
-): Array<{ definition: ServiceDefinition; implementation: UntypedServiceImplementation }> {
-  const services = new Map<CriServiceName, { definition: Record<string, MethodDefinition<Buffer, Buffer>>; implementation: UntypedServiceImplementation }>();
+/** The route of every CRI method, keyed by its HTTP/2 path (`/runtime.v1.RuntimeService/Version`). */
+export function buildCriRoutes(handlers: CriHandlers, logger: Logger, maxMessageBytes: number, observer?: RpcObserver): Map<string, Route> {
+  const routes = new Map<string, Route>();
   for (const method of CRI_METHOD_NAMES) {
     const spec = CRI_METHODS[method];
-    let entry = services.get(spec.service);
-    if (!entry) {
-      entry = { definition: {}, implementation: {} };
-      services.set(spec.service, entry);
-    }
-    entry.definition[method] = {
-      path: `/${CRI_PACKAGE}.${spec.service}/${method}`,
-      requestStream: false,
-      responseStream: spec.serverStreaming,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-      originalName: method,
-    };
     const handler = handlers[method] as AnyHandler | undefined;
-    const rpc = new RpcRunner(method, spec.service, spec.request as MessageCodec<unknown>, spec.response as MessageCodec<unknown>, handler, logger, observer);
-    entry.implementation[method] = spec.serverStreaming
-      ? (call: ServerWritableStream<Buffer, Buffer>) => void rpc.serveStream(call)
-      : (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => void rpc.serveUnary(call, callback);
+    const rpc = new RpcRunner(method, spec.service, spec.request as MessageCodec<unknown>, spec.response as MessageCodec<unknown>, handler, logger, maxMessageBytes, observer);
+    const serve = spec.serverStreaming ? (call: ServerCall) => void rpc.serveStream(call) : (call: ServerCall) => void rpc.serveUnary(call);
+    routes.set(`/${CRI_PACKAGE}.${spec.service}/${method}`, { serverStreaming: spec.serverStreaming, serve });
   }
-  return [...services.values()].map(({ definition, implementation }) => ({ definition: definition as ServiceDefinition, implementation }));
+  return routes;
 }
 
 /** Serves one RPC: decode, context, handler, encode, status, log, observe. */
@@ -96,13 +66,14 @@ class RpcRunner {
     private readonly responseCodec: MessageCodec<unknown>,
     private readonly handler: AnyHandler | undefined,
     logger: Logger,
+    private readonly maxMessageBytes: number,
     private readonly observer: RpcObserver | undefined,
   ) {
     this.log = logger.child({ rpc: method });
     this.debugEnabled = this.log.enabled?.('debug') ?? true;
   }
 
-  async serveUnary(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
+  async serveUnary(call: ServerCall): Promise<void> {
     const started = performance.now();
     const ctx = new LazyCallContext(call, this.log, this.method);
     const scope = this.observer?.beginCall ? this.beginScope(call) : undefined;
@@ -113,19 +84,19 @@ class RpcRunner {
       const response = await (scope ? scope.run(() => handler(request, ctx)) : handler(request, ctx));
       scope?.response(response);
       const bytes = this.encode(response);
-      callback(null, bytes);
+      call.sendUnary(bytes);
       this.finish(started, GrpcStatus.OK, undefined, scope);
     } catch (err) {
       const typed = toGrpcError(err);
-      const status = { ...typed, code: ctx.abortedCode() ?? typed.code };
-      callback(status);
-      this.finish(started, status.code, err, scope);
+      const code = ctx.abortedCode() ?? typed.code;
+      call.end(code, typed.details);
+      this.finish(started, code, err, scope);
     } finally {
       ctx.dispose();
     }
   }
 
-  async serveStream(call: ServerWritableStream<Buffer, Buffer>): Promise<void> {
+  async serveStream(call: ServerCall): Promise<void> {
     const started = performance.now();
     const ctx = new LazyCallContext(call, this.log, this.method);
     const signal = ctx.signal;
@@ -142,11 +113,11 @@ class RpcRunner {
       return new Promise<void>((resolve) => {
         // Either the client reads again or it goes away; both end the wait.
         const done = () => {
-          call.off('drain', done);
+          call.onWritable(undefined);
           signal.removeEventListener('abort', done);
           resolve();
         };
-        call.once('drain', done);
+        call.onWritable(done);
         signal.addEventListener('abort', done, { once: true });
       });
     };
@@ -156,25 +127,23 @@ class RpcRunner {
       const handler = this.requireHandler();
       const streamCall: StreamCallContext<unknown> = { signal, logger: ctx.logger, method: ctx.method, deadlineMs: ctx.deadlineMs, write };
       await (scope ? scope.run(() => handler(request, streamCall)) : handler(request, streamCall));
-      call.end();
+      call.end(GrpcStatus.OK, '');
       this.finish(started, ctx.abortedCode() ?? GrpcStatus.OK, undefined, scope);
     } catch (err) {
       const status = toGrpcError(err);
-      if (!signal.aborted) call.emit('error', status);
-      this.finish(started, ctx.abortedCode() ?? status.code, err, scope);
+      const code = ctx.abortedCode() ?? status.code;
+      call.end(code, status.details);
+      this.finish(started, code, err, scope);
     } finally {
       ctx.dispose();
     }
   }
 
   /** The observer's scope for this call; a failing observer costs the call nothing. */
-  private beginScope(call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>): RpcCallScope | undefined {
+  private beginScope(call: ServerCall): RpcCallScope | undefined {
     if (!this.observer?.beginCall) return undefined;
     try {
-      return this.observer.beginCall(this.service, this.method, (key) => {
-        const values = call.metadata.get(key).filter((v): v is string => typeof v === 'string');
-        return values.length > 0 ? values.join(',') : undefined;
-      });
+      return this.observer.beginCall(this.service, this.method, (key) => call.metadata(key));
     } catch (err) {
       this.log.warn('rpc observer failed', { err });
       return undefined;
@@ -197,16 +166,18 @@ class RpcRunner {
   }
 
   private encode(message: unknown): Buffer {
+    let bytes: Uint8Array;
     try {
-      const bytes = this.responseCodec.encode(message ?? {}).finish();
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      bytes = this.responseCodec.encode(message ?? {}).finish();
     } catch (cause) {
       throw new RuntimeError(`encode ${this.method} response`, { cause });
     }
+    if (bytes.byteLength > this.maxMessageBytes) throw new ResourceExhaustedError(`${this.method} response of ${bytes.byteLength} bytes exceeds the ${this.maxMessageBytes}-byte message limit`);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Logs and observes the outcome exactly once per call. */
-  private finish(started: number, code: GrpcStatus, err?: unknown, scope?: RpcCallScope): void {
+  private finish(started: number, code: number, err?: unknown, scope?: RpcCallScope): void {
     const seconds = (performance.now() - started) / 1000;
     const codeName = grpcCodeName(code);
     if (err === undefined) {

@@ -6,7 +6,9 @@ import { silentLogger } from '../common/logger';
 import { type CriClient } from '../test/support/cri-client';
 import type { CriHandlers } from './handlers';
 import { createCriServer } from './server';
+import { RawH2Client } from './testing/h2-raw';
 import { criServerEach } from './testing/server-fixtures';
+import { Flag, FrameType } from './transport/frames';
 
 describe('cri/server lifecycle and malformed input', function () {
   this.timeout(20000);
@@ -39,6 +41,30 @@ describe('cri/server lifecycle and malformed input', function () {
     } finally {
       raw.close();
     }
+  });
+
+  it('answers RESOURCE_EXHAUSTED to a request or a response over maxMessageBytes, and serves on', async () => {
+    const c = await srv.serve(
+      createCriServer({
+        handlers: { Version: async () => ({ runtimeName: 'b'.repeat(5000) }), Status: async () => ({}) },
+        logger: silentLogger,
+        maxMessageBytes: 2048,
+        observer: { observe: (_s, m, code) => observed.push(`${m}:${code}`) },
+      }),
+    );
+    const codeOf = (p: Promise<unknown>) => p.then(() => 'OK', (e: ServiceError) => GrpcStatus[e.code]);
+    expect(await codeOf(c.version({}))).to.equal('RESOURCE_EXHAUSTED');
+    expect(observed).to.deep.equal(['Version:RESOURCE_EXHAUSTED']);
+    expect(await codeOf(c.status({ verbose: false }))).to.equal('OK');
+    const big = await new Promise<ServiceError | undefined>((resolve) => {
+      const raw = new Client(`unix://${srv.socketPath}`, credentials.createInsecure());
+      raw.makeUnaryRequest('/runtime.v1.RuntimeService/Status', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(4096, 0x0a), (e) => {
+        raw.close();
+        resolve(e ?? undefined);
+      });
+    });
+    expect(big?.code).to.equal(GrpcStatus.RESOURCE_EXHAUSTED);
+    expect(big?.details).to.match(/larger than max \(4096 vs\. 2048\)/);
   });
 
   it('lets an in-flight call finish within the grace period, then stops', async () => {
@@ -85,6 +111,18 @@ describe('cri/server lifecycle and malformed input', function () {
     await ended;
     expect(Date.now() - t0).to.be.lessThan(3000);
     await waitFor(() => aborted);
+  });
+
+  it('closes an HTTP/2 connection on shutdown without waiting for the client to close its side', async () => {
+    await start({});
+    const h2 = new RawH2Client(srv.socketPath, true).start();
+    await h2.waitFor((f) => f.type === FrameType.SETTINGS && f.flags === Flag.ACK);
+    const t0 = Date.now();
+    await srv.server!.shutdown(100);
+    srv.server = undefined;
+    expect(Date.now() - t0).to.be.lessThan(700);
+    expect(h2.frames.some((f) => f.type === FrameType.GOAWAY)).to.equal(true);
+    h2.close();
   });
 
   it('closes idle raw connections on shutdown', async () => {

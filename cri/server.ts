@@ -1,16 +1,17 @@
 /**
- * The CRI gRPC server on a unix socket. Connections are accepted by a plain `net` server and
- * handed to grpc-js through a connection injector, each wrapped in a stream that rewrites the
- * HTTP/2 `:authority` of old clients (kubelet/crictl <= 1.29 send the socket path, which Node's
- * HTTP/2 layer rejects; see http2-authority-rewrite.ts and docs/architecture.md).
+ * The CRI gRPC server on a unix socket: berth's own HTTP/2 (cri/transport/) on each accepted
+ * socket, routing to the CRI handlers. Any `:authority` is accepted, so old kubelet/crictl
+ * (which send the socket path) are served like any other client.
  */
-import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import * as net from 'node:net';
 import { FailedPreconditionError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { CriHandlers } from './handlers';
-import { AuthorityRewriteStream } from './http2-authority-rewrite';
-import { buildCriServices, type RpcObserver } from './rpc-dispatch';
+import { buildCriRoutes, type RpcObserver } from './rpc-dispatch';
+import { Http2ServerConnection, type StreamAcceptor } from './transport/connection';
+import { openGrpcCall } from './transport/grpc-call';
+import { DEFAULT_LIMITS, type ConnectionLimits } from './transport/limits';
+import type { Route } from './transport/server-call';
 import { listenUnix, removeSocketFile } from './unix-socket';
 
 export type { RpcObserver } from './rpc-dispatch';
@@ -22,6 +23,8 @@ export interface CriServerOptions {
   observer?: RpcObserver;
   /** Largest request/response message in bytes (default 16 MiB, like kubelet's client). */
   maxMessageBytes?: number;
+  /** Bounds against hostile clients (defaults: transport/limits.ts). */
+  limits?: Partial<ConnectionLimits>;
 }
 
 /** A running (or ready to run) CRI server. */
@@ -40,49 +43,47 @@ export function createCriServer(opts: CriServerOptions): CriServer {
 }
 
 class UnixCriServer implements CriServer {
-  private readonly grpcServer: Server;
   private readonly logger: Logger;
-  private injector: ConnectionInjector | undefined;
+  private readonly routes: Map<string, Route>;
+  private readonly acceptor: StreamAcceptor = {
+    openStream: (stream, headers, end, conn) => openGrpcCall(stream, headers, end, conn, this.routes, this.maxMessageBytes),
+  };
+  private readonly maxMessageBytes: number;
+  private readonly limits: ConnectionLimits;
   private netServer: net.Server | undefined;
   private socketPath: string | undefined;
-  private readonly connections = new Set<net.Socket>();
+  private readonly connections = new Set<Http2ServerConnection>();
   private stopped = false;
 
   constructor(opts: CriServerOptions) {
     this.logger = opts.logger.child({ component: 'cri' });
-    const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.grpcServer = new Server({
-      'grpc.max_receive_message_length': max,
-      'grpc.max_send_message_length': max,
-      // channelz (gRPC's introspection service) is never served here; tracking it costs every call.
-      'grpc.enable_channelz': 0,
-    });
-    for (const { definition, implementation } of buildCriServices(opts.handlers, this.logger, opts.observer)) {
-      this.grpcServer.addService(definition, implementation);
-    }
+    this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.routes = buildCriRoutes(opts.handlers, this.logger, this.maxMessageBytes, opts.observer);
   }
 
   async listen(socketPath: string): Promise<void> {
     if (this.netServer) throw new FailedPreconditionError(`listen on ${socketPath}: the CRI server is already listening on ${this.socketPath}`);
     if (this.stopped) throw new FailedPreconditionError(`listen on ${socketPath}: the CRI server was shut down`);
-    const injector = this.grpcServer.createConnectionInjector(ServerCredentials.createInsecure());
-    const netServer = net.createServer((socket) => this.accept(socket, injector));
+    const netServer = net.createServer((socket) => this.accept(socket));
     netServer.on('error', (err) => this.logger.error('CRI socket error', { err }));
     await listenUnix(netServer, socketPath);
-    this.injector = injector;
     this.netServer = netServer;
     this.socketPath = socketPath;
     this.logger.info('CRI server listening', { socket: socketPath });
   }
 
-  private accept(socket: net.Socket, injector: ConnectionInjector): void {
-    this.connections.add(socket);
-    socket.once('close', () => this.connections.delete(socket));
+  private accept(socket: net.Socket): void {
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
     socket.on('error', (err) => this.logger.debug('CRI connection error', { err }));
-    const wrapped = new AuthorityRewriteStream(socket, {
-      onProtocolError: (err) => this.logger.warn('CRI connection dropped: malformed HTTP/2 from client', { err }),
-    });
-    injector.injectConnection(wrapped);
+    const connection = new Http2ServerConnection(socket, this.acceptor, this.limits, (err) =>
+      this.logger.warn('CRI connection dropped: HTTP/2 protocol error from client', { err }),
+    );
+    this.connections.add(connection);
+    void connection.whenClosed().then(() => this.connections.delete(connection));
   }
 
   async shutdown(graceMs: number): Promise<void> {
@@ -90,19 +91,14 @@ class UnixCriServer implements CriServer {
     this.stopped = true;
     const netServer = this.netServer;
     const closed = netServer ? new Promise<void>((resolve) => netServer.close(() => resolve())) : Promise.resolve();
-    // No injector.drain() here: it marks sessions closed, and tryShutdown then stops waiting for them.
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        this.grpcServer.forceShutdown();
-        resolve();
-      }, Math.max(0, graceMs));
-      this.grpcServer.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
-    this.injector?.destroy();
-    for (const socket of this.connections) socket.destroy();
+    const connections = [...this.connections];
+    for (const connection of connections) connection.goAway();
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, graceMs))));
+    await Promise.race([Promise.all(connections.map((c) => c.whenIdle())), graceOver]);
+    clearTimeout(timer);
+    for (const connection of this.connections) connection.destroy();
+    await Promise.all([...this.connections].map((c) => c.whenClosed()));
     await closed;
     if (this.socketPath) await removeSocketFile(this.socketPath);
     this.logger.info('CRI server stopped', { socket: this.socketPath });
