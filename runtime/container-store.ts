@@ -108,11 +108,15 @@ export class ContainerStore {
     });
   }
 
-  /** Deletes the record file and forgets the container (the directory is the caller's). */
-  async delete(id: string): Promise<void> {
+  /**
+   * Takes the record off the disk, then forgets the container. `dispose` gets the container's
+   * directory and must take the record file away (default: delete it; the directory is then the
+   * caller's); while it runs no update can write the record, and when it throws nothing is forgotten.
+   */
+  async delete(id: string, dispose: (dir: string) => Promise<void> = (dir) => fs.rm(path.join(dir, STATE_FILE), { force: true })): Promise<void> {
     await this.writes.run(id, async () => {
       const rec = this.records.get(id);
-      await fs.rm(path.join(this.containerDir(id), STATE_FILE), { force: true });
+      await dispose(this.containerDir(id));
       this.records.delete(id);
       if (rec) this.names.release(rec.reservedName, id);
     });
