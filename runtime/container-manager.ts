@@ -184,7 +184,7 @@ export class ContainerManager {
       const record = await CleanupStack.run(async (stack) => {
         const { record } = await prepareContainer(this.createDeps, stack, { id: newId, reservedName, sandbox, config, containerDir: this.store.containerDir(newId) });
         record.configFingerprint = fingerprint;
-        await timeStep(this.opts.stepObserver, 'create', 'record write', () => this.store.put(record));
+        await timeStep(this.opts.stepObserver, 'create', 'record write', () => this.store.putNew(record));
         return record;
       }).catch((err: unknown) => {
         throw wrapError(err, `create container ${config.name} in pod ${podSandboxId}`);
