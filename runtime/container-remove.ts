@@ -33,7 +33,9 @@ import type { OciRuntimeDriver } from './oci-runtime';
  * How long a removal waits before its teardown starts: its runtime delete, unmount and few dozen
  * file operations would otherwise queue in libuv's thread pool (and the unmount's sync on the
  * disk) ahead of the next request's; kubelet often creates the replacement container right after
- * the remove. A pod removal waiting for it starts it at once.
+ * the remove. A pod removal waiting for it starts it at once. Not much longer: removed
+ * containers piling up slow the live ones (bench CRI sequence, 60 containers: with 5 s instead of
+ * 200 ms, Create's overlay mount took 4.7-8.7 ms instead of 1.5-2.9 ms, Start 20% longer).
  */
 const TEARDOWN_DELAY_MS = 200;
 /** First retry of a failed teardown; each further one waits twice as long, up to RETRY_MAX_MS. */
