@@ -90,6 +90,27 @@ describe('runtime/container removal after the answer (fakes)', () => {
     expect(readdirSync(trash())).to.deep.equal([]);
   });
 
+  it('the next start tears down what it finds in the trash one at a time', async () => {
+    const ids = [await exitedContainer('a'), await exitedContainer('b'), await exitedContainer('c')];
+    for (const id of ids) await manager.removeContainer(id);
+    manager.close();
+    let inFlight = 0;
+    let most = 0;
+    const realDelete = runtime.delete.bind(runtime);
+    runtime.delete = async (id: string, force: boolean) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight--;
+      await realDelete(id, force);
+    };
+    runtime.calls.length = 0;
+    manager = await ContainerManager.open(fakeManagerOptions(dir, fakes));
+    await manager.removalsSettled();
+    expect(runtime.calls.filter((c) => c.method === 'delete').map((c) => c.args[0])).to.have.members(ids);
+    expect(most).to.equal(1);
+    expect(readdirSync(trash())).to.deep.equal([]);
+  });
+
   it('a failed teardown keeps the directory, fails the pod removal waiting for it, and is retried until it succeeds', async () => {
     const id = await exitedContainer();
     await manager.removeContainer(id);

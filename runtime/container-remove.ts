@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { describeError, errnoCode, RuntimeError } from '../common/errors';
+import { KeyedMutex } from '../common/keyed-mutex';
 import type { Logger } from '../common/logger';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
 import { unmountIdmappedLayers } from './idmapped-rootfs';
@@ -106,6 +107,8 @@ export class ContainerRemovals {
   /** Unfinished teardowns, by trash entry (by container id when the directory was gone already). */
   private readonly teardowns = new Map<string, PendingTeardown>();
   private readonly deletes = new Set<Promise<void>>();
+  /** What the sweep found is torn down one at a time (after a reboot each is a `runc delete` spawn). */
+  private readonly sweepQueue = new KeyedMutex();
   private closed = false;
 
   constructor(
@@ -144,14 +147,11 @@ export class ContainerRemovals {
     for (const name of names) {
       const dir = path.join(this.trash, name);
       const rec = await this.readRemovedRecord(dir);
-      if (rec) {
-        this.finishLater(relocated(rec, dir), dir, 0);
-        continue;
-      }
       // No record: its teardown had finished before its delete began (or it predates records in the trash); unmount to be sure.
-      const rootfs = path.join(dir, 'bundle', 'rootfs');
-      this.teardowns.set(dir, { run: () => unmountContainerMounts(this.deps.native, { dir, rootfs }), dir, failures: 0 });
-      this.schedule(dir, this.teardowns.get(dir)!, 0);
+      const tearDown = rec ? () => tearDownContainer(this.deps, relocated(rec, dir)) : () => unmountContainerMounts(this.deps.native, { dir, rootfs: path.join(dir, 'bundle', 'rootfs') });
+      const teardown: PendingTeardown = { podId: rec?.podSandboxId, run: () => this.sweepQueue.run('sweep', tearDown), dir, failures: 0 };
+      this.teardowns.set(dir, teardown);
+      this.schedule(dir, teardown, 0);
     }
   }
 
