@@ -4,8 +4,20 @@ import * as path from 'node:path';
 
 let tmpCounter = 0;
 
+/** How a write is made durable. */
+export interface AtomicWriteOptions {
+  /**
+   * fsync the directory after the rename, so the new name itself survives a power loss once the
+   * call returned (default true). Without it the content is still complete whenever the name
+   * exists (it is synced before the rename); only the name may be lost to a power loss before the
+   * filesystem's next commit. For a first file in a new directory whose absence after a power
+   * loss is as good as its content; it saves a second journal commit.
+   */
+  syncDir?: boolean;
+}
+
 /** Writes `data` to `file` so that a crash leaves either the old or the new content. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644, opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${++tmpCounter}`);
   const handle = await fs.open(tmp, 'w', mode);
@@ -21,12 +33,12 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(dir);
+  if (opts.syncDir ?? true) await syncDir(dir);
 }
 
 /** Writes `value` as JSON atomically. */
-export async function writeJsonAtomic(file: string, value: unknown, mode = 0o644): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value), mode);
+export async function writeJsonAtomic(file: string, value: unknown, mode = 0o644, opts: AtomicWriteOptions = {}): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value), mode, opts);
 }
 
 /** Reads and parses a JSON file; undefined when it does not exist. */

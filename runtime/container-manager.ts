@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
 import { configFingerprint } from '../common/config-fingerprint';
 import type { ContainerManagerOptions } from './container-manager-options';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError, errnoCode } from '../common/errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError } from '../common/errors';
 import { featuresByHandler, type HandlerFeatures } from './handler-features';
 import { nowNs, stopSignalName, wrapError } from './runtime-helpers';
 import type { Logger } from '../common/logger';
@@ -33,13 +33,12 @@ import { CdiRegistry } from './cdi/registry';
 import { listHostDevices, resolveDevices } from './host-facts';
 import { ImageAccounts } from './image-accounts';
 import { releaseImageVolumes } from './image-volumes';
-import { unmountIdmappedLayers } from './idmapped-rootfs';
 import type { UserNamespaceSupport } from './userns-support';
 import type { OciRuntimeDriver } from './oci-runtime';
 import type { ContainerConfigInput, LinuxResourcesInput, RuntimeSpecDefaults } from './spec/inputs';
 import { applyResources, execInContainer, readSpec, reopenLog, type ExecSyncResult } from './container-ops';
 import { timeStep } from './step-observer';
-import { RemovedContainerDirs } from './container-remove';
+import { ContainerRemovals, tearDownContainer, type RemovalDeps } from './container-remove';
 
 /** How long to wait for a SIGKILLed container to be reported gone. */
 const KILL_WAIT_MS = 10_000;
@@ -52,8 +51,8 @@ export class ContainerManager {
   private readonly exitDir: string;
   private readonly socketDir: string;
   private readonly exitWatcher: ExitWatcher;
-  /** Directories of removed containers, deleted after RemoveContainer answered (container-remove.ts). */
-  private readonly removedDirs: RemovedContainerDirs;
+  /** Removed containers torn down and deleted after RemoveContainer answered (container-remove.ts). */
+  private readonly removals: ContainerRemovals;
   /** Background conmon launches by container id. */
   private readonly launches = new Map<string, Promise<number>>();
   /**
@@ -71,7 +70,7 @@ export class ContainerManager {
   private constructor(private readonly opts: ContainerManagerOptions) {
     this.store = new ContainerStore(opts.containersDir, opts.logger);
     this.exitDir = path.join(opts.runDir, 'exits');
-    this.removedDirs = new RemovedContainerDirs(opts.containersDir, opts.logger);
+    this.removals = new ContainerRemovals(opts.containersDir, this.removalDeps());
     this.socketDir = path.join(opts.runDir, 'sockets');
     this.exitWatcher = new ExitWatcher(this.exitDir, (e) => this.onExit(e), opts.logger);
     this.statsReader = statsReaderFor(this, opts.specDefaults.cgroupVersion, opts.native);
@@ -112,13 +111,13 @@ export class ContainerManager {
       thorough: opts.thoroughRecovery ?? false,
       imageUsers: opts.imageUsers,
     });
-    await m.removedDirs.sweep();
+    await m.removals.sweep();
     return m;
   }
 
-  /** Resolves once the directories of removed containers are deleted (they go after RemoveContainer answered). */
+  /** Resolves once removed containers are torn down and their directories deleted (they go after RemoveContainer answered). */
   removalsSettled(): Promise<void> {
-    return this.removedDirs.settled();
+    return this.removals.settled();
   }
 
   /** Each handler's features ('' is the default handler), for Status. */
@@ -146,6 +145,7 @@ export class ContainerManager {
   close(): void {
     this.closed = true;
     this.exitWatcher.close();
+    this.removals.close();
   }
 
   /** Subscribes to container events. */
@@ -184,7 +184,7 @@ export class ContainerManager {
       const record = await CleanupStack.run(async (stack) => {
         const { record } = await prepareContainer(this.createDeps, stack, { id: newId, reservedName, sandbox, config, containerDir: this.store.containerDir(newId) });
         record.configFingerprint = fingerprint;
-        await timeStep(this.opts.stepObserver, 'create', 'record write', () => this.store.put(record));
+        await timeStep(this.opts.stepObserver, 'create', 'record write', () => this.store.putNew(record));
         return record;
       }).catch((err: unknown) => {
         throw wrapError(err, `create container ${config.name} in pod ${podSandboxId}`);
@@ -353,7 +353,11 @@ export class ContainerManager {
     if (updated && changed) this.emit('stopped', updated);
   }
 
-  /** RemoveContainer: kills a running container, deletes it from the runtime, unmounts, deletes its files. Idempotent. */
+  /**
+   * RemoveContainer: kills a running container, deletes it from the runtime, unmounts, deletes its
+   * files. Idempotent. For a container that had exited already, everything after its record's
+   * move out of the store happens after the answer (container-remove.ts).
+   */
   async removeContainer(idOrPrefix: string): Promise<void> {
     const id = this.store.resolveId(idOrPrefix);
     if (!id) return;
@@ -361,13 +365,13 @@ export class ContainerManager {
       const rec = this.store.get(id);
       if (!rec) return;
       try {
-        if (rec.state !== 'exited') await this.stopLocked(id, 0);
-        await this.runtimeFor(rec.runtimeHandler).delete(id, true);
-        if (rec.rootfsMounted) await this.unmountRootfs(rec);
+        const wasLive = rec.state !== 'exited';
+        if (wasLive) await this.stopLocked(id, 0);
+        // Image volumes now (cheap: no upper dir to sync): RemoveImage of their image may follow at once.
         await releaseImageVolumes(this.opts.native, this.opts.imageUsers, rec);
-        // Forget the record first so a late exit report cannot recreate the directory.
-        await this.store.delete(id);
-        await Promise.all([this.removedDirs.discard(rec.paths.dir, id), fs.rm(path.join(this.exitDir, id), { force: true })]);
+        if (wasLive) await tearDownContainer(this.removalDeps(), rec);
+        // Under the store's write lock, so a late exit report cannot write the record meanwhile.
+        await this.store.delete(id, (dir) => this.removals.takeAway(dir, rec, wasLive));
       } catch (err) {
         throw wrapError(err, `remove container ${id}`);
       }
@@ -377,16 +381,8 @@ export class ContainerManager {
     });
   }
 
-  private async unmountRootfs(rec: ContainerRecord): Promise<void> {
-    try {
-      await this.opts.native.unmount(rec.paths.rootfs);
-    } catch (err) {
-      const code = errnoCode(err);
-      // EINVAL/ENOENT: not mounted (any more)
-      if (code !== 'EINVAL' && code !== 'ENOENT') throw new RuntimeError(`unmount rootfs of container ${rec.id}`, { cause: err });
-    }
-    // A container of a pod with a user namespace: its idmapped layers and bind sources (none otherwise).
-    await unmountIdmappedLayers(this.opts.native, rec.paths.dir);
+  private removalDeps(): RemovalDeps {
+    return { runtimeFor: (h) => this.runtimeFor(h), native: this.opts.native, exitDir: this.exitDir, logger: this.opts.logger };
   }
 
   /** ContainerStatus (from memory); `verbose` adds the pid and the OCI spec. */
@@ -468,10 +464,11 @@ export class ContainerManager {
     await Promise.all(ids.map((id) => this.stopContainer(id, timeoutSeconds)));
   }
 
-  /** Removes every container of a pod (PodContainersHook.removeAll). */
+  /** Removes every container of a pod and waits until all its removed containers are torn down (PodContainersHook.removeAll). */
   async removeAllInPod(podId: string): Promise<void> {
     const ids = this.store.list().filter((r) => r.podSandboxId === podId).map((r) => r.id);
     await Promise.all(ids.map((id) => this.removeContainer(id)));
+    await this.removals.podSettled(podId);
   }
 
   /** The record (a copy) for stats and streaming; undefined when unknown. */

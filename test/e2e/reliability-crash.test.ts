@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isServiceError } from '../support/cri-client';
 import { mountsUnder } from './support/berthd-cleanup';
-import { cgroupHierarchyDirs, NO_LEAKS, podConfig, processAlive, processesInCgroup, RestartableBerthd, TEST_IMAGE, waitUntil } from './reliability-support';
+import { cgroupDirsUnder, cgroupHierarchyDirs, NO_LEAKS, podConfig, processAlive, processesInCgroup, RestartableBerthd, TEST_IMAGE, waitUntil } from './reliability-support';
 
 const SANDBOX_READY = 0;
 const CONTAINER_RUNNING = 1;
@@ -218,6 +218,39 @@ describe('e2e: reliability — SIGKILL in the middle of a request', function () 
       await removeAllAndCheckClean();
     }
     console.log(`      CreateContainer+Start kill outcomes: ${outcomes.join(' ')}`);
+  });
+
+  it('RemoveContainer of an exited container, SIGKILL right after the answer (teardown not yet run): the restart finishes it; nothing leaks', async () => {
+    await b.client().pullImage({ image: { image: TEST_IMAGE } });
+    const c0 = b.client();
+    const pod = podConfig(b, 'rm-ctr');
+    const podId = (await c0.runPodSandbox({ config: pod })).podSandboxId!;
+    const trash = path.join(b.root, 'containers', '.removed');
+    const list = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d) : []);
+    let interrupted = 0;
+    for (let attempt = 0; attempt < 3 && interrupted === 0; attempt++) {
+      const c = b.client();
+      const config = { metadata: { name: 'app', attempt }, image: { image: TEST_IMAGE }, command: ['sleep', '600'] };
+      const { containerId } = await c.createContainer({ podSandboxId: podId, config, sandboxConfig: pod });
+      const id = containerId!;
+      await c.startContainer({ containerId: id });
+      await c.stopContainer({ containerId: id, timeout: 0 });
+      await c.removeContainer({ containerId: id });
+      await b.stop('SIGKILL');
+      // Answered and killed: the directory is in the trash; whether the teardown had begun shows in runc's state.
+      expect(fs.existsSync(path.join(b.root, 'containers', id))).to.equal(false);
+      expect(list(trash).filter((n) => n.startsWith(`${id}-`))).to.have.length(1);
+      if (list(path.join(b.runRoot, 'runtimes', 'runc')).includes(id) && mountsUnder(trash).length > 0) interrupted++;
+      await b.start();
+      expect(((await b.client().listContainers({})).containers ?? []).map((x) => x.id)).to.not.include(id);
+      await waitUntil(() => list(trash).length === 0, 10_000, 'the trash emptied by the restarted berthd');
+      expect(list(path.join(b.runRoot, 'runtimes', 'runc'))).to.not.include(id);
+      expect(mountsUnder(b.dir).filter((m) => m.includes(id))).to.deep.equal([]);
+      expect(cgroupDirsUnder(b.cgroupParent).filter((d) => d.includes(id))).to.deep.equal([]);
+      expect(list(path.join(b.runRoot, 'containers', 'exits'))).to.not.include(id);
+    }
+    expect(interrupted, 'a kill landed before the teardown (runc state and rootfs mount still there)').to.be.greaterThan(0);
+    await removeAllAndCheckClean();
   });
 
   it('RemovePodSandbox: afterwards the pod is gone, or still listed and removable; nothing leaks', async () => {

@@ -334,6 +334,7 @@ describe('e2e runtime: containers under runc + conmon', function () {
       expect((await orphanPids()).length).to.equal(1);
       await manager.stopContainer(id, 0); // SIGKILL to init only
       await manager.removeContainer(id);
+      await manager.removalsSettled(); // an exited container's teardown follows the answer
       for (let i = 0; i < 50 && (await orphanPids()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
       expect(await orphanPids()).to.deep.equal([]);
       expect(await fs.access(`/sys/fs/cgroup/memory${pod.cgroupParent}/berth-${id}`).then(() => true, () => false)).to.equal(false);
@@ -357,6 +358,29 @@ describe('e2e runtime: containers under runc + conmon', function () {
     expect(await sh('cat', ['/proc/self/mountinfo'])).to.not.contain(id);
     expect(await exists(dir)).to.equal(false);
     await manager.removeContainer(id); // idempotent
+  });
+
+  it('remove of an exited container answers before its teardown, which then leaves no runc state, cgroup, mount or file', async () => {
+    const id = await manager.createContainer(pod.id, config({ command: ['sleep', '60'] }));
+    await manager.startContainer(id);
+    await manager.stopContainer(id, 0);
+    const cgroupDirs = ['memory', 'cpu', 'pids', 'devices', 'freezer'].map((c) => `/sys/fs/cgroup/${c}${pod.cgroupParent}/berth-${id}`);
+    const exists = (p: string) => fs.access(p).then(() => true, () => false);
+    const trash = path.join(base, 'containers', '.removed');
+    await manager.removeContainer(id);
+    // Answered: gone from the store, its directory (record inside) moved; runc state and the rootfs overlay (now in the trash) still there.
+    expect(manager.listContainers().map((c) => c.id)).to.not.include(id);
+    expect(await exists(path.join(base, 'containers', id))).to.equal(false);
+    const entry = (await fs.readdir(trash)).find((n) => n.startsWith(`${id}-`));
+    expect(entry).to.be.a('string');
+    expect(await exists(path.join(env.runcRoot, id))).to.equal(true);
+    expect(await sh('cat', ['/proc/self/mountinfo'])).to.contain(path.join(trash, entry!, 'bundle', 'rootfs'));
+    await manager.removalsSettled();
+    expect(await runc.state(id)).to.equal(undefined);
+    expect(await exists(path.join(env.runcRoot, id))).to.equal(false);
+    for (const d of cgroupDirs) expect(await exists(d), d).to.equal(false);
+    expect(await sh('cat', ['/proc/self/mountinfo'])).to.not.contain(id);
+    expect(await fs.readdir(trash)).to.deep.equal([]);
   });
 });
 
