@@ -13,6 +13,7 @@ import { runtime } from '../../cri/api/generated/cri';
 import { HpackDecoder } from '../../cri/transport/hpack-decoder';
 import { startBerthd, type BerthdInstance } from './support/berthd';
 import { buildGoCaller, GoCaller, methodPath } from './support/grpc-go-caller';
+import { startFrameTap } from './support/h2-frame-tap';
 
 const NOT_FOUND = 5;
 const INVALID_ARGUMENT = 3;
@@ -158,17 +159,38 @@ describe('e2e: grpc-go (kubelet/crictl client library) against berthd', function
     expect(metrics.split('\n').filter((l) => l.includes('operation="GetContainerEvents"'))).to.include(series);
   });
 
-  it('carries a ListPodSandbox answer over 1 MiB and 250 KB requests (many DATA frames and WINDOW_UPDATEs both ways)', async () => {
-    const pods = 5;
-    const big = (i: number): string => `${i}`.repeat(250_000);
-    const ids: string[] = [];
-    for (let i = 0; i < pods; i++) ids.push(await runPod(`big-${i}`, { note: big(i) }));
-    const [list] = await go!.call('ListPodSandbox', {});
-    expect(list!.code, list!.message).to.equal(0);
-    expect(list!.responseBytes[0]).to.be.greaterThan(1 << 20);
-    const items = list!.responses[0]!.items ?? [];
-    expect(items.map((p) => p.id).sort()).to.deep.equal([...ids].sort());
-    for (const p of items) expect(p.annotations?.note).to.equal(big(Number(p.metadata!.name!.slice(4))));
+  it('carries a 1.2 MB ListPodSandbox answer and a 6 MB request (many DATA frames and WINDOW_UPDATEs both ways)', async () => {
+    // This call's connection goes through a tap that counts the frames each side sent.
+    const tap = await startFrameTap(path.join(tmp, 'tap.sock'), berthd!.socketPath);
+    const tapped = GoCaller.start(binary, tap.socketPath);
+    try {
+      const pods = 5;
+      const big = (i: number): string => `${i}`.repeat(250_000);
+      const ids: string[] = [];
+      for (let i = 0; i < pods; i++) ids.push((await tapped.ok('RunPodSandbox', { config: podConfig(`big-${i}`, { note: big(i) }) })).podSandboxId ?? '');
+      const [list] = await tapped.call('ListPodSandbox', {});
+      expect(list!.code, list!.message).to.equal(0);
+      expect(list!.responseBytes[0]).to.be.greaterThan(1 << 20);
+      const items = list!.responses[0]!.items ?? [];
+      expect(items.map((p) => p.id).sort()).to.deep.equal([...ids].sort());
+      for (const p of items) expect(p.annotations?.note).to.equal(big(Number(p.metadata!.name!.slice(4))));
+      // A 6 MB request (well over the 1 MiB stream window berthd announces) is received whole and refused by field.
+      const [huge] = await tapped.call('RunPodSandbox', { config: podConfig('huge', { note: 'h'.repeat(6_000_000) }) });
+      expect(huge!.code, huge!.message).to.equal(INVALID_ARGUMENT);
+      expect(huge!.message).to.contain('annotations["note"]: value of 6000000 bytes');
+      const frames = { client: Object.fromEntries(tap.fromClient.byType), server: Object.fromEntries(tap.fromServer.byType) };
+      const info = JSON.stringify(frames);
+      // The answer cannot fit grpc-go's initial 64 KiB windows: it crossed in many frames, paced by grpc-go's WINDOW_UPDATEs.
+      expect(tap.fromServer.byType.get(0) ?? 0, info).to.be.at.least(Math.ceil(list!.responseBytes[0]! / 16_384));
+      expect(tap.fromClient.byType.get(8) ?? 0, info).to.be.at.least(2);
+      // berthd gave the 7+ MB of requests back to grpc-go as window: the stream's every 512 KiB, the
+      // connection's every 2 MiB, besides the one opening the connection window.
+      expect(tap.fromClient.dataBytes).to.be.greaterThan(pods * 250_000 + 6_000_000);
+      expect(tap.fromServer.byType.get(8) ?? 0, info).to.be.at.least(1 + 10 + 3);
+    } finally {
+      await tapped.close();
+      await tap.close();
+    }
     await removeAllPods();
   });
 
