@@ -127,8 +127,12 @@ class RpcRunner {
       const handler = this.requireHandler();
       const streamCall: StreamCallContext<unknown> = { signal, logger: ctx.logger, method: ctx.method, deadlineMs: ctx.deadlineMs, write };
       await (scope ? scope.run(() => handler(request, streamCall)) : handler(request, streamCall));
-      call.end(GrpcStatus.OK, '');
-      this.finish(started, ctx.abortedCode() ?? GrpcStatus.OK, undefined, scope);
+      // A handler that just returns when its signal aborts (GetContainerEvents) was cut short: the
+      // client must see the deadline, not an OK that reads as a complete stream.
+      const aborted = ctx.abortedCode();
+      if (aborted === undefined) call.end(GrpcStatus.OK, '');
+      else call.end(aborted, aborted === GrpcStatus.DEADLINE_EXCEEDED ? `${this.method} deadline exceeded` : `${this.method} cancelled by the client`);
+      this.finish(started, aborted ?? GrpcStatus.OK, undefined, scope);
     } catch (err) {
       const status = toGrpcError(err);
       const code = ctx.abortedCode() ?? status.code;

@@ -282,6 +282,19 @@ describe('cri/server (in-process, unix socket)', function () {
     expect(new Set(observed.filter((o) => o[1] === 'PullImage').map((o) => o[2]))).to.deep.equal(new Set(['DEADLINE_EXCEEDED']));
   });
 
+  it('ends a server stream whose handler returns at its deadline with DEADLINE_EXCEEDED on the wire, never OK', async () => {
+    // As GetContainerEvents does: the handler simply returns once its signal aborts.
+    await start({
+      StreamImages: async (_req, call) => {
+        await new Promise<void>((resolve) => (call.signal.aborted ? resolve() : call.signal.addEventListener('abort', () => resolve())));
+      },
+    });
+    const body = runtime.v1.StreamImagesRequest.encode({}).finish();
+    expect(GrpcStatus[await rawStatusWithTimeout('StreamImages', body, '50m')]).to.equal('DEADLINE_EXCEEDED');
+    await waitFor(() => observed.some((o) => o[1] === 'StreamImages'));
+    expect(observed.find((o) => o[1] === 'StreamImages')?.[2]).to.equal('DEADLINE_EXCEEDED');
+  });
+
   it('maps a passed deadline to DEADLINE_EXCEEDED whatever error the handler made of the abort', async () => {
     let done = false;
     const c = await start({

@@ -15,6 +15,9 @@ APT_PACKAGES=(
   clang
   # prometheus + promtool for test/e2e/prometheus-scrape.test.ts (the shipped scrape config and dashboard)
   prometheus
+  # Go 1.19 + grpc-go 1.33 sources for test/e2e/grpc-go-interop.test.ts (a grpc-go CRI client built
+  # offline in GOPATH mode, as kubelet and crictl are grpc-go); berthd itself needs neither
+  golang-go golang-google-grpc-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

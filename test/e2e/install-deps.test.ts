@@ -1,8 +1,8 @@
 /**
  * scripts/install-deps.sh against fake apt-get, dpkg-query, node and kubectl on PATH (a copy of
  * the script in a temp tree, so nothing is installed): it installs kubectl from Debian's
- * kubernetes-client and prometheus (promtool) when missing, and never apt-installs a Node: with
- * no Node, or Debian's Node 18, it stops before installing anything.
+ * kubernetes-client, prometheus (promtool) and Go with grpc-go's sources when missing, and never
+ * apt-installs a Node: with no Node, or Debian's Node 18, it stops before installing anything.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -64,6 +64,14 @@ describe('scripts/install-deps.sh (fake package tools)', function () {
     expect(install?.split(' ')).to.include.members(['kubernetes-client', 'prometheus']);
     expect(r.apt.join('\n')).to.not.match(/\bnode(js)?\b|\bnpm\b/);
     expect(fs.existsSync(path.join(tmp, 'npm.log')), 'npm ci with a fresh node_modules').to.equal(false);
+  });
+
+  it('installs Go and grpc-go (golang-go, golang-google-grpc-dev) for the grpc-go interop test when missing', async () => {
+    const r = await run({ missing: ['golang-go', 'golang-google-grpc-dev'], node: '20.11.0', kubectl: true });
+    expect(r.code, r.stderr).to.equal(0);
+    const install = r.apt.find((l) => l.startsWith('install '));
+    expect(install?.split(' ')).to.include.members(['golang-go', 'golang-google-grpc-dev']);
+    expect(install?.split(' ')).to.not.include('prometheus');
   });
 
   it('installs nothing when all is there', async () => {
