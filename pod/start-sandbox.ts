@@ -4,10 +4,14 @@
  *   files  - state dir with a `creating` record, volatile dir, hostname/hosts/resolv.conf
  *   shm    - /dev/shm tmpfs (unless ipc NODE)
  *   cgroup - the pod cgroup in every hierarchy
- *   pause  - native pause in the new namespaces (a new user namespace first, when asked), exit watch
+ *   netns  - a new netns with lo up, pinned under <run-root>/ns (pod network, no user namespace)
+ *   pause  - native pause in the new namespaces (a new user namespace first, when asked; joining
+ *            the netns of the step before when there is one), exit watch
  *   pin    - bind mounts of /proc/<pause>/ns/* under <run-root>/ns
  *   cni    - CNI ADD in the pinned netns (skipped for network NODE), hosts gets the pod IPs
  *   state  - the `ready` record
+ * With a netns made first, cni runs while pause and pin do (their wall times overlap), unless
+ * the pod has net.* sysctls: those must be in place before CNI creates the pod's interface.
  */
 import { promises as fs } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
@@ -18,7 +22,7 @@ import { timeAsync } from '../common/timed';
 import { Logger } from '../common/logger';
 import type { NamespaceKind } from '../native/binding';
 import { PodNativeOps, PodNetwork, PodStartObserver, ProcessControl } from './dependencies';
-import { unpinNamespace, pinNamespaces } from './namespace-pins';
+import { createPinnedNetns, pinNamespaces, unpinNamespace } from './namespace-pins';
 import { PodCgroup, PodCgroups, podCgroupName } from './pod-cgroups';
 import { updateHostsWithIps, writePodFiles } from './pod-files';
 import { SANDBOX_RECORD_VERSION, SandboxRecord, SandboxStore } from './sandbox-store';
@@ -86,16 +90,33 @@ export async function startSandbox(
     },
   };
   const cgroup = await prepareHostSide(ctx);
-  const namespaces = podNamespaces(cfg, hostNetwork);
-  const pid = await ctx.timed('pause', () => startPause(ctx, cgroup, namespaces));
-  await ctx.timed('pin', async () => {
-    const pinned: NamespaceKind[] = cfg.userNamespace ? [...namespaces, 'user'] : namespaces;
-    ctx.record.info.namespacePaths = await pinNamespaces(deps.native, deps.runRoot, id, pid, pinned, (kind, file) =>
-      stack.push(`unpin ${kind} namespace`, () => unpinNamespace(deps.native, file)),
-    );
-  });
-  const netnsPath = ctx.record.info.namespacePaths.net;
-  if (netnsPath) await ctx.timed('cni', () => attachNetwork(ctx, netnsPath));
+  // A user namespace must own the pod's netns, so pause creates it then (and lo comes from CNI).
+  const netnsFirst = !hostNetwork && !cfg.userNamespace;
+  const netns = netnsFirst ? await ctx.timed('netns', () => createNetns(ctx)) : undefined;
+  const namespaces = podNamespaces(cfg, hostNetwork, netns !== undefined);
+  const startPod = async (): Promise<number> => {
+    const pid = await ctx.timed('pause', () => startPause(ctx, cgroup, namespaces, netns));
+    await ctx.timed('pin', async () => {
+      const pinned: NamespaceKind[] = cfg.userNamespace ? [...namespaces, 'user'] : namespaces;
+      const paths = await pinNamespaces(deps.native, deps.runRoot, id, pid, pinned, (kind, file) =>
+        stack.push(`unpin ${kind} namespace`, () => unpinNamespace(deps.native, file)),
+      );
+      Object.assign(ctx.record.info.namespacePaths, paths);
+    });
+    return pid;
+  };
+  let pid: number;
+  if (netns !== undefined && !hasNetSysctl(cfg.sysctls)) {
+    // allSettled: both undo sets are on the stack before a failure of either unwinds them.
+    const [started, attached] = await Promise.allSettled([startPod(), ctx.timed('cni', () => attachNetwork(ctx, netns, true))]);
+    if (started.status === 'rejected') throw started.reason;
+    if (attached.status === 'rejected') throw attached.reason;
+    pid = started.value;
+  } else {
+    pid = await startPod();
+    const netnsPath = ctx.record.info.namespacePaths.net;
+    if (netnsPath) await ctx.timed('cni', () => attachNetwork(ctx, netnsPath, netns !== undefined));
+  }
   await ctx.timed('state', async () => {
     ctx.record.phase = 'ready';
     await deps.store.put(ctx.record);
@@ -208,17 +229,37 @@ async function prepareHostSide(ctx: StartContext): Promise<PodCgroup> {
   return cgroupStep;
 }
 
-/** The namespaces pause creates for the pod (the user namespace is the native layer's own step). */
-function podNamespaces(cfg: ValidatedPodConfig, hostNetwork: boolean): NamespaceKind[] {
+/** Makes and pins the pod's netns (lo up); its undo goes on the stack. */
+async function createNetns(ctx: StartContext): Promise<string> {
+  const { deps, id, stack, record } = ctx;
+  const file = await createPinnedNetns(deps.native, deps.runRoot, id, (pin) =>
+    stack.push('unpin net namespace', () => unpinNamespace(deps.native, pin)),
+  );
+  record.info.namespacePaths.net = file;
+  return file;
+}
+
+/** Whether a sysctl is of the network namespace (it must precede the pod's interfaces). */
+function hasNetSysctl(sysctls: Readonly<Record<string, string>>): boolean {
+  // validateSysctls hands them over in dot form.
+  return Object.keys(sysctls).some((name) => name.startsWith('net.'));
+}
+
+/**
+ * The namespaces pause creates for the pod (the user namespace is the native layer's own step);
+ * without 'net' when it joins one made before.
+ */
+function podNamespaces(cfg: ValidatedPodConfig, hostNetwork: boolean, netnsMade: boolean): NamespaceKind[] {
   const namespaces: NamespaceKind[] = [];
-  if (!hostNetwork) namespaces.push('net', 'uts');
+  if (!hostNetwork && !netnsMade) namespaces.push('net');
+  if (!hostNetwork) namespaces.push('uts');
   if (cfg.modes.ipc === 'pod') namespaces.push('ipc');
   if (cfg.modes.pid === 'pod') namespaces.push('pid');
   return namespaces;
 }
 
-/** Starts pause in new namespaces inside the pod cgroup and watches it; returns its pid. */
-async function startPause(ctx: StartContext, cgroup: PodCgroup, namespaces: NamespaceKind[]): Promise<number> {
+/** Starts pause in new namespaces (joining `netns` if given) inside the pod cgroup and watches it; returns its pid. */
+async function startPause(ctx: StartContext, cgroup: PodCgroup, namespaces: NamespaceKind[], netns: string | undefined): Promise<number> {
   const { deps, id, cfg } = ctx;
   let started: { pid: number };
   try {
@@ -232,6 +273,7 @@ async function startPause(ctx: StartContext, cgroup: PodCgroup, namespaces: Name
       denyDevicesCgroups: cgroup.v2Dirs,
       sysctls: cfg.sysctls,
       logFile: path.join(ctx.volatileDir, 'pause.log'),
+      ...(netns !== undefined ? { netns } : {}),
       // uid/gid (65535) are then ids inside: pause stays an unprivileged id of the pod's own
       // range (host base + 65535), never its root, whose files and processes it has no need of.
       ...(cfg.userNamespace ? { userNamespace: cfg.userNamespace } : {}),
@@ -246,14 +288,15 @@ async function startPause(ctx: StartContext, cgroup: PodCgroup, namespaces: Name
   return started.pid;
 }
 
-/** CNI ADD in the pinned netns; the pod's hosts file gets its first IP. */
-async function attachNetwork(ctx: StartContext, netnsPath: string): Promise<void> {
+/** CNI ADD in the pinned netns (`loopbackUp`: createNetns brought lo up); the pod's hosts file gets its first IP. */
+async function attachNetwork(ctx: StartContext, netnsPath: string, loopbackUp: boolean): Promise<void> {
   const { deps, id, cfg, record, podRoot } = ctx;
   const ref = { id, name: cfg.name, namespace: cfg.namespace, uid: cfg.uid, netnsPath };
   // Registered before ADD: a failed or interrupted ADD may have left half an attachment.
   ctx.stack.push('tear down pod network', () => deps.network.tearDownPod(ref));
   const result = await deps.network.setUpPod({
     ...ref,
+    loopbackUp,
     portMappings: cfg.portMappings,
     ...(cfg.bandwidth ? { bandwidth: cfg.bandwidth } : {}),
     ...(cfg.dns ? { dns: cfg.dns } : {}),
