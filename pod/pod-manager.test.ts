@@ -153,9 +153,9 @@ describe('pod/pod-manager', () => {
     expect(status.verbose.cniResult).to.deep.include({ cniVersion: '1.0.0' });
     expect(Object.keys(status.verbose.stepTimingsMs)).to.have.members(['files', 'shm', 'cgroup', 'netns', 'pause', 'pin', 'cni', 'state']);
     const observed = h.steps.map(([s]) => s);
-    expect(observed.slice(0, 3)).to.have.members(['files', 'shm', 'cgroup']); // these run concurrently
+    expect(observed.slice(0, 4)).to.have.members(['files', 'shm', 'cgroup', 'netns']); // these run concurrently
     // A net.* sysctl: pause writes it before CNI makes eth0, so no overlap here.
-    expect(observed.slice(3)).to.deep.equal(['netns', 'pause', 'pin', 'cni', 'state']);
+    expect(observed.slice(4)).to.deep.equal(['pause', 'pin', 'cni', 'state']);
     expect(h.steps.every(([, seconds]) => seconds >= 0 && seconds < 5)).to.equal(true);
   });
 

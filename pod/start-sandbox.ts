@@ -89,13 +89,19 @@ export async function startSandbox(
       });
     },
   };
-  const cgroup = await prepareHostSide(ctx);
+  const hostSide = prepareHostSide(ctx);
   // A user namespace must own the pod's netns, so pause creates it then (and lo comes from CNI).
-  const netnsFirst = !hostNetwork && !cfg.userNamespace;
-  const netns = netnsFirst ? await ctx.timed('netns', () => createNetns(ctx)) : undefined;
-  const namespaces = podNamespaces(cfg, hostNetwork, netns !== undefined);
+  // Otherwise the netns is made as soon as the `creating` record is durable, beside files/shm/cgroup.
+  const netnsMade = !hostNetwork && !cfg.userNamespace ? hostSide.recordWritten.then(() => ctx.timed('netns', () => createNetns(ctx))) : Promise.resolve(undefined);
+  const overlap = !hostNetwork && !cfg.userNamespace && !hasNetSysctl(cfg.sysctls);
   const startPod = async (): Promise<number> => {
-    const pid = await ctx.timed('pause', () => startPause(ctx, cgroup, namespaces, netns));
+    // allSettled: every undo of both is on the stack before a failure of either unwinds them.
+    const [prepared, made] = await Promise.allSettled([hostSide.done, netnsMade]);
+    if (prepared.status === 'rejected') throw prepared.reason;
+    if (made.status === 'rejected') throw made.reason;
+    const netns = made.value;
+    const namespaces = podNamespaces(cfg, hostNetwork, netns !== undefined);
+    const pid = await ctx.timed('pause', () => startPause(ctx, prepared.value, namespaces, netns));
     await ctx.timed('pin', async () => {
       const pinned: NamespaceKind[] = cfg.userNamespace ? [...namespaces, 'user'] : namespaces;
       const paths = await pinNamespaces(deps.native, deps.runRoot, id, pid, pinned, (kind, file) =>
@@ -106,16 +112,21 @@ export async function startSandbox(
     return pid;
   };
   let pid: number;
-  if (netns !== undefined && !hasNetSysctl(cfg.sysctls)) {
-    // allSettled: both undo sets are on the stack before a failure of either unwinds them.
-    const [started, attached] = await Promise.allSettled([startPod(), ctx.timed('cni', () => attachNetwork(ctx, netns, true))]);
+  if (overlap) {
+    // CNI ADD runs from the moment the netns exists, while the host side and pause finish.
+    const attach = async (): Promise<void> => {
+      const netns = await netnsMade;
+      if (netns === undefined) return;
+      await ctx.timed('cni', () => attachNetwork(ctx, netns, true, hostSide.files));
+    };
+    const [started, attached] = await Promise.allSettled([startPod(), attach()]);
     if (started.status === 'rejected') throw started.reason;
     if (attached.status === 'rejected') throw attached.reason;
     pid = started.value;
   } else {
     pid = await startPod();
     const netnsPath = ctx.record.info.namespacePaths.net;
-    if (netnsPath) await ctx.timed('cni', () => attachNetwork(ctx, netnsPath, netns !== undefined));
+    if (netnsPath) await ctx.timed('cni', () => attachNetwork(ctx, netnsPath, !cfg.userNamespace, hostSide.files));
   }
   await ctx.timed('state', async () => {
     ctx.record.phase = 'ready';
@@ -179,19 +190,39 @@ function creatingRecord(
   };
 }
 
+/** The host side in flight: the record write, the files step, and all three steps settled. */
+interface HostSide {
+  /** The `creating` record is durable. */
+  recordWritten: Promise<void>;
+  /** The pod files exist (and their paths are in the record). */
+  files: Promise<void>;
+  /** files, shm and cgroup all settled; the pod cgroup, or the first failure. */
+  done: Promise<PodCgroup>;
+}
+
 /**
- * The files, shm and cgroup steps. They are independent and run concurrently (allSettled, so every
- * undo is on the stack before a failure unwinds it). The undo of the two dirs is pushed first so it
- * runs last, after shm is unmounted. The `creating` record is durable before the pod cgroup and
- * pause exist: recovery finds both only through it (the cgroup parent is in the record), so a crash
- * between them and the record would leak the cgroup.
+ * Starts the files, shm and cgroup steps. They are independent and run concurrently (allSettled,
+ * so every undo is on the stack before a failure unwinds it). The undo of the two dirs is pushed
+ * first (synchronously) so it runs last, after shm is unmounted. The `creating` record is durable
+ * before the pod cgroup, netns and pause exist: recovery finds them only through it (the cgroup
+ * parent is in the record), so a crash between them and the record would leak the cgroup.
  */
-async function prepareHostSide(ctx: StartContext): Promise<PodCgroup> {
-  const { deps, id, cfg, stack, record, volatileDir, podRoot } = ctx;
+function prepareHostSide(ctx: StartContext): HostSide {
+  const { deps, id, stack, volatileDir, record } = ctx;
   stack.push('delete pod state', () => deps.store.delete(id));
   stack.push('delete pod volatile dir', () => fs.rm(volatileDir, { recursive: true, force: true }));
-  await fs.mkdir(volatileDir, { recursive: true, mode: 0o711 });
-  const recordWritten = deps.store.put(record);
+  const dirMade = fs.mkdir(volatileDir, { recursive: true, mode: 0o711 });
+  const recordWritten = dirMade.then(() => deps.store.put(record));
+  const steps = dirMade.then(() => hostSideSteps(ctx, recordWritten));
+  const files = steps.then((s) => s.files);
+  // Handled here; callers that await them see the rejection themselves.
+  files.catch(() => undefined);
+  recordWritten.catch(() => undefined);
+  return { recordWritten, files, done: steps.then((s) => s.done) };
+}
+
+function hostSideSteps(ctx: StartContext, recordWritten: Promise<void>): { files: Promise<void>; done: Promise<PodCgroup> } {
+  const { deps, id, cfg, stack, record, volatileDir, podRoot } = ctx;
   const files = ctx.timed('files', async () => {
     const [, paths] = await Promise.all([
       recordWritten,
@@ -223,10 +254,12 @@ async function prepareHostSide(ctx: StartContext): Promise<PodCgroup> {
       return created;
     }),
   );
-  const settled = await Promise.allSettled([files, shm, cgroupStep]);
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return cgroupStep;
+  const done = Promise.allSettled([files, shm, cgroupStep]).then((settled) => {
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return cgroupStep;
+  });
+  return { files, done };
 }
 
 /** Makes and pins the pod's netns (lo up); its undo goes on the stack. */
@@ -288,8 +321,11 @@ async function startPause(ctx: StartContext, cgroup: PodCgroup, namespaces: Name
   return started.pid;
 }
 
-/** CNI ADD in the pinned netns (`loopbackUp`: createNetns brought lo up); the pod's hosts file gets its first IP. */
-async function attachNetwork(ctx: StartContext, netnsPath: string, loopbackUp: boolean): Promise<void> {
+/**
+ * CNI ADD in the pinned netns (`loopbackUp`: createNetns brought lo up); the pod's hosts file
+ * (once `files` made it) gets its first IP.
+ */
+async function attachNetwork(ctx: StartContext, netnsPath: string, loopbackUp: boolean, files: Promise<void>): Promise<void> {
   const { deps, id, cfg, record, podRoot } = ctx;
   const ref = { id, name: cfg.name, namespace: cfg.namespace, uid: cfg.uid, netnsPath };
   // Registered before ADD: a failed or interrupted ADD may have left half an attachment.
@@ -304,6 +340,7 @@ async function attachNetwork(ctx: StartContext, netnsPath: string, loopbackUp: b
   record.runtime.networkAttached = true;
   record.runtime.ips = result.ips;
   record.runtime.cniResult = result.raw;
+  await files;
   if (result.ips.length > 0) {
     await updateHostsWithIps(record.info.hostsPath, ctx.hostname, result.ips.slice(0, 1));
     // The rewrite is a new file: hand it to the pod's root again.
