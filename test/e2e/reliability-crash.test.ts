@@ -116,8 +116,10 @@ describe('e2e: reliability — SIGKILL in the middle of a request', function () 
       expect({ step: m.step, name: m.name, pid: m.pid }).to.deep.equal({ step, name, pid: b.pid });
       // A lease is on disk before ADD is over: wait for the cached result too, or the kill could
       // land mid-ADD (a different case, left to the randomized tests below).
-      const added = (): boolean =>
-        fs.readdirSync(path.join(b.root, 'cni', 'results')).some((f) => f.includes(m.podId) && fs.readFileSync(path.join(b.root, 'cni', 'results', f), 'utf8').includes('"added"'));
+      const added = (): boolean => {
+        const file = path.join(b.root, 'cni', 'results', `${m.podId}.json`);
+        return fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('"state":"added"');
+      };
       const matches = (t: ReturnType<typeof traces>): boolean =>
         Object.entries(expected).every(([key, value]) => JSON.stringify(t[key as keyof typeof t]) === JSON.stringify(value)) &&
         (expected.ipLeases !== 1 || added());
