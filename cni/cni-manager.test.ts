@@ -257,6 +257,14 @@ describe('cni/CniManager (fake plugins)', () => {
     expect(result.timingsMs).to.have.property('loopback');
   });
 
+  it('runs no loopback plugin when the pod says lo is up already', async () => {
+    await writeConf('10-test.conflist', chain);
+    const m = await manager({ loopback: true });
+    const result = await m.setUpPod(pod({ loopbackUp: true }));
+    expect((await plugins.calls()).map((c) => c.type)).to.not.include('loopback');
+    expect(result.timingsMs).to.not.have.property('loopback');
+  });
+
   it('uses the embedded default trimmed to what the pod needs', async () => {
     const m = await manager();
     expect(m.status()).to.deep.equal({ ready: true, networkName: 'berthdef' });

@@ -150,7 +150,7 @@ export class CniManager {
     return this.outcome.network;
   }
 
-  /** Attaches the pod to the network: ADD through the chain (and lo up); DEL again on failure. */
+  /** Attaches the pod to the network: ADD through the chain (and lo up unless it is already); DEL again on failure. */
   async setUpPod(pod: PodNetworkRequest): Promise<PodNetworkResult & { timingsMs: Record<string, number> }> {
     validatePodRef(pod);
     return this.locks.run(pod.id, async () => {
@@ -188,7 +188,7 @@ export class CniManager {
       const ctx = contextOf(record, record.netnsPath);
       // The chain (the longer of the two) first, then loopback, both at once.
       const chain = addChain(config, ctx, settings);
-      const loopback = this.loopbackAvailable
+      const loopback = this.loopbackAvailable && !pod.loopbackUp
         ? timedInto(timingsMs, 'loopback', () => bringUpLoopback(this.runner, this.opts.pluginDirs, pod.id, pod.netnsPath, this.timeoutMs))
         : Promise.resolve();
       const [chainOut, loopbackOut] = await Promise.allSettled([chain, loopback]);

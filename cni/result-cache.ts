@@ -36,9 +36,14 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 export class ResultCache {
   constructor(private readonly dir: string) {}
 
-  /** Creates the directory. */
+  /**
+   * Creates the directory and deletes temp files of atomic writes a crash interrupted (no write
+   * runs yet: this is called once, before the first pod).
+   */
   async init(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const names = await fs.readdir(this.dir);
+    await Promise.all(names.filter((n) => /^\..+\.json\.tmp-/.test(n)).map((n) => fs.rm(path.join(this.dir, n), { force: true })));
   }
 
   /** The record of `podId`, or undefined. */

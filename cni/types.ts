@@ -39,6 +39,8 @@ export type PodNetworkRequest = CniPodRef & {
   portMappings: PortMapping[];
   bandwidth?: PodBandwidth;
   dns?: PodDns;
+  /** `lo` is up in the netns already (the pod layer made the namespace natively): skip the loopback plugin. */
+  loopbackUp?: boolean;
 };
 
 /** What setUpPod returns. */

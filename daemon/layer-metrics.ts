@@ -43,7 +43,7 @@ export interface PodStepMetrics {
   observeStep(step: string, seconds: number): void;
 }
 
-/** Duration of each RunPodSandbox step (files, shm, cgroup, pause, pin, cni, state). */
+/** Duration of each RunPodSandbox step (files, shm, cgroup, netns, pause, pin, cni, state). */
 export function podStartStepMetrics(registry: Registry): PodStepMetrics {
   const steps = new Histogram({ name: `${PREFIX}_pod_start_step_seconds`, help: 'Duration of each RunPodSandbox step in seconds.', labelNames: ['step'], buckets: STEP_BUCKETS, registers: [registry] });
   return { observeStep: (step, s) => steps.observe({ step }, s) };

@@ -33,6 +33,7 @@ export interface RawAddon {
   lgetxattr(path: string, name: string): Promise<Buffer | undefined>;
   llistxattr(path: string): Promise<string[]>;
   startPause(spec: PauseSpec): Promise<number>;
+  createNetns(pinPath: string): Promise<void>;
   idmapMount(source: string, target: string, userns: string | UserNamespaceMaps, readOnly: boolean): Promise<void>;
   watchExit(pid: number, onExit: () => void): { close(): void };
   watchChild(pid: number, onExit: ChildExitCallback): { close(): void };
@@ -58,6 +59,7 @@ const RAW_OP_SET: Readonly<Record<Exclude<keyof RawAddon, 'abiVersion'>, true>> 
   lgetxattr: true,
   llistxattr: true,
   startPause: true,
+  createNetns: true,
   idmapMount: true,
   watchExit: true,
   watchChild: true,

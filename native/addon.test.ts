@@ -106,6 +106,11 @@ describe('native/addon argument checks at the C++ entry (no root needed)', () =>
     expect(() => addon.startPause({ ...VALID_SPEC, sysctls: { 'net./..x': '1' } })).to.throw(TypeError, /invalid sysctl name/);
     expect(() => addon.startPause({ ...VALID_SPEC, sysctls: { 'net.x': 1 } })).to.throw(TypeError, /string value/);
     expect(() => addon.startPause({ ...VALID_SPEC, logFile: 'pause.log' })).to.throw(TypeError, /logFile must be an absolute/);
+    expect(() => addon.startPause({ ...VALID_SPEC, netns: 'ns/net' })).to.throw(TypeError, /netns must be an absolute path/);
+    expect(() => addon.startPause({ ...VALID_SPEC, namespaces: ['net'], netns: '/run/ns/net/x' })).to.throw(TypeError, /exclude each other/);
+    const maps = { uids: [{ containerId: 0, hostId: 100000, length: 65536 }], gids: [{ containerId: 0, hostId: 100000, length: 65536 }] };
+    expect(() => addon.startPause({ ...VALID_SPEC, namespaces: [], netns: '/run/ns/net/x', userNamespace: maps })).to.throw(TypeError, /cannot be combined/);
+    expect(() => addon.createNetns('relative')).to.throw(TypeError, 'createNetns: pinPath must be an absolute path');
   });
 
   it('rejects a failing syscall with code, errno, and the operation and path in the message', async () => {

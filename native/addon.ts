@@ -146,6 +146,10 @@ export class AddonNativeBinding implements NativeBinding {
     return { pid };
   }
 
+  createNetns(pinPath: string): Promise<void> {
+    return call(() => this.addon.createNetns(pinPath));
+  }
+
   /** Throws NativeError (code 'ESRCH') synchronously when the process is already gone. */
   watchExit(pid: number, onExit: () => void): ExitWatch {
     try {

@@ -73,6 +73,11 @@ export interface PauseSpec {
    * includes 'user'); uid/gid are ids inside it. Absent: the host's user namespace.
    */
   readonly userNamespace?: UserNamespaceMaps;
+  /**
+   * An existing network namespace (a pin from createNetns) pause joins instead of creating one:
+   * 'net' is then not in `namespaces`. Not allowed with `userNamespace`.
+   */
+  readonly netns?: string;
 }
 
 /** The started pause process. */
@@ -181,6 +186,11 @@ export interface NativeBinding {
    * outlives berthd and is reaped by init), and resolves once it has exec'd.
    */
   startPause(spec: PauseSpec): Promise<PauseProcess>;
+  /**
+   * A new network namespace with `lo` up, pinned by a bind mount on `pinPath` (an existing empty
+   * file); made by a throwaway thread, so no other work ever runs in it.
+   */
+  createNetns(pinPath: string): Promise<void>;
   /**
    * An idmapped bind mount of `source` on `target` (nosuid, nodev; read-only when asked): ids on
    * disk appear shifted by the maps of `userns`, a user namespace file (a pod's pin) or maps for

@@ -30,6 +30,8 @@ export type PodNetworkSetup = PodNetworkRef & {
   portMappings: PodPortMapping[];
   bandwidth?: { ingressBps?: number; egressBps?: number };
   dns?: { servers: string[]; searches: string[]; options: string[] };
+  /** `lo` is up in the netns already (createNetns did it): no loopback plugin needed. */
+  loopbackUp?: boolean;
 };
 
 /** Pod networking (CNI ADD/DEL/CHECK). */
@@ -41,7 +43,7 @@ export interface PodNetwork {
 }
 
 /** The native operations pod/ uses. */
-export type PodNativeOps = Pick<NativeBinding, 'mount' | 'unmount' | 'startPause' | 'watchExit'>;
+export type PodNativeOps = Pick<NativeBinding, 'mount' | 'unmount' | 'startPause' | 'createNetns' | 'watchExit'>;
 
 /** Stops/removes the containers of a pod; the daemon sets the container layer's implementation. */
 export interface PodContainersHook {

@@ -43,6 +43,29 @@ export async function pinNamespaces(
   return paths;
 }
 
+/**
+ * A new network namespace with `lo` up, pinned at the pod's net pin before pause exists, so CNI
+ * ADD can run while pause starts; `onPinned` registers its undo once the pin exists.
+ */
+export async function createPinnedNetns(
+  native: PodNativeOps,
+  runRoot: string,
+  podId: string,
+  onPinned: (file: string) => void,
+): Promise<string> {
+  const file = pinPath(runRoot, 'net', podId);
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o711 });
+  await fs.writeFile(file, '', { mode: 0o444, flag: 'w' });
+  try {
+    await native.createNetns(file);
+  } catch (err) {
+    await fs.rm(file, { force: true });
+    throw new RuntimeError(`create network namespace of pod ${podId}`, { cause: err });
+  }
+  onPinned(file);
+  return file;
+}
+
 /** Unmounts and deletes one pin file; fine when it is already gone. */
 export async function unpinNamespace(native: PodNativeOps, file: string): Promise<void> {
   try {

@@ -23,7 +23,7 @@ describe('pod/pod-manager with FakeNativeBinding', () => {
   });
   afterEach(() => manager.close());
 
-  it('mounts shm, starts pause in net+uts+ipc+pid, pins four namespaces; remove undoes all of it', async () => {
+  it('mounts shm, makes a netns, starts pause in it and new uts+ipc+pid, pins four namespaces; remove undoes all of it', async () => {
     const id = await manager.runPodSandbox(
       {
         metadata: { name: 'p', namespace: 'n', uid: 'u' },
@@ -33,13 +33,14 @@ describe('pod/pod-manager with FakeNativeBinding', () => {
       '',
     );
     const [spec] = native.callsOf('startPause')[0].args as [PauseSpec];
-    expect(spec.namespaces).to.have.members(['net', 'uts', 'ipc', 'pid']);
-    expect(spec).to.deep.include({ hostname: 'p-host', uid: 65535, gid: 65535, sysctls: { 'kernel.msgmax': '65536' } });
+    expect(spec.namespaces).to.have.members(['uts', 'ipc', 'pid']);
+    expect(spec).to.deep.include({ hostname: 'p-host', uid: 65535, gid: 65535, sysctls: { 'kernel.msgmax': '65536' }, netns: path.join(dir, 'run/ns/net', id) });
     const pid = native.liveProcesses()[0].pid;
     const mounts = native.activeMounts().map((m) => `${m.fstype} ${m.source} -> ${path.relative(dir, m.target)}`);
     expect(mounts).to.have.members([
       `tmpfs shm -> run/pods/${id}/shm`,
-      ...['net', 'uts', 'ipc', 'pid'].map((k) => `none /proc/${pid}/ns/${k} -> run/ns/${k}/${id}`),
+      `nsfs net -> run/ns/net/${id}`,
+      ...['uts', 'ipc', 'pid'].map((k) => `none /proc/${pid}/ns/${k} -> run/ns/${k}/${id}`),
     ]);
     expect(native.callsOf('watchExit')).to.have.length(1);
 

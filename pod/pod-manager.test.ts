@@ -102,7 +102,7 @@ describe('pod/pod-manager', () => {
     rmSync(h.dir, { recursive: true, force: true });
   });
 
-  it('runs a pod: files, shm, cgroup, pause, pins, CNI, state', async () => {
+  it('runs a pod: files, shm, cgroup, netns, pause, pins, CNI, state', async () => {
     const id = await h.manager.runPodSandbox(podConfig(), '');
     expect(id).to.match(/^[0-9a-f]{64}$/);
     const info = h.manager.getSandbox(id)!;
@@ -117,8 +117,9 @@ describe('pod/pod-manager', () => {
     expect(shm.flags).to.have.members(['nosuid', 'nodev', 'noexec']);
 
     const spec = h.native.startedPauses()[0];
-    expect(spec.namespaces).to.have.members(['net', 'uts', 'ipc', 'pid']);
-    expect(spec).to.deep.include({ hostname: 'web', uid: 65535, gid: 65535, executable: '/usr/libexec/berth/pause' });
+    // The netns exists before pause (lo up, pinned); pause joins it and creates the others.
+    expect(spec.namespaces).to.have.members(['uts', 'ipc', 'pid']);
+    expect(spec).to.deep.include({ hostname: 'web', uid: 65535, gid: 65535, executable: '/usr/libexec/berth/pause', netns: path.join(h.runRoot, 'ns/net', id) });
     expect(spec.sysctls).to.deep.equal({ 'net.ipv4.ip_unprivileged_port_start': '0' });
     expect(spec.cgroupProcs).to.deep.equal([
       path.join(h.cgroupRoot, 'cpu/kubepods/pod1', `berth-pod-${id.slice(0, 12)}`, 'cgroup.procs'),
@@ -129,14 +130,16 @@ describe('pod/pod-manager', () => {
 
     const pid = h.manager.podSandboxStatus(id).verbose.pausePid!;
     // No namespace options: every namespace is the pod's own (POD), pid included.
-    for (const kind of ['net', 'uts', 'ipc', 'pid'] as const) {
+    for (const kind of ['uts', 'ipc', 'pid'] as const) {
       const pin = path.join(h.runRoot, 'ns', kind, id);
       expect(info.namespacePaths[kind]).to.equal(pin);
       expect(h.native.mountAt(pin)).to.deep.include({ source: `/proc/${pid}/ns/${kind}`, flags: ['bind'] });
     }
+    expect(info.namespacePaths.net).to.equal(path.join(h.runRoot, 'ns/net', id));
+    expect(h.native.mountAt(info.namespacePaths.net!)).to.deep.include({ fstype: 'nsfs' });
 
     const setUp = h.network.setUps[0];
-    expect(setUp).to.deep.include({ id, name: 'web', namespace: 'default', uid: 'uid-web', netnsPath: info.namespacePaths.net });
+    expect(setUp).to.deep.include({ id, name: 'web', namespace: 'default', uid: 'uid-web', netnsPath: info.namespacePaths.net, loopbackUp: true });
     expect(setUp.portMappings).to.deep.equal([{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }]);
     expect(setUp.bandwidth).to.deep.equal({ ingressBps: 10_000_000 });
     expect(setUp.dns).to.deep.equal({ servers: ['10.96.0.10'], searches: ['default.svc.cluster.local'], options: ['ndots:5'] });
@@ -148,10 +151,11 @@ describe('pod/pod-manager', () => {
     expect(status.ips).to.deep.equal(['10.99.0.2']);
     expect(status.verbose.netnsPath).to.equal(info.namespacePaths.net);
     expect(status.verbose.cniResult).to.deep.include({ cniVersion: '1.0.0' });
-    expect(Object.keys(status.verbose.stepTimingsMs)).to.have.members(['files', 'shm', 'cgroup', 'pause', 'pin', 'cni', 'state']);
+    expect(Object.keys(status.verbose.stepTimingsMs)).to.have.members(['files', 'shm', 'cgroup', 'netns', 'pause', 'pin', 'cni', 'state']);
     const observed = h.steps.map(([s]) => s);
-    expect(observed.slice(0, 3)).to.have.members(['files', 'shm', 'cgroup']); // these run concurrently
-    expect(observed.slice(3)).to.deep.equal(['pause', 'pin', 'cni', 'state']);
+    expect(observed.slice(0, 4)).to.have.members(['files', 'shm', 'cgroup', 'netns']); // these run concurrently
+    // A net.* sysctl: pause writes it before CNI makes eth0, so no overlap here.
+    expect(observed.slice(4)).to.deep.equal(['pause', 'pin', 'cni', 'state']);
     expect(h.steps.every(([, seconds]) => seconds >= 0 && seconds < 5)).to.equal(true);
   });
 
@@ -218,7 +222,16 @@ describe('pod/pod-manager', () => {
       inject: (h) => rmSync(path.join(h.cgroupRoot, 'unified'), { recursive: true }),
       heal: (h) => mkdirSync(path.join(h.cgroupRoot, 'unified')),
     },
+    { step: 'netns', inject: (h) => h.native.fail('createNetns', 'ENOMEM', 1) },
     { step: 'pause', inject: (h) => h.native.fail('startPause', 'EPERM', 1) },
+    {
+      // No net.* sysctl: CNI ADD runs (and attaches) while pause fails.
+      step: 'pause while CNI ADD runs',
+      inject: (h, config) => {
+        config.linux!.sysctls = {};
+        h.native.fail('startPause', 'EPERM', 1);
+      },
+    },
     { step: 'pause exiting at once', inject: (h) => (h.native.pauseExitsAtOnce = true), heal: (h) => (h.native.pauseExitsAtOnce = false) },
     { step: 'pin', inject: (h) => h.native.fail('mount', 'EINVAL', 1, ([, target, fstype]) => fstype === 'none' && String(target).includes('/ns/ipc/')) },
     { step: 'cni', inject: (h) => (h.network.failSetUp = new Error('plugin bridge failed')), heal: (h) => (h.network.failSetUp = undefined) },
@@ -226,6 +239,15 @@ describe('pod/pod-manager', () => {
       step: 'cni after a partial attach',
       inject: (h) => {
         h.network.failSetUp = new Error('plugin portmap failed');
+        h.network.attachBeforeFailing = true;
+      },
+      heal: (h) => (h.network.failSetUp = undefined),
+    },
+    {
+      step: 'cni while pause starts',
+      inject: (h, config) => {
+        config.linux!.sysctls = {};
+        h.network.failSetUp = new Error('plugin bridge failed');
         h.network.attachBeforeFailing = true;
       },
       heal: (h) => (h.network.failSetUp = undefined),
@@ -320,5 +342,53 @@ describe('pod/pod-manager', () => {
     expect((caught as Error).message).to.match(/^runtime_handler/);
     expect(h.native.calls).to.deep.equal([]);
     expect(leftovers(h)).to.deep.equal(NOTHING);
+  });
+
+  describe('CNI ADD and pause', () => {
+    /** Holds every startPause until `release` is called. */
+    function holdPause(): { release: () => void } {
+      let release = (): void => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const start = h.native.startPause.bind(h.native);
+      h.native.startPause = async (spec) => {
+        await gate;
+        return start(spec);
+      };
+      return { release };
+    }
+
+    it('without net.* sysctls, CNI ADD runs in the new netns while pause is still starting', async () => {
+      const held = holdPause();
+      const running = h.manager.runPodSandbox(podConfig('web', 0, { linux: { cgroupParent: '/kubepods/pod1', sysctls: { 'kernel.msgmax': '65536' } } }), '');
+      const deadline = Date.now() + 2000;
+      while (h.network.setUps.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(h.network.setUps, 'ADD began before pause was started').to.have.length(1);
+      expect(h.native.startedPauses()).to.have.length(0);
+      held.release();
+      const id = await running;
+      expect(h.network.setUps[0]).to.deep.include({ netnsPath: path.join(h.runRoot, 'ns/net', id), loopbackUp: true });
+      expect(h.manager.getSandbox(id)?.state).to.equal('ready');
+    });
+
+    it('with a net.* sysctl, CNI ADD waits until pause (which writes it) has started', async () => {
+      const held = holdPause();
+      const running = h.manager.runPodSandbox(podConfig(), '');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(h.network.setUps).to.have.length(0);
+      held.release();
+      await running;
+      expect(h.network.setUps).to.have.length(1);
+    });
+
+    it('host network pods get no netns of their own', async () => {
+      const id = await h.manager.runPodSandbox(
+        podConfig('host', 0, { linux: { cgroupParent: '/kubepods/pod1', securityContext: { namespaceOptions: { network: NamespaceMode.NODE } } } }),
+        '',
+      );
+      expect(h.native.callsOf('createNetns')).to.have.length(0);
+      expect(h.native.startedPauses()[0]).to.not.have.property('netns');
+      expect(h.network.setUps).to.have.length(0);
+      expect(h.manager.getSandbox(id)?.namespacePaths.net).to.equal(undefined);
+    });
   });
 });

@@ -59,6 +59,9 @@ describe('pod/pod-manager: user namespaces (FakeNativeBinding)', () => {
     const [spec] = native.callsOf('startPause')[0].args as [PauseSpec];
     expect(spec.userNamespace).to.deep.equal({ uids: [range], gids: [range] });
     expect(spec.namespaces, "'user' is not a namespace pause is asked to clone: the maps say so").to.have.members(['net', 'uts', 'ipc', 'pid']);
+    // Its user namespace must own the netns, so pause makes it (no netns made before it).
+    expect(spec).to.not.have.property('netns');
+    expect(native.callsOf('createNetns')).to.have.length(0);
     const pid = native.liveProcesses()[0].pid;
     const mounts = native.activeMounts();
     expect(mounts.map((m) => `${m.source} -> ${path.relative(dir, m.target)}`)).to.include(`/proc/${pid}/ns/user -> run/ns/user/${id}`);

@@ -32,18 +32,18 @@ describe('pod/start-sandbox: order of the durable record', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the `creating` record is on disk before the pod cgroup is made (recovery finds the cgroup through it)', async () => {
+  /** A manager on fakes, with a v2 hierarchy under the temp dir. */
+  async function fakeManager(native: FakeNativeBinding, network: FakePodNetwork): Promise<{ manager: PodManager; root: string; cgroupRoot: string }> {
     const root = path.join(dir, 'root');
     const cgroupRoot = path.join(dir, 'cgroup');
     mkdirSync(path.join(cgroupRoot, 'unified'), { recursive: true });
     writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
     writeFileSync(path.join(dir, 'hosts'), '127.0.0.1 localhost\n');
-    const native = new FakeNativeBinding();
     const manager = await PodManager.create({
       root,
       runRoot: path.join(dir, 'run'),
       native,
-      network: new FakePodNetwork(),
+      network,
       processes: new FakeProcesses(native),
       pauseExecutable: '/usr/libexec/berth/pause',
       runtimeHandlers: ['runc'],
@@ -54,6 +54,11 @@ describe('pod/start-sandbox: order of the durable record', () => {
       hostHosts: path.join(dir, 'hosts'),
       killTimeoutMs: 1000,
     });
+    return { manager, root, cgroupRoot };
+  }
+
+  it('the `creating` record is on disk before the pod cgroup is made (recovery finds the cgroup through it)', async () => {
+    const { manager, root, cgroupRoot } = await fakeManager(new FakeNativeBinding(), new FakePodNetwork());
     const marker = path.join(dir, 'marker.json');
     process.env[TEST_PAUSE_STEP_ENV] = 'cgroup';
     process.env[TEST_PAUSE_MARKER_ENV] = marker;
@@ -67,5 +72,27 @@ describe('pod/start-sandbox: order of the durable record', () => {
     unlinkSync(marker);
     expect(await running).to.equal(podId);
     expect(readdirSync(path.join(cgroupRoot, 'unified', 'kubepods', 'pod1'))).to.deep.equal([`berth-pod-${podId.slice(0, 12)}`]);
+  });
+
+  it('the netns and CNI ADD start once the record is durable, without waiting for the pod cgroup', async () => {
+    const native = new FakeNativeBinding();
+    const network = new FakePodNetwork();
+    const { manager, root } = await fakeManager(native, network);
+    const marker = path.join(dir, 'marker.json');
+    process.env[TEST_PAUSE_STEP_ENV] = 'cgroup';
+    process.env[TEST_PAUSE_MARKER_ENV] = marker;
+    const running = manager.runPodSandbox({ metadata: { name: 'web', namespace: 'default', uid: 'u1', attempt: 0 }, linux: { cgroupParent: '/kubepods/pod1' } }, undefined);
+    await waitForFile(marker);
+    const { podId } = JSON.parse(readFileSync(marker, 'utf8')) as TestPauseMarker;
+    const deadline = Date.now() + 2000;
+    while (network.setUps.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(network.setUps.map((s) => s.id), 'ADD while the cgroup step waits').to.deep.equal([podId]);
+    expect(native.callsOf('createNetns')).to.have.length(1);
+    expect(native.callsOf('startPause')).to.have.length(0);
+    const record = JSON.parse(readFileSync(path.join(root, 'pods', podId, 'state.json'), 'utf8')) as { phase: string };
+    expect(record.phase).to.equal('creating');
+    unlinkSync(marker);
+    expect(await running).to.equal(podId);
+    expect(manager.getSandbox(podId)?.state).to.equal('ready');
   });
 });

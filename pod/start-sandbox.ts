@@ -4,10 +4,14 @@
  *   files  - state dir with a `creating` record, volatile dir, hostname/hosts/resolv.conf
  *   shm    - /dev/shm tmpfs (unless ipc NODE)
  *   cgroup - the pod cgroup in every hierarchy
- *   pause  - native pause in the new namespaces (a new user namespace first, when asked), exit watch
+ *   netns  - a new netns with lo up, pinned under <run-root>/ns (pod network, no user namespace)
+ *   pause  - native pause in the new namespaces (a new user namespace first, when asked; joining
+ *            the netns of the step before when there is one), exit watch
  *   pin    - bind mounts of /proc/<pause>/ns/* under <run-root>/ns
  *   cni    - CNI ADD in the pinned netns (skipped for network NODE), hosts gets the pod IPs
  *   state  - the `ready` record
+ * With a netns made first, cni runs while pause and pin do (their wall times overlap), unless
+ * the pod has net.* sysctls: those must be in place before CNI creates the pod's interface.
  */
 import { promises as fs } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
@@ -18,7 +22,7 @@ import { timeAsync } from '../common/timed';
 import { Logger } from '../common/logger';
 import type { NamespaceKind } from '../native/binding';
 import { PodNativeOps, PodNetwork, PodStartObserver, ProcessControl } from './dependencies';
-import { unpinNamespace, pinNamespaces } from './namespace-pins';
+import { createPinnedNetns, pinNamespaces, unpinNamespace } from './namespace-pins';
 import { PodCgroup, PodCgroups, podCgroupName } from './pod-cgroups';
 import { updateHostsWithIps, writePodFiles } from './pod-files';
 import { SANDBOX_RECORD_VERSION, SandboxRecord, SandboxStore } from './sandbox-store';
@@ -85,17 +89,45 @@ export async function startSandbox(
       });
     },
   };
-  const cgroup = await prepareHostSide(ctx);
-  const namespaces = podNamespaces(cfg, hostNetwork);
-  const pid = await ctx.timed('pause', () => startPause(ctx, cgroup, namespaces));
-  await ctx.timed('pin', async () => {
-    const pinned: NamespaceKind[] = cfg.userNamespace ? [...namespaces, 'user'] : namespaces;
-    ctx.record.info.namespacePaths = await pinNamespaces(deps.native, deps.runRoot, id, pid, pinned, (kind, file) =>
-      stack.push(`unpin ${kind} namespace`, () => unpinNamespace(deps.native, file)),
-    );
-  });
-  const netnsPath = ctx.record.info.namespacePaths.net;
-  if (netnsPath) await ctx.timed('cni', () => attachNetwork(ctx, netnsPath));
+  const hostSide = prepareHostSide(ctx);
+  // A user namespace must own the pod's netns, so pause creates it then (and lo comes from CNI).
+  // Otherwise the netns is made as soon as the `creating` record is durable, beside files/shm/cgroup.
+  const netnsMade = !hostNetwork && !cfg.userNamespace ? hostSide.recordWritten.then(() => ctx.timed('netns', () => createNetns(ctx))) : Promise.resolve(undefined);
+  const overlap = !hostNetwork && !cfg.userNamespace && !hasNetSysctl(cfg.sysctls);
+  const startPod = async (): Promise<number> => {
+    // allSettled: every undo of both is on the stack before a failure of either unwinds them.
+    const [prepared, made] = await Promise.allSettled([hostSide.done, netnsMade]);
+    if (prepared.status === 'rejected') throw prepared.reason;
+    if (made.status === 'rejected') throw made.reason;
+    const netns = made.value;
+    const namespaces = podNamespaces(cfg, hostNetwork, netns !== undefined);
+    const pid = await ctx.timed('pause', () => startPause(ctx, prepared.value, namespaces, netns));
+    await ctx.timed('pin', async () => {
+      const pinned: NamespaceKind[] = cfg.userNamespace ? [...namespaces, 'user'] : namespaces;
+      const paths = await pinNamespaces(deps.native, deps.runRoot, id, pid, pinned, (kind, file) =>
+        stack.push(`unpin ${kind} namespace`, () => unpinNamespace(deps.native, file)),
+      );
+      Object.assign(ctx.record.info.namespacePaths, paths);
+    });
+    return pid;
+  };
+  let pid: number;
+  if (overlap) {
+    // CNI ADD runs from the moment the netns exists, while the host side and pause finish.
+    const attach = async (): Promise<void> => {
+      const netns = await netnsMade;
+      if (netns === undefined) return;
+      await ctx.timed('cni', () => attachNetwork(ctx, netns, true, hostSide.files));
+    };
+    const [started, attached] = await Promise.allSettled([startPod(), attach()]);
+    if (started.status === 'rejected') throw started.reason;
+    if (attached.status === 'rejected') throw attached.reason;
+    pid = started.value;
+  } else {
+    pid = await startPod();
+    const netnsPath = ctx.record.info.namespacePaths.net;
+    if (netnsPath) await ctx.timed('cni', () => attachNetwork(ctx, netnsPath, !cfg.userNamespace, hostSide.files));
+  }
   await ctx.timed('state', async () => {
     ctx.record.phase = 'ready';
     await deps.store.put(ctx.record);
@@ -158,19 +190,39 @@ function creatingRecord(
   };
 }
 
+/** The host side in flight: the record write, the files step, and all three steps settled. */
+interface HostSide {
+  /** The `creating` record is durable. */
+  recordWritten: Promise<void>;
+  /** The pod files exist (and their paths are in the record). */
+  files: Promise<void>;
+  /** files, shm and cgroup all settled; the pod cgroup, or the first failure. */
+  done: Promise<PodCgroup>;
+}
+
 /**
- * The files, shm and cgroup steps. They are independent and run concurrently (allSettled, so every
- * undo is on the stack before a failure unwinds it). The undo of the two dirs is pushed first so it
- * runs last, after shm is unmounted. The `creating` record is durable before the pod cgroup and
- * pause exist: recovery finds both only through it (the cgroup parent is in the record), so a crash
- * between them and the record would leak the cgroup.
+ * Starts the files, shm and cgroup steps. They are independent and run concurrently (allSettled,
+ * so every undo is on the stack before a failure unwinds it). The undo of the two dirs is pushed
+ * first (synchronously) so it runs last, after shm is unmounted. The `creating` record is durable
+ * before the pod cgroup, netns and pause exist: recovery finds them only through it (the cgroup
+ * parent is in the record), so a crash between them and the record would leak the cgroup.
  */
-async function prepareHostSide(ctx: StartContext): Promise<PodCgroup> {
-  const { deps, id, cfg, stack, record, volatileDir, podRoot } = ctx;
+function prepareHostSide(ctx: StartContext): HostSide {
+  const { deps, id, stack, volatileDir, record } = ctx;
   stack.push('delete pod state', () => deps.store.delete(id));
   stack.push('delete pod volatile dir', () => fs.rm(volatileDir, { recursive: true, force: true }));
-  await fs.mkdir(volatileDir, { recursive: true, mode: 0o711 });
-  const recordWritten = deps.store.put(record);
+  const dirMade = fs.mkdir(volatileDir, { recursive: true, mode: 0o711 });
+  const recordWritten = dirMade.then(() => deps.store.put(record));
+  const steps = dirMade.then(() => hostSideSteps(ctx, recordWritten));
+  const files = steps.then((s) => s.files);
+  // Handled here; callers that await them see the rejection themselves.
+  files.catch(() => undefined);
+  recordWritten.catch(() => undefined);
+  return { recordWritten, files, done: steps.then((s) => s.done) };
+}
+
+function hostSideSteps(ctx: StartContext, recordWritten: Promise<void>): { files: Promise<void>; done: Promise<PodCgroup> } {
+  const { deps, id, cfg, stack, record, volatileDir, podRoot } = ctx;
   const files = ctx.timed('files', async () => {
     const [, paths] = await Promise.all([
       recordWritten,
@@ -202,23 +254,45 @@ async function prepareHostSide(ctx: StartContext): Promise<PodCgroup> {
       return created;
     }),
   );
-  const settled = await Promise.allSettled([files, shm, cgroupStep]);
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return cgroupStep;
+  const done = Promise.allSettled([files, shm, cgroupStep]).then((settled) => {
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return cgroupStep;
+  });
+  return { files, done };
 }
 
-/** The namespaces pause creates for the pod (the user namespace is the native layer's own step). */
-function podNamespaces(cfg: ValidatedPodConfig, hostNetwork: boolean): NamespaceKind[] {
+/** Makes and pins the pod's netns (lo up); its undo goes on the stack. */
+async function createNetns(ctx: StartContext): Promise<string> {
+  const { deps, id, stack, record } = ctx;
+  const file = await createPinnedNetns(deps.native, deps.runRoot, id, (pin) =>
+    stack.push('unpin net namespace', () => unpinNamespace(deps.native, pin)),
+  );
+  record.info.namespacePaths.net = file;
+  return file;
+}
+
+/** Whether a sysctl is of the network namespace (it must precede the pod's interfaces). */
+function hasNetSysctl(sysctls: Readonly<Record<string, string>>): boolean {
+  // validateSysctls hands them over in dot form.
+  return Object.keys(sysctls).some((name) => name.startsWith('net.'));
+}
+
+/**
+ * The namespaces pause creates for the pod (the user namespace is the native layer's own step);
+ * without 'net' when it joins one made before.
+ */
+function podNamespaces(cfg: ValidatedPodConfig, hostNetwork: boolean, netnsMade: boolean): NamespaceKind[] {
   const namespaces: NamespaceKind[] = [];
-  if (!hostNetwork) namespaces.push('net', 'uts');
+  if (!hostNetwork && !netnsMade) namespaces.push('net');
+  if (!hostNetwork) namespaces.push('uts');
   if (cfg.modes.ipc === 'pod') namespaces.push('ipc');
   if (cfg.modes.pid === 'pod') namespaces.push('pid');
   return namespaces;
 }
 
-/** Starts pause in new namespaces inside the pod cgroup and watches it; returns its pid. */
-async function startPause(ctx: StartContext, cgroup: PodCgroup, namespaces: NamespaceKind[]): Promise<number> {
+/** Starts pause in new namespaces (joining `netns` if given) inside the pod cgroup and watches it; returns its pid. */
+async function startPause(ctx: StartContext, cgroup: PodCgroup, namespaces: NamespaceKind[], netns: string | undefined): Promise<number> {
   const { deps, id, cfg } = ctx;
   let started: { pid: number };
   try {
@@ -232,6 +306,7 @@ async function startPause(ctx: StartContext, cgroup: PodCgroup, namespaces: Name
       denyDevicesCgroups: cgroup.v2Dirs,
       sysctls: cfg.sysctls,
       logFile: path.join(ctx.volatileDir, 'pause.log'),
+      ...(netns !== undefined ? { netns } : {}),
       // uid/gid (65535) are then ids inside: pause stays an unprivileged id of the pod's own
       // range (host base + 65535), never its root, whose files and processes it has no need of.
       ...(cfg.userNamespace ? { userNamespace: cfg.userNamespace } : {}),
@@ -246,14 +321,18 @@ async function startPause(ctx: StartContext, cgroup: PodCgroup, namespaces: Name
   return started.pid;
 }
 
-/** CNI ADD in the pinned netns; the pod's hosts file gets its first IP. */
-async function attachNetwork(ctx: StartContext, netnsPath: string): Promise<void> {
+/**
+ * CNI ADD in the pinned netns (`loopbackUp`: createNetns brought lo up); the pod's hosts file
+ * (once `files` made it) gets its first IP.
+ */
+async function attachNetwork(ctx: StartContext, netnsPath: string, loopbackUp: boolean, files: Promise<void>): Promise<void> {
   const { deps, id, cfg, record, podRoot } = ctx;
   const ref = { id, name: cfg.name, namespace: cfg.namespace, uid: cfg.uid, netnsPath };
   // Registered before ADD: a failed or interrupted ADD may have left half an attachment.
   ctx.stack.push('tear down pod network', () => deps.network.tearDownPod(ref));
   const result = await deps.network.setUpPod({
     ...ref,
+    loopbackUp,
     portMappings: cfg.portMappings,
     ...(cfg.bandwidth ? { bandwidth: cfg.bandwidth } : {}),
     ...(cfg.dns ? { dns: cfg.dns } : {}),
@@ -261,6 +340,7 @@ async function attachNetwork(ctx: StartContext, netnsPath: string): Promise<void
   record.runtime.networkAttached = true;
   record.runtime.ips = result.ips;
   record.runtime.cniResult = result.raw;
+  await files;
   if (result.ips.length > 0) {
     await updateHostsWithIps(record.info.hostsPath, ctx.hostname, result.ips.slice(0, 1));
     // The rewrite is a new file: hand it to the pod's root again.

@@ -95,7 +95,7 @@ export interface SandboxInfo extends SandboxPaths {
 }
 
 /** Names of the timed steps of RunPodSandbox (also the metric label values). */
-export type PodStartStep = 'files' | 'shm' | 'cgroup' | 'pause' | 'pin' | 'cni' | 'state';
+export type PodStartStep = 'files' | 'shm' | 'cgroup' | 'netns' | 'pause' | 'pin' | 'cni' | 'state';
 
 /** Everything PodSandboxStatus reports, verbose details included. */
 export interface SandboxStatusView extends SandboxInfo {

@@ -14,6 +14,7 @@ constexpr void (*kRegisterOps[])(Napi::Env, Napi::Object) = {
     berth::InitFsOps,          berth::InitXattrOps,   berth::InitStartPause,    berth::InitWatchExit,
     berth::InitSpawnProcess,   berth::InitMemoryOps,  berth::InitConnectInNetns, berth::InitTerminalOps,
     berth::InitSeqpacket,      berth::InitIdmapOps,   berth::InitContainerExec, berth::InitSeccompFilters,
+    berth::InitCreateNetns,
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -63,6 +63,7 @@ struct ChildContext {
   size_t gid_map_length;
   int sync_read_fd;
   int sync_write_fd;
+  int netns_fd;  // -1: none to join
   char* pause_stack_top;
 };
 
@@ -127,6 +128,8 @@ int PauseMain(void* arg) {
     // what lets it open its log file and join its cgroup on the host as before.
   }
 
+  // First, so the sysctls below and everything after land in the pod's network namespace.
+  if (ctx->netns_fd >= 0 && ::setns(ctx->netns_fd, CLONE_NEWNET) != 0) FailChild(ctx, kStepJoinNetns, 0, errno);
   if (::setsid() < 0) FailChild(ctx, kStepSetsid, 0, errno);
   if (::chdir("/") != 0) FailChild(ctx, kStepChdir, 0, errno);
   if (ctx->hostname != nullptr && ::sethostname(ctx->hostname, ctx->hostname_length) != 0) {
@@ -317,6 +320,22 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
       return outcome;
     }
   }
+  int netns_fd = -1;
+  if (!plan.netns_path.empty()) {
+    netns_fd = ::open(plan.netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (netns_fd < 0) {
+      outcome.error = errno;
+      outcome.failed_step = "open network namespace " + plan.netns_path;
+      return outcome;
+    }
+  }
+  // Closed on every return below (the children got their copy at clone; close-on-exec in pause).
+  struct FdCloser {
+    int fd;
+    ~FdCloser() {
+      if (fd >= 0) ::close(fd);
+    }
+  } netns_closer{netns_fd};
   std::vector<const char*> sysctl_paths, sysctl_values, cgroups;
   for (const auto& s : plan.sysctl_paths) sysctl_paths.push_back(s.c_str());
   for (const auto& s : plan.sysctl_values) sysctl_values.push_back(s.c_str());
@@ -401,6 +420,7 @@ LaunchOutcome LaunchPause(const PausePlan& plan) {
   ctx.gid_map_length = plan.gid_map.size();
   ctx.sync_read_fd = sync_fds[0];
   ctx.sync_write_fd = sync_fds[1];
+  ctx.netns_fd = netns_fd;
 
   // No Node signal handler may run on the children's (shared) memory: block all until exec.
   sigset_t all, previous;

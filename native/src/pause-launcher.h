@@ -28,6 +28,9 @@ struct PausePlan {
   uid_t uid = 65535;
   gid_t gid = 65535;
   std::string log_file;  // empty: /dev/null
+  // Non-empty: pause joins this existing network namespace (a pin) instead of creating one
+  // (namespace_flags then lacks CLONE_NEWNET; never combined with a user namespace).
+  std::string netns_path;
   // Non-empty: pause gets a new user namespace (owning all its other namespaces) with these
   // /proc/<pid>/uid_map and gid_map texts; uid/gid above are then ids inside it.
   std::string uid_map;

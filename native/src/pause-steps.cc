@@ -30,6 +30,7 @@ std::string DescribeStep(const PausePlan& plan, int step, int index) {
     case kStepWaitForMaps: return "release pause after writing its id maps";
     case kStepUidMap: return "write pause's uid_map";
     case kStepGidMap: return "write pause's gid_map";
+    case kStepJoinNetns: return "join network namespace " + plan.netns_path;
     default: return "step " + std::to_string(step);
   }
 }

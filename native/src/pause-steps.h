@@ -38,6 +38,7 @@ enum Step : int {
   kStepWaitForMaps,
   kStepUidMap,
   kStepGidMap,
+  kStepJoinNetns,
 };
 
 /** What failed, for the error message: the step with the plan's value it was working on. */

@@ -143,6 +143,18 @@ PausePlan ParseSpec(const Napi::CallbackInfo& info) {
       throw Napi::TypeError::New(env, "startPause: spec.logFile must be an absolute path");
     }
   }
+  Napi::Value netns = spec.Get("netns");
+  if (!netns.IsUndefined() && !netns.IsNull()) {
+    plan.netns_path = StringField(spec, "netns");
+    if (plan.netns_path.empty() || plan.netns_path.front() != '/') {
+      throw Napi::TypeError::New(env, "startPause: spec.netns must be an absolute path");
+    }
+    if ((plan.namespace_flags & CLONE_NEWNET) != 0) {
+      throw Napi::TypeError::New(env, "startPause: spec.netns and 'net' in spec.namespaces exclude each other");
+    }
+    // A user namespace must own the pod's netns; one made beforehand belongs to the host's.
+    if (!plan.uid_map.empty()) throw Napi::TypeError::New(env, "startPause: spec.netns cannot be combined with spec.userNamespace");
+  }
   return plan;
 }
 

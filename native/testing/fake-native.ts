@@ -295,6 +295,12 @@ export class FakeNativeBinding implements NativeBinding {
     return { pid };
   }
 
+  /** A mount of a fake `nsfs` on the pin, so unpinning it works as with a real one. */
+  async createNetns(pinPath: string): Promise<void> {
+    this.record('createNetns', [pinPath]);
+    this.mounts.push({ source: 'net', target: pinPath, fstype: 'nsfs', flags: ['bind'], data: undefined });
+  }
+
   watchExit(pid: number, onExit: () => void): ExitWatch {
     this.record('watchExit', [pid, onExit]);
     if (!this.processes.has(pid)) throw fakeNativeError('ESRCH', `watchExit: pidfd_open ${pid}`);

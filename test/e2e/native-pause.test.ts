@@ -274,6 +274,45 @@ describe('native addon (e2e, root): startPause and watchExit', function () {
     expect(() => execFileSync('nsenter', [`--net=${pin}`, 'true'], { stdio: 'ignore' })).to.throw();
   });
 
+  it('createNetns makes a netns with lo up and pins it; pause joins it (net sysctls land there) instead of making one', async () => {
+    const pin = path.join(tmp, `made-net-${unique}`);
+    fs.writeFileSync(pin, '');
+    const ownNetns = fs.readlinkSync('/proc/self/ns/net');
+    await native.createNetns(pin);
+    pins.push(pin);
+    const inPin = (...argv: string[]): string => execFileSync('nsenter', [`--net=${pin}`, ...argv]).toString().trim();
+    expect(inPin('readlink', '/proc/self/ns/net')).to.not.equal(fs.readlinkSync('/proc/self/ns/net'));
+    const links = inPin('ip', '-o', 'link', 'show').split('\n');
+    expect(links).to.have.length(1);
+    expect(links[0]).to.match(/^1: lo: <LOOPBACK,UP,LOWER_UP>/);
+    expect(inPin('ip', '-o', '-4', 'addr', 'show', 'dev', 'lo')).to.match(/inet 127\.0\.0\.1\/8/);
+    // No thread of this process (the libuv pool's included) was left in it.
+    for (const tid of fs.readdirSync('/proc/self/task')) expect(fs.readlinkSync(`/proc/self/task/${tid}/ns/net`), `thread ${tid}`).to.equal(ownNetns);
+
+    const pid = await start({ namespaces: ['uts', 'ipc'], netns: pin, sysctls: { 'net.ipv4.ip_unprivileged_port_start': '42' } });
+    expect(fs.readlinkSync(`/proc/${pid}/ns/net`)).to.equal(inPin('readlink', '/proc/self/ns/net'));
+    expect(fs.readlinkSync(`/proc/${pid}/ns/uts`)).to.not.equal(fs.readlinkSync('/proc/self/ns/uts'));
+    expect(inPin('cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start')).to.equal('42');
+    expect(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim()).to.not.equal('42');
+    // Pause keeps no fd of it (it holds the namespace as its own, nothing more).
+    expect(fs.readdirSync(`/proc/${pid}/fd`).sort()).to.deep.equal(['0', '1', '2']);
+  });
+
+  it('startPause refuses a netns it cannot open, naming it, and leaves no process behind', async () => {
+    const before = childrenOf(process.pid).length;
+    const missing = path.join(tmp, 'no-such-netns');
+    const failure = await native.startPause(spec({ namespaces: ['uts'], netns: missing })).catch((e: unknown) => e);
+    expect(failure).to.be.instanceOf(NativeError);
+    expect((failure as NativeError).code).to.equal('ENOENT');
+    expect((failure as Error).message).to.include(`open network namespace ${missing}`);
+    // A plain file is no namespace: setns in the child fails and says so.
+    const plain = path.join(tmp, 'plain-file');
+    fs.writeFileSync(plain, '');
+    const notNs = await native.startPause(spec({ namespaces: ['uts'], netns: plain })).catch((e: unknown) => e);
+    expect((notNs as Error).message).to.include(`join network namespace ${plain}`);
+    expect(childrenOf(process.pid).length).to.equal(before);
+  });
+
   it('reaps orphans re-parented to it as PID 1 of the pod pid namespace', async () => {
     const pid = await start({ namespaces: ['pid'] });
     // The shell exits at once; its background sleep is re-parented to the namespace's init: pause.

@@ -3,8 +3,8 @@
  * Debian's CNI plugins: what a pod looks like in the OS, and that Stop/Remove take it all away.
  */
 import { expect } from 'chai';
-import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { NamespaceMode, Protocol } from '../../pod/types';
 import { fetchTcp, run } from './cni-support';
@@ -55,7 +55,11 @@ describe('e2e: pod sandboxes with the real pause, CNI plugins and namespaces', f
     expect(await fetchTcp(ip, 8080)).to.equal('hello\n');
     expect(await fetchTcp('127.0.0.1', hostPort)).to.equal('hello\n');
     // The step timings are reported (verbose info) for every step.
-    expect(Object.keys(status.verbose.stepTimingsMs)).to.have.members(['files', 'shm', 'cgroup', 'pause', 'pin', 'cni', 'state']);
+    expect(Object.keys(status.verbose.stepTimingsMs)).to.have.members(['files', 'shm', 'cgroup', 'netns', 'pause', 'pin', 'cni', 'state']);
+    // lo came up with the netns (no loopback plugin), and pause holds that very namespace.
+    const inPod = (...argv: string[]): string => execFileSync('nsenter', [`--net=${status.namespacePaths.net!}`, ...argv]).toString();
+    expect(inPod('ip', '-o', 'link', 'show', 'lo')).to.match(/<LOOPBACK,UP/);
+    expect(inPod('readlink', '/proc/self/ns/net').trim()).to.equal(readlinkSync(`/proc/${status.verbose.pausePid!}/ns/net`));
     servers.pop()!.kill('SIGKILL');
     await env.pods.stopPodSandbox(id);
     await env.pods.removePodSandbox(id);
