@@ -21,7 +21,8 @@
         "src/seqpacket.cc",
         "src/idmap-ops.cc",
         "src/container-exec.cc",
-        "src/seccomp-filters.cc"
+        "src/seccomp-filters.cc",
+        "src/sealed-copy.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

@@ -17,5 +17,6 @@ void InitSeqpacket(Napi::Env env, Napi::Object exports);       // connectSeqpack
 void InitIdmapOps(Napi::Env env, Napi::Object exports);        // idmapMount
 void InitContainerExec(Napi::Env env, Napi::Object exports);   // execInContainer
 void InitSeccompFilters(Napi::Env env, Napi::Object exports);  // readSeccompFilters
+void InitSealedCopy(Napi::Env env, Napi::Object exports);      // sealedCopy
 
 }  // namespace berth
