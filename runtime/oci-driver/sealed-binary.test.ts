@@ -46,15 +46,29 @@ describe('runtime/oci-driver/sealed-binary: what conmon runs instead of the runc
     expect(fallbacks).to.deep.equal([]);
   });
 
-  it('copies again once the file changed (an upgraded runc is used by the next container)', async () => {
+  it('copies again once the file changed, checked behind a launch (an upgraded runc runs from the next launch on)', async () => {
     const sealed = new SealedBinary(bin, copier, (r) => fallbacks.push(r), '/proc/self/fd');
     const first = await sealed.path();
     await fs.rm(bin);
     await fs.writeFile(bin, '#!/bin/sh\n# new version\n', { mode: 0o755 });
+    // This launch gets the copy at once; the check it started finds the new file.
+    expect(await sealed.path()).to.equal(first);
+    for (let i = 0; i < 100 && copies.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
     const second = await sealed.path();
     expect(copies).to.have.length(2);
     expect(second).to.not.equal(first);
     expect(second).to.equal(`/proc/self/fd/${fds[1]}`);
+  });
+
+  it('a launch with a copy made does not wait for the check of the file', async () => {
+    const sealed = new SealedBinary(bin, copier, (r) => fallbacks.push(r), '/proc/self/fd');
+    const first = await sealed.path();
+    let resolvedSync = false;
+    void sealed.path().then(() => (resolvedSync = true));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(resolvedSync).to.equal(true);
+    expect(await sealed.path()).to.equal(first);
   });
 
   it('runs the file itself when no copy can be made, says so once, and does not retry per container', async () => {

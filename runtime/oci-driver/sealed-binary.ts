@@ -4,8 +4,8 @@
  * ~9 MB binary into a new memfd — its guard against a container rewriting the host's runc through
  * /proc/<pid>/exe — unless it already runs from a memfd sealed against writes. One sealed copy per
  * binary keeps that guard (nothing can write the copy, berthd included) and saves the copy, ~5 ms
- * of CPU and 9 MB of memory, on every container start. The file is stat'ed on every use: an
- * upgraded runc is copied again, so the next container runs the new one.
+ * of CPU and 9 MB of memory, on every container start. Each use also stats the file, off the
+ * launch's path: an upgraded runc is copied again and runs from the next launch on.
  */
 import { close, promises as fs } from 'node:fs';
 
@@ -28,8 +28,21 @@ export class SealedBinary {
     private readonly fdDir = `/proc/${process.pid}/fd`,
   ) {}
 
-  /** The path to execute: the copy's /proc path, or the file itself when no copy can be made. */
+  /**
+   * The path to execute: the copy's /proc path, or the file itself when no copy can be made. Once
+   * a copy exists it is returned at once and the file's check runs behind it.
+   */
   async path(): Promise<string> {
+    if (this.current) {
+      this.pending ??= this.check().finally(() => (this.pending = undefined));
+      return this.current.path;
+    }
+    this.pending ??= this.check().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  /** Copies the file again when it is not the one copied; the path to execute now. */
+  private async check(): Promise<string> {
     let key: string;
     try {
       const st = await fs.stat(this.file);
@@ -38,8 +51,7 @@ export class SealedBinary {
       return this.file; // the runtime's own start reports what is wrong with it
     }
     if (this.current?.key === key) return this.current.path;
-    this.pending ??= this.refresh(key).finally(() => (this.pending = undefined));
-    return this.pending;
+    return this.refresh(key);
   }
 
   /** Closes the copy (containers already running are not affected). */
