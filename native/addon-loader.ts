@@ -16,7 +16,7 @@ import { NativeError, type ChildExitCallback, type ContainerExecSpec, type Pause
 import type { RawSeqpacketChannelClass } from './seqpacket-socket';
 
 /** The ABI marker this TypeScript expects (`abiVersion` of native/src/addon.cc). */
-export const NATIVE_ABI_VERSION = 4;
+export const NATIVE_ABI_VERSION = 5;
 
 const REBUILD_HINT = 'rebuild with npm run build:native';
 
@@ -29,6 +29,7 @@ export interface RawAddon {
   readFiles(paths: readonly string[], maxBytes: number): Promise<Array<string | undefined>>;
   execInContainer(spec: ContainerExecSpec): Promise<{ pid: number; stdoutFd: number; stderrFd: number }>;
   readSeccompFilters(pid: number): Promise<Buffer[]>;
+  sealedCopy(path: string): Promise<number>;
   lsetxattr(path: string, name: string, value: Buffer): Promise<void>;
   lgetxattr(path: string, name: string): Promise<Buffer | undefined>;
   llistxattr(path: string): Promise<string[]>;
@@ -55,6 +56,7 @@ const RAW_OP_SET: Readonly<Record<Exclude<keyof RawAddon, 'abiVersion'>, true>> 
   readFiles: true,
   execInContainer: true,
   readSeccompFilters: true,
+  sealedCopy: true,
   lsetxattr: true,
   lgetxattr: true,
   llistxattr: true,

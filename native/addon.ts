@@ -203,6 +203,10 @@ export class AddonNativeBinding implements NativeBinding {
     callSync(() => this.addon.reduceMemory());
   }
 
+  sealedCopy(file: string): Promise<number> {
+    return call(() => this.addon.sealedCopy(file));
+  }
+
   async execInContainer(spec: ContainerExecSpec): Promise<ContainerExecProcess> {
     const { pid, stdoutFd, stderrFd } = await call(() => this.addon.execInContainer(spec));
     // Registered before anything else can fail, so the child is always reaped.

@@ -22,7 +22,8 @@
         "src/idmap-ops.cc",
         "src/container-exec.cc",
         "src/seccomp-filters.cc",
-        "src/create-netns.cc"
+        "src/create-netns.cc",
+        "src/sealed-copy.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

@@ -243,6 +243,11 @@ export interface NativeBinding {
   /** V8 LowMemoryNotification + malloc_trim(0): gives memory back after a burst (synchronous, tens of ms). */
   reduceMemory(): void;
   /**
+   * An executable copy of regular file `file` in a memfd sealed against writes, growth, shrinking
+   * and further seals (runc's own seal set); resolves with the fd (close-on-exec), which the caller owns.
+   */
+  sealedCopy(file: string): Promise<number>;
+  /**
    * Starts a process inside a running container (see ContainerExecSpec), without runc. Rejects
    * with the failing step; a missing or unexecutable program rejects with "execve <args[0]>".
    */

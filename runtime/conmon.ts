@@ -32,15 +32,15 @@ export interface ConmonLaunch {
   logSizeMax?: number;
 }
 
-/** The launch options for a container record (paths under its directory, log in the pod's log dir). */
+/** The launch options for a container record (paths under its directory, log in the pod's log dir); `runtime.path` is what conmon executes. */
 export function conmonLaunchFor(
   record: { id: string; logPath: string; stdin: boolean; stdinOnce: boolean; tty: boolean; paths: { dir: string; bundle: string } },
-  runtime: { binary: string; conmonRuntimeArgs(): string[] },
+  runtime: { path: string; conmonRuntimeArgs(): string[] },
   dirs: { conmonPath: string; exitDir: string; socketDir: string; logSizeMax?: number },
 ): ConmonLaunch {
   return {
     conmonPath: dirs.conmonPath,
-    runtimePath: runtime.binary,
+    runtimePath: runtime.path,
     runtimeArgs: runtime.conmonRuntimeArgs(),
     containerId: record.id,
     bundleDir: record.paths.bundle,

@@ -146,6 +146,7 @@ export class ContainerManager {
     this.closed = true;
     this.exitWatcher.close();
     this.removals.close();
+    for (const runtime of Object.values(this.opts.runtimes)) runtime.dispose();
   }
 
   /** Subscribes to container events. */
@@ -203,8 +204,9 @@ export class ContainerManager {
   /** Runs conmon (which runs `runc create`) and records the pid or the failure. */
   private async launch(record: ContainerRecord, runtime: OciRuntimeDriver, log: Logger): Promise<number> {
     try {
+      const runtimePath = await runtime.execPath();
       const started = await this.opts.monitor.launch(
-        conmonLaunchFor(record, runtime, { conmonPath: this.opts.conmonPath, exitDir: this.exitDir, socketDir: this.socketDir, logSizeMax: this.opts.logSizeMax }),
+        conmonLaunchFor(record, { path: runtimePath, conmonRuntimeArgs: () => runtime.conmonRuntimeArgs() }, { conmonPath: this.opts.conmonPath, exitDir: this.exitDir, socketDir: this.socketDir, logSizeMax: this.opts.logSizeMax }),
       );
       this.launchedPids.set(record.id, started.pid);
       return started.pid;

@@ -51,5 +51,5 @@ export interface ImageUseRegistry {
 /** The syscalls runtime/ uses (all declared: the daemon passes the checked addon, tests the fake). */
 export type RuntimeNative = Pick<
   NativeBinding,
-  'mount' | 'unmount' | 'idmapMount' | 'openPty' | 'setWindowSize' | 'streamFd' | 'connectSeqpacket' | 'readFiles' | 'execInContainer' | 'readSeccompFilters'
+  'mount' | 'unmount' | 'idmapMount' | 'openPty' | 'setWindowSize' | 'streamFd' | 'connectSeqpacket' | 'readFiles' | 'execInContainer' | 'readSeccompFilters' | 'sealedCopy'
 >;

@@ -43,6 +43,10 @@ export interface OciRuntimeDriver {
   readonly binary: string;
   /** The runtime flags conmon passes before `create` (as `--runtime-arg` pairs). */
   conmonRuntimeArgs(): string[];
+  /** The path conmon executes for `create` (the binary, or a sealed copy of it). */
+  execPath(): Promise<string>;
+  /** Releases what the driver holds (containers keep running). */
+  dispose(): void;
   /** `--version` output; undefined when the binary does not answer. */
   version(): Promise<string | undefined>;
   /** Lets the created container run; `initPid` (the pid conmon reported) lets a start notice a dead init. */

@@ -49,7 +49,11 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
   const drivers: Record<string, OciRuntimeDriver> = {};
   for (const [name, rt] of Object.entries(o.runtimes)) {
     const native = { execInContainer: o.native.execInContainer.bind(o.native), readSeccompFilters: o.native.readSeccompFilters.bind(o.native) };
-    drivers[name] = new RuncDriver(rt.path, rt.root ?? path.join(o.runRoot, 'runtimes', name), { native, logFallback: (msg, fields) => o.logger.info(msg, fields) });
+    drivers[name] = new RuncDriver(rt.path, rt.root ?? path.join(o.runRoot, 'runtimes', name), {
+      native,
+      sealedCopy: (file) => o.native.sealedCopy(file),
+      logFallback: (msg, fields) => o.logger.info(msg, fields),
+    });
   }
   const version = await drivers[o.defaultRuntime].version();
   await fs.mkdir(path.join(o.root, 'containers'), { recursive: true, mode: 0o700 });

@@ -7,7 +7,7 @@ namespace {
 
 // Bumped whenever an export is added, removed or changes its arguments; native/addon-loader.ts
 // refuses a build whose marker differs (a stale build would otherwise fail on first use).
-constexpr int kAbiVersion = 4;
+constexpr int kAbiVersion = 5;
 
 // Each registers its group of exports (see ops.h).
 constexpr void (*kRegisterOps[])(Napi::Env, Napi::Object) = {
@@ -15,6 +15,7 @@ constexpr void (*kRegisterOps[])(Napi::Env, Napi::Object) = {
     berth::InitSpawnProcess,   berth::InitMemoryOps,  berth::InitConnectInNetns, berth::InitTerminalOps,
     berth::InitSeqpacket,      berth::InitIdmapOps,   berth::InitContainerExec, berth::InitSeccompFilters,
     berth::InitCreateNetns,
+    berth::InitSealedCopy,
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -18,5 +18,6 @@ void InitIdmapOps(Napi::Env env, Napi::Object exports);        // idmapMount
 void InitContainerExec(Napi::Env env, Napi::Object exports);   // execInContainer
 void InitSeccompFilters(Napi::Env env, Napi::Object exports);  // readSeccompFilters
 void InitCreateNetns(Napi::Env env, Napi::Object exports);     // createNetns
+void InitSealedCopy(Napi::Env env, Napi::Object exports);      // sealedCopy
 
 }  // namespace berth

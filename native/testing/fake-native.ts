@@ -359,6 +359,11 @@ export class FakeNativeBinding implements NativeBinding {
     return { close: () => void this.children.set(pid, (this.children.get(pid) ?? []).filter((cb) => cb !== onExit)) };
   }
 
+  sealedCopy(file: string): Promise<number> {
+    this.record('sealedCopy', [file]);
+    return Promise.resolve(this.nextFd++);
+  }
+
   reduceMemory(): void {
     this.record('reduceMemory', []);
     this.memoryReductions += 1;

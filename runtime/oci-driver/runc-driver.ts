@@ -19,6 +19,7 @@ import { runCommand } from '../run-command';
 import type { OciResources } from '../spec/oci-types';
 import { conmonRuntimeArgs, runtimeArgv, type RuntimeCommand, type RuntimeGlobals } from './argv';
 import { containerExecSpec, containerFrozen, containerInit, initRunning, SeccompFilterCache, tracersExcluded, UseRuntimeExec, type ContainerInit, type ExecNative } from './native-exec';
+import { SealedBinary, type SealedCopier } from './sealed-binary';
 import { containerProcsFile, deleteStoppedDirectly, isPlainId, signalInitDirectly, startViaExecFifo } from './state-dir';
 
 /** How long a start through the exec fifo waits for the container's init before giving up. */
@@ -41,14 +42,20 @@ export class RuncDriver implements OciRuntimeDriver {
     | { native: ExecNative; filters: SeccompFilterCache; inits: Map<string, ContainerInit>; onFallback: (id: string, reason: string) => void }
     | undefined;
   private readonly fallbackLogged = new Set<string>();
+  /** runc only, with `sealedCopy`: what conmon and `runc exec` run (sealed-binary.ts). */
+  private readonly sealed: SealedBinary | undefined;
 
   constructor(
     readonly binary: string,
     readonly root: string,
-    opts: { directOps?: boolean; native?: ExecNative; logFallback?: (message: string, fields: Record<string, string>) => void } = {},
+    opts: { directOps?: boolean; native?: ExecNative; sealedCopy?: SealedCopier; logFallback?: (message: string, fields: Record<string, string>) => void } = {},
   ) {
     this.directOps = opts.directOps ?? path.basename(binary) === 'runc';
     this.globals = { root };
+    this.sealed =
+      opts.sealedCopy && this.directOps
+        ? new SealedBinary(binary, opts.sealedCopy, (reason) => opts.logFallback?.('runc runs from its file, without a sealed copy', { binary, reason }))
+        : undefined;
     const native = opts.native;
     this.nativeExec =
       native && this.directOps
@@ -73,6 +80,16 @@ export class RuncDriver implements OciRuntimeDriver {
 
   conmonRuntimeArgs(): string[] {
     return conmonRuntimeArgs(this.globals);
+  }
+
+  /** What to execute for commands that start `runc init` (create through conmon, exec): the sealed copy when there is one. */
+  execPath(): Promise<string> {
+    return this.sealed ? this.sealed.path() : Promise.resolve(this.binary);
+  }
+
+  /** Closes the sealed copy of the binary, if any. */
+  dispose(): void {
+    this.sealed?.dispose();
   }
 
   /** `<runtime> --version` output (asked once); undefined when the binary does not answer. */
@@ -145,7 +162,7 @@ export class RuncDriver implements OciRuntimeDriver {
       throw new RuntimeError(`exec in container ${id}: write its process file`, { cause: err });
     }
     return {
-      file: this.binary,
+      file: await this.execPath(),
       args: this.argv({ verb: 'exec', id, processFile, pidFile, logFile, tty: opts.tty }),
       pidFile,
       runtimeFailure: (exitCode) => execFailure(id, exitCode, pidFile, logFile),

@@ -42,6 +42,12 @@ export class FakeRuntime implements OciRuntimeDriver {
   async version(): Promise<string | undefined> {
     return 'runc version 1.1.5';
   }
+  async execPath(): Promise<string> {
+    return this.binary;
+  }
+
+  dispose(): void {}
+
   conmonRuntimeArgs(): string[] {
     return ['--runtime-arg', `--root=${this.root}`];
   }

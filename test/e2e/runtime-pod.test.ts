@@ -81,4 +81,30 @@ describe('e2e runtime: containers in a real pod (pause + CNI + runc/conmon)', fu
     expect(await fs.access(path.join(podEnv!.tmp, 'croot', 'containers', server)).then(() => true, () => false)).to.equal(false);
     console.log(`      pod + container from scratch (RunPodSandbox + CreateContainer + StartContainer): ${fromScratchMs.toFixed(1)} ms`);
   });
+
+  it("runc runs from berthd's sealed copy: runc init makes no copy of its own, and the container starts", async () => {
+    const pods = podEnv!.pods;
+    const m = manager!;
+    const podId = await pods.runPodSandbox(podConfig('rtsealed', { logDirectory: path.join(podEnv!.tmp, 'logs', 'rtsealed') }), '');
+    try {
+      const id = await m.createContainer(podId, config('sealed', ['sleep', '3600']));
+      // Created, not started: the init is still runc, blocked on its exec fifo.
+      const stateFile = path.join(containers!.runcRoot, id, 'state.json');
+      let initPid = 0;
+      for (let i = 0; i < 200 && !initPid; i++) {
+        const text = await fs.readFile(stateFile, 'utf8').catch(() => '');
+        if (text) initPid = (JSON.parse(text) as { init_process_pid?: number }).init_process_pid ?? 0;
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(initPid).to.be.greaterThan(0);
+      // Its own copy would be /memfd:runc_cloned:/proc/self/exe; berthd's copy is berth-runtime.
+      expect(await fs.readlink(`/proc/${initPid}/exe`)).to.match(/^\/memfd:berth-runtime/);
+      await m.startContainer(id);
+      expect((await m.containerStatus(id, false)).status.state).to.equal('running');
+      expect((await m.execSync(id, ['echo', 'ok'], 5)).stdout.toString()).to.equal('ok\n');
+    } finally {
+      await pods.stopPodSandbox(podId);
+      await pods.removePodSandbox(podId);
+    }
+  });
 });

@@ -89,6 +89,9 @@ export class TrackedNative implements RuntimeNative {
   readSeccompFilters(pid: number): Promise<Buffer[]> {
     return this.inner.readSeccompFilters(pid);
   }
+  sealedCopy(file: string): Promise<number> {
+    return this.inner.sealedCopy(file);
+  }
 }
 
 export class StaticImages implements ImageLookup {
