@@ -16,7 +16,7 @@ import { NativeError, type ChildExitCallback, type ContainerExecSpec, type Pause
 import type { RawSeqpacketChannelClass } from './seqpacket-socket';
 
 /** The ABI marker this TypeScript expects (`abiVersion` of native/src/addon.cc). */
-export const NATIVE_ABI_VERSION = 5;
+export const NATIVE_ABI_VERSION = 6;
 
 const REBUILD_HINT = 'rebuild with npm run build:native';
 
