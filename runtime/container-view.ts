@@ -51,6 +51,30 @@ export function statusView(rec: ContainerRecord): ContainerStatusView {
   };
 }
 
+/**
+ * The status views of records, each built once per record revision and shared, deeply frozen,
+ * by every Status and List call until the record changes (the store gives each change a new
+ * revision, so a new state is seen by the next call). Entries go with their records.
+ */
+export class StatusViewCache {
+  private readonly views = new WeakMap<ContainerRecord, { revision: number; view: ContainerStatusView }>();
+
+  /** The view of `rec` at `revision` (the store's revisionOf(rec.id)). */
+  viewOf(rec: ContainerRecord, revision: number): ContainerStatusView {
+    const hit = this.views.get(rec);
+    if (hit && hit.revision === revision) return hit.view;
+    const view = deepFreeze(statusView(rec));
+    this.views.set(rec, { revision, view });
+    return view;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
 /** True when `rec` passes `filter` (id matches as a prefix, as crictl expects). */
 export function matchesFilter(rec: ContainerRecord, filter: ContainerFilter | undefined): boolean {
   if (!filter) return true;

@@ -1,23 +1,39 @@
-/** ImageStatus: the image, or image=null when absent; verbose adds the image config. */
+/**
+ * ImageStatus: the image, or image=null when absent; verbose adds the image config. The plain
+ * answer is built and encoded once per image state (the image layer hands out one frozen
+ * ImageInfo per stored record, and a pull, tag or removal replaces the record).
+ */
 import { InvalidArgumentError } from '../../common/errors';
-import type { runtime } from '../api/generated/cri';
+import type { ImageInfo } from '../../image/image-service';
+import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
+import { withEncoding } from '../pre-encoded';
 import { toCriImage } from './image-convert';
 import type { ImageHandlerDeps } from './image-handlers';
 
+const NO_INFO: Record<string, string> = Object.freeze({});
+
 /** Handler for ImageStatus. */
 export function imageStatus(deps: ImageHandlerDeps) {
+  const answers = new WeakMap<ImageInfo, runtime.v1.IImageStatusResponse>();
   return async (request: runtime.v1.IImageStatusRequest, _call: CallContext): Promise<runtime.v1.IImageStatusResponse> => {
     const image = request.image?.image;
     if (!image) throw new InvalidArgumentError('image.image is required');
     const info = deps.images.imageStatus(image);
     if (!info) return { image: null, info: {} };
-    const out: Record<string, string> = {};
     if (request.verbose) {
       const config = await deps.images.imageConfigJson(info.id);
       // containerd and cri-o both put the image config under "info" as imageSpec.
-      out['info'] = JSON.stringify({ id: info.id, imageSpec: config ? (JSON.parse(config) as unknown) : null });
+      const out = { info: JSON.stringify({ id: info.id, imageSpec: config ? (JSON.parse(config) as unknown) : null }) };
+      return { image: toCriImage(info), info: out };
     }
-    return { image: toCriImage(info), info: out };
+    if (!Object.isFrozen(info)) return { image: toCriImage(info), info: {} };
+    let answer = answers.get(info);
+    if (!answer) {
+      const response = Object.freeze({ image: Object.freeze(toCriImage(info)), info: NO_INFO });
+      answer = withEncoding(response, runtime.v1.ImageStatusResponse.encode(response).finish());
+      answers.set(info, answer);
+    }
+    return answer;
   };
 }

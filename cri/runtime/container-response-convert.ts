@@ -98,6 +98,27 @@ export function statusToWire(v: ContainerStatusView): runtime.v1.IContainerStatu
   };
 }
 
+/** A ContainerStatus message and its encoding (the message bytes, without a field tag). */
+export interface EncodedContainerStatus {
+  readonly wire: runtime.v1.IContainerStatus;
+  readonly bytes: Uint8Array;
+}
+
+const encodedStatuses = new WeakMap<ContainerStatusView, EncodedContainerStatus>();
+
+/**
+ * The ContainerStatus of `v`, converted and encoded once per view when the view is frozen (the
+ * container store's shared views are: a new state comes as a new view); converted anew otherwise.
+ */
+export function encodedStatusOf(v: ContainerStatusView): EncodedContainerStatus {
+  const hit = encodedStatuses.get(v);
+  if (hit) return hit;
+  const wire = Object.freeze(statusToWire(v));
+  const encoded = { wire, bytes: runtime.v1.ContainerStatus.encode(wire).finish() };
+  if (Object.isFrozen(v)) encodedStatuses.set(v, encoded);
+  return encoded;
+}
+
 /** The short Container message of ListContainers. */
 export function containerToWire(v: ContainerStatusView): runtime.v1.IContainer {
   return {
