@@ -26,7 +26,7 @@ import { recoverContainers, type ContainerRecoveryReport } from './container-rec
 import { statsReaderFor, statsTargetOf, type ContainerStatsReader, type ContainerStatsView, type StatsTarget } from './container-stats';
 import { ContainerStore } from './container-store';
 import type { PodStatsInput, PodStatsView } from './pod-stats';
-import { exitReason, matchesFilter, StatusViewCache, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
+import { exitReason, matchesFilter, podOnlyFilter, PodViewLists, StatusViewCache, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
 import { runAttachSession, runExecSession, type AttachIo, type ExecSessionIo } from './exec-session';
 import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
 import { CdiRegistry } from './cdi/registry';
@@ -64,6 +64,7 @@ export class ContainerManager {
   private recovery: ContainerRecoveryReport | undefined;
   private readonly exitWaiters = new ExitWaiters();
   private readonly views = new StatusViewCache();
+  private readonly podLists = new PodViewLists();
   private readonly createDeps: CreateDeps;
   private readonly imageAccounts = new ImageAccounts();
   private readonly statsReader: ContainerStatsReader;
@@ -401,11 +402,11 @@ export class ContainerManager {
     return { status: this.views.viewOf(rec, this.store.revisionOf(rec.id)), info };
   }
 
-  /** ListContainers (from memory; the views are shared and frozen). */
+  /** ListContainers (from memory; the views, and a pod's list, are shared and frozen). */
   listContainers(filter?: ContainerFilter): ContainerStatusView[] {
-    const out: ContainerStatusView[] = [];
-    for (const r of this.store.list()) if (matchesFilter(r, filter)) out.push(this.views.viewOf(r, this.store.revisionOf(r.id)));
-    return out;
+    const build = (): ContainerStatusView[] => this.store.list().filter((r) => matchesFilter(r, filter)).map((r) => this.views.viewOf(r, this.store.revisionOf(r.id)));
+    const pod = podOnlyFilter(filter);
+    return pod === undefined ? build() : this.podLists.get(pod, this.store.changeCount(), build);
   }
 
   /** ExecSync: runs `cmd` in the container; DeadlineExceeded after `timeoutSeconds` (0 = none). */

@@ -28,7 +28,8 @@ export class ContainerStore {
   private readonly records = new Map<string, ContainerRecord>();
   /** Bumped on every change of a record, so readers can cache what they derive from it. */
   private readonly revisions = new Map<string, number>();
-  private lastRevision = 0;
+  /** Counts every put and delete: the revision source, and what a cache of the whole set checks. */
+  private changes = 0;
   /** reserved name → container id (also for containers still being created; retries join those). */
   readonly names = new KeyedReservations('container');
   /** Operation locks (start/stop/remove/update of one container run one at a time). */
@@ -84,6 +85,11 @@ export class ContainerStore {
     return this.revisions.get(id) ?? 0;
   }
 
+  /** A number that changes whenever any record is written or deleted. */
+  changeCount(): number {
+    return this.changes;
+  }
+
   list(): ContainerRecord[] {
     return [...this.records.values()];
   }
@@ -98,7 +104,7 @@ export class ContainerStore {
       await writeJsonAtomic(file, rec, 0o600);
     });
     this.records.set(rec.id, rec);
-    this.revisions.set(rec.id, ++this.lastRevision);
+    this.revisions.set(rec.id, ++this.changes);
   }
 
   /**
@@ -124,6 +130,7 @@ export class ContainerStore {
       await fs.rm(path.join(this.containerDir(id), STATE_FILE), { force: true });
       this.records.delete(id);
       this.revisions.delete(id);
+      this.changes++;
       if (rec) this.names.release(rec.reservedName, id);
     });
   }

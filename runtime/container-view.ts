@@ -69,6 +69,36 @@ export class StatusViewCache {
   }
 }
 
+/** The pod id of a filter that names only a pod (no id, state or labels), else undefined. */
+export function podOnlyFilter(filter: ContainerFilter | undefined): string | undefined {
+  if (!filter?.podSandboxId || filter.id || filter.state) return undefined;
+  return Object.keys(filter.labelSelector ?? {}).length === 0 ? filter.podSandboxId : undefined;
+}
+
+/**
+ * The container views of one pod, per pod id, kept (frozen) until the store changes: PodSandboxStatus
+ * and the pod stats ask per pod, and walking every container of the node for each was most of a call.
+ */
+export class PodViewLists {
+  private readonly lists = new Map<string, ContainerStatusView[]>();
+  private at = -1;
+
+  /** The list for `podSandboxId` while the store's change count is `changes`; `build` makes it. */
+  get(podSandboxId: string, changes: number, build: () => ContainerStatusView[]): ContainerStatusView[] {
+    // Bounded: ids a client names that match nothing cost a reset, not memory.
+    if (this.at !== changes || this.lists.size >= 4096) {
+      this.lists.clear();
+      this.at = changes;
+    }
+    let list = this.lists.get(podSandboxId);
+    if (!list) {
+      list = Object.freeze(build()) as ContainerStatusView[];
+      this.lists.set(podSandboxId, list);
+    }
+    return list;
+  }
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
   for (const v of Object.values(value)) deepFreeze(v);

@@ -34,4 +34,25 @@ describe('cri/image ImageStatus answers', () => {
     expect(JSON.parse(verbose.info!.info!).imageSpec.config.User).to.equal('7');
     expect(encodingOf(verbose)).to.equal(undefined);
   });
+
+  it('PullImage has the pulled image\'s answer encoded on the next turn, so the ImageStatus that follows encodes nothing', async () => {
+    const h = imageServiceHandlers({ images: svc });
+    await storeTestImage(svc, ['example.com/app:1'], '7');
+    // The image is in the store: a pull of it resolves to the stored record, as a registry pull would.
+    svc.pullImage = async (image: string) => svc.imageStatus(image)!;
+    const original = runtime.v1.ImageStatusResponse.encode;
+    let encodes = 0;
+    runtime.v1.ImageStatusResponse.encode = ((...args: Parameters<typeof original>) => (encodes++, original.apply(runtime.v1.ImageStatusResponse, args))) as typeof original;
+    try {
+      await h.PullImage!({ image: { image: 'example.com/app:1' } }, call);
+      expect(encodes, 'not before the reply').to.equal(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(encodes).to.equal(1);
+      const res = await h.ImageStatus!({ image: { image: 'example.com/app:1' } }, call);
+      expect(encodes).to.equal(1);
+      expect(runtime.v1.ImageStatusResponse.decode(encodingOf(res)!).image!.repoTags).to.deep.equal(['example.com/app:1']);
+    } finally {
+      runtime.v1.ImageStatusResponse.encode = original;
+    }
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * ImageStatus: the image, or image=null when absent; verbose adds the image config. The plain
  * answer is built and encoded once per image state (the image layer hands out one frozen
- * ImageInfo per stored record, and a pull, tag or removal replaces the record).
+ * ImageInfo per stored record, and a pull, tag or removal replaces the record). PullImage has
+ * the answer for the pulled image built on the next turn, before the ImageStatus that follows.
  */
 import { InvalidArgumentError } from '../../common/errors';
 import type { ImageInfo } from '../../image/image-service';
@@ -13,9 +14,22 @@ import type { ImageHandlerDeps } from './image-handlers';
 
 const NO_INFO: Record<string, string> = Object.freeze({});
 
+const answers = new WeakMap<ImageInfo, runtime.v1.IImageStatusResponse>();
+
+/** The plain ImageStatus answer for `info`, built and encoded once per (frozen, shared) ImageInfo. */
+export function imageStatusAnswer(info: ImageInfo): runtime.v1.IImageStatusResponse {
+  if (!Object.isFrozen(info)) return { image: toCriImage(info), info: {} };
+  let answer = answers.get(info);
+  if (!answer) {
+    const response = Object.freeze({ image: Object.freeze(toCriImage(info)), info: NO_INFO });
+    answer = withEncoding(response, runtime.v1.ImageStatusResponse.encode(response).finish());
+    answers.set(info, answer);
+  }
+  return answer;
+}
+
 /** Handler for ImageStatus. */
 export function imageStatus(deps: ImageHandlerDeps) {
-  const answers = new WeakMap<ImageInfo, runtime.v1.IImageStatusResponse>();
   return async (request: runtime.v1.IImageStatusRequest, _call: CallContext): Promise<runtime.v1.IImageStatusResponse> => {
     const image = request.image?.image;
     if (!image) throw new InvalidArgumentError('image.image is required');
@@ -27,13 +41,6 @@ export function imageStatus(deps: ImageHandlerDeps) {
       const out = { info: JSON.stringify({ id: info.id, imageSpec: config ? (JSON.parse(config) as unknown) : null }) };
       return { image: toCriImage(info), info: out };
     }
-    if (!Object.isFrozen(info)) return { image: toCriImage(info), info: {} };
-    let answer = answers.get(info);
-    if (!answer) {
-      const response = Object.freeze({ image: Object.freeze(toCriImage(info)), info: NO_INFO });
-      answer = withEncoding(response, runtime.v1.ImageStatusResponse.encode(response).finish());
-      answers.set(info, answer);
-    }
-    return answer;
+    return imageStatusAnswer(info);
   };
 }

@@ -6,6 +6,7 @@ import { PodManager } from '../../pod/pod-manager';
 import { fakePodManagerOptions } from '../../pod/testing/pod-manager-fixtures';
 import { ContainerManager } from '../../runtime/container-manager';
 import { fakeManagerOptions, managerFakes, shContainerConfig, type ManagerFakes } from '../../runtime/testing/container-manager-fixtures';
+import { ContainerEventHub } from '../../runtime/container-events';
 import { runningContainerView } from '../../runtime/testing/container-view-fixtures';
 import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 import { runtime } from '../api/generated/cri';
@@ -13,8 +14,9 @@ import { CRI_METHODS, type CallContext } from '../handlers';
 import { encodingOf } from '../pre-encoded';
 import { containerHandlers } from './container-handlers';
 import { encodedStatusOf } from './container-response-convert';
-import { podSandboxHandlers } from './pod-handlers';
+import { podSandboxHandlers, type PodSandboxService } from './pod-handlers';
 import { encodeResponse } from './pod-sandbox-status';
+import { filled } from './wire-splice';
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 const v1 = runtime.v1;
@@ -23,6 +25,20 @@ const v1 = runtime.v1;
 function wireOf(method: 'ContainerStatus' | 'PodSandboxStatus', message: object): Uint8Array {
   return (CRI_METHODS[method].response.encode as (m: object) => { finish(): Uint8Array })(message).finish();
 }
+
+/** Counts calls of a generated message class's encode while `fn` runs. */
+async function countEncodes(codec: { encode: (...args: never[]) => unknown }, fn: (count: () => number) => Promise<void>): Promise<void> {
+  const original = codec.encode;
+  let n = 0;
+  codec.encode = ((...args: never[]) => (n++, original.apply(codec, args))) as typeof original;
+  try {
+    await fn(() => n);
+  } finally {
+    codec.encode = original;
+  }
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
 /** The exited event of `id` on `manager`. */
 function exitOf(manager: ContainerManager, id: string): Promise<void> {
@@ -73,7 +89,7 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
     expect(verbose.info!.info).to.be.a('string');
     expect(encodingOf(verbose)).to.equal(undefined);
     const view = runningContainerView('c1', 'p1');
-    const fake = { containerStatus: async () => ({ status: view, info: {} }) } as unknown as Parameters<typeof containerHandlers>[0]['containers'];
+    const fake = { containerStatus: async () => ({ status: view, info: {} }), onEvent: () => () => undefined } as unknown as Parameters<typeof containerHandlers>[0]['containers'];
     const h = containerHandlers({ containers: fake });
     const a = await h.ContainerStatus!({ containerId: 'c1' }, call);
     view.state = 'exited';
@@ -119,15 +135,59 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
     expect(stopped.timestamp).to.equal(1.8e18);
   });
 
-  it('encodeResponse writes what the generated encoder writes for 0..3 containers and any timestamp', () => {
+  it('after a container or sandbox event the new status is encoded on the next turn, so the status call that follows encodes nothing', async () => {
+    const hub = new ContainerEventHub();
+    const evented: PodSandboxService = {
+      runPodSandbox: (config, handler) => pods.runPodSandbox(config, handler),
+      stopPodSandbox: (id) => pods.stopPodSandbox(id),
+      removePodSandbox: (id) => pods.removePodSandbox(id),
+      podSandboxStatus: (id) => pods.podSandboxStatus(id),
+      listPodSandboxes: (filter) => pods.listPodSandboxes(filter),
+      updatePodSandboxResources: (id, resources) => pods.updatePodSandboxResources(id, resources),
+      onEvent: (listener) => hub.subscribe(listener),
+    };
+    const ch = containerHandlers({ containers });
+    const ph = podSandboxHandlers({ pods: evented, containerStatuses: (id) => containers.listContainers({ podSandboxId: id }) });
+    const id = await containers.createContainer('pod1', shContainerConfig());
+    await nextTurn(); // the created state's answer
+    await countEncodes(v1.ContainerStatus, async (encodes) => {
+      await containers.startContainer(id);
+      await nextTurn();
+      expect(encodes()).to.equal(1);
+      const res = await ch.ContainerStatus!({ containerId: id }, call);
+      expect(encodes()).to.equal(1);
+      expect(v1.ContainerStatusResponse.decode(encodingOf(res)!).status!.state).to.equal(v1.ContainerState.CONTAINER_RUNNING);
+    });
+    const podId = (await ph.RunPodSandbox!({ config: { metadata: { name: 'web', namespace: 'ns', uid: 'u', attempt: 0 } } }, call)).podSandboxId!;
+    await countEncodes(v1.PodSandboxStatus, async (encodes) => {
+      await pods.stopPodSandbox(podId);
+      hub.emit({ type: 'stopped', containerId: podId, podSandboxId: podId, createdAtNs: 1 });
+      expect(encodes(), 'not inside the emit: the reply of the changing call goes first').to.equal(0);
+      await nextTurn();
+      expect(encodes()).to.equal(1);
+      const res = await ph.PodSandboxStatus!({ podSandboxId: podId }, call);
+      expect(encodes()).to.equal(1);
+      expect(v1.PodSandboxStatusResponse.decode(encodingOf(res)!).status!.state).to.equal(v1.PodSandboxState.SANDBOX_NOTREADY);
+    });
+    hub.emit({ type: 'stopped', containerId: 'gone', podSandboxId: 'gone', createdAtNs: 1 }); // unknown ids are skipped quietly
+    await nextTurn();
+  });
+
+  it('encodeResponse writes what the generated encoder writes for 0..3 containers (small and large) and any timestamp', () => {
     const status: runtime.v1.IPodSandboxStatus = { id: 'p', metadata: { name: 'n', uid: 'u', namespace: 'ns', attempt: 2 }, state: 1, createdAt: 1.6e18, network: { ip: '10.0.0.2', additionalIps: [{ ip: 'fd00::2' }] } };
     const podBytes = v1.PodSandboxStatus.encode(status).finish();
     for (const n of [0, 1, 3]) {
-      for (const timestamp of [0, 1, 1.7e18]) {
-        const cs = Array.from({ length: n }, (_, i) => encodedStatusOf(Object.freeze(runningContainerView(`c${i}`, 'p', { labels: { k: `${i}` } }))));
+      for (const timestamp of [0, 1, 127, 128, 2 ** 32, 1.7e18, Date.now() * 1e6, -1, -1.7e18]) {
+        const cs = Array.from({ length: n }, (_, i) => encodedStatusOf(Object.freeze(runningContainerView(`c${i}`, 'p', { labels: { k: 'v'.repeat(i * 9000) } }))));
         const expected = v1.PodSandboxStatusResponse.encode({ status, containersStatuses: cs.map((c) => c.wire), timestamp }).finish();
         expect(Buffer.from(encodeResponse(podBytes, cs, timestamp)).equals(Buffer.from(expected)), `${n} containers, timestamp ${timestamp}`).to.equal(true);
       }
     }
+  });
+
+  it('an assembled answer that does not fill its buffer exactly is refused (no stale memory on the wire)', () => {
+    expect(() => filled(Buffer.allocUnsafe(3), 2)).to.throw(/wrote 2 of 3 bytes/);
+    const full = Buffer.from([1, 2, 3]);
+    expect(filled(full, 3)).to.equal(full);
   });
 });
