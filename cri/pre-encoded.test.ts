@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { runtime } from './api/generated/cri';
-import { baseCodec, encodingOf, preEncoded, withEncoding } from './pre-encoded';
+import { baseCodec, encodingOf, owned, preEncoded, withEncoding } from './pre-encoded';
 
 describe('cri/pre-encoded', () => {
   const codec = preEncoded(runtime.v1.ImageStatusResponse);
@@ -21,5 +21,13 @@ describe('cri/pre-encoded', () => {
     expect(codec.decode(bytes).image).to.include({ id: 'sha256:b', size: 5 });
     expect(baseCodec(codec)).to.equal(runtime.v1.ImageStatusResponse);
     expect(baseCodec(runtime.v1.VersionResponse)).to.equal(runtime.v1.VersionResponse);
+  });
+
+  it('owned copies a pool slice into memory of its own', () => {
+    const slice = Buffer.from('status bytes');
+    expect(slice.buffer.byteLength).to.be.greaterThan(slice.length); // a slice of the shared pool
+    const own = owned(slice);
+    expect(Buffer.from(own).equals(slice)).to.equal(true);
+    expect([own.byteOffset, own.buffer.byteLength]).to.deep.equal([0, slice.length]);
   });
 });

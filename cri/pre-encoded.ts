@@ -9,6 +9,14 @@ import type { MessageCodec } from './handlers';
 
 const encodings = new WeakMap<object, Uint8Array>();
 
+/**
+ * `bytes` in memory of their own, for encodings kept as long as a state lasts: protobufjs and
+ * Buffer.allocUnsafe hand out slices of Node's shared 8 KiB pool, and a kept slice keeps its slab.
+ */
+export function owned(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
 /** Records `bytes` as the encoding of `message` (they must be exactly what its codec would write); returns `message`. */
 export function withEncoding<T extends object>(message: T, bytes: Uint8Array): T {
   encodings.set(message, bytes);

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '../../common/errors';
 import type { ImageInfo } from '../../image/image-service';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
-import { withEncoding } from '../pre-encoded';
+import { owned, withEncoding } from '../pre-encoded';
 import { toCriImage } from './image-convert';
 import type { ImageHandlerDeps } from './image-handlers';
 
@@ -22,7 +22,7 @@ export function imageStatusAnswer(info: ImageInfo): runtime.v1.IImageStatusRespo
   let answer = answers.get(info);
   if (!answer) {
     const response = Object.freeze({ image: Object.freeze(toCriImage(info)), info: NO_INFO });
-    answer = withEncoding(response, runtime.v1.ImageStatusResponse.encode(response).finish());
+    answer = withEncoding(response, owned(runtime.v1.ImageStatusResponse.encode(response).finish()));
     answers.set(info, answer);
   }
   return answer;

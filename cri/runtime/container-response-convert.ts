@@ -4,6 +4,7 @@ import type { ContainerState } from '../../runtime/container-record';
 import type { ContainerStatusView } from '../../runtime/container-view';
 import type { ContainerMountInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
 import { runtime } from '../api/generated/cri';
+import { owned } from '../pre-encoded';
 import { propagationToWire } from './container-request-convert';
 
 const STATE_TO_WIRE: Record<ContainerState, runtime.v1.ContainerState> = {
@@ -114,7 +115,7 @@ export function encodedStatusOf(v: ContainerStatusView): EncodedContainerStatus 
   const hit = encodedStatuses.get(v);
   if (hit) return hit;
   const wire = Object.freeze(statusToWire(v));
-  const encoded = { wire, bytes: runtime.v1.ContainerStatus.encode(wire).finish() };
+  const encoded = { wire, bytes: owned(runtime.v1.ContainerStatus.encode(wire).finish()) };
   if (Object.isFrozen(v)) encodedStatuses.set(v, encoded);
   return encoded;
 }

@@ -11,7 +11,7 @@ import { InvalidArgumentError } from '../../common/errors';
 import type { PodNamespaceModes, SandboxInfo, SandboxStatusView } from '../../pod/types';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
-import { withEncoding } from '../pre-encoded';
+import { owned, withEncoding } from '../pre-encoded';
 import { encodedStatusOf, statusToWire, type EncodedContainerStatus } from './container-response-convert';
 import { filled, int64Bits, putField, putVarint, varintSize } from './wire-splice';
 import type { PodHandlerDeps } from './pod-handlers';
@@ -53,7 +53,7 @@ function encodedPodStatusOf(view: SandboxStatusView): { wire: runtime.v1.IPodSan
   const hit = encodedPods.get(view);
   if (hit) return hit;
   const wire = Object.freeze(statusOf(view));
-  const encoded = { wire, bytes: runtime.v1.PodSandboxStatus.encode(wire).finish() };
+  const encoded = { wire, bytes: owned(runtime.v1.PodSandboxStatus.encode(wire).finish()) };
   if (Object.isFrozen(view)) encodedPods.set(view, encoded);
   return encoded;
 }

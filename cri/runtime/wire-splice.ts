@@ -4,9 +4,9 @@
  */
 import { RuntimeError } from '../../common/errors';
 
-/** A message holding only `bytes` as length-delimited field `tag` (tag = field number << 3 | 2). */
+/** A message holding only `bytes` as length-delimited field `tag` (tag = field number << 3 | 2), in memory of its own (it is kept). */
 export function singleField(tag: number, bytes: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(1 + varintSize(bytes.length, 0) + bytes.length);
+  const out = new Uint8Array(1 + varintSize(bytes.length, 0) + bytes.length);
   return filled(out, putField(out, 0, tag, bytes));
 }
 
