@@ -17,6 +17,16 @@ export function owned(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
 }
 
+/**
+ * Runs `fn` after the reply of the call in progress has left, for work that prepares the next
+ * call. grpc-js writes a unary reply's message on one turn of the event loop and its trailers,
+ * which complete the call, on the next (node's http2 sends from native immediates, which run
+ * before JavaScript ones): a single setImmediate would run `fn` before the trailers and delay them.
+ */
+export function afterReply(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
+}
+
 /** Records `bytes` as the encoding of `message` (they must be exactly what its codec would write); returns `message`. */
 export function withEncoding<T extends object>(message: T, bytes: Uint8Array): T {
   encodings.set(message, bytes);

@@ -35,7 +35,7 @@ describe('cri/image ImageStatus answers', () => {
     expect(encodingOf(verbose)).to.equal(undefined);
   });
 
-  it('PullImage has the pulled image\'s answer encoded on the next turn, so the ImageStatus that follows encodes nothing', async () => {
+  it('PullImage has the pulled image\'s answer encoded once its reply has left, so the ImageStatus that follows encodes nothing', async () => {
     const h = imageServiceHandlers({ images: svc });
     await storeTestImage(svc, ['example.com/app:1'], '7');
     // The image is in the store: a pull of it resolves to the stored record, as a registry pull would.
@@ -46,7 +46,7 @@ describe('cri/image ImageStatus answers', () => {
     try {
       await h.PullImage!({ image: { image: 'example.com/app:1' } }, call);
       expect(encodes, 'not before the reply').to.equal(0);
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
       expect(encodes).to.equal(1);
       const res = await h.ImageStatus!({ image: { image: 'example.com/app:1' } }, call);
       expect(encodes).to.equal(1);

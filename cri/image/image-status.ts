@@ -2,7 +2,7 @@
  * ImageStatus: the image, or image=null when absent; verbose adds the image config. The plain
  * answer is built and encoded once per image state (the image layer hands out one frozen
  * ImageInfo per stored record, and a pull, tag or removal replaces the record). PullImage has
- * the answer for the pulled image built on the next turn, before the ImageStatus that follows.
+ * the answer for the pulled image built once its reply has left, before the ImageStatus that follows.
  */
 import { InvalidArgumentError } from '../../common/errors';
 import type { ImageInfo } from '../../image/image-service';

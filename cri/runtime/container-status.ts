@@ -2,14 +2,14 @@
  * ContainerStatus: served from memory; verbose adds the pid and the OCI spec as JSON. The plain
  * answer is built and encoded once per status view (a new container state is a new view) and
  * sent as those bytes until the state changes. After each lifecycle event the answer for the new
- * state is built on the next turn of the event loop, after the reply of the call that changed it
- * is on its way: the status call that follows (kubelet asks after every change) then finds it.
+ * state is built once the reply of the call that changed it has left (afterReply): the status
+ * call that follows (kubelet asks after every change) then finds it.
  */
 import { InvalidArgumentError } from '../../common/errors';
 import type { ContainerStatusView } from '../../runtime/container-view';
 import type { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
-import { withEncoding } from '../pre-encoded';
+import { afterReply, withEncoding } from '../pre-encoded';
 import type { ContainerHandlerDeps } from './container-handlers';
 import { encodedStatusOf, statusToWire } from './container-response-convert';
 import { singleField } from './wire-splice';
@@ -30,7 +30,7 @@ export function containerStatus(deps: ContainerHandlerDeps) {
   };
   deps.containers.onEvent((e) => {
     if (e.type === 'deleted') return;
-    setImmediate(() => {
+    afterReply(() => {
       deps.containers.containerStatus(e.containerId, false).then(
         ({ status }) => void (Object.isFrozen(status) && answerOf(status)),
         () => undefined, // gone meanwhile: nothing to prepare

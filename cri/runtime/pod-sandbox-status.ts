@@ -5,13 +5,13 @@
  * with EventedPLEG reads both instead of listing containers), as containerd answers. The plain
  * answer is put together from encodings made once per pod and container state (a new state is a
  * new status view), so a call only encodes its timestamp; after a sandbox event the pod's part is
- * encoded on the next turn of the event loop, before the status call that usually follows.
+ * encoded once the reply of the changing call has left, before the status call that usually follows.
  */
 import { InvalidArgumentError } from '../../common/errors';
 import type { PodNamespaceModes, SandboxInfo, SandboxStatusView } from '../../pod/types';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
-import { owned, withEncoding } from '../pre-encoded';
+import { afterReply, owned, withEncoding } from '../pre-encoded';
 import { encodedStatusOf, statusToWire, type EncodedContainerStatus } from './container-response-convert';
 import { filled, int64Bits, putField, putVarint, varintSize } from './wire-splice';
 import type { PodHandlerDeps } from './pod-handlers';
@@ -20,10 +20,10 @@ const wallClockNs = (): number => Date.now() * 1e6;
 
 /** Handler for PodSandboxStatus. */
 export function podSandboxStatus(deps: PodHandlerDeps) {
-  // After a sandbox event, encode the pod's new status on the next turn (see container-status.ts).
+  // After a sandbox event, encode the pod's new status once the reply has left (see container-status.ts).
   deps.pods.onEvent?.((e) => {
     if (e.type === 'deleted') return;
-    setImmediate(() => {
+    afterReply(() => {
       try {
         encodedPodStatusOf(deps.pods.podSandboxStatus(e.containerId));
       } catch {

@@ -135,7 +135,7 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
     expect(stopped.timestamp).to.equal(1.8e18);
   });
 
-  it('after a container or sandbox event the new status is encoded on the next turn, so the status call that follows encodes nothing', async () => {
+  it('after a container or sandbox event the new status is encoded once the reply has left, so the status call that follows encodes nothing', async () => {
     const hub = new ContainerEventHub();
     const evented: PodSandboxService = {
       runPodSandbox: (config, handler) => pods.runPodSandbox(config, handler),
