@@ -9,6 +9,7 @@
  */
 import type { Logger } from '../common/logger';
 import { runtime } from './api/generated/cri';
+import { preEncoded } from './pre-encoded';
 
 /** The two CRI services. */
 export type CriServiceName = 'RuntimeService' | 'ImageService';
@@ -45,7 +46,7 @@ export const CRI_METHODS = {
   RunPodSandbox: unary(RS, v1.RunPodSandboxRequest, v1.RunPodSandboxResponse),
   StopPodSandbox: unary(RS, v1.StopPodSandboxRequest, v1.StopPodSandboxResponse),
   RemovePodSandbox: unary(RS, v1.RemovePodSandboxRequest, v1.RemovePodSandboxResponse),
-  PodSandboxStatus: unary(RS, v1.PodSandboxStatusRequest, v1.PodSandboxStatusResponse),
+  PodSandboxStatus: unary(RS, v1.PodSandboxStatusRequest, preEncoded(v1.PodSandboxStatusResponse)),
   ListPodSandbox: unary(RS, v1.ListPodSandboxRequest, v1.ListPodSandboxResponse),
   StreamPodSandboxes: streaming(RS, v1.StreamPodSandboxesRequest, v1.StreamPodSandboxesResponse),
   CreateContainer: unary(RS, v1.CreateContainerRequest, v1.CreateContainerResponse),
@@ -54,7 +55,7 @@ export const CRI_METHODS = {
   RemoveContainer: unary(RS, v1.RemoveContainerRequest, v1.RemoveContainerResponse),
   ListContainers: unary(RS, v1.ListContainersRequest, v1.ListContainersResponse),
   StreamContainers: streaming(RS, v1.StreamContainersRequest, v1.StreamContainersResponse),
-  ContainerStatus: unary(RS, v1.ContainerStatusRequest, v1.ContainerStatusResponse),
+  ContainerStatus: unary(RS, v1.ContainerStatusRequest, preEncoded(v1.ContainerStatusResponse)),
   UpdateContainerResources: unary(RS, v1.UpdateContainerResourcesRequest, v1.UpdateContainerResourcesResponse),
   ReopenContainerLog: unary(RS, v1.ReopenContainerLogRequest, v1.ReopenContainerLogResponse),
   ExecSync: unary(RS, v1.ExecSyncRequest, v1.ExecSyncResponse),
@@ -79,7 +80,7 @@ export const CRI_METHODS = {
   // ImageService
   ListImages: unary(IS, v1.ListImagesRequest, v1.ListImagesResponse),
   StreamImages: streaming(IS, v1.StreamImagesRequest, v1.StreamImagesResponse),
-  ImageStatus: unary(IS, v1.ImageStatusRequest, v1.ImageStatusResponse),
+  ImageStatus: unary(IS, v1.ImageStatusRequest, preEncoded(v1.ImageStatusResponse)),
   PullImage: unary(IS, v1.PullImageRequest, v1.PullImageResponse),
   RemoveImage: unary(IS, v1.RemoveImageRequest, v1.RemoveImageResponse),
   ImageFsInfo: unary(IS, v1.ImageFsInfoRequest, v1.ImageFsInfoResponse),

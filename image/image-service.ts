@@ -77,6 +77,10 @@ export class ImageService {
   private readonly users = new ImageUsers();
   /** Images whose removal has begun: no longer handed out to containers. */
   private readonly removing = new Set<string>();
+  /** ImageInfo per record, shared (frozen): records are replaced, never changed, so a new state is a new record. */
+  private readonly infos = new WeakMap<ImageRecord, ImageInfo>();
+  /** The tag or digest names a reference string is looked up by (parsing it is most of a lookup); reset when the registries change. */
+  private readonly lookupNames = new Map<string, ReadonlyArray<{ digest: boolean; name: string }>>();
 
   private constructor(
     private readonly opts: ImageServiceOptions,
@@ -116,6 +120,7 @@ export class ImageService {
   /** Replaces the registries config (e.g. on SIGHUP). */
   setRegistriesConfig(config: RegistriesConfig): void {
     this.registries = config;
+    this.lookupNames.clear();
   }
 
   /** Pulls `image` and returns the stored image; the id is the config digest. */
@@ -235,17 +240,23 @@ export class ImageService {
     if (rec) await this.storage.setPinned(rec.id, pinned);
   }
 
+  /** The ImageInfo of a record (shared and frozen once the image's config is known, which fixes uid and username). */
   private infoOf(rec: ImageRecord): ImageInfo {
-    const user = imageUser(this.storage.imageConfigOf(rec.id));
-    return {
+    const cached = this.infos.get(rec);
+    if (cached) return cached;
+    const config = this.storage.configOf(rec.id)?.config;
+    const user = imageUser(config ?? {});
+    const info: ImageInfo = {
       id: rec.id,
-      repoTags: [...rec.repoTags],
-      repoDigests: [...rec.repoDigests],
+      repoTags: Object.freeze([...rec.repoTags]) as string[],
+      repoDigests: Object.freeze([...rec.repoDigests]) as string[],
       size: rec.size,
       uid: user.uid,
       username: user.username,
       pinned: rec.pinned,
     };
+    if (config) this.infos.set(rec, Object.freeze(info));
+    return info;
   }
 
   private tagOf(image: string): string | undefined {
@@ -265,16 +276,23 @@ export class ImageService {
       const rec = images.get(`sha256:${id[1]}`);
       if (rec) return rec;
     }
-    let ref: ImageReference | undefined;
-    try {
-      ref = parseReference(image, 'image.image');
-    } catch (err) {
-      if (/^(?:sha256:)?[a-f0-9]{6,64}$/.test(image)) return this.uniquePrefix(image);
-      throw err;
+    let names = this.lookupNames.get(image);
+    if (!names) {
+      let ref: ImageReference | undefined;
+      try {
+        ref = parseReference(image, 'image.image');
+      } catch (err) {
+        if (/^(?:sha256:)?[a-f0-9]{6,64}$/.test(image)) return this.uniquePrefix(image);
+        throw err;
+      }
+      const candidates = ref.shortName ? searchRegistries(this.registries).map((d) => withDomain(ref!, d)) : [ref];
+      names = candidates.map((c) => (c.digest ? { digest: true, name: digestedName(c, c.digest) } : { digest: false, name: taggedName(c)! }));
+      // Bounded: a client naming ever new images costs a reset, not memory.
+      if (this.lookupNames.size >= 256) this.lookupNames.clear();
+      if (image.length <= 512) this.lookupNames.set(image, names);
     }
-    const candidates = ref.shortName ? searchRegistries(this.registries).map((d) => withDomain(ref!, d)) : [ref];
-    for (const c of candidates) {
-      const rec = c.digest ? images.findByRepoDigest(digestedName(c, c.digest)) : images.findByTag(taggedName(c)!);
+    for (const n of names) {
+      const rec = n.digest ? images.findByRepoDigest(n.name) : images.findByTag(n.name);
       if (rec) return rec;
     }
     if (/^[a-f0-9]{6,63}$/.test(image)) return this.uniquePrefix(image);

@@ -288,6 +288,17 @@ describe('pod/pod-manager', () => {
     await h.manager.stopPodSandbox('f'.repeat(64)); // unknown: success (CRI idempotency)
   });
 
+  it('PodSandboxStatus shares one frozen view until the record changes: a stop is in the next call', async () => {
+    const id = await h.manager.runPodSandbox(podConfig(), '');
+    const first = h.manager.podSandboxStatus(id);
+    expect(h.manager.podSandboxStatus(id.slice(0, 12))).to.equal(first);
+    expect(Object.isFrozen(first)).to.equal(true);
+    await h.manager.stopPodSandbox(id);
+    const after = h.manager.podSandboxStatus(id);
+    expect([first.state, after.state]).to.deep.equal(['ready', 'notready']);
+    expect(after.ips).to.deep.equal(first.ips);
+  });
+
   it('removes idempotently, without a prior stop, and frees the name', async () => {
     const id = await h.manager.runPodSandbox(podConfig(), '');
     await h.manager.removePodSandbox(id);

@@ -74,6 +74,8 @@ export class PodManager {
   private readonly store: SandboxStore;
   private readonly pauses: PauseWatcher;
   private readonly steps: StartSandboxDeps;
+  /** Status views, each built once per record revision and shared (frozen) until the record changes. */
+  private readonly views = new WeakMap<SandboxRecord, { revision: number; view: SandboxStatusView }>();
   private readonly handlers: readonly string[];
   private readonly defaultHandler: string;
   private containers: PodContainersHook;
@@ -230,23 +232,16 @@ export class PodManager {
     });
   }
 
-  /** PodSandboxStatus: NotFoundError for an unknown id. */
+  /** PodSandboxStatus: NotFoundError for an unknown id. The view is shared (frozen) until the pod's record changes. */
   podSandboxStatus(idOrPrefix: string): SandboxStatusView {
     const record = this.visible(idOrPrefix);
     if (!record) throw new NotFoundError(`pod sandbox ${idOrPrefix} not found`);
-    return {
-      ...infoOf(record),
-      ips: [...record.runtime.ips],
-      verbose: {
-        pausePid: record.runtime.pausePid,
-        netnsPath: record.info.namespacePaths.net,
-        cniResult: record.runtime.cniResult,
-        stepTimingsMs: { ...record.runtime.stepTimingsMs },
-        runtimeHandler: record.info.runtimeHandler,
-        cgroupPaths: [...record.runtime.cgroupDirs],
-        ...(record.runtime.pauseExitedAt ? { pauseExitedAt: record.runtime.pauseExitedAt } : {}),
-      },
-    };
+    const revision = this.store.revisionOf(record.info.id);
+    const hit = this.views.get(record);
+    if (hit && hit.revision === revision) return hit.view;
+    const view = Object.freeze(statusViewOf(record));
+    this.views.set(record, { revision, view });
+    return view;
   }
 
   /**
@@ -361,4 +356,21 @@ export class PodManager {
       this.opts.logger.error('record pause exit', { pod: id, error: describeError(err) });
     }
   }
+}
+
+/** The status view of a visible record (its nested info objects are the record's own). */
+function statusViewOf(record: SandboxRecord): SandboxStatusView {
+  return {
+    ...infoOf(record),
+    ips: [...record.runtime.ips],
+    verbose: {
+      pausePid: record.runtime.pausePid,
+      netnsPath: record.info.namespacePaths.net,
+      cniResult: record.runtime.cniResult,
+      stepTimingsMs: { ...record.runtime.stepTimingsMs },
+      runtimeHandler: record.info.runtimeHandler,
+      cgroupPaths: [...record.runtime.cgroupDirs],
+      ...(record.runtime.pauseExitedAt ? { pauseExitedAt: record.runtime.pauseExitedAt } : {}),
+    },
+  };
 }

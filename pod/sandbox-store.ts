@@ -51,6 +51,9 @@ export interface SandboxRecord {
 /** The in-memory index and its files. */
 export class SandboxStore {
   private readonly records = new Map<string, SandboxRecord>();
+  /** Bumped on every write of a record, so readers can cache what they derive from it. */
+  private readonly revisions = new Map<string, number>();
+  private lastRevision = 0;
 
   constructor(private readonly podsDir: string) {}
 
@@ -65,6 +68,7 @@ export class SandboxStore {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await writeJsonAtomic(path.join(dir, 'state.json'), record, 0o600);
     this.records.set(record.info.id, record);
+    this.revisions.set(record.info.id, ++this.lastRevision);
   }
 
   /** Persists a changed copy of a pod's record; returns it. */
@@ -81,11 +85,17 @@ export class SandboxStore {
   async delete(id: string): Promise<void> {
     await fs.rm(this.dirOf(id), { recursive: true, force: true });
     this.records.delete(id);
+    this.revisions.delete(id);
   }
 
   /** The record with exactly this id. */
   get(id: string): SandboxRecord | undefined {
     return this.records.get(id);
+  }
+
+  /** A number that changes whenever the record of `id` is written (0 for one loaded at start and never written since). */
+  revisionOf(id: string): number {
+    return this.revisions.get(id) ?? 0;
   }
 
   /**

@@ -126,6 +126,29 @@ describe('runtime/ContainerManager (fakes)', () => {
     expect(events.map((e) => e.type)).to.deep.equal(['created', 'started', 'stopped']);
   });
 
+  it('ContainerStatus and ListContainers share one frozen view per record state; an exit or a resource update is in the next call', async () => {
+    const id = await manager.createContainer('pod1', config());
+    await manager.startContainer(id);
+    const first = (await manager.containerStatus(id, false)).status;
+    expect((await manager.containerStatus(id, false)).status).to.equal(first);
+    const podList = manager.listContainers({ podSandboxId: 'pod1' });
+    expect(podList).to.deep.equal([first]);
+    expect(manager.listContainers({ podSandboxId: 'pod1', labelSelector: {} }), 'one list per pod until something changes').to.equal(podList);
+    expect([first, first.labels, first.user.supplementalGroups, first.image, podList].every((o) => Object.isFrozen(o))).to.equal(true);
+    const second = await manager.createContainer('pod1', config({ name: 'second' }));
+    expect(manager.listContainers({ podSandboxId: 'pod1' }).map((c) => c.id).sort()).to.deep.equal([id, second].sort());
+    await manager.removeContainer(second);
+    expect(manager.listContainers({ podSandboxId: 'pod1' }).map((c) => c.id)).to.deep.equal([id]);
+    await manager.updateContainerResources(id, { cpuShares: 300 });
+    expect((await manager.containerStatus(id, false)).status.resources).to.deep.include({ cpuShares: 300 });
+    const stopped = new Promise<void>((resolve) => manager.onEvent((e) => void (e.type === 'stopped' && resolve())));
+    writeFileSync(path.join(dir, 'run', 'exits', id), '3');
+    await stopped;
+    expect((await manager.containerStatus(id, false)).status).to.include({ state: 'exited', exitCode: 3 });
+    expect(manager.listContainers({ podSandboxId: 'pod1' })[0]).to.include({ state: 'exited' });
+    expect(first.state).to.equal('running');
+  });
+
   it('reports OOMKilled when conmon left its oom marker', async () => {
     const id = await manager.createContainer('pod1', config());
     await manager.startContainer(id);

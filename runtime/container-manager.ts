@@ -26,7 +26,7 @@ import { recoverContainers, type ContainerRecoveryReport } from './container-rec
 import { statsReaderFor, statsTargetOf, type ContainerStatsReader, type ContainerStatsView, type StatsTarget } from './container-stats';
 import { ContainerStore } from './container-store';
 import type { PodStatsInput, PodStatsView } from './pod-stats';
-import { exitReason, matchesFilter, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
+import { exitReason, matchesFilter, podOnlyFilter, PodViewLists, StatusViewCache, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
 import { runAttachSession, runExecSession, type AttachIo, type ExecSessionIo } from './exec-session';
 import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
 import { CdiRegistry } from './cdi/registry';
@@ -62,6 +62,8 @@ export class ContainerManager {
   private readonly launchedPids = new Map<string, number>();
   private recovery: ContainerRecoveryReport | undefined;
   private readonly exitWaiters = new ExitWaiters();
+  private readonly views = new StatusViewCache();
+  private readonly podLists = new PodViewLists();
   private readonly createDeps: CreateDeps;
   private readonly imageAccounts = new ImageAccounts();
   private readonly statsReader: ContainerStatsReader;
@@ -387,7 +389,7 @@ export class ContainerManager {
     return { runtimeFor: (h) => this.runtimeFor(h), native: this.opts.native, exitDir: this.exitDir, logger: this.opts.logger };
   }
 
-  /** ContainerStatus (from memory); `verbose` adds the pid and the OCI spec. */
+  /** ContainerStatus (from memory; the view is shared and frozen); `verbose` adds the pid and the OCI spec. */
   async containerStatus(idOrPrefix: string, verbose: boolean): Promise<{ status: ContainerStatusView; info: Record<string, string> }> {
     const rec = this.require(idOrPrefix);
     const info: Record<string, string> = {};
@@ -395,15 +397,14 @@ export class ContainerManager {
       const spec = await readSpec(rec).catch(() => undefined);
       info.info = JSON.stringify({ pid: this.pidOf(rec), sandboxID: rec.podSandboxId, runtimeHandler: rec.runtimeHandler, bundle: rec.paths.bundle, runtimeSpec: spec });
     }
-    return { status: statusView(rec), info };
+    return { status: this.views.viewOf(rec, this.store.revisionOf(rec.id)), info };
   }
 
-  /** ListContainers (from memory). */
+  /** ListContainers (from memory; the views, and a pod's list, are shared and frozen). */
   listContainers(filter?: ContainerFilter): ContainerStatusView[] {
-    return this.store
-      .list()
-      .filter((r) => matchesFilter(r, filter))
-      .map(statusView);
+    const build = (): ContainerStatusView[] => this.store.list().filter((r) => matchesFilter(r, filter)).map((r) => this.views.viewOf(r, this.store.revisionOf(r.id)));
+    const pod = podOnlyFilter(filter);
+    return pod === undefined ? build() : this.podLists.get(pod, this.store.changeCount(), build);
   }
 
   /** ExecSync: runs `cmd` in the container; DeadlineExceeded after `timeoutSeconds` (0 = none). */

@@ -26,6 +26,10 @@ const STATE_FILE = 'state.json';
 
 export class ContainerStore {
   private readonly records = new Map<string, ContainerRecord>();
+  /** Bumped on every change of a record, so readers can cache what they derive from it. */
+  private readonly revisions = new Map<string, number>();
+  /** Counts every put and delete: the revision source, and what a cache of the whole set checks. */
+  private changes = 0;
   /** reserved name → container id (also for containers still being created; retries join those). */
   readonly names = new KeyedReservations('container');
   /** Operation locks (start/stop/remove/update of one container run one at a time). */
@@ -76,6 +80,16 @@ export class ContainerStore {
     return this.records.get(id);
   }
 
+  /** A number that changes whenever the record of `id` does (0 for one loaded at start and never written since). */
+  revisionOf(id: string): number {
+    return this.revisions.get(id) ?? 0;
+  }
+
+  /** A number that changes whenever any record is written or deleted. */
+  changeCount(): number {
+    return this.changes;
+  }
+
   list(): ContainerRecord[] {
     return [...this.records.values()];
   }
@@ -102,6 +116,7 @@ export class ContainerStore {
       await writeJsonAtomic(file, rec, 0o600);
     });
     this.records.set(rec.id, rec);
+    this.revisions.set(rec.id, ++this.changes);
   }
 
   /**
@@ -130,6 +145,8 @@ export class ContainerStore {
       const rec = this.records.get(id);
       await dispose(this.containerDir(id));
       this.records.delete(id);
+      this.revisions.delete(id);
+      this.changes++;
       if (rec) this.names.release(rec.reservedName, id);
     });
   }

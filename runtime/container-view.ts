@@ -51,6 +51,60 @@ export function statusView(rec: ContainerRecord): ContainerStatusView {
   };
 }
 
+/**
+ * The status views of records, each built once per record revision and shared, deeply frozen,
+ * by every Status and List call until the record changes (the store gives each change a new
+ * revision, so a new state is seen by the next call). Entries go with their records.
+ */
+export class StatusViewCache {
+  private readonly views = new WeakMap<ContainerRecord, { revision: number; view: ContainerStatusView }>();
+
+  /** The view of `rec` at `revision` (the store's revisionOf(rec.id)). */
+  viewOf(rec: ContainerRecord, revision: number): ContainerStatusView {
+    const hit = this.views.get(rec);
+    if (hit && hit.revision === revision) return hit.view;
+    const view = deepFreeze(statusView(rec));
+    this.views.set(rec, { revision, view });
+    return view;
+  }
+}
+
+/** The pod id of a filter that names only a pod (no id, state or labels), else undefined. */
+export function podOnlyFilter(filter: ContainerFilter | undefined): string | undefined {
+  if (!filter?.podSandboxId || filter.id || filter.state) return undefined;
+  return Object.keys(filter.labelSelector ?? {}).length === 0 ? filter.podSandboxId : undefined;
+}
+
+/**
+ * The container views of one pod, per pod id, kept (frozen) until the store changes: PodSandboxStatus
+ * and the pod stats ask per pod, and walking every container of the node for each was most of a call.
+ */
+export class PodViewLists {
+  private readonly lists = new Map<string, ContainerStatusView[]>();
+  private at = -1;
+
+  /** The list for `podSandboxId` while the store's change count is `changes`; `build` makes it. */
+  get(podSandboxId: string, changes: number, build: () => ContainerStatusView[]): ContainerStatusView[] {
+    // Bounded: ids a client names that match nothing cost a reset, not memory.
+    if (this.at !== changes || this.lists.size >= 4096) {
+      this.lists.clear();
+      this.at = changes;
+    }
+    let list = this.lists.get(podSandboxId);
+    if (!list) {
+      list = Object.freeze(build()) as ContainerStatusView[];
+      this.lists.set(podSandboxId, list);
+    }
+    return list;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
 /** True when `rec` passes `filter` (id matches as a prefix, as crictl expects). */
 export function matchesFilter(rec: ContainerRecord, filter: ContainerFilter | undefined): boolean {
   if (!filter) return true;

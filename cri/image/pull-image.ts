@@ -4,6 +4,8 @@ import type { RegistryCredentials } from '../../image/registry-auth';
 import type { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import type { ImageHandlerDeps } from './image-handlers';
+import { afterReply } from '../pre-encoded';
+import { imageStatusAnswer } from './image-status';
 
 /** The request's AuthConfig as credentials (undefined when it carries none). */
 function credentialsOf(auth: runtime.v1.IAuthConfig | null | undefined): RegistryCredentials | undefined {
@@ -26,6 +28,7 @@ export function pullImage(deps: ImageHandlerDeps) {
     const image = request.image?.image;
     if (!image) throw new InvalidArgumentError('image.image is required');
     const info = await deps.images.pullImage(image, { credentials: credentialsOf(request.auth), signal: call.signal });
+    afterReply(() => imageStatusAnswer(info));
     return { imageRef: info.id };
   };
 }

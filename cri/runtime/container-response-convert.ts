@@ -4,6 +4,7 @@ import type { ContainerState } from '../../runtime/container-record';
 import type { ContainerStatusView } from '../../runtime/container-view';
 import type { ContainerMountInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
 import { runtime } from '../api/generated/cri';
+import { owned } from '../pre-encoded';
 import { propagationToWire } from './container-request-convert';
 
 const STATE_TO_WIRE: Record<ContainerState, runtime.v1.ContainerState> = {
@@ -96,6 +97,27 @@ export function statusToWire(v: ContainerStatusView): runtime.v1.IContainerStatu
     user: { linux: { uid: v.user.uid, gid: v.user.gid, supplementalGroups: v.user.supplementalGroups } },
     stopSignal: stopSignalToWire(v.stopSignal),
   };
+}
+
+/** A ContainerStatus message and its encoding (the message bytes, without a field tag). */
+export interface EncodedContainerStatus {
+  readonly wire: runtime.v1.IContainerStatus;
+  readonly bytes: Uint8Array;
+}
+
+const encodedStatuses = new WeakMap<ContainerStatusView, EncodedContainerStatus>();
+
+/**
+ * The ContainerStatus of `v`, converted and encoded once per view when the view is frozen (the
+ * container store's shared views are: a new state comes as a new view); converted anew otherwise.
+ */
+export function encodedStatusOf(v: ContainerStatusView): EncodedContainerStatus {
+  const hit = encodedStatuses.get(v);
+  if (hit) return hit;
+  const wire = Object.freeze(statusToWire(v));
+  const encoded = { wire, bytes: owned(runtime.v1.ContainerStatus.encode(wire).finish()) };
+  if (Object.isFrozen(v)) encodedStatuses.set(v, encoded);
+  return encoded;
 }
 
 /** The short Container message of ListContainers. */

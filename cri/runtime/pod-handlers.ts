@@ -12,6 +12,7 @@ import { removePodSandbox } from './remove-pod-sandbox';
 import { runPodSandbox } from './run-pod-sandbox';
 import { stopPodSandbox } from './stop-pod-sandbox';
 import { updatePodSandboxResources } from './update-pod-sandbox-resources';
+import type { ContainerEventListener } from '../../runtime/container-events';
 import type { ContainerStatusView } from '../../runtime/container-view';
 
 /** What the pod handlers call (implemented by PodManager). */
@@ -24,6 +25,8 @@ export interface PodSandboxService {
   listPodSandboxes(filter?: SandboxFilter): SandboxInfo[];
   /** Throws NotFoundError for an unknown id; a pod that is not ready is a successful no-op. */
   updatePodSandboxResources(idOrPrefix: string, resources: PodCgroupResources): Promise<unknown>;
+  /** Sandbox lifecycle events (container id = sandbox id), when the service emits them; returns the unsubscribe function. */
+  onEvent?(listener: ContainerEventListener): () => void;
 }
 
 /** Dependencies of the pod handlers. */
