@@ -1,8 +1,12 @@
-import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { silentLogger } from '../common/logger';
 import { runtime } from './api/generated/cri';
 import { afterReply, baseCodec, encodingOf, owned, preEncoded, withEncoding } from './pre-encoded';
+import { createCriServer } from './server';
 
 describe('cri/pre-encoded', () => {
   const codec = preEncoded(runtime.v1.ImageStatusResponse);
@@ -33,37 +37,43 @@ describe('cri/pre-encoded', () => {
     expect([own.byteOffset, own.buffer.byteLength]).to.deep.equal([0, slice.length]);
   });
 
-  it('afterReply work does not hold back the reply of a grpc-js unary call (a client in another process sees it first)', async () => {
-    const identity = (b: Buffer) => b;
-    const def = { Echo: { path: '/t.T/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } };
-    const server = new grpc.Server();
-    server.addService(def, {
-      Echo: (_call: unknown, reply: (err: null, res: Buffer) => void) => {
-        // As a handler that changed a state: the status work is queued before the reply.
-        afterReply(() => {
-          const until = Date.now() + 800;
-          while (Date.now() < until); // stands in for preparing the next answer
-        });
-        reply(null, Buffer.from('y'));
+  it('afterReply work does not hold back the reply of the call that queued it (a client in another process sees it first)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-after-reply-'));
+    const socketPath = path.join(dir, 'cri.sock');
+    const server = createCriServer({
+      logger: silentLogger,
+      handlers: {
+        Version: async () => {
+          // As a handler that changed a state: the status work is queued before the reply.
+          afterReply(() => {
+            const until = Date.now() + 800;
+            while (Date.now() < until); // stands in for preparing the next answer
+          });
+          return { version: '0.1.0', runtimeName: 'berth', runtimeVersion: '0.1.0', runtimeApiVersion: 'v1' };
+        },
       },
     });
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    await server.listen(socketPath);
     const client = `
-      const grpc = require(${JSON.stringify(require.resolve('@grpc/grpc-js'))});
-      const id = (b) => b;
-      const C = grpc.makeGenericClientConstructor({ Echo: { path: '/t.T/Echo', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } }, 'T');
-      const c = new C('127.0.0.1:${port}', grpc.credentials.createInsecure());
-      const one = (left, worst) => { const t = process.hrtime.bigint(); c.Echo(Buffer.from('x'), (err) => {
-        if (err) throw err;
-        worst = Math.max(worst, Number(process.hrtime.bigint() - t) / 1e6);
-        if (left > 1) setTimeout(() => one(left - 1, worst), 850); else { console.log(worst); c.close(); }
-      }); };
-      c.waitForReady(Date.now() + 5000, () => one(2, 0));`;
+      const { createCriClient } = require(${JSON.stringify(path.join(__dirname, '..', 'test', 'support', 'cri-client.js'))});
+      const c = createCriClient(${JSON.stringify(socketPath)});
+      (async () => {
+        let worst = 0;
+        for (let i = 0; i < 2; i++) {
+          const t = process.hrtime.bigint();
+          await c.version({ version: 'v1' });
+          worst = Math.max(worst, Number(process.hrtime.bigint() - t) / 1e6);
+          await new Promise((r) => setTimeout(r, 850));
+        }
+        console.log(worst);
+        c.close();
+      })();`;
     try {
       const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['-e', client], { timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))));
       expect(Number(out.trim()), 'slowest reply (ms)').to.be.below(500);
     } finally {
-      server.forceShutdown();
+      await server.shutdown(0);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

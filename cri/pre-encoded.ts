@@ -19,9 +19,8 @@ export function owned(bytes: Uint8Array): Uint8Array {
 
 /**
  * Runs `fn` after the reply of the call in progress has left, for work that prepares the next
- * call. grpc-js writes a unary reply's message on one turn of the event loop and its trailers,
- * which complete the call, on the next (node's http2 sends from native immediates, which run
- * before JavaScript ones): a single setImmediate would run `fn` before the trailers and delay them.
+ * call. The reply is written when the handler's promise settles, which is after this call; two
+ * turns of the event loop leave room for a reply that waits on one more turn of its own.
  */
 export function afterReply(fn: () => void): void {
   setImmediate(() => setImmediate(fn));
