@@ -103,7 +103,7 @@ export class ContainerStore {
    */
   async putNew(rec: ContainerRecord): Promise<void> {
     await writeJsonAtomic(path.join(this.containerDir(rec.id), STATE_FILE), rec, 0o600, { syncDir: false });
-    this.records.set(rec.id, rec);
+    this.remember(rec);
   }
 
   /** Writes the record to disk, then updates memory. */
@@ -115,6 +115,11 @@ export class ContainerStore {
       await fs.mkdir(this.containerDir(rec.id), { recursive: true });
       await writeJsonAtomic(file, rec, 0o600);
     });
+    this.remember(rec);
+  }
+
+  /** Memory after a record write: the record and a new revision (views and lists cached per revision see it). */
+  private remember(rec: ContainerRecord): void {
     this.records.set(rec.id, rec);
     this.revisions.set(rec.id, ++this.changes);
   }
