@@ -1,58 +1,22 @@
 import { expect } from 'chai';
-import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { grpcMessage, grpcRequestFields, headerBlock, RawH2Client, serveTransport } from '../testing/h2-raw';
-import { testRoutes, type RouteLog } from '../testing/transport-routes';
+import { grpcMessage, grpcRequestFields, headerBlock, RawH2Client } from '../testing/h2-raw';
+import { transportFixture, u32 } from '../testing/transport-fixture';
 import { CLIENT_PREFACE, encodeFrame, encodeSettings, ErrorCode, Flag, FrameType, SettingId } from './frames';
-import type { ConnectionLimits } from './limits';
 
 const END_HEADERS = Flag.END_HEADERS;
 const END_STREAM = Flag.END_STREAM;
 
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
-
 describe('cri/transport: HTTP/2 connection (raw frames)', function () {
   this.timeout(10000);
-  let dir: string;
-  let socketPath: string;
-  let srv: Awaited<ReturnType<typeof serveTransport>>;
-  let log: RouteLog;
-  const clients: RawH2Client[] = [];
-
-  async function start(limits: Partial<ConnectionLimits> = {}, opts: Parameters<typeof testRoutes>[0] = {}, maxMessageBytes?: number): Promise<void> {
-    const t = testRoutes(opts);
-    log = t.log;
-    srv = await serveTransport(socketPath, t.routes, limits, maxMessageBytes);
-  }
-  function client(settings: ReadonlyArray<readonly [SettingId, number]> = []): RawH2Client {
-    const c = new RawH2Client(socketPath).start(settings);
-    clients.push(c);
-    return c;
-  }
+  const h2 = transportFixture('berth-h2-');
   function request(c: RawH2Client, id: number, route: string, body = Buffer.from('hi'), extra: Array<readonly [string, string]> = []): void {
     c.frame(FrameType.HEADERS, END_HEADERS, id, headerBlock(grpcRequestFields(route, extra)));
     c.frame(FrameType.DATA, END_STREAM, id, grpcMessage(body));
   }
-  const trailersOf = (c: RawH2Client, id: number) => c.waitFor((f) => f.streamId === id && f.type === FrameType.HEADERS && (f.flags & END_STREAM) !== 0);
-
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-h2-'));
-    socketPath = path.join(dir, 's.sock');
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await srv?.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
 
   it('sends its SETTINGS first (limits announced), acknowledges the client SETTINGS and PINGs', async () => {
-    await start();
-    const c = client();
+    await h2.start();
+    const c = h2.client();
     const first = await c.waitFor(() => true);
     expect(first.type).to.equal(FrameType.SETTINGS);
     const settings = new Map<number, number>();
@@ -67,14 +31,12 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
   });
 
   it('answers a bad client preface, or a first frame other than SETTINGS, with GOAWAY PROTOCOL_ERROR', async () => {
-    await start();
-    const bad = new RawH2Client(socketPath);
-    clients.push(bad);
+    await h2.start();
+    const bad = h2.rawClient();
     bad.send(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     expect(await bad.goAwayCode()).to.equal(ErrorCode.PROTOCOL_ERROR);
     await bad.waitClosed();
-    const noSettings = new RawH2Client(socketPath);
-    clients.push(noSettings);
+    const noSettings = h2.rawClient();
     noSettings.send(Buffer.concat([CLIENT_PREFACE, encodeFrame(FrameType.PING, 0, 0, Buffer.alloc(8))]));
     expect(await noSettings.goAwayCode()).to.equal(ErrorCode.PROTOCOL_ERROR);
   });
@@ -86,31 +48,31 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
     ['MAX_FRAME_SIZE 2^24', SettingId.MAX_FRAME_SIZE, 2 ** 24, ErrorCode.PROTOCOL_ERROR],
   ] as const) {
     it(`refuses SETTINGS ${name} with GOAWAY ${code}`, async () => {
-      await start();
-      const c = client();
+      await h2.start();
+      const c = h2.client();
       c.send(encodeSettings([[setting, value]]));
       expect(await c.goAwayCode()).to.equal(code);
     });
   }
 
   it('answers a unary call with HEADERS, DATA and trailers in one socket write', async () => {
-    await start();
-    const c = client();
+    await h2.start();
+    const c = h2.client();
     await c.waitFor((f) => f.type === FrameType.SETTINGS && f.flags === Flag.ACK);
-    const before = srv.writes[0];
+    const before = h2.srv.writes[0];
     request(c, 1, '/t/Echo', Buffer.from('ping'));
-    const trailers = await trailersOf(c, 1);
+    const trailers = await h2.trailersOf(c, 1);
     expect(trailers.headers).to.deep.include(['grpc-status', '0']);
     const frames = c.stream(1);
     expect(frames.map((f) => f.type)).to.deep.equal([FrameType.HEADERS, FrameType.DATA, FrameType.HEADERS]);
     expect(frames[0].headers).to.deep.equal([[':status', '200'], ['content-type', 'application/grpc']]);
     expect(frames[1].payload.subarray(5).toString()).to.equal('ping');
-    expect(srv.writes[0] - before).to.equal(1);
+    expect(h2.srv.writes[0] - before).to.equal(1);
   });
 
   it('takes HEADERS split over CONTINUATION frames, with padding and priority; ignores unknown frame types and PRIORITY', async () => {
-    await start();
-    const c = client();
+    await h2.start();
+    const c = h2.client();
     const block = headerBlock(grpcRequestFields('/t/Echo'));
     const pad = 7;
     const first = Buffer.concat([Buffer.from([pad]), u32(0), Buffer.from([16]), block.subarray(0, 10), Buffer.alloc(pad)]);
@@ -121,39 +83,39 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
     c.frame(FrameType.PRIORITY, 0, 1, Buffer.alloc(5));
     const body = grpcMessage(Buffer.from('padded'));
     c.frame(FrameType.DATA, Flag.PADDED | END_STREAM, 1, Buffer.concat([Buffer.from([3]), body, Buffer.alloc(3)]));
-    await trailersOf(c, 1);
+    await h2.trailersOf(c, 1);
     expect(c.stream(1).find((f) => f.type === FrameType.DATA)?.payload.subarray(5).toString()).to.equal('padded');
   });
 
   it('treats a frame between HEADERS and CONTINUATION, and PUSH_PROMISE from a client, as PROTOCOL_ERROR', async () => {
-    await start();
-    const c = client();
+    await h2.start();
+    const c = h2.client();
     c.frame(FrameType.HEADERS, 0, 1, headerBlock(grpcRequestFields('/t/Echo')).subarray(0, 5));
     c.frame(FrameType.PING, 0, 0, Buffer.alloc(8));
     expect(await c.goAwayCode()).to.equal(ErrorCode.PROTOCOL_ERROR);
-    const p = client();
+    const p = h2.client();
     p.frame(FrameType.PUSH_PROMISE, END_HEADERS, 1, Buffer.alloc(4));
     expect(await p.goAwayCode()).to.equal(ErrorCode.PROTOCOL_ERROR);
   });
 
   it('enforces stream id rules: even ids and ids going backwards end the connection, DATA on an idle stream too', async () => {
-    await start();
-    const even = client();
+    await h2.start();
+    const even = h2.client();
     even.frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 2, headerBlock(grpcRequestFields('/t/Echo')));
     expect(await even.goAwayCode()).to.equal(ErrorCode.PROTOCOL_ERROR);
-    const back = client();
+    const back = h2.client();
     request(back, 5, '/t/Echo');
-    await trailersOf(back, 5);
+    await h2.trailersOf(back, 5);
     back.frame(FrameType.HEADERS, END_HEADERS, 3, headerBlock(grpcRequestFields('/t/Echo')));
     expect(await back.goAwayCode()).to.equal(ErrorCode.STREAM_CLOSED);
-    const idle = client();
+    const idle = h2.client();
     idle.frame(FrameType.DATA, 0, 7, Buffer.from('x'));
     expect(await idle.goAwayCode()).to.equal(ErrorCode.PROTOCOL_ERROR);
   });
 
   it('ignores DATA a client still sends on a stream the server already ended, and keeps the connection', async () => {
-    await start();
-    const c = client();
+    await h2.start();
+    const c = h2.client();
     c.frame(FrameType.HEADERS, END_HEADERS, 1, headerBlock(grpcRequestFields('/t/Nope')));
     const rst = await c.waitFor((f) => f.type === FrameType.RST_STREAM && f.streamId === 1);
     expect(rst.payload.readUInt32BE(0)).to.equal(ErrorCode.NO_ERROR);
@@ -161,13 +123,13 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
     c.frame(FrameType.WINDOW_UPDATE, 0, 1, u32(10));
     c.frame(FrameType.RST_STREAM, 0, 1, u32(ErrorCode.CANCEL));
     request(c, 3, '/t/Echo');
-    expect((await trailersOf(c, 3)).headers).to.deep.include(['grpc-status', '0']);
+    expect((await h2.trailersOf(c, 3)).headers).to.deep.include(['grpc-status', '0']);
     expect(c.frames.some((f) => f.type === FrameType.GOAWAY)).to.equal(false);
   });
 
   it('never sends DATA beyond the client windows; resumes on WINDOW_UPDATE and on a larger INITIAL_WINDOW_SIZE', async () => {
-    await start({}, { bigBytes: 100_000 });
-    const c = client([[SettingId.INITIAL_WINDOW_SIZE, 0]]);
+    await h2.start({}, { bigBytes: 100_000 });
+    const c = h2.client([[SettingId.INITIAL_WINDOW_SIZE, 0]]);
     request(c, 1, '/t/Big');
     await c.waitFor((f) => f.streamId === 1 && f.type === FrameType.HEADERS);
     await new Promise((r) => setTimeout(r, 50));
@@ -184,24 +146,24 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
     expect(sent()).to.equal(65535);
     expect(c.stream(1).every((f) => f.payload.length <= 16384)).to.equal(true);
     c.frame(FrameType.WINDOW_UPDATE, 0, 0, u32(1 << 20));
-    await trailersOf(c, 1);
+    await h2.trailersOf(c, 1);
     expect(sent()).to.equal(100_005);
   });
 
   it('uses the client MAX_FRAME_SIZE for DATA', async () => {
-    await start({}, { bigBytes: 60_000 });
-    const c = client([[SettingId.MAX_FRAME_SIZE, 40_000]]);
+    await h2.start({}, { bigBytes: 60_000 });
+    const c = h2.client([[SettingId.MAX_FRAME_SIZE, 40_000]]);
     request(c, 1, '/t/Big');
-    await trailersOf(c, 1);
+    await h2.trailersOf(c, 1);
     expect(c.stream(1).filter((f) => f.type === FrameType.DATA).map((f) => f.payload.length)).to.deep.equal([40_000, 20_005]);
   });
 
   it('ends the connection with FLOW_CONTROL_ERROR when WINDOW_UPDATE overflows the window, and a stream when its window overflows', async () => {
-    await start();
-    const c = client();
+    await h2.start();
+    const c = h2.client();
     c.frame(FrameType.WINDOW_UPDATE, 0, 0, u32(0x7fffffff));
     expect(await c.goAwayCode()).to.equal(ErrorCode.FLOW_CONTROL_ERROR);
-    const s = client();
+    const s = h2.client();
     s.frame(FrameType.HEADERS, END_HEADERS, 1, headerBlock(grpcRequestFields('/t/Hold')));
     s.frame(FrameType.WINDOW_UPDATE, 0, 1, u32(0x7fffffff));
     const rst = await s.waitFor((f) => f.type === FrameType.RST_STREAM && f.streamId === 1);
@@ -209,8 +171,8 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
   });
 
   it('gives window back as request data arrives', async () => {
-    await start({ streamWindow: 65535 });
-    const c = client([[SettingId.INITIAL_WINDOW_SIZE, 1 << 20]]);
+    await h2.start({ streamWindow: 65535 });
+    const c = h2.client([[SettingId.INITIAL_WINDOW_SIZE, 1 << 20]]);
     c.frame(FrameType.WINDOW_UPDATE, 0, 0, u32(1 << 20));
     c.frame(FrameType.HEADERS, END_HEADERS, 1, headerBlock(grpcRequestFields('/t/Echo')));
     const body = grpcMessage(Buffer.alloc(200_000, 1));
@@ -221,13 +183,13 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
       await c.waitFor(() => off + part.length <= 65535 + acked());
       c.frame(FrameType.DATA, off + 16384 >= body.length ? END_STREAM : 0, 1, part);
     }
-    await trailersOf(c, 1);
+    await h2.trailersOf(c, 1);
     expect(c.stream(1).filter((f) => f.type === FrameType.DATA).reduce((n, f) => n + f.payload.length, 0)).to.equal(200_005);
   });
 
   it('resets a stream whose client sends more than the stream window', async () => {
-    await start({ streamWindow: 10_000 });
-    const over = client();
+    await h2.start({ streamWindow: 10_000 });
+    const over = h2.client();
     over.frame(FrameType.HEADERS, END_HEADERS, 1, headerBlock(grpcRequestFields('/t/Hold')));
     over.frame(FrameType.DATA, 0, 1, grpcMessage(Buffer.alloc(16_000)).subarray(0, 16_000));
     const rst = await over.waitFor((f) => f.type === FrameType.RST_STREAM && f.streamId === 1);
@@ -235,32 +197,32 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
   });
 
   it('turns an exception from the layer above into GOAWAY INTERNAL_ERROR for that connection only', async () => {
-    await start();
-    const c = client();
+    await h2.start();
+    const c = h2.client();
     request(c, 1, '/t/Throw');
     expect(await c.goAwayCode()).to.equal(ErrorCode.INTERNAL_ERROR);
-    expect(srv.errors[0].message).to.match(/route bug/);
-    const other = client();
+    expect(h2.srv.errors[0].message).to.match(/route bug/);
+    const other = h2.client();
     request(other, 1, '/t/Echo');
-    expect((await trailersOf(other, 1)).headers).to.deep.include(['grpc-status', '0']);
+    expect((await h2.trailersOf(other, 1)).headers).to.deep.include(['grpc-status', '0']);
   });
 
   it('cancels the call when the client sends RST_STREAM', async () => {
-    await start();
-    const c = client();
+    await h2.start();
+    const c = h2.client();
     request(c, 1, '/t/Hold');
-    await waitUntil(() => log.held.length === 1);
+    await waitUntil(() => h2.log.held.length === 1);
     c.frame(FrameType.RST_STREAM, 0, 1, u32(ErrorCode.CANCEL));
-    await waitUntil(() => log.cancelled === 1);
-    expect(log.held[0].cancelled).to.equal(true);
+    await waitUntil(() => h2.log.cancelled === 1);
+    expect(h2.log.held[0].cancelled).to.equal(true);
   });
 
   it('shuts down gracefully: GOAWAY with the last stream id, running calls finish, then the socket closes', async () => {
-    await start();
-    const c = client();
+    await h2.start();
+    const c = h2.client();
     request(c, 1, '/t/Hold');
-    await waitUntil(() => log.held.length === 1);
-    srv.connections[0].goAway();
+    await waitUntil(() => h2.log.held.length === 1);
+    h2.srv.connections[0].goAway();
     const goAway = await c.waitFor((f) => f.type === FrameType.GOAWAY);
     expect(goAway.payload.readUInt32BE(0)).to.equal(1);
     expect(goAway.payload.readUInt32BE(4)).to.equal(ErrorCode.NO_ERROR);
@@ -269,8 +231,8 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
     await new Promise((r) => setTimeout(r, 50));
     expect(c.stream(3)).to.have.length(0);
     expect(c.closed).to.equal(false);
-    log.held[0].sendUnary(Buffer.from('done'));
-    await trailersOf(c, 1);
+    h2.log.held[0].sendUnary(Buffer.from('done'));
+    await h2.trailersOf(c, 1);
     await c.waitClosed();
   });
 });

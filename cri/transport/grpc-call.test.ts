@@ -1,9 +1,7 @@
 import { expect } from 'chai';
-import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { grpcMessage, grpcRequestFields, headerBlock, RawH2Client, serveTransport } from '../testing/h2-raw';
-import { testRoutes, type RouteLog } from '../testing/transport-routes';
+import { grpcMessage, grpcRequestFields, headerBlock, RawH2Client } from '../testing/h2-raw';
+import { transportFixture, u32 } from '../testing/transport-fixture';
+import { testRoutes } from '../testing/transport-routes';
 import { encodeSettings, ErrorCode, Flag, FrameType, SettingId } from './frames';
 import { percentEncode } from './hpack-encoder';
 import { parseGrpcTimeout } from './request-headers';
@@ -11,30 +9,10 @@ import { parseGrpcTimeout } from './request-headers';
 const END_HEADERS = Flag.END_HEADERS;
 const END_STREAM = Flag.END_STREAM;
 
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
-
 describe('cri/transport: gRPC over HTTP/2', function () {
   this.timeout(10000);
-  let dir: string;
-  let socketPath: string;
-  let srv: Awaited<ReturnType<typeof serveTransport>>;
-  let log: RouteLog;
-  const clients: RawH2Client[] = [];
-
-  async function start(opts: Parameters<typeof testRoutes>[0] = {}): Promise<void> {
-    const t = testRoutes(opts);
-    log = t.log;
-    srv = await serveTransport(socketPath, t.routes);
-  }
-  function client(settings: ReadonlyArray<readonly [SettingId, number]> = []): RawH2Client {
-    const c = new RawH2Client(socketPath).start(settings);
-    clients.push(c);
-    return c;
-  }
+  const h2 = transportFixture('berth-grpc-');
+  const start = (routes: Parameters<typeof testRoutes>[0] = {}): Promise<void> => h2.start({}, routes);
   /** Sends a request and returns the stream's final HEADERS fields. */
   async function call(c: RawH2Client, id: number, fields: Array<readonly [string, string]>, body: Buffer | null = grpcMessage(Buffer.from('x'))): Promise<Map<string, string>> {
     c.frame(FrameType.HEADERS, END_HEADERS | (body ? 0 : END_STREAM), id, headerBlock(fields));
@@ -45,19 +23,9 @@ describe('cri/transport: gRPC over HTTP/2', function () {
     return new Map(all);
   }
 
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-grpc-'));
-    socketPath = path.join(dir, 's.sock');
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await srv?.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
-
   it('answers a wrong content-type with HTTP 415, a GET with 405, both with a gRPC status', async () => {
     await start();
-    const c = client();
+    const c = h2.client();
     const ct = await call(c, 1, grpcRequestFields('/t/Echo').map(([n, v]) => (n === 'content-type' ? [n, 'application/json'] : [n, v])));
     expect(ct.get(':status')).to.equal('415');
     expect(ct.get('grpc-status')).to.equal('13');
@@ -69,7 +37,7 @@ describe('cri/transport: gRPC over HTTP/2', function () {
 
   it('answers an unknown method with a trailers-only UNIMPLEMENTED', async () => {
     await start();
-    const c = client();
+    const c = h2.client();
     const h = await call(c, 1, grpcRequestFields('/t/Nope'));
     expect([h.get(':status'), h.get('grpc-status'), h.get('grpc-message')]).to.deep.equal(['200', '12', 'unknown method /t/Nope']);
     expect(c.stream(1)).to.have.length(2); // trailers-only HEADERS, then RST_STREAM NO_ERROR or nothing
@@ -77,7 +45,7 @@ describe('cri/transport: gRPC over HTTP/2', function () {
 
   it('resets malformed requests (missing pseudo-headers, upper-case names, connection headers, te other than trailers) with PROTOCOL_ERROR', async () => {
     await start();
-    const c = client();
+    const c = h2.client();
     const cases: Array<Array<readonly [string, string]>> = [
       grpcRequestFields('/t/Echo').filter(([n]) => n !== ':scheme'),
       [...grpcRequestFields('/t/Echo'), ['X-Upper', '1']],
@@ -94,7 +62,7 @@ describe('cri/transport: gRPC over HTTP/2', function () {
 
   it('accepts any :authority, a socket path included', async () => {
     await start();
-    const c = client();
+    const c = h2.client();
     for (const [id, authority] of [[1, '/run/containerd/containerd.sock'], [3, 'unix:///x y'], [5, '']] as const) {
       const h = await call(c, id, grpcRequestFields('/t/Echo').map(([n, v]) => (n === ':authority' ? [n, authority] : [n, v])));
       expect(h.get('grpc-status')).to.equal('0');
@@ -105,18 +73,18 @@ describe('cri/transport: gRPC over HTTP/2', function () {
     expect([parseGrpcTimeout('1S'), parseGrpcTimeout('250m'), parseGrpcTimeout('2M'), parseGrpcTimeout('1H'), parseGrpcTimeout('5000u'), parseGrpcTimeout('99999999n')]).to.deep.equal([1000, 250, 120000, 3600000, 5, 99.999999]);
     for (const bad of ['', '1', 'S', '123456789S', '1s', '-1S', '1.5S']) expect(parseGrpcTimeout(bad), bad).to.be.NaN;
     await start();
-    const c = client();
+    const c = h2.client();
     const before = Date.now();
     c.frame(FrameType.HEADERS, END_HEADERS, 1, headerBlock(grpcRequestFields('/t/Hold', [['grpc-timeout', '3S']])));
     c.frame(FrameType.DATA, END_STREAM, 1, grpcMessage(Buffer.from('x')));
-    await waitUntil(() => log.held.length === 1);
-    expect(log.held[0].deadlineMs).to.be.within(before + 3000, Date.now() + 3000);
+    await waitUntil(() => h2.log.held.length === 1);
+    expect(h2.log.held[0].deadlineMs).to.be.within(before + 3000, Date.now() + 3000);
     expect((await call(c, 3, grpcRequestFields('/t/Echo', [['grpc-timeout', 'soon']]))).get('grpc-status')).to.equal('13');
   });
 
   it('answers a compressed message with UNIMPLEMENTED (gzip) or INTERNAL (no grpc-encoding); identity is fine', async () => {
     await start();
-    const c = client();
+    const c = h2.client();
     const gz = await call(c, 1, grpcRequestFields('/t/Echo', [['grpc-encoding', 'gzip']]), grpcMessage(Buffer.from('x'), 1));
     expect(gz.get('grpc-status')).to.equal('12');
     const none = await call(c, 3, grpcRequestFields('/t/Echo'), grpcMessage(Buffer.from('x'), 1));
@@ -127,7 +95,7 @@ describe('cri/transport: gRPC over HTTP/2', function () {
 
   it('wants exactly one request message: none, two, or a cut one is INTERNAL; an empty message is fine', async () => {
     await start();
-    const c = client();
+    const c = h2.client();
     expect((await call(c, 1, grpcRequestFields('/t/Echo'), null)).get('grpc-status')).to.equal('13');
     const two = Buffer.concat([grpcMessage(Buffer.from('a')), grpcMessage(Buffer.from('b'))]);
     expect((await call(c, 3, grpcRequestFields('/t/Echo'), two)).get('grpc-status')).to.equal('13');
@@ -139,38 +107,38 @@ describe('cri/transport: gRPC over HTTP/2', function () {
     expect(percentEncode('plain text: ok')).to.equal('plain text: ok');
     expect(percentEncode('100% é\n')).to.equal('100%25 %C3%A9%0A');
     await start();
-    const c = client();
+    const c = h2.client();
     const h = await call(c, 1, grpcRequestFields('/t/Fail'), grpcMessage(Buffer.from('not found: ü%')));
     expect([h.get('grpc-status'), h.get('grpc-message')]).to.deep.equal(['5', 'not found: %C3%BC%25']);
   });
 
   it('streams with backpressure: a write waits while the client windows are full and goes on after WINDOW_UPDATE', async () => {
     await start({ streamMessages: 10, streamBytes: 50 });
-    const c = client([[SettingId.INITIAL_WINDOW_SIZE, 120]]);
+    const c = h2.client([[SettingId.INITIAL_WINDOW_SIZE, 120]]);
     c.frame(FrameType.HEADERS, END_HEADERS, 1, headerBlock(grpcRequestFields('/t/Stream')));
     c.frame(FrameType.DATA, END_STREAM, 1, grpcMessage(Buffer.from('x')));
     await waitUntil(() => c.stream(1).filter((f) => f.type === FrameType.DATA).length >= 3);
     await new Promise((r) => setTimeout(r, 50));
     const dataBytes = () => c.stream(1).filter((f) => f.type === FrameType.DATA).reduce((n, f) => n + f.payload.length, 0);
     expect(dataBytes()).to.equal(120);
-    expect(log.written).to.be.lessThan(4);
+    expect(h2.log.written).to.be.lessThan(4);
     c.send(encodeSettings([[SettingId.INITIAL_WINDOW_SIZE, 65535]]));
     await c.waitFor((f) => f.streamId === 1 && f.type === FrameType.HEADERS && (f.flags & END_STREAM) !== 0);
     expect(dataBytes()).to.equal(550);
-    expect(log.written).to.equal(10);
+    expect(h2.log.written).to.equal(10);
   });
 
   it('wakes a waiting stream writer when the client cancels', async () => {
     await start({ streamMessages: 10, streamBytes: 50 });
-    const c = client([[SettingId.INITIAL_WINDOW_SIZE, 60]]);
+    const c = h2.client([[SettingId.INITIAL_WINDOW_SIZE, 60]]);
     c.frame(FrameType.HEADERS, END_HEADERS, 1, headerBlock(grpcRequestFields('/t/Stream')));
     c.frame(FrameType.DATA, END_STREAM, 1, grpcMessage(Buffer.from('x')));
     await c.waitFor((f) => f.streamId === 1 && f.type === FrameType.DATA);
     c.frame(FrameType.RST_STREAM, 0, 1, u32(ErrorCode.CANCEL));
     c.frame(FrameType.PING, 0, 0, Buffer.alloc(8));
     await c.waitFor((f) => f.type === FrameType.PING);
-    expect(log.written).to.be.lessThan(3);
-    expect(srv.connections[0].activeStreams).to.equal(0);
+    expect(h2.log.written).to.be.lessThan(3);
+    expect(h2.srv.connections[0].activeStreams).to.equal(0);
   });
 });
 
