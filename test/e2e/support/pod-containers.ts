@@ -53,6 +53,8 @@ export async function removeContainersAndMounts(parts: ContainerParts | undefine
   const { manager, runcRoot, native } = parts ?? {};
   if (manager) {
     for (const c of manager.listContainers()) await manager.removeContainer(c.id).catch(() => undefined);
+    // An exited container's teardown (runc delete, unmounts) follows RemoveContainer's answer.
+    await manager.removalsSettled().catch(() => undefined);
     manager.close();
   }
   if (runcRoot) {
