@@ -274,6 +274,7 @@ export class ImageStorage {
     if (this.closed) return;
     this.closed = true;
     await this.workers.releaseUser();
+    await this.layers.removalsSettled();
   }
 
   /** Removes an image record and frees layers and blobs no other image uses. */

@@ -42,6 +42,35 @@ describe('image/layer-store', () => {
     await again.remove(d('a'));
     expect(await fs.readdir(path.join(dir, 'l'))).to.deep.equal([]);
     expect(await fs.readdir(path.join(dir, 'layers'))).to.deep.equal([]);
+    await again.removalsSettled();
+    expect(await fs.readdir(path.join(dir, 'tmp'))).to.deep.equal([]);
+  });
+
+  it('remove answers before the layer files are deleted; they wait in tmp/, which the next init empties', async () => {
+    const store = new LayerStore(dir);
+    await store.init();
+    const fill = async (diff: string) => {
+      await fs.mkdir(path.join(diff, 'bin'));
+      await Promise.all(Array.from({ length: 2000 }, (_, i) => fs.symlink('busybox', path.join(diff, 'bin', `tool${i}`))));
+      return { diffId: d('a'), size: 2000 };
+    };
+    await store.ensure(d('a'), d('a'), undefined, fill);
+    await store.remove(d('a'));
+    expect(store.get(d('a'))).to.equal(undefined);
+    expect(await fs.readdir(path.join(dir, 'layers'))).to.deep.equal([]);
+    const trash = await fs.readdir(path.join(dir, 'tmp'));
+    expect(trash, 'the renamed layer, still being deleted').to.have.length(1);
+    expect(trash[0]).to.match(/^removed-/);
+    await store.removalsSettled();
+    expect(await fs.readdir(path.join(dir, 'tmp'))).to.deep.equal([]);
+    // A crash before the deletion finished leaves the renamed layer: the next start empties tmp/.
+    await fs.mkdir(path.join(dir, 'tmp', 'removed-0123456789abcdef-00000000', 'diff'), { recursive: true });
+    const restarted = new LayerStore(dir);
+    await restarted.init();
+    expect(await fs.readdir(path.join(dir, 'tmp'))).to.deep.equal([]);
+    // The same layer can be unpacked again.
+    const again = await restarted.ensure(d('a'), d('a'), undefined, fill);
+    expect((await fs.readdir(path.join(restarted.diffPath(again.chainId), 'bin'))).length).to.equal(2000);
   });
 
   it('refuses a layer whose content has another DiffID and leaves nothing', async () => {

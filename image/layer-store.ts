@@ -49,6 +49,8 @@ function hexOf(digest: string): string {
 export class LayerStore {
   private readonly layers = new Map<string, LayerMeta>();
   private readonly flights = new SingleFlight<LayerMeta>();
+  /** Background deletions of removed layers' files. */
+  private readonly deletions = new Set<Promise<void>>();
 
   constructor(readonly dir: string) {}
 
@@ -153,7 +155,12 @@ export class LayerStore {
     throw new FailedPreconditionError('create layer link: no free short name after 20 tries');
   }
 
-  /** Deletes a layer and its link (missing is fine). */
+  /**
+   * Deletes a layer and its link (missing is fine). The layer's files go after the answer: the
+   * directory is renamed into `<dir>/tmp/` (which init empties, so a crash leaves nothing) and
+   * deleted from there in the background; a recursive delete of a few hundred entries is most
+   * of RemoveImage otherwise (5-14 ms for busybox here).
+   */
   async remove(chainId: string): Promise<void> {
     const meta = this.layers.get(chainId);
     this.layers.delete(chainId);
@@ -161,7 +168,23 @@ export class LayerStore {
     // Remove meta.json first so a crash mid-delete is seen as an unfinished layer at start.
     await fs.rm(path.join(dir, 'meta.json'), { force: true });
     if (meta) await fs.rm(path.join(this.dir, 'l', meta.link), { force: true });
-    await fs.rm(dir, { recursive: true, force: true });
+    const trash = path.join(this.dir, 'tmp', `removed-${hexOf(chainId).slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+    const moved = await fs.rename(dir, trash).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    );
+    if (!moved) return;
+    const deletion = fs.rm(trash, { recursive: true, force: true }).catch(() => undefined); // init empties tmp/ anyway
+    this.deletions.add(deletion);
+    void deletion.finally(() => this.deletions.delete(deletion));
+  }
+
+  /** Resolves once the files of removed layers are deleted. */
+  async removalsSettled(): Promise<void> {
+    while (this.deletions.size > 0) await Promise.all([...this.deletions]);
   }
 
   /** Every stored chain ID. */
