@@ -19,6 +19,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../common/atomic-file';
 import { describeError, InvalidArgumentError } from '../common/errors';
+import { Revisions } from '../common/revisions';
 import { PodStartStep, SandboxInfo } from './types';
 
 /** Bump when the persisted shape changes incompatibly. */
@@ -52,8 +53,7 @@ export interface SandboxRecord {
 export class SandboxStore {
   private readonly records = new Map<string, SandboxRecord>();
   /** Bumped on every write of a record, so readers can cache what they derive from it. */
-  private readonly revisions = new Map<string, number>();
-  private lastRevision = 0;
+  private readonly revisions = new Revisions();
 
   constructor(private readonly podsDir: string) {}
 
@@ -68,7 +68,7 @@ export class SandboxStore {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await writeJsonAtomic(path.join(dir, 'state.json'), record, 0o600);
     this.records.set(record.info.id, record);
-    this.revisions.set(record.info.id, ++this.lastRevision);
+    this.revisions.written(record.info.id);
   }
 
   /** Persists a changed copy of a pod's record; returns it. */
@@ -85,7 +85,7 @@ export class SandboxStore {
   async delete(id: string): Promise<void> {
     await fs.rm(this.dirOf(id), { recursive: true, force: true });
     this.records.delete(id);
-    this.revisions.delete(id);
+    this.revisions.deleted(id);
   }
 
   /** The record with exactly this id. */
@@ -95,7 +95,7 @@ export class SandboxStore {
 
   /** A number that changes whenever the record of `id` is written (0 for one loaded at start and never written since). */
   revisionOf(id: string): number {
-    return this.revisions.get(id) ?? 0;
+    return this.revisions.of(id);
   }
 
   /**

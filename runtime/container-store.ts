@@ -19,6 +19,7 @@ import { writeJsonAtomic } from '../common/atomic-file';
 import { describeError, errnoCode, RuntimeError } from '../common/errors';
 import { KeyedMutex } from '../common/keyed-mutex';
 import { KeyedReservations } from '../common/keyed-reservations';
+import { Revisions } from '../common/revisions';
 import type { Logger } from '../common/logger';
 import { CONTAINER_RECORD_VERSION, type ContainerRecord } from './container-record';
 
@@ -27,9 +28,7 @@ const STATE_FILE = 'state.json';
 export class ContainerStore {
   private readonly records = new Map<string, ContainerRecord>();
   /** Bumped on every change of a record, so readers can cache what they derive from it. */
-  private readonly revisions = new Map<string, number>();
-  /** Counts every put and delete: the revision source, and what a cache of the whole set checks. */
-  private changes = 0;
+  private readonly revisions = new Revisions();
   /** reserved name → container id (also for containers still being created; retries join those). */
   readonly names = new KeyedReservations('container');
   /** Operation locks (start/stop/remove/update of one container run one at a time). */
@@ -82,12 +81,12 @@ export class ContainerStore {
 
   /** A number that changes whenever the record of `id` does (0 for one loaded at start and never written since). */
   revisionOf(id: string): number {
-    return this.revisions.get(id) ?? 0;
+    return this.revisions.of(id);
   }
 
   /** A number that changes whenever any record is written or deleted. */
   changeCount(): number {
-    return this.changes;
+    return this.revisions.count();
   }
 
   list(): ContainerRecord[] {
@@ -121,7 +120,7 @@ export class ContainerStore {
   /** Memory after a record write: the record and a new revision (views and lists cached per revision see it). */
   private remember(rec: ContainerRecord): void {
     this.records.set(rec.id, rec);
-    this.revisions.set(rec.id, ++this.changes);
+    this.revisions.written(rec.id);
   }
 
   /**
@@ -150,8 +149,7 @@ export class ContainerStore {
       const rec = this.records.get(id);
       await dispose(this.containerDir(id));
       this.records.delete(id);
-      this.revisions.delete(id);
-      this.changes++;
+      this.revisions.deleted(id);
       if (rec) this.names.release(rec.reservedName, id);
     });
   }
