@@ -42,7 +42,7 @@ const IS: CriServiceName = 'ImageService';
 /** Every CRI v1 RPC, in proto order, keyed by method name. */
 export const CRI_METHODS = {
   // RuntimeService
-  Version: unary(RS, v1.VersionRequest, v1.VersionResponse),
+  Version: unary(RS, v1.VersionRequest, preEncoded(v1.VersionResponse)),
   RunPodSandbox: unary(RS, v1.RunPodSandboxRequest, v1.RunPodSandboxResponse),
   StopPodSandbox: unary(RS, v1.StopPodSandboxRequest, v1.StopPodSandboxResponse),
   RemovePodSandbox: unary(RS, v1.RemovePodSandboxRequest, v1.RemovePodSandboxResponse),
@@ -69,7 +69,7 @@ export const CRI_METHODS = {
   ListPodSandboxStats: unary(RS, v1.ListPodSandboxStatsRequest, v1.ListPodSandboxStatsResponse),
   StreamPodSandboxStats: streaming(RS, v1.StreamPodSandboxStatsRequest, v1.StreamPodSandboxStatsResponse),
   UpdateRuntimeConfig: unary(RS, v1.UpdateRuntimeConfigRequest, v1.UpdateRuntimeConfigResponse),
-  Status: unary(RS, v1.StatusRequest, v1.StatusResponse),
+  Status: unary(RS, v1.StatusRequest, preEncoded(v1.StatusResponse)),
   CheckpointContainer: unary(RS, v1.CheckpointContainerRequest, v1.CheckpointContainerResponse),
   GetContainerEvents: streaming(RS, v1.GetEventsRequest, v1.ContainerEventResponse),
   ListMetricDescriptors: unary(RS, v1.ListMetricDescriptorsRequest, v1.ListMetricDescriptorsResponse),

@@ -103,13 +103,13 @@ class RpcRunner {
     const scope = this.observer?.beginCall ? this.beginScope(call) : undefined;
     const write = (message: unknown): Promise<void> => {
       if (signal.aborted) return Promise.reject(signal.reason);
-      let bytes: Buffer;
+      let bytes: Uint8Array;
       try {
         bytes = this.encode(message);
       } catch (err) {
         return Promise.reject(err);
       }
-      if (call.write(bytes)) return Promise.resolve();
+      if (call.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) return Promise.resolve();
       return new Promise<void>((resolve) => {
         // Either the client reads again or it goes away; both end the wait.
         const done = () => {
@@ -169,7 +169,7 @@ class RpcRunner {
     }
   }
 
-  private encode(message: unknown): Buffer {
+  private encode(message: unknown): Uint8Array {
     let bytes: Uint8Array;
     try {
       bytes = this.responseCodec.encode(message ?? {}).finish();
@@ -177,7 +177,7 @@ class RpcRunner {
       throw new RuntimeError(`encode ${this.method} response`, { cause });
     }
     if (bytes.byteLength > this.maxMessageBytes) throw new ResourceExhaustedError(`${this.method} response of ${bytes.byteLength} bytes exceeds the ${this.maxMessageBytes}-byte message limit`);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return bytes;
   }
 
   /** Logs and observes the outcome exactly once per call. */

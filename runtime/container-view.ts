@@ -1,4 +1,5 @@
 /** Read-only views of container records for Status and List (served from memory: docs/contributing.md, "Hot paths"). */
+import { deepFreeze } from '../common/deep-freeze';
 import type { ContainerRecord, ContainerState } from './container-record';
 
 /** What ContainerStatus reports. */
@@ -97,12 +98,6 @@ export class PodViewLists {
     }
     return list;
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  for (const v of Object.values(value)) deepFreeze(v);
-  return Object.freeze(value);
 }
 
 /** True when `rec` passes `filter` (id matches as a prefix, as crictl expects). */

@@ -1,6 +1,12 @@
-/** Status: RuntimeReady / NetworkReady conditions, runtime handlers and features, verbose info. */
-import type { runtime } from '../api/generated/cri';
+/**
+ * Status: RuntimeReady / NetworkReady conditions, runtime handlers and features, verbose info.
+ * kubelet asks every few seconds and the answer changes rarely (the network becoming ready, a
+ * handler's features): the plain answer is kept, encoded, for each state the sources report.
+ */
+import { deepFreeze } from '../../common/deep-freeze';
+import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
+import { owned, withEncoding } from '../pre-encoded';
 import type { RuntimeInfoDeps } from './info-handlers';
 
 /** Condition types kubelet requires (cri-api RuntimeReady / NetworkReady). */
@@ -9,8 +15,36 @@ const NETWORK_READY = 'NetworkReady';
 
 /** Handler for Status. */
 export function status(deps: Pick<RuntimeInfoDeps, 'status' | 'features' | 'extraInfo'>) {
+  const build = buildStatus(deps);
+  // Keyed by everything the plain answer is made of; a handful of states at most over a daemon's life.
+  const answers = new Map<string, runtime.v1.IStatusResponse>();
   return async (request: runtime.v1.IStatusRequest, _call: CallContext): Promise<runtime.v1.IStatusResponse> => {
+    if (request.verbose) return build(true);
     const network = deps.status.networkReady();
+    const handlers = deps.status.runtimeHandlers();
+    let key = `${network.ready}\0${network.reason ?? ''}\0${network.message ?? ''}`;
+    for (const h of handlers) key += `\0${h.name}\0${h.features?.recursiveReadOnlyMounts === true}${h.features?.userNamespaces === true}`;
+    let answer = answers.get(key);
+    if (!answer) {
+      answer = deepFreeze(build(false, network, handlers));
+      withEncoding(answer, owned(runtime.v1.StatusResponse.encode(answer).finish()));
+      if (answers.size >= MAX_KEPT_ANSWERS) answers.clear();
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+}
+
+/** Status states whose answers are kept; past that the memory starts over. */
+const MAX_KEPT_ANSWERS = 16;
+
+type StatusDeps = Pick<RuntimeInfoDeps, 'status' | 'features' | 'extraInfo'>;
+type NetworkState = ReturnType<StatusDeps['status']['networkReady']>;
+type HandlerList = ReturnType<StatusDeps['status']['runtimeHandlers']>;
+
+/** Builds the answer from the sources (read now unless given). */
+function buildStatus(deps: StatusDeps) {
+  return (verbose: boolean, network: NetworkState = deps.status.networkReady(), handlers: HandlerList = deps.status.runtimeHandlers()): runtime.v1.IStatusResponse => {
     const networkCondition: runtime.v1.IRuntimeCondition = { type: NETWORK_READY, status: network.ready };
     if (!network.ready) {
       networkCondition.reason = network.reason || 'NetworkPluginNotReady';
@@ -18,7 +52,7 @@ export function status(deps: Pick<RuntimeInfoDeps, 'status' | 'features' | 'extr
     }
     const response: runtime.v1.IStatusResponse = {
       status: { conditions: [{ type: RUNTIME_READY, status: true }, networkCondition] },
-      runtimeHandlers: deps.status.runtimeHandlers().map((h) => ({
+      runtimeHandlers: handlers.map((h) => ({
         name: h.name,
         features: {
           recursiveReadOnlyMounts: h.features?.recursiveReadOnlyMounts ?? false,
@@ -30,7 +64,7 @@ export function status(deps: Pick<RuntimeInfoDeps, 'status' | 'features' | 'extr
         userNamespacesHostNetwork: deps.features?.userNamespacesHostNetwork ?? false,
       },
     };
-    if (request.verbose) response.info = asJsonValues({ ...deps.extraInfo?.(), ...deps.status.verboseInfo() });
+    if (verbose) response.info = asJsonValues({ ...deps.extraInfo?.(), ...deps.status.verboseInfo() });
     return response;
   };
 }

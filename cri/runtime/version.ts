@@ -1,6 +1,7 @@
-/** Version: who we are and which CRI API we speak. */
-import type { runtime } from '../api/generated/cri';
+/** Version: who we are and which CRI API we speak; one answer, encoded once. */
+import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
+import { owned, withEncoding } from '../pre-encoded';
 import type { RuntimeInfoDeps } from './info-handlers';
 
 /** Name reported as runtime_name. */
@@ -12,10 +13,12 @@ const KUBELET_API_VERSION = '0.1.0';
 
 /** Handler for Version. */
 export function version(deps: Pick<RuntimeInfoDeps, 'runtimeVersion'>) {
-  return async (_request: runtime.v1.IVersionRequest, _call: CallContext): Promise<runtime.v1.IVersionResponse> => ({
+  const answer: runtime.v1.IVersionResponse = Object.freeze({
     version: KUBELET_API_VERSION,
     runtimeName: RUNTIME_NAME,
     runtimeVersion: deps.runtimeVersion,
     runtimeApiVersion: RUNTIME_API_VERSION,
   });
+  withEncoding(answer, owned(runtime.v1.VersionResponse.encode(answer).finish()));
+  return async (_request: runtime.v1.IVersionRequest, _call: CallContext): Promise<runtime.v1.IVersionResponse> => answer;
 }

@@ -150,6 +150,37 @@ describe('cri/transport: HTTP/2 connection (raw frames)', function () {
     expect(sent()).to.equal(100_005);
   });
 
+  it('charges one-write answers to the connection window: answers past it wait for WINDOW_UPDATE', async () => {
+    await h2.start();
+    const c = h2.client();
+    const body = Buffer.alloc(6000, 1);
+    const data = () => c.frames.filter((f) => f.type === FrameType.DATA).reduce((n, f) => n + f.payload.length, 0);
+    // Ten answers of 6005 octets fit the 65535-octet connection window; the eleventh gets the 5485 left.
+    for (let i = 0; i < 11; i++) request(c, 1 + 2 * i, '/t/Echo', body);
+    await c.waitFor(() => data() === 65535);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(data()).to.equal(65535);
+    expect(c.frames.some((f) => f.streamId === 21 && f.type === FrameType.HEADERS && (f.flags & END_STREAM) !== 0)).to.equal(false);
+    c.frame(FrameType.WINDOW_UPDATE, 0, 0, u32(1000));
+    const trailers = await h2.trailersOf(c, 21);
+    expect(trailers.headers).to.deep.include(['grpc-status', '0']);
+    expect(data()).to.equal(11 * 6005);
+  });
+
+  it('keeps HEADERS, DATA and trailers in order when a small answer must wait for the stream window', async () => {
+    await h2.start();
+    const c = h2.client([[SettingId.INITIAL_WINDOW_SIZE, 3]]);
+    request(c, 1, '/t/Echo', Buffer.from('ping'));
+    await c.waitFor((f) => f.streamId === 1 && f.type === FrameType.DATA);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.stream(1).map((f) => [f.type, f.payload.length])).to.deep.equal([[FrameType.HEADERS, c.stream(1)[0].payload.length], [FrameType.DATA, 3]]);
+    c.frame(FrameType.WINDOW_UPDATE, 0, 1, u32(100));
+    await h2.trailersOf(c, 1);
+    const frames = c.stream(1);
+    expect(frames.map((f) => f.type)).to.deep.equal([FrameType.HEADERS, FrameType.DATA, FrameType.DATA, FrameType.HEADERS]);
+    expect(Buffer.concat([frames[1].payload, frames[2].payload]).subarray(5).toString()).to.equal('ping');
+  });
+
   it('uses the client MAX_FRAME_SIZE for DATA', async () => {
     await h2.start({}, { bigBytes: 60_000 });
     const c = h2.client([[SettingId.MAX_FRAME_SIZE, 40_000]]);

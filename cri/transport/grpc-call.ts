@@ -96,13 +96,11 @@ class GrpcServerCall implements ServerCall, StreamListener {
     this.stream.wantsWritable = listener !== undefined;
   }
 
-  sendUnary(message: Buffer): void {
+  sendUnary(message: Uint8Array): void {
     if (this.ended) return;
     this.ended = true;
     const stream = this.stream;
-    stream.sendHeaders(RESPONSE_HEADERS, false);
-    stream.sendData(frameMessage(message), false);
-    stream.sendHeaders(OK_TRAILERS, true);
+    stream.sendResponse(RESPONSE_HEADERS, messagePrefix(message.length), message, OK_TRAILERS);
     stream.flush();
   }
 
@@ -242,5 +240,13 @@ function frameMessage(message: Buffer): Buffer {
   out[0] = 0;
   out.writeUInt32BE(message.length, 1);
   message.copy(out, PREFIX_BYTES);
+  return out;
+}
+
+/** The 5-byte gRPC prefix of an uncompressed message of `length` octets. */
+function messagePrefix(length: number): Buffer {
+  const out = Buffer.allocUnsafe(PREFIX_BYTES);
+  out[0] = 0;
+  out.writeUInt32BE(length, 1);
   return out;
 }

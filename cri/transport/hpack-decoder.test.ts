@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { encodeInteger, HpackError } from '../hpack';
+import { encodeInteger, HpackError, huffmanEncode } from '../hpack';
 import { HpackDecoder } from './hpack-decoder';
 import { httpErrorHeaders, OK_TRAILERS, RESPONSE_HEADERS, trailersOnly } from './hpack-encoder';
 
@@ -21,6 +21,25 @@ describe('cri/transport/hpack-decoder (RFC 7541 Appendix C)', () => {
     expect(d.decode(hex('828684418cf1e3c2e5f23a6ba0ab90f4ff')).fields[3]).to.deep.equal([':authority', 'www.example.com']);
     expect(d.decode(hex('828684be5886a8eb10649cbf')).fields[4]).to.deep.equal(['cache-control', 'no-cache']);
     expect(d.decode(hex('828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf')).fields[4]).to.deep.equal(['custom-key', 'custom-value']);
+  });
+
+  it('remembers short Huffman literals without changing what decodes, and at most 128 of them', () => {
+    const d = new HpackDecoder(4096, 65536);
+    // Literal without indexing, name :path (static 4), Huffman value: what a gRPC client sends per call.
+    const pathBlock = (p: string) => {
+      const coded = huffmanEncode(Buffer.from(p, 'latin1'));
+      return Buffer.concat([Buffer.from([0x04]), encodeInteger(coded.length, 7, 0x80), coded]);
+    };
+    for (let i = 0; i < 3; i++) expect(d.decode(pathBlock('/runtime.v1.RuntimeService/Version')).fields).to.deep.equal([[':path', '/runtime.v1.RuntimeService/Version']]);
+    expect(d.rememberedLiterals).to.equal(1);
+    for (let i = 0; i < 300; i++) expect(d.decode(pathBlock(`/p/${i}`)).fields).to.deep.equal([[':path', `/p/${i}`]]);
+    expect(d.rememberedLiterals).to.be.at.most(128);
+    // A bad code is still refused when it arrives again (failures are not remembered).
+    const bad = Buffer.from([0x04, 0x81, 0x00]);
+    for (let i = 0; i < 2; i++) expect(() => d.decode(bad)).to.throw(HpackError);
+    // Literals longer than 64 octets always take the general path.
+    const long = '/x'.repeat(60);
+    expect(d.decode(pathBlock(long)).fields).to.deep.equal([[':path', long]]);
   });
 
   it('evicts the oldest entries past the table size (C.5 with a 256-octet table)', () => {

@@ -6,6 +6,11 @@
  */
 import { decodeInteger, HpackError, readStringLiteral as readString, STATIC_TABLE } from '../hpack';
 
+/** Huffman literals up to this many octets are remembered per connection (request paths, content types). */
+const CACHED_LITERAL_BYTES = 64;
+/** At most this many remembered literals per connection; the map starts over when full. */
+const CACHED_LITERALS = 128;
+
 /** One header field: lower-case name and value, both latin1 strings. */
 export type HeaderField = readonly [name: string, value: string];
 
@@ -23,6 +28,11 @@ const ENTRY_OVERHEAD = 32;
 export class HpackDecoder {
   private entries: HeaderField[] = [];
   private tableBytes = 0;
+  /**
+   * Decoded Huffman literals by their coded octets: clients send the same few values (a gRPC
+   * client sends `:path` without indexing on every call), and decoding is bit by bit.
+   */
+  private readonly literals = new Map<string, string>();
   private maxTableBytes: number;
 
   /**
@@ -39,6 +49,11 @@ export class HpackDecoder {
   /** Number of dynamic entries (for tests). */
   get tableLength(): number {
     return this.entries.length;
+  }
+
+  /** Number of remembered Huffman literals (for tests). */
+  get rememberedLiterals(): number {
+    return this.literals.size;
   }
 
   /** Decodes one complete header block; throws HpackError (a COMPRESSION_ERROR) on bad input. */
@@ -70,13 +85,13 @@ export class HpackDecoder {
         const { value: index, next } = decodeInteger(block, pos, incremental ? 6 : 4);
         pos = next;
         if (index === 0) {
-          const lit = readString(block, pos);
+          const lit = this.literal(block, pos);
           pos = lit.next;
           name = lit.value;
         } else {
           name = this.entry(index)[0];
         }
-        const lit = readString(block, pos);
+        const lit = this.literal(block, pos);
         pos = lit.next;
         value = lit.value;
         if (incremental) this.add(name, value);
@@ -87,6 +102,22 @@ export class HpackDecoder {
       else fields.push([name, value]);
     }
     return { fields: oversized ? [] : fields, oversized };
+  }
+
+  /** The string literal at `pos`; short Huffman-coded ones come from the per-connection memory. */
+  private literal(block: Buffer, pos: number): { value: string; next: number } {
+    const first = pos < block.length ? block[pos] : 0;
+    const length = first & 0x7f;
+    // Only a one-octet length prefix (< 127) qualifies; anything else takes the general path.
+    if ((first & 0x80) === 0 || length > CACHED_LITERAL_BYTES || pos + 1 + length > block.length) return readString(block, pos);
+    const next = pos + 1 + length;
+    const key = block.toString('latin1', pos + 1, next);
+    const known = this.literals.get(key);
+    if (known !== undefined) return { value: known, next };
+    const lit = readString(block, pos);
+    if (this.literals.size >= CACHED_LITERALS) this.literals.clear();
+    this.literals.set(key, lit.value);
+    return lit;
   }
 
   private entry(index: number): HeaderField {

@@ -16,7 +16,7 @@ export interface ServerCall {
   onCancel(listener: () => void): void;
   offCancel(listener: () => void): void;
   /** Unary success: response headers, the message and OK trailers, sent together. */
-  sendUnary(message: Buffer): void;
+  sendUnary(message: Uint8Array): void;
   /** Streams one message; false when the client's windows or the socket are full (wait for onWritable). */
   write(message: Buffer): boolean;
   /** Calls `listener` once when write() may go on; undefined removes it. */

@@ -30,7 +30,8 @@ export interface StreamOwner {
 }
 
 interface OutItem {
-  headers: boolean;
+  /** A header block, DATA payload, or frames already built whose DATA was charged to the windows. */
+  kind: 'headers' | 'data' | 'framed';
   bytes: Buffer;
   offset: number;
   end: boolean;
@@ -72,7 +73,7 @@ export class ServerStream {
   /** Queues a header block (response headers or trailers). */
   sendHeaders(block: Buffer, endStream: boolean): void {
     if (this.reset || this.localEnding) return;
-    this.queue.push({ headers: true, bytes: block, offset: 0, end: endStream });
+    this.queue.push({ kind: 'headers', bytes: block, offset: 0, end: endStream });
     if (endStream) this.localEnding = true;
     this.owner.schedule(this);
   }
@@ -80,9 +81,46 @@ export class ServerStream {
   /** Queues DATA. */
   sendData(bytes: Buffer, endStream: boolean): void {
     if (this.reset || this.localEnding) return;
-    this.queue.push({ headers: false, bytes, offset: 0, end: endStream });
+    this.queue.push({ kind: 'data', bytes, offset: 0, end: endStream });
     if (endStream) this.localEnding = true;
     this.owner.schedule(this);
+  }
+
+  /**
+   * Queues a whole response: `headers`, one DATA frame of `prefix` + `payload`, and `trailers`
+   * ending the stream. When nothing is queued ahead and the windows and frame size allow, the three
+   * frames are built in one buffer (the DATA charged to the windows now, as sending it would);
+   * otherwise they queue one by one like sendHeaders/sendData.
+   */
+  sendResponse(headers: Buffer, prefix: Buffer, payload: Uint8Array, trailers: Buffer): void {
+    if (this.reset || this.localEnding) return;
+    const owner = this.owner;
+    const dataLength = prefix.length + payload.length;
+    const maxFrame = owner.peerMaxFrameSize;
+    if (this.queue.length > 0 || dataLength > this.sendWindow || dataLength > owner.connectionWindow || dataLength > maxFrame || headers.length > maxFrame || trailers.length > maxFrame) {
+      const data = Buffer.allocUnsafe(dataLength);
+      prefix.copy(data, 0);
+      data.set(payload, prefix.length);
+      this.sendHeaders(headers, false);
+      this.sendData(data, false);
+      this.sendHeaders(trailers, true);
+      return;
+    }
+    const out = Buffer.allocUnsafe(3 * FRAME_HEADER_BYTES + headers.length + dataLength + trailers.length);
+    let pos = 0;
+    writeFrameHeader(out, pos, headers.length, FrameType.HEADERS, Flag.END_HEADERS, this.id);
+    pos += FRAME_HEADER_BYTES + headers.copy(out, pos + FRAME_HEADER_BYTES);
+    writeFrameHeader(out, pos, dataLength, FrameType.DATA, 0, this.id);
+    pos += FRAME_HEADER_BYTES + prefix.copy(out, pos + FRAME_HEADER_BYTES);
+    out.set(payload, pos);
+    pos += payload.length;
+    writeFrameHeader(out, pos, trailers.length, FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, this.id);
+    trailers.copy(out, pos + FRAME_HEADER_BYTES);
+    this.sendWindow -= dataLength;
+    owner.connectionWindow -= dataLength;
+    this.queue.push({ kind: 'framed', bytes: out, offset: 0, end: true });
+    this.localEnding = true;
+    owner.schedule(this);
   }
 
   /** Sends what was queued (as far as the windows allow), in one socket write with other streams' frames. */
@@ -109,7 +147,9 @@ export class ServerStream {
     const owner = this.owner;
     while (this.queue.length > 0) {
       const item = this.queue[0];
-      if (item.headers) {
+      if (item.kind === 'framed') {
+        out.push(item.bytes);
+      } else if (item.kind === 'headers') {
         pushHeaderFrames(out, this.id, item.bytes, item.end, owner.peerMaxFrameSize);
       } else {
         const left = item.bytes.length - item.offset;
