@@ -299,6 +299,18 @@ describe('pod/pod-manager', () => {
     expect(after.ips).to.deep.equal(first.ips);
   });
 
+  it('listPodSandboxes gives the shared frozen views of PodSandboxStatus until a record changes: a stop is in the next list', async () => {
+    const id = await h.manager.runPodSandbox(podConfig(), '');
+    const [first] = h.manager.listPodSandboxes();
+    expect(Object.isFrozen(first)).to.equal(true);
+    expect(h.manager.listPodSandboxes()[0]).to.equal(first);
+    expect(h.manager.podSandboxStatus(id)).to.equal(first);
+    await h.manager.stopPodSandbox(id);
+    const [after] = h.manager.listPodSandboxes();
+    expect([first.state, after.state]).to.deep.equal(['ready', 'notready']);
+    expect(h.manager.listPodSandboxes({ state: 'ready' })).to.deep.equal([]);
+  });
+
   it('removes idempotently, without a prior stop, and frees the name', async () => {
     const id = await h.manager.runPodSandbox(podConfig(), '');
     await h.manager.removePodSandbox(id);

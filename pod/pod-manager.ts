@@ -236,6 +236,11 @@ export class PodManager {
   podSandboxStatus(idOrPrefix: string): SandboxStatusView {
     const record = this.visible(idOrPrefix);
     if (!record) throw new NotFoundError(`pod sandbox ${idOrPrefix} not found`);
+    return this.viewOf(record);
+  }
+
+  /** The shared status view of `record` at its current revision (built once per revision, frozen). */
+  private viewOf(record: SandboxRecord): SandboxStatusView {
     const revision = this.store.revisionOf(record.info.id);
     const hit = this.views.get(record);
     if (hit && hit.revision === revision) return hit.view;
@@ -279,9 +284,9 @@ export class PodManager {
     });
   }
 
-  /** ListPodSandbox, from memory. */
+  /** ListPodSandbox, from memory: the same shared, frozen views as podSandboxStatus (a new state is a new view). */
   listPodSandboxes(filter?: SandboxFilter): SandboxInfo[] {
-    return filterSandboxes(this.store.all(), filter).map(infoOf);
+    return filterSandboxes(this.store.all(), filter).map((r) => this.viewOf(r));
   }
 
   /** For the container layer: the sandbox with exactly this id (undefined while creating or when gone). */

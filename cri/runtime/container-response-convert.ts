@@ -135,3 +135,24 @@ export function containerToWire(v: ContainerStatusView): runtime.v1.IContainer {
     annotations: v.annotations,
   };
 }
+
+/** A Container message of ListContainers and its encoding (the message bytes, without a field tag). */
+export interface EncodedContainer {
+  readonly wire: runtime.v1.IContainer;
+  readonly bytes: Uint8Array;
+}
+
+const encodedContainers = new WeakMap<ContainerStatusView, EncodedContainer>();
+
+/**
+ * The Container of `v`, converted and encoded once per view when the view is frozen (the container
+ * store's shared views are: a new state comes as a new view); converted anew otherwise.
+ */
+export function encodedContainerOf(v: ContainerStatusView): EncodedContainer {
+  const hit = encodedContainers.get(v);
+  if (hit) return hit;
+  const wire = Object.freeze(containerToWire(v));
+  const encoded = { wire, bytes: owned(runtime.v1.Container.encode(wire).finish()) };
+  if (Object.isFrozen(v)) encodedContainers.set(v, encoded);
+  return encoded;
+}

@@ -1,12 +1,17 @@
-/** ListContainers: filters by id prefix, state, pod and labels, from memory. */
-import type { ContainerFilter } from '../../runtime/container-view';
+/**
+ * ListContainers: filters by id prefix, state, pod and labels, from memory. Each container is
+ * converted and encoded once per state (see list-answers.ts); an answer is those bytes copied.
+ */
+import type { ContainerFilter, ContainerStatusView } from '../../runtime/container-view';
 import type { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import type { ContainerHandlerDeps } from './container-handlers';
-import { containerToWire, stateFromWire } from './container-response-convert';
+import { encodedContainerOf, stateFromWire } from './container-response-convert';
+import { ListAnswers } from './list-answers';
 
 /** Handler for ListContainers. */
 export function listContainers(deps: ContainerHandlerDeps) {
+  const answers = new ListAnswers<ContainerStatusView, runtime.v1.IContainer, runtime.v1.IListContainersResponse>(encodedContainerOf, (containers) => ({ containers }));
   return async (request: runtime.v1.IListContainersRequest, _call: CallContext): Promise<runtime.v1.IListContainersResponse> => {
     const f = request.filter;
     const filter: ContainerFilter | undefined = f
@@ -17,6 +22,6 @@ export function listContainers(deps: ContainerHandlerDeps) {
           labelSelector: f.labelSelector ?? undefined,
         }
       : undefined;
-    return { containers: deps.containers.listContainers(filter).map(containerToWire) };
+    return answers.answer(deps.containers.listContainers(filter));
   };
 }

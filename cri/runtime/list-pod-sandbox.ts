@@ -1,26 +1,46 @@
-/** ListPodSandbox, served from memory with the id/state/label filters applied in pod/. */
-import type { SandboxFilter } from '../../pod/types';
+/**
+ * ListPodSandbox, served from memory with the id/state/label filters applied in pod/. Each pod is
+ * converted and encoded once per state (the pod manager's shared views are frozen per record
+ * revision; see list-answers.ts); an answer is those bytes copied.
+ */
+import type { SandboxFilter, SandboxInfo } from '../../pod/types';
 import { runtime } from '../api/generated/cri';
+import { owned } from '../pre-encoded';
 import type { CallContext } from '../handlers';
+import { ListAnswers, type EncodedItem } from './list-answers';
 import type { PodHandlerDeps } from './pod-handlers';
 import { metadataOf, stateOf } from './pod-sandbox-status';
 
 /** Handler for ListPodSandbox. */
 export function listPodSandbox(deps: PodHandlerDeps) {
-  return async (request: runtime.v1.IListPodSandboxRequest, _call: CallContext): Promise<runtime.v1.IListPodSandboxResponse> => {
-    const items = deps.pods.listPodSandboxes(filterOf(request.filter)).map(
-      (info): runtime.v1.IPodSandbox => ({
-        id: info.id,
-        metadata: metadataOf(info),
-        state: stateOf(info),
-        createdAt: info.createdAt,
-        labels: { ...info.labels },
-        annotations: { ...info.annotations },
-        runtimeHandler: info.runtimeHandler,
-      }),
-    );
-    return { items };
+  const answers = new ListAnswers<SandboxInfo, runtime.v1.IPodSandbox, runtime.v1.IListPodSandboxResponse>(encodedPodOf, (items) => ({ items }));
+  return async (request: runtime.v1.IListPodSandboxRequest, _call: CallContext): Promise<runtime.v1.IListPodSandboxResponse> =>
+    answers.answer(deps.pods.listPodSandboxes(filterOf(request.filter)));
+}
+
+/** The PodSandbox message of a listed pod. */
+export function podToWire(info: SandboxInfo): runtime.v1.IPodSandbox {
+  return {
+    id: info.id,
+    metadata: metadataOf(info),
+    state: stateOf(info),
+    createdAt: info.createdAt,
+    labels: { ...info.labels },
+    annotations: { ...info.annotations },
+    runtimeHandler: info.runtimeHandler,
   };
+}
+
+const encodedPods = new WeakMap<SandboxInfo, EncodedItem<runtime.v1.IPodSandbox>>();
+
+/** The PodSandbox of `info` and its encoding: made once per view when the view is frozen (the pod manager's shared views are). */
+export function encodedPodOf(info: SandboxInfo): EncodedItem<runtime.v1.IPodSandbox> {
+  const hit = encodedPods.get(info);
+  if (hit) return hit;
+  const wire = Object.freeze(podToWire(info));
+  const encoded = { wire, bytes: owned(runtime.v1.PodSandbox.encode(wire).finish()) };
+  if (Object.isFrozen(info)) encodedPods.set(info, encoded);
+  return encoded;
 }
 
 function filterOf(filter: runtime.v1.IPodSandboxFilter | null | undefined): SandboxFilter | undefined {
