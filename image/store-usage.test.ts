@@ -27,6 +27,9 @@ describe('image/store-usage: ImageFsInfo from the last measurement', () => {
     now = 12_000; // stale: answers the old sample without waiting, one walk for many callers
     const answers = await Promise.all([usage.get(), usage.get(), usage.get()]);
     expect(answers.map((a) => a.bytes)).to.deep.equal([100, 100, 100]);
+    // The walk (a du spawn) starts only after the answers have left, on a later turn.
+    expect(m.pending).to.have.length(1);
+    await flush();
     expect(m.pending).to.have.length(2);
     m.pending[1].resolve({ bytes: 250, inodes: 5 });
     await flush();
@@ -42,6 +45,7 @@ describe('image/store-usage: ImageFsInfo from the last measurement', () => {
     await first;
     usage.markStale();
     expect((await usage.get()).bytes).to.equal(1);
+    await flush();
     expect(m.pending).to.have.length(2);
     m.pending[1].resolve({ bytes: 2, inodes: 2 });
     await flush();
@@ -65,10 +69,12 @@ describe('image/store-usage: ImageFsInfo from the last measurement', () => {
 
     usage.markStale();
     expect((await usage.get()).bytes).to.equal(7);
+    await flush();
     m.pending[2].reject(new Error('du failed again'));
     await flush();
     expect(errors).to.have.length(1);
     expect((await usage.get()).bytes).to.equal(7); // still served, and a new walk started
+    await flush();
     expect(m.pending).to.have.length(4);
   });
 });

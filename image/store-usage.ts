@@ -3,7 +3,9 @@
  * walking the whole store (du), so the answer is served from the last measurement: a call never
  * waits for a walk once one has finished; a stale measurement (older than the period, or marked
  * stale by a pull or a removal) starts one new walk in the background, shared by every caller.
- * Only the very first call waits. A failed walk is retried by the next call.
+ * The walk starts on a later turn of the event loop, after the answer has left: starting it means
+ * spawning du, and a spawn blocks the loop for a millisecond or more. Only the very first call
+ * waits. A failed walk is retried by the next call.
  */
 
 /** Bytes and inodes used, and when they were measured (ms since the epoch). */
@@ -27,6 +29,7 @@ export interface StoreUsageOptions {
 export class StoreUsage {
   private last: StoreUsageSample | undefined;
   private walking: Promise<StoreUsageSample> | undefined;
+  private walkScheduled = false;
   private stale = false;
 
   constructor(private readonly opts: StoreUsageOptions) {}
@@ -35,8 +38,12 @@ export class StoreUsage {
   async get(): Promise<StoreUsageSample> {
     const last = this.last;
     if (!last) return this.walk();
-    if (this.stale || this.now() - last.atMs > (this.opts.periodMs ?? 30_000)) {
-      this.walk().catch((err: unknown) => this.opts.onError?.(err));
+    if ((this.stale || this.now() - last.atMs > (this.opts.periodMs ?? 30_000)) && !this.walking && !this.walkScheduled) {
+      this.walkScheduled = true;
+      setImmediate(() => {
+        this.walkScheduled = false;
+        this.walk().catch((err: unknown) => this.opts.onError?.(err));
+      });
     }
     return last;
   }
