@@ -3,11 +3,9 @@ import { describeError } from '../common/errors';
 import { dispatch } from './commands';
 import { EXIT_FAILURE, EXIT_USAGE } from './commands/command';
 import { parseArgs, type ParsedArgs } from './flags';
-import { tuneV8 } from './v8-tuning';
 
 /** Runs berthd with `argv` (without node and script) and exits the process. */
 export async function main(argv: readonly string[]): Promise<void> {
-  tuneV8();
   let args: ParsedArgs;
   try {
     args = parseArgs(argv);
