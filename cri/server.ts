@@ -6,12 +6,13 @@
 import * as net from 'node:net';
 import { FailedPreconditionError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import type { CriHandlers } from './handlers';
-import { buildCriRoutes, type RpcObserver } from './rpc-dispatch';
+import { CRI_METHODS, type CriHandlers } from './handlers';
+import { buildCriRoutes, CRI_PACKAGE, type RpcObserver } from './rpc-dispatch';
 import { Http2ServerConnection, type StreamAcceptor } from './transport/connection';
 import { openGrpcCall } from './transport/grpc-call';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './transport/limits';
 import type { Route } from './transport/server-call';
+import { warmUp, type WarmUpRequest } from './transport/warm-up';
 import { listenUnix, removeSocketFile } from './unix-socket';
 
 export type { RpcObserver } from './rpc-dispatch';
@@ -33,7 +34,19 @@ export interface CriServer {
   listen(socketPath: string): Promise<void>;
   /** Stops accepting, lets running calls finish for up to `graceMs`, then cancels the rest. */
   shutdown(graceMs: number): Promise<void>;
+  /**
+   * Before listen: runs kubelet's first calls (Version, Status) `rounds` times through the whole
+   * request path over an in-memory connection, so that V8 has optimized it when the first client
+   * arrives (transport/warm-up.ts). The observer sees none of them. Resolves with the calls answered.
+   */
+  warmUp(rounds: number): Promise<number>;
 }
+
+/** Kubelet's first calls after it connects; neither reads nor changes any state but the daemon's own. */
+const WARM_UP_REQUESTS: readonly WarmUpRequest[] = [
+  { path: `/${CRI_PACKAGE}.RuntimeService/Version`, message: CRI_METHODS.Version.request.encode({ version: 'v1' }).finish() },
+  { path: `/${CRI_PACKAGE}.RuntimeService/Status`, message: CRI_METHODS.Status.request.encode({}).finish() },
+];
 
 const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -59,7 +72,22 @@ class UnixCriServer implements CriServer {
     this.logger = opts.logger.child({ component: 'cri' });
     this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.routes = buildCriRoutes(opts.handlers, this.logger, this.maxMessageBytes, opts.observer);
+    this.routes = buildCriRoutes(opts.handlers, this.logger, this.maxMessageBytes, opts.observer && this.observedOnceListening(opts.observer));
+  }
+
+  /** `observer`, silent until the socket listens: warm-up calls are not the clients' calls. */
+  private observedOnceListening(observer: RpcObserver): RpcObserver {
+    return {
+      observe: (service, method, code, seconds) => {
+        if (this.netServer) observer.observe(service, method, code, seconds);
+      },
+      beginCall: observer.beginCall && ((service, method, metadata) => (this.netServer ? observer.beginCall?.(service, method, metadata) : undefined)),
+    };
+  }
+
+  async warmUp(rounds: number): Promise<number> {
+    if (this.netServer || this.stopped) throw new FailedPreconditionError('warm up the CRI server: only before it listens');
+    return warmUp(this.acceptor, this.limits, WARM_UP_REQUESTS, rounds);
   }
 
   async listen(socketPath: string): Promise<void> {
