@@ -1,8 +1,9 @@
 /** ListContainerStats: stats of the created/running containers matching the filter. */
-import type { runtime } from '../api/generated/cri';
+import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import type { ContainerHandlerDeps } from './container-handlers';
 import { statsToWire } from './container-stats-convert';
+import { slicedRepeatedAnswer } from './sliced-encode';
 
 /** Handler for ListContainerStats. */
 export function listContainerStats(deps: ContainerHandlerDeps) {
@@ -11,6 +12,6 @@ export function listContainerStats(deps: ContainerHandlerDeps) {
     const stats = await deps.containers.listContainerStats(
       f ? { id: f.id || undefined, podSandboxId: f.podSandboxId || undefined, labelSelector: f.labelSelector ?? undefined } : undefined,
     );
-    return { stats: stats.map(statsToWire) };
+    return slicedRepeatedAnswer(stats.map(statsToWire), (w) => runtime.v1.ContainerStats.encode(w).finish(), (items) => ({ stats: items }));
   };
 }

@@ -1,10 +1,11 @@
 /** ListPodSandboxStats: PodSandboxStats of every pod matching the filter, in one collection. */
 import { errorKindOf } from '../../common/errors';
 import type { PodStatsInput } from '../../runtime/pod-stats';
-import type { runtime } from '../api/generated/cri';
+import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
 import type { ContainerHandlerDeps } from './container-handlers';
 import { podStatsInput, podStatsToWire, type PodStatsSource } from './pod-stats-convert';
+import { slicedRepeatedAnswer } from './sliced-encode';
 
 /** Handler for ListPodSandboxStats. */
 export function listPodSandboxStats(deps: ContainerHandlerDeps & { pods: PodStatsSource }) {
@@ -20,6 +21,6 @@ export function listPodSandboxStats(deps: ContainerHandlerDeps & { pods: PodStat
       }
     }
     const stats = await deps.containers.listPodStats(inputs);
-    return { stats: stats.map(podStatsToWire) };
+    return slicedRepeatedAnswer(stats.map(podStatsToWire), (w) => runtime.v1.PodSandboxStats.encode(w).finish(), (items) => ({ stats: items }));
   };
 }
