@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../common/errors';
 import { silentLogger } from '../common/logger';
 import { PodManager } from './pod-manager';
+import { SandboxStore, type SandboxRecord } from './sandbox-store';
 import { FakeNativeBinding } from '../native/testing/fake-native';
 import { FakePodNetwork } from './testing/fake-pod-network';
 import { FakeProcesses } from './testing/fake-processes';
@@ -157,6 +158,31 @@ describe('pod/pod-manager', () => {
     // A net.* sysctl: pause writes it before CNI makes eth0, so no overlap here.
     expect(observed.slice(4)).to.deep.equal(['pause', 'pin', 'cni', 'state']);
     expect(h.steps.every(([, seconds]) => seconds >= 0 && seconds < 5)).to.equal(true);
+  });
+
+  it('lists a new pod as ready only once its ready record is on disk', async () => {
+    const original = SandboxStore.prototype.put;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    SandboxStore.prototype.put = async function (this: SandboxStore, record: SandboxRecord) {
+      if (record.phase === 'ready') {
+        holding = true;
+        await held;
+      }
+      return original.call(this, record);
+    };
+    try {
+      const run = h.manager.runPodSandbox(podConfig(), 'runc');
+      while (!holding) await new Promise((r) => setTimeout(r, 1));
+      // Still being created: not listed, and certainly not as ready.
+      expect(h.manager.listPodSandboxes().filter((p) => p.state === 'ready')).to.deep.equal([]);
+      release();
+      const id = await run;
+      expect(h.manager.listPodSandboxes().map((p) => [p.id, p.state])).to.deep.equal([[id, 'ready']]);
+    } finally {
+      SandboxStore.prototype.put = original;
+    }
   });
 
   it('returns the same id for a retry in flight or done, a new one for a new attempt', async () => {

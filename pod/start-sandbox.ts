@@ -129,8 +129,10 @@ export async function startSandbox(
     if (netnsPath) await ctx.timed('cni', () => attachNetwork(ctx, netnsPath, !cfg.userNamespace, hostSide.files));
   }
   await ctx.timed('state', async () => {
-    ctx.record.phase = 'ready';
-    await deps.store.put(ctx.record);
+    // A copy: the store holds the creating record, and List/Status must not see `ready` before it is on disk.
+    const ready: SandboxRecord = { ...ctx.record, phase: 'ready' };
+    await deps.store.put(ready);
+    ctx.record = ready;
   });
   log.info('pod sandbox started', { pod: id, name: cfg.reservedName, pid, ips: ctx.record.runtime.ips, stepTimingsMs: timings });
   return ctx.record;
