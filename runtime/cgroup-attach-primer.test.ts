@@ -46,7 +46,7 @@ describe('runtime/cgroup-attach-primer', () => {
   describe('CgroupAttachPrimer', () => {
     it('writes its own pid at once and again while held, and stops (closing the file) once released', async () => {
       const ops = recordingOps({ file: '/cg/cgroup.procs' });
-      const primer = new CgroupAttachPrimer({ ops, pid: 77 });
+      const primer = new CgroupAttachPrimer({ ops, pid: 77, warmMs: 60_000 });
       const release = primer.hold();
       await settle();
       const writes = ops.log.filter((l) => l === 'write 77').length;
@@ -62,7 +62,7 @@ describe('runtime/cgroup-attach-primer', () => {
 
     it('runs one write loop for several holders, until the last one releases; a later hold starts it again', async () => {
       const ops = recordingOps({ file: '/cg/cgroup.procs' });
-      const primer = new CgroupAttachPrimer({ ops, pid: 5 });
+      const primer = new CgroupAttachPrimer({ ops, pid: 5, warmMs: 60_000 });
       const a = primer.hold();
       const b = primer.hold();
       await settle();
@@ -79,6 +79,21 @@ describe('runtime/cgroup-attach-primer', () => {
       c();
       await settle();
       expect(ops.log.filter((l) => l.startsWith('open'))).to.have.length(2);
+    });
+
+    it('stops writing once a hold is past its warm period, even if never released', async () => {
+      const ops = recordingOps({ file: '/cg/cgroup.procs' });
+      let now = 0;
+      const primer = new CgroupAttachPrimer({ ops, pid: 9, warmMs: 30, now: () => now });
+      primer.hold();
+      await settle();
+      expect(ops.log).to.not.include('close');
+      now = 31;
+      await settle();
+      const after = ops.log.length;
+      expect(ops.log[after - 1]).to.equal('close');
+      await settle();
+      expect(ops.log.length).to.equal(after);
     });
 
     it('switches itself off for good (once reported) when the write fails or there is no cgroup', async () => {

@@ -8,22 +8,29 @@
  * do not wait. `runc create` writes its init's pid into every hierarchy ~15 ms after conmon is
  * spawned, on StartContainer's critical path.
  *
- * While a launch runs, this writes berthd's own pid into the cgroup.procs of the cgroup berthd is
+ * When a launch begins, this writes berthd's own pid into the cgroup.procs of the cgroup berthd is
  * in (a migration to where it already is: nothing moves, no limit or membership changes), at once
- * and then every few ms: the grace period is paid while conmon and runc start, and runc's writes
- * find the lock already switched. A write that fails switches the primer off for good; it never
+ * and then every few ms for the launch's first ~24 ms: the grace period is paid while conmon and
+ * runc start, and runc's writes find the lock already switched. A write that fails switches the primer off for good; it never
  * affects a launch.
  */
-import { promises as fs, constants as fsc } from 'node:fs';
+import { closeSync, constants as fsc, openSync, readFileSync, write } from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 /** Something that holds the primer on while it works: `hold()` returns the release. */
 export interface AttachLockWarmer {
   hold(): () => void;
 }
 
-/** How often the write repeats while held: below the shortest grace periods seen (a few ms). */
-const DEFAULT_INTERVAL_MS = 4;
+/** How often the write repeats while held: about the shortest grace periods seen (6 ms and up). */
+const DEFAULT_INTERVAL_MS = 8;
+/**
+ * How long after a hold began its writes go on (unless released sooner): runc's first write comes
+ * 13-20 ms after conmon's spawn, and each write costs berthd two event loop wakeups (~0.3 ms of
+ * CPU), so not for the whole launch.
+ */
+const DEFAULT_WARM_MS = 24;
 
 /** The file berthd's own pid is written to: its cgroup in one v1 hierarchy (pids, else the first), or its v2 cgroup. */
 export function ownProcsFile(procSelfCgroup: string, mount = '/sys/fs/cgroup'): string | undefined {
@@ -48,15 +55,18 @@ export interface PrimerOps {
   sleep(ms: number): Promise<void>;
 }
 
+/**
+ * Reading /proc/self/cgroup, opening and closing the cgroup file never wait on the lock: done
+ * synchronously (berthd pays an event loop wakeup, ~0.15 ms of CPU here, per asynchronous step).
+ * The write can wait a grace period, so it goes to the thread pool.
+ */
 const hostOps: PrimerOps = {
-  procsFile: async () => ownProcsFile(await fs.readFile('/proc/self/cgroup', 'utf8')),
+  procsFile: async () => ownProcsFile(readFileSync('/proc/self/cgroup', 'utf8')),
   open: async (file) => {
-    const fh = await fs.open(file, fsc.O_WRONLY);
+    const fd = openSync(file, fsc.O_WRONLY); // libuv adds O_CLOEXEC
     return {
-      write: async (text) => {
-        await fh.write(text);
-      },
-      close: () => fh.close(),
+      write: (text) => new Promise<void>((resolve, reject) => write(fd, text, (err) => (err ? reject(err) : resolve()))),
+      close: async () => closeSync(fd),
     };
   },
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -64,25 +74,33 @@ const hostOps: PrimerOps = {
 
 /** See the file comment. One write loop at a time, however many launches hold it. */
 export class CgroupAttachPrimer implements AttachLockWarmer {
-  private holders = 0;
+  /** When each live hold stops wanting writes (performance.now() ms). */
+  private readonly holds = new Set<{ until: number }>();
   private running = false;
   private off = false;
 
   constructor(
-    private readonly opts: { ops?: PrimerOps; pid?: number; intervalMs?: number; onOff?: (reason: string) => void } = {},
+    private readonly opts: { ops?: PrimerOps; pid?: number; intervalMs?: number; warmMs?: number; now?: () => number; onOff?: (reason: string) => void } = {},
   ) {}
 
-  /** Starts (or joins) the write loop; the returned function releases this hold (once). */
+  /** Starts (or joins) the write loop for the next `warmMs`; the returned function releases this hold sooner (once). */
   hold(): () => void {
     if (this.off) return () => undefined;
-    this.holders++;
+    const hold = { until: this.now() + (this.opts.warmMs ?? DEFAULT_WARM_MS) };
+    this.holds.add(hold);
     this.kick();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.holders--;
-    };
+    return () => void this.holds.delete(hold);
+  }
+
+  private now(): number {
+    return this.opts.now ? this.opts.now() : performance.now();
+  }
+
+  /** True while some hold is neither released nor past its warm period (expired ones are dropped). */
+  private wanted(): boolean {
+    const now = this.now();
+    for (const h of this.holds) if (h.until <= now) this.holds.delete(h);
+    return this.holds.size > 0;
   }
 
   /** True once a failure switched it off. */
@@ -91,7 +109,7 @@ export class CgroupAttachPrimer implements AttachLockWarmer {
   }
 
   private kick(): void {
-    if (this.running || this.off || this.holders === 0) return;
+    if (this.running || this.off || !this.wanted()) return;
     this.running = true;
     void this.loop()
       .catch((err: unknown) => this.switchOff(err instanceof Error ? err.message : String(err)))
@@ -114,9 +132,9 @@ export class CgroupAttachPrimer implements AttachLockWarmer {
     const handle = await ops.open(file);
     const text = String(this.opts.pid ?? process.pid);
     try {
-      while (this.holders > 0 && !this.off) {
+      while (this.wanted() && !this.off) {
         await handle.write(text);
-        if (this.holders > 0) await ops.sleep(this.opts.intervalMs ?? DEFAULT_INTERVAL_MS);
+        if (this.wanted()) await ops.sleep(this.opts.intervalMs ?? DEFAULT_INTERVAL_MS);
       }
     } finally {
       await handle.close().catch(() => undefined);
