@@ -60,25 +60,31 @@ describe('runtime/cgroup-attach-primer', () => {
       expect(ops.log.length).to.equal(after);
     });
 
-    it('runs one write loop for several holders, until the last one releases; a later hold starts it again', async () => {
+    it('adds no writes for a hold taken while another launch is in flight; once none is, a hold starts the loop again', async () => {
       const ops = recordingOps({ file: '/cg/cgroup.procs' });
-      const primer = new CgroupAttachPrimer({ ops, pid: 5, warmMs: 60_000 });
+      let now = 0;
+      const primer = new CgroupAttachPrimer({ ops, pid: 5, warmMs: 30, now: () => now });
       const a = primer.hold();
-      const b = primer.hold();
-      await settle();
-      a();
-      a(); // a second release of the same hold changes nothing
+      now = 10;
+      const b = primer.hold(); // in flight beside a: does not extend a's warm period
       await settle();
       expect(ops.log.filter((l) => l.startsWith('open'))).to.have.length(1);
-      expect(ops.log).to.not.include('close');
-      b();
+      now = 31;
       await settle();
       expect(ops.log.filter((l) => l === 'close')).to.have.length(1);
-      const c = primer.hold();
+      a();
+      const c = primer.hold(); // b still in flight
       await settle();
+      expect(ops.log.filter((l) => l.startsWith('open'))).to.have.length(1);
+      b();
       c();
+      c(); // a second release of the same hold changes nothing
+      const d = primer.hold();
       await settle();
       expect(ops.log.filter((l) => l.startsWith('open'))).to.have.length(2);
+      d();
+      await settle();
+      expect(ops.log.filter((l) => l === 'close')).to.have.length(2);
     });
 
     it('stops writing once a hold is past its warm period, even if never released', async () => {

@@ -76,6 +76,8 @@ const hostOps: PrimerOps = {
 export class CgroupAttachPrimer implements AttachLockWarmer {
   /** When each live hold stops wanting writes (performance.now() ms). */
   private readonly holds = new Set<{ until: number }>();
+  /** Holds not released yet (launches in flight), warm or not. */
+  private inFlight = 0;
   private running = false;
   private off = false;
 
@@ -83,13 +85,24 @@ export class CgroupAttachPrimer implements AttachLockWarmer {
     private readonly opts: { ops?: PrimerOps; pid?: number; intervalMs?: number; warmMs?: number; now?: () => number; onOff?: (reason: string) => void } = {},
   ) {}
 
-  /** Starts (or joins) the write loop for the next `warmMs`; the returned function releases this hold sooner (once). */
+  /**
+   * Starts the write loop for the next `warmMs`; the returned function releases this hold sooner
+   * (once). A hold taken while another launch is in flight adds no writes: during a burst the
+   * other launches' runc writes keep the lock switched, and a loop running through the whole burst
+   * would cost berthd CPU for nothing.
+   */
   hold(): () => void {
     if (this.off) return () => undefined;
     const hold = { until: this.now() + (this.opts.warmMs ?? DEFAULT_WARM_MS) };
-    this.holds.add(hold);
+    if (this.inFlight++ === 0) this.holds.add(hold);
     this.kick();
-    return () => void this.holds.delete(hold);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inFlight--;
+      this.holds.delete(hold);
+    };
   }
 
   private now(): number {
