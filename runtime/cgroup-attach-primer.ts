@@ -4,15 +4,15 @@
  * Every write of a pid to a cgroup.procs file takes cgroup_threadgroup_rwsem for writing; when no
  * such write happened for about an RCU grace period, taking it first waits for a whole grace period
  * (its rcu_sync switches fork and exit to the lock's slow path), holding cgroup_mutex meanwhile:
- * 8-15 ms on this kind of host. Writes that follow within about a grace period of the previous one
+ * 6-16 ms on this kind of host. Writes that follow within about a grace period of the previous one
  * do not wait. `runc create` writes its init's pid into every hierarchy ~15 ms after conmon is
  * spawned, on StartContainer's critical path.
  *
  * When a launch begins, this writes berthd's own pid into the cgroup.procs of the cgroup berthd is
  * in (a migration to where it already is: nothing moves, no limit or membership changes), at once
  * and then every few ms for the launch's first ~24 ms: the grace period is paid while conmon and
- * runc start, and runc's writes find the lock already switched. A write that fails switches the primer off for good; it never
- * affects a launch.
+ * runc start, and runc's writes find the lock already switched. A write that fails switches the
+ * primer off for good; it never affects a launch.
  */
 import { closeSync, constants as fsc, openSync, readFileSync, write } from 'node:fs';
 import * as path from 'node:path';
