@@ -1,5 +1,6 @@
 /** What the container manager is built from: directories, lookups of the other layers, the runtimes and host facts. */
 import type { Logger } from '../common/logger';
+import type { AttachLockWarmer } from './cgroup-attach-primer';
 import type { ContainerMonitorLauncher } from './conmon';
 import type { CreateDeps } from './container-create';
 import type { HandlerFeatures } from './handler-features';
@@ -24,6 +25,8 @@ export interface ContainerManagerOptions {
   runtimes: Record<string, OciRuntimeDriver>;
   defaultRuntime: string;
   monitor: ContainerMonitorLauncher;
+  /** Held while a monitor launch runs, so that the runtime's cgroup.procs writes do not wait (cgroup-attach-primer.ts). */
+  attachLockWarmer?: AttachLockWarmer;
   conmonPath: string;
   specDefaults: RuntimeSpecDefaults;
   /** What each handler can do on this host (absent: the host defaults for every handler). */

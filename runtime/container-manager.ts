@@ -205,6 +205,7 @@ export class ContainerManager {
 
   /** Runs conmon (which runs `runc create`) and records the pid or the failure. */
   private async launch(record: ContainerRecord, runtime: OciRuntimeDriver, log: Logger): Promise<number> {
+    const release = this.opts.attachLockWarmer?.hold();
     try {
       const runtimePath = await runtime.execPath();
       const started = await this.opts.monitor.launch(
@@ -219,6 +220,8 @@ export class ContainerManager {
         r.message = describeError(err);
       });
       throw err;
+    } finally {
+      release?.();
     }
   }
 

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import { CgroupAttachPrimer } from './cgroup-attach-primer';
 import { ConmonLauncher } from './conmon';
 import { ContainerManager } from './container-manager';
 import { setUpAppArmor } from './apparmor';
@@ -77,6 +78,7 @@ export async function openContainerManager(o: OpenContainerManagerOptions): Prom
     runtimes: drivers,
     defaultRuntime: o.defaultRuntime,
     monitor: new ConmonLauncher(),
+    attachLockWarmer: new CgroupAttachPrimer({ onOff: (reason) => o.logger.info('cgroup attach lock not kept warm during launches', { reason }) }),
     conmonPath: o.conmonPath,
     specDefaults,
     handlerFeatures,
