@@ -137,7 +137,7 @@ export function containerToWire(v: ContainerStatusView): runtime.v1.IContainer {
 }
 
 /** A Container message of ListContainers and its encoding (the message bytes, without a field tag). */
-export interface EncodedContainer {
+interface EncodedContainer {
   readonly wire: runtime.v1.IContainer;
   readonly bytes: Uint8Array;
 }

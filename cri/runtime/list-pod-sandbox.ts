@@ -34,7 +34,7 @@ export function podToWire(info: SandboxInfo): runtime.v1.IPodSandbox {
 const encodedPods = new WeakMap<SandboxInfo, EncodedItem<runtime.v1.IPodSandbox>>();
 
 /** The PodSandbox of `info` and its encoding: made once per view when the view is frozen (the pod manager's shared views are). */
-export function encodedPodOf(info: SandboxInfo): EncodedItem<runtime.v1.IPodSandbox> {
+function encodedPodOf(info: SandboxInfo): EncodedItem<runtime.v1.IPodSandbox> {
   const hit = encodedPods.get(info);
   if (hit) return hit;
   const wire = Object.freeze(podToWire(info));

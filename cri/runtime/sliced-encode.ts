@@ -8,7 +8,7 @@ import { withEncoding } from '../pre-encoded';
 import { encodeRepeatedField1 } from './list-answers';
 
 /** Items encoded per turn of the event loop. */
-export const SLICE = 16;
+const SLICE = 16;
 
 /**
  * A response whose only field is repeated message field 1 holding `items` (ListPodSandboxStats,
