@@ -26,6 +26,29 @@ export function afterReply(fn: () => void): void {
   setImmediate(() => setImmediate(fn));
 }
 
+/** A message and its encoding (the message bytes, without a field tag). */
+export interface EncodedMessage<W> {
+  readonly wire: W;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * `convert` then `codec.encode`, done once per view when the view is frozen (the stores' shared
+ * views are: a new state comes as a new view) and kept as long as the view lives; a view that is
+ * not frozen is converted anew on every call.
+ */
+export function encodedPerView<V extends object, W>(convert: (view: V) => W, codec: { encode(message: W): { finish(): Uint8Array } }): (view: V) => EncodedMessage<W> {
+  const kept = new WeakMap<V, EncodedMessage<W>>();
+  return (view) => {
+    const hit = kept.get(view);
+    if (hit) return hit;
+    const wire: W = Object.freeze(convert(view));
+    const encoded = { wire, bytes: owned(codec.encode(wire).finish()) };
+    if (Object.isFrozen(view)) kept.set(view, encoded);
+    return encoded;
+  };
+}
+
 /** Records `bytes` as the encoding of `message` (they must be exactly what its codec would write); returns `message`. */
 export function withEncoding<T extends object>(message: T, bytes: Uint8Array): T {
   encodings.set(message, bytes);

@@ -4,7 +4,7 @@ import type { ContainerState } from '../../runtime/container-record';
 import type { ContainerStatusView } from '../../runtime/container-view';
 import type { ContainerMountInput, LinuxResourcesInput } from '../../runtime/spec/inputs';
 import { runtime } from '../api/generated/cri';
-import { owned } from '../pre-encoded';
+import { encodedPerView, type EncodedMessage } from '../pre-encoded';
 import { propagationToWire } from './container-request-convert';
 
 const STATE_TO_WIRE: Record<ContainerState, runtime.v1.ContainerState> = {
@@ -100,25 +100,10 @@ export function statusToWire(v: ContainerStatusView): runtime.v1.IContainerStatu
 }
 
 /** A ContainerStatus message and its encoding (the message bytes, without a field tag). */
-export interface EncodedContainerStatus {
-  readonly wire: runtime.v1.IContainerStatus;
-  readonly bytes: Uint8Array;
-}
+export type EncodedContainerStatus = EncodedMessage<runtime.v1.IContainerStatus>;
 
-const encodedStatuses = new WeakMap<ContainerStatusView, EncodedContainerStatus>();
-
-/**
- * The ContainerStatus of `v`, converted and encoded once per view when the view is frozen (the
- * container store's shared views are: a new state comes as a new view); converted anew otherwise.
- */
-export function encodedStatusOf(v: ContainerStatusView): EncodedContainerStatus {
-  const hit = encodedStatuses.get(v);
-  if (hit) return hit;
-  const wire = Object.freeze(statusToWire(v));
-  const encoded = { wire, bytes: owned(runtime.v1.ContainerStatus.encode(wire).finish()) };
-  if (Object.isFrozen(v)) encodedStatuses.set(v, encoded);
-  return encoded;
-}
+/** The ContainerStatus of `v`, converted and encoded once per frozen view (cri/pre-encoded.ts encodedPerView). */
+export const encodedStatusOf: (v: ContainerStatusView) => EncodedContainerStatus = encodedPerView(statusToWire, runtime.v1.ContainerStatus);
 
 /** The short Container message of ListContainers. */
 export function containerToWire(v: ContainerStatusView): runtime.v1.IContainer {
@@ -136,23 +121,5 @@ export function containerToWire(v: ContainerStatusView): runtime.v1.IContainer {
   };
 }
 
-/** A Container message of ListContainers and its encoding (the message bytes, without a field tag). */
-interface EncodedContainer {
-  readonly wire: runtime.v1.IContainer;
-  readonly bytes: Uint8Array;
-}
-
-const encodedContainers = new WeakMap<ContainerStatusView, EncodedContainer>();
-
-/**
- * The Container of `v`, converted and encoded once per view when the view is frozen (the container
- * store's shared views are: a new state comes as a new view); converted anew otherwise.
- */
-export function encodedContainerOf(v: ContainerStatusView): EncodedContainer {
-  const hit = encodedContainers.get(v);
-  if (hit) return hit;
-  const wire = Object.freeze(containerToWire(v));
-  const encoded = { wire, bytes: owned(runtime.v1.Container.encode(wire).finish()) };
-  if (Object.isFrozen(v)) encodedContainers.set(v, encoded);
-  return encoded;
-}
+/** The Container of `v` for ListContainers, converted and encoded once per frozen view. */
+export const encodedContainerOf: (v: ContainerStatusView) => EncodedMessage<runtime.v1.IContainer> = encodedPerView(containerToWire, runtime.v1.Container);

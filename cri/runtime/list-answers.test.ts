@@ -2,40 +2,23 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
-import { PodManager } from '../../pod/pod-manager';
-import { fakePodManagerOptions } from '../../pod/testing/pod-manager-fixtures';
 import type { SandboxInfo } from '../../pod/types';
-import { ContainerManager } from '../../runtime/container-manager';
 import type { ContainerState } from '../../runtime/container-record';
 import type { ContainerStatusView } from '../../runtime/container-view';
-import { fakeManagerOptions, managerFakes, shContainerConfig, type ManagerFakes } from '../../runtime/testing/container-manager-fixtures';
+import { shContainerConfig } from '../../runtime/testing/container-manager-fixtures';
 import { runningContainerView } from '../../runtime/testing/container-view-fixtures';
-import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 import { runtime } from '../api/generated/cri';
-import { CRI_METHODS, type CallContext } from '../handlers';
+import type { CallContext } from '../handlers';
 import { encodingOf } from '../pre-encoded';
+import { realStoresEach } from '../testing/real-stores-fixture';
+import { countEncodes, wireOf } from '../testing/wire-fixtures';
 import { containerHandlers, type ContainerHandlerDeps } from './container-handlers';
 import { podSandboxHandlers, type PodSandboxService } from './pod-handlers';
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 const v1 = runtime.v1;
 
-/** What the server sends for `message` of `method` (the table's codec, as the dispatcher calls it). */
-function wireOf(method: 'ListContainers' | 'ListPodSandbox', message: object): Uint8Array {
-  return (CRI_METHODS[method].response.encode as (m: object) => { finish(): Uint8Array })(message).finish();
-}
 
-/** Counts calls of a generated message class's encode while `fn` runs. */
-async function countEncodes(codec: { encode: (...args: never[]) => unknown }, fn: (count: () => number) => Promise<void>): Promise<void> {
-  const original = codec.encode;
-  let n = 0;
-  codec.encode = ((...args: never[]) => (n++, original.apply(codec, args))) as typeof original;
-  try {
-    await fn(() => n);
-  } finally {
-    codec.encode = original;
-  }
-}
 
 /** Labels and annotations as kubelet sets them on a container. */
 function kubeletMetadata(i: number): Pick<ContainerStatusView, 'labels' | 'annotations'> {
@@ -116,35 +99,21 @@ describe('cri/runtime list answers: encoded once per item state, never stale', (
   });
 
   describe('with the real stores', () => {
-    let dir: string;
-    let fakes: ManagerFakes;
-    let containers: ContainerManager;
-    let pods: PodManager;
-
-    tempDirEach('berth-list-answers-', async (d) => {
-      dir = d;
-      fakes = managerFakes(dir);
-      containers = await ContainerManager.open(fakeManagerOptions(dir, fakes));
-      pods = await PodManager.create(fakePodManagerOptions(path.join(dir, 'pods-root')));
-    });
-    afterEach(() => {
-      containers.close();
-      pods.close();
-    });
+    const stores = realStoresEach('berth-list-answers-');
 
     const exitOf = (id: string): Promise<void> =>
-      new Promise((resolve) => containers.onEvent((e) => void (e.type === 'stopped' && e.containerId === id && resolve())));
+      new Promise((resolve) => stores.containers.onEvent((e) => void (e.type === 'stopped' && e.containerId === id && resolve())));
 
     it('ListContainers: repeat calls encode nothing; create, start, exit and remove show in the very next call; filters still apply', async () => {
-      const h = containerHandlers({ containers });
+      const h = containerHandlers({ containers: stores.containers });
       const list = async (filter?: runtime.v1.IContainerFilter) =>
         v1.ListContainersResponse.decode(wireOf('ListContainers', await h.ListContainers!({ filter }, call))).containers.map((c) => [c.id, c.state]);
       const { CREATED, RUNNING, EXITED } = { CREATED: v1.ContainerState.CONTAINER_CREATED, RUNNING: v1.ContainerState.CONTAINER_RUNNING, EXITED: v1.ContainerState.CONTAINER_EXITED };
-      const a = await containers.createContainer('pod1', shContainerConfig({ labels: { app: 'a' } }));
+      const a = await stores.containers.createContainer('pod1', shContainerConfig({ labels: { app: 'a' } }));
       expect(await list()).to.deep.equal([[a, CREATED]]);
-      const b = await containers.createContainer('pod1', shContainerConfig({ name: 'second', labels: { app: 'b' } }));
+      const b = await stores.containers.createContainer('pod1', shContainerConfig({ name: 'second', labels: { app: 'b' } }));
       expect(await list()).to.deep.equal([[a, CREATED], [b, CREATED]]);
-      await containers.startContainer(a);
+      await stores.containers.startContainer(a);
       expect(await list()).to.deep.equal([[a, RUNNING], [b, CREATED]]);
       await countEncodes(v1.Container, async (encodes) => {
         const first = await h.ListContainers!({}, call);
@@ -158,17 +127,17 @@ describe('cri/runtime list answers: encoded once per item state, never stale', (
       expect(await list({ podSandboxId: 'pod1' })).to.deep.equal([[a, RUNNING], [b, CREATED]]);
       expect(await list({ podSandboxId: 'other' })).to.deep.equal([]);
       const exited = exitOf(a);
-      writeFileSync(path.join(dir, 'run', 'exits', a), '3');
+      writeFileSync(path.join(stores.dir, 'run', 'exits', a), '3');
       await exited;
       expect(await list()).to.deep.equal([[a, EXITED], [b, CREATED]]);
-      await containers.removeContainer(a);
+      await stores.containers.removeContainer(a);
       expect(await list()).to.deep.equal([[b, CREATED]]);
-      await containers.removeContainer(b);
+      await stores.containers.removeContainer(b);
       expect(await list()).to.deep.equal([]);
     });
 
     it('ListPodSandbox: repeat calls encode nothing; run, stop and remove show in the very next call; filters still apply', async () => {
-      const h = podSandboxHandlers({ pods });
+      const h = podSandboxHandlers({ pods: stores.pods });
       const config = (name: string) => ({ metadata: { name, namespace: 'ns', uid: `u-${name}`, attempt: 0 }, labels: { app: name } });
       const list = async (filter?: runtime.v1.IPodSandboxFilter) =>
         v1.ListPodSandboxResponse.decode(wireOf('ListPodSandbox', await h.ListPodSandbox!({ filter }, call))).items.map((p) => [p.id, p.state]);

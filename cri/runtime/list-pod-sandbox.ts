@@ -5,7 +5,7 @@
  */
 import type { SandboxFilter, SandboxInfo } from '../../pod/types';
 import { runtime } from '../api/generated/cri';
-import { owned } from '../pre-encoded';
+import { encodedPerView } from '../pre-encoded';
 import type { CallContext } from '../handlers';
 import { ListAnswers, type EncodedItem } from './list-answers';
 import type { PodHandlerDeps } from './pod-handlers';
@@ -31,17 +31,8 @@ export function podToWire(info: SandboxInfo): runtime.v1.IPodSandbox {
   };
 }
 
-const encodedPods = new WeakMap<SandboxInfo, EncodedItem<runtime.v1.IPodSandbox>>();
-
-/** The PodSandbox of `info` and its encoding: made once per view when the view is frozen (the pod manager's shared views are). */
-function encodedPodOf(info: SandboxInfo): EncodedItem<runtime.v1.IPodSandbox> {
-  const hit = encodedPods.get(info);
-  if (hit) return hit;
-  const wire = Object.freeze(podToWire(info));
-  const encoded = { wire, bytes: owned(runtime.v1.PodSandbox.encode(wire).finish()) };
-  if (Object.isFrozen(info)) encodedPods.set(info, encoded);
-  return encoded;
-}
+/** The PodSandbox of `info` and its encoding, made once per frozen view (the pod manager's shared views are). */
+const encodedPodOf: (info: SandboxInfo) => EncodedItem<runtime.v1.IPodSandbox> = encodedPerView(podToWire, runtime.v1.PodSandbox);
 
 function filterOf(filter: runtime.v1.IPodSandboxFilter | null | undefined): SandboxFilter | undefined {
   if (!filter) return undefined;

@@ -11,7 +11,7 @@ import { InvalidArgumentError } from '../../common/errors';
 import type { PodNamespaceModes, SandboxInfo, SandboxStatusView } from '../../pod/types';
 import { runtime } from '../api/generated/cri';
 import type { CallContext } from '../handlers';
-import { afterReply, owned, withEncoding } from '../pre-encoded';
+import { afterReply, encodedPerView, type EncodedMessage, withEncoding } from '../pre-encoded';
 import { encodedStatusOf, statusToWire, type EncodedContainerStatus } from './container-response-convert';
 import { filled, int64Bits, putField, putVarint, varintSize } from './wire-splice';
 import type { PodHandlerDeps } from './pod-handlers';
@@ -46,17 +46,8 @@ export function podSandboxStatus(deps: PodHandlerDeps) {
   };
 }
 
-const encodedPods = new WeakMap<SandboxStatusView, { wire: runtime.v1.IPodSandboxStatus; bytes: Uint8Array }>();
-
-/** The PodSandboxStatus of `view` and its encoding: made once per view when the view is frozen (the pod manager's shared views are). */
-function encodedPodStatusOf(view: SandboxStatusView): { wire: runtime.v1.IPodSandboxStatus; bytes: Uint8Array } {
-  const hit = encodedPods.get(view);
-  if (hit) return hit;
-  const wire = Object.freeze(statusOf(view));
-  const encoded = { wire, bytes: owned(runtime.v1.PodSandboxStatus.encode(wire).finish()) };
-  if (Object.isFrozen(view)) encodedPods.set(view, encoded);
-  return encoded;
-}
+/** The PodSandboxStatus of `view` and its encoding, made once per frozen view (the pod manager's shared views are). */
+const encodedPodStatusOf: (view: SandboxStatusView) => EncodedMessage<runtime.v1.IPodSandboxStatus> = encodedPerView(statusOf, runtime.v1.PodSandboxStatus);
 
 /**
  * PodSandboxStatusResponse bytes as its generated encoder writes them (fields 1, 3, 4; no info),

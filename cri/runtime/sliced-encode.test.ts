@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { runtime } from '../api/generated/cri';
-import { CRI_METHODS } from '../handlers';
 import { encodingOf } from '../pre-encoded';
+import { wireOf } from '../testing/wire-fixtures';
 import { slicedRepeatedAnswer } from './sliced-encode';
 
 const v1 = runtime.v1;
@@ -29,7 +29,7 @@ describe('cri/runtime/sliced-encode: big List answers a slice at a time', () => 
       const answer = await slicedRepeatedAnswer(stats, encodePod, (items) => ({ stats: items }));
       const expected = Buffer.from(v1.ListPodSandboxStatsResponse.encode({ stats }).finish());
       expect(Buffer.from(encodingOf(answer)!)).to.deep.equal(expected);
-      const sent = (CRI_METHODS.ListPodSandboxStats.response.encode as (m: object) => { finish(): Uint8Array })(answer).finish();
+      const sent = wireOf('ListPodSandboxStats', answer);
       expect(Buffer.from(sent)).to.deep.equal(expected);
       expect(v1.ListPodSandboxStatsResponse.decode(expected).stats).to.have.length(n);
     });

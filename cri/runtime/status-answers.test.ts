@@ -2,16 +2,15 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { silentLogger } from '../../common/logger';
-import { PodManager } from '../../pod/pod-manager';
-import { fakePodManagerOptions } from '../../pod/testing/pod-manager-fixtures';
 import { ContainerManager } from '../../runtime/container-manager';
-import { fakeManagerOptions, managerFakes, shContainerConfig, type ManagerFakes } from '../../runtime/testing/container-manager-fixtures';
+import { shContainerConfig } from '../../runtime/testing/container-manager-fixtures';
 import { ContainerEventHub } from '../../runtime/container-events';
 import { runningContainerView } from '../../runtime/testing/container-view-fixtures';
-import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
 import { runtime } from '../api/generated/cri';
-import { CRI_METHODS, type CallContext } from '../handlers';
+import type { CallContext } from '../handlers';
 import { encodingOf } from '../pre-encoded';
+import { realStoresEach } from '../testing/real-stores-fixture';
+import { countEncodes, wireOf } from '../testing/wire-fixtures';
 import { containerHandlers } from './container-handlers';
 import { encodedStatusOf } from './container-response-convert';
 import { podSandboxHandlers, type PodSandboxService } from './pod-handlers';
@@ -21,22 +20,7 @@ import { filled } from './wire-splice';
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 const v1 = runtime.v1;
 
-/** What the server sends for `message` of `method` (the table's codec, as the dispatcher calls it). */
-function wireOf(method: 'ContainerStatus' | 'PodSandboxStatus', message: object): Uint8Array {
-  return (CRI_METHODS[method].response.encode as (m: object) => { finish(): Uint8Array })(message).finish();
-}
 
-/** Counts calls of a generated message class's encode while `fn` runs. */
-async function countEncodes(codec: { encode: (...args: never[]) => unknown }, fn: (count: () => number) => Promise<void>): Promise<void> {
-  const original = codec.encode;
-  let n = 0;
-  codec.encode = ((...args: never[]) => (n++, original.apply(codec, args))) as typeof original;
-  try {
-    await fn(() => n);
-  } finally {
-    codec.encode = original;
-  }
-}
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
@@ -46,26 +30,12 @@ function exitOf(manager: ContainerManager, id: string): Promise<void> {
 }
 
 describe('cri/runtime status answers: encoded once per state, never stale', () => {
-  let dir: string;
-  let fakes: ManagerFakes;
-  let containers: ContainerManager;
-  let pods: PodManager;
-
-  tempDirEach('berth-status-answers-', async (d) => {
-    dir = d;
-    fakes = managerFakes(dir);
-    containers = await ContainerManager.open(fakeManagerOptions(dir, fakes));
-    pods = await PodManager.create(fakePodManagerOptions(path.join(dir, 'pods-root')));
-  });
-  afterEach(() => {
-    containers.close();
-    pods.close();
-  });
+  const stores = realStoresEach('berth-status-answers-');
 
   it('ContainerStatus: repeat calls get one answer carrying its exact encoding; the exit is in the very next answer', async () => {
-    const h = containerHandlers({ containers });
-    const id = await containers.createContainer('pod1', shContainerConfig());
-    await containers.startContainer(id);
+    const h = containerHandlers({ containers: stores.containers });
+    const id = await stores.containers.createContainer('pod1', shContainerConfig());
+    await stores.containers.startContainer(id);
     const first = await h.ContainerStatus!({ containerId: id }, call);
     expect(await h.ContainerStatus!({ containerId: id }, call)).to.equal(first);
     expect(Object.isFrozen(first)).to.equal(true);
@@ -74,8 +44,8 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
     expect(wireOf('ContainerStatus', first)).to.equal(bytes);
     expect(v1.ContainerStatusResponse.decode(bytes).status!.state).to.equal(v1.ContainerState.CONTAINER_RUNNING);
 
-    const exited = exitOf(containers, id);
-    writeFileSync(path.join(dir, 'run', 'exits', id), '7');
+    const exited = exitOf(stores.containers, id);
+    writeFileSync(path.join(stores.dir, 'run', 'exits', id), '7');
     await exited;
     const after = await h.ContainerStatus!({ containerId: id }, call);
     const decoded = v1.ContainerStatusResponse.decode(wireOf('ContainerStatus', after)).status!;
@@ -84,8 +54,8 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
   });
 
   it('ContainerStatus: verbose answers and views that are not shared are built per call, without a stored encoding', async () => {
-    const id = await containers.createContainer('pod1', shContainerConfig());
-    const verbose = await containerHandlers({ containers }).ContainerStatus!({ containerId: id, verbose: true }, call);
+    const id = await stores.containers.createContainer('pod1', shContainerConfig());
+    const verbose = await containerHandlers({ containers: stores.containers }).ContainerStatus!({ containerId: id, verbose: true }, call);
     expect(verbose.info!.info).to.be.a('string');
     expect(encodingOf(verbose)).to.equal(undefined);
     const view = runningContainerView('c1', 'p1');
@@ -100,7 +70,7 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
 
   it('PodSandboxStatus: the spliced encoding equals the generated one; pod state and container changes show in the next answer', async () => {
     let now = 1.7e18;
-    const h = podSandboxHandlers({ pods, containerStatuses: (id) => containers.listContainers({ podSandboxId: id }), nowNs: () => now });
+    const h = podSandboxHandlers({ pods: stores.pods, containerStatuses: (id) => stores.containers.listContainers({ podSandboxId: id }), nowNs: () => now });
     const podId = (await h.RunPodSandbox!({ config: { metadata: { name: 'web', namespace: 'ns', uid: 'u', attempt: 0 } } }, call)).podSandboxId!;
     const check = (res: runtime.v1.IPodSandboxStatusResponse): runtime.v1.PodSandboxStatusResponse => {
       const bytes = wireOf('PodSandboxStatus', res);
@@ -112,10 +82,10 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
     expect(first.containersStatuses).to.have.length(0);
     expect(first.timestamp).to.equal(1.7e18);
 
-    fakes.sandboxes.add({ id: podId }, path.join(dir, 'logs'));
-    const c1 = await containers.createContainer(podId, shContainerConfig());
-    const c2 = await containers.createContainer(podId, shContainerConfig({ name: 'second' }));
-    await containers.startContainer(c1);
+    stores.fakes.sandboxes.add({ id: podId }, path.join(stores.dir, 'logs'));
+    const c1 = await stores.containers.createContainer(podId, shContainerConfig());
+    const c2 = await stores.containers.createContainer(podId, shContainerConfig({ name: 'second' }));
+    await stores.containers.startContainer(c1);
     now = 0; // an unset timestamp is left out, as the generated encoder does
     const two = check(await h.PodSandboxStatus!({ podSandboxId: podId }, call));
     expect(two.containersStatuses.map((c) => [c.id, c.state])).to.deep.equal([
@@ -125,10 +95,10 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
     expect(two.timestamp).to.equal(0);
 
     now = 1.8e18;
-    const exited = exitOf(containers, c1);
-    writeFileSync(path.join(dir, 'run', 'exits', c1), '0');
+    const exited = exitOf(stores.containers, c1);
+    writeFileSync(path.join(stores.dir, 'run', 'exits', c1), '0');
     await exited;
-    await pods.stopPodSandbox(podId);
+    await stores.pods.stopPodSandbox(podId);
     const stopped = check(await h.PodSandboxStatus!({ podSandboxId: podId }, call));
     expect(stopped.status!.state).to.equal(v1.PodSandboxState.SANDBOX_NOTREADY);
     expect(stopped.containersStatuses.find((c) => c.id === c1)!.state).to.equal(v1.ContainerState.CONTAINER_EXITED);
@@ -138,20 +108,20 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
   it('after a container or sandbox event the new status is encoded once the reply has left, so the status call that follows encodes nothing', async () => {
     const hub = new ContainerEventHub();
     const evented: PodSandboxService = {
-      runPodSandbox: (config, handler) => pods.runPodSandbox(config, handler),
-      stopPodSandbox: (id) => pods.stopPodSandbox(id),
-      removePodSandbox: (id) => pods.removePodSandbox(id),
-      podSandboxStatus: (id) => pods.podSandboxStatus(id),
-      listPodSandboxes: (filter) => pods.listPodSandboxes(filter),
-      updatePodSandboxResources: (id, resources) => pods.updatePodSandboxResources(id, resources),
+      runPodSandbox: (config, handler) => stores.pods.runPodSandbox(config, handler),
+      stopPodSandbox: (id) => stores.pods.stopPodSandbox(id),
+      removePodSandbox: (id) => stores.pods.removePodSandbox(id),
+      podSandboxStatus: (id) => stores.pods.podSandboxStatus(id),
+      listPodSandboxes: (filter) => stores.pods.listPodSandboxes(filter),
+      updatePodSandboxResources: (id, resources) => stores.pods.updatePodSandboxResources(id, resources),
       onEvent: (listener) => hub.subscribe(listener),
     };
-    const ch = containerHandlers({ containers });
-    const ph = podSandboxHandlers({ pods: evented, containerStatuses: (id) => containers.listContainers({ podSandboxId: id }) });
-    const id = await containers.createContainer('pod1', shContainerConfig());
+    const ch = containerHandlers({ containers: stores.containers });
+    const ph = podSandboxHandlers({ pods: evented, containerStatuses: (id) => stores.containers.listContainers({ podSandboxId: id }) });
+    const id = await stores.containers.createContainer('pod1', shContainerConfig());
     await nextTurn(); // the created state's answer
     await countEncodes(v1.ContainerStatus, async (encodes) => {
-      await containers.startContainer(id);
+      await stores.containers.startContainer(id);
       await nextTurn();
       expect(encodes()).to.equal(1);
       const res = await ch.ContainerStatus!({ containerId: id }, call);
@@ -160,7 +130,7 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
     });
     const podId = (await ph.RunPodSandbox!({ config: { metadata: { name: 'web', namespace: 'ns', uid: 'u', attempt: 0 } } }, call)).podSandboxId!;
     await countEncodes(v1.PodSandboxStatus, async (encodes) => {
-      await pods.stopPodSandbox(podId);
+      await stores.pods.stopPodSandbox(podId);
       hub.emit({ type: 'stopped', containerId: podId, podSandboxId: podId, createdAtNs: 1 });
       expect(encodes(), 'not inside the emit: the reply of the changing call goes first').to.equal(0);
       await nextTurn();

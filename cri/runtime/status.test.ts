@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { silentLogger } from '../../common/logger';
 import { runtime } from '../api/generated/cri';
-import { CRI_METHODS, type CallContext } from '../handlers';
+import type { CallContext } from '../handlers';
 import { encodingOf } from '../pre-encoded';
+import { wireOf } from '../testing/wire-fixtures';
 import { status } from './status';
 import { version } from './version';
 
@@ -31,14 +32,13 @@ describe('cri/runtime status: verbose info', () => {
 
 describe('cri/runtime status: the kept answer', () => {
   const v1 = runtime.v1;
-  const wire = (m: object) => (CRI_METHODS.Status.response.encode as (x: object) => { finish(): Uint8Array })(m).finish();
 
   it('is sent as its stored encoding, byte for byte what the codec writes, and cannot be changed', async () => {
     const handler = status({ status: source, features: { supplementalGroupsPolicy: true } });
     const first = await handler({}, call);
     expect(await handler({}, call)).to.equal(first);
     expect(Buffer.from(encodingOf(first)!)).to.deep.equal(Buffer.from(v1.StatusResponse.encode(first).finish()));
-    expect(Buffer.from(wire(first))).to.deep.equal(Buffer.from(v1.StatusResponse.encode(first).finish()));
+    expect(Buffer.from(wireOf('Status', first))).to.deep.equal(Buffer.from(v1.StatusResponse.encode(first).finish()));
     expect(() => first.status!.conditions!.push({ type: 'Forged', status: true })).to.throw(TypeError);
     expect(first.features).to.deep.include({ supplementalGroupsPolicy: true });
   });
