@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { ContainerRecord } from './container-record';
-import { statusView } from './container-view';
+import { PodViewLists, statusView, type ContainerStatusView } from './container-view';
 
 describe('runtime/statusView', () => {
   it('is a copy: changing the view (labels, mounts, resources, user, image) leaves the record alone', () => {
@@ -35,5 +35,19 @@ describe('runtime/statusView', () => {
     v.user.supplementalGroups.push(0);
     v.image.id = 'x';
     expect(rec).to.deep.equal(before);
+  });
+});
+
+describe('runtime/PodViewLists', () => {
+  it("keeps a pod's list until the store changes, and nothing for a pod whose containers are gone", () => {
+    const lists = new PodViewLists();
+    const view = Object.freeze({ id: 'c1', podSandboxId: 'pod1' }) as unknown as ContainerStatusView;
+    const kept = lists.get('pod1', 1, () => [view]);
+    expect(lists.get('pod1', 1, () => [])).to.equal(kept);
+    expect(lists.size).to.equal(1);
+    // pod1's container is removed (a store change), then the pod: its removal and its events ask again.
+    expect(lists.get('pod1', 2, () => [])).to.deep.equal([]);
+    expect(lists.get('pod1', 2, () => [])).to.deep.equal([]);
+    expect(lists.size, 'no entry left for the removed pod').to.equal(0);
   });
 });

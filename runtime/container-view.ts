@@ -79,10 +79,17 @@ export function podOnlyFilter(filter: ContainerFilter | undefined): string | und
 /**
  * The container views of one pod, per pod id, kept (frozen) until the store changes: PodSandboxStatus
  * and the pod stats ask per pod, and walking every container of the node for each was most of a call.
+ * Empty lists are not kept: a removed pod is asked for after its containers went (by its removal and
+ * its events), and its id would stay here until the next container change.
  */
 export class PodViewLists {
   private readonly lists = new Map<string, ContainerStatusView[]>();
   private at = -1;
+
+  /** Pods with a kept list. */
+  get size(): number {
+    return this.lists.size;
+  }
 
   /** The list for `podSandboxId` while the store's change count is `changes`; `build` makes it. */
   get(podSandboxId: string, changes: number, build: () => ContainerStatusView[]): ContainerStatusView[] {
@@ -94,7 +101,7 @@ export class PodViewLists {
     let list = this.lists.get(podSandboxId);
     if (!list) {
       list = Object.freeze(build()) as ContainerStatusView[];
-      this.lists.set(podSandboxId, list);
+      if (list.length > 0) this.lists.set(podSandboxId, list);
     }
     return list;
   }
