@@ -157,6 +157,23 @@ export function encodeInteger(value: number, prefixBits: number, flags: number):
   return Buffer.from(out);
 }
 
+/** A string literal (RFC 7541 5.2) of latin1 `text`, Huffman-coded when asked. */
+function encodeStringLiteral(text: string, huffman = false): Buffer {
+  const raw = Buffer.from(text, 'latin1');
+  const bytes = huffman ? huffmanEncode(raw) : raw;
+  return Buffer.concat([encodeInteger(bytes.length, 7, huffman ? 0x80 : 0), bytes]);
+}
+
+/**
+ * A literal header field (RFC 7541 6.2): `name` as a table index or a literal; `indexing` adds the
+ * field to the decoder's dynamic table (6.2.1), otherwise it is sent without indexing (6.2.2).
+ */
+export function encodeLiteralField(name: number | string, value: string, opts: { indexing?: boolean; huffmanValue?: boolean } = {}): Buffer {
+  const [prefixBits, flags] = opts.indexing ? [6, 0x40] : [4, 0x00];
+  const head = typeof name === 'number' ? encodeInteger(name, prefixBits, flags) : Buffer.concat([Buffer.from([flags]), encodeStringLiteral(name)]);
+  return Buffer.concat([head, encodeStringLiteral(value, opts.huffmanValue)]);
+}
+
 /** Reads the string literal at `pos` (RFC 7541 5.2) as a latin1 string. */
 export function readStringLiteral(buf: Buffer, pos: number): { value: string; next: number } {
   if (pos >= buf.length) throw new HpackError('truncated string');

@@ -57,14 +57,20 @@ describe('pod/start-sandbox: order of the durable record', () => {
     return { manager, root, cgroupRoot };
   }
 
-  it('the `creating` record is on disk before the pod cgroup is made (recovery finds the cgroup through it)', async () => {
-    const { manager, root, cgroupRoot } = await fakeManager(new FakeNativeBinding(), new FakePodNetwork());
+  /** Starts a pod whose start stops just before its cgroup step; `marker` going away lets it go on. */
+  async function startPausedAtCgroupStep(manager: Awaited<ReturnType<typeof fakeManager>>['manager']) {
     const marker = path.join(dir, 'marker.json');
     process.env[TEST_PAUSE_STEP_ENV] = 'cgroup';
     process.env[TEST_PAUSE_MARKER_ENV] = marker;
     const running = manager.runPodSandbox({ metadata: { name: 'web', namespace: 'default', uid: 'u1', attempt: 0 }, linux: { cgroupParent: '/kubepods/pod1' } }, undefined);
     await waitForFile(marker);
     const { podId } = JSON.parse(readFileSync(marker, 'utf8')) as TestPauseMarker;
+    return { marker, podId, running };
+  }
+
+  it('the `creating` record is on disk before the pod cgroup is made (recovery finds the cgroup through it)', async () => {
+    const { manager, root, cgroupRoot } = await fakeManager(new FakeNativeBinding(), new FakePodNetwork());
+    const { marker, podId, running } = await startPausedAtCgroupStep(manager);
     // Paused just before the cgroup step: the record is already durable, and names the cgroup parent.
     const record = JSON.parse(readFileSync(path.join(root, 'pods', podId, 'state.json'), 'utf8')) as { phase: string; info: { cgroupParent: string } };
     expect({ phase: record.phase, cgroupParent: record.info.cgroupParent }).to.deep.equal({ phase: 'creating', cgroupParent: '/kubepods/pod1' });
@@ -78,12 +84,7 @@ describe('pod/start-sandbox: order of the durable record', () => {
     const native = new FakeNativeBinding();
     const network = new FakePodNetwork();
     const { manager, root } = await fakeManager(native, network);
-    const marker = path.join(dir, 'marker.json');
-    process.env[TEST_PAUSE_STEP_ENV] = 'cgroup';
-    process.env[TEST_PAUSE_MARKER_ENV] = marker;
-    const running = manager.runPodSandbox({ metadata: { name: 'web', namespace: 'default', uid: 'u1', attempt: 0 }, linux: { cgroupParent: '/kubepods/pod1' } }, undefined);
-    await waitForFile(marker);
-    const { podId } = JSON.parse(readFileSync(marker, 'utf8')) as TestPauseMarker;
+    const { marker, podId, running } = await startPausedAtCgroupStep(manager);
     const deadline = Date.now() + 2000;
     while (network.setUps.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     expect(network.setUps.map((s) => s.id), 'ADD while the cgroup step waits').to.deep.equal([podId]);

@@ -3,20 +3,14 @@
  * every second, and each item is encoded once per state (a frozen view) instead of on every call.
  * An answer whose items are the very views of the previous one is that previous answer again.
  */
-import { withEncoding } from '../pre-encoded';
+import { withEncoding, type EncodedMessage } from '../pre-encoded';
 import { filled, putField, varintSize } from './wire-splice';
-
-/** A message and its encoding (the message bytes, without a field tag). */
-export interface EncodedItem<W> {
-  readonly wire: W;
-  readonly bytes: Uint8Array;
-}
 
 /**
  * The bytes of a message whose only field is repeated message field 1 holding `items`, as the
  * generated encoder writes them (ListContainersResponse.containers, ListPodSandboxResponse.items).
  */
-export function encodeRepeatedField1(items: readonly EncodedItem<unknown>[]): Uint8Array {
+export function encodeRepeatedField1(items: readonly EncodedMessage<unknown>[]): Uint8Array {
   let size = 0;
   for (const item of items) size += 1 + varintSize(item.bytes.length, 0) + item.bytes.length;
   // Not zeroed: every byte is written, which the end check holds to. Its own memory (it may be kept).
@@ -35,7 +29,7 @@ export class ListAnswers<V extends object, W, R extends object> {
   private last: { views: readonly V[]; answer: R } | undefined;
 
   constructor(
-    private readonly encode: (view: V) => EncodedItem<W>,
+    private readonly encode: (view: V) => EncodedMessage<W>,
     private readonly wrap: (items: W[]) => R,
   ) {}
 

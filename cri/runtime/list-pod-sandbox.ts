@@ -5,9 +5,9 @@
  */
 import type { SandboxFilter, SandboxInfo } from '../../pod/types';
 import { runtime } from '../api/generated/cri';
-import { encodedPerView } from '../pre-encoded';
+import { encodedPerView, type EncodedMessage } from '../pre-encoded';
 import type { CallContext } from '../handlers';
-import { ListAnswers, type EncodedItem } from './list-answers';
+import { ListAnswers } from './list-answers';
 import type { PodHandlerDeps } from './pod-handlers';
 import { metadataOf, stateOf } from './pod-sandbox-status';
 
@@ -32,7 +32,7 @@ export function podToWire(info: SandboxInfo): runtime.v1.IPodSandbox {
 }
 
 /** The PodSandbox of `info` and its encoding, made once per frozen view (the pod manager's shared views are). */
-const encodedPodOf: (info: SandboxInfo) => EncodedItem<runtime.v1.IPodSandbox> = encodedPerView(podToWire, runtime.v1.PodSandbox);
+const encodedPodOf: (info: SandboxInfo) => EncodedMessage<runtime.v1.IPodSandbox> = encodedPerView(podToWire, runtime.v1.PodSandbox);
 
 function filterOf(filter: runtime.v1.IPodSandboxFilter | null | undefined): SandboxFilter | undefined {
   if (!filter) return undefined;

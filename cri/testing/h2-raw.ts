@@ -3,7 +3,7 @@
  * sends, and a server that runs berth's transport with given routes and limits.
  */
 import * as net from 'node:net';
-import { encodeInteger } from '../hpack';
+import { encodeLiteralField } from '../hpack';
 import { Http2ServerConnection, type StreamAcceptor } from '../transport/connection';
 import { CLIENT_PREFACE, encodeFrame, encodeSettings, FrameType, type SettingId } from '../transport/frames';
 import { openGrpcCall } from '../transport/grpc-call';
@@ -23,13 +23,7 @@ export interface RawFrame {
 
 /** A header block of literals without indexing, new names (no table state on either side). */
 export function headerBlock(fields: ReadonlyArray<readonly [string, string]>): Buffer {
-  return Buffer.concat(
-    fields.map(([n, v]) => {
-      const name = Buffer.from(n, 'latin1');
-      const value = Buffer.from(v, 'latin1');
-      return Buffer.concat([Buffer.from([0]), encodeInteger(name.length, 7, 0), name, encodeInteger(value.length, 7, 0), value]);
-    }),
-  );
+  return Buffer.concat(fields.map(([n, v]) => encodeLiteralField(n, v)));
 }
 
 /** The headers of a gRPC request to `path`. */

@@ -235,11 +235,10 @@ class GrpcServerCall implements ServerCall, StreamListener {
 }
 
 /** The 5-byte gRPC prefix (uncompressed, length) and the message, in one buffer. */
-function frameMessage(message: Buffer): Buffer {
+export function frameMessage(message: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(PREFIX_BYTES + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  message.copy(out, PREFIX_BYTES);
+  messagePrefix(message.length).copy(out, 0);
+  out.set(message, PREFIX_BYTES);
   return out;
 }
 

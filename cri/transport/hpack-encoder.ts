@@ -3,37 +3,24 @@
  * the client's decoder table never changes and nothing is kept per connection. The blocks a
  * successful call sends are built once.
  */
-import { encodeInteger } from '../hpack';
-
-/** A literal header field without indexing whose name is static entry `nameIndex` (RFC 7541 6.2.2). */
-function literalIndexedName(nameIndex: number, value: string): Buffer {
-  const v = Buffer.from(value, 'latin1');
-  return Buffer.concat([encodeInteger(nameIndex, 4, 0x00), encodeInteger(v.length, 7, 0), v]);
-}
-
-/** A literal header field without indexing with a literal name. */
-function literalNewName(name: string, value: string): Buffer {
-  const n = Buffer.from(name, 'latin1');
-  const v = Buffer.from(value, 'latin1');
-  return Buffer.concat([Buffer.from([0x00]), encodeInteger(n.length, 7, 0), n, encodeInteger(v.length, 7, 0), v]);
-}
+import { encodeLiteralField } from '../hpack';
 
 const STATUS_200 = Buffer.from([0x88]);
 const CONTENT_TYPE_INDEX = 31;
 const STATUS_INDEX = 8;
-const CONTENT_TYPE_GRPC = literalIndexedName(CONTENT_TYPE_INDEX, 'application/grpc');
+const CONTENT_TYPE_GRPC = encodeLiteralField(CONTENT_TYPE_INDEX, 'application/grpc');
 
 /** `:status 200` and `content-type: application/grpc`: the response headers of every call. */
 export const RESPONSE_HEADERS: Buffer = Buffer.concat([STATUS_200, CONTENT_TYPE_GRPC]);
 
 /** The trailers of a call that succeeded. */
-export const OK_TRAILERS: Buffer = literalNewName('grpc-status', '0');
+export const OK_TRAILERS: Buffer = encodeLiteralField('grpc-status', '0');
 
 /** Trailers carrying a gRPC status and its percent-encoded message. */
 export function statusTrailers(code: number, message: string): Buffer {
-  const status = literalNewName('grpc-status', String(code));
+  const status = encodeLiteralField('grpc-status', String(code));
   if (message === '') return status;
-  return Buffer.concat([status, literalNewName('grpc-message', percentEncode(message))]);
+  return Buffer.concat([status, encodeLiteralField('grpc-message', percentEncode(message))]);
 }
 
 /** A trailers-only response (RFC: headers and status in one HEADERS frame with END_STREAM). */
@@ -43,7 +30,7 @@ export function trailersOnly(code: number, message: string): Buffer {
 
 /** An HTTP response that is not gRPC (e.g. 415 for a wrong content-type), with a gRPC status for gRPC clients. */
 export function httpErrorHeaders(httpStatus: number, code: number, message: string): Buffer {
-  return Buffer.concat([literalIndexedName(STATUS_INDEX, String(httpStatus)), CONTENT_TYPE_GRPC, statusTrailers(code, message)]);
+  return Buffer.concat([encodeLiteralField(STATUS_INDEX, String(httpStatus)), CONTENT_TYPE_GRPC, statusTrailers(code, message)]);
 }
 
 /**

@@ -8,8 +8,9 @@
  * indexed once and referenced after, `:path` Huffman-coded without indexing, one request per read.
  */
 import { Duplex } from 'node:stream';
-import { encodeInteger, huffmanEncode } from '../hpack';
+import { encodeLiteralField } from '../hpack';
 import { Http2ServerConnection, type StreamAcceptor } from './connection';
+import { frameMessage } from './grpc-call';
 import { CLIENT_PREFACE, encodeFrame, encodeSettings, encodeWindowUpdate, Flag, FrameType } from './frames';
 import type { ConnectionLimits } from './limits';
 
@@ -50,6 +51,9 @@ export async function warmUp(acceptor: StreamAcceptor, limits: ConnectionLimits,
   return answered;
 }
 
+/** Literals the client adds to the dynamic table. */
+const INDEXED = { indexing: true };
+
 /** The client side's frames: a header table like a gRPC client's, odd stream ids in order. */
 class ClientFraming {
   private nextStreamId = 1;
@@ -60,11 +64,7 @@ class ClientFraming {
     const id = this.nextStreamId;
     this.nextStreamId += 2;
     const block = this.headerBlock(path);
-    const payload = Buffer.allocUnsafe(5 + message.length);
-    payload[0] = 0;
-    payload.writeUInt32BE(message.length, 1);
-    payload.set(message, 5);
-    return Buffer.concat([encodeFrame(FrameType.HEADERS, Flag.END_HEADERS, id, block), encodeFrame(FrameType.DATA, Flag.END_STREAM, id, payload)]);
+    return Buffer.concat([encodeFrame(FrameType.HEADERS, Flag.END_HEADERS, id, block), encodeFrame(FrameType.DATA, Flag.END_STREAM, id, frameMessage(message))]);
   }
 
   private headerBlock(path: string): Buffer {
@@ -74,31 +74,17 @@ class ClientFraming {
     if (this.tableFilled) return Buffer.concat([head, coded, Buffer.from([0xc0, 0xbf, 0xbe])]);
     this.tableFilled = true;
     // :authority, content-type and te, each added to the dynamic table (indices 64, 63, 62 after).
-    return Buffer.concat([head, coded, incremental(1, 'localhost'), incremental(31, 'application/grpc'), incrementalNewName('te', 'trailers')]);
+    return Buffer.concat([head, coded, encodeLiteralField(1, 'localhost', INDEXED), encodeLiteralField(31, 'application/grpc', INDEXED), encodeLiteralField('te', 'trailers', INDEXED)]);
   }
 
   private pathLiteral(path: string): Buffer {
     let coded = this.paths.get(path);
     if (!coded) {
-      const value = huffmanEncode(Buffer.from(path, 'latin1'));
-      coded = Buffer.concat([encodeInteger(4, 4, 0x00), encodeInteger(value.length, 7, 0x80), value]);
+      coded = encodeLiteralField(/* :path */ 4, path, { huffmanValue: true });
       this.paths.set(path, coded);
     }
     return coded;
   }
-}
-
-/** A literal with incremental indexing whose name is static entry `nameIndex`. */
-function incremental(nameIndex: number, value: string): Buffer {
-  const v = Buffer.from(value, 'latin1');
-  return Buffer.concat([encodeInteger(nameIndex, 6, 0x40), encodeInteger(v.length, 7, 0), v]);
-}
-
-/** A literal with incremental indexing and a new name. */
-function incrementalNewName(name: string, value: string): Buffer {
-  const n = Buffer.from(name, 'latin1');
-  const v = Buffer.from(value, 'latin1');
-  return Buffer.concat([Buffer.from([0x40]), encodeInteger(n.length, 7, 0), n, encodeInteger(v.length, 7, 0), v]);
 }
 
 /** HEADERS frames with END_STREAM in a chunk of whole frames (what the server writes). */
