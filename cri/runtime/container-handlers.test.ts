@@ -146,7 +146,8 @@ describe('cri/runtime container handlers', () => {
   });
 
   it('CreateContainer converts the wire config (enums, int64 wrappers, seccomp, namespaces)', async () => {
-    const request = runtime.v1.CreateContainerRequest.fromObject({
+    // as it arrives: encoded by a client, decoded by the server
+    const request = runtime.v1.CreateContainerRequest.decode(runtime.v1.CreateContainerRequest.encode({
       podSandboxId: 'pod1',
       config: {
         metadata: { name: 'app', attempt: 1 },
@@ -175,7 +176,7 @@ describe('cri/runtime container handlers', () => {
           },
         },
       },
-    });
+    }).finish());
     const res = await h.CreateContainer!(request, call);
     expect(res).to.deep.equal({ containerId: 'newid' });
     const [pod, cfg] = fake.calls[0].args as [string, ContainerConfigInput];
@@ -213,7 +214,7 @@ describe('cri/runtime container handlers', () => {
     expect(s.stopSignal).to.equal(runtime.v1.Signal.SIGQUIT);
     expect(res.info).to.deep.equal({ info: '{}' });
     // and it encodes: the message is valid on the wire
-    const bytes = runtime.v1.ContainerStatusResponse.encode(runtime.v1.ContainerStatusResponse.fromObject(res)).finish();
+    const bytes = runtime.v1.ContainerStatusResponse.encode(res).finish();
     expect(bytes.length).to.be.greaterThan(50);
   });
 
@@ -260,7 +261,7 @@ describe('cri/runtime container handlers', () => {
     const list = await h.ListContainerStats!({ filter: { podSandboxId: 'pod1' } }, call);
     expect(list.stats).to.have.length(1);
     expect(fake.calls.at(-1)!.args[0]).to.deep.include({ id: undefined, podSandboxId: 'pod1' });
-    runtime.v1.ListContainerStatsResponse.encode(runtime.v1.ListContainerStatsResponse.fromObject(list)).finish();
+    runtime.v1.ListContainerStatsResponse.encode(list).finish();
   });
 
   it('GetContainerEvents streams events in order with the pod\'s container statuses until the client leaves', async () => {
@@ -303,7 +304,7 @@ describe('cri/runtime container handlers', () => {
     expect(one.stats!.linux!.network!.defaultInterface).to.deep.equal({ name: 'eth0', rxBytes: { value: 10 }, rxErrors: { value: 0 }, txBytes: { value: 20 }, txErrors: { value: 1 } });
     expect(one.stats!.linux!.process!.processCount).to.deep.equal({ value: 3 });
     expect(one.stats!.linux!.containers).to.have.length(1);
-    runtime.v1.PodSandboxStatsResponse.encode(runtime.v1.PodSandboxStatsResponse.fromObject(one)).finish();
+    runtime.v1.PodSandboxStatsResponse.encode(one).finish();
     const list = await hp.ListPodSandboxStats!({}, call);
     expect(list.stats!.map((s) => s.attributes!.id)).to.deep.equal(['pod1']); // 'gone' vanished meanwhile: skipped
   });

@@ -38,7 +38,7 @@ describe('cri/runtime PodSandboxStatus containers_statuses and timestamp (evente
       expect(res.timestamp).to.equal(1.7e18);
       expect(res.containersStatuses!.map((c) => c.id)).to.deep.equal(['c1', 'c2']);
       expect(res.containersStatuses![0]).to.deep.include({ state: runtime.v1.ContainerState.CONTAINER_RUNNING, image: { image: 'busybox' }, imageId: 'sha256:i', stopSignal: runtime.v1.Signal.SIGTERM });
-      const back = runtime.v1.PodSandboxStatusResponse.decode(runtime.v1.PodSandboxStatusResponse.encode(runtime.v1.PodSandboxStatusResponse.fromObject(res)).finish());
+      const back = runtime.v1.PodSandboxStatusResponse.decode(runtime.v1.PodSandboxStatusResponse.encode(res).finish());
       expect(back.containersStatuses).to.have.length(2);
     }
     expect(asked).to.deep.equal([id, id]); // resolved full id, not the prefix

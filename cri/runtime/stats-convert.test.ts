@@ -33,7 +33,7 @@ describe('cri/runtime stats converters: swap, io, PSI, pod CPU rate', () => {
     expect(s.io).to.deep.equal({ timestamp: 7, psi: wire });
     expect(statsToWire(container(base))).to.not.have.property('io');
     // encodes with the PsiData field numbers
-    const back = runtime.v1.ContainerStats.decode(runtime.v1.ContainerStats.encode(runtime.v1.ContainerStats.fromObject(s)).finish());
+    const back = runtime.v1.ContainerStats.decode(runtime.v1.ContainerStats.encode(s).finish());
     expect(back.io!.psi!.Some!.Avg10).to.equal(1.5);
   });
 
