@@ -11,6 +11,11 @@ export interface ProcessMemory {
   rssKiB: number;
   /** Proportional set size (shared pages split among sharers); undefined when smaps_rollup is missing. */
   pssKiB: number | undefined;
+  /**
+   * The anonymous part of it (heap, stacks, malloc): the process's own memory. The rest of PSS is
+   * file pages (the executable, libraries), split with every process that maps the same file.
+   */
+  pssAnonKiB: number | undefined;
 }
 
 /** Result of the section. */
@@ -29,7 +34,7 @@ export function processMemory(pid: number): ProcessMemory {
   const status = readProcStatusSync(pid);
   if (!status) throw new Error(`read /proc/${pid}/status: process gone`);
   const rollup = readProcStatusSync(pid, 'smaps_rollup');
-  return { rssKiB: kibField(status, 'VmRSS') ?? NaN, pssKiB: rollup && kibField(rollup, 'Pss') };
+  return { rssKiB: kibField(status, 'VmRSS') ?? NaN, pssKiB: rollup && kibField(rollup, 'Pss'), pssAnonKiB: rollup && kibField(rollup, 'Pss_Anon') };
 }
 
 /** Starts berthd `starts` times (sequentially) and measures; memory after `idleMs` of the last. */
@@ -38,7 +43,7 @@ export async function benchDaemonStartup(opts: { starts?: number; idleMs?: numbe
   const ready: number[] = [];
   const firstVersion: number[] = [];
   const selfReported: number[] = [];
-  let idle: ProcessMemory = { rssKiB: NaN, pssKiB: undefined };
+  let idle: ProcessMemory = { rssKiB: NaN, pssKiB: undefined, pssAnonKiB: undefined };
   for (let i = 0; i < starts; i++) {
     const t0 = Date.now();
     const d = await startBerthd({ name: 'berth-bench' });

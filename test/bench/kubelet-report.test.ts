@@ -51,12 +51,13 @@ describe('bench: kubelet and parallel-start report rows', () => {
   });
 
   it('prints the parallel start and the memory after removal', () => {
-    const p = (scale: number): RuntimeRun['parallelStart'] => ({ pods: 30, inFlight: 10, totalMs: 3000 * scale, perPodMs: [100 * scale, 200 * scale, 300 * scale], loopLag: { p50Ms: 10, p99Ms: 40, maxMs: 80 }, teardownMs: 1000, daemonPssBeforeKiB: 40960, memoryWaitS: 30, daemonPssAfterKiB: 51200 });
+    const p = (scale: number): RuntimeRun['parallelStart'] => ({ pods: 30, inFlight: 10, totalMs: 3000 * scale, perPodMs: [100 * scale, 200 * scale, 300 * scale], loopLag: { p50Ms: 10, p99Ms: 40, maxMs: 80 }, teardownMs: 1000, daemonPssBeforeKiB: 40960, memoryWaitS: 30, daemonPssAfterKiB: 51200, daemonAnonAfterKiB: 20480 * scale });
     const runs: RuntimeRun[] = [{ label: 'berth', version: '', samples: {}, parallelStart: p(1) }, { label: 'containerd', version: '', samples: {}, parallelStart: p(2) }];
     const t = formatParallelStartTable(runs);
     expect(t).to.match(/total wall s\s+3\.00\s+6\.00\s+0\.50×/);
     expect(t).to.match(/per pod start p90 ms\s+300\.0\s+600\.0\s+0\.50×/);
     expect(t).to.match(/daemon PSS MiB 30 s after removal\s+50\.0\s+50\.0\s+1\.00×/);
+    expect(t).to.match(/daemon anonymous MiB then \(no file pages\)\s+20\.0\s+40\.0\s+0\.50×/);
   });
 
   it('puts both tables and a chart per kubelet RPC into the HTML report', () => {

@@ -103,6 +103,7 @@ export function formatParallelStartTable(runs: readonly RuntimeRun[]): string {
     { name: 'removal wall s', value: (r) => p(r).teardownMs / 1000 },
     { name: 'daemon PSS MiB before', value: (r) => mib(p(r).daemonPssBeforeKiB), digits: 1 },
     { name: `daemon PSS MiB ${withP[0]?.parallelStart?.memoryWaitS ?? '?'} s after removal`, value: (r) => mib(p(r).daemonPssAfterKiB), digits: 1 },
+    { name: 'daemon anonymous MiB then (no file pages)', value: (r) => mib(p(r).daemonAnonAfterKiB), digits: 1 },
   ];
   return formatTable(['parallel start', ...withP.map((r) => r.label), ...ratioHeader(withP)], comparisonRows(withP, measures));
 }

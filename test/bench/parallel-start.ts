@@ -35,16 +35,17 @@ export interface ParallelStartResult {
   memoryWaitS: number;
   /** Daemon PSS `memoryWaitS` after the last pod was removed. */
   daemonPssAfterKiB: number | undefined;
+  /** Its anonymous part (heap, stacks, malloc; no file pages shared with other processes). */
+  daemonAnonAfterKiB?: number;
 }
 
-const pssOf = (pid: number | undefined): number | undefined => (pid === undefined ? undefined : processMemory(pid).pssKiB);
 
 /** Runs the section on one runtime; every pod it made is removed again. */
 export async function benchParallelStart(client: CriClient, opts: ParallelStartOptions): Promise<ParallelStartResult> {
   const log = opts.log ?? (() => undefined);
   await ensureImage(client, opts.containerImage);
   await new Promise((r) => setTimeout(r, 2000));
-  const daemonPssBeforeKiB = pssOf(opts.daemonPid);
+  const daemonPssBeforeKiB = opts.daemonPid === undefined ? undefined : processMemory(opts.daemonPid).pssKiB;
   await scrapeLoopLag(opts.metricsAddress); // resets the histogram
   const podIds: string[] = [];
   try {
@@ -54,6 +55,7 @@ export async function benchParallelStart(client: CriClient, opts: ParallelStartO
     const teardownMs = await removePods(client, podIds.splice(0), opts.inFlight);
     log(`  removed in ${(teardownMs / 1000).toFixed(2)} s; daemon PSS in ${opts.memoryWaitS} s`);
     await new Promise((r) => setTimeout(r, opts.memoryWaitS * 1000));
+    const after = opts.daemonPid === undefined ? undefined : processMemory(opts.daemonPid);
     return {
       pods: opts.pods,
       inFlight: opts.inFlight,
@@ -63,7 +65,8 @@ export async function benchParallelStart(client: CriClient, opts: ParallelStartO
       teardownMs,
       daemonPssBeforeKiB,
       memoryWaitS: opts.memoryWaitS,
-      daemonPssAfterKiB: pssOf(opts.daemonPid),
+      daemonPssAfterKiB: after?.pssKiB,
+      daemonAnonAfterKiB: after?.pssAnonKiB,
     };
   } finally {
     if (podIds.length > 0) await removePods(client, podIds, opts.inFlight);
