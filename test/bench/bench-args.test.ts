@@ -10,12 +10,12 @@ describe('bench: parseBenchArgs', () => {
     expect(a.endpoint).to.equal(undefined);
     expect(a.vs).to.equal(undefined);
     expect(a.sections).to.include('kubelet').and.to.include('parallel-start');
-    expect([a.kubeletPods, a.durationS, a.probeShare, a.startPods, a.inFlight, a.memoryWaitS]).to.deep.equal([110, 60, 0.25, 30, 10, 30]);
+    expect([a.kubeletPods, a.durationS, a.probeShare, a.startPods, a.inFlight, a.memoryWaitS, a.quietBeforeS]).to.deep.equal([110, 60, 0.25, 30, 10, 30, 30]);
   });
 
   it('reads the kubelet and parallel-start options; --pods sets the kubelet pods too', () => {
-    const a = parseBenchArgs(['--section', 'kubelet', '--pods', '10', '--duration', '10', '--probe-share', '1/2', '--start-pods', '5', '--in-flight', '2', '--memory-wait', '3']);
-    expect([a.pods, a.kubeletPods, a.durationS, a.probeShare, a.startPods, a.inFlight, a.memoryWaitS]).to.deep.equal([10, 10, 10, 0.5, 5, 2, 3]);
+    const a = parseBenchArgs(['--section', 'kubelet', '--pods', '10', '--duration', '10', '--probe-share', '1/2', '--start-pods', '5', '--in-flight', '2', '--memory-wait', '3', '--quiet-before', '4']);
+    expect([a.pods, a.kubeletPods, a.durationS, a.probeShare, a.startPods, a.inFlight, a.memoryWaitS, a.quietBeforeS]).to.deep.equal([10, 10, 10, 0.5, 5, 2, 3, 4]);
     expect(parseBenchArgs(['--kubelet-pods', '7']).pods).to.equal(40);
     expect(parseBenchArgs(['--probe-share', '0.1']).probeShare).to.equal(0.1);
     expect(() => parseBenchArgs(['--probe-share', '2'])).to.throw(/--probe-share: not a share/);

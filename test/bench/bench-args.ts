@@ -49,6 +49,8 @@ export interface BenchArgs {
   inFlight: number;
   /** Wait after parallel-start's pods are gone before reading the daemon's PSS (s). */
   memoryWaitS: number;
+  /** parallel-start: idle time before each runtime's burst (s). */
+  quietBeforeS: number;
   /** Parts the kubelet window is cut into, played in turn on each runtime (1: one runtime after the other). */
   rounds: number;
 }
@@ -68,6 +70,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --probe-share F (1/4)     share of kubelet pods with an ExecSync probe (0.25 or 1/4)
   --start-pods N (30) --in-flight N (10)   parallel-start pods and how many start at once
   --memory-wait S (30)      parallel-start: daemon PSS read this long after the pods are gone
+  --quiet-before S (30)     parallel-start: idle time before each runtime's burst
   --rounds N (1)            kubelet: both runtimes' pods up at once, the window cut into N parts
                             played in turn (berth, containerd, berth, …); 1: one after the other
   --settle-ms N (100)       idle time after each interleaved step (two runtimes only)
@@ -75,7 +78,7 @@ export const USAGE = `usage: npm run bench -- [options]
 
 /** Parses argv (without node and the script); throws with a message naming the bad argument. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const out: BenchArgs = { sections: [...DEFAULT_SECTIONS], pods: 40, containers: 40, pulls: 10, scratch: 5, warmupCalls: 300, densityPods: 30, listPods: 110, calls: 1000, starts: 10, settleMs: 100, kubeletPods: 110, durationS: 60, probeShare: 0.25, startPods: 30, inFlight: 10, memoryWaitS: 30, rounds: 1 };
+  const out: BenchArgs = { sections: [...DEFAULT_SECTIONS], pods: 40, containers: 40, pulls: 10, scratch: 5, warmupCalls: 300, densityPods: 30, listPods: 110, calls: 1000, starts: 10, settleMs: 100, kubeletPods: 110, durationS: 60, probeShare: 0.25, startPods: 30, inFlight: 10, memoryWaitS: 30, quietBeforeS: 30, rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -114,6 +117,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         break;
       }
       case '--memory-wait': out.memoryWaitS = count(); break;
+      case '--quiet-before': out.quietBeforeS = count(); break;
       case '--rounds': {
         out.rounds = count();
         if (out.rounds === 0) throw new Error('--rounds: at least 1');

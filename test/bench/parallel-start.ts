@@ -4,6 +4,13 @@
  * wall time, each pod's RunPodSandbox → CreateContainer → StartContainer, and berthd's event-loop
  * delay during the burst. Then the pods are removed and, `memoryWaitS` later, the daemon's PSS is
  * read: what it keeps after a burst, against what it had before.
+ *
+ * Each runtime's burst follows `quietBeforeS` of idle time. The runtime measured second used to
+ * start 30 s after the first one's pods were gone (the memory wait), the first one 2 s after the
+ * CRI sequence had removed its pods and images; on ext4 without a journal, as on the bench VM,
+ * every inode allocation steps over the inodes freed in the last ~30 s, and perf showed that walk
+ * at 10-20 % of the burst's CPU when it followed the removals closely (berth-only runs: total
+ * 1.54 and 1.83 s after 2 s of quiet, 1.39 and 1.43 s after 30 s).
  */
 import type { CriClient } from '../support/cri-client';
 import { ensureImage } from './cri-sequence';
@@ -19,6 +26,8 @@ export interface ParallelStartOptions extends PodPoolOptions {
   inFlight: number;
   /** Wait after the pods are gone before the "after" PSS (s). */
   memoryWaitS: number;
+  /** Idle time before the burst (s); see the file comment. */
+  quietBeforeS: number;
   log?: (line: string) => void;
 }
 
@@ -44,7 +53,7 @@ export interface ParallelStartResult {
 export async function benchParallelStart(client: CriClient, opts: ParallelStartOptions): Promise<ParallelStartResult> {
   const log = opts.log ?? (() => undefined);
   await ensureImage(client, opts.containerImage);
-  await new Promise((r) => setTimeout(r, 2000));
+  await new Promise((r) => setTimeout(r, opts.quietBeforeS * 1000));
   const daemonPssBeforeKiB = opts.daemonPid === undefined ? undefined : processMemory(opts.daemonPid).pssKiB;
   await scrapeLoopLag(opts.metricsAddress); // resets the histogram
   const podIds: string[] = [];

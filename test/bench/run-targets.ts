@@ -79,7 +79,7 @@ export async function benchTargets(targets: Target[], args: BenchArgs, images: B
       for (const [i, target] of targets.entries()) {
         progress(`${target.label}: parallel start (${args.startPods} pods, ${args.inFlight} in flight)`);
         const own = { ...common(target), namePrefix: `${common(target).namePrefix}-par`, containerImage: images.container, daemonPid: target.daemonPid, metricsAddress: target.metricsAddress };
-        const p = await benchParallelStart(clients[i], { ...own, pods: args.startPods, inFlight: args.inFlight, memoryWaitS: args.memoryWaitS, log: progress });
+        const p = await benchParallelStart(clients[i], { ...own, pods: args.startPods, inFlight: args.inFlight, memoryWaitS: args.memoryWaitS, quietBeforeS: args.quietBeforeS, log: progress });
         runs[i].parallelStart = p;
         runs[i].samples.ParallelPodStart = p.perPodMs;
       }
