@@ -48,7 +48,6 @@ export interface ParallelStartResult {
   daemonAnonAfterKiB?: number;
 }
 
-
 /** Runs the section on one runtime; every pod it made is removed again. */
 export async function benchParallelStart(client: CriClient, opts: ParallelStartOptions): Promise<ParallelStartResult> {
   const log = opts.log ?? (() => undefined);
