@@ -9,8 +9,8 @@
  * start 30 s after the first one's pods were gone (the memory wait), the first one 2 s after the
  * CRI sequence had removed its pods and images; on ext4 without a journal, as on the bench VM,
  * every inode allocation steps over the inodes freed in the last ~30 s, and perf showed that walk
- * at 10-20 % of the burst's CPU when it followed the removals closely (berth-only runs: total
- * 1.54 and 1.83 s after 2 s of quiet, 1.39 and 1.43 s after 30 s).
+ * at 10-20 % of the burst's CPU when it followed the removals closely (side-by-side runs, berth's
+ * total 1.54 and 1.83 s after 2 s of quiet, 1.39 and 1.43 s after 30 s).
  */
 import type { CriClient } from '../support/cri-client';
 import { ensureImage } from './cri-sequence';
