@@ -1,4 +1,6 @@
 /** berthd's entry point (bin/berthd): parse the command line, dispatch, exit with its code. */
+// First: caps malloc arenas before any other module loads (malloc-arenas.ts says why).
+import './malloc-arenas';
 import { describeError } from '../common/errors';
 import { dispatch } from './commands';
 import { EXIT_FAILURE, EXIT_USAGE } from './commands/command';

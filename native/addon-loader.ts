@@ -16,7 +16,7 @@ import { NativeError, type ChildExitCallback, type ContainerExecSpec, type Pause
 import type { RawSeqpacketChannelClass } from './seqpacket-socket';
 
 /** The ABI marker this TypeScript expects (`abiVersion` of native/src/addon.cc). */
-export const NATIVE_ABI_VERSION = 6;
+export const NATIVE_ABI_VERSION = 7;
 
 const REBUILD_HINT = 'rebuild with npm run build:native';
 
@@ -41,6 +41,7 @@ export interface RawAddon {
   spawnProcess(file: string, argv: readonly string[], env: readonly string[], cwd: string, fds: readonly number[], newSession: boolean): number;
   makePipe(): [number, number];
   reduceMemory(): void;
+  limitMallocArenas(max: number): void;
   connectInNetns(netnsPath: string, host: string, port: number): Promise<number>;
   openPty(): PtyPair;
   setWindowSize(fd: number, rows: number, cols: number): void;
@@ -68,6 +69,7 @@ const RAW_OP_SET: Readonly<Record<Exclude<keyof RawAddon, 'abiVersion'>, true>> 
   spawnProcess: true,
   makePipe: true,
   reduceMemory: true,
+  limitMallocArenas: true,
   connectInNetns: true,
   openPty: true,
   setWindowSize: true,

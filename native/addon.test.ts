@@ -85,6 +85,7 @@ describe('native/addon argument checks at the C++ entry (no root needed)', () =>
     expect(() => addon.mount('a', '/b\0c', 'tmpfs', 0)).to.throw(TypeError, /NUL/);
     expect(() => addon.umount2('/b', 'detach')).to.throw(TypeError, /umount2: flags must be a number/);
     expect(() => addon.mknod('/x', 0o20000, -1, 0)).to.throw(TypeError, /mknod: major must be an integer/);
+    expect(() => addon.limitMallocArenas(0)).to.throw(TypeError, /limitMallocArenas: max must be an integer/);
     expect(() => addon.lsetxattr('/x', 'user.a', 'not a buffer')).to.throw(TypeError, 'lsetxattr: value must be a Buffer');
     expect(() => addon.lgetxattr('/x')).to.throw(TypeError, 'lgetxattr: name must be a string');
     expect(() => addon.llistxattr()).to.throw(TypeError, 'llistxattr: path must be a string');

@@ -7,7 +7,7 @@ namespace {
 
 // Bumped whenever an export is added, removed or changes its arguments; native/addon-loader.ts
 // refuses a build whose marker differs (a stale build would otherwise fail on first use).
-constexpr int kAbiVersion = 6;
+constexpr int kAbiVersion = 7;
 
 // Each registers its group of exports (see ops.h).
 constexpr void (*kRegisterOps[])(Napi::Env, Napi::Object) = {

@@ -10,7 +10,7 @@ void InitXattrOps(Napi::Env env, Napi::Object exports);    // lsetxattr, lgetxat
 void InitStartPause(Napi::Env env, Napi::Object exports);  // startPause
 void InitWatchExit(Napi::Env env, Napi::Object exports);   // watchExit, watchChild
 void InitSpawnProcess(Napi::Env env, Napi::Object exports);  // spawnProcess, makePipe
-void InitMemoryOps(Napi::Env env, Napi::Object exports);     // reduceMemory
+void InitMemoryOps(Napi::Env env, Napi::Object exports);     // reduceMemory, limitMallocArenas
 void InitConnectInNetns(Napi::Env env, Napi::Object exports);  // connectInNetns
 void InitTerminalOps(Napi::Env env, Napi::Object exports);     // openPty, setWindowSize
 void InitSeqpacket(Napi::Env env, Napi::Object exports);       // connectSeqpacket, SeqpacketChannel
