@@ -2,11 +2,12 @@
  * Caps glibc's malloc arenas before the rest of berthd loads. By default every thread that
  * allocates gets an arena of its own (up to 8 per core), and the libuv pool and V8's helper
  * threads each keep one with free chunks in it. With 2 arenas berthd's anonymous memory 30 s
- * after a 30-pod burst was 20.0 and 20.6 MiB instead of 24.6 and 23.9, with no change in the
- * burst's time. Arenas are handed out at a thread's first allocation, and those threads allocate
- * while the modules load: the same cap set from the serve command changed nothing (23.8, 23.4
- * MiB), so daemon/main.ts imports this module first. An admin's MALLOC_ARENA_MAX or glibc tunable
- * wins; a missing or broken addon is left for the serve command to report.
+ * after a 30-pod burst was 20.7 and 20.4 MiB instead of 24.6 and 23.9; the burst's time stayed
+ * within its run-to-run spread. Arenas are handed out at a thread's first allocation, and those
+ * threads allocate while the modules load: the same cap set from the serve command changed
+ * nothing (23.8, 23.4 MiB), so daemon/main.ts imports this module first, and it reaches mallopt
+ * through the raw addon loader, the smallest module that can. An admin's MALLOC_ARENA_MAX or
+ * glibc tunable wins; a missing or broken addon is left for the serve command to report.
  */
 import { loadRawAddon, type RawAddon } from '../native/addon-loader';
 

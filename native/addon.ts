@@ -203,10 +203,6 @@ export class AddonNativeBinding implements NativeBinding {
     callSync(() => this.addon.reduceMemory());
   }
 
-  limitMallocArenas(max: number): void {
-    callSync(() => this.addon.limitMallocArenas(max));
-  }
-
   sealedCopy(file: string): Promise<number> {
     return call(() => this.addon.sealedCopy(file));
   }

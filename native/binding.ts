@@ -242,8 +242,6 @@ export interface NativeBinding {
   watchChild(pid: number, onExit: ChildExitCallback): ExitWatch;
   /** V8 LowMemoryNotification + malloc_trim(0): gives memory back after a burst (synchronous, tens of ms). */
   reduceMemory(): void;
-  /** mallopt(M_ARENA_MAX): at most `max` glibc malloc arenas for threads that have not allocated yet. */
-  limitMallocArenas(max: number): void;
   /**
    * An executable copy of regular file `file` in a memfd sealed against writes, growth, shrinking
    * and further seals (runc's own seal set); resolves with the fd (close-on-exec), which the caller owns.

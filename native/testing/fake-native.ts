@@ -364,10 +364,6 @@ export class FakeNativeBinding implements NativeBinding {
     return Promise.resolve(this.nextFd++);
   }
 
-  limitMallocArenas(max: number): void {
-    this.record('limitMallocArenas', [max]);
-  }
-
   reduceMemory(): void {
     this.record('reduceMemory', []);
     this.memoryReductions += 1;
