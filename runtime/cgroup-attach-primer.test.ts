@@ -25,6 +25,15 @@ function recordingOps(opts: { file?: string; failWrite?: boolean } = {}): Primer
 
 const settle = (ms = 20) => new Promise((r) => setTimeout(r, ms));
 
+/** After a turn the primer has closed its file, and nothing more happens after another. */
+async function expectClosedThenQuiet(ops: { log: string[] }): Promise<void> {
+  await settle();
+  const after = ops.log.length;
+  expect(ops.log[after - 1]).to.equal('close');
+  await settle();
+  expect(ops.log.length).to.equal(after);
+}
+
 describe('runtime/cgroup-attach-primer', () => {
   describe('ownProcsFile', () => {
     it('picks the pids hierarchy on cgroup v1 (hybrid layout), ignoring named and unified lines', () => {
@@ -53,11 +62,7 @@ describe('runtime/cgroup-attach-primer', () => {
       expect(ops.log[0]).to.equal('open /cg/cgroup.procs');
       expect(writes).to.be.greaterThan(1);
       release();
-      await settle();
-      const after = ops.log.length;
-      expect(ops.log[after - 1]).to.equal('close');
-      await settle();
-      expect(ops.log.length).to.equal(after);
+      await expectClosedThenQuiet(ops);
     });
 
     it('adds no writes for a hold taken while another launch is in flight; once none is, a hold starts the loop again', async () => {
@@ -95,11 +100,7 @@ describe('runtime/cgroup-attach-primer', () => {
       await settle();
       expect(ops.log).to.not.include('close');
       now = 31;
-      await settle();
-      const after = ops.log.length;
-      expect(ops.log[after - 1]).to.equal('close');
-      await settle();
-      expect(ops.log.length).to.equal(after);
+      await expectClosedThenQuiet(ops);
     });
 
     it('switches itself off for good (once reported) when the write fails or there is no cgroup', async () => {
