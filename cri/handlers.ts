@@ -111,10 +111,14 @@ export interface StreamCallContext<T> extends CallContext {
   write(message: T): Promise<void>;
 }
 
-/** The handler signature of one RPC. */
+/**
+ * The handler signature of one RPC. A unary handler whose answer is in memory returns it (or
+ * throws) synchronously: the reply then leaves while the request's input is still being read,
+ * without waiting for a promise to settle.
+ */
 export type CriHandler<M extends CriMethodName> = MethodTable[M]['serverStreaming'] extends true
   ? (request: CriRequest<M>, call: StreamCallContext<CriResponse<M>>) => Promise<void>
-  : (request: CriRequest<M>, call: CallContext) => Promise<CriResponse<M>>;
+  : (request: CriRequest<M>, call: CallContext) => CriResponse<M> | Promise<CriResponse<M>>;
 
 /** A partial map from RPC name to handler; unregistered RPCs answer UNIMPLEMENTED. */
 export type CriHandlers = { [M in CriMethodName]?: CriHandler<M> };

@@ -38,7 +38,7 @@ export interface RpcCallScope {
 /** The proto package of the CRI services. */
 export const CRI_PACKAGE = 'runtime.v1';
 
-type AnyHandler = (request: unknown, call: CallContext | StreamCallContext<unknown>) => Promise<unknown>;
+type AnyHandler = (request: unknown, call: CallContext | StreamCallContext<unknown>) => unknown;
 
 /** The route of every CRI method, keyed by its HTTP/2 path (`/runtime.v1.RuntimeService/Version`). */
 export function buildCriRoutes(handlers: CriHandlers, logger: Logger, maxMessageBytes: number, observer?: RpcObserver): Map<string, Route> {
@@ -47,7 +47,7 @@ export function buildCriRoutes(handlers: CriHandlers, logger: Logger, maxMessage
     const spec = CRI_METHODS[method];
     const handler = handlers[method] as AnyHandler | undefined;
     const rpc = new RpcRunner(method, spec.service, spec.request as MessageCodec<unknown>, spec.response as MessageCodec<unknown>, handler, logger, maxMessageBytes, observer);
-    const serve = spec.serverStreaming ? (call: ServerCall) => void rpc.serveStream(call) : (call: ServerCall) => void rpc.serveUnary(call);
+    const serve = spec.serverStreaming ? (call: ServerCall) => void rpc.serveStream(call) : (call: ServerCall) => rpc.serveUnary(call);
     routes.set(`/${CRI_PACKAGE}.${spec.service}/${method}`, { serverStreaming: spec.serverStreaming, serve });
   }
   return routes;
@@ -73,27 +73,52 @@ class RpcRunner {
     this.debugEnabled = this.log.enabled?.('debug') ?? true;
   }
 
-  async serveUnary(call: ServerCall): Promise<void> {
+  /**
+   * A handler that answers synchronously is answered in this same turn (see CriHandler); only a
+   * promise waits. Either way the call ends exactly once, through answer() or fail().
+   */
+  serveUnary(call: ServerCall): void {
     const started = performance.now();
     const ctx = new LazyCallContext(call, this.log, this.method);
     const scope = this.observer?.beginCall ? this.beginScope(call) : undefined;
+    let result: unknown;
     try {
       const request = this.decode(call.request);
       scope?.request(request);
       const handler = this.requireHandler();
-      const response = await (scope ? scope.run(() => handler(request, ctx)) : handler(request, ctx));
-      scope?.response(response);
-      const bytes = this.encode(response);
-      call.sendUnary(bytes);
-      this.finish(started, GrpcStatus.OK, undefined, scope);
+      result = scope ? scope.run(() => handler(request, ctx)) : handler(request, ctx);
     } catch (err) {
-      const typed = toGrpcError(err);
-      const code = ctx.abortedCode() ?? typed.code;
-      call.end(code, typed.details);
-      this.finish(started, code, err, scope);
-    } finally {
-      ctx.dispose();
+      this.fail(call, ctx, started, err, scope);
+      return;
     }
+    if (isPromiseLike(result)) {
+      result.then(
+        (response: unknown) => this.answer(call, ctx, started, response, scope),
+        (err: unknown) => this.fail(call, ctx, started, err, scope),
+      );
+    } else {
+      this.answer(call, ctx, started, result, scope);
+    }
+  }
+
+  private answer(call: ServerCall, ctx: LazyCallContext, started: number, response: unknown, scope: RpcCallScope | undefined): void {
+    try {
+      scope?.response(response);
+      call.sendUnary(this.encode(response));
+    } catch (err) {
+      this.fail(call, ctx, started, err, scope);
+      return;
+    }
+    this.finish(started, GrpcStatus.OK, undefined, scope);
+    ctx.dispose();
+  }
+
+  private fail(call: ServerCall, ctx: LazyCallContext, started: number, err: unknown, scope: RpcCallScope | undefined): void {
+    const typed = toGrpcError(err);
+    const code = ctx.abortedCode() ?? typed.code;
+    call.end(code, typed.details);
+    this.finish(started, code, err, scope);
+    ctx.dispose();
   }
 
   async serveStream(call: ServerCall): Promise<void> {
@@ -203,6 +228,10 @@ class RpcRunner {
       this.log.warn('rpc observer failed', { err: observeErr });
     }
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
 function round(ms: number): number {

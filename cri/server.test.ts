@@ -149,6 +149,32 @@ describe('cri/server (in-process, unix socket)', function () {
     expect(log.lines.some((l) => l.msg === 'rpc done' && l.rpc === 'Version' && l.level === 'debug')).to.equal(true);
   });
 
+  it('answers a handler that returns or throws synchronously in the same turn, before queued microtasks, observed once each', async () => {
+    const marker = (): void => void observed.push(['microtask', '', '', 0]);
+    const c = await start({
+      StopPodSandbox: () => {
+        queueMicrotask(marker);
+        return {};
+      },
+      RemovePodSandbox: () => {
+        queueMicrotask(marker);
+        throw new NotFoundError('pod sandbox "p" not found');
+      },
+      ListImages: () => ({ images: [null as unknown as runtime.v1.IImage] }),
+    });
+    await c.stopPodSandbox({ podSandboxId: 'p' });
+    await expectGrpcError(c.removePodSandbox({ podSandboxId: 'p' }), GrpcStatus.NOT_FOUND, /^pod sandbox "p" not found$/);
+    await expectGrpcError(c.listImages({}), GrpcStatus.INTERNAL, /encode ListImages response/);
+    // A promise would have let the handler's microtask run first; a synchronous answer leaves before it.
+    expect(observed.map((o) => o.slice(0, 3))).to.deep.equal([
+      ['RuntimeService', 'StopPodSandbox', 'OK'],
+      ['microtask', '', ''],
+      ['RuntimeService', 'RemovePodSandbox', 'NOT_FOUND'],
+      ['microtask', '', ''],
+      ['ImageService', 'ListImages', 'INTERNAL'],
+    ]);
+  });
+
   it('passes decoded requests (defaults filled) and encodes int64 fields as numbers', async () => {
     let seen: runtime.v1.IStopContainerRequest | undefined;
     const c = await start({

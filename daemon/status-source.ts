@@ -3,6 +3,7 @@
  * plugged in (the CNI manager once wired: it has a compatible `status()`), runtime handlers from
  * the config.
  */
+import { deepFreeze } from '../common/deep-freeze';
 import type { BerthConfig } from './config-schema';
 
 /** The narrow view of the CNI layer Status needs (CniManager.status() fits it). */
@@ -17,6 +18,8 @@ export const NETWORK_NOT_WIRED = {
   message: 'berth: the CNI network layer is not initialised',
 } as const;
 
+const NO_FEATURES: Readonly<Record<string, HandlerFeatureFlags>> = Object.freeze({});
+
 /** One handler's features as Status reports them (cri-api RuntimeHandlerFeatures). */
 export interface HandlerFeatureFlags {
   recursiveReadOnlyMounts: boolean;
@@ -26,7 +29,9 @@ export interface HandlerFeatureFlags {
 /** Implements cri/runtime/info-handlers' RuntimeStatusSource structurally. */
 export class DaemonStatusSource {
   private network: NetworkStatusProvider | undefined;
-  private handlerFeatures: (() => Record<string, HandlerFeatureFlags>) | undefined;
+  private handlerFeatures: (() => Readonly<Record<string, HandlerFeatureFlags>>) | undefined;
+  /** The last list made, and the features it was made from (the provider hands out one shared record). */
+  private handlers: { from: Readonly<Record<string, HandlerFeatureFlags>>; list: ReadonlyArray<{ name: string; features: HandlerFeatureFlags }> } | undefined;
 
   constructor(
     private readonly config: Pick<BerthConfig, 'runtimes' | 'defaultRuntime' | 'root' | 'runRoot' | 'cgroupDriver'>,
@@ -39,8 +44,9 @@ export class DaemonStatusSource {
   }
 
   /** Plugs in what each handler can do on this host (the container layer knows); unset: nothing. */
-  setHandlerFeatures(provider: (() => Record<string, HandlerFeatureFlags>) | undefined): void {
+  setHandlerFeatures(provider: (() => Readonly<Record<string, HandlerFeatureFlags>>) | undefined): void {
     this.handlerFeatures = provider;
+    this.handlers = undefined;
   }
 
   /** NetworkReady condition. */
@@ -54,13 +60,16 @@ export class DaemonStatusSource {
    * The default handler first (also listed as "" as kubelet looks it up), then the others, each
    * with the features it really has here (none claimed when nobody said).
    */
-  runtimeHandlers(): Array<{ name: string; features: HandlerFeatureFlags }> {
+  runtimeHandlers(): ReadonlyArray<{ name: string; features: HandlerFeatureFlags }> {
+    const known = this.handlerFeatures?.() ?? NO_FEATURES;
+    if (this.handlers?.from === known) return this.handlers.list;
     const names = Object.keys(this.config.runtimes);
     const ordered = [this.config.defaultRuntime, ...names.filter((n) => n !== this.config.defaultRuntime)];
-    const known = this.handlerFeatures?.() ?? {};
     const none: HandlerFeatureFlags = { recursiveReadOnlyMounts: false, userNamespaces: false };
     const features = (name: string): HandlerFeatureFlags => known[name] ?? (name === '' ? known[this.config.defaultRuntime] : undefined) ?? none;
-    return ['', ...ordered].map((name) => ({ name, features: features(name) }));
+    const list = deepFreeze(['', ...ordered].map((name) => ({ name, features: features(name) })));
+    this.handlers = { from: known, list };
+    return list;
   }
 
   /** Values for verbose Status (JSON text). */

@@ -13,6 +13,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CleanupStack } from '../common/cleanup-stack';
 import { configFingerprint } from '../common/config-fingerprint';
+import { deepFreeze } from '../common/deep-freeze';
 import type { ContainerManagerOptions } from './container-manager-options';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, RuntimeError, describeError } from '../common/errors';
 import { featuresByHandler, type HandlerFeatures } from './handler-features';
@@ -68,6 +69,7 @@ export class ContainerManager {
   private readonly imageAccounts = new ImageAccounts();
   private readonly statsReader: ContainerStatsReader;
   private closed = false;
+  private featuresOfHandlers: Readonly<Record<string, HandlerFeatures>> | undefined;
 
   private constructor(private readonly opts: ContainerManagerOptions) {
     this.store = new ContainerStore(opts.containersDir, opts.logger);
@@ -122,10 +124,10 @@ export class ContainerManager {
     return this.removals.settled();
   }
 
-  /** Each handler's features ('' is the default handler), for Status. */
-  handlerFeatures(): Record<string, HandlerFeatures> {
-    const fallback = { recursiveReadOnlyMounts: this.opts.specDefaults.recursiveReadOnlySupported, userNamespaces: false };
-    return featuresByHandler(Object.keys(this.opts.runtimes), this.opts.defaultRuntime, this.opts.handlerFeatures ?? {}, fallback);
+  /** Each handler's features ('' is the default handler), for Status: made once (the options do not change), then shared. */
+  handlerFeatures(): Readonly<Record<string, HandlerFeatures>> {
+    const fallback = (): HandlerFeatures => ({ recursiveReadOnlyMounts: this.opts.specDefaults.recursiveReadOnlySupported, userNamespaces: false });
+    return (this.featuresOfHandlers ??= deepFreeze(featuresByHandler(Object.keys(this.opts.runtimes), this.opts.defaultRuntime, this.opts.handlerFeatures ?? {}, fallback())));
   }
 
   /** The idmapped mount probe's result (undefined: not probed); for verbose Status. */
@@ -395,12 +397,16 @@ export class ContainerManager {
   /** ContainerStatus (from memory; the view is shared and frozen); `verbose` adds the pid and the OCI spec. */
   async containerStatus(idOrPrefix: string, verbose: boolean): Promise<{ status: ContainerStatusView; info: Record<string, string> }> {
     const rec = this.require(idOrPrefix);
-    const info: Record<string, string> = {};
-    if (verbose) {
-      const spec = await readSpec(rec).catch(() => undefined);
-      info.info = JSON.stringify({ pid: this.pidOf(rec), sandboxID: rec.podSandboxId, runtimeHandler: rec.runtimeHandler, bundle: rec.paths.bundle, runtimeSpec: spec });
-    }
-    return { status: this.views.viewOf(rec, this.store.revisionOf(rec.id)), info };
+    const status = this.views.viewOf(rec, this.store.revisionOf(rec.id));
+    if (!verbose) return { status, info: {} };
+    const spec = await readSpec(rec).catch(() => undefined);
+    return { status, info: { info: JSON.stringify({ pid: this.pidOf(rec), sandboxID: rec.podSandboxId, runtimeHandler: rec.runtimeHandler, bundle: rec.paths.bundle, runtimeSpec: spec }) } };
+  }
+
+  /** ContainerStatus without verbose, synchronously: the shared, frozen view of the container's state. */
+  statusView(idOrPrefix: string): ContainerStatusView {
+    const rec = this.require(idOrPrefix);
+    return this.views.viewOf(rec, this.store.revisionOf(rec.id));
   }
 
   /** ListContainers (from memory; the views, and a pod's list, are shared and frozen). */

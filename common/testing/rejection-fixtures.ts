@@ -1,9 +1,13 @@
-/** Awaiting a promise that must fail. */
+/** Awaiting a call that must fail. */
 
-/** The error `p` rejects with; throws when it resolves. */
-export async function rejection(p: Promise<unknown>): Promise<Error> {
+/**
+ * The error `attempt` fails with: a promise that rejects, or a function that throws or returns a
+ * promise that rejects (for calls that may fail synchronously, like a unary CRI handler answering
+ * from memory). Throws when it succeeds.
+ */
+export async function rejection(attempt: unknown): Promise<Error> {
   try {
-    await p;
+    await (typeof attempt === 'function' ? (attempt as () => unknown)() : attempt);
   } catch (err) {
     return err as Error;
   }

@@ -30,17 +30,19 @@ export function imageStatusAnswer(info: ImageInfo): runtime.v1.IImageStatusRespo
 
 /** Handler for ImageStatus. */
 export function imageStatus(deps: ImageHandlerDeps) {
-  return async (request: runtime.v1.IImageStatusRequest, _call: CallContext): Promise<runtime.v1.IImageStatusResponse> => {
+  // Answered synchronously unless verbose (the image config is read from the store).
+  return (request: runtime.v1.IImageStatusRequest, _call: CallContext): runtime.v1.IImageStatusResponse | Promise<runtime.v1.IImageStatusResponse> => {
     const image = request.image?.image;
     if (!image) throw new InvalidArgumentError('image.image is required');
     const info = deps.images.imageStatus(image);
     if (!info) return { image: null, info: {} };
-    if (request.verbose) {
-      const config = await deps.images.imageConfigJson(info.id);
-      // containerd and cri-o both put the image config under "info" as imageSpec.
-      const out = { info: JSON.stringify({ id: info.id, imageSpec: config ? (JSON.parse(config) as unknown) : null }) };
-      return { image: toCriImage(info), info: out };
-    }
-    return imageStatusAnswer(info);
+    return request.verbose ? verboseImageStatus(deps, info) : imageStatusAnswer(info);
   };
+}
+
+async function verboseImageStatus(deps: ImageHandlerDeps, info: ImageInfo): Promise<runtime.v1.IImageStatusResponse> {
+  const config = await deps.images.imageConfigJson(info.id);
+  // containerd and cri-o both put the image config under "info" as imageSpec.
+  const out = { info: JSON.stringify({ id: info.id, imageSpec: config ? (JSON.parse(config) as unknown) : null }) };
+  return { image: toCriImage(info), info: out };
 }

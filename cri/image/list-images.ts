@@ -6,7 +6,7 @@ import type { ImageHandlerDeps } from './image-handlers';
 
 /** Handler for ListImages. */
 export function listImages(deps: ImageHandlerDeps) {
-  return async (request: runtime.v1.IListImagesRequest, _call: CallContext): Promise<runtime.v1.IListImagesResponse> => {
+  return (request: runtime.v1.IListImagesRequest, _call: CallContext): runtime.v1.IListImagesResponse => {
     const filter = request.filter?.image?.image || undefined;
     return { images: deps.images.listImages(filter).map(toCriImage) };
   };

@@ -79,6 +79,10 @@ class FakeContainers implements ContainerService {
     const info: Record<string, string> = verbose ? { info: '{}' } : {};
     return { status: view, info };
   }
+  statusView(id: string) {
+    this.calls.push({ method: 'status', args: [id, false] });
+    return view;
+  }
   listContainers(filter?: ContainerFilter) {
     this.calls.push({ method: 'list', args: [filter] });
     return [view];
@@ -249,7 +253,7 @@ describe('cri/runtime container handlers', () => {
       ['update', 'c', { cpuQuota: 50000, cpuPeriod: 100000 }],
     ]);
     for (const m of ['StopContainer', 'StartContainer', 'RemoveContainer', 'ReopenContainerLog', 'ContainerStatus'] as const) {
-      expect(await rejection(h[m]!({ containerId: '' }, call))).to.be.instanceOf(InvalidArgumentError);
+      expect(await rejection(() => h[m]!({ containerId: '' }, call))).to.be.instanceOf(InvalidArgumentError);
     }
   });
 

@@ -33,6 +33,8 @@ export interface ContainerService {
   removeContainer(id: string): Promise<void>;
   /** NotFoundError for an unknown id. */
   containerStatus(id: string, verbose: boolean): Promise<{ status: ContainerStatusView; info: Record<string, string> }>;
+  /** The plain status, from memory (NotFoundError for an unknown id). */
+  statusView(id: string): ContainerStatusView;
   listContainers(filter?: ContainerFilter): ContainerStatusView[];
   /** DeadlineExceededError when the command outlives `timeoutSeconds`. */
   execSync(id: string, cmd: string[], timeoutSeconds: number): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }>;

@@ -31,17 +31,25 @@ export function containerStatus(deps: ContainerHandlerDeps) {
   deps.containers.onEvent((e) => {
     if (e.type === 'deleted') return;
     afterReply(() => {
-      deps.containers.containerStatus(e.containerId, false).then(
-        ({ status }) => void (Object.isFrozen(status) && answerOf(status)),
-        () => undefined, // gone meanwhile: nothing to prepare
-      );
+      let status: ContainerStatusView;
+      try {
+        status = deps.containers.statusView(e.containerId);
+      } catch {
+        return; // gone meanwhile: nothing to prepare
+      }
+      if (Object.isFrozen(status)) answerOf(status);
     });
   });
-  return async (request: runtime.v1.IContainerStatusRequest, _call: CallContext): Promise<runtime.v1.IContainerStatusResponse> => {
+  // Answered synchronously unless verbose (the OCI spec is read from the bundle).
+  return (request: runtime.v1.IContainerStatusRequest, _call: CallContext): runtime.v1.IContainerStatusResponse | Promise<runtime.v1.IContainerStatusResponse> => {
     if (!request.containerId) throw new InvalidArgumentError('container_id is required');
-    const verbose = request.verbose === true;
-    const { status, info } = await deps.containers.containerStatus(request.containerId, verbose);
-    if (verbose || !Object.isFrozen(status)) return { status: statusToWire(status), info };
-    return answerOf(status);
+    if (request.verbose) return verboseStatus(deps, request.containerId);
+    const status = deps.containers.statusView(request.containerId);
+    return Object.isFrozen(status) ? answerOf(status) : { status: statusToWire(status), info: {} };
   };
+}
+
+async function verboseStatus(deps: ContainerHandlerDeps, containerId: string): Promise<runtime.v1.IContainerStatusResponse> {
+  const { status, info } = await deps.containers.containerStatus(containerId, true);
+  return { status: statusToWire(status), info };
 }

@@ -19,7 +19,7 @@ export interface RuntimeStatusSource {
   /** Readiness of pod networking (the CNI network). */
   networkReady(): { ready: boolean; reason?: string; message?: string };
   /** Configured runtime handlers; the default one may be listed under "" too. */
-  runtimeHandlers(): Array<{ name: string; features?: RuntimeHandlerFeatureFlags }>;
+  runtimeHandlers(): ReadonlyArray<{ name: string; features?: RuntimeHandlerFeatureFlags }>;
   /** Debug information for verbose Status; values should be JSON text (plain text is quoted). */
   verboseInfo(): Record<string, string>;
 }

@@ -12,7 +12,7 @@ import { ListAnswers } from './list-answers';
 /** Handler for ListContainers. */
 export function listContainers(deps: ContainerHandlerDeps) {
   const answers = new ListAnswers<ContainerStatusView, runtime.v1.IContainer, runtime.v1.IListContainersResponse>(encodedContainerOf, (containers) => ({ containers }));
-  return async (request: runtime.v1.IListContainersRequest, _call: CallContext): Promise<runtime.v1.IListContainersResponse> => {
+  return (request: runtime.v1.IListContainersRequest, _call: CallContext): runtime.v1.IListContainersResponse => {
     const f = request.filter;
     const filter: ContainerFilter | undefined = f
       ? {

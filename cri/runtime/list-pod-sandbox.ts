@@ -14,7 +14,7 @@ import { metadataOf, stateOf } from './pod-sandbox-status';
 /** Handler for ListPodSandbox. */
 export function listPodSandbox(deps: PodHandlerDeps) {
   const answers = new ListAnswers<SandboxInfo, runtime.v1.IPodSandbox, runtime.v1.IListPodSandboxResponse>(encodedPodOf, (items) => ({ items }));
-  return async (request: runtime.v1.IListPodSandboxRequest, _call: CallContext): Promise<runtime.v1.IListPodSandboxResponse> =>
+  return (request: runtime.v1.IListPodSandboxRequest, _call: CallContext): runtime.v1.IListPodSandboxResponse =>
     answers.answer(deps.pods.listPodSandboxes(filterOf(request.filter)));
 }
 

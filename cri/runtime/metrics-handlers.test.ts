@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { NotFoundError } from '../../common/errors';
 import { silentLogger } from '../../common/logger';
+import { rejection } from '../../common/testing/rejection-fixtures';
 import type { PodMetricsService, PodSandboxMetricsView } from '../../runtime/metrics-collector';
 import { METRIC_DESCRIPTORS } from '../../runtime/metrics-descriptors';
 import type { PodStatsInput } from '../../runtime/pod-stats';
@@ -79,8 +80,6 @@ describe('cri/runtime/metrics-handlers', () => {
   it('a non-NotFound failure of one pod fails the call (never a silent partial answer)', async () => {
     const metrics: PodMetricsService = { descriptors: () => [], podMetrics: async () => Promise.reject(new Error('disk on fire')) };
     const h = podMetricsHandlers({ metrics, pods: podsSource(['p1']) });
-    let err: unknown;
-    await h.ListPodSandboxMetrics!({}, call).catch((e: unknown) => (err = e));
-    expect(String(err)).to.match(/disk on fire/);
+    expect(String(await rejection(h.ListPodSandboxMetrics!({}, call)))).to.match(/disk on fire/);
   });
 });

@@ -11,6 +11,7 @@ import { createCriClient, CriClient, isServiceError } from '../../test/support/c
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { fakePodManagerOptions } from '../../pod/testing/pod-manager-fixtures';
 import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
+import { rejection } from '../../common/testing/rejection-fixtures';
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 
@@ -71,9 +72,7 @@ describe('cri/runtime pod handlers', () => {
     await handlers.RemovePodSandbox!({ podSandboxId: id }, call);
     await handlers.RemovePodSandbox!({ podSandboxId: id }, call);
     await handlers.StopPodSandbox!({ podSandboxId: id }, call);
-    let caught: unknown;
-    await handlers.PodSandboxStatus!({ podSandboxId: id }, call).catch((e) => (caught = e));
-    expect(caught).to.be.instanceOf(NotFoundError);
+    expect(await rejection(() => handlers.PodSandboxStatus!({ podSandboxId: id }, call))).to.be.instanceOf(NotFoundError);
   });
 
   it('serves the pod RPCs over the CRI socket with the right status codes', async () => {
@@ -120,10 +119,9 @@ describe('cri/runtime pod handlers', () => {
       () => handlers.RemovePodSandbox!({}, call),
       () => handlers.PodSandboxStatus!({}, call),
     ]) {
-      let caught: unknown;
-      await attempt().catch((e) => (caught = e));
+      const caught = await rejection(attempt);
       expect(caught).to.be.instanceOf(InvalidArgumentError);
-      expect((caught as Error).message).to.match(/^(config|pod_sandbox_id): is required/);
+      expect(caught.message).to.match(/^(config|pod_sandbox_id): is required/);
     }
   });
 });

@@ -31,7 +31,7 @@ export function podSandboxStatus(deps: PodHandlerDeps) {
       }
     });
   });
-  return async (request: runtime.v1.IPodSandboxStatusRequest, _call: CallContext): Promise<runtime.v1.IPodSandboxStatusResponse> => {
+  return (request: runtime.v1.IPodSandboxStatusRequest, _call: CallContext): runtime.v1.IPodSandboxStatusResponse => {
     if (!request.podSandboxId) throw new InvalidArgumentError('pod_sandbox_id: is required');
     const view = deps.pods.podSandboxStatus(request.podSandboxId);
     const containers = (deps.containerStatuses?.(view.id) ?? []).filter((c) => c.podSandboxId === view.id);

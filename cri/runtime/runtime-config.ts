@@ -6,7 +6,7 @@ import type { RuntimeInfoDeps } from './info-handlers';
 /** Handler for RuntimeConfig. */
 export function runtimeConfig(deps: Pick<RuntimeInfoDeps, 'cgroupDriver'>) {
   const cgroupDriver = deps.cgroupDriver === 'systemd' ? runtime.v1.CgroupDriver.SYSTEMD : runtime.v1.CgroupDriver.CGROUPFS;
-  return async (_request: runtime.v1.IRuntimeConfigRequest, _call: CallContext): Promise<runtime.v1.IRuntimeConfigResponse> => ({
+  return (_request: runtime.v1.IRuntimeConfigRequest, _call: CallContext): runtime.v1.IRuntimeConfigResponse => ({
     linux: { cgroupDriver },
   });
 }

@@ -59,7 +59,7 @@ describe('cri/runtime status answers: encoded once per state, never stale', () =
     expect(verbose.info!.info).to.be.a('string');
     expect(encodingOf(verbose)).to.equal(undefined);
     const view = runningContainerView('c1', 'p1');
-    const fake = { containerStatus: async () => ({ status: view, info: {} }), onEvent: () => () => undefined } as unknown as Parameters<typeof containerHandlers>[0]['containers'];
+    const fake = { statusView: () => view, onEvent: () => () => undefined } as unknown as Parameters<typeof containerHandlers>[0]['containers'];
     const h = containerHandlers({ containers: fake });
     const a = await h.ContainerStatus!({ containerId: 'c1' }, call);
     view.state = 'exited';

@@ -18,10 +18,14 @@ export function status(deps: Pick<RuntimeInfoDeps, 'status' | 'features' | 'extr
   const build = buildStatus(deps);
   // Keyed by everything the plain answer is made of; a handful of states at most over a daemon's life.
   const answers = new Map<string, runtime.v1.IStatusResponse>();
-  return async (request: runtime.v1.IStatusRequest, _call: CallContext): Promise<runtime.v1.IStatusResponse> => {
+  // The answer of the last call and what it was made of: most calls find the same state (and the
+  // same shared handler list), which is checked without building the key.
+  let last: { network: NetworkState; handlers: HandlerList; answer: runtime.v1.IStatusResponse } | undefined;
+  return (request: runtime.v1.IStatusRequest, _call: CallContext): runtime.v1.IStatusResponse => {
     if (request.verbose) return build(true);
     const network = deps.status.networkReady();
     const handlers = deps.status.runtimeHandlers();
+    if (last && last.handlers === handlers && sameNetworkState(last.network, network)) return last.answer;
     let key = `${network.ready}\0${network.reason ?? ''}\0${network.message ?? ''}`;
     for (const h of handlers) key += `\0${h.name}\0${h.features?.recursiveReadOnlyMounts === true}${h.features?.userNamespaces === true}`;
     let answer = answers.get(key);
@@ -31,8 +35,13 @@ export function status(deps: Pick<RuntimeInfoDeps, 'status' | 'features' | 'extr
       if (answers.size >= MAX_KEPT_ANSWERS) answers.clear();
       answers.set(key, answer);
     }
+    last = { network, handlers, answer };
     return answer;
   };
+}
+
+function sameNetworkState(a: NetworkState, b: NetworkState): boolean {
+  return a.ready === b.ready && a.reason === b.reason && a.message === b.message;
 }
 
 /** Status states whose answers are kept; past that the memory starts over. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../common/errors';
 import { silentLogger } from '../../common/logger';
+import { rejection } from '../../common/testing/rejection-fixtures';
 import type { CallContext } from '../handlers';
 import { streamingHandlers, type StreamingUrlSource } from './streaming-handlers';
 
@@ -14,13 +15,6 @@ function recordingUrls(): StreamingUrlSource & { calls: unknown[] } {
     getAttachUrl: (r) => (calls.push({ attach: r }), 'http://127.0.0.1:1/attach/t'),
     getPortForwardUrl: (r) => (calls.push({ portforward: r }), 'http://127.0.0.1:1/portforward/t'),
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 }
 
 describe('cri/runtime streaming handlers', () => {

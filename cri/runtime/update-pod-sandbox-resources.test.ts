@@ -9,6 +9,7 @@ import type { CallContext } from '../handlers';
 import { podSandboxHandlers } from './pod-handlers';
 import { fakePodManagerOptions } from '../../pod/testing/pod-manager-fixtures';
 import { tempDirEach } from '../../common/testing/temp-dir-fixtures';
+import { rejection } from '../../common/testing/rejection-fixtures';
 
 const call: CallContext = { signal: new AbortController().signal, logger: silentLogger };
 
@@ -40,7 +41,6 @@ describe('cri/runtime UpdatePodSandboxResources', () => {
       )
     ).podSandboxId!;
   const update = (podSandboxId: string, resources: runtime.v1.ILinuxContainerResources) => handlers.UpdatePodSandboxResources!({ podSandboxId, resources }, call);
-  const fail = (p: Promise<unknown>) => p.then(() => expect.fail('expected an error'), (e: unknown) => e as Error);
 
   it('writes the limits into the pod cgroup (cgroup_parent, the parent of pause and the containers), not pause\'s leaf', async () => {
     const id = await run('web', '/kubepods/burstable/podu-web');
@@ -54,10 +54,10 @@ describe('cri/runtime UpdatePodSandboxResources', () => {
   });
 
   it('unknown pod → NotFound; no id → InvalidArgument; bad field → InvalidArgument naming it', async () => {
-    expect(await fail(update('feedface', { cpuShares: 2 }))).to.be.instanceOf(NotFoundError);
-    expect(await fail(handlers.UpdatePodSandboxResources!({ podSandboxId: '' }, call))).to.be.instanceOf(InvalidArgumentError).with.property('message').match(/^pod_sandbox_id/);
+    expect(await rejection(update('feedface', { cpuShares: 2 }))).to.be.instanceOf(NotFoundError);
+    expect(await rejection(handlers.UpdatePodSandboxResources!({ podSandboxId: '' }, call))).to.be.instanceOf(InvalidArgumentError).with.property('message').match(/^pod_sandbox_id/);
     const id = await run('web', '/kubepods/podu-web');
-    const bad = await fail(update(id, { cpusetCpus: '0;rm' }));
+    const bad = await rejection(update(id, { cpusetCpus: '0;rm' }));
     expect(bad).to.be.instanceOf(InvalidArgumentError);
     expect(bad.message).to.match(/resources\.cpuset_cpus/);
   });
@@ -71,13 +71,13 @@ describe('cri/runtime UpdatePodSandboxResources', () => {
 
   it('a pod without cgroup_parent (or with / or berth\'s default parent) shares its cgroup: FailedPrecondition naming the field, nothing written', async () => {
     const id = await run('web');
-    const err = await fail(update(id, { cpuShares: 300 }));
+    const err = await rejection(update(id, { cpuShares: 300 }));
     expect(err).to.be.instanceOf(FailedPreconditionError);
     expect(err.message).to.match(/config\.linux\.cgroup_parent is empty/);
     expect(() => readFileSync(path.join(dir, 'cpu/berth/cpu.shares'))).to.throw();
     for (const parent of ['/', '/berth/']) {
       const other = await run(`p${parent.length}`, parent);
-      const shared = await fail(update(other, { cpuShares: 300 }));
+      const shared = await rejection(update(other, { cpuShares: 300 }));
       expect(shared, parent).to.be.instanceOf(FailedPreconditionError);
       expect(shared.message).to.match(/is shared with other pods/);
     }

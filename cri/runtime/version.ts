@@ -20,5 +20,5 @@ export function version(deps: Pick<RuntimeInfoDeps, 'runtimeVersion'>) {
     runtimeApiVersion: RUNTIME_API_VERSION,
   });
   withEncoding(answer, owned(runtime.v1.VersionResponse.encode(answer).finish()));
-  return async (_request: runtime.v1.IVersionRequest, _call: CallContext): Promise<runtime.v1.IVersionResponse> => answer;
+  return (_request: runtime.v1.IVersionRequest, _call: CallContext): runtime.v1.IVersionResponse => answer;
 }
