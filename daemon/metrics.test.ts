@@ -32,6 +32,17 @@ describe('daemon/metrics', () => {
     expect(text).to.contain('container_runtime_berth_operations_latency_seconds_bucket{le="0.0025",operation="Version"} 1');
   });
 
+  it('adds RPCs up when the metrics are read, holding at most 1024 unread', async () => {
+    const m = new DaemonMetrics({ defaultMetrics: false });
+    const unread = (): number => m['pending'].length / 3;
+    for (let i = 0; i < 2500; i++) m.observe('RuntimeService', 'Status', 'OK', 0.0004);
+    expect(unread()).to.be.within(1, 1024);
+    // Reading one metric adds them all up.
+    await m.registry.getSingleMetricAsString('container_runtime_berth_operations_latency_seconds');
+    expect(unread()).to.equal(0);
+    expect(await m.scrape()).to.contain('container_runtime_berth_operations_total{operation="Status",code="OK"} 2500');
+  });
+
   it('keeps two daemons apart and includes process metrics with the berth_ prefix', async () => {
     const a = new DaemonMetrics();
     const b = new DaemonMetrics();

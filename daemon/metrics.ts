@@ -18,6 +18,9 @@ export const OPERATIONS_PREFIX = 'container_runtime_berth_operations';
 /** Latency buckets in seconds: sub-millisecond list calls up to minute-long image pulls. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
+/** Finished RPCs kept before they are added to the metrics without a scrape. */
+const MAX_PENDING_OBSERVATIONS = 1024;
+
 /** The daemon's metrics. */
 export class DaemonMetrics implements RpcObservation {
   readonly registry = new Registry();
@@ -32,23 +35,32 @@ export class DaemonMetrics implements RpcObservation {
   readonly containerSteps: ContainerStepMetrics;
   /** For the CNI chain's onPluginDone. */
   readonly cniPluginDone: (plugin: string, command: string, ms: number, ok: boolean) => void;
+  /**
+   * Finished RPCs not yet added to the metrics, as (method, code, seconds) triples. prom-client
+   * hashes the labels of every update, which cost an RPC more than the rest of its reply; they are
+   * added up when the metrics are read (each metric's collect hook) or once this many wait.
+   */
+  private pending: Array<string | number> = [];
   /** Label children per RPC name (and gRPC code): the method and code sets are small and fixed. */
   private readonly children = new Map<string, { latency: { observe(v: number): void }; codes: Map<string, { total: { inc(): void }; errors: { inc(): void } | undefined }> }>();
   /** Tracing's child spans, fed by the same observations (daemon/tracing.ts). */
   private spans: SpanHooks | undefined;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const collect = (): void => this.addPending();
     this.operations = new Counter({
       name: `${OPERATIONS_PREFIX}_total`,
       help: 'CRI RPCs served, by RPC name and gRPC status code.',
       labelNames: ['operation', 'code'],
       registers: [this.registry],
+      collect,
     });
     this.operationErrors = new Counter({
       name: `${OPERATIONS_PREFIX}_errors_total`,
       help: 'CRI RPCs that ended with a status other than OK, by RPC name and gRPC status code.',
       labelNames: ['operation', 'code'],
       registers: [this.registry],
+      collect,
     });
     this.latency = new Histogram({
       name: `${OPERATIONS_PREFIX}_latency_seconds`,
@@ -56,6 +68,7 @@ export class DaemonMetrics implements RpcObservation {
       labelNames: ['operation'],
       buckets: LATENCY_BUCKETS,
       registers: [this.registry],
+      collect,
     });
     const image = imagePullMetrics(this.registry);
     const podStart = podStartStepMetrics(this.registry);
@@ -100,8 +113,21 @@ export class DaemonMetrics implements RpcObservation {
     this.spans = hooks;
   }
 
-  /** Records one finished RPC (through label children cached per RPC and code: no label hashing per call). */
+  /** Records one finished RPC; the metrics see it when they are next read (see `pending`). */
   observe(_service: 'RuntimeService' | 'ImageService', method: string, code: string, seconds: number): void {
+    this.pending.push(method, code, seconds);
+    if (this.pending.length >= MAX_PENDING_OBSERVATIONS * 3) this.addPending();
+  }
+
+  private addPending(): void {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    this.pending = [];
+    for (let i = 0; i < pending.length; i += 3) this.add(pending[i] as string, pending[i + 1] as string, pending[i + 2] as number);
+  }
+
+  /** Adds one RPC through label children cached per RPC and code. */
+  private add(method: string, code: string, seconds: number): void {
     let byCode = this.children.get(method);
     if (!byCode) {
       byCode = { latency: this.latency.labels({ operation: method }), codes: new Map() };
