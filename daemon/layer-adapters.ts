@@ -19,7 +19,8 @@ export interface SandboxSource {
 
 /** What the adapters read of the container layer (ContainerManager fits). */
 export interface ContainerSource {
-  getContainer(idOrPrefix: string): { id: string; state: string } | undefined;
+  /** NotFoundError for an unknown id. */
+  statusView(idOrPrefix: string): { id: string; state: string };
 }
 
 /** The pinned netns of a ready pod, `null` for host-network pods (for port-forward). */
@@ -39,8 +40,7 @@ export function podNetnsLookup(pods: SandboxSource): PodNetnsLookup {
 export function streamingTargets(pods: SandboxSource, containers: ContainerSource): StreamingTargets {
   return {
     checkContainerRunning(containerId: string): void {
-      const c = containers.getContainer(containerId);
-      if (!c) throw new NotFoundError(`container ${containerId} not found`);
+      const c = containers.statusView(containerId);
       if (c.state !== 'running') throw new FailedPreconditionError(`container ${containerId} is not running (state ${c.state})`);
     },
     checkSandboxReady(podSandboxId: string): void {

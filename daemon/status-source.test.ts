@@ -29,4 +29,17 @@ describe('daemon/status-source', () => {
     const byName = Object.fromEntries(source.runtimeHandlers().map((h) => [h.name, h.features.recursiveReadOnlyMounts]));
     expect(byName).to.deep.equal({ '': true, runc: true, crun: false });
   });
+
+  it('hands out one frozen handler list while the features record is the same object, a new one when it changes', () => {
+    const source = new DaemonStatusSource(defaultConfig(), '0.1.0');
+    let features = Object.freeze({ runc: { recursiveReadOnlyMounts: true, userNamespaces: false } });
+    source.setHandlerFeatures(() => features);
+    const first = source.runtimeHandlers();
+    expect(source.runtimeHandlers()).to.equal(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first[0].features)).to.equal(true);
+    features = Object.freeze({ runc: { recursiveReadOnlyMounts: false, userNamespaces: false } });
+    const next = source.runtimeHandlers();
+    expect(next).not.to.equal(first);
+    expect(next.find((h) => h.name === 'runc')?.features.recursiveReadOnlyMounts).to.equal(false);
+  });
 });

@@ -27,7 +27,7 @@ import { recoverContainers, type ContainerRecoveryReport } from './container-rec
 import { statsReaderFor, statsTargetOf, type ContainerStatsReader, type ContainerStatsView, type StatsTarget } from './container-stats';
 import { ContainerStore } from './container-store';
 import type { PodStatsInput, PodStatsView } from './pod-stats';
-import { exitReason, matchesFilter, podOnlyFilter, PodViewLists, StatusViewCache, statusView, type ContainerFilter, type ContainerStatusView } from './container-view';
+import { exitReason, matchesFilter, podOnlyFilter, PodViewLists, StatusViewCache, type ContainerFilter, type ContainerStatusView } from './container-view';
 import { runAttachSession, runExecSession, type AttachIo, type ExecSessionIo } from './exec-session';
 import { ExitWaiters, ExitWatcher, readExitFile, type ContainerExit } from './exit-watcher';
 import { CdiRegistry } from './cdi/registry';
@@ -126,8 +126,9 @@ export class ContainerManager {
 
   /** Each handler's features ('' is the default handler), for Status: made once (the options do not change), then shared. */
   handlerFeatures(): Readonly<Record<string, HandlerFeatures>> {
-    const fallback = (): HandlerFeatures => ({ recursiveReadOnlyMounts: this.opts.specDefaults.recursiveReadOnlySupported, userNamespaces: false });
-    return (this.featuresOfHandlers ??= deepFreeze(featuresByHandler(Object.keys(this.opts.runtimes), this.opts.defaultRuntime, this.opts.handlerFeatures ?? {}, fallback())));
+    const o = this.opts;
+    const fallback = { recursiveReadOnlyMounts: o.specDefaults.recursiveReadOnlySupported, userNamespaces: false };
+    return (this.featuresOfHandlers ??= deepFreeze(featuresByHandler(Object.keys(o.runtimes), o.defaultRuntime, o.handlerFeatures ?? {}, fallback)));
   }
 
   /** The idmapped mount probe's result (undefined: not probed); for verbose Status. */
@@ -481,13 +482,6 @@ export class ContainerManager {
     const ids = this.store.list().filter((r) => r.podSandboxId === podId).map((r) => r.id);
     await Promise.all(ids.map((id) => this.removeContainer(id)));
     await this.removals.podSettled(podId);
-  }
-
-  /** The record (a copy) for stats and streaming; undefined when unknown. */
-  getContainer(idOrPrefix: string): ContainerStatusView | undefined {
-    const id = this.store.resolveId(idOrPrefix);
-    const rec = id ? this.store.get(id) : undefined;
-    return rec ? statusView(rec) : undefined;
   }
 
   /** The stats reader's view of the containers passing `filter`: references into the records, no copies (StatsSource). */

@@ -106,7 +106,7 @@ describe('e2e streaming: kubectl exec -it and attach on runc containers', functi
       expect(seen).to.match(/tick-\d+\ntick-\d+\ntick-\d+\n/);
       child.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 200));
-      expect(env.manager.getContainer(target)?.state).to.equal('running');
+      expect(env.manager.statusView(target).state).to.equal('running');
     });
   }
 });

@@ -153,7 +153,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     expect(seen).to.match(/line-\d+\nline-\d+\nline-\d+\n/);
     rc.session.destroy();
     await new Promise((r) => setTimeout(r, 200));
-    expect(env.manager.getContainer(id)?.state).to.equal('running');
+    expect(env.manager.statusView(id).state).to.equal('running');
   });
 
   it('attach keeps the container`s stdout and stderr apart (conmon stream ids 2 and 3)', async () => {
@@ -173,9 +173,9 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     expect(await pollValue(() => s.channelData(1).toString(), (o) => o.includes('hello through conmon\n'))).to.equal('hello through conmon\n');
     s.send(255, Buffer.from([0])); // v5: close stdin
     await s.closed;
-    const state = await pollValue(() => env.manager.getContainer(id)?.state, (st) => st === 'exited');
+    const state = await pollValue(() => env.manager.statusView(id).state, (st) => st === 'exited');
     expect(state).to.equal('exited');
-    expect(env.manager.getContainer(id)?.exitCode).to.equal(0);
+    expect(env.manager.statusView(id).exitCode).to.equal(0);
   });
 
   it('without stdin_once the container`s stdin outlives an attach session: a second attach still reaches `cat`', async () => {
@@ -188,7 +188,7 @@ describe('e2e streaming: tty exec and attach on runc containers', function () {
     await new Promise((r) => setTimeout(r, 200));
     first.ws.close();
     await first.closed;
-    expect(env.manager.getContainer(id)?.state).to.equal('running');
+    expect(env.manager.statusView(id).state).to.equal('running');
     const second = await connectWs(url(), ['v5.channel.k8s.io']);
     second.send(0, 'second\n');
     expect(await pollValue(() => second.channelData(1).toString(), (o) => o.includes('second\n'))).to.equal('second\n');
