@@ -63,7 +63,7 @@ export class ContainerManager {
   private readonly launchedPids = new Map<string, number>();
   private recovery: ContainerRecoveryReport | undefined;
   private readonly exitWaiters = new ExitWaiters();
-  private readonly views = new StatusViewCache();
+  private readonly views = new StatusViewCache((id) => this.store.revisionOf(id));
   private readonly podLists = new PodViewLists();
   private readonly createDeps: CreateDeps;
   private readonly imageAccounts = new ImageAccounts();
@@ -398,7 +398,7 @@ export class ContainerManager {
   /** ContainerStatus (from memory; the view is shared and frozen); `verbose` adds the pid and the OCI spec. */
   async containerStatus(idOrPrefix: string, verbose: boolean): Promise<{ status: ContainerStatusView; info: Record<string, string> }> {
     const rec = this.require(idOrPrefix);
-    const status = this.views.viewOf(rec, this.store.revisionOf(rec.id));
+    const status = this.views.viewOf(rec);
     if (!verbose) return { status, info: {} };
     const spec = await readSpec(rec).catch(() => undefined);
     return { status, info: { info: JSON.stringify({ pid: this.pidOf(rec), sandboxID: rec.podSandboxId, runtimeHandler: rec.runtimeHandler, bundle: rec.paths.bundle, runtimeSpec: spec }) } };
@@ -407,12 +407,12 @@ export class ContainerManager {
   /** ContainerStatus without verbose, synchronously: the shared, frozen view of the container's state. */
   statusView(idOrPrefix: string): ContainerStatusView {
     const rec = this.require(idOrPrefix);
-    return this.views.viewOf(rec, this.store.revisionOf(rec.id));
+    return this.views.viewOf(rec);
   }
 
   /** ListContainers (from memory; the views, and a pod's list, are shared and frozen). */
   listContainers(filter?: ContainerFilter): ContainerStatusView[] {
-    const build = (): ContainerStatusView[] => this.store.list().filter((r) => matchesFilter(r, filter)).map((r) => this.views.viewOf(r, this.store.revisionOf(r.id)));
+    const build = (): ContainerStatusView[] => this.store.list().filter((r) => matchesFilter(r, filter)).map((r) => this.views.viewOf(r));
     const pod = podOnlyFilter(filter);
     return pod === undefined ? build() : this.podLists.get(pod, this.store.changeCount(), build);
   }

@@ -60,8 +60,12 @@ export function statusView(rec: ContainerRecord): ContainerStatusView {
 export class StatusViewCache {
   private readonly views = new WeakMap<ContainerRecord, { revision: number; view: ContainerStatusView }>();
 
-  /** The view of `rec` at `revision` (the store's revisionOf(rec.id)). */
-  viewOf(rec: ContainerRecord, revision: number): ContainerStatusView {
+  /** `revisionOf` is the store's: a record's revision changes with every write of it. */
+  constructor(private readonly revisionOf: (id: string) => number) {}
+
+  /** The view of `rec` at its current revision. */
+  viewOf(rec: ContainerRecord): ContainerStatusView {
+    const revision = this.revisionOf(rec.id);
     const hit = this.views.get(rec);
     if (hit && hit.revision === revision) return hit.view;
     const view = deepFreeze(statusView(rec));
